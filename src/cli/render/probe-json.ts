@@ -1,0 +1,71 @@
+import type { CertificateInfo } from "../../core/certificate";
+import type { ProbeVerdict } from "../../core/probe-verdict";
+import { formatEndpoint } from "../../core/target";
+import { type Health, daysLeft } from "../../core/validity";
+import { protocolName, protocolNames } from "../../probe/negotiation";
+import type { ProbeResult } from "../../probe/prober";
+
+export const PROBE_SCHEMA = "rdpcert.probe/v1";
+
+export interface ProbeReport {
+  readonly results: readonly ProbeResult[];
+  readonly verdicts: readonly ProbeVerdict[];
+  readonly health: Health;
+  readonly exitCode: number;
+  readonly now: Date;
+  readonly warnDays: number;
+}
+
+/** The JSON form of a certificate, shared by every report that shows one (README: JSON output). */
+export function certificateJson(cert: CertificateInfo, now: Date) {
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    subjectAltNames: cert.subjectAltNames,
+    serialNumber: cert.serialNumber,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    daysLeft: daysLeft(cert.notAfter, now),
+    thumbprint: cert.thumbprint,
+    sha256: cert.sha256,
+    selfSigned: cert.selfSigned,
+    publicKey: cert.publicKey,
+    signatureAlgorithm: cert.signatureAlgorithm,
+    extendedKeyUsage: cert.extendedKeyUsage,
+    keyUsage: cert.keyUsage,
+  };
+}
+
+export function probeResultJson(result: ProbeResult, verdict: ProbeVerdict, now: Date) {
+  const confirm = result.confirm;
+  return {
+    target: result.target.input,
+    host: result.target.host,
+    port: result.target.port,
+    endpoint: formatEndpoint(result.target.host, result.target.port),
+    address: result.address,
+    status: verdict.health,
+    reason: verdict.reason,
+    error: result.error,
+    negotiation: confirm && {
+      requestedProtocols: protocolNames(result.requestedProtocols),
+      response: confirm.type,
+      selectedProtocol: confirm.type === "response" ? protocolName(confirm.selectedProtocol) : null,
+      failureCode: confirm.type === "failure" ? confirm.failureCode : null,
+    },
+    tls: result.tls,
+    certificate: result.certificate && certificateJson(result.certificate, now),
+    timings: result.timings,
+  };
+}
+
+export function probeReportJson(report: ProbeReport) {
+  return {
+    schema: PROBE_SCHEMA,
+    generatedAt: report.now.toISOString(),
+    warnDays: report.warnDays,
+    status: report.health,
+    exitCode: report.exitCode,
+    results: report.results.map((result, i) => probeResultJson(result, report.verdicts[i]!, report.now)),
+  };
+}

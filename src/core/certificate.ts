@@ -1,0 +1,141 @@
+import { X509Certificate, createHash } from "node:crypto";
+import { DerError, children, decodeOid, readTlv } from "./der";
+import {
+  OID_KEY_USAGE,
+  extendedKeyUsageNames,
+  keyUsageBitNames,
+  signatureAlgorithmNames,
+} from "./oids";
+
+export const DAY_MS = 86_400_000;
+
+export interface PublicKeyInfo {
+  /** "rsa", "rsa-pss", "ec", "ed25519", ... as Node names it. */
+  readonly type: string;
+  /** Modulus length for RSA, curve size for EC; null where it does not apply. */
+  readonly bits: number | null;
+  readonly curve: string | null;
+}
+
+/** The facts rdpcert reports and decides on, for one certificate. */
+export interface CertificateInfo {
+  readonly subject: string;
+  readonly issuer: string;
+  /** DNS names and IP addresses from subjectAltName, e.g. "DNS:host", "IP:127.0.0.1". */
+  readonly subjectAltNames: readonly string[];
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** SHA-1 of the DER certificate, 40 upper-case hex: the Windows thumbprint. */
+  readonly thumbprint: string;
+  /** SHA-256 of the DER certificate, 64 upper-case hex. */
+  readonly sha256: string;
+  /** Issuer equals subject and the signature verifies with the certificate's own key. */
+  readonly selfSigned: boolean;
+  readonly publicKey: PublicKeyInfo;
+  readonly signatureAlgorithm: string;
+  /** Names where known, dotted OIDs otherwise; empty when the extension is absent. */
+  readonly extendedKeyUsage: readonly string[];
+  /** KeyUsage bit names; empty when the extension is absent. */
+  readonly keyUsage: readonly string[];
+}
+
+export function thumbprintOf(der: Uint8Array): string {
+  return createHash("sha1").update(der).digest("hex").toUpperCase();
+}
+
+/** Accepts "AB:CD...", "ab cd ...", or plain hex; returns the Windows form. */
+export function normalizeThumbprint(text: string): string {
+  return text.replace(/[\s:]/g, "").toUpperCase();
+}
+
+/** Throws (a bug or a corrupt certificate) when DER does not parse; callers turn it into an outcome. */
+export function describeCertificate(der: Uint8Array): CertificateInfo {
+  const x509 = new X509Certificate(der);
+  const raw = x509.raw;
+  const { signatureAlgorithm, keyUsage } = readSignatureAndKeyUsage(raw);
+  const details = x509.publicKey.asymmetricKeyDetails ?? {};
+  const keyType = x509.publicKey.asymmetricKeyType ?? "unknown";
+  return {
+    subject: oneLineName(x509.subject),
+    issuer: oneLineName(x509.issuer),
+    subjectAltNames: splitSubjectAltName(x509.subjectAltName),
+    serialNumber: x509.serialNumber.toUpperCase(),
+    notBefore: new Date(x509.validFrom),
+    notAfter: new Date(x509.validTo),
+    thumbprint: thumbprintOf(raw),
+    sha256: createHash("sha256").update(raw).digest("hex").toUpperCase(),
+    selfSigned: isSelfSigned(x509),
+    publicKey: {
+      type: keyType,
+      bits: details.modulusLength ?? curveBits(details.namedCurve) ?? null,
+      curve: details.namedCurve ?? null,
+    },
+    signatureAlgorithm,
+    // Node 20's X509Certificate.keyUsage holds the *extended* key usage OIDs.
+    extendedKeyUsage: (x509.keyUsage ?? []).map((oid) => extendedKeyUsageNames[oid] ?? oid),
+    keyUsage,
+  };
+}
+
+function isSelfSigned(x509: X509Certificate): boolean {
+  if (x509.subject !== x509.issuer) return false;
+  try {
+    return x509.verify(x509.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Node writes names one attribute per line ("CN=a\nO=b"); reports want "CN=a, O=b". */
+function oneLineName(name: string): string {
+  return name.split("\n").filter(Boolean).join(", ");
+}
+
+function splitSubjectAltName(san: string | undefined): string[] {
+  if (!san) return [];
+  return san.split(/,\s*/).map((entry) => entry.replace(/^IP Address:/, "IP:")).filter(Boolean);
+}
+
+function curveBits(curve: string | undefined): number | undefined {
+  if (!curve) return undefined;
+  const match = /(\d{3})/.exec(curve);
+  return match ? Number(match[1]) : undefined;
+}
+
+function readSignatureAndKeyUsage(raw: Uint8Array): { signatureAlgorithm: string; keyUsage: string[] } {
+  try {
+    const cert = readTlv(raw, 0);
+    const [tbs, sigAlg] = children(raw, cert);
+    if (!tbs || !sigAlg) throw new DerError("certificate is not a SEQUENCE of tbs, algorithm, signature");
+    const algOid = children(raw, sigAlg)[0];
+    if (!algOid) throw new DerError("empty signature AlgorithmIdentifier");
+    const oid = decodeOid(raw, algOid);
+    return { signatureAlgorithm: signatureAlgorithmNames[oid] ?? oid, keyUsage: readKeyUsage(raw, tbs) };
+  } catch (error) {
+    if (error instanceof DerError) return { signatureAlgorithm: "unknown", keyUsage: [] };
+    throw error;
+  }
+}
+
+function readKeyUsage(raw: Uint8Array, tbs: ReturnType<typeof readTlv>): string[] {
+  const extensionsWrapper = children(raw, tbs).find((tlv) => tlv.tag === 0xa3);
+  if (!extensionsWrapper) return [];
+  const [extensions] = children(raw, extensionsWrapper);
+  if (!extensions) return [];
+  for (const extension of children(raw, extensions)) {
+    const parts = children(raw, extension);
+    const [oidTlv] = parts;
+    const value = parts[parts.length - 1];
+    if (!oidTlv || !value || decodeOid(raw, oidTlv) !== OID_KEY_USAGE) continue;
+    const bitString = readTlv(raw, value.start, value.end);
+    if (bitString.tag !== 0x03 || bitString.end - bitString.start < 1) return [];
+    const names: string[] = [];
+    for (let i = 0; i < keyUsageBitNames.length; i++) {
+      const byte = raw[bitString.start + 1 + (i >> 3)];
+      if (byte !== undefined && (byte & (0x80 >> (i & 7))) !== 0) names.push(keyUsageBitNames[i]!);
+    }
+    return names;
+  }
+  return [];
+}

@@ -1,0 +1,23 @@
+import type { ProbeError } from "../probe/probe-error";
+import type { CertificateInfo } from "./certificate";
+import { type Health, describeValidity, validityAt, validityHealth } from "./validity";
+
+export interface ProbeVerdict {
+  readonly health: Health;
+  readonly reason: string;
+}
+
+/**
+ * Health of one probed listener: any typed failure is CRITICAL (clients cannot
+ * complete TLS); otherwise the presented certificate's validity decides.
+ */
+export function assessProbe(
+  outcome: { readonly error: ProbeError | null; readonly certificate: CertificateInfo | null },
+  now: Date,
+  warnDays: number,
+): ProbeVerdict {
+  if (outcome.error) return { health: "critical", reason: outcome.error.message };
+  if (!outcome.certificate) return { health: "critical", reason: "no certificate was presented" };
+  const validity = validityAt(outcome.certificate, now, warnDays);
+  return { health: validityHealth(validity), reason: describeValidity(validity) };
+}

@@ -1,0 +1,62 @@
+/** A listener to probe: what the user typed, and where it points. */
+export interface Target {
+  readonly input: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export const DEFAULT_RDP_PORT = 3389;
+
+export class TargetError extends Error {
+  override name = "TargetError";
+}
+
+export function parsePort(text: string, what = "port"): number {
+  if (!/^\d{1,5}$/.test(text)) throw new TargetError(`${what} "${text}" is not a number from 1 to 65535`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) throw new TargetError(`${what} "${text}" is not a number from 1 to 65535`);
+  return port;
+}
+
+/**
+ * Parses `host`, `host:port`, `[v6]`, `[v6]:port` and a bare IPv6 address.
+ * Throws TargetError naming the input and the accepted forms.
+ */
+export function parseTarget(input: string, defaultPort = DEFAULT_RDP_PORT): Target {
+  const text = input.trim();
+  const forms = 'use host, host:port or [IPv6]:port';
+  if (!text) throw new TargetError(`empty target: ${forms}`);
+  if (text.startsWith("[")) {
+    const match = /^\[([0-9A-Fa-f:.%\w-]+)\](?::(.*))?$/.exec(text);
+    if (!match) throw new TargetError(`target "${input}" is not valid: ${forms}`);
+    return { input: text, host: match[1]!, port: match[2] === undefined ? defaultPort : parsePort(match[2], `port in target "${input}"`) };
+  }
+  const colons = text.split(":").length - 1;
+  if (colons > 1) {
+    if (!/^[0-9A-Fa-f:.]+$/.test(text)) throw new TargetError(`target "${input}" is not valid: ${forms}`);
+    return { input: text, host: text, port: defaultPort };
+  }
+  const [host, portText] = text.split(":") as [string, string | undefined];
+  if (!/^[A-Za-z0-9._-]+$/.test(host)) throw new TargetError(`target "${input}" has an invalid host name: ${forms}`);
+  return { input: text, host, port: portText === undefined ? defaultPort : parsePort(portText, `port in target "${input}"`) };
+}
+
+/** One target per line; `#` starts a comment; blank lines are ignored. */
+export function parseTargetList(text: string, defaultPort = DEFAULT_RDP_PORT, source = "targets file"): Target[] {
+  const targets: Target[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const content = line.replace(/#.*/, "").trim();
+    if (!content) return;
+    try {
+      targets.push(parseTarget(content, defaultPort));
+    } catch (error) {
+      if (error instanceof TargetError) throw new TargetError(`${source} line ${index + 1}: ${error.message}`);
+      throw error;
+    }
+  });
+  return targets;
+}
+
+export function formatEndpoint(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

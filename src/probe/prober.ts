@@ -1,0 +1,198 @@
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { performance } from "node:perf_hooks";
+import { type CertificateInfo, describeCertificate } from "../core/certificate";
+import type { Target } from "../core/target";
+import {
+  type ConnectionConfirm,
+  MAX_CONFIRM_LENGTH,
+  PROTOCOL_HYBRID,
+  PROTOCOL_SSL,
+  TLS_PROTOCOLS,
+  decodeConnectionConfirm,
+  encodeConnectionRequest,
+} from "./negotiation";
+import { type ProbeError, type ProbePhase, negotiationFailure, rdpSecurityOnly, timeoutIn } from "./probe-error";
+
+export interface ProbeOptions {
+  /** Deadline for the whole probe; every phase must finish inside it. */
+  readonly timeoutMs: number;
+  /** RDP_NEG_REQ requestedProtocols; SSL | HYBRID by default. */
+  readonly requestedProtocols?: number;
+}
+
+export interface ProbeTimings {
+  readonly connectMs: number | null;
+  readonly negotiationMs: number | null;
+  readonly tlsMs: number | null;
+  readonly totalMs: number;
+}
+
+/** What one listener presented, or how far the probe got before a typed error. */
+export interface ProbeResult {
+  readonly target: Target;
+  /** Remote address the TCP connection reached; null when it never connected. */
+  readonly address: string | null;
+  readonly requestedProtocols: number;
+  readonly confirm: ConnectionConfirm | null;
+  readonly tls: { readonly version: string; readonly cipher: string } | null;
+  readonly certificate: CertificateInfo | null;
+  readonly certificateDer: Buffer | null;
+  readonly timings: ProbeTimings;
+  readonly error: ProbeError | null;
+}
+
+/** The prober port: the status command and tests can swap the implementation. */
+export type Prober = (target: Target, options: ProbeOptions) => Promise<ProbeResult>;
+
+export const DEFAULT_REQUESTED_PROTOCOLS = PROTOCOL_SSL | PROTOCOL_HYBRID;
+
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+/**
+ * Connects, sends the X.224 Connection Request, decodes the Connection Confirm
+ * and, when TLS (or CredSSP, which starts with TLS) was selected, completes the
+ * TLS handshake on the same socket without verifying the chain. Never rejects:
+ * every failure becomes a typed ProbeError within `timeoutMs`.
+ */
+export const probe: Prober = (target, options) => {
+  const requestedProtocols = options.requestedProtocols ?? DEFAULT_REQUESTED_PROTOCOLS;
+  return new Promise<ProbeResult>((resolve) => {
+    const started = performance.now();
+    let phase: ProbePhase = "connect";
+    let phaseStarted = started;
+    let connectMs: number | null = null;
+    let negotiationMs: number | null = null;
+    let tlsMs: number | null = null;
+    let address: string | null = null;
+    let confirm: ConnectionConfirm | null = null;
+    let tlsInfo: ProbeResult["tls"] = null;
+    let certificate: CertificateInfo | null = null;
+    let certificateDer: Buffer | null = null;
+    let tlsSocket: tls.TLSSocket | undefined;
+    let done = false;
+
+    const finish = (error: ProbeError | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      tlsSocket?.destroy();
+      socket.destroy();
+      resolve({
+        target,
+        address,
+        requestedProtocols,
+        confirm,
+        tls: tlsInfo,
+        certificate,
+        certificateDer,
+        timings: { connectMs, negotiationMs, tlsMs, totalMs: round(performance.now() - started) },
+        error,
+      });
+    };
+    const enter = (next: ProbePhase): number => {
+      const now = performance.now();
+      const elapsed = round(now - phaseStarted);
+      phase = next;
+      phaseStarted = now;
+      return elapsed;
+    };
+
+    const timer = setTimeout(() => finish(timeoutIn(phase, options.timeoutMs)), options.timeoutMs);
+    const socket = net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      // Keep at most one byte more than a Connection Confirm can have: enough to tell "too long".
+      received = Buffer.concat([received, chunk]).subarray(0, MAX_CONFIRM_LENGTH + 1);
+      const decoded = decodeConnectionConfirm(received);
+      if (decoded.kind === "incomplete") return;
+      if (decoded.kind === "malformed") return finish({ kind: "protocol-error", message: decoded.reason });
+      if (received.length > decoded.length) {
+        return finish({ kind: "protocol-error", message: `${received.length - decoded.length} unexpected bytes after the Connection Confirm` });
+      }
+      socket.off("data", onData);
+      socket.pause();
+      confirm = decoded.confirm;
+      negotiationMs = enter("tls");
+      onConfirm(decoded.confirm);
+    };
+
+    const onConfirm = (confirmed: ConnectionConfirm): void => {
+      if (confirmed.type === "legacy") return finish(rdpSecurityOnly("the Connection Confirm carries no negotiation response"));
+      if (confirmed.type === "failure") return finish(negotiationFailure(confirmed.failureCode));
+      if ((confirmed.selectedProtocol & TLS_PROTOCOLS) === 0) {
+        return finish(rdpSecurityOnly("the listener selected standard RDP security (0)"));
+      }
+      if ((confirmed.selectedProtocol & requestedProtocols) === 0) {
+        return finish({ kind: "protocol-error", message: `the listener selected protocol 0x${confirmed.selectedProtocol.toString(16)}, which was not requested` });
+      }
+      tlsSocket = tls.connect({
+        socket,
+        rejectUnauthorized: false,
+        servername: net.isIP(target.host) ? undefined : target.host,
+        // Report what old listeners (TLS 1.0, SHA-1, small keys) present rather than refusing them.
+        minVersion: "TLSv1",
+        ciphers: "DEFAULT:@SECLEVEL=0",
+      });
+      tlsSocket.once("secureConnect", () => {
+        tlsMs = enter("tls");
+        const secured = tlsSocket!;
+        const cipher = secured.getCipher();
+        tlsInfo = { version: secured.getProtocol() ?? "unknown", cipher: cipher.standardName ?? cipher.name };
+        const peer = secured.getPeerX509Certificate();
+        if (!peer) return finish({ kind: "tls-handshake-failed", reason: "no certificate", message: "TLS handshake completed but the listener presented no certificate" });
+        certificateDer = peer.raw;
+        try {
+          certificate = describeCertificate(peer.raw);
+        } catch (error) {
+          return finish({ kind: "protocol-error", message: `the presented certificate does not parse: ${(error as Error).message}` });
+        }
+        finish(null);
+      });
+      tlsSocket.on("error", (error) => finish(tlsFailure(error)));
+      tlsSocket.once("close", () => finish(tlsFailure(new Error("connection closed"))));
+    };
+
+    socket.once("connect", () => {
+      address = socket.remoteAddress ?? null;
+      connectMs = enter("negotiation");
+      socket.on("data", onData);
+      socket.write(encodeConnectionRequest({ requestedProtocols }));
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => finish(socketFailure(phase, error, received.length)));
+    socket.once("close", () => {
+      if (phase === "negotiation") finish(closedDuringNegotiation(received.length));
+    });
+  });
+};
+
+function socketFailure(phase: ProbePhase, error: NodeJS.ErrnoException, receivedBytes: number): ProbeError {
+  const code = error.code ?? "";
+  if (phase === "tls") return tlsFailure(error);
+  if (phase === "negotiation") {
+    if (code === "ECONNRESET") return { kind: "protocol-error", message: `the listener reset the connection during negotiation (after ${receivedBytes} bytes)` };
+    return { kind: "protocol-error", message: `socket error during negotiation: ${code || error.message}` };
+  }
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+    return { kind: "resolve-failed", message: `name does not resolve (${code})` };
+  }
+  if (code === "ECONNREFUSED") return { kind: "connect-refused", message: "connection refused (listener down or port closed)" };
+  if (code === "ETIMEDOUT") return { kind: "connect-timeout", message: "TCP connect timed out (filtered, or host down)" };
+  return { kind: "connect-failed", code, message: `TCP connect failed: ${code || error.message}` };
+}
+
+function closedDuringNegotiation(receivedBytes: number): ProbeError {
+  if (receivedBytes === 0) return { kind: "protocol-error", message: "the listener closed the connection without answering the Connection Request" };
+  return { kind: "protocol-error", message: `the listener closed the connection after ${receivedBytes} bytes of the Connection Confirm` };
+}
+
+/** One line naming the TLS alert or reason; OpenSSL messages carry file paths and newlines. */
+export function tlsFailure(error: NodeJS.ErrnoException & { reason?: string }): ProbeError {
+  let reason: string;
+  if (error.reason) reason = error.reason;
+  else if (error.code === "ECONNRESET" || /socket disconnected|connection closed/i.test(error.message)) reason = "the listener closed the connection during the TLS handshake";
+  else reason = (error.message.split("\n")[0] ?? "unknown").trim();
+  return { kind: "tls-handshake-failed", reason, message: `TLS handshake failed: ${reason}` };
+}
