@@ -113,6 +113,7 @@ function waitForListener(port: number, child: ChildProcess, output: () => string
         reject(new Error(`xrdp exited (${child.exitCode ?? child.signalCode}) before listening on ${port}:\n${output().slice(-2000)}`));
         return;
       }
+      // xrdp's console output is block-buffered when piped; its log file is not.
       if (!output().includes(`listening to port ${port}`)) {
         if (Date.now() > deadline) reject(new Error(`xrdp did not listen on ${port} within ${timeoutMs} ms:\n${output().slice(-2000)}`));
         else setTimeout(attempt, 10);
@@ -164,7 +165,7 @@ export async function startXrdp(options: XrdpServerOptions = {}): Promise<XrdpSe
     });
     try {
       await spawned;
-      await waitForListener(port, child, () => output, 10_000);
+      await waitForListener(port, child, () => output + safeRead(logPath), 10_000);
     } catch (error) {
       lastError = error;
       child.kill("SIGKILL");

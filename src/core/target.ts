@@ -11,10 +11,9 @@ export class TargetError extends Error {
   override name = "TargetError";
 }
 
-export function parsePort(text: string, what = "port"): number {
-  if (!/^\d{1,5}$/.test(text)) throw new TargetError(`${what} "${text}" is not a number from 1 to 65535`);
-  const port = Number(text);
-  if (port < 1 || port > 65535) throw new TargetError(`${what} "${text}" is not a number from 1 to 65535`);
+export function parsePort(text: string, context = ""): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new TargetError(`${context}port "${text}" is not a number from 1 to 65535`);
   return port;
 }
 
@@ -29,7 +28,7 @@ export function parseTarget(input: string, defaultPort = DEFAULT_RDP_PORT): Targ
   if (text.startsWith("[")) {
     const match = /^\[([0-9A-Fa-f:.%\w-]+)\](?::(.*))?$/.exec(text);
     if (!match) throw new TargetError(`target "${input}" is not valid: ${forms}`);
-    return { input: text, host: match[1]!, port: match[2] === undefined ? defaultPort : parsePort(match[2], `port in target "${input}"`) };
+    return { input: text, host: match[1]!, port: match[2] === undefined ? defaultPort : parsePort(match[2], `target "${input}": `) };
   }
   const colons = text.split(":").length - 1;
   if (colons > 1) {
@@ -38,7 +37,7 @@ export function parseTarget(input: string, defaultPort = DEFAULT_RDP_PORT): Targ
   }
   const [host, portText] = text.split(":") as [string, string | undefined];
   if (!/^[A-Za-z0-9._-]+$/.test(host)) throw new TargetError(`target "${input}" has an invalid host name: ${forms}`);
-  return { input: text, host, port: portText === undefined ? defaultPort : parsePort(portText, `port in target "${input}"`) };
+  return { input: text, host, port: portText === undefined ? defaultPort : parsePort(portText, `target "${input}": `) };
 }
 
 /** One target per line; `#` starts a comment; blank lines are ignored. */

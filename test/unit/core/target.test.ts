@@ -33,6 +33,6 @@ describe("parseTargetList", () => {
   });
 
   it("names the file line of a bad entry", () => {
-    expect(() => parseTargetList("rdp01\nhost:99999\n", 3389, "list.txt")).toThrow("list.txt line 2: port in target \"host:99999\"");
+    expect(() => parseTargetList("rdp01\nhost:99999\n", 3389, "list.txt")).toThrow("list.txt line 2: target \"host:99999\": port \"99999\" is not a number from 1 to 65535");
   });
 });

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
+import { certValid } from "../helpers/certs";
+import { rdpcert } from "../helpers/cli";
+import { type HostileListener, hostileListener } from "../helpers/hostile";
+
+describe("rdpcert probe (the built CLI)", () => {
+  let healthy: XrdpServer;
+  let expiring: XrdpServer;
+  let expired: XrdpServer;
+  let silent: HostileListener;
+  let dir: string;
+  beforeAll(async () => {
+    [healthy, expiring, expired] = await Promise.all([startXrdp(certValid(-1, 179, "healthy")), startXrdp(certValid(-170, 10, "expiring")), startXrdp(certValid(-200, -1, "expired"))]);
+    silent = await hostileListener(() => undefined);
+    dir = mkdtempSync(join(tmpdir(), "rdpcert-cli-"));
+  });
+  afterAll(async () => {
+    await Promise.all([healthy.stop(), expiring.stop(), expired.stop(), silent.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("exits 0 and prints the certificate for a healthy listener", async () => {
+    const run = await rdpcert(["probe", `127.0.0.1:${healthy.port}`]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${healthy.port}  OK  certificate valid for 17\\d more days`));
+    expect(run.stdout).toMatch(/thumbprint [0-9A-F]{40} \(SHA-1\)/);
+    expect(run.stdout).toMatch(/key +rsa 2048, sha256WithRSAEncryption, EKU serverAuth/);
+    expect(run.stderr).toBe("");
+  });
+
+  it("exits 1 when a certificate expires within --warn-days, 0 when the window is shorter", async () => {
+    expect((await rdpcert(["probe", `127.0.0.1:${expiring.port}`])).code).toBe(1);
+    expect((await rdpcert(["probe", `127.0.0.1:${expiring.port}`, "--warn-days", "5"])).code).toBe(0);
+  });
+
+  it("prints the documented JSON for many targets in input order, with the worst exit code", async () => {
+    const run = await rdpcert(["probe", "--json", "--timeout", "1000", `127.0.0.1:${expired.port}`, `127.0.0.1:${healthy.port}`, `127.0.0.1:${silent.port}`]);
+    expect(run.code).toBe(2);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ schema: "rdpcert.probe/v1", status: "critical", exitCode: 2, warnDays: 30 });
+    expect(report.results.map((r: { port: number }) => r.port)).toEqual([expired.port, healthy.port, silent.port]);
+    const [exp, ok, stalled] = report.results;
+    expect(exp).toMatchObject({ status: "critical", reason: "certificate expired 1 day ago", error: null, negotiation: { selectedProtocol: "SSL", response: "response" } });
+    expect(exp.certificate.daysLeft).toBeLessThan(0);
+    expect(ok).toMatchObject({ status: "ok", certificate: { subject: "CN=healthy", selfSigned: true, publicKey: { type: "rsa", bits: 2048 } } });
+    expect(ok.certificate.thumbprint).toMatch(/^[0-9A-F]{40}$/);
+    expect(Object.keys(ok.timings).sort()).toEqual(["connectMs", "negotiationMs", "tlsMs", "totalMs"]);
+    expect(stalled).toMatchObject({ status: "critical", certificate: null, error: { kind: "timeout", phase: "negotiation" } });
+  });
+
+  it("reads --targets files with comments and blank lines", async () => {
+    const file = join(dir, "targets.txt");
+    writeFileSync(file, `# fleet\n\n127.0.0.1:${healthy.port}   # rdp01\n127.0.0.1:${expiring.port}\n`);
+    const run = await rdpcert(["probe", "--targets", file, "--json"]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).results.map((r: { status: string }) => r.status)).toEqual(["ok", "warn"]);
+  });
+
+  it.each([
+    [["probe", "host:99999"], /^rdpcert: target "host:99999": port "99999" is not a number from 1 to 65535\n$/],
+    [["probe"], /^rdpcert: no targets: name at least one TARGET or a non-empty --targets file\n$/],
+    [["probe", "--targets", "/nonexistent/list.txt"], /^rdpcert: cannot read --targets file \/nonexistent\/list\.txt: ENOENT\n$/],
+    [["probe", "h", "--timeout", "soon"], /^rdpcert: option '--timeout <ms>' argument 'soon' is invalid\. --timeout must be a whole number from 1 to 600000\./],
+    [["probe", "h", "--concurrency", "0"], /--concurrency must be a whole number from 1 to 1024/],
+    [["frobnicate"], /^rdpcert: unknown command 'frobnicate'/],
+  ])("bad usage %j exits 3 with a clear line", async (args, message) => {
+    const run = await rdpcert(args);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).toBe("");
+  });
+
+  it("shows examples and exit codes in --help", async () => {
+    const run = await rdpcert(["probe", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Examples:\n  rdpcert probe /);
+    expect(run.stdout).toMatch(/Exit codes:\n  0  OK/);
+  });
+});
