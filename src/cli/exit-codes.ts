@@ -22,6 +22,15 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+export const STATUS_EXIT_CODES_HELP = `
+Exit codes:
+  0  OK        the listener presents the configured certificate, valid beyond --warn-days
+  1  WARNING   WARN: expires within --warn-days, or a self-signed certificate is past
+               its renewal time (2/3 of its lifetime)
+  2  CRITICAL  EXPIRED, NOT-YET-VALID, CORRUPT (certificate or key unusable), MISMATCH
+               (presents another certificate), DOWNGRADED (no TLS), DOWN (unreachable)
+  3  UNKNOWN   bad usage, or the configuration could not be inspected`;
+
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  OK        every listener healthy

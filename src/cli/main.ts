@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
-import { EXIT_CODES_HELP, ExitCode, UsageError } from "./exit-codes";
-import { integerIn, jsonOption, portOption, timeoutOption, warnDaysOption } from "./options";
+import type { BackendChoice } from "../hosts/select-backend";
+import { EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError } from "./exit-codes";
+import { backendOption, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
 
 /**
  * Every command is declared here and implemented in ./commands/<name>.ts as an
@@ -44,6 +45,36 @@ ${EXIT_CODES_HELP}`,
         timeout: opts.timeout,
         concurrency: opts.concurrency,
         warnDays: opts.warnDays,
+        json: opts.json === true,
+      });
+    });
+
+  program
+    .command("status")
+    .description("Inspect this host's RDP listener: the configured certificate and key, what the listener presents, and a verdict with fixes.")
+    .addOption(backendOption())
+    .addOption(xrdpIniOption())
+    .addOption(timeoutOption())
+    .addOption(warnDaysOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert status
+  rdpcert status --xrdp-ini /etc/xrdp/xrdp.ini --warn-days 21
+  rdpcert status --json | jq .status          # for monitoring: exit code 0/1/2/3
+${STATUS_EXIT_CODES_HELP}`,
+    )
+    .action(async (opts: { backend: BackendChoice; xrdpIni: string; timeout: number; warnDays: number; json?: boolean }) => {
+      const { statusCommand } = await import("./commands/status");
+      const { DEFAULT_RENEWAL_FRACTION } = await import("../core/policy");
+      process.exitCode = await statusCommand({
+        backend: opts.backend,
+        xrdpIni: opts.xrdpIni,
+        timeout: opts.timeout,
+        warnDays: opts.warnDays,
+        renewalFraction: DEFAULT_RENEWAL_FRACTION,
         json: opts.json === true,
       });
     });

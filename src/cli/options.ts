@@ -27,3 +27,9 @@ export const warnDaysOption = (): Option =>
     .argParser(integerIn(0, 3650, "--warn-days"));
 export const portOption = (): Option =>
   new Option("--port <port>", "port for targets that do not name one").default(3389).argParser(integerIn(1, 65535, "--port"));
+
+export const backendOption = (): Option =>
+  new Option("--backend <kind>", "the kind of RDP server on this host (auto: Windows on win32, xrdp where its ini exists)")
+    .choices(["auto", "windows", "xrdp"])
+    .default("auto");
+export const xrdpIniOption = (): Option => new Option("--xrdp-ini <path>", "xrdp's configuration file").default("/etc/xrdp/xrdp.ini");

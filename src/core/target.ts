@@ -59,3 +59,10 @@ export function parseTargetList(text: string, defaultPort = DEFAULT_RDP_PORT, so
 export function formatEndpoint(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** Where to probe a listener from the host itself: loopback for wildcard binds. */
+export function probeAddressFor(address: string | null): string {
+  if (address === null || address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "::1";
+  return address;
+}

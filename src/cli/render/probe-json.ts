@@ -36,16 +36,11 @@ export function certificateJson(cert: CertificateInfo, now: Date) {
   };
 }
 
-export function probeResultJson(result: ProbeResult, verdict: ProbeVerdict, now: Date) {
+/** What a listener presented on the wire: shared by probe and status reports. */
+export function presentedJson(result: ProbeResult, now: Date) {
   const confirm = result.confirm;
   return {
-    target: result.target.input,
-    host: result.target.host,
-    port: result.target.port,
-    endpoint: formatEndpoint(result.target.host, result.target.port),
     address: result.address,
-    status: verdict.health,
-    reason: verdict.reason,
     error: result.error,
     negotiation: confirm && {
       requestedProtocols: protocolNames(result.requestedProtocols),
@@ -56,6 +51,20 @@ export function probeResultJson(result: ProbeResult, verdict: ProbeVerdict, now:
     tls: result.tls,
     certificate: result.certificate && certificateJson(result.certificate, now),
     timings: result.timings,
+  };
+}
+
+export function probeResultJson(result: ProbeResult, verdict: ProbeVerdict, now: Date) {
+  const { address, ...presented } = presentedJson(result, now);
+  return {
+    target: result.target.input,
+    host: result.target.host,
+    port: result.target.port,
+    endpoint: formatEndpoint(result.target.host, result.target.port),
+    address,
+    status: verdict.health,
+    reason: verdict.reason,
+    ...presented,
   };
 }
 

@@ -25,7 +25,12 @@ export function certificateRows(cert: CertificateInfo, now: Date): string {
 }
 
 function resultBlock(result: ProbeResult, health: Health, reason: string, now: Date): string {
-  let out = `${formatEndpoint(result.target.host, result.target.port)}  ${healthLabel[health]}  ${reason}\n`;
+  return `${formatEndpoint(result.target.host, result.target.port)}  ${healthLabel[health]}  ${reason}\n${presentedRows(result, now)}`;
+}
+
+/** The probe's details, one row each: shared by probe and status. */
+export function presentedRows(result: ProbeResult, now: Date): string {
+  let out = "";
   if (result.error) out += row("error", result.error.kind);
   if (result.confirm?.type === "response") {
     const tls = result.tls ? `   ${result.tls.version} ${result.tls.cipher}` : "";

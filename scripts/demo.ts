@@ -1,0 +1,69 @@
+/**
+ * `npm run demo`: a newcomer's first look. Starts throwaway xrdp servers on
+ * loopback with freshly made certificates, runs the built `rdpcert` against
+ * them exactly as an admin would, shows the real output, and stops them.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { buildSelfSigned, generateKey } from "../src/core/self-signed";
+import { type XrdpServer, startXrdp } from "./xrdp-server";
+
+const CLI = join(__dirname, "..", "src", "cli", "main.js");
+const DAY = 86_400_000;
+
+function freshPair(commonName: string, daysLeft: number): { certPem: string; keyPem: string } {
+  const now = Date.now();
+  return buildSelfSigned(generateKey(), {
+    commonName,
+    dnsNames: [commonName, "localhost"],
+    ipAddresses: ["127.0.0.1"],
+    notBefore: new Date(now - DAY),
+    notAfter: new Date(now + daysLeft * DAY),
+  });
+}
+
+function run(title: string, args: readonly string[]): number {
+  const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+  process.stdout.write(`\n${bold(`$ rdpcert ${args.join(" ")}`)}   # ${title}\n`);
+  const result = spawnSync(process.execPath, [CLI, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+  process.stdout.write(`(exit code ${result.status})\n`);
+  return result.status ?? -1;
+}
+
+async function main(): Promise<number> {
+  const servers: XrdpServer[] = [];
+  const stopAll = (): Promise<unknown> => Promise.all(servers.map((s) => s.stop()));
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  try {
+    process.stdout.write("Starting two throwaway xrdp servers on loopback with fresh self-signed certificates...\n");
+    const healthy = await startXrdp(freshPair("demo-healthy", 180));
+    servers.push(healthy);
+    const expiring = await startXrdp(freshPair("demo-expiring", 10));
+    servers.push(expiring);
+    const a = `${healthy.host}:${healthy.port}`;
+    const b = `${expiring.host}:${expiring.port}`;
+
+    const codes = [
+      run("a healthy listener: exit 0", ["probe", a]),
+      run("two listeners, one expires in 10 days: exit 1 (WARNING)", ["probe", a, b]),
+      run("the same as JSON for tools", ["probe", b, "--json"]),
+    ];
+    const expected = [0, 1, 1];
+    if (codes.some((code, i) => code !== expected[i])) {
+      process.stderr.write(`demo: unexpected exit codes ${codes.join(",")} (expected ${expected.join(",")})\n`);
+      return 1;
+    }
+    process.stdout.write("\nDemo finished: the servers are stopped and their temp dirs removed.\n");
+    return 0;
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: Error) => {
+    process.stderr.write(`demo: ${error.message}\n`);
+    process.exitCode = 1;
+  },
+);

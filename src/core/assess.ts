@@ -1,0 +1,236 @@
+import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "../hosts/host-backend";
+import type { ProbeResult } from "../probe/prober";
+import { type CertificateInfo, describeCertificate } from "./certificate";
+import { type Policy, renewalTime } from "./policy";
+import { type Health, describeValidity, validityAt } from "./validity";
+
+/**
+ * One word for the listener's state. CRITICAL kinds name the cause, so that
+ * a monitoring system and an admin see what is wrong without reading further.
+ */
+export type Verdict = "OK" | "WARN" | "EXPIRED" | "NOT-YET-VALID" | "CORRUPT" | "MISMATCH" | "DOWNGRADED" | "DOWN" | "UNKNOWN";
+
+/** Most specific cause first: a corrupt key explains a downgraded listener, not the other way round. */
+const VERDICT_ORDER: readonly Verdict[] = ["UNKNOWN", "CORRUPT", "EXPIRED", "NOT-YET-VALID", "MISMATCH", "DOWNGRADED", "DOWN", "WARN", "OK"];
+
+export function healthOf(verdict: Verdict): Health {
+  return verdict === "OK" ? "ok" : verdict === "WARN" ? "warn" : verdict === "UNKNOWN" ? "unknown" : "critical";
+}
+
+export interface Problem {
+  readonly verdict: Exclude<Verdict, "OK">;
+  /** Stable identifier for tools, e.g. "key-unreadable", "presented-differs". */
+  readonly code: string;
+  readonly reason: string;
+  readonly fix: string | null;
+}
+
+export interface Assessment {
+  readonly status: Verdict;
+  readonly health: Health;
+  /** The primary problem's reason, or why all is well. */
+  readonly reason: string;
+  readonly fix: string | null;
+  /** Every problem found, most specific first; empty when OK. */
+  readonly problems: readonly Problem[];
+  readonly configured: CertificateInfo | null;
+  readonly presented: CertificateInfo | null;
+  /** When a self-signed configured certificate is due for renewal; null for CA-issued or unknown. */
+  readonly renewalTime: Date | null;
+}
+
+/**
+ * The verdict on one listener: what it is configured to use (from the host
+ * backend), what it presents on the wire (from the probe; null when it was not
+ * probed), the policy, and the time. Pure.
+ */
+export function assess(configured: InspectOutcome, presented: ProbeResult | null, policy: Policy, now: Date): Assessment {
+  if (!configured.ok) {
+    const problem: Problem = { verdict: "UNKNOWN", code: "cannot-inspect", reason: configured.reason, fix: configured.fix };
+    return finish([problem], null, presented?.certificate ?? null, null, "");
+  }
+  const inspection = configured.inspection;
+  const problems: Problem[] = [];
+  const configuredCert = inspectConfigured(inspection, policy, now, problems);
+  const renewal = configuredCert && inspection.issuance === "self-signed" ? renewalTime(configuredCert, policy.renewalFraction) : null;
+  if (configuredCert && renewal && now >= renewal) {
+    const validity = validityAt(configuredCert, now, policy.warnDays);
+    if (validity.state === "valid") {
+      problems.push({
+        verdict: "WARN",
+        code: "renewal-due",
+        reason: `past its renewal time (${renewal.toISOString().slice(0, 10)}, ${Math.round(policy.renewalFraction * 100)}% of its lifetime); ${describeValidity(validity)}`,
+        fix: renewFix(inspection.backend, inspection.issuance),
+      });
+    }
+  }
+  if (presented) inspectPresented(inspection, configuredCert, presented, policy, now, problems);
+  return finish(problems, configuredCert, presented?.certificate ?? null, renewal, okReason(configuredCert, presented, now));
+}
+
+function finish(problems: Problem[], configured: CertificateInfo | null, presented: CertificateInfo | null, renewal: Date | null, okReason: string): Assessment {
+  const sorted = [...problems].sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict));
+  const primary = sorted[0];
+  const status: Verdict = primary?.verdict ?? "OK";
+  return {
+    status,
+    health: healthOf(status),
+    reason: primary?.reason ?? okReason,
+    fix: primary?.fix ?? null,
+    problems: sorted,
+    configured,
+    presented,
+    renewalTime: renewal,
+  };
+}
+
+function okReason(configured: CertificateInfo | null, presented: ProbeResult | null, now: Date): string {
+  const cert = configured ?? presented?.certificate ?? null;
+  if (!cert) return "healthy";
+  const days = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86_400_000);
+  return presented?.certificate
+    ? `the listener presents the configured certificate, valid for ${days} more days`
+    : `the configured certificate is valid for ${days} more days`;
+}
+
+function inspectConfigured(inspection: HostInspection, policy: Policy, now: Date, problems: Problem[]): CertificateInfo | null {
+  const { certificate, key, backend, issuance } = inspection;
+  let info: CertificateInfo | null = null;
+  if (certificate.state !== "present") {
+    problems.push({
+      verdict: "CORRUPT",
+      code: `certificate-${certificate.state}`,
+      reason: certificate.reason,
+      fix: certificate.fix ?? replaceFix(backend, issuance),
+    });
+  } else {
+    try {
+      info = describeCertificate(certificate.der);
+    } catch (error) {
+      problems.push({
+        verdict: "CORRUPT",
+        code: "certificate-unparseable",
+        reason: `the configured certificate ${certificate.location} does not parse (${(error as Error).message})`,
+        fix: replaceFix(backend, issuance),
+      });
+    }
+  }
+  if (key.state !== "ok" && key.state !== "unknown") {
+    problems.push({
+      verdict: "CORRUPT",
+      code: `key-${key.state}`,
+      reason: key.reason ?? `the private key is ${key.state}`,
+      fix: key.fix ?? replaceFix(backend, issuance),
+    });
+  }
+  if (info) {
+    const validity = validityAt(info, now, policy.warnDays);
+    const where = `the configured certificate (${info.subject})`;
+    if (validity.state === "expired") {
+      problems.push({ verdict: "EXPIRED", code: "expired", reason: `${where}: ${describeValidity(validity)}, on ${info.notAfter.toISOString().slice(0, 10)}`, fix: renewFix(backend, issuance) });
+    } else if (validity.state === "not-yet-valid") {
+      problems.push({ verdict: "NOT-YET-VALID", code: "not-yet-valid", reason: `${where}: ${describeValidity(validity)}`, fix: "check the host clock (timedatectl / w32tm /query /status) and the certificate's notBefore" });
+    } else if (validity.state === "expiring") {
+      problems.push({ verdict: "WARN", code: "expiring", reason: `${where}: ${describeValidity(validity)}`, fix: renewFix(backend, issuance) });
+    }
+  }
+  return info;
+}
+
+function inspectPresented(
+  inspection: HostInspection,
+  configured: CertificateInfo | null,
+  presented: ProbeResult,
+  policy: Policy,
+  now: Date,
+  problems: Problem[],
+): void {
+  const { backend, listener } = inspection;
+  const error = presented.error;
+  if (error) {
+    switch (error.kind) {
+      case "resolve-failed":
+      case "connect-refused":
+      case "connect-timeout":
+      case "connect-failed":
+      case "timeout":
+      case "protocol-error":
+        problems.push({ verdict: "DOWN", code: `listener-${error.kind}`, reason: `the listener is not answering: ${error.message}`, fix: downFix(backend) });
+        return;
+      case "rdp-security-only":
+      case "negotiation-failure":
+        problems.push({
+          verdict: "DOWNGRADED",
+          code: error.kind,
+          reason: `the listener does not offer TLS: ${error.message}`,
+          fix: listener.securityLayer === "rdp" ? securityLayerFix(backend) : unusableFix(backend),
+        });
+        return;
+      case "tls-handshake-failed":
+        problems.push({ verdict: "CORRUPT", code: "handshake-failed", reason: `the listener selected TLS but the handshake failed: ${error.message}`, fix: unusableFix(backend) });
+        return;
+    }
+  }
+  const cert = presented.certificate;
+  if (!cert) return;
+  if (configured && cert.thumbprint !== configured.thumbprint) {
+    problems.push({
+      verdict: "MISMATCH",
+      code: "presented-differs",
+      reason: `the listener presents ${cert.thumbprint} (${cert.subject}), not the configured ${configured.thumbprint}`,
+      fix: mismatchFix(backend, listener.port),
+    });
+  } else if (!configured && inspection.configuredThumbprint && cert.thumbprint !== inspection.configuredThumbprint) {
+    problems.push({
+      verdict: "MISMATCH",
+      code: "presented-differs",
+      reason: `the listener presents ${cert.thumbprint} (${cert.subject}), not the configured ${inspection.configuredThumbprint}`,
+      fix: mismatchFix(backend, listener.port),
+    });
+  }
+  if (configured && cert.thumbprint === configured.thumbprint) return;
+  const validity = validityAt(cert, now, policy.warnDays);
+  if (validity.state === "expired") {
+    problems.push({ verdict: "EXPIRED", code: "presented-expired", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: mismatchFix(backend, listener.port) });
+  } else if (validity.state === "not-yet-valid") {
+    problems.push({ verdict: "NOT-YET-VALID", code: "presented-not-yet-valid", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: "check the host clock" });
+  }
+}
+
+/** Advice until `rdpcert rotate` lands: what an admin does by hand today. */
+function replaceFix(backend: BackendKind, issuance: Issuance): string {
+  if (issuance === "ca-issued") return "re-issue the certificate from its CA, install it with its key, and point the listener at it";
+  return backend === "xrdp"
+    ? "generate a new self-signed pair for xrdp and point certificate=/key_file= at it (Debian's default pair: make-ssl-cert generate-default-snakeoil --force-overwrite); xrdp uses it from the next connection"
+    : "delete the certificate from Cert:\\LocalMachine\\Remote Desktop and run Restart-Service SessionEnv: Windows creates a new self-signed one";
+}
+
+function renewFix(backend: BackendKind, issuance: Issuance): string {
+  if (issuance === "ca-issued") return "renew it with the issuing CA and configure the new certificate (rdpcert never deletes a CA-issued certificate)";
+  return replaceFix(backend, issuance);
+}
+
+function downFix(backend: BackendKind): string {
+  return backend === "xrdp"
+    ? "start xrdp (systemctl start xrdp; see journalctl -u xrdp) and check the firewall for the listener port"
+    : "start Remote Desktop Services (Start-Service TermService) and check that the Remote Desktop firewall rules are enabled";
+}
+
+function securityLayerFix(backend: BackendKind): string {
+  return backend === "xrdp"
+    ? "set security_layer=negotiate (or tls) in [Globals] of xrdp.ini and restart xrdp"
+    : "set SecurityLayer to 1 (negotiate) or 2 (TLS) on Win32_TSGeneralSetting RDP-tcp";
+}
+
+function unusableFix(backend: BackendKind): string {
+  return backend === "xrdp"
+    ? "xrdp cannot use its certificate or key: look for 'Cannot read' in its log (journalctl -u xrdp), make the key readable by xrdp's user, or replace the pair"
+    : "Windows cannot use the certificate's private key (events 1057/1058, Schannel 36870): fix the MachineKeys ACL or delete the certificate and restart SessionEnv";
+}
+
+function mismatchFix(backend: BackendKind, port: number): string {
+  // xrdp re-reads its ini for every connection: a mismatch is another process or another ini, not a stale one.
+  return backend === "xrdp"
+    ? `the process on port ${port} does not serve this configuration: find it (ss -ltnp 'sport = :${port}') and the ini it runs with (xrdp -c), or pass that ini with --xrdp-ini`
+    : "Windows fell back to another certificate because the configured one is unusable (events 1051/1055/1059): fix it or clear SSLCertificateSHA1Hash, then restart SessionEnv";
+}

@@ -1,0 +1,42 @@
+import { existsSync } from "node:fs";
+import type { CommandRunner } from "./command-runner";
+import type { BackendKind, HostBackend } from "./host-backend";
+import { DEFAULT_XRDP_INI, createXrdpBackend } from "./xrdp/xrdp-backend";
+
+export type BackendChoice = BackendKind | "auto";
+
+export interface BackendSelection {
+  readonly backend: BackendChoice;
+  readonly xrdpIni?: string;
+  readonly platform?: NodeJS.Platform;
+  readonly runner?: CommandRunner;
+}
+
+/** Which backend `auto` picks, or why none fits: `win32` is windows; elsewhere an xrdp.ini means xrdp. */
+export type Selected = { readonly ok: true; readonly backend: HostBackend } | { readonly ok: false; readonly reason: string; readonly fix: string };
+
+export async function selectBackend(selection: BackendSelection): Promise<Selected> {
+  const platform = selection.platform ?? process.platform;
+  const iniPath = selection.xrdpIni ?? DEFAULT_XRDP_INI;
+  let kind: BackendKind;
+  if (selection.backend !== "auto") kind = selection.backend;
+  else if (platform === "win32") kind = "windows";
+  else if (existsSync(iniPath)) kind = "xrdp";
+  else {
+    return {
+      ok: false,
+      reason: `no RDP server found on this host: ${iniPath} does not exist and this is not Windows`,
+      fix: "pass --xrdp-ini PATH if xrdp's configuration is elsewhere, or check a remote listener with `rdpcert probe HOST`",
+    };
+  }
+  const backend =
+    kind === "xrdp"
+      ? createXrdpBackend({ iniPath, runner: selection.runner, platform })
+      : // The Windows backend and its PowerShell scripts load only when used.
+        (await import("./windows/windows-backend")).createWindowsBackend({ runner: selection.runner, platform });
+  const capability = await backend.capability();
+  if (!capability.available) {
+    return { ok: false, reason: `the ${kind} backend cannot run here: ${capability.reason}`, fix: kind === "xrdp" ? "pass --xrdp-ini PATH, or --backend windows on Windows" : "run rdpcert on the Windows host itself, or use --backend xrdp" };
+  }
+  return { ok: true, backend };
+}

@@ -1,0 +1,57 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CommandRunner } from "../../../../src/hosts/command-runner";
+import { resolveIdentity, xrdpServiceIdentity } from "../../../../src/hosts/xrdp/runtime-user";
+
+describe("xrdpServiceIdentity", () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), "rdpcert-unit-"))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  const dirs = (): string[] => [join(root, "lib"), join(root, "etc")];
+  const write = (path: string, text: string): void => {
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, text);
+  };
+
+  it("reads User= and Group= from [Service] of the unit, as Debian ships it", () => {
+    write(join(root, "lib", "xrdp.service"), "[Unit]\nUser=nobody\n[Service]\nUser=xrdp\nGroup=xrdp\nExecStart=/usr/sbin/xrdp\n");
+    expect(xrdpServiceIdentity(dirs())).toEqual({ user: "xrdp", group: "xrdp", sources: [join(root, "lib", "xrdp.service")] });
+  });
+
+  it("lets /etc override /lib and drop-ins override the unit, in name order", () => {
+    write(join(root, "lib", "xrdp.service"), "[Service]\nUser=xrdp\nGroup=xrdp\n");
+    write(join(root, "etc", "xrdp.service"), "[Service]\nUser=admin\n");
+    write(join(root, "lib", "xrdp.service.d", "20-group.conf"), "[Service]\nGroup=ssl-cert\n");
+    write(join(root, "etc", "xrdp.service.d", "10-user.conf"), "[Service]\nUser=rdp\n");
+    expect(xrdpServiceIdentity(dirs())).toMatchObject({ user: "rdp", group: "ssl-cert" });
+  });
+
+  it("is root (no user) when no unit names one", () => {
+    expect(xrdpServiceIdentity(dirs())).toEqual({ user: null, group: null, sources: [] });
+  });
+});
+
+describe("resolveIdentity", () => {
+  it("asks id and getent with argv only, ending options before the name", async () => {
+    const calls: string[][] = [];
+    const runner: CommandRunner = async (file, args) => {
+      calls.push([file, ...args]);
+      const stdout = args[0] === "-u" ? "102\n" : args[0] === "-G" ? "109 103\n" : "ssl-cert:x:103:xrdp\n";
+      return { exitCode: 0, stdout, stderr: "", timedOut: false, spawnError: null };
+    };
+    const result = await resolveIdentity(runner, "xrdp", "ssl-cert");
+    expect(calls).toEqual([
+      ["id", "-u", "--", "xrdp"],
+      ["id", "-G", "--", "xrdp"],
+      ["getent", "group", "--", "ssl-cert"],
+    ]);
+    expect(result).toEqual({ ok: true, identity: { name: "xrdp:ssl-cert", uid: 102, gids: [103, 103] } });
+  });
+
+  it("says so when the user does not exist", async () => {
+    const runner: CommandRunner = async () => ({ exitCode: 1, stdout: "", stderr: "id: 'ghost': no such user\n", timedOut: false, spawnError: null });
+    expect(await resolveIdentity(runner, "ghost", null)).toEqual({ ok: false, reason: expect.stringContaining("user ghost (xrdp's runtime user) does not exist") });
+  });
+});
