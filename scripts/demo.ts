@@ -4,6 +4,7 @@
  * them exactly as an admin would, shows the real output, and stops them.
  */
 import { spawnSync } from "node:child_process";
+import { chownSync } from "node:fs";
 import { join } from "node:path";
 import { buildSelfSigned, generateKey } from "../src/core/self-signed";
 import { type XrdpServer, startXrdp } from "./xrdp-server";
@@ -47,8 +48,16 @@ async function main(): Promise<number> {
       run("a healthy listener: exit 0", ["probe", a]),
       run("two listeners, one expires in 10 days: exit 1 (WARNING)", ["probe", a, b]),
       run("the same as JSON for tools", ["probe", b, "--json"]),
+      run("on the host: configured vs presented, verdict OK", ["status", "--xrdp-ini", healthy.iniPath]),
     ];
-    const expected = [0, 1, 1];
+    const expected = [0, 1, 1, 0];
+    if (healthy.runAs) {
+      // What happens on many hosts: the key's owner changes and xrdp (running as its own user) cannot read it.
+      chownSync(healthy.keyPath, 0, 0);
+      process.stdout.write(`\n# now the key is made unreadable for xrdp: chown root:root ${healthy.keyPath}\n`);
+      codes.push(run("xrdp silently drops TLS; status names the cause and the fix", ["status", "--xrdp-ini", healthy.iniPath]));
+      expected.push(2);
+    }
     if (codes.some((code, i) => code !== expected[i])) {
       process.stderr.write(`demo: unexpected exit codes ${codes.join(",")} (expected ${expected.join(",")})\n`);
       return 1;

@@ -30,7 +30,9 @@ function configuredState(inspection: HostInspection): string {
 /** One screen: the verdict first, then configured vs presented side by side, then findings with fixes. */
 export function renderStatusText(report: StatusReport): string {
   const { assessment: a, outcome, presented, now } = report;
-  let out = `${healthLabel[a.health]}  ${a.status}  ${a.reason}\n`;
+  // CRITICAL names its cause (CORRUPT, DOWN, ...); OK, WARNING and UNKNOWN need no second word.
+  const cause = a.health === "critical" ? `  ${a.status}` : "";
+  let out = `${healthLabel[a.health]}${cause}  ${a.reason}\n`;
   if (a.fix) out += `  fix: ${a.fix}\n`;
   if (!outcome.ok) return out;
   const inspection = outcome.inspection;
