@@ -2,7 +2,34 @@
 import { Command, CommanderError, Option } from "commander";
 import type { BackendChoice } from "../hosts/select-backend";
 import { EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError } from "./exit-codes";
-import { backendOption, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
+import { backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
+import type { RotationFlags } from "./commands/rotate";
+
+/** commander's raw values for the shared rotation flags, typed into RotationFlags. */
+interface RawRotationOptions {
+  backend: BackendChoice;
+  xrdpIni: string;
+  stateDir: string;
+  restartCommand?: string;
+  restart: boolean;
+  restartTimeout: number;
+  verifyTimeout: number;
+  timeout: number;
+  warnDays: number;
+  keyBits: string;
+  validityDays: number;
+  keepBackups: number;
+}
+
+async function rotationFlags(opts: RawRotationOptions): Promise<RotationFlags> {
+  const { DEFAULT_RENEWAL_FRACTION } = await import("../core/policy");
+  return { ...opts, keyBits: Number(opts.keyBits) as 2048 | 3072 | 4096, renewalFraction: DEFAULT_RENEWAL_FRACTION };
+}
+
+function withOptions(command: Command, options: readonly Option[]): Command {
+  for (const option of options) command.addOption(option);
+  return command;
+}
 
 /**
  * Every command is declared here and implemented in ./commands/<name>.ts as an
@@ -54,29 +81,98 @@ ${EXIT_CODES_HELP}`,
     .description("Inspect this host's RDP listener: the configured certificate and key, what the listener presents, and a verdict with fixes.")
     .addOption(backendOption())
     .addOption(xrdpIniOption())
+    .addOption(stateDirOption())
     .addOption(timeoutOption())
     .addOption(warnDaysOption())
     .addOption(jsonOption())
     .addHelpText(
       "after",
       `
+An interrupted rotation found in --state-dir is finished or rolled back first.
+
 Examples:
   sudo rdpcert status
   rdpcert status --xrdp-ini /etc/xrdp/xrdp.ini --warn-days 21
   rdpcert status --json | jq .status          # for monitoring: exit code 0/1/2/3
 ${STATUS_EXIT_CODES_HELP}`,
     )
-    .action(async (opts: { backend: BackendChoice; xrdpIni: string; timeout: number; warnDays: number; json?: boolean }) => {
+    .action(async (opts: { backend: BackendChoice; xrdpIni: string; stateDir: string; timeout: number; warnDays: number; json?: boolean }) => {
       const { statusCommand } = await import("./commands/status");
       const { DEFAULT_RENEWAL_FRACTION } = await import("../core/policy");
       process.exitCode = await statusCommand({
         backend: opts.backend,
         xrdpIni: opts.xrdpIni,
+        stateDir: opts.stateDir,
         timeout: opts.timeout,
         warnDays: opts.warnDays,
         renewalFraction: DEFAULT_RENEWAL_FRACTION,
         json: opts.json === true,
       });
+    });
+
+  const rotateCommand = program
+    .command("rotate")
+    .description("Replace the listener's self-signed certificate safely: back up, replace, restart, verify with a real handshake, roll back on failure.")
+    .option("--dry-run", "print the exact plan and change nothing")
+    .option("--yes", "do not ask for confirmation (required without a terminal)")
+    .option("--force", "rotate even when healthy, and even a CA-issued certificate (replaced by a self-signed one)")
+    .option("--reason <text>", "recorded in the journal and the backup");
+  withOptions(rotateCommand, [backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert rotate --dry-run
+  sudo rdpcert rotate --yes --reason "expires in 9 days"
+  sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
+
+Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed.
+
+Exit codes:
+  0  rotated, not needed, or planned (--dry-run)
+  2  rolled back (the old certificate is in place again) or rollback failed
+     (the output names the backup to restore with 'rdpcert backups restore ID')
+  3  refused (CA-issued without --force, listener down, cannot inspect), another
+     rotation holds the lock, or bad usage`,
+    )
+    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; json?: boolean }) => {
+      const { rotateCommand: run } = await import("./commands/rotate");
+      process.exitCode = await run({ ...(await rotationFlags(opts)), dryRun: opts.dryRun === true, yes: opts.yes === true, force: opts.force === true, reason: opts.reason, json: opts.json === true });
+    });
+
+  const backups = program.command("backups").description("List the numbered backups rotations made, or restore one by hand.");
+  withOptions(backups.command("list").description("List backups, newest last."), [stateDirOption(), jsonOption()])
+    .addHelpText("after", `
+Examples:
+  sudo rdpcert backups list
+  sudo rdpcert backups list --json
+
+Exit codes:
+  0  listed
+  3  bad usage`)
+    .action(async (opts: { stateDir: string; json?: boolean }) => {
+      const { backupsListCommand } = await import("./commands/backups");
+      process.exitCode = backupsListCommand({ stateDir: opts.stateDir, json: opts.json === true });
+    });
+  withOptions(
+    backups
+      .command("restore")
+      .description("Put a backup's certificate, key and configuration back (the current ones are backed up first), restart, and show what the listener presents.")
+      .argument("<id>", "backup number, as 'backups list' shows it")
+      .option("--yes", "do not ask for confirmation (required without a terminal)"),
+    [backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+  )
+    .addHelpText("after", `
+Examples:
+  sudo rdpcert backups restore 0003 --yes
+
+Exit codes:
+  0  restored, and the listener presents the restored certificate
+  2  restored, but the listener does not present it
+  3  no such backup, another rotation holds the lock, or bad usage`)
+    .action(async (id: string, opts: RawRotationOptions & { yes?: boolean; json?: boolean }) => {
+      const { backupsRestoreCommand } = await import("./commands/backups");
+      process.exitCode = await backupsRestoreCommand(id, { ...(await rotationFlags(opts)), yes: opts.yes === true, json: opts.json === true });
     });
 
   return program;

@@ -33,3 +33,18 @@ export const backendOption = (): Option =>
     .choices(["auto", "windows", "xrdp"])
     .default("auto");
 export const xrdpIniOption = (): Option => new Option("--xrdp-ini <path>", "xrdp's configuration file").default("/etc/xrdp/xrdp.ini");
+
+export const DEFAULT_STATE_DIR = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
+export const stateDirOption = (): Option =>
+  new Option("--state-dir <dir>", "rdpcert's lock, journal and backups (0700)").default(DEFAULT_STATE_DIR);
+
+/** The options every command that may rotate shares (rotate, backups restore, run). */
+export const rotationOptions = (): Option[] => [
+  new Option("--restart-command <cmd>", "command that restarts the RDP service, as argv (quotes group words; no shell). xrdp default: systemctl restart xrdp when systemd runs it, else none"),
+  new Option("--no-restart", "do not restart the service (xrdp reads its certificate for every new connection)"),
+  new Option("--restart-timeout <ms>", "deadline for the restart command").default(60_000).argParser(integerIn(1, 3_600_000, "--restart-timeout")),
+  new Option("--verify-timeout <ms>", "how long to wait for the listener to present the new certificate").default(60_000).argParser(integerIn(1, 3_600_000, "--verify-timeout")),
+  new Option("--key-bits <bits>", "RSA key size of a generated certificate").choices(["2048", "3072", "4096"]).default("2048"),
+  new Option("--validity-days <days>", "validity of a generated certificate").default(180).argParser(integerIn(1, 3650, "--validity-days")),
+  new Option("--keep-backups <n>", "how many numbered backups to keep").default(5).argParser(integerIn(1, 1000, "--keep-backups")),
+];

@@ -97,4 +97,62 @@ export interface HostBackend {
   readonly kind: BackendKind;
   capability(): Promise<Capability>;
   inspect(): Promise<InspectOutcome>;
+  /** Absent where rotation is not implemented for this kind yet. */
+  readonly rotation?: RotationSteps;
+}
+
+/** A step that may fail: the reason is one line for people and the log. */
+export type StepResult<T = undefined> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+/** One thing a rotation saves before it changes anything. */
+export interface BackupItem {
+  readonly role: "certificate" | "key" | "config" | "pfx" | "thumbprint";
+  /** Where it came from, and where a restore puts it back. */
+  readonly originalPath: string;
+  readonly data: Buffer;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** The path was a symlink: kept for reference, never written back through (the link target was not changed). */
+  readonly wasLink: boolean;
+}
+
+export interface BackupSet {
+  readonly backend: BackendKind;
+  readonly thumbprint: string | null;
+  readonly items: readonly BackupItem[];
+  /** Backend-specific facts needed to restore (e.g. the configured Windows thumbprint). */
+  readonly extra?: Record<string, unknown>;
+}
+
+/** How to make the replacement certificate; the defaults are the issue's: RSA 2048, 180 days. */
+export interface ReplacementSpec {
+  readonly keyBits: 2048 | 3072 | 4096;
+  readonly validityDays: number;
+  /** CN first, then the other DNS names for subjectAltName. */
+  readonly names: readonly string[];
+}
+
+export interface RestartSpec {
+  /** argv of the restart command; null means no restart (xrdp reloads per connection). */
+  readonly command: readonly string[] | null;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The installer half of the contract (certbot's deploy/save/restart/rollback):
+ * the rotation state machine in src/rotation drives these steps and owns the
+ * lock, the journal and the backups.
+ */
+export interface RotationSteps {
+  /** The exact plan, as lines for people (`--dry-run` prints it). */
+  describe(inspection: HostInspection, spec: ReplacementSpec, restart: RestartSpec): readonly string[];
+  collectBackup(inspection: HostInspection): Promise<StepResult<BackupSet>>;
+  replace(
+    inspection: HostInspection,
+    spec: ReplacementSpec,
+    now: Date,
+  ): Promise<StepResult<{ readonly thumbprint: string; readonly written: readonly string[]; readonly keygenMs?: number }>>;
+  restart(restart: RestartSpec): Promise<StepResult<{ readonly command: string | null }>>;
+  restore(backup: BackupSet): Promise<StepResult<{ readonly restored: readonly string[] }>>;
 }

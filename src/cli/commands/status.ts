@@ -11,6 +11,8 @@ import { renderStatusText } from "../render/status-text";
 export interface StatusCommandOptions {
   readonly backend: BackendChoice;
   readonly xrdpIni?: string;
+  /** Where an interrupted rotation's journal would be; null skips the check. */
+  readonly stateDir?: string | null;
   readonly timeout: number;
   readonly warnDays: number;
   readonly renewalFraction: number;
@@ -26,6 +28,8 @@ export interface StatusReport {
   readonly policy: Policy;
   readonly now: Date;
   readonly exitCode: number;
+  /** What status did about an interrupted rotation it found (null: none was open). */
+  readonly recovered: { readonly outcome: string; readonly reason: string } | null;
 }
 
 export interface StatusDependencies {
@@ -36,6 +40,7 @@ export interface StatusDependencies {
 /** Inspect the local listener's configuration, probe it, and judge both. */
 export async function collectStatus(options: Omit<StatusCommandOptions, "json">, deps: StatusDependencies = {}): Promise<StatusReport> {
   const policy: Policy = { warnDays: options.warnDays, renewalFraction: options.renewalFraction };
+  const recovered = options.stateDir ? await recoverForStatus(options) : null;
   const selected = await selectBackend({ backend: options.backend, xrdpIni: options.xrdpIni });
   const outcome: InspectOutcome = selected.ok ? await selected.backend.inspect() : { ok: false, reason: selected.reason, fix: selected.fix };
   const presented = outcome.ok ? await probeListener(outcome.inspection, options.timeout, deps.prober ?? probe) : null;
@@ -49,7 +54,29 @@ export async function collectStatus(options: Omit<StatusCommandOptions, "json">,
     policy,
     now,
     exitCode: exitCodeFor(assessment.health),
+    recovered,
   };
+}
+
+async function recoverForStatus(options: Omit<StatusCommandOptions, "json">): Promise<StatusReport["recovered"]> {
+  const { recoverOpenJournal } = await import("./rotate");
+  const result = await recoverOpenJournal({
+    backend: options.backend,
+    xrdpIni: options.xrdpIni,
+    stateDir: options.stateDir!,
+    restart: true,
+    restartTimeout: 60_000,
+    verifyTimeout: 60_000,
+    timeout: options.timeout,
+    warnDays: options.warnDays,
+    renewalFraction: options.renewalFraction,
+    keyBits: 2048,
+    validityDays: 180,
+    keepBackups: 5,
+  });
+  if (!result) return null;
+  if ("busy" in result) return { outcome: "busy", reason: result.busy };
+  return { outcome: result.outcome, reason: `interrupted rotation ${result.journal.id} (at step ${result.journal.step}): ${result.reason}` };
 }
 
 export function probeListener(inspection: HostInspection, timeoutMs: number, prober: Prober): Promise<ProbeResult> {

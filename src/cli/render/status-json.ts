@@ -36,5 +36,6 @@ export function statusReportJson(report: StatusReport) {
     },
     presented: report.presented && presentedJson(report.presented, now),
     findings: inspection?.findings ?? [],
+    recovered: report.recovered,
   };
 }

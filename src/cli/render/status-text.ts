@@ -32,7 +32,8 @@ export function renderStatusText(report: StatusReport): string {
   const { assessment: a, outcome, presented, now } = report;
   // CRITICAL names its cause (CORRUPT, DOWN, ...); OK, WARNING and UNKNOWN need no second word.
   const cause = a.health === "critical" ? `  ${a.status}` : "";
-  let out = `${healthLabel[a.health]}${cause}  ${a.reason}\n`;
+  let out = report.recovered ? `recovered: ${report.recovered.outcome}: ${report.recovered.reason}\n` : "";
+  out += `${healthLabel[a.health]}${cause}  ${a.reason}\n`;
   if (a.fix) out += `  fix: ${a.fix}\n`;
   if (!outcome.ok) return out;
   const inspection = outcome.inspection;

@@ -6,6 +6,7 @@ import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, K
 import { type Identity, readableBy } from "./file-access";
 import { parseListenSpecs } from "./listen-address";
 import { type Ini, iniValue, parseIni } from "./xrdp-ini";
+import { createXrdpRotation } from "./xrdp-rotation";
 import { type RuntimeUserSetting, resolveIdentity, xrdpServiceIdentity } from "./runtime-user";
 
 export const DEFAULT_XRDP_INI = "/etc/xrdp/xrdp.ini";
@@ -25,6 +26,7 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
   const iniPath = options.iniPath ?? DEFAULT_XRDP_INI;
   const runner = options.runner ?? runCommand;
   const platform = options.platform ?? process.platform;
+  const runtimeUser = options.runtimeUser ?? (() => xrdpServiceIdentity());
   return {
     kind: "xrdp",
     capability: async () => {
@@ -36,7 +38,8 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
         return { available: false, reason: `${iniPath} ${errnoText(error)}: is xrdp installed? (pass --xrdp-ini PATH for another location)` };
       }
     },
-    inspect: () => inspectXrdp(iniPath, runner, options.runtimeUser ?? (() => xrdpServiceIdentity())),
+    inspect: () => inspectXrdp(iniPath, runner, runtimeUser),
+    rotation: createXrdpRotation({ runner, runtimeUser }),
   };
 }
 

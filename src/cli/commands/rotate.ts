@@ -1,0 +1,159 @@
+import { createInterface } from "node:readline/promises";
+import type { Policy } from "../../core/policy";
+import { type CommandRunner, runCommand } from "../../hosts/command-runner";
+import type { HostBackend, ReplacementSpec, RestartSpec } from "../../hosts/host-backend";
+import { defaultXrdpRestart, hostNames } from "../../hosts/local/host-names";
+import { StateDir } from "../../hosts/local/state-dir";
+import { type BackendChoice, selectBackend } from "../../hosts/select-backend";
+import { createConsoleLog } from "../../log/logger";
+import { probe } from "../../probe/prober";
+import {
+  type FaultPoint,
+  type RecoveryResult,
+  type RotationContext,
+  type RotationResult,
+  type RotationSettings,
+  decideRotation,
+  recoverInterrupted,
+  rotate,
+} from "../../rotation/rotate";
+import { splitCommand } from "../argv";
+import { ExitCode, UsageError } from "../exit-codes";
+import { rotationJson, renderRotationText } from "../render/rotate-render";
+
+export interface RotationFlags {
+  readonly backend: BackendChoice;
+  readonly xrdpIni?: string;
+  readonly stateDir: string;
+  readonly restartCommand?: string;
+  /** commander's --no-restart sets restart=false. */
+  readonly restart: boolean;
+  readonly restartTimeout: number;
+  readonly verifyTimeout: number;
+  readonly timeout: number;
+  readonly warnDays: number;
+  readonly renewalFraction: number;
+  readonly keyBits: 2048 | 3072 | 4096;
+  readonly validityDays: number;
+  readonly keepBackups: number;
+}
+
+export interface RotateCommandOptions extends RotationFlags {
+  readonly dryRun: boolean;
+  readonly yes: boolean;
+  readonly force: boolean;
+  readonly reason?: string;
+  readonly json: boolean;
+}
+
+/** Test-only: `RDPCERT_TEST_FAULT=<point>` kills the process at that step boundary, as a power cut would. */
+export const killAtFault = (point: FaultPoint): void => {
+  if (process.env.RDPCERT_TEST_FAULT === point) process.kill(process.pid, "SIGKILL");
+};
+
+export async function restartSpecFor(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
+  if (flags.restartCommand !== undefined && !flags.restart) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
+  if (!flags.restart) return { command: null, timeoutMs: flags.restartTimeout };
+  if (flags.restartCommand !== undefined) return { command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
+  return { command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs: flags.restartTimeout };
+}
+
+/** Everything a rotation needs, wired to the real host; shared by rotate, backups, status and run. */
+export async function rotationSetup(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
+  const runner = runCommand;
+  const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner });
+  if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
+  const backend = selected.backend;
+  const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction };
+  const spec: ReplacementSpec = { keyBits: flags.keyBits, validityDays: flags.validityDays, names: await hostNames(runner) };
+  const settings: RotationSettings = {
+    spec,
+    restart: await restartSpecFor(backend, flags, runner),
+    verifyTimeoutMs: flags.verifyTimeout,
+    probeTimeoutMs: flags.timeout,
+    policy,
+    keepBackups: flags.keepBackups,
+    force: extra.force,
+    reason: extra.reason,
+  };
+  const logger = extra.log ?? createConsoleLog().log;
+  const ctx: RotationContext = {
+    backend,
+    store: new StateDir(flags.stateDir),
+    prober: probe,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    fault: killAtFault,
+    log: logger,
+  };
+  return { ok: true as const, ctx, settings };
+}
+
+export function exitCodeForRotation(result: RotationResult): number {
+  switch (result.outcome) {
+    case "rotated":
+    case "not-needed":
+    case "planned":
+      return ExitCode.OK;
+    case "rolled-back":
+    case "rollback-failed":
+      return ExitCode.CRITICAL;
+    case "refused":
+    case "busy":
+      return ExitCode.UNKNOWN;
+  }
+}
+
+async function confirm(plan: readonly string[]): Promise<boolean> {
+  process.stderr.write(`rdpcert will:\n${plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question("Rotate the listener certificate now? [y/N] ");
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function rotateCommand(options: RotateCommandOptions): Promise<number> {
+  if (!options.dryRun && !options.yes && !process.stdin.isTTY) {
+    throw new UsageError("rotate changes the listener's certificate: pass --yes to confirm (or --dry-run to see the plan)");
+  }
+  const log = options.json ? createConsoleLog({ level: "warn" }).log : undefined;
+  const setup = await rotationSetup(options, { force: options.force, reason: options.reason ?? null, log });
+  const write = (result: RotationResult): number => {
+    const code = exitCodeForRotation(result);
+    process.stdout.write(options.json ? `${JSON.stringify(rotationJson(result, code, options.dryRun, new Date()), null, 2)}\n` : renderRotationText(result, options.dryRun));
+    return code;
+  };
+  if (!setup.ok) {
+    process.stdout.write(options.json ? `${JSON.stringify({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: setup.reason, fix: setup.fix })}\n` : `refused  ${setup.reason}\n  fix: ${setup.fix}\n`);
+    return ExitCode.UNKNOWN;
+  }
+  if (!options.dryRun && !options.yes) {
+    const decision = await decideRotation(setup.ctx, setup.settings);
+    if (decision.kind !== "rotate") return write({ ...(await rotate(setup.ctx, setup.settings, { dryRun: true })) });
+    if (!(await confirm(decision.plan))) {
+      process.stderr.write("rdpcert: nothing changed\n");
+      return ExitCode.OK;
+    }
+  }
+  return write(await rotate(setup.ctx, setup.settings, { dryRun: options.dryRun }));
+}
+
+/**
+ * status and run call this first: an open journal means a rotation was
+ * interrupted; finish or undo it under the lock before looking at anything.
+ */
+export async function recoverOpenJournal(flags: RotationFlags): Promise<RecoveryResult | { busy: string } | null> {
+  if (!new StateDir(flags.stateDir).readJournal()) return null;
+  const setup = await rotationSetup(flags, { force: false, reason: "recover an interrupted rotation" });
+  if (!setup.ok) return null;
+  const lock = setup.ctx.store.lock();
+  if (!lock.ok) return { busy: `a rotation is running (pid ${lock.heldBy.pid} since ${lock.heldBy.since})` };
+  try {
+    return await recoverInterrupted(setup.ctx, setup.settings);
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,443 @@
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { type Assessment, assess } from "../core/assess";
+import { thumbprintOf } from "../core/certificate";
+import type { Policy } from "../core/policy";
+import { probeAddressFor } from "../core/target";
+import type { BackupSet, HostBackend, HostInspection, ReplacementSpec, RestartSpec, RotationSteps } from "../hosts/host-backend";
+import type { Journal, JournalClose, JournalStep, LockInfo, LockOutcome } from "../hosts/local/state-dir";
+import type { ProbeResult, Prober } from "../probe/prober";
+
+/**
+ * The rotation state machine (DESIGN.md, "Flow of one scheduled run"):
+ * lock -> re-check -> journal -> backup -> replace -> restart -> verify,
+ * and on any failure after the backup: restore -> restart -> verify the old
+ * certificate again. The listener is never left without a working
+ * certificate, and nothing is removed without a backup and a verified
+ * replacement. Time, probing, storage and the host are injected.
+ */
+
+/** The state dir as rotation needs it (implemented by hosts/local/state-dir.ts). */
+export interface RotationStore {
+  lock(): LockOutcome;
+  readJournal(): Journal | null;
+  writeJournal(journal: Journal): void;
+  closeJournal(journal: Journal, close: JournalClose): void;
+  saveBackup(set: BackupSet, reason: string | null, keep: number): string;
+  loadBackup(id: string): BackupSet | null;
+  backupPath(id: string): string;
+}
+
+/** Step boundaries where tests kill the process (RDPCERT_TEST_FAULT); a no-op in production. */
+export type FaultPoint = "after-lock" | "after-journal" | "after-backup" | "after-replace" | "after-restart" | "before-verify" | "after-restore";
+
+export type LogLevel = "info" | "warn" | "error";
+
+export interface RotationContext {
+  readonly backend: HostBackend;
+  readonly store: RotationStore;
+  readonly prober: Prober;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly fault: (point: FaultPoint) => void;
+  readonly log: (level: LogLevel, message: string) => void;
+}
+
+export interface RotationSettings {
+  readonly spec: ReplacementSpec;
+  readonly restart: RestartSpec;
+  readonly verifyTimeoutMs: number;
+  readonly probeTimeoutMs: number;
+  readonly policy: Policy;
+  readonly keepBackups: number;
+  /** Rotate even when healthy, and even a CA-issued certificate. */
+  readonly force: boolean;
+  readonly reason: string | null;
+}
+
+export type RotationOutcome = "planned" | "not-needed" | "refused" | "busy" | "rotated" | "rolled-back" | "rollback-failed";
+
+export interface StepRecord {
+  readonly step: string;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly detail: string | null;
+}
+
+export interface RecoveryResult {
+  readonly journal: Journal;
+  readonly outcome: "completed" | "rolled-back" | "rollback-failed" | "abandoned";
+  readonly reason: string;
+}
+
+export interface RotationResult {
+  readonly outcome: RotationOutcome;
+  readonly reason: string;
+  readonly fix: string | null;
+  readonly plan: readonly string[];
+  readonly oldThumbprint: string | null;
+  readonly newThumbprint: string | null;
+  readonly backupId: string | null;
+  readonly backupPath: string | null;
+  readonly steps: readonly StepRecord[];
+  readonly recovered: RecoveryResult | null;
+  readonly heldBy: LockInfo | null;
+  readonly assessment: Assessment | null;
+}
+
+const SECOND = 1000;
+
+function blank(outcome: RotationOutcome, reason: string, extra: Partial<RotationResult> = {}): RotationResult {
+  return {
+    outcome,
+    reason,
+    fix: null,
+    plan: [],
+    oldThumbprint: null,
+    newThumbprint: null,
+    backupId: null,
+    backupPath: null,
+    steps: [],
+    recovered: null,
+    heldBy: null,
+    assessment: null,
+    ...extra,
+  };
+}
+
+function probeOf(ctx: RotationContext, inspection: HostInspection, timeoutMs: number): Promise<ProbeResult> {
+  const host = probeAddressFor(inspection.listener.address);
+  const port = inspection.listener.port;
+  return ctx.prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs });
+}
+
+/** What the listener showed: a thumbprint, or the kind of failure. Rollback must bring it back. */
+function signature(result: ProbeResult): string {
+  return result.certificate ? result.certificate.thumbprint : `error:${result.error?.kind ?? "none"}`;
+}
+
+/** Verdicts that a new certificate cannot fix: rotating would only add risk. */
+function refusal(assessment: Assessment, inspection: HostInspection): { reason: string; fix: string | null } | null {
+  if (assessment.problems.some((p) => p.verdict === "DOWN")) {
+    return { reason: `the listener is down (${assessment.problems.find((p) => p.verdict === "DOWN")!.reason}): a new certificate cannot be verified`, fix: assessment.problems.find((p) => p.verdict === "DOWN")!.fix };
+  }
+  if (inspection.listener.securityLayer === "rdp") {
+    return { reason: "the listener is configured for standard RDP security only, so it never presents a certificate", fix: assessment.fix };
+  }
+  if (inspection.backend === "xrdp" && assessment.problems.some((p) => p.verdict === "MISMATCH")) {
+    return { reason: "the listener does not serve this configuration, so replacing its files cannot change what it presents", fix: assessment.problems.find((p) => p.verdict === "MISMATCH")!.fix };
+  }
+  return null;
+}
+
+export interface Decision {
+  readonly kind: "rotate" | "not-needed" | "refused";
+  readonly reason: string;
+  readonly fix: string | null;
+  readonly plan: readonly string[];
+  readonly inspection: HostInspection | null;
+  readonly assessment: Assessment | null;
+  readonly before: ProbeResult | null;
+}
+
+/** Inspect, probe and judge; decide whether to rotate and describe exactly how. Changes nothing. */
+export async function decideRotation(ctx: RotationContext, settings: RotationSettings): Promise<Decision> {
+  const steps = ctx.backend.rotation;
+  const outcome = await ctx.backend.inspect();
+  if (!outcome.ok) return { kind: "refused", reason: `cannot inspect the listener: ${outcome.reason}`, fix: outcome.fix, plan: [], inspection: null, assessment: null, before: null };
+  const inspection = outcome.inspection;
+  const before = await probeOf(ctx, inspection, settings.probeTimeoutMs);
+  const assessment = assess(outcome, before, settings.policy, ctx.now());
+  const base = { inspection, assessment, before };
+  if (!steps) {
+    return { kind: "refused", reason: `rotation is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
+  }
+  const plan = [
+    "take the rotation lock in the state dir and write a journal entry",
+    ...steps.describe(inspection, settings.spec, settings.restart),
+    `verify with a real RDP TLS handshake on ${probeAddressFor(inspection.listener.address)}:${inspection.listener.port} for up to ${settings.verifyTimeoutMs} ms: TLS offered, the new thumbprint presented, currently valid`,
+    "on any failure: restore the backup, restart, and verify that the old state is presented again",
+  ];
+  if (inspection.issuance === "ca-issued" && !settings.force) {
+    return {
+      kind: "refused",
+      reason: "the configured certificate is CA-issued: replacing it with a self-signed one would make clients distrust the server",
+      fix: "renew it with its CA and configure the new certificate; pass --force only to replace it with a self-signed certificate anyway",
+      plan,
+      ...base,
+    };
+  }
+  const refused = refusal(assessment, inspection);
+  if (refused) return { kind: "refused", ...refused, plan, ...base };
+  if (assessment.status === "OK" && !settings.force) {
+    return { kind: "not-needed", reason: `the listener is healthy: ${assessment.reason}`, fix: "pass --force to rotate anyway", plan, ...base };
+  }
+  const why = assessment.status === "OK" ? "forced" : `${assessment.status}: ${assessment.reason}`;
+  return { kind: "rotate", reason: why, fix: null, plan, ...base };
+}
+
+async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string }>, detail: (value: T) => string | null = () => null) {
+  const started = performance.now();
+  const result = await run();
+  records.push({ step, ok: result.ok, ms: Math.round((performance.now() - started) * 10) / 10, detail: result.ok ? detail(result.value) : result.reason });
+  return result;
+}
+
+/** Probe until the predicate holds or the deadline passes; the last probe says why not. */
+async function waitForListener(ctx: RotationContext, inspection: HostInspection, settings: RotationSettings, accept: (p: ProbeResult) => string | null) {
+  const deadline = performance.now() + settings.verifyTimeoutMs;
+  let delay = 50;
+  let attempts = 0;
+  for (;;) {
+    const remaining = deadline - performance.now();
+    const result = await probeOf(ctx, inspection, Math.max(200, Math.min(settings.probeTimeoutMs, remaining)));
+    attempts++;
+    const problem = accept(result);
+    if (problem === null) return { ok: true as const, value: { result, attempts } };
+    if (performance.now() + delay > deadline) return { ok: false as const, reason: `${problem} (after ${attempts} handshake${attempts === 1 ? "" : "s"} in ${settings.verifyTimeoutMs} ms)` };
+    await ctx.sleep(delay);
+    delay = Math.min(delay * 2, SECOND);
+  }
+}
+
+function expectNew(now: () => Date, oldThumbprint: string | null, newThumbprint: string) {
+  return (p: ProbeResult): string | null => {
+    if (p.error) return `the listener does not complete TLS: ${p.error.message}`;
+    const cert = p.certificate;
+    if (!cert) return "no certificate presented";
+    if (oldThumbprint && cert.thumbprint === oldThumbprint) return `the listener still presents the old certificate ${oldThumbprint}`;
+    if (cert.thumbprint !== newThumbprint) return `the listener presents ${cert.thumbprint}, not the new ${newThumbprint}`;
+    const t = now().getTime();
+    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) return "the new certificate is not currently valid";
+    return null;
+  };
+}
+
+function expectSignature(expected: string) {
+  return (p: ProbeResult): string | null => (signature(p) === expected ? null : `the listener shows ${signature(p)}, expected ${expected}`);
+}
+
+function journalEntry(ctx: RotationContext, old: string | null, reason: string | null, presentedBefore: string): Journal {
+  return {
+    id: `${ctx.now().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`,
+    pid: process.pid,
+    startedAt: ctx.now().toISOString(),
+    backend: ctx.backend.kind,
+    step: "started",
+    oldThumbprint: old,
+    newThumbprint: null,
+    backupId: null,
+    reason,
+    presentedBefore,
+  };
+}
+
+/** `rdpcert rotate`: the whole safe swap. Never throws for a failed step; always releases the lock. */
+export async function rotate(ctx: RotationContext, settings: RotationSettings, options: { dryRun: boolean }): Promise<RotationResult> {
+  if (options.dryRun) {
+    const decision = await decideRotation(ctx, settings);
+    const outcome: RotationOutcome = decision.kind === "rotate" ? "planned" : decision.kind;
+    return blank(outcome, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, oldThumbprint: oldOf(decision) });
+  }
+  const lock = ctx.store.lock();
+  if (!lock.ok) {
+    return blank("busy", `another rotation is running: pid ${lock.heldBy.pid} on ${lock.heldBy.host} since ${lock.heldBy.since}`, {
+      heldBy: lock.heldBy,
+      fix: "wait for it to finish (it verifies and rolls back on its own), then run status",
+    });
+  }
+  try {
+    if (lock.tookOverFrom) ctx.log("warn", `took over the rotation lock left by pid ${lock.tookOverFrom.pid} (no longer running)`);
+    ctx.fault("after-lock");
+    const recovered = await recoverInterrupted(ctx, settings);
+    // Re-check after taking the lock: another run may have rotated meanwhile.
+    const decision = await decideRotation(ctx, settings);
+    if (decision.kind !== "rotate") {
+      return blank(decision.kind, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, recovered, oldThumbprint: oldOf(decision) });
+    }
+    return { ...(await swap(ctx, settings, decision)), recovered };
+  } finally {
+    lock.release();
+  }
+}
+
+function oldOf(decision: Decision): string | null {
+  const cert = decision.inspection?.certificate;
+  if (cert?.state === "present") return thumbprintOf(cert.der);
+  return decision.before?.certificate?.thumbprint ?? null;
+}
+
+async function swap(ctx: RotationContext, settings: RotationSettings, decision: Decision): Promise<RotationResult> {
+  const inspection = decision.inspection!;
+  const steps = ctx.backend.rotation as RotationSteps;
+  const records: StepRecord[] = [];
+  const oldThumbprint = oldOf(decision);
+  const beforeSignature = signature(decision.before!);
+  let journal = journalEntry(ctx, oldThumbprint, settings.reason ?? decision.reason, beforeSignature);
+  const advance = (step: JournalStep, patch: Partial<Journal> = {}): void => {
+    journal = { ...journal, ...patch, step };
+    ctx.store.writeJournal(journal);
+  };
+  advance("started");
+  ctx.fault("after-journal");
+  const common = { plan: decision.plan, oldThumbprint, assessment: decision.assessment };
+
+  const backup = await timed(records, "backup", async () => {
+    const collected = await steps.collectBackup(inspection);
+    if (!collected.ok) return collected;
+    try {
+      return { ok: true as const, value: ctx.store.saveBackup(collected.value, settings.reason ?? decision.reason, settings.keepBackups) };
+    } catch (error) {
+      return { ok: false as const, reason: `cannot write the backup: ${(error as Error).message}` };
+    }
+  }, (id) => `backup ${id}`);
+  if (!backup.ok) {
+    ctx.store.closeJournal(journal, { outcome: "not-started", reason: backup.reason, finishedAt: ctx.now().toISOString() });
+    ctx.log("error", `rotation not started: ${backup.reason}`);
+    return blank("rolled-back", `nothing was changed: ${backup.reason}`, { ...common, steps: records, fix: "check the state dir (--state-dir) is writable" });
+  }
+  const backupId = backup.value;
+  const backupPath = ctx.store.backupPath(backupId);
+  advance("backed-up", { backupId });
+  ctx.fault("after-backup");
+
+  advance("replacing");
+  const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now()), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
+  let failure: string | null = null;
+  let newThumbprint: string | null = null;
+  if (!replaced.ok) failure = replaced.reason;
+  else {
+    newThumbprint = replaced.value.thumbprint;
+    advance("replaced", { newThumbprint });
+    ctx.fault("after-replace");
+    const restarted = await timed(records, "restart", () => steps.restart(settings.restart), (v) => v.command ?? "no restart");
+    if (!restarted.ok) failure = restarted.reason;
+    else {
+      advance("restarted");
+      ctx.fault("after-restart");
+      advance("verifying");
+      ctx.fault("before-verify");
+      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, oldThumbprint, newThumbprint!)), (v) => `new certificate presented after ${v.attempts} handshake(s)`);
+      if (!verified.ok) failure = `verification failed: ${verified.reason}`;
+    }
+  }
+
+  if (failure === null) {
+    ctx.store.closeJournal(journal, { outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
+    ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldThumbprint ?? "none"} -> new ${newThumbprint}; backup ${backupId}`);
+    return blank("rotated", `the listener presents the new certificate ${newThumbprint}`, { ...common, newThumbprint, backupId, backupPath, steps: records });
+  }
+
+  ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);
+  advance("restoring");
+  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records);
+  const outcome = rolledBack.ok ? "rolled-back" : "rollback-failed";
+  ctx.store.closeJournal(journal, { outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
+  if (rolledBack.ok) {
+    ctx.log("error", `rotation rolled back: ${failure}; old certificate ${oldThumbprint ?? "none"} in place again`);
+    return blank("rolled-back", failure, { ...common, newThumbprint, backupId, backupPath, steps: records, fix: "see the reason; the old certificate is in place again" });
+  }
+  ctx.log("error", `ROLLBACK FAILED: ${failure}; ${rolledBack.reason}. Restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`);
+  return blank("rollback-failed", `${failure}; rollback failed: ${rolledBack.reason}`, {
+    ...common,
+    newThumbprint,
+    backupId,
+    backupPath,
+    steps: records,
+    fix: `restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`,
+  });
+}
+
+async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[]) {
+  const steps = ctx.backend.rotation as RotationSteps;
+  const backup = ctx.store.loadBackup(backupId);
+  if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read` };
+  const restored = await timed(records, "restore", () => steps.restore(backup), (v) => `restored ${v.restored.join(", ")}`);
+  if (!restored.ok) return restored;
+  ctx.fault("after-restore");
+  // A failing restart does not end the rollback: what counts is what the listener presents.
+  const restarted = await timed(records, "restart", () => steps.restart(settings.restart), (v) => v.command ?? "no restart");
+  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)), () => "old state presented again");
+  if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}` };
+  return verified;
+}
+
+/**
+ * An open journal means a rotation was interrupted (kill -9, power loss).
+ * Before the replacement started nothing changed: close it. After: keep the new
+ * certificate if the listener presents it and it is valid, otherwise restore
+ * the backup. Called under the lock by rotate, and by run and status.
+ */
+export async function recoverInterrupted(ctx: RotationContext, settings: RotationSettings): Promise<RecoveryResult | null> {
+  const journal = ctx.store.readJournal();
+  if (!journal) return null;
+  const close = (outcome: RecoveryResult["outcome"], reason: string): RecoveryResult => {
+    ctx.store.closeJournal(journal, { outcome: `recovered:${outcome}`, reason, finishedAt: ctx.now().toISOString() });
+    ctx.log(outcome === "rollback-failed" ? "error" : "warn", `interrupted rotation ${journal.id} (pid ${journal.pid}, at step ${journal.step}): ${outcome}: ${reason}`);
+    return { journal, outcome, reason };
+  };
+  if (journal.step === "started" || journal.step === "backed-up" || journal.backupId === null) {
+    return close("abandoned", "it stopped before changing anything");
+  }
+  const outcome = await ctx.backend.inspect();
+  if (!outcome.ok) return close("rollback-failed", `cannot inspect the listener: ${outcome.reason}`);
+  const inspection = outcome.inspection;
+  if (journal.newThumbprint && journal.step !== "restoring") {
+    const check = await probeOf(ctx, inspection, settings.probeTimeoutMs);
+    if (expectNew(ctx.now, journal.oldThumbprint, journal.newThumbprint)(check) === null) {
+      return close("completed", `the listener presents the new certificate ${journal.newThumbprint}`);
+    }
+  }
+  const steps = ctx.backend.rotation;
+  const backup = ctx.store.loadBackup(journal.backupId);
+  if (!steps || !backup) return close("rollback-failed", `backup ${journal.backupId} cannot be read; restore by hand`);
+  const records: StepRecord[] = [];
+  const expected = journal.presentedBefore ?? journal.oldThumbprint;
+  const restored = await steps.restore(backup);
+  if (!restored.ok) return close("rollback-failed", restored.reason);
+  const restarted = await steps.restart(settings.restart);
+  if (expected) {
+    const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)));
+    if (!verified.ok) return close("rollback-failed", `${restarted.ok ? "" : `${restarted.reason}; `}${verified.reason}`);
+  } else if (!restarted.ok) return close("rollback-failed", restarted.reason);
+  return close("rolled-back", `backup ${journal.backupId} restored${expected ? `; the listener shows ${expected} again` : ""}`);
+}
+
+export interface RestoreResult {
+  readonly outcome: "restored" | "restored-unverified" | "not-found" | "busy" | "failed";
+  readonly reason: string;
+  /** The backup of what was there before the restore (nothing is overwritten without one). */
+  readonly safetyBackupId: string | null;
+  readonly presentedThumbprint: string | null;
+}
+
+/** `rdpcert backups restore ID`: back up the current state, put the backup back, restart, and check what the listener presents. */
+export async function restoreBackupById(ctx: RotationContext, settings: RotationSettings, id: string): Promise<RestoreResult> {
+  const result = (outcome: RestoreResult["outcome"], reason: string, extra: Partial<RestoreResult> = {}): RestoreResult => ({ outcome, reason, safetyBackupId: null, presentedThumbprint: null, ...extra });
+  const steps = ctx.backend.rotation;
+  if (!steps) return result("failed", `restoring is not available for the ${ctx.backend.kind} backend yet`);
+  const lock = ctx.store.lock();
+  if (!lock.ok) return result("busy", `another rotation is running: pid ${lock.heldBy.pid} since ${lock.heldBy.since}`);
+  try {
+    const backup = ctx.store.loadBackup(id);
+    if (!backup) return result("not-found", `there is no backup ${id}: see rdpcert backups list`);
+    if (backup.backend !== ctx.backend.kind) return result("failed", `backup ${id} was made by the ${backup.backend} backend, not ${ctx.backend.kind}`);
+    const outcome = await ctx.backend.inspect();
+    if (!outcome.ok) return result("failed", `cannot inspect the listener: ${outcome.reason}`);
+    const current = await steps.collectBackup(outcome.inspection);
+    if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
+    const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2));
+    const restored = await steps.restore(backup);
+    if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
+    const restarted = await steps.restart(settings.restart);
+    if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
+    ctx.log("info", `restored backup ${id} (${backup.thumbprint ?? "no certificate"}); the state before is in backup ${safetyBackupId}`);
+    if (!backup.thumbprint) return result("restored-unverified", `backup ${id} restored; it holds no certificate to look for`, { safetyBackupId });
+    const verified = await waitForListener(ctx, outcome.inspection, settings, expectSignature(backup.thumbprint));
+    return verified.ok
+      ? result("restored", `the listener presents ${backup.thumbprint} from backup ${id}`, { safetyBackupId, presentedThumbprint: backup.thumbprint })
+      : result("restored-unverified", `backup ${id} restored, but ${verified.reason}`, { safetyBackupId });
+  } finally {
+    lock.release();
+  }
+}
