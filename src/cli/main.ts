@@ -180,6 +180,7 @@ Exit codes:
 
 function versionText(): string {
   // dist/src/cli/main.js -> package.json at the repository root.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- JSON outside rootDir's compiled tree
   return (require("../../../package.json") as { version: string }).version;
 }
 

@@ -76,7 +76,7 @@ describe("rdpcert probe (the built CLI)", () => {
   it("shows examples and exit codes in --help", async () => {
     const run = await rdpcert(["probe", "--help"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Examples:\n  rdpcert probe /);
-    expect(run.stdout).toMatch(/Exit codes:\n  0  OK/);
+    expect(run.stdout).toMatch(/Examples:\n {2}rdpcert probe /);
+    expect(run.stdout).toMatch(/Exit codes:\n {2}0 {2}OK/);
   });
 });

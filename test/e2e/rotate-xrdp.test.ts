@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import { type XrdpServer, startXrdp, writeOwned } from "../../scripts/xrdp-server";
@@ -234,7 +235,7 @@ describe("rdpcert rotate against real xrdp", () => {
     mkdirSync(state, { mode: 0o700 });
     const dead = spawn(process.execPath, ["-e", ""]);
     await new Promise((resolve) => dead.once("exit", resolve));
-    writeFileSync(join(state, "rotate.lock"), JSON.stringify({ pid: dead.pid, host: require("node:os").hostname(), since: "2026-01-01T00:00:00Z" }));
+    writeFileSync(join(state, "rotate.lock"), JSON.stringify({ pid: dead.pid, host: hostname(), since: "2026-01-01T00:00:00Z" }));
     const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"]);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`took over the rotation lock left by pid ${dead.pid}`);

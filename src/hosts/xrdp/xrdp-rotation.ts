@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { thumbprintOf } from "../../core/certificate";
 import { buildSelfSigned, generateKey } from "../../core/self-signed";
 import type { CommandRunner } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, ReplacementSpec, RestartSpec, RotationSteps, StepResult } from "../host-backend";
+import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult } from "../host-backend";
 import { writeFileAtomic } from "../local/atomic-write";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
