@@ -2,8 +2,9 @@
 import { Command, CommanderError, Option } from "commander";
 import type { BackendChoice } from "../hosts/select-backend";
 import { EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError } from "./exit-codes";
-import { backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
+import { DEFAULT_CONFIG_PATH, backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
 import type { RotationFlags } from "./commands/rotate";
+
 
 /** commander's raw values for the shared rotation flags, typed into RotationFlags. */
 interface RawRotationOptions {
@@ -173,6 +174,66 @@ Exit codes:
     .action(async (id: string, opts: RawRotationOptions & { yes?: boolean; json?: boolean }) => {
       const { backupsRestoreCommand } = await import("./commands/backups");
       process.exitCode = await backupsRestoreCommand(id, { ...(await rotationFlags(opts)), yes: opts.yes === true, json: opts.json === true });
+    });
+
+  const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON)").default(DEFAULT_CONFIG_PATH);
+  const effectiveConfig = async (command: Command) => {
+    const { loadConfig, flagOverrides } = await import("./config-load");
+    const explicit = command.getOptionValueSource("config") === "cli";
+    return loadConfig(command.opts<{ config: string }>().config, explicit, flagOverrides(command));
+  };
+
+  withOptions(
+    program
+      .command("run")
+      .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when due, run the renewal hook for a CA-issued one, back off after failures.")
+      .option("--dry-run", "say what would be done and change nothing"),
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), new Option("--log-dir <dir>", "where the JSON-lines log goes"), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+  )
+    .addHelpText(
+      "after",
+      `
+Flags override the config file, which overrides nothing else; RDPCERT_<FIELD> environment
+variables (e.g. RDPCERT_WARN_DAYS=21) sit between the file and the flags. A one-off run
+needs no config file at all.
+
+Examples:
+  sudo rdpcert run
+  sudo rdpcert run --dry-run --json
+  sudo rdpcert run --config /etc/rdpcert/config.json --no-restart
+
+Exit codes:
+  0  healthy, or rotated/renewed and verified
+  1  WARNING: a CA-issued certificate expires within warnDays and no renewCommand is set
+  2  CRITICAL: the listener is unhealthy (rotation rolled back, backing off after failures,
+     CA-issued within criticalDays, listener down, ...)
+  3  bad configuration or usage, or the listener could not be inspected`,
+    )
+    .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
+      const config = await effectiveConfig(command);
+      const { runCommandLine } = await import("./commands/run");
+      process.exitCode = await runCommandLine(config, { dryRun: opts.dryRun === true, json: opts.json === true });
+    });
+
+  const config = program.command("config").description("Create, show or check rdpcert's configuration file.");
+  withOptions(config.command("init").description("Write a configuration file with every field at its default.").option("--force", "overwrite an existing file"), [configOption()])
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config init --config ./rdpcert.json\n\nExit codes:\n  0  written\n  3  the file exists (without --force) or cannot be written`)
+    .action(async (opts: { config: string; force?: boolean }) => {
+      const { configInitCommand } = await import("./commands/config");
+      process.exitCode = configInitCommand(opts.config, opts.force === true);
+    });
+  withOptions(config.command("show").description("Print the effective configuration: the file, then RDPCERT_* environment overrides, as JSON."), [configOption()])
+    .addHelpText("after", `\nExamples:\n  rdpcert config show\n  RDPCERT_WARN_DAYS=21 rdpcert config show --config ./rdpcert.json\n\nExit codes:\n  0  shown\n  3  the configuration is not valid (one line names the field, the value and what is allowed)`)
+    .action(async (_opts: unknown, command: Command) => {
+      const { configShowCommand } = await import("./commands/config");
+      process.exitCode = configShowCommand(await effectiveConfig(command));
+    });
+  withOptions(config.command("validate").description("Check the configuration file (and RDPCERT_* overrides)."), [configOption()])
+    .addHelpText("after", `\nExamples:\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes:\n  0  valid\n  3  not valid: one line names the field, the value and what is allowed`)
+    .action(async (opts: { config: string }, command: Command) => {
+      await effectiveConfig(command);
+      const { configValidateCommand } = await import("./commands/config");
+      process.exitCode = configValidateCommand(opts.config);
     });
 
   return program;

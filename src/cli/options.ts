@@ -48,3 +48,5 @@ export const rotationOptions = (): Option[] => [
   new Option("--validity-days <days>", "validity of a generated certificate").default(180).argParser(integerIn(1, 3650, "--validity-days")),
   new Option("--keep-backups <n>", "how many numbered backups to keep").default(5).argParser(integerIn(1, 1000, "--keep-backups")),
 ];
+
+export const DEFAULT_CONFIG_PATH = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\config.json` : "/etc/rdpcert/config.json";

@@ -1,7 +1,7 @@
 import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "../hosts/host-backend";
 import type { ProbeResult } from "../probe/prober";
 import { type CertificateInfo, describeCertificate } from "./certificate";
-import { type Policy, renewalTime } from "./policy";
+import { type Policy, renewalTimeFor } from "./policy";
 import { type Health, describeValidity, validityAt } from "./validity";
 
 /**
@@ -52,14 +52,14 @@ export function assess(configured: InspectOutcome, presented: ProbeResult | null
   const inspection = configured.inspection;
   const problems: Problem[] = [];
   const configuredCert = inspectConfigured(inspection, policy, now, problems);
-  const renewal = configuredCert && inspection.issuance === "self-signed" ? renewalTime(configuredCert, policy.renewalFraction) : null;
+  const renewal = configuredCert && inspection.issuance === "self-signed" ? renewalTimeFor(configuredCert, policy) : null;
   if (configuredCert && renewal && now >= renewal) {
     const validity = validityAt(configuredCert, now, policy.warnDays);
     if (validity.state === "valid") {
       problems.push({
         verdict: "WARN",
         code: "renewal-due",
-        reason: `past its renewal time (${renewal.toISOString().slice(0, 10)}, ${Math.round(policy.renewalFraction * 100)}% of its lifetime); ${describeValidity(validity)}`,
+        reason: `past its renewal time (${renewal.toISOString().slice(0, 10)}, ${policy.rotateDays ? `${policy.rotateDays} days before expiry` : `${Math.round(policy.renewalFraction * 100)}% of its lifetime`}); ${describeValidity(validity)}`,
         fix: renewFix(inspection.backend, inspection.issuance),
       });
     }

@@ -1,39 +1,128 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type * as Winston from "winston";
+import type TransportStream from "winston-transport";
+import type { CommandRunner } from "../hosts/command-runner";
 
 export type Level = "error" | "warn" | "info" | "debug";
 
 export interface Log {
   readonly runId: string;
   log(level: Level, message: string, meta?: Record<string, unknown>): void;
+  /** Resolves once every transport has written what it was given (file, event log). */
+  close(): Promise<void>;
 }
 
 /** Private keys and passwords never reach a log line, whatever a caller passes. */
-const SECRET = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+const SECRET = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
+const PFX_OR_PASSWORD = /("?(password|passphrase|pfx|pfxBase64)"?\s*[:=]\s*)("[^"]*"|\S+)/gi;
 export function redact(text: string): string {
-  return text.replace(SECRET, "[private key redacted]");
+  return text.replace(SECRET, "[private key redacted]").replace(PFX_OR_PASSWORD, "$1[redacted]");
+}
+
+export interface LogOptions {
+  readonly level?: Level;
+  readonly runId?: string;
+  /** JSON lines in DIR/rdpcert.log, rotated by size (5 files of 5 MB). */
+  readonly logDir?: string | null;
+  /** Windows: warnings and errors to the Application event log, source `rdpcert`. */
+  readonly eventLog?: { readonly runner: CommandRunner } | null;
+  /** Console on stderr (stdout carries reports and JSON). */
+  readonly console?: boolean;
+  /** The console's own threshold (e.g. "warn" when stdout carries JSON); the file keeps `level`. */
+  readonly consoleLevel?: Level;
+}
+
+export const LOG_FILE = "rdpcert.log";
+export const EVENT_SOURCE = "rdpcert";
+
+/**
+ * The Write-EventLog call: the script text is constant and the message travels
+ * as JSON on stdin, so nothing from a log line is ever parsed as PowerShell.
+ */
+export const EVENT_LOG_SCRIPT =
+  "$e = [Console]::In.ReadToEnd() | ConvertFrom-Json; Write-EventLog -LogName Application -Source $e.source -EntryType $e.entryType -EventId $e.eventId -Message $e.message";
+
+export function eventLogCall(level: Level, message: string, runId: string): { file: string; args: string[]; input: string } {
+  const entryType = level === "error" ? "Error" : "Warning";
+  return {
+    file: "powershell.exe",
+    args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_LOG_SCRIPT],
+    input: JSON.stringify({ source: EVENT_SOURCE, entryType, eventId: level === "error" ? 1002 : 1001, message: `[${runId}] ${redact(message)}` }),
+  };
 }
 
 /**
- * Console logging for people on stderr (stdout carries reports and JSON).
- * winston is loaded only by commands that log, so quick commands start fast.
+ * Console for people (levels, colours on a TTY), a JSON-lines file for machines,
+ * and the Windows event log for what admins must see. winston is loaded only
+ * by commands that log, so quick commands start fast.
  */
-export function createConsoleLog(options: { readonly level?: Level; readonly runId?: string } = {}): Log {
+export function createLog(options: LogOptions = {}): Log {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const winston = require("winston") as typeof Winston;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Transport = require("winston-transport") as typeof TransportStream;
   const runId = options.runId ?? randomBytes(4).toString("hex");
-  const colour = process.stderr.isTTY === true;
+  const transports: TransportStream[] = [];
+  const pending: Promise<unknown>[] = [];
+  if (options.console !== false) {
+    const colour = process.stderr.isTTY === true;
+    transports.push(
+      new winston.transports.Console({
+        level: options.consoleLevel,
+        stderrLevels: ["error", "warn", "info", "debug"],
+        format: winston.format.combine(
+          ...(colour ? [winston.format.colorize()] : []),
+          winston.format.printf((info) => `${String(info.timestamp)} ${info.level} [${runId}] ${String(info.message)}`),
+        ),
+      }),
+    );
+  }
+  if (options.logDir) {
+    mkdirSync(options.logDir, { recursive: true, mode: 0o750 });
+    transports.push(
+      new winston.transports.File({
+        filename: join(options.logDir, LOG_FILE),
+        maxsize: 5 * 1024 * 1024,
+        maxFiles: 5,
+        tailable: true,
+        format: winston.format.json(),
+      }),
+    );
+  }
+  if (options.eventLog) {
+    const runner = options.eventLog.runner;
+    class EventLogTransport extends Transport {
+      override log(info: { level: string; message: unknown }, next: () => void): void {
+        const call = eventLogCall(info.level as Level, String(info.message), runId);
+        pending.push(runner(call.file, call.args, { input: call.input, timeoutMs: 15_000 }));
+        next();
+      }
+    }
+    transports.push(new EventLogTransport({ level: "warn" }));
+  }
   const logger = winston.createLogger({
     level: options.level ?? "info",
+    defaultMeta: { runId },
     format: winston.format.combine(
       winston.format.timestamp(),
-      ...(colour ? [winston.format.colorize()] : []),
-      winston.format.printf((info) => `${String(info.timestamp)} ${info.level} [${runId}] ${redact(String(info.message))}`),
+      winston.format((info) => ({ ...info, message: redact(String(info.message)) }))(),
     ),
-    transports: [new winston.transports.Console({ stderrLevels: ["error", "warn", "info", "debug"] })],
+    transports,
   });
   return {
     runId,
-    log: (level, message, meta) => logger.log(level, redact(message), meta),
+    log: (level, message, meta) => logger.log(level, message, meta),
+    close: async () => {
+      const finished = new Promise<void>((resolve) => logger.on("finish", () => resolve()));
+      logger.end();
+      await Promise.all([finished, ...pending]);
+    },
   };
+}
+
+/** The console-only logger of interactive commands. */
+export function createConsoleLog(options: { readonly level?: Level; readonly runId?: string } = {}): Log {
+  return createLog({ ...options, console: true });
 }

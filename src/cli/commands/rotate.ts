@@ -25,7 +25,8 @@ export interface RotationFlags {
   readonly backend: BackendChoice;
   readonly xrdpIni?: string;
   readonly stateDir: string;
-  readonly restartCommand?: string;
+  /** As typed on the command line (split into argv here), or argv from the config file. */
+  readonly restartCommand?: string | readonly string[];
   /** commander's --no-restart sets restart=false. */
   readonly restart: boolean;
   readonly restartTimeout: number;
@@ -36,6 +37,9 @@ export interface RotationFlags {
   readonly keyBits: 2048 | 3072 | 4096;
   readonly validityDays: number;
   readonly keepBackups: number;
+  /** Probe this port instead of the configured one. */
+  readonly portOverride?: number | null;
+  readonly rotateDays?: number | null;
 }
 
 export interface RotateCommandOptions extends RotationFlags {
@@ -54,7 +58,8 @@ export const killAtFault = (point: FaultPoint): void => {
 export async function restartSpecFor(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
   if (flags.restartCommand !== undefined && !flags.restart) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
   if (!flags.restart) return { command: null, timeoutMs: flags.restartTimeout };
-  if (flags.restartCommand !== undefined) return { command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
+  if (typeof flags.restartCommand === "string") return { command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
+  if (flags.restartCommand !== undefined) return { command: flags.restartCommand, timeoutMs: flags.restartTimeout };
   return { command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs: flags.restartTimeout };
 }
 
@@ -63,8 +68,8 @@ export async function rotationSetup(flags: RotationFlags, extra: { force: boolea
   const runner = runCommand;
   const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner });
   if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
-  const backend = selected.backend;
-  const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction };
+  const backend = flags.portOverride ? withPortOverride(selected.backend, flags.portOverride) : selected.backend;
+  const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction, rotateDays: flags.rotateDays ?? null };
   const spec: ReplacementSpec = { keyBits: flags.keyBits, validityDays: flags.validityDays, names: await hostNames(runner) };
   const settings: RotationSettings = {
     spec,
@@ -87,6 +92,17 @@ export async function rotationSetup(flags: RotationFlags, extra: { force: boolea
     log: logger,
   };
   return { ok: true as const, ctx, settings };
+}
+
+/** The config's `port`: probe and verify on this port (a port forward, a NAT) instead of the configured one. */
+export function withPortOverride(backend: HostBackend, port: number): HostBackend {
+  return {
+    ...backend,
+    inspect: async () => {
+      const outcome = await backend.inspect();
+      return outcome.ok ? { ok: true, inspection: { ...outcome.inspection, listener: { ...outcome.inspection.listener, port } } } : outcome;
+    },
+  };
 }
 
 export function exitCodeForRotation(result: RotationResult): number {

@@ -1,0 +1,77 @@
+import type { Config } from "../../core/config";
+import { runCommand } from "../../hosts/command-runner";
+import { createLog } from "../../log/logger";
+import { type RunResult, runPass } from "../../schedule/run-pass";
+import { rotationFlagsFrom } from "../config-load";
+import { ExitCode } from "../exit-codes";
+import { rotationJson } from "../render/rotate-render";
+import { exitCodeForRotation, rotationSetup } from "./rotate";
+
+export const RUN_SCHEMA = "rdpcert.run/v1";
+
+/** Everything one pass needs, from the effective configuration; shared by `run` and `schedule`. */
+export async function preparePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }) {
+  const log = createLog({
+    level: "info",
+    runId: options.runId,
+    logDir: options.dryRun ? null : config.logDir,
+    eventLog: process.platform === "win32" && !options.dryRun ? { runner: runCommand } : null,
+    console: true,
+    consoleLevel: options.quietConsole ? "warn" : "info",
+  });
+  const setup = await rotationSetup(rotationFlagsFrom(config), { force: false, reason: "scheduled run", log: log.log });
+  return { log, setup };
+}
+
+export function runJson(result: RunResult, runId: string, dryRun: boolean, now: Date) {
+  return {
+    schema: RUN_SCHEMA,
+    generatedAt: now.toISOString(),
+    runId,
+    dryRun,
+    action: result.action,
+    outcome: result.outcome,
+    exitCode: result.exitCode,
+    status: result.status,
+    reason: result.reason,
+    recovered: result.recovered && { id: result.recovered.journal.id, step: result.recovered.journal.step, outcome: result.recovered.outcome, reason: result.recovered.reason },
+    rotation: result.rotation && rotationJson(result.rotation, exitCodeForRotation(result.rotation), false, now),
+    backoff: result.backoff,
+  };
+}
+
+export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null }> {
+  const { log, setup } = await preparePass(config, options);
+  try {
+    if (!setup.ok) {
+      log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
+      return { result: null, runId: log.runId, error: `${setup.reason}; ${setup.fix}` };
+    }
+    const result = await runPass({
+      ctx: setup.ctx,
+      settings: setup.settings,
+      runPolicy: { autoRepair: config.autoRepair, criticalDays: config.criticalDays, renewCommand: config.renewCommand },
+      renewTimeoutMs: config.renewTimeoutMs,
+      runner: runCommand,
+      stateDir: config.stateDir,
+      dryRun: options.dryRun,
+    });
+    return { result, runId: log.runId, error: null };
+  } finally {
+    await log.close();
+  }
+}
+
+export async function runCommandLine(config: Config, options: { dryRun: boolean; json: boolean }): Promise<number> {
+  const { result, runId, error } = await executePass(config, { dryRun: options.dryRun, quietConsole: options.json });
+  if (!result) {
+    process.stdout.write(options.json ? `${JSON.stringify({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error })}\n` : `cannot run: ${error}\n`);
+    return ExitCode.UNKNOWN;
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(runJson(result, runId, options.dryRun, new Date()), null, 2)}\n`);
+  else {
+    process.stdout.write(`${result.outcome}  ${result.status}  ${result.reason}\n`);
+    if (result.recovered) process.stdout.write(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`);
+  }
+  return result.exitCode;
+}

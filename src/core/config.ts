@@ -1,0 +1,120 @@
+import { z } from "zod";
+
+/**
+ * rdpcert's one configuration file (`/etc/rdpcert/config.json`,
+ * `%ProgramData%\rdpcert\config.json`). Every field has a default; environment
+ * variables (RDPCERT_<FIELD_IN_SNAKE_CASE>) override the file, and flags
+ * override both. Pure: reading the file is the caller's business.
+ */
+const argv = z.array(z.string().min(1)).min(1);
+
+export const configSchema = z
+  .object({
+    backend: z.enum(["auto", "windows", "xrdp"]).default("auto"),
+    /** Probe this port instead of the configured one (e.g. behind a port forward); null: the configured port. */
+    port: z.number().int().min(1).max(65535).nullable().default(null),
+    xrdpIni: z.string().min(1).default("/etc/xrdp/xrdp.ini"),
+    warnDays: z.number().int().min(0).max(3650).default(30),
+    criticalDays: z.number().int().min(0).max(3650).default(7),
+    /** Renew a self-signed certificate after this fraction of its lifetime. */
+    renewalFraction: z.number().gt(0).lt(1).default(2 / 3),
+    /** Instead of the fraction: renew when this many days are left. */
+    rotateDays: z.number().int().min(1).max(3650).nullable().default(null),
+    autoRepair: z.boolean().default(true),
+    /** Cron expression for `rdpcert schedule` and `rdpcert task` (5 fields, or 6 with seconds). */
+    schedule: z.string().min(1).default("0 3 * * *"),
+    jitterMinutes: z.number().int().min(0).max(1440).default(30),
+    stateDir: z.string().min(1).default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert"),
+    logDir: z.string().min(1).default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\logs` : "/var/log/rdpcert"),
+    keepBackups: z.number().int().min(1).max(1000).default(5),
+    /** "auto" (systemctl restart xrdp when systemd runs it), null (never), or argv. */
+    restartCommand: z.union([z.literal("auto"), z.null(), argv]).default("auto"),
+    keyBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(2048),
+    validityDays: z.number().int().min(1).max(3650).default(180),
+    /** For CA-issued certificates: argv of a command that renews and installs one; never run through a shell. */
+    renewCommand: argv.nullable().default(null),
+    renewTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+    timeoutMs: z.number().int().min(1).max(600_000).default(5000),
+    verifyTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigField = keyof Config;
+
+export const CONFIG_FIELDS = Object.keys(configSchema.shape) as ConfigField[];
+
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+/** RDPCERT_WARN_DAYS for warnDays. */
+export function envName(field: ConfigField): string {
+  return `RDPCERT_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export type ConfigResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly error: string };
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issue.path.map(String).join(".") || "(top level)";
+  let value: unknown = input;
+  for (const key of issue.path) value = value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (allowed: ${CONFIG_FIELDS.join(", ")})`;
+  return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;
+}
+
+/** Validates parsed JSON; the error is one line naming the field, the value and what is allowed. */
+export function validateConfig(input: unknown, source: string): ConfigResult {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return { ok: false, error: `${source}: the configuration must be a JSON object` };
+  const parsed = configSchema.safeParse(input);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return { ok: false, error: `${source}: ${describeIssue(parsed.error.issues[0]!, input)}` };
+}
+
+export function parseConfigText(text: string, source: string): ConfigResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: `${source}: not valid JSON (${(error as Error).message})` };
+  }
+  return validateConfig(json, source);
+}
+
+/** Environment overrides: numbers, booleans, null/none, JSON arrays; anything else is a string. */
+export function envOverrides(env: Readonly<Record<string, string | undefined>>): { values: Partial<Record<ConfigField, unknown>>; names: string[] } {
+  const values: Partial<Record<ConfigField, unknown>> = {};
+  const names: string[] = [];
+  for (const field of CONFIG_FIELDS) {
+    const raw = env[envName(field)];
+    if (raw === undefined) continue;
+    names.push(envName(field));
+    const text = raw.trim();
+    if (/^-?\d+(\.\d+)?$/.test(text)) values[field] = Number(text);
+    else if (text === "true" || text === "false") values[field] = text === "true";
+    else if (text === "null" || text === "none") values[field] = null;
+    else if (text.startsWith("[")) {
+      try {
+        values[field] = JSON.parse(text);
+      } catch {
+        values[field] = text;
+      }
+    } else values[field] = text;
+  }
+  return { values, names };
+}
+
+/** File, then environment, then flags; validated as a whole so an override is checked like the file. */
+export function resolveConfig(
+  fileValues: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: Partial<Record<ConfigField, unknown>>,
+  source: string,
+): ConfigResult {
+  const fromEnv = envOverrides(env);
+  const merged = { ...fileValues, ...fromEnv.values, ...flags };
+  const result = validateConfig(merged, source);
+  if (result.ok) return result;
+  const named = fromEnv.names.length ? ` (environment overrides: ${fromEnv.names.join(", ")})` : "";
+  return { ok: false, error: `${result.error}${named}` };
+}

@@ -1,0 +1,158 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Assessment, assess } from "../core/assess";
+import { type Backoff, NO_BACKOFF, type RunAction, type RunPolicy, decideRun, recordFailure } from "../core/run-policy";
+import { probeAddressFor } from "../core/target";
+import type { CommandRunner } from "../hosts/command-runner";
+import { writeFileAtomic } from "../hosts/local/atomic-write";
+import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, recoverInterrupted, rotate } from "../rotation/rotate";
+
+/**
+ * One pass of the policy, what a scheduled task runs: finish or undo an
+ * interrupted rotation, inspect, assess, act (rotate, or the CA renewal hook),
+ * remember failures for the backoff. Never throws for a broken host; the
+ * result carries the exit code.
+ */
+export interface RunPassDeps {
+  readonly ctx: RotationContext;
+  readonly settings: RotationSettings;
+  readonly runPolicy: RunPolicy;
+  readonly renewTimeoutMs: number;
+  readonly runner: CommandRunner;
+  readonly stateDir: string;
+  readonly dryRun: boolean;
+}
+
+export interface RunResult {
+  readonly action: RunAction["kind"];
+  /** What happened: nothing, rotated, rolled-back, renewed, renew-failed, backoff, ... */
+  readonly outcome: string;
+  readonly exitCode: number;
+  readonly reason: string;
+  readonly status: Assessment["status"];
+  readonly recovered: RecoveryResult | null;
+  readonly rotation: RotationResult | null;
+  readonly backoff: Backoff;
+}
+
+const BACKOFF_FILE = "backoff.json";
+
+export function readBackoff(stateDir: string): Backoff {
+  try {
+    return { ...NO_BACKOFF, ...(JSON.parse(readFileSync(join(stateDir, BACKOFF_FILE), "utf8")) as Partial<Backoff>) };
+  } catch {
+    return NO_BACKOFF;
+  }
+}
+
+function writeBackoff(stateDir: string, backoff: Backoff): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(join(stateDir, BACKOFF_FILE), `${JSON.stringify(backoff, null, 2)}\n`, { mode: 0o600 });
+}
+
+async function inspectAndAssess(deps: RunPassDeps) {
+  const { ctx, settings } = deps;
+  const outcome = await ctx.backend.inspect();
+  const presented = outcome.ok
+    ? await ctx.prober(
+        (() => {
+          const host = probeAddressFor(outcome.inspection.listener.address);
+          const port = outcome.inspection.listener.port;
+          return { input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port };
+        })(),
+        { timeoutMs: settings.probeTimeoutMs },
+      )
+    : null;
+  return { outcome, assessment: assess(outcome, presented, settings.policy, ctx.now()) };
+}
+
+export async function runPass(deps: RunPassDeps): Promise<RunResult> {
+  const { ctx, settings } = deps;
+  const log = ctx.log;
+  let recovered: RecoveryResult | null = null;
+  if (!deps.dryRun && ctx.store.readJournal()) {
+    const lock = ctx.store.lock();
+    if (lock.ok) {
+      try {
+        recovered = await recoverInterrupted(ctx, settings);
+      } finally {
+        lock.release();
+      }
+    }
+  }
+  const { outcome, assessment } = await inspectAndAssess(deps);
+  const backoff = readBackoff(deps.stateDir);
+  const issuance = outcome.ok ? outcome.inspection.issuance : null;
+  const action = decideRun(assessment, issuance, deps.runPolicy, backoff, ctx.now());
+  const result = (outcomeText: string, exitCode: number, reason: string, extra: Partial<RunResult> = {}): RunResult => ({
+    action: action.kind,
+    outcome: outcomeText,
+    exitCode,
+    reason,
+    status: assessment.status,
+    recovered,
+    rotation: null,
+    backoff: readBackoff(deps.stateDir),
+    ...extra,
+  });
+
+  if (deps.dryRun) {
+    const would = action.kind === "none" ? "nothing to do" : action.kind === "backoff" ? "wait (backoff)" : `would ${action.kind}`;
+    return result(`dry-run: ${would}`, action.kind === "none" || action.kind === "backoff" ? action.exitCode : 0, action.reason);
+  }
+
+  switch (action.kind) {
+    case "none": {
+      const level = action.exitCode === 0 ? "info" : action.exitCode === 1 ? "warn" : "error";
+      log(level, `${assessment.status}: ${action.reason}`);
+      if (action.exitCode === 0 && backoff.failures > 0) writeBackoff(deps.stateDir, NO_BACKOFF);
+      return result("nothing", action.exitCode, action.reason);
+    }
+    case "backoff":
+      log("error", `${assessment.status}: ${action.reason}`);
+      return result("backoff", 2, action.reason);
+    case "rotate": {
+      log("info", `rotating: ${action.reason}`);
+      const rotation = await rotate(ctx, settings, { dryRun: false });
+      if (rotation.outcome === "rotated" || rotation.outcome === "not-needed") {
+        writeBackoff(deps.stateDir, NO_BACKOFF);
+        return result(rotation.outcome, 0, rotation.reason, { rotation });
+      }
+      if (rotation.outcome === "busy") {
+        log("warn", rotation.reason);
+        return result("busy", assessment.health === "warn" ? 1 : 2, rotation.reason, { rotation });
+      }
+      if (rotation.outcome === "refused") {
+        log("error", `${assessment.status}: rotation refused: ${rotation.reason}`);
+        return result("refused", 2, rotation.reason, { rotation });
+      }
+      const next = recordFailure(backoff, ctx.now(), rotation.reason);
+      writeBackoff(deps.stateDir, next);
+      log("error", `rotation ${rotation.outcome}: ${rotation.reason}; next attempt not before ${next.nextAttemptAt}`);
+      return result(rotation.outcome, 2, rotation.reason, { rotation });
+    }
+    case "renew-command": {
+      const argv = deps.runPolicy.renewCommand!;
+      log("info", `running renewCommand ${argv.join(" ")}: ${action.reason}`);
+      const ran = await deps.runner(argv[0]!, argv.slice(1), { timeoutMs: deps.renewTimeoutMs });
+      const failure = ran.spawnError
+        ? `renewCommand could not start: ${ran.spawnError}`
+        : ran.timedOut
+          ? `renewCommand did not finish within ${deps.renewTimeoutMs} ms`
+          : ran.exitCode !== 0
+            ? `renewCommand exited with ${ran.exitCode}${ran.stderr.trim() ? `: ${ran.stderr.trim().split("\n")[0]}` : ""}`
+            : null;
+      const after = failure ? null : await inspectAndAssess(deps);
+      if (after && after.assessment.status === "OK") {
+        writeBackoff(deps.stateDir, NO_BACKOFF);
+        log("info", `renewCommand renewed the certificate: ${after.assessment.reason}`);
+        return result("renewed", 0, after.assessment.reason);
+      }
+      const reason = failure ?? `renewCommand succeeded but the listener is still ${after!.assessment.status}: ${after!.assessment.reason}`;
+      const next = recordFailure(backoff, ctx.now(), reason);
+      writeBackoff(deps.stateDir, next);
+      log("error", `${reason}; next attempt not before ${next.nextAttemptAt}`);
+      return result("renew-failed", assessment.health === "warn" ? 1 : 2, reason);
+    }
+  }
+}
