@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
@@ -161,7 +162,7 @@ describe("rdpcert run against real xrdp", () => {
 });
 
 describe("rdpcert config", () => {
-  const dir = () => require("node:fs").mkdtempSync(join(require("node:os").tmpdir(), "rdpcert-config-")) as string;
+  const dir = (): string => mkdtempSync(join(tmpdir(), "rdpcert-config-"));
 
   it("init writes every default; show prints the effective config with environment overrides; validate accepts it", async () => {
     const path = join(dir(), "config.json");
