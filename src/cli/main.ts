@@ -215,6 +215,32 @@ Exit codes:
       process.exitCode = await runCommandLine(config, { dryRun: opts.dryRun === true, json: opts.json === true });
     });
 
+  withOptions(
+    program
+      .command("schedule")
+      .description("Run as a daemon: one run pass on the configured cron schedule plus random jitter, never two at once. SIGHUP runs now; SIGTERM/SIGINT finish the current run safely and exit 0.")
+      .option("--schedule <cron>", 'cron expression, 5 fields (or 6 with seconds first); default from the config: "0 3 * * *"')
+      .addOption(new Option("--jitter-minutes <n>", "random delay before each scheduled run").argParser(integerIn(0, 1440, "--jitter-minutes"))),
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), new Option("--log-dir <dir>", "where the JSON-lines log goes"), ...rotationOptions(), timeoutOption(), warnDaysOption()],
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert schedule
+  sudo rdpcert schedule --schedule "30 2 * * *" --jitter-minutes 60
+  sudo kill -HUP $(pidof -s rdpcert)       # run a pass now
+
+Exit codes:
+  0  stopped by SIGTERM or SIGINT after the run in progress finished
+  3  bad configuration, e.g. an invalid cron expression`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const cfg = await effectiveConfig(command);
+      const { scheduleCommand } = await import("./commands/schedule");
+      process.exitCode = await scheduleCommand(cfg);
+    });
+
   const config = program.command("config").description("Create, show or check rdpcert's configuration file.");
   withOptions(config.command("init").description("Write a configuration file with every field at its default.").option("--force", "overwrite an existing file"), [configOption()])
     .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config init --config ./rdpcert.json\n\nExit codes:\n  0  written\n  3  the file exists (without --force) or cannot be written`)
