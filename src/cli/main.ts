@@ -241,6 +241,38 @@ Exit codes:
       process.exitCode = await scheduleCommand(cfg);
     });
 
+  const task = program.command("task").description("Register, remove or show the OS scheduler entry that runs 'rdpcert run' daily with a random delay (systemd timer, or a Windows Task Scheduler task as SYSTEM).");
+  for (const action of ["install", "remove", "show"] as const) {
+    const sub = task
+      .command(action)
+      .description(
+        action === "install"
+          ? "Write and enable the scheduler entry for the config's schedule and jitter."
+          : action === "remove"
+            ? "Disable and remove the scheduler entry."
+            : "Show the installed scheduler entry.",
+      );
+    if (action !== "show") sub.option("--print", "show what would be written and run, without writing or running anything");
+    withOptions(sub, [configOption(), new Option("--unit-dir <dir>", "systemd unit directory (Linux)").default("/etc/systemd/system")])
+      .addHelpText(
+        "after",
+        `
+Examples:
+  sudo rdpcert task ${action}${action === "show" ? "" : " --print"}
+  sudo rdpcert task ${action} --config /etc/rdpcert/config.json
+
+Exit codes:
+  0  done${action === "show" ? " (installed)" : ""}
+  ${action === "show" ? "1  not installed" : "2  a step failed (the output says which)"}
+  3  bad usage, or the config's schedule is not a daily/weekly "M H * * *" form`,
+      )
+      .action(async (opts: { print?: boolean; config: string; unitDir: string }, command: Command) => {
+        const cfg = await effectiveConfig(command);
+        const { taskCommand } = await import("./commands/task");
+        process.exitCode = await taskCommand(cfg, { action, print: opts.print === true, configPath: opts.config, unitDir: opts.unitDir });
+      });
+  }
+
   const config = program.command("config").description("Create, show or check rdpcert's configuration file.");
   withOptions(config.command("init").description("Write a configuration file with every field at its default.").option("--force", "overwrite an existing file"), [configOption()])
     .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config init --config ./rdpcert.json\n\nExit codes:\n  0  written\n  3  the file exists (without --force) or cannot be written`)
