@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CommandRunner } from "../../../src/hosts/command-runner";
+import { EVENT_LOG_SCRIPT, LOG_FILE, createLog, redact } from "../../../src/log/logger";
+import { certValid } from "../../helpers/certs";
+
+describe("logging", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "rdpcert-log-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("redacts private keys and passwords from any message", () => {
+    const keyPem = certValid(-1, 10).keyPem.trim();
+    expect(redact(`oops ${keyPem} tail`)).toBe("oops [private key redacted] tail");
+    expect(redact('export {"password":"hunter2","pfx":"MIIK..."}')).toBe('export {"password":[redacted],"pfx":[redacted]}');
+  });
+
+  it("writes JSON lines carrying the run id, and never a private key", async () => {
+    const keyPem = certValid(-1, 10).keyPem.trim();
+    const log = createLog({ logDir: dir, console: false, runId: "run-42" });
+    log.log("info", "rotated: old A -> new B");
+    log.log("error", `failed with ${keyPem}`);
+    await log.close();
+    const lines = readFileSync(join(dir, LOG_FILE), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    expect(lines.map((l) => [l.level, l.runId, l.message])).toEqual([
+      ["info", "run-42", "rotated: old A -> new B"],
+      ["error", "run-42", "failed with [private key redacted]"],
+    ]);
+    expect(readFileSync(join(dir, LOG_FILE), "utf8")).not.toContain("PRIVATE KEY");
+  });
+
+  it("sends warnings and errors (not info) to the Windows Application log with a constant script, the message on stdin", async () => {
+    const calls: { file: string; args: readonly string[]; input?: string }[] = [];
+    const runner: CommandRunner = async (file, args, options) => {
+      calls.push({ file, args, input: options.input });
+      return { exitCode: 0, stdout: "", stderr: "", timedOut: false, spawnError: null };
+    };
+    const log = createLog({ console: false, eventLog: { runner }, runId: "r1" });
+    log.log("info", "all fine");
+    log.log("warn", "expires in 9 days");
+    log.log("error", "rollback failed; $(Remove-Item C:\\ -Recurse)");
+    await log.close();
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toEqual({
+      file: "powershell.exe",
+      args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_LOG_SCRIPT],
+      input: JSON.stringify({ source: "rdpcert", entryType: "Warning", eventId: 1001, message: "[r1] expires in 9 days" }),
+    });
+    expect(JSON.parse(calls[1]!.input!)).toMatchObject({ entryType: "Error", eventId: 1002, message: "[r1] rollback failed; $(Remove-Item C:\\ -Recurse)" });
+    expect(calls[1]!.args.join(" ")).not.toContain("Remove-Item");
+  });
+});
