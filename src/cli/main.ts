@@ -176,6 +176,35 @@ Exit codes:
       process.exitCode = await backupsRestoreCommand(id, { ...(await rotationFlags(opts)), yes: opts.yes === true, json: opts.json === true });
     });
 
+  program
+    .command("doctor")
+    .description('Diagnose "error code 0x904, extended error 0x7": resolution, reachability, negotiation, TLS and certificate, link quality, and on the host the configuration; then the most likely cause and its fix.')
+    .argument("[target]", "host, host:port or [IPv6]:port; default: this host's listener")
+    .addOption(new Option("--samples <n>", "handshakes for the link-quality check").default(10).argParser(integerIn(1, 1000, "--samples")))
+    .addOption(portOption())
+    .addOption(backendOption())
+    .addOption(xrdpIniOption())
+    .addOption(timeoutOption())
+    .addOption(warnDaysOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert doctor                      # on the RDP host: adds the configuration's view
+  rdpcert doctor rdp01.example.com --samples 30
+  rdpcert doctor 10.0.0.5:3390 --json
+
+Exit codes:
+  0  nothing wrong found
+  2  a cause was found (the output names the most likely one and its fix)
+  3  doctor itself could not run (bad target, no local listener found)`,
+    )
+    .action(async (target: string | undefined, opts: { samples: number; port: number; backend: BackendChoice; xrdpIni: string; timeout: number; warnDays: number; json?: boolean }) => {
+      const { doctorCommand } = await import("./commands/doctor");
+      process.exitCode = await doctorCommand({ target, ...opts, json: opts.json === true });
+    });
+
   const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON)").default(DEFAULT_CONFIG_PATH);
   const effectiveConfig = async (command: Command) => {
     const { loadConfig, flagOverrides } = await import("./config-load");

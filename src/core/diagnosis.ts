@@ -1,0 +1,249 @@
+import { isIP } from "node:net";
+import type { ProbeErrorKind } from "../probe/probe-error";
+import type { Assessment } from "./assess";
+import type { CertificateInfo } from "./certificate";
+import { daysLeft } from "./validity";
+
+/**
+ * `rdpcert doctor`: measurements in, a checklist and the most likely cause of
+ * "0x904 / extended 0x7" out, ordered as ../shared/DOMAIN.md's symptom table.
+ * Pure: the command gathers, this judges.
+ */
+
+export type CheckStatus = "pass" | "fail" | "warn" | "skip";
+
+export interface Check {
+  readonly id: string;
+  readonly title: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+}
+
+export interface Cause {
+  readonly id: string;
+  readonly summary: string;
+  readonly fix: readonly string[];
+}
+
+/** One negotiation attempt, as nmap's rdp-enum-encryption makes them. */
+export interface NegotiationAttempt {
+  readonly offered: "TLS" | "CredSSP" | "RDP";
+  readonly requestedProtocols: number;
+  readonly selected: string | null;
+  readonly failure: string | null;
+  readonly error: ProbeErrorKind | null;
+}
+
+export interface LinkSample {
+  readonly ok: boolean;
+  readonly totalMs: number;
+  readonly error: ProbeErrorKind | null;
+}
+
+export interface LinkStats {
+  readonly samples: number;
+  readonly succeeded: number;
+  readonly successRate: number;
+  readonly p50Ms: number | null;
+  readonly p95Ms: number | null;
+  /** Mean absolute difference between consecutive successful handshakes. */
+  readonly jitterMs: number | null;
+}
+
+export interface DoctorFacts {
+  readonly target: { readonly input: string; readonly host: string; readonly port: number; readonly local: boolean };
+  readonly resolved: { readonly addresses: readonly string[]; readonly error: string | null };
+  readonly reachability: readonly { readonly address: string; readonly result: "open" | "refused" | "timeout" | "error"; readonly detail: string }[];
+  readonly negotiation: readonly NegotiationAttempt[];
+  /** The main probe (TLS | CredSSP offered). */
+  readonly handshake: { readonly error: { readonly kind: ProbeErrorKind; readonly message: string } | null; readonly certificate: CertificateInfo | null; readonly tls: { readonly version: string; readonly cipher: string } | null } | null;
+  /** Addresses each DNS name of the certificate resolves to (only names that resolve). */
+  readonly certificateNameAddresses: Readonly<Record<string, readonly string[]>>;
+  readonly link: LinkStats | null;
+  /** On the host itself: the status verdict and the backend's findings. */
+  readonly host: { readonly assessment: Assessment; readonly findings: readonly { readonly severity: string; readonly code: string; readonly message: string; readonly fix: string | null }[] } | null;
+  readonly warnDays: number;
+  readonly now: Date;
+}
+
+export interface Diagnosis {
+  readonly checks: readonly Check[];
+  /** Most likely first; empty when nothing is wrong. */
+  readonly causes: readonly Cause[];
+}
+
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+
+export function linkStats(samples: readonly LinkSample[]): LinkStats {
+  const times = samples.filter((s) => s.ok).map((s) => s.totalMs);
+  const sorted = [...times].sort((a, b) => a - b);
+  let jitter: number | null = null;
+  if (times.length >= 2) {
+    let sum = 0;
+    for (let i = 1; i < times.length; i++) sum += Math.abs(times[i]! - times[i - 1]!);
+    jitter = Math.round((sum / (times.length - 1)) * 10) / 10;
+  }
+  return {
+    samples: samples.length,
+    succeeded: times.length,
+    successRate: samples.length ? times.length / samples.length : 0,
+    p50Ms: sorted.length ? percentile(sorted, 50) : null,
+    p95Ms: sorted.length ? percentile(sorted, 95) : null,
+    jitterMs: jitter,
+  };
+}
+
+/** RFC 6125-style: exact DNS name, or a left-most `*.` wildcard covering one label; IPs against IP SANs. */
+export function nameMatches(name: string, cert: CertificateInfo): boolean {
+  const host = name.toLowerCase().replace(/\.$/, "");
+  const sans = cert.subjectAltNames;
+  if (isIP(host)) return sans.some((s) => s.toLowerCase() === `ip:${host}` || s.toLowerCase() === `ip address:${host}`);
+  const dnsNames = sans.filter((s) => s.startsWith("DNS:")).map((s) => s.slice(4).toLowerCase());
+  // A certificate without DNS SANs is matched on its CN, as mstsc does.
+  const cn = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1]?.toLowerCase();
+  const names = dnsNames.length ? dnsNames : cn ? [cn] : [];
+  return names.some((pattern) => {
+    if (pattern === host) return true;
+    if (!pattern.startsWith("*.")) return false;
+    const rest = pattern.slice(2);
+    const dot = host.indexOf(".");
+    return dot > 0 && host.slice(dot + 1) === rest;
+  });
+}
+
+/** Thresholds for "dodgy connection": any loss, or slow handshakes. */
+export const SLOW_P95_MS = 1000;
+
+export function diagnose(facts: DoctorFacts): Diagnosis {
+  const checks: Check[] = [];
+  const causes: Cause[] = [];
+  const where = `${facts.target.host}:${facts.target.port}`;
+  const rotateFix = facts.target.local ? ["sudo rdpcert rotate --yes"] : [`on the server: sudo rdpcert rotate --yes (or rdpcert doctor there for the host's view)`];
+
+  // 1. Name resolution.
+  if (facts.resolved.error) {
+    checks.push({ id: "resolve", title: "name resolution", status: "fail", detail: `${facts.target.host} does not resolve: ${facts.resolved.error}` });
+    causes.push({ id: "name-does-not-resolve", summary: `${facts.target.host} does not resolve`, fix: ["check the name, DNS, or the hosts file", "try the server's IP address"] });
+    return { checks, causes };
+  }
+  checks.push({ id: "resolve", title: "name resolution", status: "pass", detail: `${facts.target.host} -> ${facts.resolved.addresses.join(", ")}` });
+
+  // 2. TCP reachability per address.
+  const open = facts.reachability.filter((r) => r.result === "open");
+  for (const r of facts.reachability) {
+    checks.push({ id: `tcp-${r.address}`, title: `TCP ${r.address}:${facts.target.port}`, status: r.result === "open" ? "pass" : "fail", detail: r.detail });
+  }
+  if (open.length === 0) {
+    const refused = facts.reachability.some((r) => r.result === "refused");
+    causes.push(
+      refused
+        ? { id: "listener-down", summary: `nothing listens on ${where}: the RDP service is down or on another port`, fix: facts.target.local ? ["systemctl start xrdp (Windows: Start-Service TermService)", "check the listener port in the configuration"] : ["start the RDP service on the server", "check the port (default 3389)"] }
+        : { id: "port-filtered", summary: `connections to ${where} time out: a firewall drops them, or the host is down`, fix: ["open the port in the host and network firewalls (Windows: enable the Remote Desktop firewall rules)", "check that the host is up"] },
+    );
+    return { checks, causes };
+  }
+
+  // 3. Negotiation matrix.
+  const tlsOffered = facts.negotiation.find((n) => n.offered === "TLS");
+  for (const n of facts.negotiation) {
+    const outcome = n.selected ? `selects ${n.selected}` : n.failure ? `RDP_NEG_FAILURE ${n.failure}` : `error: ${n.error}`;
+    const healthy = n.offered === "RDP" ? true : n.selected === "SSL" || n.selected === "HYBRID";
+    const label = n.offered === "TLS" ? "TLS only" : n.offered === "CredSSP" ? "CredSSP (with TLS)" : "standard RDP security only";
+    checks.push({ id: `negotiate-${n.offered.toLowerCase()}`, title: `offered ${label}`, status: healthy ? "pass" : n.offered === "CredSSP" ? "warn" : "fail", detail: outcome });
+  }
+  const handshake = facts.handshake;
+  const hostProblems = facts.host?.assessment.problems ?? [];
+  const keyProblem = hostProblems.find((p) => p.code.startsWith("key-") || p.code.startsWith("certificate-"));
+  if (!handshake || handshake.error) {
+    const kind = handshake?.error?.kind ?? "protocol-error";
+    const message = handshake?.error?.message ?? "no handshake";
+    checks.push({ id: "tls", title: "TLS handshake", status: "fail", detail: message });
+    if (kind === "rdp-security-only" || kind === "negotiation-failure") {
+      const layerRdp = facts.host?.findings.some((f) => f.code === "security-layer-rdp");
+      causes.push(
+        keyProblem
+          ? { id: "certificate-unusable", summary: `the listener cannot use its certificate or key, so it refuses TLS: ${keyProblem.reason}`, fix: [...(keyProblem.fix ? [keyProblem.fix] : []), ...rotateFix] }
+          : layerRdp
+            ? { id: "security-layer-rdp", summary: "the listener is configured for standard RDP security only", fix: ["set security_layer=negotiate in xrdp.ini (Windows: SecurityLayer 1 or 2)"] }
+            : { id: "tls-refused", summary: `the listener refuses TLS (${message}): usually an unusable certificate or key on the server`, fix: [...rotateFix, "or set the security layer to negotiate/TLS"] },
+      );
+    } else if (kind === "tls-handshake-failed") {
+      causes.push({ id: "certificate-corrupt", summary: `the TLS handshake fails (${message}): the certificate or its key is corrupt or unreadable`, fix: [...(keyProblem?.fix ? [keyProblem.fix] : []), ...rotateFix] });
+    } else if (kind === "timeout") {
+      causes.push({ id: "listener-stalls", summary: `the listener accepts connections but does not answer (${message}): the service is hung or overloaded, or something in the path swallows the traffic`, fix: ["restart the RDP service", "check for a proxy or IPS between client and server"] });
+    } else {
+      causes.push({ id: "not-rdp", summary: `${where} does not answer like an RDP listener (${message})`, fix: ["check that the port belongs to the RDP service"] });
+    }
+    return { checks, causes };
+  }
+
+  // 4. TLS and the certificate.
+  const cert = handshake.certificate!;
+  checks.push({ id: "tls", title: "TLS handshake", status: "pass", detail: `${handshake.tls?.version ?? "?"} ${handshake.tls?.cipher ?? ""}`.trim() });
+  const left = daysLeft(cert.notAfter, facts.now);
+  const expired = facts.now > cert.notAfter;
+  const notYet = facts.now < cert.notBefore;
+  checks.push({
+    id: "validity",
+    title: "certificate validity",
+    status: expired || notYet ? "fail" : left <= facts.warnDays ? "warn" : "pass",
+    detail: expired ? `expired ${-left} days ago (${cert.notAfter.toISOString()})` : notYet ? `not valid until ${cert.notBefore.toISOString()}` : `${left} days left (until ${cert.notAfter.toISOString()})`,
+  });
+  if (expired) causes.push({ id: "certificate-expired", summary: `the certificate expired on ${cert.notAfter.toISOString().slice(0, 10)}`, fix: cert.selfSigned ? rotateFix : ["renew it with the issuing CA and install the new one"] });
+  if (notYet) causes.push({ id: "certificate-not-yet-valid", summary: `the certificate is not valid before ${cert.notBefore.toISOString()}: a clock is wrong`, fix: ["check the clocks of server and client (timedatectl / w32tm /query /status)"] });
+
+  const typed = facts.target.host;
+  const matches = nameMatches(typed, cert);
+  checks.push({ id: "name", title: "name matches the certificate", status: matches ? "pass" : "warn", detail: matches ? `${typed} is in ${cert.subjectAltNames.join(", ") || cert.subject}` : `${typed} is not in ${cert.subjectAltNames.join(", ") || cert.subject}: clients warn that the identity cannot be verified` });
+  const nameAddresses = Object.entries(facts.certificateNameAddresses);
+  if (nameAddresses.length && !nameAddresses.some(([, addrs]) => addrs.some((a) => facts.resolved.addresses.includes(a)))) {
+    checks.push({ id: "name-addresses", title: "certificate names resolve to this server", status: "warn", detail: `${nameAddresses.map(([n, a]) => `${n} -> ${a.join(", ")}`).join("; ")}; ${typed} -> ${facts.resolved.addresses.join(", ")}` });
+  }
+  checks.push({ id: "self-signed", title: "issuer", status: "pass", detail: cert.selfSigned ? "self-signed (clients must trust it explicitly)" : `issued by ${cert.issuer}` });
+  const weakKey = cert.publicKey.type === "rsa" && (cert.publicKey.bits ?? 0) < 2048;
+  checks.push({ id: "key", title: "key", status: weakKey ? "warn" : "pass", detail: `${cert.publicKey.type} ${cert.publicKey.bits ?? ""}`.trim() });
+  const weakSig = /sha1|md5/i.test(cert.signatureAlgorithm);
+  checks.push({ id: "signature", title: "signature algorithm", status: weakSig ? "warn" : "pass", detail: cert.signatureAlgorithm });
+  const ekuOk = cert.extendedKeyUsage.length === 0 || cert.extendedKeyUsage.includes("serverAuth");
+  checks.push({ id: "eku", title: "extended key usage", status: ekuOk ? "pass" : "fail", detail: cert.extendedKeyUsage.length ? cert.extendedKeyUsage.join(", ") : "none (any purpose)" });
+  if (!ekuOk) causes.push({ id: "certificate-wrong-eku", summary: "the certificate is not for server authentication (EKU lacks serverAuth)", fix: cert.selfSigned ? rotateFix : ["re-issue it with the Server Authentication EKU"] });
+
+  // On the host: what the configuration says.
+  if (facts.host) {
+    const a = facts.host.assessment;
+    checks.push({ id: "host", title: "host configuration (status)", status: a.status === "OK" ? "pass" : a.health === "warn" ? "warn" : "fail", detail: `${a.status}: ${a.reason}` });
+    const mismatch = a.problems.find((p) => p.verdict === "MISMATCH");
+    if (mismatch) causes.push({ id: "mismatch", summary: mismatch.reason, fix: mismatch.fix ? [mismatch.fix] : [] });
+    else if (a.health === "critical" && causes.length === 0) causes.push({ id: `host-${a.status.toLowerCase()}`, summary: a.reason, fix: a.fix ? [a.fix] : [] });
+    for (const f of facts.host.findings.filter((x) => x.severity !== "info")) {
+      checks.push({ id: `finding-${f.code}`, title: f.code, status: f.severity === "critical" ? "fail" : "warn", detail: f.message });
+    }
+  }
+  if (left <= facts.warnDays && !expired && causes.length === 0) {
+    // Not a cause of 0x904 yet, but the next one.
+  }
+
+  // 5. Link quality.
+  const link = facts.link;
+  if (link) {
+    const lossy = link.successRate < 1;
+    const slow = link.p95Ms !== null && link.p95Ms > SLOW_P95_MS;
+    checks.push({
+      id: "link",
+      title: `link quality (${link.samples} handshakes)`,
+      status: lossy || slow ? "fail" : "pass",
+      detail: `${link.succeeded}/${link.samples} succeeded; p50 ${link.p50Ms ?? "-"} ms, p95 ${link.p95Ms ?? "-"} ms, jitter ${link.jitterMs ?? "-"} ms`,
+    });
+    if ((lossy || slow) && causes.length === 0) {
+      causes.push({
+        id: "dodgy-connection",
+        summary: `the certificate is fine but the link is not: ${lossy ? `${link.samples - link.succeeded} of ${link.samples} handshakes failed` : ""}${lossy && slow ? ", " : ""}${slow ? `p95 handshake ${link.p95Ms} ms` : ""} (a slow or lossy VPN or network)`,
+        fix: ["not a certificate problem: check the VPN or network path (latency, loss, MTU)", "retry from a wired or closer network to confirm"],
+      });
+    }
+  }
+  if (!matches && causes.length === 0) {
+    causes.push({ id: "name-mismatch", summary: `${typed} is not a name in the certificate: clients warn, and some policies refuse the connection`, fix: cert.selfSigned ? [`connect with a name in the certificate (${cert.subjectAltNames.join(", ") || cert.subject})`, ...rotateFix] : ["connect with a name in the certificate, or re-issue it with this name"] });
+  }
+  return { checks, causes };
+}

@@ -1,0 +1,136 @@
+import * as net from "node:net";
+import { chownSync } from "node:fs";
+import { type XrdpServer, freePort, startXrdp } from "../../scripts/xrdp-server";
+import { buildSelfSigned } from "../../src/core/self-signed";
+import { certValid, testKey } from "../helpers/certs";
+import { rdpcert } from "../helpers/cli";
+import { type HostileListener, hostileListener } from "../helpers/hostile";
+
+/** `rdpcert doctor` against real xrdp and hostile listeners: each symptom with its expected most likely cause. */
+interface DoctorJson {
+  schema: string;
+  exitCode: number;
+  mostLikelyCause: { id: string; summary: string; fix: string[] } | null;
+  checks: { id: string; status: string; detail: string }[];
+  link: { samples: number; succeeded: number; p95Ms: number | null } | null;
+}
+
+async function doctor(args: string[]): Promise<{ code: number | null; json: DoctorJson }> {
+  const run = await rdpcert(["doctor", "--json", "--samples", "3", "--timeout", "3000", ...args]);
+  try {
+    return { code: run.code, json: JSON.parse(run.stdout) as DoctorJson };
+  } catch {
+    throw new Error(`doctor did not print JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+/** A TCP proxy to a real listener that holds every chunk for `delayMs` in each direction: a slow VPN. */
+async function slowProxy(port: number, delayMs: number): Promise<HostileListener> {
+  return hostileListener((client) => {
+    const upstream = net.connect({ host: "127.0.0.1", port });
+    upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.on("data", (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
+    upstream.on("data", (chunk) => setTimeout(() => !client.destroyed && client.write(chunk), delayMs));
+  });
+}
+
+describe("rdpcert doctor", () => {
+  const servers: XrdpServer[] = [];
+  const listeners: HostileListener[] = [];
+  const start = async (...args: Parameters<typeof startXrdp>): Promise<XrdpServer> => {
+    const server = await startXrdp(...args);
+    servers.push(server);
+    return server;
+  };
+  afterAll(async () => {
+    await Promise.all([...servers.map((s) => s.stop()), ...listeners.map((l) => l.close())]);
+  });
+
+  it("healthy: every check passes, no cause, exit 0", async () => {
+    const server = await start(certValid(-1, 179, "localhost"));
+    const { code, json } = await doctor(["--xrdp-ini", server.iniPath]);
+    expect(json.schema).toBe("rdpcert.doctor/v1");
+    expect([code, json.mostLikelyCause]).toEqual([0, null]);
+    expect(json.checks.filter((c) => c.status === "fail")).toEqual([]);
+    expect(json.link).toMatchObject({ samples: 3, succeeded: 3 });
+  });
+
+  it("expired certificate", async () => {
+    const server = await start(certValid(-200, -3, "localhost"));
+    const { code, json } = await doctor([`localhost:${server.port}`]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([2, "certificate-expired"]);
+  });
+
+  it("key missing: the listener downgrades; on the host the cause is named with its fix", async () => {
+    const server = await start({ certPem: certValid(-1, 179).certPem });
+    const remote = await doctor([`127.0.0.1:${server.port}`]);
+    expect([remote.code, remote.json.mostLikelyCause?.id]).toEqual([2, "tls-refused"]);
+    const local = await doctor(["--xrdp-ini", server.iniPath]);
+    expect(local.json.mostLikelyCause?.id).toBe("certificate-unusable");
+    expect(local.json.mostLikelyCause?.summary).toContain(`the private key file ${server.keyPath} does not exist`);
+    expect(local.json.mostLikelyCause?.fix).toContain("sudo rdpcert rotate --yes");
+  });
+
+  it("key unreadable by xrdp (on the host): the fix names the permissions", async () => {
+    const server = await start(certValid(-1, 179));
+    if (!server.runAs) throw new Error("needs root, so that xrdp runs as the xrdp user");
+    chownSync(server.keyPath, 0, 0);
+    const { json } = await doctor(["--xrdp-ini", server.iniPath]);
+    expect(json.mostLikelyCause?.id).toBe("certificate-unusable");
+    expect(json.mostLikelyCause?.fix[0]).toBe(`chgrp xrdp ${server.keyPath} && chmod 640 ${server.keyPath}`);
+  });
+
+  it("truncated certificate: the handshake fails", async () => {
+    const pair = certValid(-1, 179);
+    const server = await start({ certPem: pair.certPem.slice(0, 400), keyPem: pair.keyPem });
+    const { code, json } = await doctor([`127.0.0.1:${server.port}`]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([2, "certificate-corrupt"]);
+  });
+
+  it("listener down: connection refused", async () => {
+    const { code, json } = await doctor([`127.0.0.1:${await freePort()}`]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([2, "listener-down"]);
+  });
+
+  it("a listener that accepts and stalls", async () => {
+    const silent = await hostileListener(() => undefined);
+    listeners.push(silent);
+    const { code, json } = await doctor([`127.0.0.1:${silent.port}`, "--timeout", "800"]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([2, "listener-stalls"]);
+  });
+
+  it("a slow link (a proxy delaying every answer): the certificate is fine, the connection is dodgy", async () => {
+    const server = await start(certValid(-1, 179, "localhost"));
+    const proxy = await slowProxy(server.port, 250);
+    listeners.push(proxy);
+    const { code, json } = await doctor([`localhost:${proxy.port}`]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([2, "dodgy-connection"]);
+    expect(json.checks.find((c) => c.id === "validity")?.status).toBe("pass");
+    expect(json.link!.p95Ms).toBeGreaterThan(1000);
+  });
+
+  it("name mismatch: the typed name is not in the certificate", async () => {
+    const now = Date.now();
+    const pair = buildSelfSigned(testKey(), { commonName: "rdp01.example.test", dnsNames: ["rdp01.example.test"], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) });
+    const server = await start(pair);
+    const { code, json } = await doctor([`localhost:${server.port}`]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([2, "name-mismatch"]);
+    expect(json.checks.find((c) => c.id === "name")).toMatchObject({ status: "warn", detail: "localhost is not in DNS:rdp01.example.test: clients warn that the identity cannot be verified" });
+  });
+
+  it("text output: a checklist, then the most likely cause and its fix", async () => {
+    const run = await rdpcert(["doctor", `127.0.0.1:${await freePort()}`, "--samples", "1"]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(/^\[FAIL\] TCP 127\.0\.0\.1:\d+ +connection refused/m);
+    expect(run.stdout).toMatch(/^Most likely cause: nothing listens on 127\.0\.0\.1:\d+/m);
+    expect(run.stdout).toMatch(/^ {2}fix: /m);
+  });
+
+  it("a bad target is exit 3", async () => {
+    const run = await rdpcert(["doctor", "host:99999"]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/port "99999" is not a number from 1 to 65535/);
+  });
+});
