@@ -144,7 +144,6 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
   }
 
   // 3. Negotiation matrix.
-  const tlsOffered = facts.negotiation.find((n) => n.offered === "TLS");
   for (const n of facts.negotiation) {
     const outcome = n.selected ? `selects ${n.selected}` : n.failure ? `RDP_NEG_FAILURE ${n.failure}` : `error: ${n.error}`;
     const healthy = n.offered === "RDP" ? true : n.selected === "SSL" || n.selected === "HYBRID";
@@ -218,9 +217,6 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     for (const f of facts.host.findings.filter((x) => x.severity !== "info")) {
       checks.push({ id: `finding-${f.code}`, title: f.code, status: f.severity === "critical" ? "fail" : "warn", detail: f.message });
     }
-  }
-  if (left <= facts.warnDays && !expired && causes.length === 0) {
-    // Not a cause of 0x904 yet, but the next one.
   }
 
   // 5. Link quality.

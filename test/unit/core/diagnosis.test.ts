@@ -30,7 +30,7 @@ describe("linkStats", () => {
   it("reports success rate, p50/p95 and jitter over successful handshakes", () => {
     const samples = [10, 12, 11, 50, 13].map((totalMs) => ({ ok: true, totalMs, error: null }));
     samples.push({ ok: false, totalMs: 3000, error: "timeout" } as never);
-    expect(linkStats(samples)).toEqual({ samples: 6, succeeded: 5, successRate: 5 / 6, p50Ms: 12, p95Ms: 50, jitterMs: 19.5 });
+    expect(linkStats(samples)).toEqual({ samples: 6, succeeded: 5, successRate: 5 / 6, p50Ms: 12, p95Ms: 50, jitterMs: 19.8 });
     expect(linkStats([])).toEqual({ samples: 0, succeeded: 0, successRate: 0, p50Ms: null, p95Ms: null, jitterMs: null });
   });
 });
