@@ -1,8 +1,9 @@
 import * as net from "node:net";
 import { chownSync } from "node:fs";
-import { type XrdpServer, freePort, startXrdp } from "../../scripts/xrdp-server";
+import { freePort } from "../../scripts/xrdp-server";
 import { buildSelfSigned } from "../../src/core/self-signed";
 import { certValid, testKey } from "../helpers/certs";
+import { xrdpPool } from "../helpers/xrdp-pool";
 import { rdpcert } from "../helpers/cli";
 import { type HostileListener, hostileListener } from "../helpers/hostile";
 
@@ -37,15 +38,10 @@ async function slowProxy(port: number, delayMs: number): Promise<HostileListener
 }
 
 describe("rdpcert doctor", () => {
-  const servers: XrdpServer[] = [];
+  const start = xrdpPool();
   const listeners: HostileListener[] = [];
-  const start = async (...args: Parameters<typeof startXrdp>): Promise<XrdpServer> => {
-    const server = await startXrdp(...args);
-    servers.push(server);
-    return server;
-  };
   afterAll(async () => {
-    await Promise.all([...servers.map((s) => s.stop()), ...listeners.map((l) => l.close())]);
+    await Promise.all(listeners.map((l) => l.close()));
   });
 
   it("healthy: every check passes, no cause, exit 0", async () => {

@@ -3,20 +3,13 @@ import { chownSync, writeFileSync } from "node:fs";
 import { normalizeThumbprint } from "../../src/core/certificate";
 import { assessProbe } from "../../src/core/probe-verdict";
 import { probe } from "../../src/probe/prober";
-import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
+import type { XrdpServer } from "../../scripts/xrdp-server";
+import { xrdpPool } from "../helpers/xrdp-pool";
 import { certValid } from "../helpers/certs";
 
 /** Real xrdp servers on loopback ports, each with its own certificate and key. */
 describe("probe against real xrdp", () => {
-  const servers: XrdpServer[] = [];
-  const start = async (...args: Parameters<typeof startXrdp>): Promise<XrdpServer> => {
-    const server = await startXrdp(...args);
-    servers.push(server);
-    return server;
-  };
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const start = xrdpPool();
   const probeServer = (server: XrdpServer) => probe({ input: `127.0.0.1:${server.port}`, host: server.host, port: server.port }, { timeoutMs: 5000 });
 
   it("reports the certificate xrdp presents; the thumbprint equals openssl's SHA-1 of the cert file", async () => {

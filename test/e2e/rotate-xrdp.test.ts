@@ -4,8 +4,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
-import { type XrdpServer, startXrdp, writeOwned } from "../../scripts/xrdp-server";
+import { type XrdpServer, writeOwned } from "../../scripts/xrdp-server";
 import { certValid, caIssued } from "../helpers/certs";
+import { xrdpPool } from "../helpers/xrdp-pool";
 import { CLI, rdpcert } from "../helpers/cli";
 
 /**
@@ -48,16 +49,7 @@ function snapshot(paths: string[]): Record<string, { data: string; mtimeMs: numb
 }
 
 describe("rdpcert rotate against real xrdp", () => {
-  const servers: XrdpServer[] = [];
-  const start = async (...args: Parameters<typeof startXrdp>): Promise<XrdpServer> => {
-    const server = await startXrdp(...args);
-    if (!server.runAs) throw new Error("rotation tests need root: xrdp runs as the xrdp user and rdpcert sets owners");
-    servers.push(server);
-    return server;
-  };
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const start = xrdpPool({ requireRoot: true });
 
   it("rotates an expiring certificate: new thumbprint presented, ~180 days, key root:xrdp 0640, ini untouched, backup 0700/0600", async () => {
     const old = certValid(-170, 10);
@@ -270,16 +262,12 @@ describe("rdpcert rotate against real xrdp", () => {
 });
 
 describe("interrupted rotations (the process is killed at every step boundary)", () => {
-  const servers: XrdpServer[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const startXrdp = xrdpPool();
 
   it.each(["after-lock", "after-journal", "after-backup", "after-replace", "after-restart", "before-verify"])(
     "killed %s: the next status finishes or rolls back, and the listener presents a valid certificate",
     async (point) => {
       const server = await startXrdp(certValid(-170, 10));
-      servers.push(server);
       const state = join(server.dir, "state");
       const killed = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"], { env: { RDPCERT_TEST_FAULT: point } });
       expect(killed.code).toBeNull(); // SIGKILL
@@ -301,7 +289,6 @@ describe("interrupted rotations (the process is killed at every step boundary)",
   it("killed during a rollback (after-restore): the next status completes the rollback", async () => {
     const old = certValid(-170, 10);
     const server = await startXrdp(old);
-    servers.push(server);
     const state = join(server.dir, "state");
     const killed = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--restart-command", "false"], { env: { RDPCERT_TEST_FAULT: "after-restore" } });
     expect(killed.code).toBeNull();

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
-import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
+import type { XrdpServer } from "../../scripts/xrdp-server";
+import { xrdpPool } from "../helpers/xrdp-pool";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 
@@ -39,15 +40,7 @@ async function run(config: string, ...extra: string[]): Promise<{ code: number |
 }
 
 describe("rdpcert run against real xrdp", () => {
-  const servers: XrdpServer[] = [];
-  const start = async (...args: Parameters<typeof startXrdp>): Promise<XrdpServer> => {
-    const server = await startXrdp(...args);
-    servers.push(server);
-    return server;
-  };
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const start = xrdpPool();
 
   it("healthy: does nothing, exit 0, and logs one JSON line with the run id", async () => {
     const pair = certValid(-1, 179);

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { chownSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type XrdpServer, freePort, iniText, startXrdp, writeOwned } from "../../scripts/xrdp-server";
+import { type XrdpServer, freePort, iniText } from "../../scripts/xrdp-server";
+import { xrdpPool, secondPair } from "../helpers/xrdp-pool";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 import { generateKey } from "../../src/core/self-signed";
@@ -48,15 +49,7 @@ async function status(ini: string, ...extra: string[]): Promise<{ code: number |
 const sha1Of = (certPath: string): string => new X509Certificate(readFileSync(certPath)).fingerprint.replace(/:/g, "");
 
 describe("rdpcert status against real xrdp", () => {
-  const servers: XrdpServer[] = [];
-  const start = async (...args: Parameters<typeof startXrdp>): Promise<XrdpServer> => {
-    const server = await startXrdp(...args);
-    servers.push(server);
-    return server;
-  };
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
+  const start = xrdpPool();
   const needRoot = (server: XrdpServer): void => {
     if (!server.runAs) throw new Error("this test needs root, so that xrdp runs as the xrdp user and file modes apply");
   };
@@ -149,13 +142,9 @@ describe("rdpcert status against real xrdp", () => {
     // xrdp re-reads its ini for every connection, so an edited ini takes effect at once; a mismatch
     // means the listener runs from another configuration (xrdp -c OTHER.ini) or is another server.
     const server = await start(certValid(-1, 179, "running-pair"));
-    const fresh = certValid(-1, 179, "configured-pair", generateKey());
-    const certPath = join(server.dir, "new-cert.pem");
-    const keyPath = join(server.dir, "new-key.pem");
-    writeOwned(certPath, fresh.certPem, 0o644, server.runAs);
-    writeOwned(keyPath, fresh.keyPem, 0o600, server.runAs);
+    const { certPath, ini } = secondPair(server, "configured-pair");
     const otherIni = join(server.dir, "other.ini");
-    writeFileSync(otherIni, readFileSync(server.iniPath, "utf8").replace(`certificate=${server.certPath}`, `certificate=${certPath}`).replace(`key_file=${server.keyPath}`, `key_file=${keyPath}`));
+    writeFileSync(otherIni, ini);
     const { code, json } = await status(otherIni);
     expect([json.status, code]).toEqual(["MISMATCH", 2]);
     expect(json.configured!.certificate!.thumbprint).toBe(sha1Of(certPath));
@@ -165,12 +154,8 @@ describe("rdpcert status against real xrdp", () => {
 
   it("an edited ini takes effect at once: xrdp reads it for every connection", async () => {
     const server = await start(certValid(-1, 179, "before-edit"));
-    const fresh = certValid(-1, 179, "after-edit", generateKey());
-    const certPath = join(server.dir, "new-cert.pem");
-    const keyPath = join(server.dir, "new-key.pem");
-    writeOwned(certPath, fresh.certPem, 0o644, server.runAs);
-    writeOwned(keyPath, fresh.keyPem, 0o600, server.runAs);
-    writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(`certificate=${server.certPath}`, `certificate=${certPath}`).replace(`key_file=${server.keyPath}`, `key_file=${keyPath}`));
+    const { certPath, ini } = secondPair(server, "after-edit");
+    writeFileSync(server.iniPath, ini);
     const { code, json } = await status(server.iniPath);
     expect([json.status, code]).toEqual(["OK", 0]);
     expect(json.presented!.certificate!.thumbprint).toBe(sha1Of(certPath));

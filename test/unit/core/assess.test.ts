@@ -1,52 +1,18 @@
-import { X509Certificate } from "node:crypto";
 import { type Verdict, assess } from "../../../src/core/assess";
 import { describeCertificate } from "../../../src/core/certificate";
 import { DEFAULT_POLICY, renewalTime } from "../../../src/core/policy";
-import type { HostInspection, InspectOutcome } from "../../../src/hosts/host-backend";
+import type { InspectOutcome } from "../../../src/hosts/host-backend";
 import type { ProbeError } from "../../../src/probe/probe-error";
 import type { ProbeResult } from "../../../src/probe/prober";
 import { certValid } from "../../helpers/certs";
+import { der, inspected, presentedBy } from "../../helpers/fakes";
 
 const DAY = 86_400_000;
 // A minute ahead of the certificates made below, so whole-day counts are exact.
 const now = new Date(Date.now() + 60_000);
 
-function der(pem: string): Buffer {
-  return Buffer.from(new X509Certificate(pem).raw);
-}
-
-function inspection(overrides: Partial<HostInspection> = {}, certPem?: string): InspectOutcome {
-  const pem = certPem ?? certValid(-10, 170).certPem;
-  return {
-    ok: true,
-    inspection: {
-      backend: "xrdp",
-      source: "/etc/xrdp/xrdp.ini",
-      listener: { address: null, port: 3389, securityLayer: "negotiate", nla: null },
-      certificate: { state: "present", der: der(pem), location: "/etc/xrdp/cert.pem" },
-      key: { state: "ok", location: "/etc/xrdp/key.pem", reason: null },
-      issuance: "self-signed",
-      configuredThumbprint: null,
-      findings: [],
-      ...overrides,
-    },
-  };
-}
-
-function presented(certPem: string | null, error: ProbeError | null = null): ProbeResult {
-  const raw = certPem ? der(certPem) : null;
-  return {
-    target: { input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 },
-    address: error ? null : "127.0.0.1",
-    requestedProtocols: 3,
-    confirm: error ? null : { type: "response", flags: 0, selectedProtocol: 1 },
-    tls: raw ? { version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384" } : null,
-    certificate: raw ? describeCertificate(raw) : null,
-    certificateDer: raw,
-    timings: { connectMs: 1, negotiationMs: 1, tlsMs: 1, totalMs: 3 },
-    error,
-  } as ProbeResult;
-}
+const inspection = inspected;
+const presented = presentedBy;
 
 function statusOf(configured: InspectOutcome, probe: ProbeResult | null): Verdict {
   return assess(configured, probe, DEFAULT_POLICY, now).status;

@@ -1,4 +1,3 @@
-import { X509Certificate } from "node:crypto";
 import { assess } from "../../../src/core/assess";
 import { describeCertificate } from "../../../src/core/certificate";
 import { DEFAULT_POLICY, renewalTimeFor } from "../../../src/core/policy";
@@ -7,42 +6,21 @@ import { buildSelfSigned } from "../../../src/core/self-signed";
 import type { InspectOutcome, KeyState } from "../../../src/hosts/host-backend";
 import type { ProbeResult } from "../../../src/probe/prober";
 import { caIssued, certValid, testKey } from "../../helpers/certs";
+import { der, inspected, presentedBy } from "../../helpers/fakes";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const runPolicy = { autoRepair: true, criticalDays: 7, renewCommand: null };
 
-function configured(der: Buffer, issuance: "self-signed" | "ca-issued" = "self-signed", key: KeyState = { state: "ok", location: "/k", reason: null }): InspectOutcome {
-  return {
-    ok: true,
-    inspection: {
-      backend: "xrdp",
-      source: "/etc/xrdp/xrdp.ini",
-      listener: { address: null, port: 3389, securityLayer: "negotiate", nla: null },
-      certificate: { state: "present", der, location: "/etc/xrdp/cert.pem" },
-      key,
-      issuance,
-      configuredThumbprint: null,
-      findings: [],
-    },
-  };
+function configured(certDer: Buffer, issuance: "self-signed" | "ca-issued" = "self-signed", key: KeyState = { state: "ok", location: "/k", reason: null }): InspectOutcome {
+  const base = inspected({ issuance, key });
+  return base.ok ? { ok: true, inspection: { ...base.inspection, certificate: { state: "present", der: certDer, location: "/etc/xrdp/cert.pem" } } } : base;
 }
 
-function presentedBy(der: Buffer | null, error: ProbeResult["error"] = null): ProbeResult {
-  return {
-    target: { input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 },
-    address: "127.0.0.1",
-    requestedProtocols: 3,
-    confirm: { type: "response", flags: 0, selectedProtocol: der ? 1 : 0 },
-    tls: der ? { version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384" } : null,
-    certificate: der ? describeCertificate(der) : null,
-    certificateDer: der,
-    timings: { connectMs: 1, negotiationMs: 1, tlsMs: 1, totalMs: 3 },
-    error,
-  };
+function presentedDer(certDer: Buffer | null, error: ProbeResult["error"] = null): ProbeResult {
+  const base = presentedBy(null, error);
+  return certDer ? { ...base, confirm: { type: "response", flags: 0, selectedProtocol: 1 }, certificate: describeCertificate(certDer), certificateDer: certDer, tls: { version: "TLSv1.3", cipher: "x" } } : base;
 }
-
-const der = (pem: string): Buffer => Buffer.from(new X509Certificate(pem).raw);
 
 describe("decideRun over a simulated year of daily runs (fake clock)", () => {
   it("rotates a 180-day self-signed certificate exactly when due, never twice a day, never before its renewal point", () => {
@@ -58,7 +36,7 @@ describe("decideRun over a simulated year of daily runs (fake clock)", () => {
       // Twice a day: the second run, a minute later, must find nothing to do.
       for (const runOfDay of [0, 1]) {
         const now = new Date(first + runOfDay * 60_000);
-        const assessment = assess(configured(cert), presentedBy(cert), DEFAULT_POLICY, now);
+        const assessment = assess(configured(cert), presentedDer(cert), DEFAULT_POLICY, now);
         const action = decideRun(assessment, "self-signed", runPolicy, NO_BACKOFF, now);
         const info = describeCertificate(cert);
         if (action.kind === "rotate") {
@@ -80,9 +58,9 @@ describe("decideRun over a simulated year of daily runs (fake clock)", () => {
     const now = new Date();
     const pem = certValid(-160, 20).certPem;
     const policy = { ...DEFAULT_POLICY, renewalFraction: 0.99, rotateDays: 21 };
-    expect(decideRun(assess(configured(der(pem)), presentedBy(der(pem)), policy, now), "self-signed", runPolicy, NO_BACKOFF, now).kind).toBe("rotate");
+    expect(decideRun(assess(configured(der(pem)), presentedDer(der(pem)), policy, now), "self-signed", runPolicy, NO_BACKOFF, now).kind).toBe("rotate");
     const policy2 = { ...policy, warnDays: 7, rotateDays: 10 };
-    expect(decideRun(assess(configured(der(pem)), presentedBy(der(pem)), policy2, now), "self-signed", runPolicy, NO_BACKOFF, now).kind).toBe("none");
+    expect(decideRun(assess(configured(der(pem)), presentedDer(der(pem)), policy2, now), "self-signed", runPolicy, NO_BACKOFF, now).kind).toBe("none");
   });
 });
 
@@ -91,33 +69,33 @@ describe("decideRun", () => {
 
   it("repairs a corrupt self-signed pair when autoRepair is on, and only warns when it is off", () => {
     const pem = der(certValid(-10, 170).certPem);
-    const broken = assess(configured(pem, "self-signed", { state: "unreadable", location: "/k", reason: "xrdp cannot read" }), presentedBy(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);
+    const broken = assess(configured(pem, "self-signed", { state: "unreadable", location: "/k", reason: "xrdp cannot read" }), presentedDer(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);
     expect(decideRun(broken, "self-signed", runPolicy, NO_BACKOFF, now).kind).toBe("rotate");
     expect(decideRun(broken, "self-signed", { ...runPolicy, autoRepair: false }, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2, reason: expect.stringContaining("autoRepair is off") });
   });
 
   it("never rotates a CA-issued certificate: renewCommand if configured, else WARNING, CRITICAL within criticalDays", () => {
     const soon = der(caIssued(-300, 20).certPem);
-    const a = assess(configured(soon, "ca-issued"), presentedBy(soon), DEFAULT_POLICY, now);
+    const a = assess(configured(soon, "ca-issued"), presentedDer(soon), DEFAULT_POLICY, now);
     expect(decideRun(a, "ca-issued", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 1, reason: expect.stringContaining("no renewCommand") });
     expect(decideRun(a, "ca-issued", { ...runPolicy, renewCommand: ["/usr/local/bin/renew"] }, NO_BACKOFF, now).kind).toBe("renew-command");
     const critical = der(caIssued(-300, 5).certPem);
-    const b = assess(configured(critical, "ca-issued"), presentedBy(critical), DEFAULT_POLICY, now);
+    const b = assess(configured(critical, "ca-issued"), presentedDer(critical), DEFAULT_POLICY, now);
     expect(decideRun(b, "ca-issued", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2 });
   });
 
   it("does nothing for a listener that is down, or a clock that is wrong", () => {
     const pem = der(certValid(-10, 170).certPem);
-    const down = assess(configured(pem), presentedBy(null, { kind: "connect-refused", message: "refused" }), DEFAULT_POLICY, now);
+    const down = assess(configured(pem), presentedDer(null, { kind: "connect-refused", message: "refused" }), DEFAULT_POLICY, now);
     expect(decideRun(down, "self-signed", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2 });
     const future = der(certValid(2, 170).certPem);
-    expect(decideRun(assess(configured(future), presentedBy(future), DEFAULT_POLICY, now), "self-signed", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2, reason: expect.stringContaining("clock") });
+    expect(decideRun(assess(configured(future), presentedDer(future), DEFAULT_POLICY, now), "self-signed", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2, reason: expect.stringContaining("clock") });
   });
 
   it("backs off after failures: 1 h doubling, capped at 24 h, remembered across runs", () => {
     expect([1, 2, 3, 4, 5, 6, 10].map(backoffDelayMs)).toEqual([1, 2, 4, 8, 16, 24, 24].map((h) => h * HOUR));
     const pem = der(certValid(-170, 10).certPem);
-    const a = assess(configured(pem), presentedBy(pem), DEFAULT_POLICY, now);
+    const a = assess(configured(pem), presentedDer(pem), DEFAULT_POLICY, now);
     const once = recordFailure(NO_BACKOFF, now, "restart failed");
     expect(decideRun(a, "self-signed", runPolicy, once, new Date(now.getTime() + 30 * 60_000))).toMatchObject({ kind: "backoff", exitCode: 2, until: once.nextAttemptAt });
     expect(decideRun(a, "self-signed", runPolicy, once, new Date(now.getTime() + HOUR + 1)).kind).toBe("rotate");
