@@ -117,7 +117,8 @@ ${STATUS_EXIT_CODES_HELP}`,
     .option("--dry-run", "print the exact plan and change nothing")
     .option("--yes", "do not ask for confirmation (required without a terminal)")
     .option("--force", "rotate even when healthy, and even a CA-issued certificate (replaced by a self-signed one)")
-    .option("--reason <text>", "recorded in the journal and the backup");
+    .option("--reason <text>", "recorded in the journal and the backup")
+    .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task");
   withOptions(rotateCommand, [backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
@@ -127,7 +128,8 @@ Examples:
   sudo rdpcert rotate --yes --reason "expires in 9 days"
   sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
 
-Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed.
+Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed,
+handed-off (Windows, from inside an RDP session: the rotation runs as a one-off SYSTEM task).
 
 Exit codes:
   0  rotated, not needed, or planned (--dry-run)
@@ -136,9 +138,9 @@ Exit codes:
   3  refused (CA-issued without --force, listener down, cannot inspect), another
      rotation holds the lock, or bad usage`,
     )
-    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; json?: boolean }) => {
+    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; inSession?: boolean; json?: boolean }) => {
       const { rotateCommand: run } = await import("./commands/rotate");
-      process.exitCode = await run({ ...(await rotationFlags(opts)), dryRun: opts.dryRun === true, yes: opts.yes === true, force: opts.force === true, reason: opts.reason, json: opts.json === true });
+      process.exitCode = await run({ ...(await rotationFlags(opts)), inSession: opts.inSession === true, dryRun: opts.dryRun === true, yes: opts.yes === true, force: opts.force === true, reason: opts.reason, json: opts.json === true });
     });
 
   const backups = program.command("backups").description("List the numbered backups rotations made, or restore one by hand.");

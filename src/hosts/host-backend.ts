@@ -134,7 +134,9 @@ export interface ReplacementSpec {
 }
 
 export interface RestartSpec {
-  /** argv of the restart command; null means no restart (xrdp reloads per connection). */
+  /** false: --no-restart. */
+  readonly enabled: boolean;
+  /** argv of a restart command (xrdp); null: the backend's own restart, or none for xrdp (it reloads per connection). */
   readonly command: readonly string[] | null;
   readonly timeoutMs: number;
 }
@@ -145,6 +147,11 @@ export interface RestartSpec {
  * lock, the journal and the backups.
  */
 export interface RotationSteps {
+  /**
+   * A step that must not run here, e.g. a Windows rotation from inside an RDP
+   * session, which a TermService restart would cut off: why, or null.
+   */
+  mustHandOff?(): string | null;
   /** The exact plan, as lines for people (`--dry-run` prints it). */
   describe(inspection: HostInspection, spec: ReplacementSpec, restart: RestartSpec): readonly string[];
   collectBackup(inspection: HostInspection): Promise<StepResult<BackupSet>>;
@@ -152,7 +159,8 @@ export interface RotationSteps {
     inspection: HostInspection,
     spec: ReplacementSpec,
     now: Date,
-  ): Promise<StepResult<{ readonly thumbprint: string; readonly written: readonly string[]; readonly keygenMs?: number }>>;
-  restart(restart: RestartSpec): Promise<StepResult<{ readonly command: string | null }>>;
+  ): Promise<StepResult<{ readonly thumbprint: string | null; readonly written: readonly string[]; readonly keygenMs?: number }>>;
+  /** `oldThumbprint`: a backend whose server regenerates the certificate (Windows) waits for one that differs. */
+  restart(restart: RestartSpec, oldThumbprint: string | null): Promise<StepResult<{ readonly command: string | null }>>;
   restore(backup: BackupSet): Promise<StepResult<{ readonly restored: readonly string[] }>>;
 }

@@ -152,6 +152,8 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   if (!steps) {
     return { kind: "refused", reason: `rotation is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
   }
+  const handOff = steps.mustHandOff?.() ?? null;
+  if (handOff) return { kind: "refused", reason: handOff, fix: "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)", plan: [], ...base };
   const plan = [
     "take the rotation lock in the state dir and write a journal entry",
     ...steps.describe(inspection, settings.spec, settings.restart),
@@ -200,17 +202,25 @@ async function waitForListener(ctx: RotationContext, inspection: HostInspection,
   }
 }
 
-function expectNew(now: () => Date, oldThumbprint: string | null, newThumbprint: string) {
+/** `newThumbprint` null: the server makes the new certificate itself (Windows); any other than the old one will do. */
+function expectNew(now: () => Date, oldThumbprint: string | null, newThumbprint: string | null) {
   return (p: ProbeResult): string | null => {
     if (p.error) return `the listener does not complete TLS: ${p.error.message}`;
     const cert = p.certificate;
     if (!cert) return "no certificate presented";
     if (oldThumbprint && cert.thumbprint === oldThumbprint) return `the listener still presents the old certificate ${oldThumbprint}`;
-    if (cert.thumbprint !== newThumbprint) return `the listener presents ${cert.thumbprint}, not the new ${newThumbprint}`;
+    if (newThumbprint && cert.thumbprint !== newThumbprint) return `the listener presents ${cert.thumbprint}, not the new ${newThumbprint}`;
     const t = now().getTime();
     if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) return "the new certificate is not currently valid";
     return null;
   };
+}
+
+/** Windows: the presented certificate must also be the configured one (no silent fallback). */
+async function configuredMatches(ctx: RotationContext, presented: string): Promise<string | null> {
+  const outcome = await ctx.backend.inspect();
+  if (!outcome.ok || outcome.inspection.configuredThumbprint === null) return null;
+  return outcome.inspection.configuredThumbprint === presented ? null : `the listener presents ${presented} but SSLCertificateSHA1Hash names ${outcome.inspection.configuredThumbprint}`;
 }
 
 function expectSignature(expected: string) {
@@ -310,15 +320,20 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
     newThumbprint = replaced.value.thumbprint;
     advance("replaced", { newThumbprint });
     ctx.fault("after-replace");
-    const restarted = await timed(records, "restart", () => steps.restart(settings.restart), (v) => v.command ?? "no restart");
+    const restarted = await timed(records, "restart", () => steps.restart(settings.restart, oldThumbprint), (v) => v.command ?? "no restart");
     if (!restarted.ok) failure = restarted.reason;
     else {
       advance("restarted");
       ctx.fault("after-restart");
       advance("verifying");
       ctx.fault("before-verify");
-      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, oldThumbprint, newThumbprint!)), (v) => `new certificate presented after ${v.attempts} handshake(s)`);
+      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, oldThumbprint, newThumbprint)), (v) => `new certificate presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
+      else {
+        newThumbprint = verified.value.result.certificate!.thumbprint;
+        const configuredCheck = await configuredMatches(ctx, newThumbprint);
+        if (configuredCheck) failure = `verification failed: ${configuredCheck}`;
+      }
     }
   }
 
@@ -356,7 +371,7 @@ async function rollBack(ctx: RotationContext, settings: RotationSettings, inspec
   if (!restored.ok) return restored;
   ctx.fault("after-restore");
   // A failing restart does not end the rollback: what counts is what the listener presents.
-  const restarted = await timed(records, "restart", () => steps.restart(settings.restart), (v) => v.command ?? "no restart");
+  const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)), () => "old state presented again");
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}` };
   return verified;
@@ -382,7 +397,7 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   const outcome = await ctx.backend.inspect();
   if (!outcome.ok) return close("rollback-failed", `cannot inspect the listener: ${outcome.reason}`);
   const inspection = outcome.inspection;
-  if (journal.newThumbprint && journal.step !== "restoring") {
+  if ((journal.newThumbprint || journal.step === "restarted" || journal.step === "verifying") && journal.step !== "restoring") {
     const check = await probeOf(ctx, inspection, settings.probeTimeoutMs);
     if (expectNew(ctx.now, journal.oldThumbprint, journal.newThumbprint)(check) === null) {
       return close("completed", `the listener presents the new certificate ${journal.newThumbprint}`);
@@ -395,7 +410,7 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   const expected = journal.presentedBefore ?? journal.oldThumbprint;
   const restored = await steps.restore(backup);
   if (!restored.ok) return close("rollback-failed", restored.reason);
-  const restarted = await steps.restart(settings.restart);
+  const restarted = await steps.restart(settings.restart, null);
   if (expected) {
     const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)));
     if (!verified.ok) return close("rollback-failed", `${restarted.ok ? "" : `${restarted.reason}; `}${verified.reason}`);
@@ -429,7 +444,7 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2));
     const restored = await steps.restore(backup);
     if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
-    const restarted = await steps.restart(settings.restart);
+    const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     ctx.log("info", `restored backup ${id} (${backup.thumbprint ?? "no certificate"}); the state before is in backup ${safetyBackupId}`);
     if (!backup.thumbprint) return result("restored-unverified", `backup ${id} restored; it holds no certificate to look for`, { safetyBackupId });

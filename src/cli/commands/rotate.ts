@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import type { Policy } from "../../core/policy";
 import { type CommandRunner, runCommand } from "../../hosts/command-runner";
@@ -40,6 +41,7 @@ export interface RotationFlags {
   /** Probe this port instead of the configured one. */
   readonly portOverride?: number | null;
   readonly rotateDays?: number | null;
+  readonly inSession?: boolean;
 }
 
 export interface RotateCommandOptions extends RotationFlags {
@@ -57,16 +59,16 @@ export const killAtFault = (point: FaultPoint): void => {
 
 export async function restartSpecFor(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
   if (flags.restartCommand !== undefined && !flags.restart) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
-  if (!flags.restart) return { command: null, timeoutMs: flags.restartTimeout };
-  if (typeof flags.restartCommand === "string") return { command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
-  if (flags.restartCommand !== undefined) return { command: flags.restartCommand, timeoutMs: flags.restartTimeout };
-  return { command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs: flags.restartTimeout };
+  if (!flags.restart) return { enabled: false, command: null, timeoutMs: flags.restartTimeout };
+  if (typeof flags.restartCommand === "string") return { enabled: true, command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
+  if (flags.restartCommand !== undefined) return { enabled: true, command: flags.restartCommand, timeoutMs: flags.restartTimeout };
+  return { enabled: true, command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs: flags.restartTimeout };
 }
 
 /** Everything a rotation needs, wired to the real host; shared by rotate, backups, status and run. */
 export async function rotationSetup(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
   const runner = runCommand;
-  const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner });
+  const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner, inSession: flags.inSession });
   if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
   const backend = flags.portOverride ? withPortOverride(selected.backend, flags.portOverride) : selected.backend;
   const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction, rotateDays: flags.rotateDays ?? null };
@@ -146,6 +148,8 @@ export async function rotateCommand(options: RotateCommandOptions): Promise<numb
     process.stdout.write(options.json ? `${JSON.stringify({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: setup.reason, fix: setup.fix })}\n` : `refused  ${setup.reason}\n  fix: ${setup.fix}\n`);
     return ExitCode.UNKNOWN;
   }
+  const handOff = setup.ctx.backend.rotation?.mustHandOff?.() ?? null;
+  if (handOff && !options.dryRun) return handOffRotation(options, handOff);
   if (!options.dryRun && !options.yes) {
     const decision = await decideRotation(setup.ctx, setup.settings);
     if (decision.kind !== "rotate") return write({ ...(await rotate(setup.ctx, setup.settings, { dryRun: true })) });
@@ -172,4 +176,30 @@ export async function recoverOpenJournal(flags: RotationFlags): Promise<Recovery
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Windows, inside an RDP session: restarting Remote Desktop Services would cut
+ * this session and the rotation with it. The same rotation runs as a one-off
+ * SYSTEM task instead, with --in-session, and the user is told how to check it.
+ */
+async function handOffRotation(options: RotateCommandOptions, why: string): Promise<number> {
+  const { handOffToSystemTask, HANDOFF_TASK } = await import("../../hosts/windows/windows-rotation");
+  const { windowsQuote } = await import("../../schedule/task/windows-task");
+  const args = [realpathSync(process.argv[1] ?? ""), "rotate", "--yes", "--in-session", "--state-dir", options.stateDir, "--verify-timeout", String(options.verifyTimeout)];
+  if (options.force) args.push("--force");
+  if (!options.restart) args.push("--no-restart");
+  if (options.reason) args.push("--reason", options.reason);
+  const result = await handOffToSystemTask(runCommand, process.execPath, args.map(windowsQuote).join(" "));
+  if (!result.ok) {
+    process.stderr.write(`rdpcert: ${why}; handing the rotation to a SYSTEM task failed: ${result.reason}\n`);
+    return ExitCode.UNKNOWN;
+  }
+  const text =
+    `handed-off  ${why}.\n` +
+    `  The rotation now runs as the SYSTEM task ${HANDOFF_TASK}; this session may disconnect for a moment.\n` +
+    `  Check the result: rdpcert status   (or Get-ScheduledTaskInfo -TaskName ${HANDOFF_TASK}, and the log in the log dir)\n` +
+    `  To rotate from this session anyway: rdpcert rotate --in-session --yes\n`;
+  process.stdout.write(options.json ? `${JSON.stringify({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: why, task: HANDOFF_TASK })}\n` : text);
+  return ExitCode.OK;
 }

@@ -116,7 +116,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       if (targets.repointIni) {
         lines.push(`${inspection.certificate.location} or ${inspection.key.location} is a link to a shared pair: leave it untouched and point certificate= and key_file= in ${inspection.source} at the new files (the rest of the ini unchanged)`);
       }
-      lines.push(restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)");
+      lines.push(restart.enabled && restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)");
       return lines;
     },
 
@@ -173,7 +173,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
     },
 
     async restart(restart) {
-      if (!restart.command) return { ok: true, value: { command: null } };
+      if (!restart.enabled || !restart.command) return { ok: true, value: { command: null } };
       const [file, ...args] = restart.command;
       const text = restart.command.join(" ");
       const result = await runner(file!, args, { timeoutMs: restart.timeoutMs });

@@ -1,0 +1,54 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * PowerShell cannot run here, so every .ps1 that ships is parsed with the
+ * tree-sitter-powershell grammar: a syntax error cannot reach a Windows host.
+ */
+const CHECKER = join(__dirname, "..", "..", "..", "helpers", "ps-parse.mjs");
+const SRC = join(__dirname, "..", "..", "..", "..", "src");
+
+function shippedScripts(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return shippedScripts(path);
+    return entry.name.endsWith(".ps1") ? [path] : [];
+  });
+}
+
+function parse(files: string[]): Record<string, { hasError: boolean; problems: { line: number; column: number; kind: string; text: string }[] }> {
+  return JSON.parse(execFileSync(process.execPath, ["--no-deprecation", CHECKER, ...files], { encoding: "utf8" }));
+}
+
+describe("PowerShell scripts", () => {
+  const scripts = shippedScripts(SRC);
+
+  it("are all found (inspect, backup, remove, restart, restore, handoff)", () => {
+    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual(["backup.ps1", "handoff.ps1", "inspect.ps1", "remove.ps1", "restart.ps1", "restore.ps1"]);
+  });
+
+  it("parse without a syntax error", () => {
+    const report = parse(scripts);
+    const problems = Object.entries(report).flatMap(([file, r]) => r.problems.map((p) => `${file}:${p.line}:${p.column} ${p.kind}: ${p.text}`));
+    expect(problems).toEqual([]);
+    for (const file of scripts) expect(report[file]?.hasError).toBe(false);
+  });
+
+  it("the check is real: a broken script is reported with its line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-ps1-"));
+    try {
+      const broken = join(dir, "broken.ps1");
+      writeFileSync(broken, "$a = 1\nif ($a -eq 1) {\n  Write-Output 'unclosed'\n");
+      const unbalanced = join(dir, "unbalanced.ps1");
+      writeFileSync(unbalanced, "$x = @{ a = 1 \n$y = (2 + )\n");
+      const report = parse([broken, unbalanced]);
+      expect(report[broken]!.hasError).toBe(true);
+      expect(report[unbalanced]!.hasError).toBe(true);
+      expect(report[unbalanced]!.problems.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
