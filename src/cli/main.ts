@@ -183,6 +183,8 @@ Exit codes:
     .description('Diagnose "error code 0x904, extended error 0x7": resolution, reachability, negotiation, TLS and certificate, link quality, and on the host the configuration; then the most likely cause and its fix.')
     .argument("[target]", "host, host:port or [IPv6]:port; default: this host's listener")
     .addOption(new Option("--samples <n>", "handshakes for the link-quality check").default(10).argParser(integerIn(1, 1000, "--samples")))
+    .option("--client [host]", "Windows client side: Default.rdp, the bitmap cache and the certificate stored for HOST")
+    .option("--fix", "with --client: back each item up, then remove it")
     .addOption(portOption())
     .addOption(backendOption())
     .addOption(xrdpIniOption())
@@ -196,13 +198,20 @@ Examples:
   sudo rdpcert doctor                      # on the RDP host: adds the configuration's view
   rdpcert doctor rdp01.example.com --samples 30
   rdpcert doctor 10.0.0.5:3390 --json
+  rdpcert doctor --client rdp01.example.com --fix   # on the Windows client that fails
 
 Exit codes:
-  0  nothing wrong found
+  0  nothing wrong found (--client --fix: cleaned)
   2  a cause was found (the output names the most likely one and its fix)
   3  doctor itself could not run (bad target, no local listener found)`,
     )
-    .action(async (target: string | undefined, opts: { samples: number; port: number; backend: BackendChoice; xrdpIni: string; timeout: number; warnDays: number; json?: boolean }) => {
+    .action(async (target: string | undefined, opts: { samples: number; port: number; backend: BackendChoice; xrdpIni: string; timeout: number; warnDays: number; json?: boolean; client?: string | boolean; fix?: boolean }) => {
+      if (opts.fix && opts.client === undefined) throw new UsageError("--fix goes with --client (it cleans the Windows client's cached state)");
+      if (opts.client !== undefined) {
+        const { clientDoctorCommand } = await import("./commands/doctor");
+        process.exitCode = await clientDoctorCommand({ host: typeof opts.client === "string" ? opts.client : (target ?? null), fix: opts.fix === true, json: opts.json === true });
+        return;
+      }
       const { doctorCommand } = await import("./commands/doctor");
       process.exitCode = await doctorCommand({ target, ...opts, json: opts.json === true });
     });

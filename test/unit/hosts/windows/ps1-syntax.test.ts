@@ -25,8 +25,8 @@ function parse(files: string[]): Record<string, { hasError: boolean; problems: {
 describe("PowerShell scripts", () => {
   const scripts = shippedScripts(SRC);
 
-  it("are all found (inspect, backup, remove, restart, restore, handoff)", () => {
-    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual(["backup.ps1", "handoff.ps1", "inspect.ps1", "remove.ps1", "restart.ps1", "restore.ps1"]);
+  it("are all found (inspect, backup, remove, restart, restore, handoff, client)", () => {
+    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual(["backup.ps1", "client.ps1", "handoff.ps1", "inspect.ps1", "remove.ps1", "restart.ps1", "restore.ps1"]);
   });
 
   it("parse without a syntax error", () => {

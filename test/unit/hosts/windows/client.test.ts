@@ -1,0 +1,43 @@
+import { join } from "node:path";
+import type { CommandOptions, CommandRunner } from "../../../../src/hosts/command-runner";
+import { inspectClient } from "../../../../src/hosts/windows/client";
+import { rdpcert } from "../../../helpers/cli";
+
+const SCRIPT = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts", "client.ps1");
+
+function runner(stdout: string): { run: CommandRunner; calls: { file: string; args: readonly string[]; input: unknown }[] } {
+  const calls: { file: string; args: readonly string[]; input: unknown }[] = [];
+  const run: CommandRunner = async (file: string, args: readonly string[], options: CommandOptions) => {
+    calls.push({ file, args, input: JSON.parse(options.input ?? "null") });
+    return { exitCode: 0, stdout, stderr: "", timedOut: false, spawnError: null };
+  };
+  return { run, calls };
+}
+
+describe("doctor --client (Windows RDP client state)", () => {
+  const found =
+    '{"defaultRdp":{"path":"C:\\\\Users\\\\ana\\\\Documents\\\\Default.rdp","bytes":2278,"modified":"\\/Date(1700000000000)\\/"},"cache":{"path":"C:\\\\Users\\\\ana\\\\AppData\\\\Local\\\\Microsoft\\\\Terminal Server Client\\\\Cache","files":4,"bytes":52428800},"server":{"key":"HKCU:\\\\Software\\\\Microsoft\\\\Terminal Server Client\\\\Servers\\\\rdp01.example.com","certHash":"0A1B2C3D4E5F60718293A4B5C6D7E8F901234567","usernameHint":"CORP\\\\ana"},"actions":[]}\r\n';
+
+  it("runs client.ps1 with the host and the backup dir as data on stdin, and reports each item", async () => {
+    const { run, calls } = runner(found);
+    const result = await inspectClient(run, { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" });
+    expect(calls).toEqual([{ file: "powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", SCRIPT], input: { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" } }]);
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.state.items.map((i) => i.kind)).toEqual(["default-rdp", "bitmap-cache", "stored-certificate"]);
+    expect(result.state.items[0]!.detail).toBe("2278 bytes, changed 2023-11-14T22:13:20.000Z: saved connection settings that mstsc reuses");
+    expect(result.state.items[2]!.detail).toContain("0A1B2C3D4E5F60718293A4B5C6D7E8F901234567");
+  });
+
+  it("with --fix reports what was removed and where the backup is (one action arrives as a lone object)", async () => {
+    const { run } = runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10,"modified":"\\/Date(1700000000000)\\/"},"cache":null,"server":null,"actions":{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}}');
+    const result = await inspectClient(run, { host: null, fix: true, backupDir: "C:\\b" });
+    expect(result).toEqual({ ok: true, state: { items: [expect.objectContaining({ kind: "default-rdp" })], actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }] } });
+  });
+
+  it("on Linux the CLI says it inspects a Windows client (exit 3); --fix without --client is a usage error", async () => {
+    const run = await rdpcert(["doctor", "--client", "rdp01"]);
+    expect([run.code, run.stderr.trim()]).toEqual([3, "rdpcert: doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs linux"]);
+    const fix = await rdpcert(["doctor", "--fix"]);
+    expect([fix.code, fix.stderr.trim()]).toEqual([3, "rdpcert: --fix goes with --client (it cleans the Windows client's cached state)"]);
+  });
+});
