@@ -1,4 +1,5 @@
 import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync, chmodSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { BackupItem, BackupSet } from "../host-backend";
@@ -53,6 +54,15 @@ export interface BackupSummary {
   readonly items: readonly { readonly role: string; readonly originalPath: string; readonly wasLink: boolean }[];
 }
 
+/**
+ * Windows ignores POSIX modes: the state dir (backups hold PFX files and their
+ * passwords) is limited to SYSTEM and Administrators by ACL instead, with
+ * inheritance off. SIDs, not names, so localized Windows works too.
+ */
+export function windowsAclArgs(dir: string): string[] {
+  return [dir, "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"];
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -71,7 +81,8 @@ export class StateDir {
 
   /** Creates the directory (0700) and fails with a clear reason when it cannot. */
   ensure(): void {
-    mkdirSync(this.path, { recursive: true, mode: 0o700 });
+    const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
+    if (created !== undefined && process.platform === "win32") execFileSync("icacls", windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { StateDir } from "../../../../src/hosts/local/state-dir";
+import { StateDir, windowsAclArgs } from "../../../../src/hosts/local/state-dir";
 
 describe("StateDir", () => {
   let dir: string;
@@ -64,5 +64,11 @@ describe("StateDir", () => {
     state.closeJournal(journal, { outcome: "rotated", reason: null, finishedAt: "t2" });
     expect(state.readJournal()).toBeNull();
     expect(state.history()).toEqual([{ ...journal, outcome: "rotated", reason: null, finishedAt: "t2" }]);
+  });
+});
+
+describe("windowsAclArgs", () => {
+  it("limits the state dir to SYSTEM and Administrators by SID, without inheritance", () => {
+    expect(windowsAclArgs("C:\\ProgramData\\rdpcert")).toEqual(["C:\\ProgramData\\rdpcert", "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"]);
   });
 });
