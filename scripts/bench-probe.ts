@@ -36,31 +36,40 @@ function timedRun(args: readonly string[]): { ms: number; stdout: string; status
   return { ms: performance.now() - started, stdout: run.stdout, status: run.status };
 }
 
-export async function benchProbeCli(runs = Number(process.env.BENCH_RUNS ?? 30)): Promise<{ line: string; ratio: number }> {
-  const server = await listener("bench-cli");
+type Thumbprinted = (stdout: string) => string;
+const probeThumbprint: Thumbprinted = (out) => (JSON.parse(out) as { results: { certificate: { thumbprint: string } }[] }).results[0]!.certificate.thumbprint;
+const statusThumbprint: Thumbprinted = (out) => (JSON.parse(out) as { presented: { certificate: { thumbprint: string } } }).presented.certificate.thumbprint;
+
+/** A CLI command's whole-process wall time against the floor, interleaved run by run. */
+async function cliVersusFloor(name: string, args: (server: XrdpServer) => string[], thumbprintOf: Thumbprinted, target: number, runs: number): Promise<{ line: string; ratio: number }> {
+  const server = await listener(`bench-${name.split(" ")[0]}`);
   try {
-    const target = `127.0.0.1:${server.port}`;
     const ours: number[] = [];
     const floor: number[] = [];
     for (let i = 0; i < runs + 3; i++) {
-      const a = timedRun([CLI, "probe", target, "--json"]);
+      const a = timedRun([CLI, ...args(server)]);
       const b = timedRun([FLOOR, "127.0.0.1", String(server.port)]);
-      if (a.status !== 0 || b.status !== 0) throw new Error(`a probe failed (rdpcert exit ${a.status}, floor exit ${b.status})`);
-      const thumbprint = (JSON.parse(a.stdout) as { results: { certificate: { thumbprint: string } }[] }).results[0]!.certificate.thumbprint;
-      if (thumbprint !== (JSON.parse(b.stdout) as { thumbprint: string }).thumbprint) throw new Error("rdpcert and the floor saw different certificates");
+      if (a.status !== 0 || b.status !== 0) throw new Error(`a run failed (rdpcert ${name} exit ${a.status}, floor exit ${b.status})`);
+      if (thumbprintOf(a.stdout) !== (JSON.parse(b.stdout) as { thumbprint: string }).thumbprint) throw new Error(`rdpcert ${name} and the floor saw different certificates`);
       if (i < 3) continue; // warm-up: disk cache, JIT of the first spawns
       ours.push(a.ms);
       floor.push(b.ms);
     }
     const ratio = median(ours) / median(floor);
     const line =
-      `probe CLI wall time (${runs} runs each, interleaved): rdpcert probe --json median ${median(ours).toFixed(1)} ms (p90 ${p90(ours).toFixed(1)}), ` +
-      `floor median ${median(floor).toFixed(1)} ms (p90 ${p90(floor).toFixed(1)}); ratio ${ratio.toFixed(2)}x (target <= 1.5x: ${ratio <= 1.5 ? "met" : "MISSED"})`;
+      `${name} CLI wall time (${runs} runs each, interleaved): rdpcert ${name} median ${median(ours).toFixed(1)} ms (p90 ${p90(ours).toFixed(1)}), ` +
+      `floor median ${median(floor).toFixed(1)} ms (p90 ${p90(floor).toFixed(1)}); ratio ${ratio.toFixed(2)}x (target <= ${target}x: ${ratio <= target ? "met" : "MISSED"})`;
     return { line, ratio };
   } finally {
     await server.stop();
   }
 }
+
+export const benchProbeCli = (runs = Number(process.env.BENCH_RUNS ?? 30)) =>
+  cliVersusFloor("probe --json", (s) => ["probe", `127.0.0.1:${s.port}`, "--json"], probeThumbprint, 1.5, runs);
+
+export const benchStatusCli = (runs = Number(process.env.BENCH_RUNS ?? 30)) =>
+  cliVersusFloor("status --json", (s) => ["status", "--json", "--backend", "xrdp", "--xrdp-ini", s.iniPath, "--state-dir", `${s.dir}/state`], statusThumbprint, 1.6, runs);
 
 // 16 listeners: xrdp listens with a backlog of 2, so 8+ concurrent connects per listener overflow it
 // and wait for SYN retransmits (1 s); a fleet spreads its probes over many hosts.

@@ -3,7 +3,7 @@
  * measured in the same run (machines here are shared and noisy; no absolute
  * thresholds). Exits non-zero only when a benchmark could not run.
  */
-import { benchProbeCli, benchProbeThroughput } from "./bench-probe";
+import { benchProbeCli, benchProbeThroughput, benchStatusCli } from "./bench-probe";
 import { benchRotate } from "./bench-rotate";
 import { benchSchedule } from "./bench-schedule";
 
@@ -11,6 +11,7 @@ async function main(): Promise<number> {
   const only = process.argv[2];
   const benches: [string, () => Promise<{ line: string }>][] = [
     ["probe-cli", () => benchProbeCli()],
+    ["status-cli", () => benchStatusCli()],
     ["probe-throughput", () => benchProbeThroughput()],
     ["rotate", () => benchRotate()],
     ["schedule", () => benchSchedule(Number(process.env.BENCH_CYCLES ?? 2000))],

@@ -58,24 +58,36 @@ export function xrdpServiceIdentity(unitDirs: readonly string[] = XRDP_UNIT_DIRS
   return { user, group, sources };
 }
 
-/** Resolves a user (and optional group) to ids through NSS with `id`, so LDAP users work too. */
+/**
+ * Resolves a user (and optional group) to ids through NSS with one `id` call
+ * (`uid=102(xrdp) gid=109(xrdp) groups=109(xrdp),103(ssl-cert)`), so LDAP users
+ * work too; `getent group` only for a Group= that is not among the user's groups.
+ */
 export async function resolveIdentity(
   runner: CommandRunner,
   user: string,
   group: string | null,
 ): Promise<{ ok: true; identity: Identity } | { ok: false; reason: string }> {
   // `--` ends option parsing: a unit's User= value is never taken as an option.
-  const uid = await runner("id", ["-u", "--", user], { timeoutMs: 5000 });
-  const gids = await runner("id", ["-G", "--", user], { timeoutMs: 5000 });
-  if (uid.exitCode !== 0 || gids.exitCode !== 0) {
-    return { ok: false, reason: `user ${user} (xrdp's runtime user) does not exist: ${(uid.stderr || gids.stderr || uid.spawnError || "").trim()}` };
+  const id = await runner("id", ["--", user], { timeoutMs: 5000 });
+  const uid = /uid=(\d+)/.exec(id.stdout)?.[1];
+  if (id.exitCode !== 0 || uid === undefined) {
+    return { ok: false, reason: `user ${user} (xrdp's runtime user) does not exist: ${(id.stderr || id.spawnError || "").trim()}` };
   }
-  const ids = gids.stdout.trim().split(/\s+/).map(Number);
+  const named = new Map<string, number>();
+  for (const m of id.stdout.matchAll(/(\d+)\(([^)]+)\)/g)) named.set(m[2]!, Number(m[1]));
+  const primary = Number(/gid=(\d+)/.exec(id.stdout)?.[1] ?? NaN);
+  const groups = [...(/groups=(.*)$/m.exec(id.stdout)?.[1] ?? "").matchAll(/(\d+)/g)].map((m) => Number(m[1]));
+  const gids = [primary, ...groups.filter((g) => g !== primary)].filter(Number.isInteger);
   if (group !== null) {
-    const g = await runner("getent", ["group", "--", group], { timeoutMs: 5000 });
-    const gid = Number(g.stdout.split(":")[2]);
+    let gid = named.get(group);
+    if (gid === undefined) {
+      const g = await runner("getent", ["group", "--", group], { timeoutMs: 5000 });
+      const parsed = Number(g.stdout.split(":")[2]);
+      if (g.exitCode === 0 && Number.isInteger(parsed)) gid = parsed;
+    }
     // Group= replaces the primary group; supplementary groups of the user still apply.
-    if (g.exitCode === 0 && Number.isInteger(gid)) ids[0] = gid;
+    if (gid !== undefined) gids[0] = gid;
   }
-  return { ok: true, identity: { name: group ? `${user}:${group}` : user, uid: Number(uid.stdout.trim()), gids: ids.filter(Number.isInteger) } };
+  return { ok: true, identity: { name: group ? `${user}:${group}` : user, uid: Number(uid), gids } };
 }

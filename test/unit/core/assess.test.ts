@@ -4,7 +4,8 @@ import { DEFAULT_POLICY, renewalTime } from "../../../src/core/policy";
 import type { InspectOutcome } from "../../../src/hosts/host-backend";
 import type { ProbeError } from "../../../src/probe/probe-error";
 import type { ProbeResult } from "../../../src/probe/prober";
-import { certValid } from "../../helpers/certs";
+import { buildSelfSigned } from "../../../src/core/self-signed";
+import { certValid, testKey } from "../../helpers/certs";
 import { der, inspected, presentedBy } from "../../helpers/fakes";
 
 const DAY = 86_400_000;
@@ -173,5 +174,29 @@ describe("renewalTime", () => {
     const notBefore = new Date(Date.UTC(2026, 0, 1));
     const notAfter = new Date(notBefore.getTime() + 180 * DAY);
     expect(renewalTime({ notBefore, notAfter }, 2 / 3).toISOString()).toBe(new Date(notBefore.getTime() + 120 * DAY).toISOString());
+  });
+});
+
+describe("assess at the boundaries (RFC 5280: validity includes both bounds)", () => {
+  const start = new Date(Date.UTC(2027, 0, 1));
+  const end = new Date(start.getTime() + 180 * 86_400_000);
+  const pem = buildSelfSigned(testKey(), { commonName: "edge", notBefore: start, notAfter: end }).certPem;
+  const at = (t: number) => assess(inspection({}, pem), presented(pem), { ...DEFAULT_POLICY, warnDays: 0 }, new Date(t));
+
+  it.each([
+    ["1 ms before notBefore (a clock behind, or a certificate made on a clock ahead)", start.getTime() - 1, "NOT-YET-VALID"],
+    ["exactly at notBefore", start.getTime(), "OK"],
+    ["1 ms before the renewal point", start.getTime() + 120 * 86_400_000 - 1, "OK"],
+    ["exactly at the renewal point (2/3 of 180 days)", start.getTime() + 120 * 86_400_000, "WARN"],
+    ["exactly at notAfter: still valid", end.getTime(), "WARN"],
+    ["1 ms after notAfter", end.getTime() + 1, "EXPIRED"],
+  ])("%s", (_name, t, verdict) => {
+    expect(at(t).status).toBe(verdict);
+  });
+
+  it("a clock 2 minutes behind a certificate issued just now sees it NOT-YET-VALID and blames the clock", () => {
+    const a = at(start.getTime() - 2 * 60_000);
+    expect(a.reason).toMatch(/not valid yet \(valid in 1 day; check the clock\)/);
+    expect(a.fix).toMatch(/clock/);
   });
 });

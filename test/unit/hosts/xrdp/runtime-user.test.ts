@@ -34,24 +34,34 @@ describe("xrdpServiceIdentity", () => {
 });
 
 describe("resolveIdentity", () => {
-  it("asks id and getent with argv only, ending options before the name", async () => {
+  const reply = (stdout: string, exitCode = 0) => ({ exitCode, stdout, stderr: exitCode ? "id: 'ghost': no such user\n" : "", timedOut: false, spawnError: null });
+
+  it("asks id once with argv only, ending options before the name; a Group= among the user's groups needs no getent", async () => {
     const calls: string[][] = [];
     const runner: CommandRunner = async (file, args) => {
       calls.push([file, ...args]);
-      const stdout = args[0] === "-u" ? "102\n" : args[0] === "-G" ? "109 103\n" : "ssl-cert:x:103:xrdp\n";
-      return { exitCode: 0, stdout, stderr: "", timedOut: false, spawnError: null };
+      return reply("uid=102(xrdp) gid=109(xrdp) groups=109(xrdp),103(ssl-cert)\n");
     };
-    const result = await resolveIdentity(runner, "xrdp", "ssl-cert");
+    expect(await resolveIdentity(runner, "xrdp", "ssl-cert")).toEqual({ ok: true, identity: { name: "xrdp:ssl-cert", uid: 102, gids: [103, 103] } });
+    expect(await resolveIdentity(runner, "xrdp", null)).toEqual({ ok: true, identity: { name: "xrdp", uid: 102, gids: [109, 103] } });
     expect(calls).toEqual([
-      ["id", "-u", "--", "xrdp"],
-      ["id", "-G", "--", "xrdp"],
-      ["getent", "group", "--", "ssl-cert"],
+      ["id", "--", "xrdp"],
+      ["id", "--", "xrdp"],
     ]);
-    expect(result).toEqual({ ok: true, identity: { name: "xrdp:ssl-cert", uid: 102, gids: [103, 103] } });
+  });
+
+  it("looks up a Group= the user is not in with getent", async () => {
+    const calls: string[][] = [];
+    const runner: CommandRunner = async (file, args) => {
+      calls.push([file, ...args]);
+      return file === "id" ? reply("uid=102(xrdp) gid=109(xrdp) groups=109(xrdp)\n") : reply("rdpkeys:x:120:\n");
+    };
+    expect(await resolveIdentity(runner, "xrdp", "rdpkeys")).toEqual({ ok: true, identity: { name: "xrdp:rdpkeys", uid: 102, gids: [120] } });
+    expect(calls[1]).toEqual(["getent", "group", "--", "rdpkeys"]);
   });
 
   it("says so when the user does not exist", async () => {
-    const runner: CommandRunner = async () => ({ exitCode: 1, stdout: "", stderr: "id: 'ghost': no such user\n", timedOut: false, spawnError: null });
+    const runner: CommandRunner = async () => reply("", 1);
     expect(await resolveIdentity(runner, "ghost", null)).toEqual({ ok: false, reason: expect.stringContaining("user ghost (xrdp's runtime user) does not exist") });
   });
 });
