@@ -43,7 +43,20 @@ export function buildProgram(): Command {
     .version(versionText(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`rdpcert: ${text.replace(/^error: /, "")}`) });
+    .configureOutput({ outputError: (text, write) => write(`rdpcert: ${text.replace(/^error: /, "")}`) })
+    .addHelpText(
+      "after",
+      `
+Examples:
+  rdpcert probe rdp01.example.com:3389          # from anywhere: what the listener presents
+  sudo rdpcert status                           # on the host: configured vs presented, verdict
+  sudo rdpcert rotate --dry-run                 # the exact plan of a safe replacement
+  rdpcert doctor rdp01.example.com              # "error 0x904, extended 0x7": most likely cause
+  sudo rdpcert task install                     # daily 'rdpcert run' from systemd or Task Scheduler
+
+Exit codes (probe, status, run, doctor; each command's --help has its own):
+  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage, or could not check)`,
+    );
 
   program
     .command("probe")
@@ -143,7 +156,10 @@ Exit codes:
       process.exitCode = await run({ ...(await rotationFlags(opts)), inSession: opts.inSession === true, dryRun: opts.dryRun === true, yes: opts.yes === true, force: opts.force === true, reason: opts.reason, json: opts.json === true });
     });
 
-  const backups = program.command("backups").description("List the numbered backups rotations made, or restore one by hand.");
+  const backups = program
+    .command("backups")
+    .description("List the numbered backups rotations made, or restore one by hand.")
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert backups list\n  sudo rdpcert backups restore 0003 --yes\n\nExit codes: see 'rdpcert backups list --help' and 'rdpcert backups restore --help'.`);
   withOptions(backups.command("list").description("List backups, newest last."), [stateDirOption(), jsonOption()])
     .addHelpText("after", `
 Examples:
@@ -281,7 +297,10 @@ Exit codes:
       process.exitCode = await scheduleCommand(cfg);
     });
 
-  const task = program.command("task").description("Register, remove or show the OS scheduler entry that runs 'rdpcert run' daily with a random delay (systemd timer, or a Windows Task Scheduler task as SYSTEM).");
+  const task = program
+    .command("task")
+    .description("Register, remove or show the OS scheduler entry that runs 'rdpcert run' daily with a random delay (systemd timer, or a Windows Task Scheduler task as SYSTEM).")
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert task install --print\n  sudo rdpcert task install\n  sudo rdpcert task show\n  sudo rdpcert task remove\n\nExit codes: 0 done; 1 (show) not installed; 2 a step failed; 3 bad usage.`);
   for (const action of ["install", "remove", "show"] as const) {
     const sub = task
       .command(action)
@@ -313,7 +332,10 @@ Exit codes:
       });
   }
 
-  const config = program.command("config").description("Create, show or check rdpcert's configuration file.");
+  const config = program
+    .command("config")
+    .description("Create, show or check rdpcert's configuration file.")
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config show\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes: 0 done or valid; 3 not valid (one line names the field, the value and what is allowed).`);
   withOptions(config.command("init").description("Write a configuration file with every field at its default.").option("--force", "overwrite an existing file"), [configOption()])
     .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config init --config ./rdpcert.json\n\nExit codes:\n  0  written\n  3  the file exists (without --force) or cannot be written`)
     .action(async (opts: { config: string; force?: boolean }) => {

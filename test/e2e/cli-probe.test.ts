@@ -80,3 +80,32 @@ describe("rdpcert probe (the built CLI)", () => {
     expect(run.stdout).toMatch(/Exit codes:\n {2}0 {2}OK/);
   });
 });
+
+describe("every command's --help", () => {
+  const commands = [
+    [],
+    ["probe"],
+    ["status"],
+    ["rotate"],
+    ["backups"],
+    ["backups", "list"],
+    ["backups", "restore"],
+    ["doctor"],
+    ["run"],
+    ["schedule"],
+    ["task"],
+    ["task", "install"],
+    ["task", "remove"],
+    ["task", "show"],
+    ["config"],
+    ["config", "init"],
+    ["config", "show"],
+    ["config", "validate"],
+  ];
+  it.each(commands.map((c) => [c.join(" ") || "(top level)", c]))("%s shows examples and exit codes", async (_name, command) => {
+    const run = await rdpcert([...(command as string[]), "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\nExamples:\n {2}(sudo )?rdpcert /);
+    expect(run.stdout).toMatch(/\nExit codes/);
+  });
+});
