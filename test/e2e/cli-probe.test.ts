@@ -1,9 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
-import { rdpcert } from "../helpers/cli";
+import { CLI, rdpcert } from "../helpers/cli";
 import { type HostileListener, hostileListener } from "../helpers/hostile";
 
 describe("rdpcert probe (the built CLI)", () => {
@@ -107,5 +108,18 @@ describe("every command's --help", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/\nExamples:\n {2}(sudo )?rdpcert /);
     expect(run.stdout).toMatch(/\nExit codes/);
+  });
+});
+
+describe("quick commands stay quick", () => {
+  it("probe loads none of the heavy modules (winston, zod, node-forge, node-cron)", () => {
+    const script = `
+      const { main } = require(${JSON.stringify(CLI)});
+      main(["probe", "127.0.0.1:1", "--json", "--timeout", "300"]).then(() => {
+        const heavy = Object.keys(require.cache).filter((k) => /node_modules[\\\\/](zod|winston|node-forge|node-cron)[\\\\/]/.test(k));
+        process.stderr.write(JSON.stringify(heavy));
+      });`;
+    const run = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    expect(JSON.parse(run.stderr)).toEqual([]);
   });
 });
