@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type * as Winston from "winston";
 import type TransportStream from "winston-transport";
 import type { CommandRunner } from "../hosts/command-runner";
+import { RotatingFile } from "./rotating-file";
+
+/** Extra fields a caller passed, without winston's own. */
+function metaOf(info: Record<string, unknown>): Record<string, unknown> {
+  const { level: _l, message: _m, timestamp: _t, runId: _r, ...rest } = info;
+  return rest;
+}
 
 export type Level = "error" | "warn" | "info" | "debug";
 
@@ -24,8 +30,11 @@ export function redact(text: string): string {
 export interface LogOptions {
   readonly level?: Level;
   readonly runId?: string;
-  /** JSON lines in DIR/rdpcert.log, rotated by size (5 files of 5 MB). */
+  /** JSON lines in DIR/rdpcert.log, rotated by size (rdpcert.log, .1 ... .4; 5 MB each). */
   readonly logDir?: string | null;
+  /** Size rotation of the log file; the defaults suit a daily job for years. */
+  readonly maxFileBytes?: number;
+  readonly maxFiles?: number;
   /** Windows: warnings and errors to the Application event log, source `rdpcert`. */
   readonly eventLog?: { readonly runner: CommandRunner } | null;
   /** Console on stderr (stdout carries reports and JSON). */
@@ -81,15 +90,14 @@ export function createLog(options: LogOptions = {}): Log {
   }
   if (options.logDir) {
     mkdirSync(options.logDir, { recursive: true, mode: 0o750 });
-    transports.push(
-      new winston.transports.File({
-        filename: join(options.logDir, LOG_FILE),
-        maxsize: 5 * 1024 * 1024,
-        maxFiles: 5,
-        tailable: true,
-        format: winston.format.json(),
-      }),
-    );
+    const file = new RotatingFile(options.logDir, LOG_FILE, options.maxFileBytes ?? 5 * 1024 * 1024, options.maxFiles ?? 5);
+    class FileTransport extends Transport {
+      override log(info: Record<string, unknown>, next: () => void): void {
+        file.write(JSON.stringify({ timestamp: info.timestamp, level: info.level, runId, message: info.message, ...metaOf(info) }));
+        next();
+      }
+    }
+    transports.push(new FileTransport());
   }
   if (options.eventLog) {
     const runner = options.eventLog.runner;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandRunner } from "../../../src/hosts/command-runner";
@@ -28,6 +28,19 @@ describe("logging", () => {
       ["error", "run-42", "failed with [private key redacted]"],
     ]);
     expect(readFileSync(join(dir, LOG_FILE), "utf8")).not.toContain("PRIVATE KEY");
+  });
+
+  it("rotates the file by size and keeps a bounded number of files", async () => {
+    const log = createLog({ logDir: dir, console: false, runId: "r", maxFileBytes: 2048, maxFiles: 3 });
+    for (let i = 0; i < 200; i++) log.log("info", `line ${i} ${"x".repeat(40)}`);
+    await log.close();
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual([LOG_FILE, `${LOG_FILE}.1`, `${LOG_FILE}.2`]);
+    for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(2048);
+    // The newest lines are in rdpcert.log itself, in order, none lost within the kept files.
+    const kept = [...files].reverse().flatMap((f) => readFileSync(join(dir, f), "utf8").trim().split("\n").map((l) => Number(/line (\d+)/.exec((JSON.parse(l) as { message: string }).message)![1])));
+    expect(kept.at(-1)).toBe(199);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 200 - kept.length + i));
   });
 
   it("sends warnings and errors (not info) to the Windows Application log with a constant script, the message on stdin", async () => {

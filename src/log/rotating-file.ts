@@ -1,0 +1,49 @@
+import { appendFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * JSON lines appended synchronously to DIR/NAME, rotated by size: NAME is the
+ * newest, NAME.1 the one before, up to NAME.(maxFiles-1). rdpcert writes a few
+ * lines per run, so a synchronous append is cheap, and a line is on disk before
+ * the next step of a rotation runs; winston's File transport was seen to stall
+ * when a burst of lines crossed a rotation.
+ */
+export class RotatingFile {
+  private size: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+    private readonly maxBytes: number,
+    private readonly maxFiles: number,
+  ) {
+    try {
+      this.size = statSync(this.path(0)).size;
+    } catch {
+      this.size = 0;
+    }
+  }
+
+  path(index: number): string {
+    return join(this.dir, index === 0 ? this.name : `${this.name}.${index}`);
+  }
+
+  write(line: string): void {
+    const bytes = Buffer.byteLength(line) + 1;
+    if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
+    appendFileSync(this.path(0), `${line}\n`, { mode: 0o640 });
+    this.size += bytes;
+  }
+
+  private rotate(): void {
+    rmSync(this.path(this.maxFiles - 1), { force: true });
+    for (let i = this.maxFiles - 2; i >= 0; i--) {
+      try {
+        renameSync(this.path(i), this.path(i + 1));
+      } catch {
+        // A gap in the numbering (a file removed by hand) is fine.
+      }
+    }
+    this.size = 0;
+  }
+}
