@@ -52,7 +52,9 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
     async collectBackup(inspection): Promise<StepResult<BackupSet>> {
       const cert = inspection.certificate;
       const items: BackupItem[] = [];
-      const extra: Record<string, unknown> = { configuredThumbprint: inspection.configuredThumbprint, store: storeOf(cert.location), thumbprint: thumbprintOf(cert.location) };
+      // Only an installed certificate has a thumbprint to restore; a dangling configured one is kept as configuredThumbprint.
+      const installed = cert.state === "present" ? thumbprintOf(cert.location) : null;
+      const extra: Record<string, unknown> = { configuredThumbprint: inspection.configuredThumbprint, store: storeOf(cert.location), thumbprint: installed };
       if (inspection.configuredThumbprint) {
         items.push({ role: "thumbprint", originalPath: "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\\SSLCertificateSHA1Hash", data: Buffer.from(inspection.configuredThumbprint), mode: 0o600, uid: 0, gid: 0, wasLink: false });
       }
@@ -71,7 +73,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
           extra.pfxUnavailable = field(result.json, "exportError", "string") ?? "the private key is not exportable";
         }
       }
-      return { ok: true, value: { backend: "windows", thumbprint: thumbprintOf(cert.location), items, extra } };
+      return { ok: true, value: { backend: "windows", thumbprint: installed, items, extra } };
     },
 
     async replace(inspection: HostInspection) {
@@ -100,11 +102,8 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const extra = backup.extra ?? {};
       const pfx = backup.items.find((i) => i.role === "pfx");
       const thumbprint = (extra.thumbprint as string | null) ?? backup.thumbprint;
-      if (!thumbprint) {
-        // Nothing was installed before (a configured thumbprint naming a missing certificate): put the setting back only.
-        const configured = extra.configuredThumbprint as string | null;
-        if (!configured) return { ok: true, value: { restored: [] } };
-      }
+      // No certificate was installed before (the configured thumbprint named a missing one): put the setting back only.
+      if (!thumbprint && !(extra.configuredThumbprint as string | null)) return { ok: true, value: { restored: [] } };
       const result = await runScript(
         runner,
         "restore.ps1",
@@ -114,6 +113,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
           password: (extra.pfxPassword as string | undefined) ?? null,
           thumbprint: thumbprint ?? (extra.configuredThumbprint as string),
           configuredThumbprint: (extra.configuredThumbprint as string | null) ?? null,
+          importCertificate: thumbprint !== null,
         },
         timeoutMs,
       );

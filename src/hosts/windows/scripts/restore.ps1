@@ -1,6 +1,8 @@
 # rdpcert: put a backed-up listener certificate back (PFX with its key) and point
 # RDP-Tcp at it again. Windows PowerShell 5.1.
-# stdin JSON: { store, pfx, password, thumbprint, configuredThumbprint }.
+# stdin JSON: { store, pfx, password, thumbprint, configuredThumbprint, importCertificate }.
+# importCertificate is false when no certificate was installed before (the configured
+# thumbprint named a missing one): then only the setting is put back.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $params = [Console]::In.ReadToEnd() | ConvertFrom-Json
@@ -9,7 +11,7 @@ if ($store -notin @('Remote Desktop', 'My')) { throw "store '$store' is not Remo
 $thumbprint = [string]$params.thumbprint
 if ($thumbprint -notmatch '^[0-9A-Fa-f]{40}$') { throw "thumbprint '$thumbprint' is not 40 hex digits" }
 $imported = $false
-if (-not (Test-Path -LiteralPath ('Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint))) {
+if ($params.importCertificate -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint))) {
   if (-not $params.pfx) { throw "the backup holds no PFX (the key was not exportable): the old certificate cannot be put back" }
   $file = [System.IO.Path]::GetTempFileName()
   try {

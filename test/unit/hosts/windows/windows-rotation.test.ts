@@ -138,6 +138,7 @@ describe("Windows rotation through the PowerShell boundary", () => {
       password,
       thumbprint: thumb(sim.oldPem),
       configuredThumbprint: thumb(sim.oldPem),
+      importCertificate: true,
     });
     expect(sim.configured()).toBe(thumb(sim.oldPem));
   });
@@ -177,6 +178,29 @@ describe("Windows rotation through the PowerShell boundary", () => {
         input: JSON.stringify({ taskName: "rdpcert-rotate-once", execute: "C:\\Program Files\\nodejs\\node.exe", arguments: '"C:\\Program Files\\rdpcert\\main.js" rotate --yes --in-session' }),
       },
     ]);
+  });
+
+  it("a configured thumbprint naming a missing certificate: cleared, and on rollback set again without importing anything", async () => {
+    const calls: { script: string; params: Record<string, unknown> }[] = [];
+    const dangling = "AB".repeat(20);
+    const runner: CommandRunner = async (_file, args, o) => {
+      const script = args.at(-1)!.split(/[\\/]/).pop()!;
+      const params = JSON.parse(o.input ?? "{}") as Record<string, unknown>;
+      calls.push({ script, params });
+      const stdout =
+        script === "inspect.ps1"
+          ? `{"schema":1,"tsSetting":{"sslCertificateSha1Hash":"${dangling}","securityLayer":1,"userAuthenticationRequired":1},"portNumber":3389,"certificate":null,"services":[],"events":[]}`
+          : script === "remove.ps1"
+            ? '{"removed":[],"clearedConfigured":true}'
+            : "{}";
+      return { exitCode: script === "restart.ps1" ? 1 : 0, stdout, stderr: script === "restart.ps1" ? "Restart-Service : boom\r\n" : "", timedOut: false, spawnError: null };
+    };
+    const fallback = certValid(-1, 179, "WIN-FALLBACK").certPem;
+    const ctx = { ...ctxFor(simulatedWindows()), backend: createWindowsBackend({ runner, platform: "win32", sessionName: "Console" }), prober: (async () => presentedBy(fallback)) as Prober };
+    const result = await rotate(ctx, settings, { dryRun: false });
+    expect(result.outcome).toBe("rolled-back");
+    expect(calls.find((c) => c.script === "remove.ps1")!.params).toEqual({ thumbprint: null, store: null, clearConfigured: true });
+    expect(calls.find((c) => c.script === "restore.ps1")!.params).toMatchObject({ configuredThumbprint: dangling, importCertificate: false });
   });
 
   it("never removes a certificate outside Remote Desktop", async () => {
