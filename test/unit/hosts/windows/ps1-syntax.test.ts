@@ -2,12 +2,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pwshPath } from "../../../helpers/pwsh";
 
 /**
- * PowerShell cannot run here, so every .ps1 that ships is parsed with the
- * tree-sitter-powershell grammar: a syntax error cannot reach a Windows host.
+ * Every .ps1 that ships is parsed with PowerShell's own parser (pwsh 7, the
+ * same language front end as Windows PowerShell 5.1): a syntax error cannot
+ * reach a Windows host.
  */
-const CHECKER = join(__dirname, "..", "..", "..", "helpers", "ps-parse.mjs");
+const CHECKER = join(__dirname, "..", "..", "..", "helpers", "ps-parse.ps1");
 const SRC = join(__dirname, "..", "..", "..", "..", "src");
 
 function shippedScripts(dir: string): string[] {
@@ -18,8 +20,8 @@ function shippedScripts(dir: string): string[] {
   });
 }
 
-function parse(files: string[]): Record<string, { hasError: boolean; problems: { line: number; column: number; kind: string; text: string }[] }> {
-  return JSON.parse(execFileSync(process.execPath, ["--no-deprecation", CHECKER, ...files], { encoding: "utf8" }));
+function parse(files: string[]): Record<string, { hasError: boolean; problems: { line: number; column: number; id: string; message: string }[] }> {
+  return JSON.parse(execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", CHECKER, ...files], { encoding: "utf8" }));
 }
 
 describe("PowerShell scripts", () => {
@@ -31,7 +33,7 @@ describe("PowerShell scripts", () => {
 
   it("parse without a syntax error", () => {
     const report = parse(scripts);
-    const problems = Object.entries(report).flatMap(([file, r]) => r.problems.map((p) => `${file}:${p.line}:${p.column} ${p.kind}: ${p.text}`));
+    const problems = Object.entries(report).flatMap(([file, r]) => r.problems.map((p) => `${file}:${p.line}:${p.column} ${p.id}: ${p.message}`));
     expect(problems).toEqual([]);
     for (const file of scripts) expect(report[file]?.hasError).toBe(false);
   });

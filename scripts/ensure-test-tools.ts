@@ -1,0 +1,74 @@
+/**
+ * Run before the tests: the e2e tests need a real xrdp (and openssl to check
+ * thumbprints independently, systemd-analyze to verify generated units), and
+ * the PowerShell tests need PowerShell 7 (`pwsh`), which installs as a .NET
+ * tool into .tools/pwsh. Installs what is missing when we can (apt-get as
+ * root; dotnet for pwsh), otherwise fails with one line saying how. Never
+ * lets a test skip silently.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..");
+/** Where the tests look for pwsh (test/helpers/pwsh.ts): RDPCERT_PWSH, else this, else pwsh on PATH. */
+export const PWSH_TOOL_DIR = join(ROOT, ".tools", "pwsh");
+const PWSH_VERSION = "7.6.9";
+
+const NEEDED: readonly { command: string; pkg: string }[] = [
+  { command: process.env.RDPCERT_XRDP_BIN ?? "xrdp", pkg: "xrdp" },
+  { command: "openssl", pkg: "openssl" },
+  { command: "systemd-analyze", pkg: "systemd" },
+];
+
+function have(command: string): boolean {
+  return spawnSync("sh", ["-c", 'command -v "$1"', "sh", command], { stdio: "ignore" }).status === 0;
+}
+
+function ensurePackages(): boolean {
+  const missing = NEEDED.filter((n) => !have(n.command));
+  if (missing.length === 0) return true;
+  const pkgs = missing.map((m) => m.pkg);
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !have("apt-get")) {
+    process.stderr.write(`rdpcert tests: ${missing.map((m) => m.command).join(", ")} not installed and cannot be installed from here; run 'sudo apt-get install -y ${pkgs.join(" ")}' and try again\n`);
+    return false;
+  }
+  process.stderr.write(`rdpcert tests: installing ${pkgs.join(", ")} with apt-get (the e2e tests start real xrdp servers)\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  try {
+    execFileSync("apt-get", ["update", "-q"], { stdio: ["ignore", "ignore", "inherit"], env });
+    execFileSync("apt-get", ["install", "-y", "-q", ...pkgs], { stdio: ["ignore", "ignore", "inherit"], env });
+  } catch {
+    process.stderr.write(`rdpcert tests: 'apt-get install -y ${pkgs.join(" ")}' failed; install them by hand and try again\n`);
+    return false;
+  }
+  const still = missing.filter((m) => !have(m.command));
+  if (still.length) {
+    process.stderr.write(`rdpcert tests: ${still.map((m) => m.command).join(", ")} still not on PATH after installing; check 'dpkg -L ${still[0]!.pkg}'\n`);
+    return false;
+  }
+  return true;
+}
+
+function ensurePwsh(): boolean {
+  if (process.env.RDPCERT_PWSH || existsSync(join(PWSH_TOOL_DIR, "pwsh")) || have("pwsh")) return true;
+  if (!have("dotnet")) {
+    process.stderr.write("rdpcert tests: PowerShell 7 (pwsh) is not installed and there is no dotnet to install it with; install the .NET SDK, or set RDPCERT_PWSH to a pwsh binary\n");
+    return false;
+  }
+  process.stderr.write(`rdpcert tests: installing PowerShell ${PWSH_VERSION} as a .NET tool into ${PWSH_TOOL_DIR} (the Windows scripts run under it)\n`);
+  const run = spawnSync("dotnet", ["tool", "install", "--tool-path", PWSH_TOOL_DIR, "PowerShell", "--version", PWSH_VERSION], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1" },
+    encoding: "utf8",
+  });
+  if (run.status !== 0 || !existsSync(join(PWSH_TOOL_DIR, "pwsh"))) {
+    const line = (run.stderr ?? "").split("\n").find((l) => l.trim()) ?? `exit ${run.status}`;
+    process.stderr.write(`rdpcert tests: 'dotnet tool install PowerShell --version ${PWSH_VERSION}' failed (${line.trim()}); install pwsh by hand or set RDPCERT_PWSH\n`);
+    return false;
+  }
+  return true;
+}
+
+if (require.main === module) process.exitCode = ensurePackages() && ensurePwsh() ? 0 : 1;
