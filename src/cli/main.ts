@@ -27,6 +27,11 @@ async function rotationFlags(opts: RawRotationOptions): Promise<RotationFlags> {
   return { ...opts, keyBits: Number(opts.keyBits) as 2048 | 3072 | 4096, renewalFraction: DEFAULT_RENEWAL_FRACTION };
 }
 
+/** commander's repeatable option: --name a --name b -> ["a", "b"]. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function withOptions(command: Command, options: readonly Option[]): Command {
   for (const option of options) command.addOption(option);
   return command;
@@ -131,6 +136,8 @@ ${STATUS_EXIT_CODES_HELP}`,
     .option("--yes", "do not ask for confirmation (required without a terminal)")
     .option("--force", "rotate even when healthy, and even a CA-issued certificate (replaced by a self-signed one)")
     .option("--reason <text>", "recorded in the journal and the backup")
+    .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
+    .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task");
   withOptions(rotateCommand, [backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
@@ -139,6 +146,7 @@ ${STATUS_EXIT_CODES_HELP}`,
 Examples:
   sudo rdpcert rotate --dry-run
   sudo rdpcert rotate --yes --reason "expires in 9 days"
+  sudo rdpcert rotate --yes --name rdp01.example.com --name rdp01 --ip 192.0.2.10
   sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
 
 Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed,
@@ -151,9 +159,18 @@ Exit codes:
   3  refused (CA-issued without --force, listener down, cannot inspect), another
      rotation holds the lock, or bad usage`,
     )
-    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; inSession?: boolean; json?: boolean }) => {
-      const { rotateCommand: run } = await import("./commands/rotate");
-      process.exitCode = await run({ ...(await rotationFlags(opts)), inSession: opts.inSession === true, dryRun: opts.dryRun === true, yes: opts.yes === true, force: opts.force === true, reason: opts.reason, json: opts.json === true });
+    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; inSession?: boolean; json?: boolean; name: string[]; ip: string[] }) => {
+      const { rotateCommand: run, requestedNames } = await import("./commands/rotate");
+      process.exitCode = await run({
+        ...(await rotationFlags(opts)),
+        requestedNames: requestedNames(opts.name, opts.ip),
+        inSession: opts.inSession === true,
+        dryRun: opts.dryRun === true,
+        yes: opts.yes === true,
+        force: opts.force === true,
+        reason: opts.reason,
+        json: opts.json === true,
+      });
     });
 
   const backups = program

@@ -10,6 +10,9 @@ import { type Health, describeValidity, validityAt } from "./validity";
  */
 export type Verdict = "OK" | "WARN" | "EXPIRED" | "NOT-YET-VALID" | "CORRUPT" | "MISMATCH" | "DOWNGRADED" | "DOWN" | "UNKNOWN";
 
+/** TLS versions that current clients (mstsc, FreeRDP 3 with OpenSSL 3) accept. */
+const CURRENT_TLS = new Set(["tlsv1.2", "tlsv1.3"]);
+
 /** Most specific cause first: a corrupt key explains a downgraded listener, not the other way round. */
 const VERDICT_ORDER: readonly Verdict[] = ["UNKNOWN", "CORRUPT", "EXPIRED", "NOT-YET-VALID", "MISMATCH", "DOWNGRADED", "DOWN", "WARN", "OK"];
 
@@ -23,7 +26,29 @@ export interface Problem {
   readonly code: string;
   readonly reason: string;
   readonly fix: string | null;
+  /**
+   * Whether a new certificate and key fix it (expired, expiring, renewal due,
+   * key missing or not matching, certificate unparseable). Permissions, TLS
+   * settings, security_layer=rdp, another process on the port: no. `run`
+   * rotates only for these, and only when nothing unfixable is critical.
+   */
+  readonly fixedByReplacement: boolean;
 }
+
+/** Problem codes a new self-signed pair fixes (issue 11: "rotate only what a rotation fixes"). */
+const REPLACEABLE = new Set([
+  "certificate-missing",
+  "certificate-not-pem",
+  "certificate-unparseable",
+  "key-missing",
+  "key-mismatch",
+  "key-not-a-key",
+  "expired",
+  "expiring",
+  "renewal-due",
+]);
+
+type Found = Omit<Problem, "fixedByReplacement"> & { readonly fixedByReplacement?: boolean };
 
 export interface Assessment {
   readonly status: Verdict;
@@ -37,6 +62,8 @@ export interface Assessment {
   readonly presented: CertificateInfo | null;
   /** When a self-signed configured certificate is due for renewal; null for CA-issued or unknown. */
   readonly renewalTime: Date | null;
+  /** What could not be checked (e.g. the key, without root): said, never guessed. */
+  readonly unchecked: readonly string[];
 }
 
 /**
@@ -46,12 +73,15 @@ export interface Assessment {
  */
 export function assess(configured: InspectOutcome, presented: ProbeResult | null, policy: Policy, now: Date): Assessment {
   if (!configured.ok) {
-    const problem: Problem = { verdict: "UNKNOWN", code: "cannot-inspect", reason: configured.reason, fix: configured.fix };
-    return finish([problem], null, presented?.certificate ?? null, null, "");
+    const problem: Found = { verdict: "UNKNOWN", code: "cannot-inspect", reason: configured.reason, fix: configured.fix };
+    return finish([problem], null, presented?.certificate ?? null, null, "", []);
   }
   const inspection = configured.inspection;
-  const problems: Problem[] = [];
-  const configuredCert = inspectConfigured(inspection, policy, now, problems);
+  const problems: Found[] = [];
+  const unchecked: string[] = [];
+  if (inspection.certificate.state === "unchecked") unchecked.push(inspection.certificate.reason);
+  if (inspection.key.state === "unknown" && inspection.key.reason) unchecked.push(inspection.key.reason);
+  const configuredCert = inspectConfigured(inspection, presented, policy, now, problems);
   const renewal = configuredCert && inspection.issuance === "self-signed" ? renewalTimeFor(configuredCert, policy) : null;
   if (configuredCert && renewal && now >= renewal) {
     const validity = validityAt(configuredCert, now, policy.warnDays);
@@ -64,11 +94,15 @@ export function assess(configured: InspectOutcome, presented: ProbeResult | null
       });
     }
   }
+  for (const prediction of inspection.afterRestart ?? []) {
+    problems.push({ verdict: "WARN", code: prediction.code, reason: prediction.message, fix: prediction.fix, fixedByReplacement: false });
+  }
   if (presented) inspectPresented(inspection, configuredCert, presented, policy, now, problems);
-  return finish(problems, configuredCert, presented?.certificate ?? null, renewal, okReason(configuredCert, presented, now));
+  return finish(problems, configuredCert, presented?.certificate ?? null, renewal, okReason(configuredCert, presented, now), unchecked);
 }
 
-function finish(problems: Problem[], configured: CertificateInfo | null, presented: CertificateInfo | null, renewal: Date | null, okReason: string): Assessment {
+function finish(found: Found[], configured: CertificateInfo | null, presented: CertificateInfo | null, renewal: Date | null, okReason: string, unchecked: readonly string[]): Assessment {
+  const problems: Problem[] = found.map((p) => ({ ...p, fixedByReplacement: p.fixedByReplacement ?? REPLACEABLE.has(p.code) }));
   const sorted = [...problems].sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict));
   const primary = sorted[0];
   const status: Verdict = primary?.verdict ?? "OK";
@@ -81,7 +115,18 @@ function finish(problems: Problem[], configured: CertificateInfo | null, present
     configured,
     presented,
     renewalTime: renewal,
+    unchecked,
   };
+}
+
+/** The listener completed TLS presenting exactly the configured certificate: the wire says the pair works now. */
+function servesConfigured(presented: ProbeResult | null, configured: { readonly der: Buffer } | null): boolean {
+  if (!presented || presented.error || !presented.certificate || !configured) return false;
+  try {
+    return presented.certificate.thumbprint === describeCertificate(configured.der).thumbprint;
+  } catch {
+    return false;
+  }
 }
 
 function okReason(configured: CertificateInfo | null, presented: ProbeResult | null, now: Date): string {
@@ -93,10 +138,13 @@ function okReason(configured: CertificateInfo | null, presented: ProbeResult | n
     : `the configured certificate is valid for ${days} more days`;
 }
 
-function inspectConfigured(inspection: HostInspection, policy: Policy, now: Date, problems: Problem[]): CertificateInfo | null {
+function inspectConfigured(inspection: HostInspection, presented: ProbeResult | null, policy: Policy, now: Date, problems: Found[]): CertificateInfo | null {
   const { certificate, key, backend, issuance } = inspection;
   let info: CertificateInfo | null = null;
-  if (certificate.state !== "present") {
+  const served = servesConfigured(presented, certificate.state === "present" ? certificate : null);
+  if (certificate.state === "unchecked") {
+    // Not ours to judge without root: the wire decides (inspectPresented).
+  } else if (certificate.state !== "present") {
     problems.push({
       verdict: "CORRUPT",
       code: `certificate-${certificate.state}`,
@@ -115,7 +163,15 @@ function inspectConfigured(inspection: HostInspection, policy: Policy, now: Date
       });
     }
   }
-  if (key.state !== "ok" && key.state !== "unknown") {
+  if (key.state === "unreadable" && served) {
+    // The wire outranks a prediction from file modes: the listener serves this pair over TLS right now.
+    problems.push({
+      verdict: "WARN",
+      code: "key-unreadable",
+      reason: `${key.reason ?? "the private key is unreadable"}; yet the listener serves the configured certificate over TLS${key.basis === "unit" ? ", so this is what would fail after a restart" : " (access not by file modes: an ACL or a capability?)"}`,
+      fix: key.fix ?? null,
+    });
+  } else if (key.state !== "ok" && key.state !== "unknown") {
     problems.push({
       verdict: "CORRUPT",
       code: `key-${key.state}`,
@@ -143,10 +199,12 @@ function inspectPresented(
   presented: ProbeResult,
   policy: Policy,
   now: Date,
-  problems: Problem[],
+  problems: Found[],
 ): void {
   const { backend, listener } = inspection;
   const error = presented.error;
+  // A downgrade or a failed handshake is a symptom: a new pair fixes it exactly when it fixes its cause.
+  const explained = problems.some((p) => p.verdict === "CORRUPT" && (p.fixedByReplacement ?? REPLACEABLE.has(p.code)));
   if (error) {
     switch (error.kind) {
       case "resolve-failed":
@@ -164,11 +222,30 @@ function inspectPresented(
           code: error.kind,
           reason: `the listener does not offer TLS: ${error.message}`,
           fix: listener.securityLayer === "rdp" ? securityLayerFix(backend) : unusableFix(backend),
+          fixedByReplacement: explained && listener.securityLayer !== "rdp",
         });
         return;
-      case "tls-handshake-failed":
-        problems.push({ verdict: "CORRUPT", code: "handshake-failed", reason: `the listener selected TLS but the handshake failed: ${error.message}`, fix: unusableFix(backend) });
+      case "tls-handshake-failed": {
+        const versions = listener.tlsVersions ?? null;
+        if (!explained && versions && !versions.some((v) => CURRENT_TLS.has(v.toLowerCase()))) {
+          problems.push({
+            verdict: "DOWNGRADED",
+            code: "tls-versions",
+            reason: `the TLS handshake failed (${error.message}): the server offers only ${versions.join(", ")} (ssl_protocols), which current clients and OpenSSL refuse; they need TLS 1.2 or 1.3`,
+            fix: backend === "xrdp" ? "set ssl_protocols=TLSv1.2, TLSv1.3 in [Globals] of xrdp.ini (xrdp uses it from the next connection)" : "enable TLS 1.2 in Schannel (HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols)",
+            fixedByReplacement: false,
+          });
+          return;
+        }
+        problems.push({
+          verdict: "CORRUPT",
+          code: "handshake-failed",
+          reason: `the listener selected TLS but the handshake failed: ${error.message}`,
+          fix: explained ? unusableFix(backend) : `${unusableFix(backend)}; the certificate and key look usable, so check the TLS settings (ssl_protocols, tls_ciphers) first`,
+          fixedByReplacement: explained,
+        });
         return;
+      }
     }
   }
   const cert = presented.certificate;
@@ -186,10 +263,15 @@ function inspectPresented(
       code: "presented-differs",
       reason: `the listener presents ${cert.thumbprint} (${cert.subject}), not the configured ${inspection.configuredThumbprint}`,
       fix: mismatchFix(backend, listener.port),
+      // Windows serves its fallback because the configured certificate is missing: the repair (clear the setting) fixes both.
+      fixedByReplacement: backend === "windows" && explained,
     });
   }
   if (configured && cert.thumbprint === configured.thumbprint) return;
   const validity = validityAt(cert, now, policy.warnDays);
+  if (!configured && inspection.certificate.state === "unchecked" && validity.state === "expiring") {
+    problems.push({ verdict: "WARN", code: "presented-expiring", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: renewFix(backend, inspection.issuance), fixedByReplacement: false });
+  }
   if (validity.state === "expired") {
     problems.push({ verdict: "EXPIRED", code: "presented-expired", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: mismatchFix(backend, listener.port) });
   } else if (validity.state === "not-yet-valid") {

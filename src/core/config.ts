@@ -63,12 +63,32 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;
 }
 
+/**
+ * Combinations that make every run rotate (issue 11, case 6): a certificate
+ * that is "expiring" or "due" the day it is issued is replaced on every pass.
+ * Null when the fields fit together; else one line naming both fields.
+ */
+export function churnError(config: Pick<Config, "warnDays" | "rotateDays" | "validityDays" | "renewalFraction">): string | null {
+  const { warnDays, rotateDays, validityDays, renewalFraction } = config;
+  if (warnDays >= validityDays) {
+    return `warnDays (${warnDays}) must be below validityDays (${validityDays}): a new certificate would warn the day it is issued, and every run would replace it`;
+  }
+  if (rotateDays !== null && rotateDays >= validityDays) {
+    return `rotateDays (${rotateDays}) must be below validityDays (${validityDays}): a new certificate would be due for renewal the day it is issued, and every run would replace it`;
+  }
+  if (!(renewalFraction > 0 && renewalFraction < 1)) {
+    return `renewalFraction (${renewalFraction}) must lie between 0 and 1 (exclusive): it is the part of validityDays (${validityDays}) after which a certificate is renewed`;
+  }
+  return null;
+}
+
 /** Validates parsed JSON; the error is one line naming the field, the value and what is allowed. */
 export function validateConfig(input: unknown, source: string): ConfigResult {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return { ok: false, error: `${source}: the configuration must be a JSON object` };
   const parsed = configSchema.safeParse(input);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  return { ok: false, error: `${source}: ${describeIssue(parsed.error.issues[0]!, input)}` };
+  if (!parsed.success) return { ok: false, error: `${source}: ${describeIssue(parsed.error.issues[0]!, input)}` };
+  const churn = churnError(parsed.data);
+  return churn ? { ok: false, error: `${source}: ${churn}` } : { ok: true, config: parsed.data };
 }
 
 export function parseConfigText(text: string, source: string): ConfigResult {

@@ -23,6 +23,18 @@ export interface Cause {
   readonly id: string;
   readonly summary: string;
   readonly fix: readonly string[];
+  /**
+   * Does it explain a failed connection? "critical": yes (exit 2); "warn":
+   * clients connect but warn or some refuse (exit 1); "note": worth knowing,
+   * nothing fails (exit 0). Absent: critical.
+   */
+  readonly severity?: "critical" | "warn" | "note";
+}
+
+/** doctor's exit code answers "will a client connect?": the most severe cause decides. */
+export function doctorExitCode(causes: readonly Cause[]): 0 | 1 | 2 {
+  if (causes.some((c) => (c.severity ?? "critical") === "critical")) return 2;
+  return causes.some((c) => c.severity === "warn") ? 1 : 0;
 }
 
 /** One negotiation attempt, as nmap's rdp-enum-encryption makes them. */
@@ -111,6 +123,13 @@ export function nameMatches(name: string, cert: CertificateInfo): boolean {
   });
 }
 
+/** `--name a --ip b` for the certificate's own names, so that adding one keeps the others. */
+function existingNameFlags(cert: CertificateInfo): string {
+  return cert.subjectAltNames
+    .map((n) => (n.startsWith("DNS:") ? ` --name ${n.slice(4)}` : n.startsWith("IP:") ? ` --ip ${n.slice(3)}` : ""))
+    .join("");
+}
+
 /** Thresholds for "dodgy connection": any loss, or slow handshakes. */
 export const SLOW_P95_MS = 1000;
 
@@ -159,15 +178,28 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     checks.push({ id: "tls", title: "TLS handshake", status: "fail", detail: message });
     if (kind === "rdp-security-only" || kind === "negotiation-failure") {
       const layerRdp = facts.host?.findings.some((f) => f.code === "security-layer-rdp");
+      // A fix is offered only where it fixes the cause: a rotation only for what a new pair repairs.
+      const keyFix = keyProblem ? [...(keyProblem.fix ? [keyProblem.fix] : []), ...(keyProblem.fixedByReplacement ? rotateFix : [])] : [];
       causes.push(
         keyProblem
-          ? { id: "certificate-unusable", summary: `the listener cannot use its certificate or key, so it refuses TLS: ${keyProblem.reason}`, fix: [...(keyProblem.fix ? [keyProblem.fix] : []), ...rotateFix] }
+          ? { id: "certificate-unusable", summary: `the listener cannot use its certificate or key, so it refuses TLS: ${keyProblem.reason}`, fix: keyFix }
           : layerRdp
             ? { id: "security-layer-rdp", summary: "the listener is configured for standard RDP security only", fix: ["set security_layer=negotiate in xrdp.ini (Windows: SecurityLayer 1 or 2)"] }
-            : { id: "tls-refused", summary: `the listener refuses TLS (${message}): usually an unusable certificate or key on the server`, fix: [...rotateFix, "or set the security layer to negotiate/TLS"] },
+            : { id: "tls-refused", summary: `the listener refuses TLS (${message}): usually an unusable certificate or key on the server`, fix: facts.target.local ? ["sudo rdpcert status: it says what the server cannot use"] : ["on the server: sudo rdpcert doctor (it sees the configuration and the key)"] },
       );
     } else if (kind === "tls-handshake-failed") {
-      causes.push({ id: "certificate-corrupt", summary: `the TLS handshake fails (${message}): the certificate or its key is corrupt or unreadable`, fix: [...(keyProblem?.fix ? [keyProblem.fix] : []), ...rotateFix] });
+      const versions = hostProblems.find((p) => p.code === "tls-versions");
+      if (versions) {
+        causes.push({ id: "tls-versions", summary: versions.reason, fix: versions.fix ? [versions.fix] : [] });
+      } else if (keyProblem) {
+        causes.push({ id: "certificate-corrupt", summary: `the TLS handshake fails (${message}): ${keyProblem.reason}`, fix: [...(keyProblem.fix ? [keyProblem.fix] : []), ...(keyProblem.fixedByReplacement ? rotateFix : [])] });
+      } else {
+        causes.push({
+          id: "tls-handshake-failed",
+          summary: `the TLS handshake fails (${message}): no TLS version or cipher in common, or an unusable certificate or key; current clients need TLS 1.2 or 1.3`,
+          fix: facts.target.local ? ["check xrdp's ssl_protocols and tls_ciphers (Windows: the Schannel protocols), then sudo rdpcert status"] : ["on the server: sudo rdpcert doctor (it sees the TLS settings and the key)"],
+        });
+      }
     } else if (kind === "timeout") {
       causes.push({ id: "listener-stalls", summary: `the listener accepts connections but does not answer (${message}): the service is hung or overloaded, or something in the path swallows the traffic`, fix: ["restart the RDP service", "check for a proxy or IPS between client and server"] });
     } else {
@@ -239,7 +271,25 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     }
   }
   if (!matches && causes.length === 0) {
-    causes.push({ id: "name-mismatch", summary: `${typed} is not a name in the certificate: clients warn, and some policies refuse the connection`, fix: cert.selfSigned ? [`connect with a name in the certificate (${cert.subjectAltNames.join(", ") || cert.subject})`, ...rotateFix] : ["connect with a name in the certificate, or re-issue it with this name"] });
+    // Issue 11, case 3: a self-signed certificate is warned about by its issuer anyway, so the name is a note;
+    // and a plain rotation keeps the names, so the fix names them or the rotation that adds this one.
+    const names = cert.subjectAltNames.join(", ") || cert.subject;
+    const addName = isIP(typed) ? `--ip ${typed}` : `--name ${typed}`;
+    causes.push(
+      cert.selfSigned
+        ? {
+            id: "name-mismatch",
+            severity: "note",
+            summary: `${typed} is not a name in the self-signed certificate (${names}); clients already ask the user to trust this certificate, whatever the name`,
+            fix: [`connect with a name in the certificate (${names})`, `or give the certificate this name too: ${facts.target.local ? "" : "on the server: "}sudo rdpcert rotate --yes ${addName}${existingNameFlags(cert)}`],
+          }
+        : {
+            id: "name-mismatch",
+            severity: "warn",
+            summary: `${typed} is not a name in the CA-issued certificate (${names}): clients warn that the identity cannot be verified, and some policies refuse the connection`,
+            fix: [`connect with a name in the certificate (${names})`, `or have the CA issue a certificate that also names ${typed}`],
+          },
+    );
   }
   return { checks, causes };
 }

@@ -1,5 +1,5 @@
 import type { Issuance } from "../hosts/host-backend";
-import type { Assessment } from "./assess";
+import { type Assessment, type Problem, healthOf } from "./assess";
 import { daysLeft } from "./validity";
 
 /**
@@ -19,37 +19,71 @@ export interface Backoff {
   readonly lastFailureAt: string | null;
   readonly nextAttemptAt: string | null;
   readonly lastReason: string | null;
+  /**
+   * A problem a verified rotation did not make go away: later passes do not
+   * rotate again for it (issue 11: never twice for the same problem).
+   */
+  readonly unfixed?: { readonly code: string; readonly at: string } | null;
 }
 
-export const NO_BACKOFF: Backoff = { failures: 0, lastFailureAt: null, nextAttemptAt: null, lastReason: null };
+export const NO_BACKOFF: Backoff = { failures: 0, lastFailureAt: null, nextAttemptAt: null, lastReason: null, unfixed: null };
 
 const HOUR_MS = 3_600_000;
+/** The longest wait between attempts. */
+export const MAX_BACKOFF_MS = 24 * HOUR_MS;
 
 /** 1 h after the first failure, doubling, capped at 24 h. */
 export function backoffDelayMs(failures: number): number {
   if (failures <= 0) return 0;
-  return Math.min(HOUR_MS * 2 ** (failures - 1), 24 * HOUR_MS);
+  return Math.min(HOUR_MS * 2 ** (failures - 1), MAX_BACKOFF_MS);
 }
 
-export function recordFailure(previous: Backoff, now: Date, reason: string): Backoff {
+export function recordFailure(previous: Backoff, now: Date, reason: string, unfixedCode: string | null = null): Backoff {
   const failures = previous.failures + 1;
-  return { failures, lastFailureAt: now.toISOString(), nextAttemptAt: new Date(now.getTime() + backoffDelayMs(failures)).toISOString(), lastReason: reason };
+  return {
+    failures,
+    lastFailureAt: now.toISOString(),
+    nextAttemptAt: new Date(now.getTime() + backoffDelayMs(failures)).toISOString(),
+    lastReason: reason,
+    unfixed: unfixedCode ? { code: unfixedCode, at: now.toISOString() } : (previous.unfixed ?? null),
+  };
+}
+
+/**
+ * The next attempt, unless it lies further ahead than the longest backoff:
+ * then it was written under a wrong clock (a jump forward and back) and is
+ * ignored rather than blocking retries for months.
+ */
+export function pendingBackoff(backoff: Backoff, now: Date): string | null {
+  if (!backoff.nextAttemptAt) return null;
+  const wait = Date.parse(backoff.nextAttemptAt) - now.getTime();
+  return wait > 0 && wait <= MAX_BACKOFF_MS ? backoff.nextAttemptAt : null;
+}
+
+/** What the pass knows beyond the verdict. */
+export interface RunFacts {
+  /** The configured certificate is one rdpcert issued (its history says so): a not-yet-valid one is then rdpcert's own clock mistake to repair. */
+  readonly issuedByRdpcert?: boolean;
 }
 
 export type RunAction =
   | { readonly kind: "none"; readonly exitCode: 0 | 1 | 2 | 3; readonly reason: string }
-  | { readonly kind: "rotate"; readonly reason: string }
+  /** `problem`: the code of the problem the rotation must make go away (re-assessed afterwards). */
+  | { readonly kind: "rotate"; readonly reason: string; readonly problem: string }
   | { readonly kind: "renew-command"; readonly reason: string }
   | { readonly kind: "backoff"; readonly exitCode: 2; readonly reason: string; readonly until: string };
 
-const ROTATABLE = new Set(["WARN", "EXPIRED", "CORRUPT", "MISMATCH", "DOWNGRADED"]);
-
-export function decideRun(assessment: Assessment, issuance: Issuance | null, policy: RunPolicy, backoff: Backoff, now: Date): RunAction {
+export function decideRun(assessment: Assessment, issuance: Issuance | null, policy: RunPolicy, backoff: Backoff, now: Date, facts: RunFacts = {}): RunAction {
   const status = assessment.status;
   if (status === "OK") return { kind: "none", exitCode: 0, reason: assessment.reason };
   if (status === "UNKNOWN") return { kind: "none", exitCode: 3, reason: assessment.reason };
-  if (status === "DOWN") return { kind: "none", exitCode: 2, reason: `${assessment.reason}: a new certificate cannot help` };
-  if (status === "NOT-YET-VALID") return { kind: "none", exitCode: 2, reason: `${assessment.reason}: check the clock before replacing anything` };
+  const problems: Problem[] = assessment.problems.map((p) => (p.code === "not-yet-valid" && facts.issuedByRdpcert && issuance === "self-signed" ? { ...p, fixedByReplacement: true } : p));
+  const blocking = problems.find((p) => !p.fixedByReplacement && healthOf(p.verdict) === "critical");
+  if (blocking) {
+    const why =
+      blocking.verdict === "DOWN" ? "a new certificate cannot help" : blocking.verdict === "NOT-YET-VALID" ? "check the clock before replacing anything" : "a new certificate does not fix this";
+    return { kind: "none", exitCode: 2, reason: `${blocking.reason}: ${why}${blocking.fix ? `; fix: ${blocking.fix}` : ""}` };
+  }
 
   let action: RunAction;
   if (issuance === "ca-issued") {
@@ -67,18 +101,26 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
     }
   } else {
     // Self-signed, or unknown because the certificate itself is missing or broken: regenerating is the repair.
-    const repair = status !== "WARN" && status !== "EXPIRED";
-    if (!ROTATABLE.has(status) || (repair && !policy.autoRepair)) {
-      return { kind: "none", exitCode: status === "WARN" ? 1 : 2, reason: `${assessment.reason}${repair ? " (autoRepair is off)" : ""}` };
+    const trigger = problems.find((p) => p.fixedByReplacement);
+    if (!trigger) return { kind: "none", exitCode: assessment.health === "warn" ? 1 : 2, reason: `${assessment.reason}${assessment.fix ? `; fix: ${assessment.fix}` : ""}` };
+    const repair = trigger.verdict !== "WARN" && trigger.verdict !== "EXPIRED";
+    if (repair && !policy.autoRepair) return { kind: "none", exitCode: 2, reason: `${trigger.reason} (autoRepair is off)` };
+    if (backoff.unfixed && problems.some((p) => p.fixedByReplacement && p.code === backoff.unfixed!.code)) {
+      return {
+        kind: "none",
+        exitCode: 2,
+        reason: `${trigger.reason}; a verified rotation on ${backoff.unfixed.at.slice(0, 10)} did not make "${backoff.unfixed.code}" go away, so rdpcert does not rotate again for it${trigger.fix ? `; fix: ${trigger.fix}` : ""}`,
+      };
     }
-    action = { kind: "rotate", reason: `${status}: ${assessment.reason}` };
+    action = { kind: "rotate", reason: `${trigger.verdict}: ${trigger.reason}`, problem: trigger.code };
   }
-  if (backoff.nextAttemptAt && now.getTime() < Date.parse(backoff.nextAttemptAt)) {
+  const until = pendingBackoff(backoff, now);
+  if (until) {
     return {
       kind: "backoff",
       exitCode: 2,
-      until: backoff.nextAttemptAt,
-      reason: `${assessment.reason}; not retrying before ${backoff.nextAttemptAt} after ${backoff.failures} failed attempt${backoff.failures === 1 ? "" : "s"} (last: ${backoff.lastReason ?? "unknown"})`,
+      until,
+      reason: `${assessment.reason}; not retrying before ${until} after ${backoff.failures} failed attempt${backoff.failures === 1 ? "" : "s"} (last: ${backoff.lastReason ?? "unknown"})`,
     };
   }
   return action;

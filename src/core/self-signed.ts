@@ -23,6 +23,49 @@ export interface KeyAndCertificate {
   readonly certPem: string;
 }
 
+/** Subject CN and subjectAltName entries of a certificate rdpcert makes. */
+export interface CertificateNames {
+  readonly commonName: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  /** Where they came from, for the plan: "requested", "kept from the old certificate", "the host's names". */
+  readonly source: "requested" | "old-certificate" | "host";
+}
+
+/** Backdating of generated certificates, so that a client whose clock is a little slow accepts them at once. */
+export const BACKDATE_MS = 60 * 60_000;
+
+/**
+ * The names a replacement carries (issue 11, case 9): those requested
+ * (`--name`/`--ip`); else the old certificate's subject CN and SANs, so that
+ * clients that reach the server by any of them keep matching; else the host's
+ * names. Pure.
+ */
+export function replacementNames(
+  old: { readonly subject: string; readonly subjectAltNames: readonly string[] } | null,
+  hostNames: readonly string[],
+  requested: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] } | null | undefined,
+): CertificateNames {
+  if (requested && (requested.dnsNames.length || requested.ipAddresses.length)) {
+    return { commonName: requested.dnsNames[0] ?? requested.ipAddresses[0]!, dnsNames: requested.dnsNames, ipAddresses: requested.ipAddresses, source: "requested" };
+  }
+  if (old) {
+    const dnsNames = old.subjectAltNames.filter((n) => n.startsWith("DNS:")).map((n) => n.slice(4));
+    const ipAddresses = old.subjectAltNames.filter((n) => /^IP( Address)?:/.test(n)).map((n) => n.replace(/^IP( Address)?:/, ""));
+    const cn = /(?:^|,\s*)CN=([^,]+)/.exec(old.subject)?.[1]?.trim();
+    const commonName = cn ?? dnsNames[0] ?? ipAddresses[0];
+    if (commonName) return { commonName, dnsNames, ipAddresses, source: "old-certificate" };
+  }
+  const fallback = hostNames.length ? hostNames : ["localhost"];
+  return { commonName: fallback[0]!, dnsNames: fallback, ipAddresses: [], source: "host" };
+}
+
+/** "CN=a; DNS:a, b; IP:127.0.0.1" for plans and logs. */
+export function describeNames(names: CertificateNames): string {
+  const sans = [...names.dnsNames.map((n) => `DNS:${n}`), ...names.ipAddresses.map((n) => `IP:${n}`)];
+  return `CN=${names.commonName}${sans.length ? `, subjectAltName ${sans.join(", ")}` : ""}`;
+}
+
 /** Native key generation (fast); node-forge is loaded only here, to build and sign the certificate. */
 export function generateKey(spec: KeySpec = DEFAULT_KEY_SPEC): KeyObject {
   return spec.type === "rsa"

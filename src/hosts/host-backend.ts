@@ -26,6 +26,36 @@ export interface ListenerConfig {
   readonly securityLayer: SecurityLayer;
   /** Network Level Authentication required (Windows); null where it does not apply. */
   readonly nla: boolean | null;
+  /**
+   * The TLS versions the server is configured to offer (xrdp's ssl_protocols,
+   * e.g. ["TLSv1.2", "TLSv1.3"]); null where the configuration does not say.
+   */
+  readonly tlsVersions?: readonly string[] | null;
+}
+
+/**
+ * Whose file access the key and certificate checks used: the process that
+ * listens on the port (observed), or the service unit's User=/Group= when no
+ * listening process could be seen (a prediction, and said to be one).
+ */
+export interface ServerIdentity {
+  readonly basis: "listener" | "unit" | "unknown";
+  /** "xrdp", "root", "xrdp:xrdp"; null when unknown. */
+  readonly name: string | null;
+  readonly pid: number | null;
+  /** One line for people: "xrdp (pid 812) listening on port 3389 runs as root". */
+  readonly detail: string;
+}
+
+/**
+ * A problem the running server does not have but would have after a restart,
+ * e.g. xrdp runs as root now while its unit says User=xrdp, who cannot read
+ * the key. Always a WARNING: the wire shows the server working now.
+ */
+export interface RestartPrediction {
+  readonly code: string;
+  readonly message: string;
+  readonly fix: string | null;
 }
 
 /**
@@ -40,7 +70,8 @@ export type ConfiguredCertificate =
       readonly location: string;
     }
   | {
-      readonly state: "missing" | "unreadable" | "not-pem";
+      /** "unchecked": rdpcert itself could not read it (not root); the verdict rests on the wire. */
+      readonly state: "missing" | "unreadable" | "not-pem" | "unchecked";
       readonly location: string;
       readonly reason: string;
       /** What to do about it, when the backend knows better than the generic advice. */
@@ -60,6 +91,8 @@ export interface KeyState {
   readonly reason: string | null;
   /** What to do about it, when the backend knows better than the generic advice. */
   readonly fix?: string | null;
+  /** For "unreadable": whose access was judged (see ServerIdentity). */
+  readonly basis?: ServerIdentity["basis"];
 }
 
 /** Who issued it decides what rdpcert may do: a CA-issued certificate is never deleted. */
@@ -85,6 +118,9 @@ export interface HostInspection {
   /** The thumbprint the configuration names (Windows); null where the config names files. */
   readonly configuredThumbprint: string | null;
   readonly findings: readonly HostFinding[];
+  /** Who serves (xrdp); absent where the backend does not tell. */
+  readonly server?: ServerIdentity;
+  readonly afterRestart?: readonly RestartPrediction[];
 }
 
 /**
@@ -129,8 +165,13 @@ export interface BackupSet {
 export interface ReplacementSpec {
   readonly keyBits: 2048 | 3072 | 4096;
   readonly validityDays: number;
-  /** CN first, then the other DNS names for subjectAltName. */
+  /**
+   * The host's names (FQDN first): used only when the old certificate's names
+   * cannot be read and none were given.
+   */
   readonly names: readonly string[];
+  /** `rotate --name/--ip`: these names instead of the old certificate's. */
+  readonly requested?: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] } | null;
 }
 
 export interface RestartSpec {

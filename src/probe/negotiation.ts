@@ -30,6 +30,29 @@ export function protocolNames(mask: number): string[] {
   return protocolFlags.filter(([flag]) => (mask & flag) !== 0).map(([, name]) => name);
 }
 
+export type SelectedProtocolCheck =
+  | { readonly kind: "rdp" }
+  | { readonly kind: "tls"; readonly name: string }
+  | { readonly kind: "invalid"; readonly reason: string };
+
+/**
+ * MS-RDPBCGR 2.2.1.2.1: selectedProtocol is exactly one of the protocols the
+ * client requested, or PROTOCOL_RDP (0). A value with several bits, or a bit
+ * the client never offered (0x10, 0xffffffff), is a protocol error, not a
+ * downgrade: report it with the value.
+ */
+export function checkSelectedProtocol(selected: number, requested: number): SelectedProtocolCheck {
+  const value = selected >>> 0;
+  const hexValue = `0x${value.toString(16)}`;
+  if (value === PROTOCOL_RDP) return { kind: "rdp" };
+  const single = (value & (value - 1)) === 0;
+  if (!single) return { kind: "invalid", reason: `the listener selected protocol ${hexValue}, several protocols at once (it must choose one)` };
+  if ((value & requested) === 0) {
+    return { kind: "invalid", reason: `the listener selected protocol ${hexValue} (${protocolName(value)}), which was not offered (offered ${protocolNames(requested).join("|")})` };
+  }
+  return { kind: "tls", name: protocolName(value) };
+}
+
 export const negotiationFailureNames: Readonly<Record<number, string>> = {
   1: "SSL_REQUIRED_BY_SERVER",
   2: "SSL_NOT_ALLOWED_BY_SERVER",

@@ -8,7 +8,7 @@ import {
   MAX_CONFIRM_LENGTH,
   PROTOCOL_HYBRID,
   PROTOCOL_SSL,
-  TLS_PROTOCOLS,
+  checkSelectedProtocol,
   decodeConnectionConfirm,
   encodeConnectionRequest,
 } from "./negotiation";
@@ -122,12 +122,9 @@ export const probe: Prober = (target, options) => {
     const onConfirm = (confirmed: ConnectionConfirm): void => {
       if (confirmed.type === "legacy") return finish(rdpSecurityOnly("the Connection Confirm carries no negotiation response"));
       if (confirmed.type === "failure") return finish(negotiationFailure(confirmed.failureCode));
-      if ((confirmed.selectedProtocol & TLS_PROTOCOLS) === 0) {
-        return finish(rdpSecurityOnly("the listener selected standard RDP security (0)"));
-      }
-      if ((confirmed.selectedProtocol & requestedProtocols) === 0) {
-        return finish({ kind: "protocol-error", message: `the listener selected protocol 0x${confirmed.selectedProtocol.toString(16)}, which was not requested` });
-      }
+      const selected = checkSelectedProtocol(confirmed.selectedProtocol, requestedProtocols);
+      if (selected.kind === "rdp") return finish(rdpSecurityOnly("the listener selected standard RDP security (0)"));
+      if (selected.kind === "invalid") return finish({ kind: "protocol-error", message: selected.reason });
       tlsSocket = tls.connect({
         socket,
         rejectUnauthorized: false,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type Assessment, assess } from "../core/assess";
+import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
 import { thumbprintOf } from "../core/certificate";
 import type { Policy } from "../core/policy";
 import { probeAddressFor } from "../core/target";
@@ -26,6 +26,8 @@ export interface RotationStore {
   saveBackup(set: BackupSet, reason: string | null, keep: number): string;
   loadBackup(id: string): BackupSet | null;
   backupPath(id: string): string;
+  /** Finished rotations, oldest first (history.jsonl); unparsed records. */
+  history(): unknown[];
 }
 
 /** Step boundaries where tests kill the process (RDPCERT_TEST_FAULT); a no-op in production. */
@@ -77,6 +79,8 @@ export interface RotationResult {
   readonly plan: readonly string[];
   readonly oldThumbprint: string | null;
   readonly newThumbprint: string | null;
+  /** SHA-256 of the new certificate as presented, for clients that pin it. */
+  readonly newSha256: string | null;
   readonly backupId: string | null;
   readonly backupPath: string | null;
   readonly steps: readonly StepRecord[];
@@ -87,6 +91,10 @@ export interface RotationResult {
 
 const SECOND = 1000;
 
+/** Said in every plan and result: a new certificate is a new identity to clients that pinned the old one. */
+export const PINNED_CLIENTS =
+  "clients that pinned the old certificate (mstsc's \"Don't ask me again\", FreeRDP /cert:tofu) will be asked to accept the new one: give them its SHA-1 and SHA-256 (printed when the rotation is done)";
+
 function blank(outcome: RotationOutcome, reason: string, extra: Partial<RotationResult> = {}): RotationResult {
   return {
     outcome,
@@ -95,6 +103,7 @@ function blank(outcome: RotationOutcome, reason: string, extra: Partial<Rotation
     plan: [],
     oldThumbprint: null,
     newThumbprint: null,
+    newSha256: null,
     backupId: null,
     backupPath: null,
     steps: [],
@@ -116,8 +125,17 @@ function signature(result: ProbeResult): string {
   return result.certificate ? result.certificate.thumbprint : `error:${result.error?.kind ?? "none"}`;
 }
 
+/** Whether rdpcert's own history shows it issued this certificate (a rotation ended presenting it). */
+export function issuedByRdpcert(history: readonly unknown[], thumbprint: string | null): boolean {
+  if (!thumbprint) return false;
+  return history.some((h) => {
+    const r = h as { outcome?: unknown; newThumbprint?: unknown } | null;
+    return r !== null && typeof r === "object" && r.newThumbprint === thumbprint && (r.outcome === "rotated" || r.outcome === "recovered:completed");
+  });
+}
+
 /** Verdicts that a new certificate cannot fix: rotating would only add risk. */
-function refusal(assessment: Assessment, inspection: HostInspection): { reason: string; fix: string | null } | null {
+function refusal(assessment: Assessment, inspection: HostInspection, settings: RotationSettings, ownCertificate: boolean): { reason: string; fix: string | null } | null {
   if (assessment.problems.some((p) => p.verdict === "DOWN")) {
     return { reason: `the listener is down (${assessment.problems.find((p) => p.verdict === "DOWN")!.reason}): a new certificate cannot be verified`, fix: assessment.problems.find((p) => p.verdict === "DOWN")!.fix };
   }
@@ -126,6 +144,14 @@ function refusal(assessment: Assessment, inspection: HostInspection): { reason: 
   }
   if (inspection.backend === "xrdp" && assessment.problems.some((p) => p.verdict === "MISMATCH")) {
     return { reason: "the listener does not serve this configuration, so replacing its files cannot change what it presents", fix: assessment.problems.find((p) => p.verdict === "MISMATCH")!.fix };
+  }
+  if (settings.force) return null;
+  // A certificate rdpcert issued itself under a wrong clock is its own mistake to repair (issue 11, case 7).
+  const fixed = (p: Problem): boolean => p.fixedByReplacement || (p.code === "not-yet-valid" && ownCertificate);
+  const blocking = assessment.problems.find((p) => !fixed(p) && healthOf(p.verdict) === "critical");
+  if (blocking) return { reason: `${blocking.reason}: a new certificate does not fix this`, fix: blocking.fix };
+  if (assessment.status !== "OK" && !assessment.problems.some(fixed)) {
+    return { reason: `${assessment.reason}: a new certificate does not fix this (pass --force to replace it anyway)`, fix: assessment.fix };
   }
   return null;
 }
@@ -159,6 +185,7 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
     ...steps.describe(inspection, settings.spec, settings.restart),
     `verify with a real RDP TLS handshake on ${probeAddressFor(inspection.listener.address)}:${inspection.listener.port} for up to ${settings.verifyTimeoutMs} ms: TLS offered, the new thumbprint presented, currently valid`,
     "on any failure: restore the backup, restart, and verify that the old state is presented again",
+    PINNED_CLIENTS,
   ];
   if (inspection.issuance === "ca-issued" && !settings.force) {
     return {
@@ -169,7 +196,8 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
       ...base,
     };
   }
-  const refused = refusal(assessment, inspection);
+  const cert = inspection.certificate;
+  const refused = refusal(assessment, inspection, settings, issuedByRdpcert(ctx.store.history(), cert.state === "present" ? thumbprintOf(cert.der) : null));
   if (refused) return { kind: "refused", ...refused, plan, ...base };
   if (assessment.status === "OK" && !settings.force) {
     return { kind: "not-needed", reason: `the listener is healthy: ${assessment.reason}`, fix: "pass --force to rotate anyway", plan, ...base };
@@ -315,6 +343,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now()), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
   let failure: string | null = null;
   let newThumbprint: string | null = null;
+  let newSha256: string | null = null;
   if (!replaced.ok) failure = replaced.reason;
   else {
     newThumbprint = replaced.value.thumbprint;
@@ -331,6 +360,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
       else {
         newThumbprint = verified.value.result.certificate!.thumbprint;
+        newSha256 = verified.value.result.certificate!.sha256;
         const configuredCheck = await configuredMatches(ctx, newThumbprint);
         if (configuredCheck) failure = `verification failed: ${configuredCheck}`;
       }
@@ -340,7 +370,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   if (failure === null) {
     ctx.store.closeJournal(journal, { outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
     ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldThumbprint ?? "none"} -> new ${newThumbprint}; backup ${backupId}`);
-    return blank("rotated", `the listener presents the new certificate ${newThumbprint}`, { ...common, newThumbprint, backupId, backupPath, steps: records });
+    return blank("rotated", `the listener presents the new certificate ${newThumbprint}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, fix: PINNED_CLIENTS });
   }
 
   ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);

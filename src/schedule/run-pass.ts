@@ -5,7 +5,7 @@ import { type Backoff, NO_BACKOFF, type RunAction, type RunPolicy, decideRun, re
 import { probeAddressFor } from "../core/target";
 import type { CommandRunner } from "../hosts/command-runner";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
-import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, recoverInterrupted, rotate } from "../rotation/rotate";
+import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, issuedByRdpcert, recoverInterrupted, rotate } from "../rotation/rotate";
 
 /**
  * One pass of the policy, what a scheduled task runs: finish or undo an
@@ -83,7 +83,8 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
   const { outcome, assessment } = await inspectAndAssess(deps);
   const backoff = readBackoff(deps.stateDir);
   const issuance = outcome.ok ? outcome.inspection.issuance : null;
-  const action = decideRun(assessment, issuance, deps.runPolicy, backoff, ctx.now());
+  const facts = { issuedByRdpcert: issuedByRdpcert(ctx.store.history(), assessment.configured?.thumbprint ?? null) };
+  const action = decideRun(assessment, issuance, deps.runPolicy, backoff, ctx.now(), facts);
   const result = (outcomeText: string, exitCode: number, reason: string, extra: Partial<RunResult> = {}): RunResult => ({
     action: action.kind,
     outcome: outcomeText,
@@ -95,8 +96,16 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     backoff: readBackoff(deps.stateDir),
     ...extra,
   });
+  const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
 
   if (deps.dryRun) {
+    if (action.kind === "rotate") {
+      // The real decision, refusals included: a dry run never promises what the run would refuse.
+      const plan = await rotate(ctx, rotationSettings, { dryRun: true });
+      if (plan.outcome === "refused") return result("dry-run: would refuse", 2, plan.reason, { rotation: plan });
+      if (plan.outcome === "not-needed") return result("dry-run: nothing to do", 0, plan.reason, { rotation: plan });
+      return result("dry-run: would rotate", 0, action.reason, { rotation: plan });
+    }
     const would = action.kind === "none" ? "nothing to do" : action.kind === "backoff" ? "wait (backoff)" : `would ${action.kind}`;
     return result(`dry-run: ${would}`, action.kind === "none" || action.kind === "backoff" ? action.exitCode : 0, action.reason);
   }
@@ -105,7 +114,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     case "none": {
       const level = action.exitCode === 0 ? "info" : action.exitCode === 1 ? "warn" : "error";
       log(level, `${assessment.status}: ${action.reason}`);
-      if (action.exitCode === 0 && backoff.failures > 0) writeBackoff(deps.stateDir, NO_BACKOFF);
+      if (action.exitCode === 0 && (backoff.failures > 0 || backoff.unfixed)) writeBackoff(deps.stateDir, NO_BACKOFF);
       return result("nothing", action.exitCode, action.reason);
     }
     case "backoff":
@@ -113,8 +122,22 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       return result("backoff", 2, action.reason);
     case "rotate": {
       log("info", `rotating: ${action.reason}`);
-      const rotation = await rotate(ctx, settings, { dryRun: false });
-      if (rotation.outcome === "rotated" || rotation.outcome === "not-needed") {
+      const rotation = await rotate(ctx, rotationSettings, { dryRun: false });
+      if (rotation.outcome === "rotated") {
+        // The rotation verified the new certificate on the wire; the problem that triggered it must be gone too.
+        const after = await inspectAndAssess(deps);
+        const still = after.assessment.problems.find((p) => p.code === action.problem);
+        if (still) {
+          const reason = `rotated (${rotation.newThumbprint}), but "${action.problem}" is still there: ${still.reason}`;
+          const next = recordFailure(backoff, ctx.now(), reason, action.problem);
+          writeBackoff(deps.stateDir, next);
+          log("error", `${reason}; rdpcert will not rotate again for it`);
+          return result("not-fixed", 2, reason, { rotation });
+        }
+        writeBackoff(deps.stateDir, NO_BACKOFF);
+        return result(rotation.outcome, 0, rotation.reason, { rotation });
+      }
+      if (rotation.outcome === "not-needed") {
         writeBackoff(deps.stateDir, NO_BACKOFF);
         return result(rotation.outcome, 0, rotation.reason, { rotation });
       }

@@ -2,7 +2,7 @@ import * as net from "node:net";
 import { chownSync } from "node:fs";
 import { freePort } from "../../scripts/xrdp-server";
 import { buildSelfSigned } from "../../src/core/self-signed";
-import { certValid, testKey } from "../helpers/certs";
+import { caIssued, certValid, testKey } from "../helpers/certs";
 import { xrdpPool } from "../helpers/xrdp-pool";
 import { rdpcert } from "../helpers/cli";
 import { type HostileListener, hostileListener } from "../helpers/hostile";
@@ -12,6 +12,7 @@ interface DoctorJson {
   schema: string;
   exitCode: number;
   mostLikelyCause: { id: string; summary: string; fix: string[] } | null;
+  notes: { id: string; summary: string; fix: string[] }[];
   checks: { id: string; status: string; detail: string }[];
   link: { samples: number; succeeded: number; p95Ms: number | null } | null;
 }
@@ -81,8 +82,13 @@ describe("rdpcert doctor", () => {
   it("truncated certificate: the handshake fails", async () => {
     const pair = certValid(-1, 179);
     const server = await start({ certPem: pair.certPem.slice(0, 400), keyPem: pair.keyPem });
-    const { code, json } = await doctor([`127.0.0.1:${server.port}`]);
-    expect([code, json.mostLikelyCause?.id]).toEqual([2, "certificate-corrupt"]);
+    // From outside, a failed handshake does not say why: doctor says what it could be, and where to look.
+    const remote = await doctor([`127.0.0.1:${server.port}`]);
+    expect([remote.code, remote.json.mostLikelyCause?.id]).toEqual([2, "tls-handshake-failed"]);
+    // On the host it sees the truncated file, and a rotation repairs that.
+    const local = await doctor(["--xrdp-ini", server.iniPath]);
+    expect([local.code, local.json.mostLikelyCause?.id]).toEqual([2, "certificate-corrupt"]);
+    expect(local.json.mostLikelyCause?.fix).toContain("sudo rdpcert rotate --yes");
   });
 
   it("listener down: connection refused", async () => {
@@ -107,13 +113,31 @@ describe("rdpcert doctor", () => {
     expect(json.link!.p95Ms).toBeGreaterThan(1000);
   });
 
-  it("name mismatch: the typed name is not in the certificate", async () => {
+  it("name mismatch on a self-signed certificate: a note (clients warn about the issuer anyway), exit 0", async () => {
     const now = Date.now();
     const pair = buildSelfSigned(testKey(), { commonName: "rdp01.example.test", dnsNames: ["rdp01.example.test"], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) });
     const server = await start(pair);
     const { code, json } = await doctor([`localhost:${server.port}`]);
-    expect([code, json.mostLikelyCause?.id]).toEqual([2, "name-mismatch"]);
+    expect([code, json.mostLikelyCause]).toEqual([0, null]);
     expect(json.checks.find((c) => c.id === "name")).toMatchObject({ status: "warn", detail: "localhost is not in DNS:rdp01.example.test: clients warn that the identity cannot be verified" });
+    expect(json.notes.map((n) => n.id)).toEqual(["name-mismatch"]);
+  });
+
+  // Issue 11, case 3: reached by IP, the advice was "rotate", and a rotation reproduced the mismatch.
+  it("a healthy self-signed listener reached by IP: exit 0, and the fix adds the IP while keeping the names", async () => {
+    const now = Date.now();
+    const server = await start(buildSelfSigned(testKey(), { commonName: "localhost", dnsNames: ["localhost"], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) }));
+    const { code, json } = await doctor([`127.0.0.1:${server.port}`]);
+    expect([code, json.mostLikelyCause]).toEqual([0, null]);
+    expect(json.notes[0]!.fix).toEqual(["connect with a name in the certificate (DNS:localhost)", "or give the certificate this name too: on the server: sudo rdpcert rotate --yes --ip 127.0.0.1 --name localhost"]);
+  });
+
+  it("name mismatch on a CA-issued certificate: a WARNING (exit 1) whose fix names the certificate's names", async () => {
+    const server = await start(caIssued(-1, 179, "rdp01.example.test"));
+    const { code, json } = await doctor([`localhost:${server.port}`]);
+    expect([code, json.mostLikelyCause?.id]).toEqual([1, "name-mismatch"]);
+    expect(json.mostLikelyCause!.fix).toEqual(["connect with a name in the certificate (DNS:rdp01.example.test)", "or have the CA issue a certificate that also names localhost"]);
+    expect(JSON.stringify(json)).not.toContain("rotate");
   });
 
   it("text output: a checklist, then the most likely cause and its fix", async () => {

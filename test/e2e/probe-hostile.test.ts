@@ -94,7 +94,19 @@ describe("probe against hostile listeners", () => {
 
   it("selects a protocol that was not requested: protocol error", async () => {
     const result = await against((s) => onRequest(s, () => s.write(confirmBytes(2, 0x8))));
-    expect(result.error?.message).toMatch(/selected protocol 0x8, which was not requested/);
+    expect(result.error).toEqual({ kind: "protocol-error", message: "the listener selected protocol 0x8 (HYBRID_EX), which was not offered (offered SSL|HYBRID)" });
+  });
+
+  // Issue 11, case 10: 0x10 is no protocol at all (it used to read as "standard RDP security"),
+  // and a selection must be one protocol (0x3 and 0xffffffff used to be accepted as TLS).
+  it.each([
+    [0x10, "the listener selected protocol 0x10 (UNKNOWN(0x10)), which was not offered (offered SSL|HYBRID)"],
+    [0x3, "the listener selected protocol 0x3, several protocols at once (it must choose one)"],
+    [0xffffffff, "the listener selected protocol 0xffffffff, several protocols at once (it must choose one)"],
+  ])("selects 0x%s: a protocol error naming the value, not a downgrade and not TLS", async (value, message) => {
+    const result = await against((s) => onRequest(s, () => s.write(confirmBytes(2, value))));
+    expect(result.error).toEqual({ kind: "protocol-error", message });
+    expect(result.tls).toBeNull();
   });
 
   it("a plain TLS server after a proper confirm: completes and reads the certificate (CredSSP selected)", async () => {

@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import * as net from "node:net";
-import { type DoctorFacts, type LinkSample, type NegotiationAttempt, diagnose, linkStats } from "../../core/diagnosis";
+import { type DoctorFacts, type LinkSample, type NegotiationAttempt, diagnose, doctorExitCode, linkStats } from "../../core/diagnosis";
 import { DEFAULT_RENEWAL_FRACTION } from "../../core/policy";
 import { TargetError, parseTarget, probeAddressFor } from "../../core/target";
 import type { BackendChoice } from "../../hosts/select-backend";
@@ -121,7 +121,9 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   }
   const { facts } = gathered;
   const diagnosis = diagnose(facts);
-  const exitCode = diagnosis.causes.length ? ExitCode.CRITICAL : ExitCode.OK;
+  const exitCode = doctorExitCode(diagnosis.causes);
+  const failing = diagnosis.causes.filter((c) => c.severity !== "note");
+  const notes = diagnosis.causes.filter((c) => c.severity === "note");
   if (options.json) {
     process.stdout.write(
       `${JSON.stringify(
@@ -130,8 +132,9 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
           generatedAt: facts.now.toISOString(),
           target: facts.target,
           exitCode,
-          mostLikelyCause: diagnosis.causes[0] ?? null,
-          causes: diagnosis.causes,
+          mostLikelyCause: failing[0] ?? null,
+          causes: failing,
+          notes,
           checks: diagnosis.checks,
           negotiation: facts.negotiation,
           link: facts.link,
@@ -144,13 +147,14 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   }
   let out = `rdpcert doctor ${facts.target.input}${facts.target.local ? " (this host's listener)" : ""}\n\n`;
   for (const c of diagnosis.checks) out += `${mark[c.status]} ${c.title.padEnd(34)} ${c.detail}\n`;
-  const [first, ...others] = diagnosis.causes;
+  const [first, ...others] = failing;
   if (first) {
-    out += `\nMost likely cause: ${first.summary}\n${first.fix.map((f) => `  fix: ${f}\n`).join("")}`;
+    out += `\n${first.severity === "warn" ? "Warning" : "Most likely cause"}: ${first.summary}\n${first.fix.map((f) => `  fix: ${f}\n`).join("")}`;
     for (const other of others) out += `Also: ${other.summary}\n${other.fix.map((f) => `  fix: ${f}\n`).join("")}`;
   } else {
     out += `\nNo cause found on the server side: the listener negotiates TLS and presents a valid certificate over a healthy link.\nIf one client still fails with 0x904, clear that client's cached state (Default.rdp, the bitmap cache, the stored certificate for this host).\n`;
   }
+  for (const note of notes) out += `Note: ${note.summary}\n${note.fix.map((f) => `  ${f}\n`).join("")}`;
   process.stdout.write(out);
   return exitCode;
 }

@@ -1,4 +1,5 @@
 import { realpathSync } from "node:fs";
+import { isIP } from "node:net";
 import { createInterface } from "node:readline/promises";
 import type { Policy } from "../../core/policy";
 import { type CommandRunner, runCommand } from "../../hosts/command-runner";
@@ -42,6 +43,19 @@ export interface RotationFlags {
   readonly portOverride?: number | null;
   readonly rotateDays?: number | null;
   readonly inSession?: boolean;
+  /** --name/--ip: the new certificate's names instead of the old one's. */
+  readonly requestedNames?: ReplacementSpec["requested"];
+}
+
+/** Checks --name and --ip before any work: one line naming the bad value. */
+export function requestedNames(names: readonly string[], ips: readonly string[]): ReplacementSpec["requested"] {
+  for (const name of names) {
+    if (!/^(\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(name) || name.length > 253) {
+      throw new UsageError(`--name ${JSON.stringify(name)} is not a DNS name`);
+    }
+  }
+  for (const ip of ips) if (isIP(ip) === 0) throw new UsageError(`--ip ${JSON.stringify(ip)} is not an IP address`);
+  return names.length || ips.length ? { dnsNames: names.map((n) => n.toLowerCase().replace(/\.$/, "")), ipAddresses: [...ips] } : null;
 }
 
 export interface RotateCommandOptions extends RotationFlags {
@@ -72,7 +86,7 @@ export async function rotationSetup(flags: RotationFlags, extra: { force: boolea
   if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
   const backend = flags.portOverride ? withPortOverride(selected.backend, flags.portOverride) : selected.backend;
   const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction, rotateDays: flags.rotateDays ?? null };
-  const spec: ReplacementSpec = { keyBits: flags.keyBits, validityDays: flags.validityDays, names: await hostNames(runner) };
+  const spec: ReplacementSpec = { keyBits: flags.keyBits, validityDays: flags.validityDays, names: await hostNames(runner), requested: flags.requestedNames ?? null };
   const settings: RotationSettings = {
     spec,
     restart: await restartSpecFor(backend, flags, runner),

@@ -15,6 +15,7 @@ export function rotationJson(result: RotationResult, exitCode: number, dryRun: b
     status: result.assessment?.status ?? null,
     oldThumbprint: result.oldThumbprint,
     newThumbprint: result.newThumbprint,
+    newSha256: result.newSha256,
     backupId: result.backupId,
     backupPath: result.backupPath,
     plan: result.plan,
@@ -28,8 +29,9 @@ export function renderRotationText(result: RotationResult, dryRun: boolean): str
   let out = "";
   if (result.recovered) out += `recovered an interrupted rotation (${result.recovered.journal.id}, step ${result.recovered.journal.step}): ${result.recovered.outcome}: ${result.recovered.reason}\n`;
   out += `${result.outcome}  ${result.reason}\n`;
-  if (result.fix) out += `  fix: ${result.fix}\n`;
+  if (result.fix) out += `  ${result.outcome === "rotated" ? "note" : "fix"}: ${result.fix}\n`;
   if (result.oldThumbprint || result.newThumbprint) out += `  old  ${result.oldThumbprint ?? "-"}\n  new  ${result.newThumbprint ?? "-"}\n`;
+  if (result.newSha256) out += `  new SHA-256  ${result.newSha256}\n`;
   if (result.backupId) out += `  backup ${result.backupId} (${result.backupPath})\n`;
   if (dryRun && result.plan.length) out += `\nPlan${result.outcome === "planned" ? "" : " (if it were run)"}: nothing has been changed\n${result.plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`;
   if (result.steps.length) out += `\nSteps:\n${result.steps.map((s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.step.padEnd(10)} ${String(s.ms).padStart(7)} ms  ${s.detail ?? ""}`).join("\n")}\n`;

@@ -19,6 +19,7 @@ export function statusReportJson(report: StatusReport) {
     reason: assessment.reason,
     fix: assessment.fix,
     problems: assessment.problems,
+    unchecked: assessment.unchecked,
     policy: report.policy,
     listener: inspection && {
       ...inspection.listener,
@@ -31,6 +32,7 @@ export function statusReportJson(report: StatusReport) {
       issuance: inspection.issuance,
       configuredThumbprint: inspection.configuredThumbprint,
       key: { state: inspection.key.state, location: inspection.key.location, reason: inspection.key.reason },
+      server: inspection.server ?? null,
       certificate: assessment.configured && certificateJson(assessment.configured, now),
       renewalTime: assessment.renewalTime?.toISOString() ?? null,
     },

@@ -38,7 +38,9 @@ export function renderStatusText(report: StatusReport): string {
   if (!outcome.ok) return out;
   const inspection = outcome.inspection;
   const l = inspection.listener;
-  out += `\n${inspection.backend} listener port ${l.port}${l.address ? ` on ${l.address}` : " on all addresses"}, security layer ${l.securityLayer}${l.nla === null ? "" : `, NLA ${l.nla ? "required" : "off"}`}  (${inspection.source})\n\n`;
+  out += `\n${inspection.backend} listener port ${l.port}${l.address ? ` on ${l.address}` : " on all addresses"}, security layer ${l.securityLayer}${l.nla === null ? "" : `, NLA ${l.nla ? "required" : "off"}`}  (${inspection.source})\n`;
+  if (inspection.server) out += `served by: ${inspection.server.detail}\n`;
+  out += "\n";
 
   const c = a.configured;
   const p = presented?.certificate ?? null;
@@ -66,6 +68,7 @@ export function renderStatusText(report: StatusReport): string {
     lines.push(`  ${finding.severity.toUpperCase().padEnd(13)} ${finding.message}`);
     if (finding.fix) lines.push(`  ${"".padEnd(13)} fix: ${finding.fix}`);
   }
+  for (const what of a.unchecked) lines.push(`  ${"NOT CHECKED".padEnd(13)} ${what}`);
   if (lines.length) out += `\nFindings:\n${lines.join("\n")}\n`;
   return out;
 }

@@ -9,7 +9,13 @@ export interface Identity {
   readonly gids: readonly number[];
 }
 
-export type Access = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/**
+ * `checked: false`: this process could not look (it lacks permission to
+ * resolve or stat the path), so nothing is known about the server's access.
+ */
+export type Access = { readonly ok: true } | { readonly ok: false; readonly checked: true; readonly reason: string } | { readonly ok: false; readonly checked: false; readonly reason: string };
+
+const denied = (error: unknown): boolean => ["EACCES", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "");
 
 function modeText(stats: Stats): string {
   return `mode ${(stats.mode & 0o7777).toString(8).padStart(4, "0")}, owner ${stats.uid}:${stats.gid}`;
@@ -32,21 +38,28 @@ export function readableBy(path: string, who: Identity): Access {
   try {
     resolved = realpathSync(path);
   } catch (error) {
-    return { ok: false, reason: `${path} cannot be resolved (${(error as NodeJS.ErrnoException).code ?? "error"})` };
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    if (denied(error)) return { ok: false, checked: false, reason: `${path} cannot be resolved by this user (${code}; run as root)` };
+    return { ok: false, checked: true, reason: `${path} cannot be resolved (${code})` };
   }
   const chain: string[] = [];
   for (let dir = dirname(resolved); ; dir = dirname(dir)) {
     chain.unshift(dir);
     if (dirname(dir) === dir) break;
   }
-  for (const dir of chain) {
-    const stats = statSync(dir);
-    if (!allows(stats, who, 1)) return { ok: false, reason: `${who.name} cannot enter ${dir} (${modeText(stats)})` };
-  }
-  const stats = statSync(resolved);
-  if (!allows(stats, who, 4)) {
-    const via = resolved === path ? path : `${path} (-> ${resolved})`;
-    return { ok: false, reason: `${who.name} cannot read ${via} (${modeText(stats)})` };
+  try {
+    for (const dir of chain) {
+      const stats = statSync(dir);
+      if (!allows(stats, who, 1)) return { ok: false, checked: true, reason: `${who.name} cannot enter ${dir} (${modeText(stats)})` };
+    }
+    const stats = statSync(resolved);
+    if (!allows(stats, who, 4)) {
+      const via = resolved === path ? path : `${path} (-> ${resolved})`;
+      return { ok: false, checked: true, reason: `${who.name} cannot read ${via} (${modeText(stats)})` };
+    }
+  } catch (error) {
+    if (denied(error)) return { ok: false, checked: false, reason: `${resolved} cannot be examined by this user (run as root)` };
+    return { ok: false, checked: true, reason: `${resolved} cannot be examined (${(error as NodeJS.ErrnoException).code ?? "error"})` };
   }
   return { ok: true };
 }

@@ -2,8 +2,9 @@ import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto"
 import { lstatSync, readFileSync, realpathSync } from "node:fs";
 import { describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
-import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, SecurityLayer } from "../host-backend";
+import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, RestartPrediction, SecurityLayer, ServerIdentity } from "../host-backend";
 import { type Identity, readableBy } from "./file-access";
+import { type ListenerLookup, type ListeningProcess, findListeningProcess, groupName } from "./listener-process";
 import { parseListenSpecs } from "./listen-address";
 import { type Ini, iniValue, parseIni } from "./xrdp-ini";
 import { createXrdpRotation } from "./xrdp-rotation";
@@ -20,6 +21,8 @@ export interface XrdpBackendOptions {
   /** Who xrdp runs as; default: User=/Group= of xrdp.service, root when unset. */
   readonly runtimeUser?: () => RuntimeUserSetting;
   readonly platform?: NodeJS.Platform;
+  /** Who listens on the port; default: /proc (listener-process.ts). */
+  readonly findListener?: (port: number, address: string | null) => ListenerLookup;
 }
 
 export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend {
@@ -38,12 +41,12 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
         return { available: false, reason: `${iniPath} ${errnoText(error)}: is xrdp installed? (pass --xrdp-ini PATH for another location)` };
       }
     },
-    inspect: () => inspectXrdp(iniPath, runner, runtimeUser),
+    inspect: () => inspectXrdp(iniPath, runner, runtimeUser, options),
     rotation: createXrdpRotation({ runner, runtimeUser }),
   };
 }
 
-async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: () => RuntimeUserSetting): Promise<InspectOutcome> {
+async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: () => RuntimeUserSetting, options: XrdpBackendOptions): Promise<InspectOutcome> {
   let ini: Ini;
   try {
     ini = parseIni(readFileSync(iniPath, "utf8"));
@@ -93,19 +96,20 @@ async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: 
   reportLink(certPath, "certificate", findings);
   reportLink(keyPath, "key_file", findings);
 
-  const setting = runtimeUser();
-  let server: Identity | null = { name: "root", uid: 0, gids: [0] };
-  if (setting.user !== null) {
-    const resolved = await resolveIdentity(runner, setting.user, setting.group);
-    if (resolved.ok) server = resolved.identity;
-    else {
-      server = null;
-      findings.push({ severity: "warn", code: "runtime-user-unknown", message: resolved.reason, fix: "fix User= in xrdp.service" });
-    }
+  const who = await whoServes(tcp.port, tcp.address, runner, runtimeUser, options.findListener ?? findListeningProcess);
+  findings.push(...who.findings);
+  if (who.listener?.configPath && !samePath(who.listener.configPath, iniPath)) {
+    findings.push({
+      severity: "warn",
+      code: "listener-other-ini",
+      message: `the process listening on port ${tcp.port} (pid ${who.listener.pid}) was started with -c ${who.listener.configPath}, not ${iniPath}`,
+      fix: `inspect that configuration: rdpcert status --xrdp-ini ${who.listener.configPath}`,
+    });
   }
 
-  const certificate = readConfiguredCertificate(certPath, server);
-  const key = inspectKey(keyPath, certificate, server, findings);
+  const certificate = readConfiguredCertificate(certPath, who.server);
+  const key = inspectKey(keyPath, certificate, who, findings);
+  const afterRestart = who.unit && who.server && !sameAccess(who.unit, who.server) ? predictAfterRestart(who.unit, who.server, certPath, keyPath) : [];
   let issuance: "self-signed" | "ca-issued" | "unknown" = "unknown";
   if (certificate.state === "present") {
     try {
@@ -120,12 +124,14 @@ async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: 
     inspection: {
       backend: "xrdp",
       source: iniPath,
-      listener: { address: tcp.address, port: tcp.port, securityLayer, nla: null },
+      listener: { address: tcp.address, port: tcp.port, securityLayer, nla: null, tlsVersions: sslProtocols(ini) },
       certificate,
       key,
       issuance,
       configuredThumbprint: null,
       findings,
+      server: who.description,
+      afterRestart,
     },
   };
 }
@@ -172,11 +178,15 @@ function readConfiguredCertificate(path: string, server: Identity | null): Confi
     if (code === "ENOENT") {
       return { state: "missing", location: path, reason: `the certificate file ${path} does not exist${danglingNote(path)}` };
     }
-    return { state: "unreadable", location: path, reason: `cannot read the certificate ${path}: ${errnoText(error)}`, fix: code === "EACCES" ? "run as root (sudo rdpcert status)" : null };
+    if (code === "EACCES" || code === "EPERM") {
+      // We could not look: that says nothing about xrdp.
+      return { state: "unchecked", location: path, reason: `the certificate ${path} was not checked: this user cannot read it (run as root)` };
+    }
+    return { state: "unreadable", location: path, reason: `cannot read the certificate ${path}: ${errnoText(error)}` };
   }
   if (server) {
     const access = readableBy(path, server);
-    if (!access.ok) {
+    if (!access.ok && access.checked) {
       return { state: "unreadable", location: path, reason: `xrdp cannot read its certificate: ${access.reason}`, fix: `make ${path} readable by ${server.name} (e.g. chmod 644 for a certificate)` };
     }
   }
@@ -187,11 +197,16 @@ function readConfiguredCertificate(path: string, server: Identity | null): Confi
   return { state: "present", der: Buffer.from(match[1]!.replace(/\s+/g, ""), "base64"), location: path };
 }
 
-function inspectKey(path: string, certificate: ConfiguredCertificate, server: Identity | null, findings: HostFinding[]): KeyState {
+function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoServes, findings: HostFinding[]): KeyState {
+  const server = who.server;
   let mode: number;
   try {
     mode = lstatSync(path).isSymbolicLink() ? readLinkedMode(path) : lstatSync(path).mode;
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") {
+      return { state: "unknown", location: path, reason: `the private key ${path} was not checked: this user cannot look at it (run as root)` };
+    }
     return { state: "missing", location: path, reason: `the private key file ${path} does not exist${danglingNote(path)} (${errnoText(error)})` };
   }
   if ((mode & 0o004) !== 0) {
@@ -199,17 +214,9 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, server: Id
   }
   if (server) {
     const access = readableBy(path, server);
+    if (!access.ok && !access.checked) return { state: "unknown", location: path, reason: `whether xrdp can read its private key was not checked: ${access.reason}` };
     if (!access.ok) {
-      const target = realOrSame(path);
-      const snakeoil = /ssl-cert-snakeoil\.key$/.test(target);
-      return {
-        state: "unreadable",
-        location: path,
-        reason: `xrdp cannot read its private key: ${access.reason}`,
-        fix: snakeoil
-          ? `add xrdp's user to the ssl-cert group (adduser ${server.name.split(":")[0]} ssl-cert) and restart xrdp`
-          : `chgrp ${server.name.split(":")[1] ?? server.name} ${target} && chmod 640 ${target}`,
-      };
+      return { state: "unreadable", location: path, reason: `xrdp cannot read its private key: ${access.reason}`, fix: keyAccessFix(path, server, who), basis: who.description.basis };
     }
   }
   let pem: string;
@@ -217,7 +224,7 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, server: Id
     pem = readFileSync(path, "utf8");
   } catch (error) {
     // We could not read it ourselves: whether it matches is unknown, not wrong.
-    return { state: "unknown", location: path, reason: `cannot read the private key ${path} to check it: ${errnoText(error)} (run as root)` };
+    return { state: "unknown", location: path, reason: `the private key ${path} was not checked: ${errnoText(error)} (run as root)` };
   }
   let publicDer: Buffer;
   try {
@@ -276,4 +283,120 @@ function errnoText(error: unknown): string {
     default:
       return e.code ?? e.message;
   }
+}
+
+interface WhoServes {
+  /** The identity file access is judged for: the listener's, else the unit's; null when neither is known. */
+  readonly server: Identity | null;
+  /** The unit's User=/Group= resolved (root when unset); null when it does not resolve. */
+  readonly unit: Identity | null;
+  readonly listener: ListeningProcess | null;
+  readonly description: ServerIdentity;
+  readonly findings: readonly HostFinding[];
+}
+
+const ROOT: Identity = { name: "root", uid: 0, gids: [0] };
+
+/**
+ * The listening process outranks the unit: many hosts run xrdp as root
+ * whatever Debian's unit says. The unit is the prediction for a restart,
+ * and the basis only when no listening process can be seen, which the
+ * report then says.
+ */
+async function whoServes(
+  port: number,
+  address: string | null,
+  runner: CommandRunner,
+  runtimeUser: () => RuntimeUserSetting,
+  findListener: (port: number, address: string | null) => ListenerLookup,
+): Promise<WhoServes> {
+  const findings: HostFinding[] = [];
+  const setting = runtimeUser();
+  const unitText = setting.user === null ? "xrdp.service sets no User= (root)" : `xrdp.service says User=${setting.user}${setting.group ? `, Group=${setting.group}` : ""}`;
+  let unit: Identity | null = ROOT;
+  if (setting.user !== null) {
+    const resolved = await resolveIdentity(runner, setting.user, setting.group);
+    if (resolved.ok) unit = resolved.identity;
+    else {
+      unit = null;
+      findings.push({ severity: "warn", code: "runtime-user-unknown", message: resolved.reason, fix: "fix User= in xrdp.service" });
+    }
+  }
+  const lookup = findListener(port, address);
+  if (lookup.kind === "found") {
+    const p = lookup.process;
+    return {
+      server: p.identity,
+      unit,
+      listener: p,
+      description: { basis: "listener", name: p.identity.name, pid: p.pid, detail: `${p.command} (pid ${p.pid}) listening on port ${port} runs as ${p.identity.name}` },
+      findings,
+    };
+  }
+  const why = lookup.kind === "none" ? `nothing listens on port ${port}` : lookup.reason;
+  findings.push({
+    severity: "info",
+    code: "server-identity-predicted",
+    message: `file access judged for the user xrdp would run as, a prediction: ${why}; ${unitText}`,
+    fix: lookup.kind === "hidden" ? "run as root to see the listening process" : null,
+  });
+  return {
+    server: unit,
+    unit,
+    listener: null,
+    description: { basis: unit ? "unit" : "unknown", name: unit?.name ?? null, pid: null, detail: `predicted from the unit (${why}): ${unitText}` },
+    findings,
+  };
+}
+
+const sameAccess = (a: Identity, b: Identity): boolean => a.uid === b.uid && a.gids.length === b.gids.length && a.gids.every((g) => b.gids.includes(g));
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
+}
+
+function keyAccessFix(path: string, server: Identity, who: WhoServes): string {
+  const target = realOrSame(path);
+  // Case 5 of issue 11: the user was given access (adduser xrdp ssl-cert) but the running process predates it.
+  if (who.listener && who.unit && who.unit.uid === server.uid && readableBy(path, who.unit).ok) {
+    return `restart xrdp (systemctl restart xrdp): the running xrdp (pid ${who.listener.pid}) started before ${server.name} was given access, and keeps its old groups until then`;
+  }
+  if (/ssl-cert-snakeoil\.key$/.test(target)) return `add xrdp's user to the ssl-cert group (adduser ${server.name.split(":")[0]} ssl-cert) and restart xrdp`;
+  return `chgrp ${groupName(server.gids[0] ?? 0)} ${target} && chmod 640 ${target}`;
+}
+
+/** What the unit's identity could not read, when it differs from the running process'. */
+function predictAfterRestart(unit: Identity, server: Identity, certPath: string, keyPath: string): RestartPrediction[] {
+  const out: RestartPrediction[] = [];
+  for (const [what, path] of [["certificate", certPath], ["private key", keyPath]] as const) {
+    const now = readableBy(path, server);
+    const later = readableBy(path, unit);
+    if (!now.ok || later.ok || !later.checked) continue;
+    const target = realOrSame(path);
+    out.push({
+      code: what === "certificate" ? "certificate-unreadable-after-restart" : "key-unreadable-after-restart",
+      message: `xrdp runs as ${server.name} now and can read its ${what}, but would fail after a restart as ${unit.name} (its unit's user): ${later.reason}`,
+      fix:
+        what === "certificate"
+          ? `chmod 644 ${target}`
+          : /ssl-cert-snakeoil\.key$/.test(target)
+            ? `adduser ${unit.name.split(":")[0]} ssl-cert`
+            : `chgrp ${groupName(unit.gids[0] ?? 0)} ${target} && chmod 640 ${target}`,
+    });
+  }
+  return out;
+}
+
+/** ssl_protocols=TLSv1.2, TLSv1.3 -> ["TLSv1.2", "TLSv1.3"]; null when absent (xrdp's default: 1.2 and 1.3). */
+function sslProtocols(ini: Ini): string[] | null {
+  const value = iniValue(ini, "Globals", "ssl_protocols")?.value;
+  if (value === undefined || value.trim() === "") return null;
+  return value
+    .split(/[\s,]+/)
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

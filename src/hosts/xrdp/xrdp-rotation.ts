@@ -1,15 +1,21 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { thumbprintOf } from "../../core/certificate";
-import { buildSelfSigned, generateKey } from "../../core/self-signed";
+import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
+import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import type { CommandRunner } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult } from "../host-backend";
+import type { BackupItem, BackupSet, HostInspection, ReplacementSpec, RotationSteps, StepResult } from "../host-backend";
 import { writeFileAtomic } from "../local/atomic-write";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
 
 const DAY_MS = 86_400_000;
+
+const NAME_SOURCES: Record<CertificateNames["source"], string> = {
+  requested: "as requested with --name/--ip",
+  "old-certificate": "the names of the old certificate, kept",
+  host: "the host's names: the old certificate's could not be read",
+};
 
 /** Where rdpcert writes its own pair when the configured paths are links to a shared pair. */
 export function managedPaths(iniPath: string): { dir: string; cert: string; key: string } {
@@ -67,6 +73,20 @@ export function repointIni(text: string, certPath: string, keyPath: string): str
   return out;
 }
 
+function oldCertificate(inspection: HostInspection): CertificateInfo | null {
+  if (inspection.certificate.state !== "present") return null;
+  try {
+    return describeCertificate(inspection.certificate.der);
+  } catch {
+    return null;
+  }
+}
+
+/** The new certificate's names: requested, else the old certificate's, else the host's. */
+export function namesFor(inspection: HostInspection, spec: ReplacementSpec): CertificateNames {
+  return replacementNames(oldCertificate(inspection), spec.names, spec.requested);
+}
+
 function readItem(role: BackupItem["role"], path: string): BackupItem | null {
   try {
     const link = isLink(path);
@@ -110,7 +130,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       const targets = replacementTargets(inspection);
       const lines = [
         `back up ${[inspection.certificate.location, inspection.key.location, targets.repointIni ? inspection.source : null].filter(Boolean).join(", ")} into the state dir (0700, files 0600)`,
-        `generate a new RSA ${spec.keyBits} key and a self-signed certificate for ${spec.names.join(", ")}, valid ${spec.validityDays} days (EKU serverAuth; keyUsage digitalSignature, keyEncipherment)`,
+        `generate a new RSA ${spec.keyBits} key and a self-signed certificate for ${describeNames(namesFor(inspection, spec))} (${NAME_SOURCES[namesFor(inspection, spec).source]}), valid ${spec.validityDays} days from an hour ago (EKU serverAuth; keyUsage digitalSignature, keyEncipherment)`,
         `write ${targets.cert} (0644) and ${targets.key} (0640 for xrdp's group, or 0600) crash-safely: temp file, fsync, rename, fsync dir`,
       ];
       if (targets.repointIni) {
@@ -146,10 +166,12 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
         const owner = await keyOwnership();
         const started = performance.now();
         const key = generateKey({ type: "rsa", bits: spec.keyBits });
+        const names = namesFor(inspection, spec);
         const pair = buildSelfSigned(key, {
-          commonName: spec.names[0] ?? "localhost",
-          dnsNames: spec.names,
-          notBefore: new Date(now.getTime() - 5 * 60_000),
+          commonName: names.commonName,
+          dnsNames: names.dnsNames,
+          ipAddresses: names.ipAddresses,
+          notBefore: new Date(now.getTime() - BACKDATE_MS),
           notAfter: new Date(now.getTime() + spec.validityDays * DAY_MS),
         });
         const keygenMs = performance.now() - started;

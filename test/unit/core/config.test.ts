@@ -36,4 +36,22 @@ describe("config", () => {
     const result = resolveConfig({}, { RDPCERT_WARN_DAYS: "-1" }, {}, "cfg");
     expect(result).toEqual({ ok: false, error: expect.stringMatching(/^cfg: warnDays: -1 is not allowed .*\(environment overrides: RDPCERT_WARN_DAYS\)$/) });
   });
+
+  // Issue 11, case 6: these passed validation, then every run rotated.
+  it.each([
+    ['{"warnDays": 400}', "warnDays (400) must be below validityDays (180)"],
+    ['{"warnDays": 180}', "warnDays (180) must be below validityDays (180)"],
+    ['{"rotateDays": 200}', "rotateDays (200) must be below validityDays (180)"],
+    ['{"validityDays": 20}', "warnDays (30) must be below validityDays (20)"],
+    ['{"renewalFraction": 1}', "renewalFraction: 1 is not allowed"],
+    ['{"renewalFraction": 0}', "renewalFraction: 0 is not allowed"],
+  ])("rejects the churning combination %s with one line naming both fields", (text, message) => {
+    const result = parseConfigText(text, "cfg");
+    expect(result).toEqual({ ok: false, error: expect.stringContaining(message) });
+    if (!result.ok) expect(result.error).not.toContain("\n");
+  });
+
+  it("accepts the same fields when they fit together", () => {
+    expect(parseConfigText('{"warnDays": 400, "validityDays": 800, "rotateDays": 500}', "cfg").ok).toBe(true);
+  });
 });

@@ -69,9 +69,50 @@ describe("decideRun", () => {
 
   it("repairs a corrupt self-signed pair when autoRepair is on, and only warns when it is off", () => {
     const pem = der(certValid(-10, 170).certPem);
-    const broken = assess(configured(pem, "self-signed", { state: "unreadable", location: "/k", reason: "xrdp cannot read" }), presentedDer(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);
-    expect(decideRun(broken, "self-signed", runPolicy, NO_BACKOFF, now).kind).toBe("rotate");
+    const broken = assess(configured(pem, "self-signed", { state: "missing", location: "/k", reason: "the key does not exist" }), presentedDer(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);
+    expect(decideRun(broken, "self-signed", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "rotate", problem: "key-missing" });
     expect(decideRun(broken, "self-signed", { ...runPolicy, autoRepair: false }, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2, reason: expect.stringContaining("autoRepair is off") });
+  });
+
+  // Issue 11: a new pair does not fix a permission, a TLS setting or another process on the port.
+  it("never rotates for what a new certificate does not fix: an unreadable key is CRITICAL with its permission fix", () => {
+    const pem = der(certValid(-10, 170).certPem);
+    const unreadable = assess(configured(pem, "self-signed", { state: "unreadable", location: "/k", reason: "xrdp cannot read its private key", fix: "chgrp xrdp /k && chmod 640 /k" }), presentedDer(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);
+    expect(unreadable.problems.map((p) => [p.code, p.fixedByReplacement])).toEqual([["key-unreadable", false], ["rdp-security-only", false]]);
+    expect(decideRun(unreadable, "self-signed", runPolicy, NO_BACKOFF, now)).toEqual({ kind: "none", exitCode: 2, reason: "xrdp cannot read its private key: a new certificate does not fix this; fix: chgrp xrdp /k && chmod 640 /k" });
+  });
+
+  it("the wire outranks file modes: an unreadable key whose certificate is served over TLS is a WARNING, not rotated", () => {
+    const pem = der(certValid(-10, 170).certPem);
+    const served = assess(configured(pem, "self-signed", { state: "unreadable", location: "/k", reason: "xrdp cannot read its private key", basis: "unit" }), presentedDer(pem), DEFAULT_POLICY, now);
+    expect(served.status).toBe("WARN");
+    expect(served.problems[0]).toMatchObject({ code: "key-unreadable", verdict: "WARN", reason: expect.stringContaining("would fail after a restart"), fixedByReplacement: false });
+    expect(decideRun(served, "self-signed", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 1 });
+  });
+
+  it("does not rotate again for a problem a verified rotation left in place", () => {
+    const pem = der(certValid(-170, 10).certPem);
+    const a = assess(configured(pem), presentedDer(pem), DEFAULT_POLICY, now);
+    expect(decideRun(a, "self-signed", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "rotate", problem: "expiring" });
+    const remembered = recordFailure(NO_BACKOFF, new Date(now.getTime() - 2 * 86_400_000), "still expiring", "expiring");
+    expect(remembered.unfixed).toEqual({ code: "expiring", at: expect.any(String) });
+    expect(decideRun(a, "self-signed", runPolicy, remembered, now)).toMatchObject({ kind: "none", exitCode: 2, reason: expect.stringContaining('did not make "expiring" go away') });
+    // A later failure of another kind keeps the memory.
+    expect(recordFailure(remembered, now, "restart failed").unfixed).toEqual(remembered.unfixed);
+  });
+
+  it("ignores a backoff written under a clock that was far ahead", () => {
+    const pem = der(certValid(-170, 10).certPem);
+    const a = assess(configured(pem), presentedDer(pem), DEFAULT_POLICY, now);
+    const underWrongClock = recordFailure(NO_BACKOFF, new Date(now.getTime() + 400 * 86_400_000), "failed in the future");
+    expect(decideRun(a, "self-signed", runPolicy, underWrongClock, now).kind).toBe("rotate");
+  });
+
+  it("repairs a not-yet-valid certificate that rdpcert issued itself, and only that one", () => {
+    const future = der(certValid(2, 170).certPem);
+    const a = assess(configured(future), presentedDer(future), DEFAULT_POLICY, now);
+    expect(decideRun(a, "self-signed", runPolicy, NO_BACKOFF, now, { issuedByRdpcert: true })).toMatchObject({ kind: "rotate", problem: "not-yet-valid" });
+    expect(decideRun(a, "self-signed", runPolicy, NO_BACKOFF, now, { issuedByRdpcert: false })).toMatchObject({ kind: "none", exitCode: 2 });
   });
 
   it("never rotates a CA-issued certificate: renewCommand if configured, else WARNING, CRITICAL within criticalDays", () => {

@@ -28,7 +28,7 @@ describe("readableBy", () => {
     const path = file("key.pem", 0o640, 4001, 4100);
     expect(readableBy(path, alice)).toEqual({ ok: true });
     expect(readableBy(path, team)).toEqual({ ok: true });
-    expect(readableBy(path, { name: "eve", uid: 4003, gids: [4003] })).toEqual({ ok: false, reason: expect.stringContaining("eve cannot read") });
+    expect(readableBy(path, { name: "eve", uid: 4003, gids: [4003] })).toEqual({ ok: false, checked: true, reason: expect.stringContaining("eve cannot read") });
     expect(readableBy(path, { name: "eve", uid: 4003, gids: [4003] })).toMatchObject({ reason: expect.stringContaining("mode 0640, owner 4001:4100") });
   });
 
@@ -44,19 +44,19 @@ describe("readableBy", () => {
     chownSync(join(dir, "private"), 0, 4100);
     chmodSync(join(dir, "private"), 0o710);
     expect(readableBy(path, team)).toEqual({ ok: true });
-    expect(readableBy(path, alice)).toEqual({ ok: false, reason: expect.stringContaining(`alice cannot enter ${join(dir, "private")}`) });
+    expect(readableBy(path, alice)).toEqual({ ok: false, checked: true, reason: expect.stringContaining(`alice cannot enter ${join(dir, "private")}`) });
   });
 
   it("follows links and names the target", () => {
     const target = file("real.key", 0o600, 0, 0);
     symlinkSync(target, join(dir, "key.pem"));
     const access = readableBy(join(dir, "key.pem"), alice);
-    expect(access).toEqual({ ok: false, reason: expect.stringContaining(`-> ${target}`) });
+    expect(access).toEqual({ ok: false, checked: true, reason: expect.stringContaining(`-> ${target}`) });
     expect(readableBy(join(dir, "key.pem"), root)).toEqual({ ok: true });
   });
 
   it("reports a dangling link", () => {
     symlinkSync(join(dir, "nowhere"), join(dir, "key.pem"));
-    expect(readableBy(join(dir, "key.pem"), root)).toEqual({ ok: false, reason: expect.stringContaining("cannot be resolved (ENOENT)") });
+    expect(readableBy(join(dir, "key.pem"), root)).toEqual({ ok: false, checked: true, reason: expect.stringContaining("cannot be resolved (ENOENT)") });
   });
 });

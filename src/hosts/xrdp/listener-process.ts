@@ -1,0 +1,196 @@
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { Identity } from "./file-access";
+
+/**
+ * Who really serves (DOMAIN.md, "xrdp: who really serves"): the process that
+ * holds the listening socket, found through /proc/net/tcp{,6} (socket inode)
+ * and /proc/PID/fd (which process holds it). Its uid and groups, read from
+ * /proc/PID/status, are the identity that opens the key for every connection,
+ * whatever xrdp.service's User= says. Linux only; a missing /proc is "not
+ * visible", never a guess.
+ */
+export interface ListeningProcess {
+  readonly pid: number;
+  /** /proc/PID/comm, e.g. "xrdp". */
+  readonly command: string;
+  readonly identity: Identity;
+  /** The ini it was started with (`-c FILE` / `--config FILE`); null: xrdp's default. */
+  readonly configPath: string | null;
+}
+
+export type ListenerLookup =
+  | { readonly kind: "found"; readonly process: ListeningProcess }
+  /** No socket listens on the port (xrdp is down, or listens elsewhere). */
+  | { readonly kind: "none" }
+  /**
+   * A socket listens (owned by `socketUid`), but its process cannot be seen:
+   * another user's /proc/PID/fd needs root.
+   */
+  | { readonly kind: "hidden"; readonly socketUid: number | null; readonly reason: string };
+
+export interface ProcRoot {
+  /** "/proc" in production; tests of the parsers pass fixture text instead. */
+  readonly path: string;
+}
+
+const LISTEN = "0A";
+
+interface ListeningSocket {
+  readonly inode: string;
+  readonly uid: number;
+  readonly address: string;
+}
+
+/** `0100007F:0D3D` (IPv4, little-endian words) or 32 hex digits (IPv6) -> address text; port from the hex after ':'. */
+function decodeAddress(hex: string): { address: string; port: number } | null {
+  const [addr, portHex] = hex.split(":");
+  if (!addr || !portHex) return null;
+  const port = parseInt(portHex, 16);
+  if (addr.length === 8) {
+    const bytes = Buffer.from(addr, "hex").reverse();
+    return { address: [...bytes].join("."), port };
+  }
+  if (addr.length === 32) {
+    const words: string[] = [];
+    for (let i = 0; i < 32; i += 8) words.push(Buffer.from(addr.slice(i, i + 8), "hex").reverse().toString("hex"));
+    const groups = words.join("").match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ""));
+    return { address: groups.join(":"), port };
+  }
+  return null;
+}
+
+/** Listening sockets on `port` from the text of /proc/net/tcp or tcp6. */
+export function listeningSockets(procNetText: string, port: number): ListeningSocket[] {
+  const out: ListeningSocket[] = [];
+  for (const line of procNetText.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[3] !== LISTEN) continue;
+    const local = decodeAddress(f[1]!);
+    if (!local || local.port !== port) continue;
+    out.push({ inode: f[9]!, uid: Number(f[7]), address: local.address });
+  }
+  return out;
+}
+
+/** uid and groups as the kernel checks file access: the filesystem uid and gid, and the supplementary groups. */
+export function identityFromStatus(statusText: string, name: (uid: number) => string): Identity | null {
+  const field = (key: string): number[] | null => {
+    const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(statusText);
+    return m ? m[1]!.trim().split(/\s+/).filter(Boolean).map(Number) : null;
+  };
+  const uids = field("Uid");
+  const gidsLine = field("Gid");
+  if (!uids || uids.length < 4 || !gidsLine || gidsLine.length < 4) return null;
+  const fsUid = uids[3]!;
+  const fsGid = gidsLine[3]!;
+  const groups = field("Groups") ?? [];
+  return { name: name(fsUid), uid: fsUid, gids: [fsGid, ...groups.filter((g) => g !== fsGid)] };
+}
+
+/** `xrdp -n -c /etc/xrdp/xrdp.ini` -> "/etc/xrdp/xrdp.ini"; also `--config FILE`, `-cFILE`, `--config=FILE`. */
+export function configFromCmdline(argv: readonly string[]): string | null {
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if ((arg === "-c" || arg === "--config") && argv[i + 1] !== undefined) return argv[i + 1]!;
+    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
+    if (arg.startsWith("-c") && arg.length > 2 && !arg.startsWith("--")) return arg.slice(2);
+  }
+  return null;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** User names from /etc/passwd for messages; NSS users (LDAP) show as "uid N". */
+function userNames(): (uid: number) => string {
+  const names = new Map<number, string>();
+  for (const line of (readText("/etc/passwd") ?? "").split("\n")) {
+    const f = line.split(":");
+    if (f.length > 2 && !names.has(Number(f[2]))) names.set(Number(f[2]), f[0]!);
+  }
+  return (uid) => names.get(uid) ?? `uid ${uid}`;
+}
+
+function pids(proc: string): number[] {
+  try {
+    return readdirSync(proc)
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function holds(proc: string, pid: number, sockets: ReadonlySet<string>): boolean | null {
+  let fds: string[];
+  try {
+    fds = readdirSync(join(proc, String(pid), "fd"));
+  } catch {
+    return null; // another user's process: not visible without root
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(join(proc, String(pid), "fd", fd)));
+      if (m && sockets.has(m[1]!)) return true;
+    } catch {
+      // The fd closed while we looked.
+    }
+  }
+  return false;
+}
+
+/**
+ * The process listening on TCP `port` (and `address`, when the listener binds
+ * one). xrdp processes are looked at first, in pid order, then every
+ * process. With fork=true the children may hold the socket too: the first
+ * (lowest pid, the parent) is reported; they share its identity.
+ */
+export function findListeningProcess(port: number, address: string | null, root: ProcRoot = { path: "/proc" }): ListenerLookup {
+  const proc = root.path;
+  const tables = [readText(join(proc, "net", "tcp")), readText(join(proc, "net", "tcp6"))];
+  if (tables.every((t) => t === null)) return { kind: "hidden", socketUid: null, reason: `${proc}/net/tcp cannot be read` };
+  let sockets = tables.flatMap((t) => (t ? listeningSockets(t, port) : []));
+  if (address !== null && sockets.some((s) => s.address === address)) sockets = sockets.filter((s) => s.address === address);
+  if (sockets.length === 0) return { kind: "none" };
+  const inodes = new Set(sockets.map((s) => s.inode));
+  const all = pids(proc).sort((a, b) => a - b);
+  const comm = (pid: number): string => (readText(join(proc, String(pid), "comm")) ?? "").trim();
+  const ordered = [...all.filter((p) => comm(p) === "xrdp"), ...all.filter((p) => comm(p) !== "xrdp")];
+  let hidden = 0;
+  let pid: number | null = null;
+  for (const candidate of ordered) {
+    const held = holds(proc, candidate, inodes);
+    if (held === null) hidden++;
+    else if (held) {
+      pid = candidate;
+      break;
+    }
+  }
+  if (pid === null) {
+    return {
+      kind: "hidden",
+      socketUid: sockets[0]!.uid,
+      reason: hidden > 0 ? `the process listening on port ${port} is not visible to this user (run as root)` : `no process holds the socket listening on port ${port}`,
+    };
+  }
+  const status = readText(join(proc, String(pid), "status"));
+  const identity = status ? identityFromStatus(status, userNames()) : null;
+  if (!identity) return { kind: "hidden", socketUid: sockets[0]!.uid, reason: `cannot read ${proc}/${pid}/status` };
+  const cmdline = (readText(join(proc, String(pid), "cmdline")) ?? "").split("\0").filter((a) => a !== "");
+  return { kind: "found", process: { pid, command: comm(pid) || (cmdline[0] ?? "?"), identity, configPath: configFromCmdline(cmdline) } };
+}
+
+/** A group's name for a fix line (`chgrp NAME`); the number when /etc/group does not name it. */
+export function groupName(gid: number): string {
+  for (const line of (readText("/etc/group") ?? "").split("\n")) {
+    const f = line.split(":");
+    if (f.length > 2 && Number(f[2]) === gid && f[0]) return f[0];
+  }
+  return String(gid);
+}
