@@ -11,10 +11,12 @@ export interface CliRun {
 }
 
 /** Runs the built `rdpcert` bin as a user would (npm test builds it first). */
-export function rdpcert(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
+export function rdpcert(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; uid?: number; gid?: number; prefix?: readonly string[] } = {}): Promise<CliRun> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' (npm test does it for you)`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    // `prefix`: a command that runs node, e.g. ["faketime", "+400 days"] for a host whose clock jumped.
+    const [file, ...argv] = [...(options.prefix ?? []), process.execPath, CLI, ...args];
+    const child = spawn(file!, argv, { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"], uid: options.uid, gid: options.gid });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

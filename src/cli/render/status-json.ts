@@ -32,6 +32,7 @@ export function statusReportJson(report: StatusReport) {
       issuance: inspection.issuance,
       configuredThumbprint: inspection.configuredThumbprint,
       key: { state: inspection.key.state, location: inspection.key.location, reason: inspection.key.reason },
+      /** Whose file access was judged: the listening process, or the unit (a prediction). */
       server: inspection.server ?? null,
       certificate: assessment.configured && certificateJson(assessment.configured, now),
       renewalTime: assessment.renewalTime?.toISOString() ?? null,
