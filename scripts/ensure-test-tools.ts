@@ -19,6 +19,8 @@ const NEEDED: readonly { command: string; pkg: string }[] = [
   { command: process.env.RDPCERT_XRDP_BIN ?? "xrdp", pkg: "xrdp" },
   { command: "openssl", pkg: "openssl" },
   { command: "systemd-analyze", pkg: "systemd" },
+  // A host whose clock jumped: the CLI runs under libfaketime.
+  { command: "faketime", pkg: "faketime" },
 ];
 
 function have(command: string): boolean {
