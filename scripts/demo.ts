@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chownSync } from "node:fs";
 import { join } from "node:path";
 import { buildSelfSigned, generateKey } from "../src/core/self-signed";
+import { DEMO_NEEDS, ensurePackages } from "./ensure-test-tools";
 import { type XrdpServer, startXrdp } from "./xrdp-server";
 
 const CLI = join(__dirname, "..", "src", "cli", "main.js");
@@ -32,6 +33,8 @@ function run(title: string, args: readonly string[]): number {
 }
 
 async function main(): Promise<number> {
+  // The README promises that `npm install && npm run demo` does all the set-up: xrdp as the tests get it.
+  if (!ensurePackages(DEMO_NEEDS, "rdpcert demo")) return 1;
   const servers: XrdpServer[] = [];
   const stopAll = (): Promise<unknown> => Promise.all(servers.map((s) => s.stop()));
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));

@@ -15,7 +15,15 @@ const ROOT = join(__dirname, "..", "..");
 export const PWSH_TOOL_DIR = join(ROOT, ".tools", "pwsh");
 const PWSH_VERSION = "7.6.9";
 
-const NEEDED: readonly { command: string; pkg: string }[] = [
+export interface Needed {
+  readonly command: string;
+  readonly pkg: string;
+}
+
+/** What the demo needs: a real xrdp to run rdpcert against. */
+export const DEMO_NEEDS: readonly Needed[] = [{ command: process.env.RDPCERT_XRDP_BIN ?? "xrdp", pkg: "xrdp" }];
+
+const NEEDED: readonly Needed[] = [
   { command: process.env.RDPCERT_XRDP_BIN ?? "xrdp", pkg: "xrdp" },
   { command: "openssl", pkg: "openssl" },
   { command: "systemd-analyze", pkg: "systemd" },
@@ -27,27 +35,31 @@ function have(command: string): boolean {
   return spawnSync("sh", ["-c", 'command -v "$1"', "sh", command], { stdio: "ignore" }).status === 0;
 }
 
-function ensurePackages(): boolean {
-  const missing = NEEDED.filter((n) => !have(n.command));
+/**
+ * Installs the Debian packages of the missing commands with apt-get when root,
+ * else one line saying how. `who` names the caller in messages.
+ */
+export function ensurePackages(needed: readonly Needed[] = NEEDED, who = "rdpcert tests"): boolean {
+  const missing = needed.filter((n) => !have(n.command));
   if (missing.length === 0) return true;
   const pkgs = missing.map((m) => m.pkg);
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !have("apt-get")) {
-    process.stderr.write(`rdpcert tests: ${missing.map((m) => m.command).join(", ")} not installed and cannot be installed from here; run 'sudo apt-get install -y ${pkgs.join(" ")}' and try again\n`);
+    process.stderr.write(`${who}: ${missing.map((m) => m.command).join(", ")} not installed and cannot be installed from here; run 'sudo apt-get install -y ${pkgs.join(" ")}' and try again\n`);
     return false;
   }
-  process.stderr.write(`rdpcert tests: installing ${pkgs.join(", ")} with apt-get (the e2e tests start real xrdp servers)\n`);
+  process.stderr.write(`${who}: installing ${pkgs.join(", ")} with apt-get (it starts real xrdp servers)\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   try {
     execFileSync("apt-get", ["update", "-q"], { stdio: ["ignore", "ignore", "inherit"], env });
     execFileSync("apt-get", ["install", "-y", "-q", ...pkgs], { stdio: ["ignore", "ignore", "inherit"], env });
   } catch {
-    process.stderr.write(`rdpcert tests: 'apt-get install -y ${pkgs.join(" ")}' failed; install them by hand and try again\n`);
+    process.stderr.write(`${who}: 'apt-get install -y ${pkgs.join(" ")}' failed; install them by hand and try again\n`);
     return false;
   }
   const still = missing.filter((m) => !have(m.command));
   if (still.length) {
-    process.stderr.write(`rdpcert tests: ${still.map((m) => m.command).join(", ")} still not on PATH after installing; check 'dpkg -L ${still[0]!.pkg}'\n`);
+    process.stderr.write(`${who}: ${still.map((m) => m.command).join(", ")} still not on PATH after installing; check 'dpkg -L ${still[0]!.pkg}'\n`);
     return false;
   }
   return true;
