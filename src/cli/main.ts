@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import type { BackendChoice } from "../hosts/select-backend";
+import { UntrustedPathError } from "../hosts/local/trust";
 import { EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError } from "./exit-codes";
 import { DEFAULT_CONFIG_PATH, backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
 import type { RotationFlags } from "./commands/rotate";
@@ -375,7 +376,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.UNKNOWN;
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof UntrustedPathError) {
       process.stderr.write(`rdpcert: ${error.message}\n`);
       return ExitCode.UNKNOWN;
     }

@@ -125,6 +125,24 @@ export interface BackupSet {
   readonly extra?: Record<string, unknown>;
 }
 
+/** A file a replacement writes, and the SHA-256 of what it writes there. */
+export interface WrittenFile {
+  readonly path: string;
+  readonly sha256: string;
+}
+
+/**
+ * What a rollback may do (issue 12, cases 6 and 8): write only to `allowed`
+ * paths (the files the current configuration names, and rdpcert's own), and
+ * overwrite a file only while it still holds the backup's bytes or what the
+ * rotation wrote (`written`): anything else was deployed by someone else.
+ */
+export interface RestoreGuard {
+  readonly inspection: HostInspection;
+  /** Absent: not checked (a restore by hand, or a journal of an older version). */
+  readonly written?: readonly WrittenFile[];
+}
+
 /** How to make the replacement certificate; the defaults are the issue's: RSA 2048, 180 days. */
 export interface ReplacementSpec {
   readonly keyBits: 2048 | 3072 | 4096;
@@ -154,13 +172,19 @@ export interface RotationSteps {
   mustHandOff?(): string | null;
   /** The exact plan, as lines for people (`--dry-run` prints it). */
   describe(inspection: HostInspection, spec: ReplacementSpec, restart: RestartSpec): readonly string[];
+  /** Why the configured files must not be replaced at all (e.g. a key path that holds no key), or null. */
+  refuseTargets?(inspection: HostInspection): { readonly reason: string; readonly fix: string } | null;
+  /** Removes leftover temp files of interrupted crash-safe writes beside the managed files; returns what it removed. */
+  removeLeftovers?(inspection: HostInspection): readonly string[];
   collectBackup(inspection: HostInspection): Promise<StepResult<BackupSet>>;
   replace(
     inspection: HostInspection,
     spec: ReplacementSpec,
     now: Date,
+    /** Called with what will be written, before the first write (the journal records it). */
+    beforeWrite?: (files: readonly WrittenFile[]) => void,
   ): Promise<StepResult<{ readonly thumbprint: string | null; readonly written: readonly string[]; readonly keygenMs?: number }>>;
   /** `oldThumbprint`: a backend whose server regenerates the certificate (Windows) waits for one that differs. */
   restart(restart: RestartSpec, oldThumbprint: string | null): Promise<StepResult<{ readonly command: string | null }>>;
-  restore(backup: BackupSet): Promise<StepResult<{ readonly restored: readonly string[] }>>;
+  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[] }>>;
 }

@@ -23,7 +23,7 @@ export interface RotationStore {
   readJournal(): Journal | null;
   writeJournal(journal: Journal): void;
   closeJournal(journal: Journal, close: JournalClose): void;
-  saveBackup(set: BackupSet, reason: string | null, keep: number): string;
+  saveBackup(set: BackupSet, reason: string | null, keep: number, protect?: readonly string[]): string;
   loadBackup(id: string): BackupSet | null;
   backupPath(id: string): string;
 }
@@ -169,6 +169,8 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
       ...base,
     };
   }
+  const unsafe = steps.refuseTargets?.(inspection) ?? null;
+  if (unsafe) return { kind: "refused", ...unsafe, plan, ...base };
   const refused = refusal(assessment, inspection);
   if (refused) return { kind: "refused", ...refused, plan, ...base };
   if (assessment.status === "OK" && !settings.force) {
@@ -257,11 +259,12 @@ export async function rotate(ctx: RotationContext, settings: RotationSettings, o
     });
   }
   try {
-    if (lock.tookOverFrom) ctx.log("warn", `took over the rotation lock left by pid ${lock.tookOverFrom.pid} (no longer running)`);
+    if (lock.tookOverFrom) ctx.log("warn", `took over the rotation lock left by pid ${lock.tookOverFrom.pid} (${lock.tookOverBecause ?? "no longer running"})`);
     ctx.fault("after-lock");
     const recovered = await recoverInterrupted(ctx, settings);
     // Re-check after taking the lock: another run may have rotated meanwhile.
     const decision = await decideRotation(ctx, settings);
+    if (decision.inspection) removeLeftovers(ctx, decision.inspection);
     if (decision.kind !== "rotate") {
       return blank(decision.kind, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, recovered, oldThumbprint: oldOf(decision) });
     }
@@ -312,7 +315,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   ctx.fault("after-backup");
 
   advance("replacing");
-  const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now()), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
+  const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now(), (written) => advance("replacing", { written })), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
   let failure: string | null = null;
   let newThumbprint: string | null = null;
   if (!replaced.ok) failure = replaced.reason;
@@ -345,7 +348,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
 
   ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);
   advance("restoring");
-  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records);
+  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written);
   const outcome = rolledBack.ok ? "rolled-back" : "rollback-failed";
   ctx.store.closeJournal(journal, { outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
   if (rolledBack.ok) {
@@ -363,11 +366,17 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   });
 }
 
-async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[]) {
+/** Leftover temp files of interrupted crash-safe writes (issue 12, case 12): removed, and said so. */
+export function removeLeftovers(ctx: RotationContext, inspection: HostInspection): void {
+  const removed = ctx.backend.rotation?.removeLeftovers?.(inspection) ?? [];
+  for (const path of removed) ctx.log("warn", `removed ${path}, left over by an interrupted write`);
+}
+
+async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"]) {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
   if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read` };
-  const restored = await timed(records, "restore", () => steps.restore(backup), (v) => `restored ${v.restored.join(", ")}`);
+  const restored = await timed(records, "restore", () => steps.restore(backup, { inspection, written }), (v) => `restored ${v.restored.join(", ")}`);
   if (!restored.ok) return restored;
   ctx.fault("after-restore");
   // A failing restart does not end the rollback: what counts is what the listener presents.
@@ -408,7 +417,7 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   if (!steps || !backup) return close("rollback-failed", `backup ${journal.backupId} cannot be read; restore by hand`);
   const records: StepRecord[] = [];
   const expected = journal.presentedBefore ?? journal.oldThumbprint;
-  const restored = await steps.restore(backup);
+  const restored = await steps.restore(backup, { inspection, written: journal.written });
   if (!restored.ok) return close("rollback-failed", restored.reason);
   const restarted = await steps.restart(settings.restart, null);
   if (expected) {
@@ -441,8 +450,9 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     if (!outcome.ok) return result("failed", `cannot inspect the listener: ${outcome.reason}`);
     const current = await steps.collectBackup(outcome.inspection);
     if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
-    const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2));
-    const restored = await steps.restore(backup);
+    // Never prune the backup being restored (issue 12, case 13).
+    const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2), [id]);
+    const restored = await steps.restore(backup, { inspection: outcome.inspection });
     if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });

@@ -1,6 +1,7 @@
 import type { Config } from "../../core/config";
 import { runCommand } from "../../hosts/command-runner";
 import { createLog } from "../../log/logger";
+import { removeLeftovers } from "../../rotation/rotate";
 import { type RunResult, runPass } from "../../schedule/run-pass";
 import { rotationFlagsFrom } from "../config-load";
 import { ExitCode } from "../exit-codes";
@@ -46,6 +47,10 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     if (!setup.ok) {
       log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
       return { result: null, runId: log.runId, error: `${setup.reason}; ${setup.fix}` };
+    }
+    if (!options.dryRun) {
+      const inspected = await setup.ctx.backend.inspect();
+      if (inspected.ok) removeLeftovers(setup.ctx, inspected.inspection);
     }
     const result = await runPass({
       ctx: setup.ctx,

@@ -6,6 +6,7 @@ import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, K
 import { type Identity, readableBy } from "./file-access";
 import { parseListenSpecs } from "./listen-address";
 import { type Ini, iniValue, parseIni } from "./xrdp-ini";
+import { trustFindings } from "./trust-findings";
 import { createXrdpRotation } from "./xrdp-rotation";
 import { type RuntimeUserSetting, resolveIdentity, xrdpServiceIdentity } from "./runtime-user";
 
@@ -104,6 +105,7 @@ async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: 
     }
   }
 
+  findings.push(...trustFindings(iniPath, certPath, keyPath, server?.uid ?? null));
   const certificate = readConfiguredCertificate(certPath, server);
   const key = inspectKey(keyPath, certificate, server, findings);
   let issuance: "self-signed" | "ca-issued" | "unknown" = "unknown";
