@@ -7,7 +7,7 @@ import { type Identity, readableBy } from "./file-access";
 import { parseListenSpecs } from "./listen-address";
 import { type Ini, iniValue, parseIni } from "./xrdp-ini";
 import { trustFindings } from "./trust-findings";
-import { createXrdpRotation } from "./xrdp-rotation";
+import { createXrdpRotation, notOursToOverwrite } from "./xrdp-rotation";
 import { type RuntimeUserSetting, resolveIdentity, xrdpServiceIdentity } from "./runtime-user";
 
 export const DEFAULT_XRDP_INI = "/etc/xrdp/xrdp.ini";
@@ -199,6 +199,8 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, server: Id
   if ((mode & 0o004) !== 0) {
     findings.push({ severity: "warn", code: "key-world-readable", message: `the private key ${path} is readable by every user (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod o-rwx ${realOrSame(path)}` });
   }
+  const foreign = notAKey(path);
+  if (foreign) return { state: "not-a-key", location: path, reason: `${foreign} (rdpcert will not overwrite it)`, fix: "point key_file= at the listener's own private key" };
   if (server) {
     const access = readableBy(path, server);
     if (!access.ok) {
@@ -244,6 +246,15 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, server: Id
     }
   }
   return { state: "ok", location: path, reason: null };
+}
+
+/** A key_file= that is something else entirely (issue 12, case 7): no chgrp advice for it. */
+function notAKey(path: string): string | null {
+  try {
+    return notOursToOverwrite(path, "key");
+  } catch {
+    return null;
+  }
 }
 
 function readLinkedMode(path: string): number {
