@@ -376,7 +376,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.UNKNOWN;
     }
-    if (error instanceof UsageError || error instanceof UntrustedPathError) {
+    if (error instanceof UntrustedPathError) {
+      process.stderr.write(`rdpcert: ${error.message}; fix: ${error.fix}\n`);
+      return ExitCode.UNKNOWN;
+    }
+    if (error instanceof UsageError) {
       process.stderr.write(`rdpcert: ${error.message}\n`);
       return ExitCode.UNKNOWN;
     }

@@ -99,7 +99,7 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     chmodSync(state, 0o700);
     const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"]);
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/journal\.json is owned by uid \d+, not by root/);
+    expect(run.stdout).toMatch(/^refused {2}state dir .*journal\.json is owned by uid \d+, not by root/);
   });
 
   it("a trusted state dir with a backup naming a path the configuration does not name: the recovery writes nothing there, and never a setuid bit", async () => {
@@ -157,7 +157,8 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     const before = { mode: statSync(target).mode, entries: statSync(target).isDirectory() ? readdirSync(target) : readFileSync(target, "utf8") };
     const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"]);
     expect(run.code).toBe(3);
-    expect(run.stderr.trim()).toMatch(/^rdpcert: state dir .* is a symlink: refusing to use it/);
+    expect(run.stdout).toMatch(/^refused {2}state dir .* is a symlink: refusing to use it/);
+    expect(run.stdout).toContain("fix: use a state dir that only root owns and writes (mode 0700)");
     expect({ mode: statSync(target).mode, entries: statSync(target).isDirectory() ? readdirSync(target) : readFileSync(target, "utf8") }).toEqual(before);
   });
 
@@ -197,9 +198,9 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     chownSync(script, other.uid, other.gid);
     const before = snapshot([server.certPath, server.keyPath, server.iniPath]);
-    const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--restart-command", script]);
+    const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--restart-command", script]);
     expect(run.code).toBe(3);
-    expect(run.stderr.trim()).toMatch(/^rdpcert: the restart command's executable .*restart\.sh is owned by uid \d+, not by root.*refusing to run it as root/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ outcome: "refused", exitCode: 3, reason: expect.stringMatching(/^the restart command's executable .*restart\.sh is owned by uid \d+, not by root.*refusing to run it as root$/) });
     expect(snapshot([server.certPath, server.keyPath, server.iniPath])).toEqual(before);
   });
 

@@ -5,7 +5,7 @@ import { type CommandRunner, runCommand } from "../../hosts/command-runner";
 import type { HostBackend, ReplacementSpec, RestartSpec } from "../../hosts/host-backend";
 import { defaultXrdpRestart, hostNames } from "../../hosts/local/host-names";
 import { StateDir } from "../../hosts/local/state-dir";
-import { untrustedExecutable } from "../../hosts/local/trust";
+import { UntrustedPathError, untrustedExecutable } from "../../hosts/local/trust";
 import { type BackendChoice, selectBackend } from "../../hosts/select-backend";
 import { createConsoleLog } from "../../log/logger";
 import { probe } from "../../probe/prober";
@@ -62,7 +62,7 @@ export async function restartSpecFor(backend: HostBackend, flags: RotationFlags,
   const spec = await restartSpecOf(backend, flags, runner);
   const file = spec.enabled ? spec.command?.[0] : undefined;
   const untrusted = file === undefined ? null : untrustedExecutable(file);
-  if (untrusted) throw new UsageError(`${untrusted}: refusing to run it as root; fix: use a restart command that only root owns and can write`);
+  if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
   return spec;
 }
 
@@ -76,6 +76,16 @@ async function restartSpecOf(backend: HostBackend, flags: RotationFlags, runner:
 
 /** Everything a rotation needs, wired to the real host; shared by rotate, backups, status and run. */
 export async function rotationSetup(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
+  try {
+    return await wireRotation(flags, extra);
+  } catch (error) {
+    // The trust rules (README): a state dir or restart command that others control is refused, exit 3.
+    if (error instanceof UntrustedPathError) return { ok: false as const, reason: error.message, fix: error.fix };
+    throw error;
+  }
+}
+
+async function wireRotation(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
   const runner = runCommand;
   new StateDir(flags.stateDir).check();
   const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner, inSession: flags.inSession });

@@ -146,7 +146,10 @@ export class StateDir {
     const top = lstatOrNull(this.path);
     if (top === null) return;
     const refuse = (reason: string): never => {
-      throw new UntrustedPathError(`state dir ${this.path}: ${reason}: refusing to use it (as root, a state dir that others control can make rdpcert write anywhere); fix: use a state dir that only root owns and writes (mode 0700), e.g. move this one aside and let rdpcert create a new one`);
+      throw new UntrustedPathError(
+        `state dir ${this.path}: ${reason}: refusing to use it (as root, a state dir that others control can make rdpcert write anywhere)`,
+        "use a state dir that only root owns and writes (mode 0700): move this one aside and let rdpcert create a new one",
+      );
     };
     if (top.isSymbolicLink()) refuse(`${this.path} is a symlink`);
     if (!top.isDirectory()) refuse(`${this.path} is not a directory`);
@@ -268,7 +271,7 @@ export class StateDir {
     }
     const result = journalSchema.safeParse(parsed);
     if (!result.success) {
-      throw new UntrustedPathError(`${this.file("journal.json")} is not a journal rdpcert wrote: refusing to act on it; fix: move it aside (it records an interrupted rotation: check the listener with rdpcert status afterwards)`);
+      throw new UntrustedPathError(`${this.file("journal.json")} is not a journal rdpcert wrote: refusing to act on it`, "move it aside, then check the listener with rdpcert status");
     }
     return result.data;
   }

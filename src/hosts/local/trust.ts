@@ -9,6 +9,12 @@ import { delimiter, isAbsolute, join } from "node:path";
  */
 export class UntrustedPathError extends Error {
   override name = "UntrustedPathError";
+  constructor(
+    reason: string,
+    readonly fix = "use files that only root owns and can write (README: the state dir's trust rules)",
+  ) {
+    super(reason);
+  }
 }
 
 /** The owners rdpcert trusts: root, and the running user when it is not root. */
@@ -23,15 +29,11 @@ function modeText(stats: Stats): string {
 
 /** Why `stats` is not trustworthy (another owner, writable by group or others), or null. */
 export function untrustedReason(what: string, stats: Stats): string | null {
+  // Windows has no POSIX owner and mode: the state dir is locked down by ACL instead (windowsAclArgs).
+  if (process.platform === "win32") return null;
   if (!trustedOwners().includes(stats.uid)) return `${what} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
   if ((stats.mode & 0o022) !== 0) return `${what} is writable by ${(stats.mode & 0o002) !== 0 ? "every user" : "its group"} (${modeText(stats)})`;
   return null;
-}
-
-/** Throws when `path` (followed) is not owned by root/the running user or is group/world-writable. */
-export function assertTrustedFile(what: string, path: string, fix: string): void {
-  const reason = untrustedReason(`${what} ${path}`, statSync(path));
-  if (reason) throw new UntrustedPathError(`${reason}: refusing to use it as root; ${fix}`);
 }
 
 /**
