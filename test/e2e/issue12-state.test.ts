@@ -162,6 +162,25 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     expect({ mode: statSync(target).mode, entries: statSync(target).isDirectory() ? readdirSync(target) : readFileSync(target, "utf8") }).toEqual(before);
   });
 
+  it("status as another (non-root) user with root's 0700 state dir: no error about the state dir, the usual report", async () => {
+    otherUser();
+    const server = await start(certValid(-1, 179));
+    const state = join(server.dir, "state");
+    mkdirSync(state, { mode: 0o700 });
+    writeFileSync(join(state, "journal.json"), "{}", { mode: 0o600 });
+    const { CLI } = await import("../helpers/cli");
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("runuser", ["-u", OTHER, "--", process.execPath, CLI, "status", "--xrdp-ini", server.iniPath, "--state-dir", state, "--json"]);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      child.once("close", (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.stderr).not.toMatch(/internal error|state dir/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ schema: "rdpcert.status/v1", recovered: null });
+  });
+
   it("a new state dir is created 0700 and root-owned", async () => {
     const server = await start(certValid(-170, 10));
     const state = join(server.dir, "state");

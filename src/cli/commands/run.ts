@@ -1,6 +1,7 @@
 import type { Config } from "../../core/config";
 import { runCommand } from "../../hosts/command-runner";
 import { createLog } from "../../log/logger";
+import { untrustedExecutable } from "../../hosts/local/trust";
 import { removeLeftovers } from "../../rotation/rotate";
 import { type RunResult, runPass } from "../../schedule/run-pass";
 import { rotationFlagsFrom } from "../config-load";
@@ -47,6 +48,12 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     if (!setup.ok) {
       log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
       return { result: null, runId: log.runId, error: `${setup.reason}; ${setup.fix}` };
+    }
+    const renew = config.renewCommand?.[0];
+    const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
+    if (untrustedRenew) {
+      log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
+      return { result: null, runId: log.runId, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
     }
     if (!options.dryRun) {
       const inspected = await setup.ctx.backend.inspect();

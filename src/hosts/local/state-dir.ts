@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
 import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
-import { bootId, isAlive, processStartTime } from "./process-info";
+import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
 import { UntrustedPathError, lstatOrNull, readOwnFile, untrustedReason } from "./trust";
 
 /**
@@ -90,8 +90,8 @@ const journalSchema = z.object({
   oldThumbprint: z.string().max(128).nullable(),
   newThumbprint: z.string().max(128).nullable(),
   backupId: z.string().regex(/^\d{4,10}$/).nullable(),
-  reason: z.string().max(4096).nullable(),
-  presentedBefore: z.string().max(256).nullable(),
+  reason: z.string().max(4096).nullable().default(null),
+  presentedBefore: z.string().max(256).nullable().default(null),
   written: z.array(z.object({ path: z.string().startsWith("/").max(4096), sha256: sha256Text })).max(16).optional(),
 });
 
@@ -99,8 +99,8 @@ const backupMetaSchema = z.object({
   id: z.string().regex(/^\d{4,10}$/).optional(),
   createdAt: z.string().max(64),
   backend: z.enum(["windows", "xrdp"]),
-  thumbprint: z.string().max(128).nullable(),
-  reason: z.string().max(4096).nullable(),
+  thumbprint: z.string().max(128).nullable().default(null),
+  reason: z.string().max(4096).nullable().default(null),
   items: z
     .array(
       z.object({
@@ -125,6 +125,12 @@ function staleBecause(holder: LockInfo, host: string): string | null {
   if (holder.bootId && boot && holder.bootId !== boot) return "it was taken before the last reboot";
   const start = processStartTime(holder.pid);
   if (holder.startTime && start && holder.startTime !== start) return `pid ${holder.pid} is now another process`;
+  if (!holder.startTime) {
+    // A lock from a version that did not record the start time: a process that started after it was taken is not its holder.
+    const startedAt = processStartedAtMs(holder.pid);
+    const since = Date.parse(holder.since);
+    if (startedAt !== null && Number.isFinite(since) && startedAt > since + 2000) return `pid ${holder.pid} is now another process (it started after the lock was taken)`;
+  }
   return null;
 }
 
@@ -156,7 +162,15 @@ export class StateDir {
     const own = untrustedReason(this.path, top);
     if (own) refuse(own);
     const walk = (dir: string, depth: number): void => {
-      for (const name of readdirSync(dir)) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch (error) {
+        // Not root: a root-owned 0700 state dir cannot be listed, and nobody else can write it either.
+        if ((error as NodeJS.ErrnoException).code === "EACCES") return;
+        throw error;
+      }
+      for (const name of names) {
         const path = join(dir, name);
         const stats = lstatOrNull(path);
         if (stats === null) continue;
@@ -260,7 +274,9 @@ export class StateDir {
     try {
       text = readOwnFile(this.file("journal.json"), MAX_STATE_FILE).toString("utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      const code = (error as NodeJS.ErrnoException).code;
+      // Not root: root's state dir cannot be read, so there is no journal to act on here.
+      if (code === "ENOENT" || code === "EACCES") return null;
       throw error;
     }
     let parsed: unknown;

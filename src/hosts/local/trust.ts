@@ -81,11 +81,11 @@ export function resolveExecutable(file: string, path = process.env.PATH ?? "/usr
 }
 
 /**
- * The restart command runs as root: its executable (after links) must be
+ * The restart (or renew) command runs as root: its executable (after links) must be
  * root's (or the running user's) and writable by nobody else. Returns the
  * reason to refuse, or null.
  */
-export function untrustedExecutable(file: string): string | null {
+export function untrustedExecutable(file: string, what = "the restart command"): string | null {
   const found = resolveExecutable(file);
   if (!found) return null; // Not found: the restart step reports that it could not start.
   let real: string;
@@ -95,7 +95,7 @@ export function untrustedExecutable(file: string): string | null {
     return null;
   }
   const stats = statSync(real);
-  return untrustedReason(`the restart command's executable ${real}${real === found ? "" : ` (via ${found})`}`, stats);
+  return untrustedReason(`${what}'s executable ${real}${real === found ? "" : ` (via ${found})`}`, stats);
 }
 
 /** lstat that returns null for a missing path. */

@@ -62,6 +62,20 @@ describe("StateDir", () => {
       expect(new StateDir(dir).lock()).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: "it was taken before the last reboot" });
     });
 
+    it("a lock of an older version (no start time) is stale when its pid started after it was taken", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" }), { mode: 0o600 });
+      expect(new StateDir(dir).lock()).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: `pid ${pid} is now another process (it started after the lock was taken)` });
+    });
+
+    it("a lock of an older version is still held when its pid is older than the lock", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: new Date(Date.now() + 60_000).toISOString() }), { mode: 0o600 });
+      expect(new StateDir(dir).lock()).toMatchObject({ ok: false, heldBy: { pid } });
+    });
+
     it("is still held when pid, start time and boot id all match", () => {
       const pid = sleeper.pid!;
       new StateDir(dir).ensure();
