@@ -21,7 +21,6 @@ export interface AtomicWriteOptions {
 export function writeFileAtomic(path: string, data: string | Buffer, options: AtomicWriteOptions): void {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.rdpcert-${process.pid}-${randomBytes(4).toString("hex")}`);
-  if (!TEMP_NAME.test(basename(temp))) throw new Error(`temp file name ${temp} does not match the pattern removeLeftoverTemps looks for`);
   // 0600 until the final mode is set: a key is never readable by others, not even briefly.
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
@@ -57,7 +56,7 @@ export function fsyncDirectory(dir: string): void {
 }
 
 /** `.NAME.rdpcert-PID-8HEX`: the temp files writeFileAtomic makes beside NAME. */
-const TEMP_NAME = /^\.(.+)\.rdpcert-(\d+)-[0-9a-f]{8}$/;
+const TEMP_NAME = /^\.([^]+)\.rdpcert-(\d+)-[0-9a-f]{8}$/;
 
 /**
  * A crash inside writeFileAtomic leaves its temp file (a private key copy,

@@ -188,7 +188,9 @@ function readItem(role: BackupItem["role"], path: string): BackupItem | null {
 function unchanged(item: BackupItem): boolean {
   try {
     const stats = statSync(item.originalPath);
-    return (stats.mode & 0o777) === (item.mode & 0o777) && stats.uid === item.uid && stats.gid === item.gid && readFileSync(item.originalPath).equals(item.data);
+    if ((stats.mode & 0o777) !== (item.mode & 0o777) || stats.uid !== item.uid || stats.gid !== item.gid) return false;
+    // Compared by hash through a non-blocking, bounded read: the path may have become a FIFO or device.
+    return currentHash(item.originalPath) === sha256(item.data);
   } catch {
     return false;
   }
@@ -223,7 +225,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       if (targets.repointIni) {
         const why = sharedBecause(inspection.certificate.location) ?? (inspection.key.location ? sharedBecause(inspection.key.location) : null);
         const ini = iniTarget(inspection.source);
-        lines.push(`${inspection.certificate.location} or ${inspection.key.location} is a link to a shared pair${why && why !== "a link" ? ` (${why})` : ""}: leave it untouched and point certificate= and key_file= in ${ini === inspection.source ? ini : `${ini} (the target of the link ${inspection.source}, which is kept)`} at the new files (the rest of the ini unchanged)`);
+        lines.push(`${inspection.certificate.location} or ${inspection.key.location} ${why === null || why === "a link" ? "is a link to a shared pair" : `is shared (${why})`}: leave it untouched and point certificate= and key_file= in ${ini === inspection.source ? ini : `${ini} (the target of the link ${inspection.source}, which is kept)`} at the new files (the rest of the ini unchanged)`);
       }
       lines.push(restart.enabled && restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)");
       return lines;
