@@ -55,7 +55,8 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
       log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
       return { result: null, runId: log.runId, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
     }
-    if (!options.dryRun) {
+    // Only backends that leave temp files beside managed files (xrdp) pay for this extra inspection.
+    if (!options.dryRun && setup.ctx.backend.rotation?.removeLeftovers) {
       const inspected = await setup.ctx.backend.inspect();
       if (inspected.ok) removeLeftovers(setup.ctx, inspected.inspection);
     }
