@@ -102,7 +102,14 @@ export interface HostBackend {
 }
 
 /** A step that may fail: the reason is one line for people and the log. */
-export type StepResult<T = undefined> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type StepResult<T = undefined> =
+  | { readonly ok: true; readonly value: T }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** A restore stopped because the files hold a pair someone else deployed meanwhile (nothing was overwritten). */
+      readonly conflict?: boolean;
+    };
 
 /** One thing a rotation saves before it changes anything. */
 export interface BackupItem {

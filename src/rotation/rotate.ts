@@ -180,7 +180,7 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   return { kind: "rotate", reason: why, fix: null, plan, ...base };
 }
 
-async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string }>, detail: (value: T) => string | null = () => null) {
+async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>, detail: (value: T) => string | null = () => null) {
   const started = performance.now();
   const result = await run();
   records.push({ step, ok: result.ok, ms: Math.round((performance.now() - started) * 10) / 10, detail: result.ok ? detail(result.value) : result.reason });
@@ -355,14 +355,18 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
     ctx.log("error", `rotation rolled back: ${failure}; old certificate ${oldThumbprint ?? "none"} in place again`);
     return blank("rolled-back", failure, { ...common, newThumbprint, backupId, backupPath, steps: records, fix: "see the reason; the old certificate is in place again" });
   }
-  ctx.log("error", `ROLLBACK FAILED: ${failure}; ${rolledBack.reason}. Restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`);
+  // Someone deployed another pair meanwhile: restoring the old one by hand would undo their work.
+  const fix = rolledBack.conflict
+    ? `someone else changed the pair during the rotation and it was left as they wrote it: check what the listener presents (rdpcert status); the old pair is in backup ${backupId} (${backupPath}) only if it is really wanted back`
+    : `restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`;
+  ctx.log("error", `ROLLBACK FAILED: ${failure}; ${rolledBack.reason}. ${fix}`);
   return blank("rollback-failed", `${failure}; rollback failed: ${rolledBack.reason}`, {
     ...common,
     newThumbprint,
     backupId,
     backupPath,
     steps: records,
-    fix: `restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`,
+    fix,
   });
 }
 
@@ -375,15 +379,15 @@ export function removeLeftovers(ctx: RotationContext, inspection: HostInspection
 async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"]) {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
-  if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read` };
+  if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read`, conflict: false };
   const restored = await timed(records, "restore", () => steps.restore(backup, { inspection, written }), (v) => `restored ${v.restored.join(", ")}`);
   if (!restored.ok) return restored;
   ctx.fault("after-restore");
   // A failing restart does not end the rollback: what counts is what the listener presents.
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)), () => "old state presented again");
-  if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}` };
-  return verified;
+  if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
+  return verified.ok ? verified : { ...verified, conflict: false };
 }
 
 /**

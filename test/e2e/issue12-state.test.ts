@@ -336,6 +336,8 @@ describe("issue 12: a rollback never overwrites a newer pair (case 8)", () => {
     const { code, json } = await rotateJson(server, "--restart-command", restart);
     expect([json.outcome, code]).toEqual(["rollback-failed", 2]);
     expect(json.reason).toMatch(/changed during the rotation: it holds neither the backup nor what rdpcert wrote .*nothing was restored or overwritten/);
+    expect(json.fix).toMatch(/^someone else changed the pair during the rotation and it was left as they wrote it/);
+    expect(json.fix).not.toMatch(/^restore by hand/);
     expect(readFileSync(server.certPath, "utf8")).toBe(deployed.certPem);
     expect(readFileSync(server.keyPath, "utf8")).toBe(deployed.keyPem);
     expect(json.steps.map((s) => [s.step, s.ok])).toEqual([

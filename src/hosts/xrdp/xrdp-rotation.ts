@@ -337,7 +337,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       const toWrite = backup.items.filter((item) => !item.wasLink && !unchanged(item));
       const toRemove = absent.filter((path) => existsSync(path));
       const refused = guard ? restoreRefusal(guard, toWrite, toRemove) : null;
-      if (refused) return { ok: false, reason: refused };
+      if (refused) return { ok: false, reason: refused.reason, conflict: refused.conflict };
       try {
         for (const item of toWrite) {
           // Permission bits only: never setuid, setgid or sticky from a backup.
@@ -363,20 +363,20 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
  * A file that holds something else was deployed by someone else meanwhile:
  * the rollback stops rather than put the old pair over it (issue 12, case 8).
  */
-function restoreRefusal(guard: RestoreGuard, toWrite: readonly BackupItem[], toRemove: readonly string[]): string | null {
+function restoreRefusal(guard: RestoreGuard, toWrite: readonly BackupItem[], toRemove: readonly string[]): { reason: string; conflict: boolean } | null {
   const allowed = allowedRestorePaths(guard.inspection);
   for (const path of [...toWrite.map((item) => item.originalPath), ...toRemove]) {
-    if (!allowed.has(path)) return `the backup names ${path}, which the current configuration does not name: nothing was restored (fix: restore by hand only what you expect, from the backup's files)`;
+    if (!allowed.has(path)) return { reason: `the backup names ${path}, which the current configuration does not name: nothing was restored`, conflict: false };
   }
   if (!guard.written) return null;
   const ours = (path: string, hash: string | null): boolean => hash !== null && guard.written!.some((w) => w.path === path && w.sha256 === hash);
   for (const item of toWrite) {
     const hash = currentHash(item.originalPath);
     if (hash === null || hash === sha256(item.data) || ours(item.originalPath, hash)) continue;
-    return `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten (fix: check which pair the listener should use; the old one is in the backup)`;
+    return { reason: `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten`, conflict: true };
   }
   for (const path of toRemove) {
-    if (!ours(path, currentHash(path))) return `${path} was created during the rotation by someone else: nothing was restored or removed (fix: check which pair the listener should use)`;
+    if (!ours(path, currentHash(path))) return { reason: `${path} was created during the rotation by someone else: nothing was restored or removed`, conflict: true };
   }
   return null;
 }
