@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type Config, type ConfigField, resolveConfig } from "../core/config";
+import { untrustedConfig } from "../hosts/local/trust";
 import { splitCommand } from "./argv";
 import { UsageError } from "./exit-codes";
 import type { RotationFlags } from "./commands/rotate";
@@ -46,6 +47,8 @@ export function flagOverrides(command: Command): Partial<Record<ConfigField, unk
 export function loadConfig(path: string, explicit: boolean, flags: Partial<Record<ConfigField, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
   let fileValues: Record<string, unknown> = {};
   let text: string | null = null;
+  const untrusted = untrustedConfig(path);
+  if (untrusted) throw new UsageError(untrusted);
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import type { BackendChoice } from "../hosts/select-backend";
+import { UntrustedPathError } from "../hosts/local/trust";
 import { EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError } from "./exit-codes";
 import { DEFAULT_CONFIG_PATH, backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
 import type { RotationFlags } from "./commands/rotate";
@@ -391,6 +392,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.UNKNOWN;
+    }
+    if (error instanceof UntrustedPathError) {
+      process.stderr.write(`rdpcert: ${error.message}; fix: ${error.fix}\n`);
+      return ExitCode.UNKNOWN;
     }
     if (error instanceof UsageError) {
       process.stderr.write(`rdpcert: ${error.message}\n`);

@@ -150,6 +150,7 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
       code: `certificate-${certificate.state}`,
       reason: certificate.reason,
       fix: certificate.fix ?? replaceFix(backend, issuance),
+      ...(certificate.replaceable === false ? { fixedByReplacement: false } : {}),
     });
   } else {
     try {
@@ -177,6 +178,7 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
       code: `key-${key.state}`,
       reason: key.reason ?? `the private key is ${key.state}`,
       fix: key.fix ?? replaceFix(backend, issuance),
+      ...(key.replaceable === false ? { fixedByReplacement: false } : {}),
     });
   }
   if (info) {

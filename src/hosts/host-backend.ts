@@ -76,6 +76,8 @@ export type ConfiguredCertificate =
       readonly reason: string;
       /** What to do about it, when the backend knows better than the generic advice. */
       readonly fix?: string | null;
+      /** false: the path holds something that is not a certificate, which rdpcert will not overwrite. */
+      readonly replaceable?: boolean;
     };
 
 /**
@@ -93,6 +95,8 @@ export interface KeyState {
   readonly fix?: string | null;
   /** For "unreadable": whose access was judged (see ServerIdentity). */
   readonly basis?: ServerIdentity["basis"];
+  /** false: a new pair would not fix it (the path holds something that is not the listener's key, and rdpcert will not overwrite it). */
+  readonly replaceable?: boolean;
 }
 
 /** Who issued it decides what rdpcert may do: a CA-issued certificate is never deleted. */
@@ -138,7 +142,14 @@ export interface HostBackend {
 }
 
 /** A step that may fail: the reason is one line for people and the log. */
-export type StepResult<T = undefined> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type StepResult<T = undefined> =
+  | { readonly ok: true; readonly value: T }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** A restore stopped because the files hold a pair someone else deployed meanwhile (nothing was overwritten). */
+      readonly conflict?: boolean;
+    };
 
 /** One thing a rotation saves before it changes anything. */
 export interface BackupItem {
@@ -159,6 +170,24 @@ export interface BackupSet {
   readonly items: readonly BackupItem[];
   /** Backend-specific facts needed to restore (e.g. the configured Windows thumbprint). */
   readonly extra?: Record<string, unknown>;
+}
+
+/** A file a replacement writes, and the SHA-256 of what it writes there. */
+export interface WrittenFile {
+  readonly path: string;
+  readonly sha256: string;
+}
+
+/**
+ * What a rollback may do (issue 12, cases 6 and 8): write only to `allowed`
+ * paths (the files the current configuration names, and rdpcert's own), and
+ * overwrite a file only while it still holds the backup's bytes or what the
+ * rotation wrote (`written`): anything else was deployed by someone else.
+ */
+export interface RestoreGuard {
+  readonly inspection: HostInspection;
+  /** Absent: not checked (a restore by hand, or a journal of an older version). */
+  readonly written?: readonly WrittenFile[];
 }
 
 /** How to make the replacement certificate; the defaults are the issue's: RSA 2048, 180 days. */
@@ -195,13 +224,19 @@ export interface RotationSteps {
   mustHandOff?(): string | null;
   /** The exact plan, as lines for people (`--dry-run` prints it). */
   describe(inspection: HostInspection, spec: ReplacementSpec, restart: RestartSpec): readonly string[];
+  /** Why the configured files must not be replaced at all (e.g. a key path that holds no key), or null. */
+  refuseTargets?(inspection: HostInspection): { readonly reason: string; readonly fix: string } | null;
+  /** Removes leftover temp files of interrupted crash-safe writes beside the managed files; returns what it removed. */
+  removeLeftovers?(inspection: HostInspection): readonly string[];
   collectBackup(inspection: HostInspection): Promise<StepResult<BackupSet>>;
   replace(
     inspection: HostInspection,
     spec: ReplacementSpec,
     now: Date,
+    /** Called with what will be written, before the first write (the journal records it). */
+    beforeWrite?: (files: readonly WrittenFile[]) => void,
   ): Promise<StepResult<{ readonly thumbprint: string | null; readonly written: readonly string[]; readonly keygenMs?: number }>>;
   /** `oldThumbprint`: a backend whose server regenerates the certificate (Windows) waits for one that differs. */
   restart(restart: RestartSpec, oldThumbprint: string | null): Promise<StepResult<{ readonly command: string | null }>>;
-  restore(backup: BackupSet): Promise<StepResult<{ readonly restored: readonly string[] }>>;
+  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[] }>>;
 }

@@ -23,7 +23,7 @@ export interface RotationStore {
   readJournal(): Journal | null;
   writeJournal(journal: Journal): void;
   closeJournal(journal: Journal, close: JournalClose): void;
-  saveBackup(set: BackupSet, reason: string | null, keep: number): string;
+  saveBackup(set: BackupSet, reason: string | null, keep: number, protect?: readonly string[]): string;
   loadBackup(id: string): BackupSet | null;
   backupPath(id: string): string;
   /** Finished rotations, oldest first (history.jsonl); unparsed records. */
@@ -196,6 +196,8 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
       ...base,
     };
   }
+  const unsafe = steps.refuseTargets?.(inspection) ?? null;
+  if (unsafe) return { kind: "refused", ...unsafe, plan, ...base };
   const cert = inspection.certificate;
   const refused = refusal(assessment, inspection, settings, issuedByRdpcert(ctx.store.history(), cert.state === "present" ? thumbprintOf(cert.der) : null));
   if (refused) return { kind: "refused", ...refused, plan, ...base };
@@ -206,7 +208,7 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   return { kind: "rotate", reason: why, fix: null, plan, ...base };
 }
 
-async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string }>, detail: (value: T) => string | null = () => null) {
+async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>, detail: (value: T) => string | null = () => null) {
   const started = performance.now();
   const result = await run();
   records.push({ step, ok: result.ok, ms: Math.round((performance.now() - started) * 10) / 10, detail: result.ok ? detail(result.value) : result.reason });
@@ -285,11 +287,12 @@ export async function rotate(ctx: RotationContext, settings: RotationSettings, o
     });
   }
   try {
-    if (lock.tookOverFrom) ctx.log("warn", `took over the rotation lock left by pid ${lock.tookOverFrom.pid} (no longer running)`);
+    if (lock.tookOverFrom) ctx.log("warn", `took over the rotation lock left by pid ${lock.tookOverFrom.pid} (${lock.tookOverBecause ?? "no longer running"})`);
     ctx.fault("after-lock");
     const recovered = await recoverInterrupted(ctx, settings);
     // Re-check after taking the lock: another run may have rotated meanwhile.
     const decision = await decideRotation(ctx, settings);
+    if (decision.inspection) removeLeftovers(ctx, decision.inspection);
     if (decision.kind !== "rotate") {
       return blank(decision.kind, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, recovered, oldThumbprint: oldOf(decision) });
     }
@@ -340,7 +343,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   ctx.fault("after-backup");
 
   advance("replacing");
-  const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now()), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
+  const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now(), (written) => advance("replacing", { written })), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
   let failure: string | null = null;
   let newThumbprint: string | null = null;
   let newSha256: string | null = null;
@@ -375,36 +378,46 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
 
   ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);
   advance("restoring");
-  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records);
+  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written);
   const outcome = rolledBack.ok ? "rolled-back" : "rollback-failed";
   ctx.store.closeJournal(journal, { outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
   if (rolledBack.ok) {
     ctx.log("error", `rotation rolled back: ${failure}; old certificate ${oldThumbprint ?? "none"} in place again`);
     return blank("rolled-back", failure, { ...common, newThumbprint, backupId, backupPath, steps: records, fix: "see the reason; the old certificate is in place again" });
   }
-  ctx.log("error", `ROLLBACK FAILED: ${failure}; ${rolledBack.reason}. Restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`);
+  // Someone deployed another pair meanwhile: restoring the old one by hand would undo their work.
+  const fix = rolledBack.conflict
+    ? `someone else changed the pair during the rotation and it was left as they wrote it: check what the listener presents (rdpcert status); the old pair is in backup ${backupId} (${backupPath}) only if it is really wanted back`
+    : `restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`;
+  ctx.log("error", `ROLLBACK FAILED: ${failure}; ${rolledBack.reason}. ${fix}`);
   return blank("rollback-failed", `${failure}; rollback failed: ${rolledBack.reason}`, {
     ...common,
     newThumbprint,
     backupId,
     backupPath,
     steps: records,
-    fix: `restore by hand: rdpcert backups restore ${backupId} (files in ${backupPath})`,
+    fix,
   });
 }
 
-async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[]) {
+/** Leftover temp files of interrupted crash-safe writes (issue 12, case 12): removed, and said so. */
+export function removeLeftovers(ctx: RotationContext, inspection: HostInspection): void {
+  const removed = ctx.backend.rotation?.removeLeftovers?.(inspection) ?? [];
+  for (const path of removed) ctx.log("warn", `removed ${path}, left over by an interrupted write`);
+}
+
+async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"]) {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
-  if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read` };
-  const restored = await timed(records, "restore", () => steps.restore(backup), (v) => `restored ${v.restored.join(", ")}`);
+  if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read`, conflict: false };
+  const restored = await timed(records, "restore", () => steps.restore(backup, { inspection, written }), (v) => `restored ${v.restored.join(", ")}`);
   if (!restored.ok) return restored;
   ctx.fault("after-restore");
   // A failing restart does not end the rollback: what counts is what the listener presents.
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)), () => "old state presented again");
-  if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}` };
-  return verified;
+  if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
+  return verified.ok ? verified : { ...verified, conflict: false };
 }
 
 /**
@@ -438,7 +451,7 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   if (!steps || !backup) return close("rollback-failed", `backup ${journal.backupId} cannot be read; restore by hand`);
   const records: StepRecord[] = [];
   const expected = journal.presentedBefore ?? journal.oldThumbprint;
-  const restored = await steps.restore(backup);
+  const restored = await steps.restore(backup, { inspection, written: journal.written });
   if (!restored.ok) return close("rollback-failed", restored.reason);
   const restarted = await steps.restart(settings.restart, null);
   if (expected) {
@@ -471,8 +484,9 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     if (!outcome.ok) return result("failed", `cannot inspect the listener: ${outcome.reason}`);
     const current = await steps.collectBackup(outcome.inspection);
     if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
-    const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2));
-    const restored = await steps.restore(backup);
+    // Never prune the backup being restored (issue 12, case 13).
+    const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2), [id]);
+    const restored = await steps.restore(backup, { inspection: outcome.inspection });
     if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });

@@ -6,6 +6,7 @@ import { type CommandRunner, runCommand } from "../../hosts/command-runner";
 import type { HostBackend, ReplacementSpec, RestartSpec } from "../../hosts/host-backend";
 import { defaultXrdpRestart, hostNames } from "../../hosts/local/host-names";
 import { StateDir } from "../../hosts/local/state-dir";
+import { UntrustedPathError, untrustedExecutable } from "../../hosts/local/trust";
 import { type BackendChoice, selectBackend } from "../../hosts/select-backend";
 import { createConsoleLog } from "../../log/logger";
 import { probe } from "../../probe/prober";
@@ -72,6 +73,14 @@ export const killAtFault = (point: FaultPoint): void => {
 };
 
 export async function restartSpecFor(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
+  const spec = await restartSpecOf(backend, flags, runner);
+  const file = spec.enabled ? spec.command?.[0] : undefined;
+  const untrusted = file === undefined ? null : untrustedExecutable(file);
+  if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
+  return spec;
+}
+
+async function restartSpecOf(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
   if (flags.restartCommand !== undefined && !flags.restart) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
   if (!flags.restart) return { enabled: false, command: null, timeoutMs: flags.restartTimeout };
   if (typeof flags.restartCommand === "string") return { enabled: true, command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
@@ -81,7 +90,18 @@ export async function restartSpecFor(backend: HostBackend, flags: RotationFlags,
 
 /** Everything a rotation needs, wired to the real host; shared by rotate, backups, status and run. */
 export async function rotationSetup(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
+  try {
+    return await wireRotation(flags, extra);
+  } catch (error) {
+    // The trust rules (README): a state dir or restart command that others control is refused, exit 3.
+    if (error instanceof UntrustedPathError) return { ok: false as const, reason: error.message, fix: error.fix };
+    throw error;
+  }
+}
+
+async function wireRotation(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
   const runner = runCommand;
+  new StateDir(flags.stateDir).check();
   const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner, inSession: flags.inSession });
   if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
   const backend = flags.portOverride ? withPortOverride(selected.backend, flags.portOverride) : selected.backend;
@@ -180,7 +200,9 @@ export async function rotateCommand(options: RotateCommandOptions): Promise<numb
  * interrupted; finish or undo it under the lock before looking at anything.
  */
 export async function recoverOpenJournal(flags: RotationFlags): Promise<RecoveryResult | { busy: string } | null> {
-  if (!new StateDir(flags.stateDir).readJournal()) return null;
+  const state = new StateDir(flags.stateDir);
+  state.check();
+  if (!state.readJournal()) return null;
   const setup = await rotationSetup(flags, { force: false, reason: "recover an interrupted rotation" });
   if (!setup.ok) return null;
   const lock = setup.ctx.store.lock();

@@ -1,6 +1,8 @@
 import type { Config } from "../../core/config";
 import { runCommand } from "../../hosts/command-runner";
 import { createLog } from "../../log/logger";
+import { untrustedExecutable } from "../../hosts/local/trust";
+import { removeLeftovers } from "../../rotation/rotate";
 import { type RunResult, runPass } from "../../schedule/run-pass";
 import { rotationFlagsFrom } from "../config-load";
 import { ExitCode } from "../exit-codes";
@@ -46,6 +48,17 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     if (!setup.ok) {
       log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
       return { result: null, runId: log.runId, error: `${setup.reason}; ${setup.fix}` };
+    }
+    const renew = config.renewCommand?.[0];
+    const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
+    if (untrustedRenew) {
+      log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
+      return { result: null, runId: log.runId, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
+    }
+    // Only backends that leave temp files beside managed files (xrdp) pay for this extra inspection.
+    if (!options.dryRun && setup.ctx.backend.rotation?.removeLeftovers) {
+      const inspected = await setup.ctx.backend.inspect();
+      if (inspected.ok) removeLeftovers(setup.ctx, inspected.inspection);
     }
     const result = await runPass({
       ctx: setup.ctx,

@@ -43,6 +43,7 @@ export async function collectStatus(options: Omit<StatusCommandOptions, "json">,
   const recovered = options.stateDir ? await recoverForStatus(options) : null;
   const selected = await selectBackend({ backend: options.backend, xrdpIni: options.xrdpIni });
   const outcome: InspectOutcome = selected.ok ? await selected.backend.inspect() : { ok: false, reason: selected.reason, fix: selected.fix };
+  if (outcome.ok && selected.ok) for (const path of selected.backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) process.stderr.write(`rdpcert: removed ${path}, left over by an interrupted write\n`);
   const presented = outcome.ok ? await probeListener(outcome.inspection, options.timeout, deps.prober ?? probe) : null;
   const now = (deps.now ?? (() => new Date()))();
   const assessment = assess(outcome, presented, policy, now);

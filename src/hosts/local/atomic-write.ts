@@ -1,6 +1,8 @@
-import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { isAlive, processStartedAtMs } from "./process-info";
+import { trustedOwners } from "./trust";
 
 export interface AtomicWriteOptions {
   readonly mode: number;
@@ -51,4 +53,48 @@ export function fsyncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** `.NAME.rdpcert-PID-8HEX`: the temp files writeFileAtomic makes beside NAME. */
+const TEMP_NAME = /^\.([^]+)\.rdpcert-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * A crash inside writeFileAtomic leaves its temp file (a private key copy,
+ * when the target is a key: issue 12, case 12). Removes the leftovers beside
+ * `path`: only names of writeFileAtomic's own pattern for that file, regular
+ * files owned by root or the running user, whose writer is gone (its pid is
+ * not running, or is a process that started after the file was written).
+ * Returns what it removed; never throws.
+ */
+export function removeLeftoverTemps(path: string): string[] {
+  const dir = dirname(path);
+  const base = basename(path);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name);
+    if (!match || match[1] !== base) continue;
+    const temp = join(dir, name);
+    try {
+      const stats = lstatSync(temp);
+      if (!stats.isFile() || !trustedOwners().includes(stats.uid)) continue;
+      const pid = Number(match[2]);
+      if (pid === process.pid) continue;
+      if (isAlive(pid)) {
+        const started = processStartedAtMs(pid);
+        // The same pid may be the writer still at work; a process started after the write is not.
+        if (started === null || started <= stats.mtimeMs + 1000) continue;
+      }
+      unlinkSync(temp);
+      removed.push(temp);
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
+  return removed;
 }

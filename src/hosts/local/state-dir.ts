@@ -1,9 +1,12 @@
-import { closeSync, constants, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync, chmodSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { BackupItem, BackupSet } from "../host-backend";
-import { fsyncDirectory, writeFileAtomic } from "./atomic-write";
+import { z } from "zod";
+import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
+import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
+import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
+import { UntrustedPathError, lstatOrNull, readOwnFile, untrustedReason } from "./trust";
 
 /**
  * rdpcert's own state on a host: the rotation lock, the journal of the rotation
@@ -17,10 +20,13 @@ export interface LockInfo {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
+  /** Field 22 of /proc/PID/stat and the boot id: a reused pid is not the holder (issue 12, case 9). */
+  readonly startTime?: string | null;
+  readonly bootId?: string | null;
 }
 
 export type LockOutcome =
-  | { readonly ok: true; readonly release: () => void; readonly tookOverFrom: LockInfo | null }
+  | { readonly ok: true; readonly release: () => void; readonly tookOverFrom: LockInfo | null; readonly tookOverBecause?: string }
   | { readonly ok: false; readonly heldBy: LockInfo };
 
 export type JournalStep = "started" | "backed-up" | "replacing" | "replaced" | "restarted" | "verifying" | "restoring";
@@ -37,7 +43,14 @@ export interface Journal {
   readonly reason: string | null;
   /** What the listener showed before (a thumbprint, or `error:<kind>`): a rollback must bring it back. */
   readonly presentedBefore: string | null;
+  /**
+   * What the replacement writes (path and SHA-256), recorded before it writes:
+   * a rollback overwrites only files that still hold the backup or these
+   * (issue 12, case 8). Absent in journals of older versions.
+   */
+  readonly written?: readonly WrittenFile[];
 }
+
 
 export interface JournalClose {
   readonly outcome: string;
@@ -63,13 +76,62 @@ export function windowsAclArgs(dir: string): string[] {
   return [dir, "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"];
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+/** Caps for rdpcert's own files: anything larger was not written by it. */
+const MAX_STATE_FILE = 1 << 20;
+const MAX_BACKUP_ITEM = 1 << 20;
+
+const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
+const journalSchema = z.object({
+  id: z.string().max(64),
+  pid: z.number().int(),
+  startedAt: z.string().max(64),
+  backend: z.enum(["windows", "xrdp"]),
+  step: z.enum(["started", "backed-up", "replacing", "replaced", "restarted", "verifying", "restoring"]),
+  oldThumbprint: z.string().max(128).nullable(),
+  newThumbprint: z.string().max(128).nullable(),
+  backupId: z.string().regex(/^\d{4,10}$/).nullable(),
+  reason: z.string().max(4096).nullable().default(null),
+  presentedBefore: z.string().max(256).nullable().default(null),
+  written: z.array(z.object({ path: z.string().startsWith("/").max(4096), sha256: sha256Text })).max(16).optional(),
+});
+
+const backupMetaSchema = z.object({
+  id: z.string().regex(/^\d{4,10}$/).optional(),
+  createdAt: z.string().max(64),
+  backend: z.enum(["windows", "xrdp"]),
+  thumbprint: z.string().max(128).nullable().default(null),
+  reason: z.string().max(4096).nullable().default(null),
+  items: z
+    .array(
+      z.object({
+        file: z.string().regex(/^\d{1,3}-(certificate|key|config|pfx|thumbprint)$/),
+        role: z.enum(["certificate", "key", "config", "pfx", "thumbprint"]),
+        originalPath: z.string().min(1).max(4096),
+        mode: z.number().int().min(0).max(0o7777),
+        uid: z.number().int().min(0),
+        gid: z.number().int().min(0),
+        wasLink: z.boolean(),
+      }),
+    )
+    .max(16),
+  extra: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
+/** Why the process named in a lock no longer holds it, or null when it still may. */
+function staleBecause(holder: LockInfo, host: string): string | null {
+  if (holder.host !== host) return "it was taken on another host";
+  if (!isAlive(holder.pid)) return "no longer running";
+  const boot = bootId();
+  if (holder.bootId && boot && holder.bootId !== boot) return "it was taken before the last reboot";
+  const start = processStartTime(holder.pid);
+  if (holder.startTime && start && holder.startTime !== start) return `pid ${holder.pid} is now another process`;
+  if (!holder.startTime) {
+    // A lock from a version that did not record the start time: a process that started after it was taken is not its holder.
+    const startedAt = processStartedAtMs(holder.pid);
+    const since = Date.parse(holder.since);
+    if (startedAt !== null && Number.isFinite(since) && startedAt > since + 2000) return `pid ${holder.pid} is now another process (it started after the lock was taken)`;
   }
+  return null;
 }
 
 export class StateDir {
@@ -79,26 +141,72 @@ export class StateDir {
     return join(this.path, name);
   }
 
-  /** Creates the directory (0700) and fails with a clear reason when it cannot. */
+  /**
+   * The trust rules (README, "The state dir's trust rules"): the state dir,
+   * `backups/`, every backup and every file in them are root's (or the running
+   * user's when not root), writable by nobody else, and no symlink anywhere.
+   * Throws UntrustedPathError (exit 3) naming the first offender and the fix.
+   * A state dir that does not exist yet passes (ensure() creates it).
+   */
+  check(): void {
+    const top = lstatOrNull(this.path);
+    if (top === null) return;
+    const refuse = (reason: string): never => {
+      throw new UntrustedPathError(
+        `state dir ${this.path}: ${reason}: refusing to use it (as root, a state dir that others control can make rdpcert write anywhere)`,
+        "use a state dir that only root owns and writes (mode 0700): move this one aside and let rdpcert create a new one",
+      );
+    };
+    if (top.isSymbolicLink()) refuse(`${this.path} is a symlink`);
+    if (!top.isDirectory()) refuse(`${this.path} is not a directory`);
+    const own = untrustedReason(this.path, top);
+    if (own) refuse(own);
+    const walk = (dir: string, depth: number): void => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch (error) {
+        // Not root: a root-owned 0700 state dir cannot be listed, and nobody else can write it either.
+        if ((error as NodeJS.ErrnoException).code === "EACCES") return;
+        throw error;
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        const stats = lstatOrNull(path);
+        if (stats === null) continue;
+        if (stats.isSymbolicLink()) refuse(`${path} is a symlink`);
+        const reason = untrustedReason(path, stats);
+        if (reason) refuse(reason);
+        if (stats.isDirectory() && depth < 2) walk(path, depth + 1);
+      }
+    };
+    walk(this.path, 0);
+  }
+
+  /** Creates the directory (0700, owned by the running user: root) after checking what is there; fails with a clear reason when it cannot. */
   ensure(): void {
+    this.check();
     const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
     if (created !== undefined && process.platform === "win32") execFileSync("icacls", windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);
+    for (const name of ["journal.json", "rotate.lock", "backoff.json"]) removeLeftoverTemps(this.file(name));
   }
 
   /**
    * One rotation at a time per host. The lock file is created with O_EXCL; a
-   * lock whose process is gone is moved aside atomically (rename) before a new
-   * one is created, so two processes taking over the same stale lock cannot
-   * both succeed.
+   * lock whose process is gone (its pid not running, or running a process
+   * with another start time or from another boot) is moved aside atomically
+   * (rename) before a new one is created, so two processes taking over the
+   * same stale lock cannot both succeed.
    */
   lock(): LockOutcome {
     this.ensure();
     const path = this.file("rotate.lock");
-    const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    const mine: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString(), startTime: processStartTime(process.pid), bootId: bootId() };
     let tookOverFrom: LockInfo | null = null;
+    let tookOverBecause: string | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const temp = `${path}.${process.pid}`;
       writeFileAtomic(temp, JSON.stringify(mine), { mode: 0o600 });
@@ -106,13 +214,13 @@ export class StateDir {
         linkSync(temp, path);
         unlinkSync(temp);
         fsyncDirectory(this.path);
-        return { ok: true, tookOverFrom, release: () => this.unlockIfMine(path) };
+        return { ok: true, tookOverFrom, tookOverBecause, release: () => this.unlockIfMine(path) };
       } catch (error) {
         unlinkSync(temp);
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       }
       const holder = this.readLock(path);
-      if (holder && isAlive(holder.pid) && holder.host === mine.host) return { ok: false, heldBy: holder };
+      if (holder && staleBecause(holder, mine.host) === null) return { ok: false, heldBy: holder };
       const aside = `${path}.stale.${process.pid}`;
       try {
         renameSync(path, aside);
@@ -120,7 +228,7 @@ export class StateDir {
         continue;
       }
       const moved = this.readLock(aside);
-      if (moved && isAlive(moved.pid) && moved.host === mine.host) {
+      if (moved && staleBecause(moved, mine.host) === null) {
         // Another process took the stale lock over between our read and our rename: put it back.
         try {
           linkSync(aside, path);
@@ -132,6 +240,7 @@ export class StateDir {
       }
       unlinkSync(aside);
       tookOverFrom = moved ?? holder;
+      tookOverBecause = tookOverFrom ? (staleBecause(tookOverFrom, mine.host) ?? undefined) : "the lock file was unreadable";
     }
     const holder = this.readLock(path);
     return { ok: false, heldBy: holder ?? { pid: 0, host: "unknown", since: "unknown" } };
@@ -139,8 +248,17 @@ export class StateDir {
 
   private readLock(path: string): LockInfo | null {
     try {
-      return JSON.parse(readFileSync(path, "utf8")) as LockInfo;
-    } catch {
+      const info = JSON.parse(readOwnFile(path, 4096).toString("utf8")) as Partial<LockInfo> | null;
+      if (!info || typeof info.pid !== "number" || typeof info.host !== "string") return null;
+      return {
+        pid: info.pid,
+        host: info.host,
+        since: String(info.since),
+        startTime: typeof info.startTime === "string" ? info.startTime : null,
+        bootId: typeof info.bootId === "string" ? info.bootId : null,
+      };
+    } catch (error) {
+      if (error instanceof UntrustedPathError) throw error;
       return null;
     }
   }
@@ -150,12 +268,28 @@ export class StateDir {
     if (holder?.pid === process.pid) unlinkSync(path);
   }
 
+  /** The open journal, validated; null when there is none. A journal that is not rdpcert's (bad shape, wrong owner, a symlink) is refused. */
   readJournal(): Journal | null {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.file("journal.json"), "utf8")) as Journal;
-    } catch {
-      return null;
+      text = readOwnFile(this.file("journal.json"), MAX_STATE_FILE).toString("utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Not root: root's state dir cannot be read, so there is no journal to act on here.
+      if (code === "ENOENT" || code === "EACCES") return null;
+      throw error;
     }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    const result = journalSchema.safeParse(parsed);
+    if (!result.success) {
+      throw new UntrustedPathError(`${this.file("journal.json")} is not a journal rdpcert wrote: refusing to act on it`, "move it aside, then check the listener with rdpcert status");
+    }
+    return result.data;
   }
 
   writeJournal(journal: Journal): void {
@@ -163,11 +297,14 @@ export class StateDir {
     writeFileAtomic(this.file("journal.json"), `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
   }
 
-  /** Appends the finished rotation to history.jsonl and removes the open journal. */
+  /** Appends the finished rotation to history.jsonl (never through a symlink) and removes the open journal. */
   closeJournal(journal: Journal, close: JournalClose): void {
+    this.check();
     const line = `${JSON.stringify({ ...journal, ...close })}\n`;
-    const fd = openSync(this.file("history.jsonl"), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    const fd = openSync(this.file("history.jsonl"), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     try {
+      const reason = untrustedReason(this.file("history.jsonl"), fstatSync(fd));
+      if (reason || !fstatSync(fd).isFile()) throw new UntrustedPathError(`${reason ?? `${this.file("history.jsonl")} is not a regular file`}: refusing to append to it`);
       writeSync(fd, line);
     } finally {
       closeSync(fd);
@@ -178,17 +315,23 @@ export class StateDir {
 
   history(): unknown[] {
     try {
-      return readFileSync(this.file("history.jsonl"), "utf8")
+      return readOwnFile(this.file("history.jsonl"), 64 * MAX_STATE_FILE)
+        .toString("utf8")
         .split("\n")
         .filter((line) => line.trim() !== "")
         .map((line) => JSON.parse(line) as unknown);
-    } catch {
+    } catch (error) {
+      if (error instanceof UntrustedPathError) throw error;
       return [];
     }
   }
 
-  /** Writes a numbered backup (0001, 0002, ...) and keeps the newest `keep`. */
-  saveBackup(set: BackupSet, reason: string | null, keep: number): string {
+  /**
+   * Writes a numbered backup (0001, 0002, ...) and keeps the newest `keep`;
+   * `protect` names backups that must survive the pruning (the one being
+   * restored: issue 12, case 13).
+   */
+  saveBackup(set: BackupSet, reason: string | null, keep: number, protect: readonly string[] = []): string {
     this.ensure();
     const root = this.file("backups");
     const ids = this.backupIds();
@@ -206,7 +349,8 @@ export class StateDir {
     // A backup becomes visible only when complete.
     renameSync(staging, join(root, next));
     fsyncDirectory(root);
-    for (const old of this.backupIds().slice(0, -Math.max(1, keep))) rmSync(join(root, old), { recursive: true, force: true });
+    const kept = new Set(protect.map((id) => id.padStart(4, "0")));
+    for (const old of this.backupIds().slice(0, -Math.max(1, keep))) if (!kept.has(old)) rmSync(join(root, old), { recursive: true, force: true });
     return next;
   }
 
@@ -220,33 +364,54 @@ export class StateDir {
     }
   }
 
+  /** A backup's validated meta.json (never through a symlink), or null when it is missing or not rdpcert's. */
+  private readMeta(id: string): z.infer<typeof backupMetaSchema> | null {
+    const dir = join(this.file("backups"), id);
+    const stats = lstatOrNull(dir);
+    if (stats === null || !stats.isDirectory()) return null;
+    if (untrustedReason(dir, stats)) return null;
+    try {
+      const result = backupMetaSchema.safeParse(JSON.parse(readOwnFile(join(dir, "meta.json"), MAX_STATE_FILE).toString("utf8")));
+      return result.success ? result.data : null;
+    } catch {
+      return null;
+    }
+  }
+
   listBackups(): BackupSummary[] {
+    this.check();
     return this.backupIds().flatMap((id) => {
-      try {
-        const meta = JSON.parse(readFileSync(join(this.file("backups"), id, "meta.json"), "utf8")) as BackupSummary;
-        return [{ id, createdAt: meta.createdAt, backend: meta.backend, thumbprint: meta.thumbprint, reason: meta.reason, items: meta.items }];
-      } catch {
-        return [];
-      }
+      const meta = this.readMeta(id);
+      return meta ? [{ id, createdAt: meta.createdAt, backend: meta.backend, thumbprint: meta.thumbprint, reason: meta.reason, items: meta.items.map(({ role, originalPath, wasLink }) => ({ role, originalPath, wasLink })) }] : [];
     });
   }
 
+  /**
+   * A backup as rdpcert wrote it: meta.json validated, item files read
+   * without following links, and only permission bits kept (no setuid,
+   * setgid or sticky: issue 12, case 6). null when missing or not valid.
+   */
   loadBackup(id: string): BackupSet | null {
     if (!/^\d{1,10}$/.test(id)) return null;
-    const dir = join(this.file("backups"), id.padStart(4, "0"));
+    this.check();
+    const padded = id.padStart(4, "0");
+    const meta = this.readMeta(padded);
+    if (!meta) return null;
+    const dir = join(this.file("backups"), padded);
     try {
-      statSync(dir);
-      const meta = JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as {
-        backend: BackupSet["backend"];
-        thumbprint: string | null;
-        extra: Record<string, unknown> | null;
-        items: { file: string; role: BackupItem["role"]; originalPath: string; mode: number; uid: number; gid: number; wasLink: boolean }[];
-      };
       return {
         backend: meta.backend,
         thumbprint: meta.thumbprint,
         extra: meta.extra ?? undefined,
-        items: meta.items.map((item) => ({ ...item, data: readFileSync(join(dir, item.file)) })),
+        items: meta.items.map((item) => ({
+          role: item.role as BackupItem["role"],
+          originalPath: item.originalPath,
+          mode: item.mode & 0o777,
+          uid: item.uid,
+          gid: item.gid,
+          wasLink: item.wasLink,
+          data: readOwnFile(join(dir, item.file), MAX_BACKUP_ITEM),
+        })),
       };
     } catch {
       return null;

@@ -7,7 +7,8 @@ import { type Identity, readableBy } from "./file-access";
 import { type ListenerLookup, type ListeningProcess, findListeningProcess, groupName } from "./listener-process";
 import { parseListenSpecs } from "./listen-address";
 import { type Ini, iniValue, parseIni } from "./xrdp-ini";
-import { createXrdpRotation } from "./xrdp-rotation";
+import { trustFindings } from "./trust-findings";
+import { createXrdpRotation, notOursToOverwrite } from "./xrdp-rotation";
 import { type RuntimeUserSetting, resolveIdentity, xrdpServiceIdentity } from "./runtime-user";
 
 export const DEFAULT_XRDP_INI = "/etc/xrdp/xrdp.ini";
@@ -107,6 +108,7 @@ async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: 
     });
   }
 
+  findings.push(...trustFindings(iniPath, certPath, keyPath, who.server?.uid ?? null));
   const certificate = readConfiguredCertificate(certPath, who.server);
   const key = inspectKey(keyPath, certificate, who, findings);
   const afterRestart = who.unit && who.server && !sameAccess(who.unit, who.server) ? predictAfterRestart(who.unit, who.server, certPath, keyPath) : [];
@@ -192,7 +194,15 @@ function readConfiguredCertificate(path: string, server: Identity | null): Confi
   }
   const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/.exec(text);
   if (!match) {
-    return { state: "not-pem", location: path, reason: `${path} holds no complete PEM certificate (truncated or not a certificate)` };
+    let foreign: string | null = null;
+    try {
+      foreign = notOursToOverwrite(path, "certificate");
+    } catch {
+      foreign = null;
+    }
+    return foreign
+      ? { state: "not-pem", location: path, reason: `${foreign} (rdpcert will not overwrite it)`, fix: "point certificate= at the listener's own certificate", replaceable: false }
+      : { state: "not-pem", location: path, reason: `${path} holds no complete PEM certificate (truncated or not a certificate)` };
   }
   return { state: "present", der: Buffer.from(match[1]!.replace(/\s+/g, ""), "base64"), location: path };
 }
@@ -212,6 +222,8 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
   if ((mode & 0o004) !== 0) {
     findings.push({ severity: "warn", code: "key-world-readable", message: `the private key ${path} is readable by every user (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod o-rwx ${realOrSame(path)}` });
   }
+  const foreign = notAKey(path);
+  if (foreign) return { state: "not-a-key", location: path, reason: `${foreign} (rdpcert will not overwrite it)`, fix: "point key_file= at the listener's own private key", replaceable: false };
   if (server) {
     const access = readableBy(path, server);
     if (!access.ok && !access.checked) return { state: "unknown", location: path, reason: `whether xrdp can read its private key was not checked: ${access.reason}` };
@@ -249,6 +261,15 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
     }
   }
   return { state: "ok", location: path, reason: null };
+}
+
+/** A key_file= that is something else entirely (issue 12, case 7): no chgrp advice for it. */
+function notAKey(path: string): string | null {
+  try {
+    return notOursToOverwrite(path, "key");
+  } catch {
+    return null;
+  }
 }
 
 function readLinkedMode(path: string): number {

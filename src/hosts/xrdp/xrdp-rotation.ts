@@ -1,11 +1,12 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import type { CommandRunner } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, ReplacementSpec, RotationSteps, StepResult } from "../host-backend";
-import { writeFileAtomic } from "../local/atomic-write";
+import type { BackupItem, BackupSet, HostInspection, ReplacementSpec, RestoreGuard, RotationSteps, StepResult, WrittenFile } from "../host-backend";
+import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
 
@@ -31,16 +32,51 @@ function isLink(path: string): boolean {
   }
 }
 
+/** The gid of a group by name, from /etc/group (Node has no getgrnam). */
+function groupId(name: string): number | null {
+  try {
+    for (const line of readFileSync("/etc/group", "utf8").split("\n")) {
+      const [group, , gid] = line.split(":");
+      if (group === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+    }
+  } catch {
+    // No /etc/group: no such group.
+  }
+  return null;
+}
+
 /**
- * The replacement targets: the configured files themselves, unless either is a
- * link (Debian's snakeoil pair is shared with other services and must not be
- * overwritten): then rdpcert-managed files next to the ini, and the ini is
+ * Why a configured certificate or key file is shared with other services and
+ * must not be overwritten (issue 12, case 7), or null: a link, Debian's
+ * snakeoil pair by name, a file under /etc/ssl, group ssl-cert, or more than
+ * one hard link.
+ */
+export function sharedBecause(path: string): string | null {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return null;
+  }
+  if (stats.isSymbolicLink()) return "a link";
+  if (/ssl-cert-snakeoil\.(pem|key)$/.test(path)) return "Debian's shared snakeoil pair";
+  if (path.startsWith("/etc/ssl/")) return "under /etc/ssl, shared with other services";
+  const sslCert = groupId("ssl-cert");
+  if (sslCert !== null && stats.gid === sslCert) return "in group ssl-cert, shared with other services";
+  if (stats.nlink > 1) return `a file with ${stats.nlink} hard links`;
+  return null;
+}
+
+/**
+ * The replacement targets: the configured files themselves, unless either is
+ * shared (a link, Debian's snakeoil pair: other services use it, see
+ * sharedBecause): then rdpcert-managed files next to the ini, and the ini is
  * repointed at them.
  */
 export function replacementTargets(inspection: HostInspection): { cert: string; key: string; repointIni: boolean } {
   const cert = inspection.certificate.location;
   const key = inspection.key.location ?? join(dirname(cert), "key.pem");
-  if (isLink(cert) || isLink(key)) {
+  if (sharedBecause(cert) !== null || sharedBecause(key) !== null) {
     const managed = managedPaths(inspection.source);
     return { cert: managed.cert, key: managed.key, repointIni: true };
   }
@@ -73,6 +109,77 @@ export function repointIni(text: string, certPath: string, keyPath: string): str
   return out;
 }
 
+/** The ini as written: its target when `--xrdp-ini` names a link (edited there, the link kept: issue 12, case 16). */
+export function iniTarget(iniPath: string): string {
+  try {
+    return lstatSync(iniPath).isSymbolicLink() ? realpathSync(iniPath) : iniPath;
+  } catch {
+    return iniPath;
+  }
+}
+
+const sha256 = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
+
+const MAX_PEM = 1 << 20;
+
+/**
+ * What a file that is about to be overwritten holds, read without blocking
+ * (a FIFO or device is not read) and bounded. Missing and empty files are
+ * "empty": a missing or emptied pair is what a rotation repairs.
+ */
+function probeContent(path: string): { kind: "empty" } | { kind: "not-regular" } | { kind: "too-large" } | { kind: "text"; text: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "empty" };
+    throw error;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return { kind: "not-regular" };
+    if (stats.size === 0) return { kind: "empty" };
+    if (stats.size > MAX_PEM) return { kind: "too-large" };
+    const buffer = Buffer.alloc(stats.size);
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return { kind: "text", text: buffer.subarray(0, n).toString("latin1") };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Why a file rdpcert would overwrite is not the listener's certificate or key
+ * (issue 12, case 7: a key_file= naming a copy of a password file), or null.
+ * A truncated PEM (the BEGIN line is there) is still repairable. Never quotes
+ * the file.
+ */
+export function notOursToOverwrite(path: string, role: "certificate" | "key"): string | null {
+  const content = probeContent(path);
+  if (content.kind === "empty") return null;
+  if (content.kind === "not-regular") return `${path} is not a regular file`;
+  if (content.kind === "too-large") return `${path} is larger than any PEM ${role} (over ${MAX_PEM} bytes)`;
+  const begin = role === "certificate" ? /-----BEGIN (X509 |TRUSTED )?CERTIFICATE-----/ : /-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----/;
+  return begin.test(content.text) ? null : `${path} exists but holds no PEM ${role === "certificate" ? "certificate" : "private key"}`;
+}
+
+/** The paths a restore may write or remove: what the configuration names now, and rdpcert's own managed files. */
+function allowedRestorePaths(inspection: HostInspection): Set<string> {
+  const targets = replacementTargets(inspection);
+  const managed = managedPaths(inspection.source);
+  const paths = [inspection.certificate.location, inspection.key.location, targets.cert, targets.key, inspection.source, iniTarget(inspection.source), managed.cert, managed.key];
+  return new Set(paths.filter((p): p is string => typeof p === "string"));
+}
+
+function currentHash(path: string): string | null {
+  try {
+    const content = probeContent(path);
+    return content.kind === "text" ? sha256(Buffer.from(content.text, "latin1")) : content.kind === "empty" && existsSync(path) ? sha256("") : null;
+  } catch {
+    return null;
+  }
+}
+
 function oldCertificate(inspection: HostInspection): CertificateInfo | null {
   if (inspection.certificate.state !== "present") return null;
   try {
@@ -101,7 +208,9 @@ function readItem(role: BackupItem["role"], path: string): BackupItem | null {
 function unchanged(item: BackupItem): boolean {
   try {
     const stats = statSync(item.originalPath);
-    return (stats.mode & 0o7777) === item.mode && stats.uid === item.uid && stats.gid === item.gid && readFileSync(item.originalPath).equals(item.data);
+    if ((stats.mode & 0o777) !== (item.mode & 0o777) || stats.uid !== item.uid || stats.gid !== item.gid) return false;
+    // Compared by hash through a non-blocking, bounded read: the path may have become a FIFO or device.
+    return currentHash(item.originalPath) === sha256(item.data);
   } catch {
     return false;
   }
@@ -134,10 +243,37 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
         `write ${targets.cert} (0644) and ${targets.key} (0640 for xrdp's group, or 0600) crash-safely: temp file, fsync, rename, fsync dir`,
       ];
       if (targets.repointIni) {
-        lines.push(`${inspection.certificate.location} or ${inspection.key.location} is a link to a shared pair: leave it untouched and point certificate= and key_file= in ${inspection.source} at the new files (the rest of the ini unchanged)`);
+        const why = sharedBecause(inspection.certificate.location) ?? (inspection.key.location ? sharedBecause(inspection.key.location) : null);
+        const ini = iniTarget(inspection.source);
+        lines.push(`${inspection.certificate.location} or ${inspection.key.location} ${why === null || why === "a link" ? "is a link to a shared pair" : `is shared (${why})`}: leave it untouched and point certificate= and key_file= in ${ini === inspection.source ? ini : `${ini} (the target of the link ${inspection.source}, which is kept)`} at the new files (the rest of the ini unchanged)`);
       }
       lines.push(restart.enabled && restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)");
       return lines;
+    },
+
+    refuseTargets(inspection) {
+      const targets = replacementTargets(inspection);
+      for (const [path, role] of [[targets.key, "key"], [targets.cert, "certificate"]] as const) {
+        let why: string | null;
+        try {
+          why = notOursToOverwrite(path, role);
+        } catch (error) {
+          why = `${path} cannot be checked (${(error as NodeJS.ErrnoException).code ?? "error"})`;
+        }
+        if (why) {
+          return {
+            reason: `${why}: rdpcert will not overwrite it`,
+            fix: `point ${role === "key" ? "key_file=" : "certificate="} in ${inspection.source} at the listener's own ${role} file (or move this file aside if it is a leftover), then run rotate again`,
+          };
+        }
+      }
+      return null;
+    },
+
+    removeLeftovers(inspection) {
+      const targets = replacementTargets(inspection);
+      const paths = new Set([inspection.certificate.location, inspection.key.location ?? targets.key, targets.cert, targets.key, iniTarget(inspection.source)]);
+      return [...paths].flatMap((path) => removeLeftoverTemps(path));
     },
 
     async collectBackup(inspection): Promise<StepResult<BackupSet>> {
@@ -147,7 +283,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       const paths: [BackupItem["role"], string][] = [
         ["certificate", inspection.certificate.location],
         ["key", inspection.key.location ?? targets.key],
-        ["config", inspection.source],
+        ["config", iniTarget(inspection.source)],
       ];
       if (targets.repointIni) paths.push(["certificate", targets.cert], ["key", targets.key]);
       for (const [role, path] of paths) {
@@ -160,7 +296,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       return { ok: true, value: { backend: "xrdp", thumbprint: cert.state === "present" ? thumbprintOf(cert.der) : null, items, extra: { absent } } };
     },
 
-    async replace(inspection, spec, now) {
+    async replace(inspection, spec, now, beforeWrite) {
       try {
         const targets = replacementTargets(inspection);
         const owner = await keyOwnership();
@@ -175,17 +311,25 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
           notAfter: new Date(now.getTime() + spec.validityDays * DAY_MS),
         });
         const keygenMs = performance.now() - started;
+        const ini = iniTarget(inspection.source);
+        const iniText = targets.repointIni ? repointIni(readFileSync(ini, "utf8"), targets.cert, targets.key) : null;
+        const planned: WrittenFile[] = [
+          { path: targets.key, sha256: sha256(pair.keyPem) },
+          { path: targets.cert, sha256: sha256(pair.certPem) },
+          ...(iniText === null ? [] : [{ path: ini, sha256: sha256(iniText) }]),
+        ];
+        beforeWrite?.(planned);
         if (targets.repointIni) mkdirSync(dirname(targets.cert), { recursive: true, mode: 0o755 });
         // Key first: xrdp reads both per connection, and a new key beside the old cert fails one
         // handshake at worst, while the reverse order could present a cert whose key is not there.
         writeFileAtomic(targets.key, pair.keyPem, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
         writeFileAtomic(targets.cert, pair.certPem, { mode: 0o644, uid: 0, gid: 0 });
         const written = [targets.key, targets.cert];
-        if (targets.repointIni) {
-          const stats = statSync(inspection.source);
-          const text = readFileSync(inspection.source, "utf8");
-          writeFileAtomic(inspection.source, repointIni(text, targets.cert, targets.key), { mode: stats.mode & 0o7777, uid: stats.uid, gid: stats.gid });
-          written.push(inspection.source);
+        if (iniText !== null) {
+          // A symlinked ini is edited at its target, crash-safely; the link stays.
+          const stats = statSync(ini);
+          writeFileAtomic(ini, iniText, { mode: stats.mode & 0o777, uid: stats.uid, gid: stats.gid });
+          written.push(ini);
         }
         const der = Buffer.from(pair.certPem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
         return { ok: true, value: { thumbprint: thumbprintOf(der), written, keygenMs } };
@@ -208,17 +352,21 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       return { ok: true, value: { command: text } };
     },
 
-    async restore(backup) {
+    async restore(backup, guard) {
       const restored: string[] = [];
+      const rawAbsent = backup.extra?.absent;
+      const absent = Array.isArray(rawAbsent) ? rawAbsent.filter((p): p is string => typeof p === "string") : [];
+      const toWrite = backup.items.filter((item) => !item.wasLink && !unchanged(item));
+      const toRemove = absent.filter((path) => existsSync(path));
+      const refused = guard ? restoreRefusal(guard, toWrite, toRemove) : null;
+      if (refused) return { ok: false, reason: refused.reason, conflict: refused.conflict };
       try {
-        for (const item of backup.items) {
-          if (item.wasLink || unchanged(item)) continue;
-          writeFileAtomic(item.originalPath, item.data, { mode: item.mode, uid: item.uid, gid: item.gid });
+        for (const item of toWrite) {
+          // Permission bits only: never setuid, setgid or sticky from a backup.
+          writeFileAtomic(item.originalPath, item.data, { mode: item.mode & 0o777, uid: item.uid, gid: item.gid });
           restored.push(item.originalPath);
         }
-        const absent = (backup.extra?.absent as string[] | undefined) ?? [];
-        for (const path of absent) {
-          if (!existsSync(path)) continue;
+        for (const path of toRemove) {
           rmSync(path, { force: true });
           restored.push(`${path} (removed: it did not exist before)`);
         }
@@ -228,4 +376,29 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       }
     },
   };
+}
+
+/**
+ * Checks before a restore writes anything: every path it would write or
+ * remove is one the current configuration names (or rdpcert's own), and every
+ * file it would overwrite still holds the backup or what the rotation wrote.
+ * A file that holds something else was deployed by someone else meanwhile:
+ * the rollback stops rather than put the old pair over it (issue 12, case 8).
+ */
+function restoreRefusal(guard: RestoreGuard, toWrite: readonly BackupItem[], toRemove: readonly string[]): { reason: string; conflict: boolean } | null {
+  const allowed = allowedRestorePaths(guard.inspection);
+  for (const path of [...toWrite.map((item) => item.originalPath), ...toRemove]) {
+    if (!allowed.has(path)) return { reason: `the backup names ${path}, which the current configuration does not name: nothing was restored`, conflict: false };
+  }
+  if (!guard.written) return null;
+  const ours = (path: string, hash: string | null): boolean => hash !== null && guard.written!.some((w) => w.path === path && w.sha256 === hash);
+  for (const item of toWrite) {
+    const hash = currentHash(item.originalPath);
+    if (hash === null || hash === sha256(item.data) || ours(item.originalPath, hash)) continue;
+    return { reason: `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten`, conflict: true };
+  }
+  for (const path of toRemove) {
+    if (!ours(path, currentHash(path))) return { reason: `${path} was created during the rotation by someone else: nothing was restored or removed`, conflict: true };
+  }
+  return null;
 }

@@ -1,8 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { bootId, processStartTime } from "../../../../src/hosts/local/process-info";
 import { StateDir, windowsAclArgs } from "../../../../src/hosts/local/state-dir";
+import { UntrustedPathError } from "../../../../src/hosts/local/trust";
 
 describe("StateDir", () => {
   let dir: string;
@@ -14,7 +16,7 @@ describe("StateDir", () => {
     const first = state.lock();
     expect(first.ok).toBe(true);
     const second = new StateDir(dir).lock();
-    expect(second).toEqual({ ok: false, heldBy: { pid: process.pid, host: hostname(), since: expect.any(String) } });
+    expect(second).toEqual({ ok: false, heldBy: { pid: process.pid, host: hostname(), since: expect.any(String), startTime: expect.stringMatching(/^\d+$/), bootId: expect.any(String) } });
     if (first.ok) first.release();
     const third = state.lock();
     expect(third.ok).toBe(true);
@@ -31,6 +33,113 @@ describe("StateDir", () => {
     const lock = new StateDir(dir).lock();
     expect(lock).toMatchObject({ ok: true, tookOverFrom: { pid: deadPid } });
     expect(JSON.parse(readFileSync(join(dir, "rotate.lock"), "utf8"))).toMatchObject({ pid: process.pid });
+  });
+
+  describe("a lock whose pid now belongs to another live process (issue 12, case 9)", () => {
+    let sleeper: ChildProcess;
+    beforeEach(async () => {
+      sleeper = spawn("sleep", ["600"], { stdio: "ignore" });
+      await new Promise((resolve) => sleeper.once("spawn", resolve));
+    });
+    afterEach(() => {
+      sleeper.kill("SIGKILL");
+    });
+
+    it("is stale when the start time differs, and is taken over with the reason", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: "1", bootId: bootId() }), { mode: 0o600 });
+      const lock = new StateDir(dir).lock();
+      expect(lock).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: `pid ${pid} is now another process` });
+      expect(JSON.parse(readFileSync(join(dir, "rotate.lock"), "utf8"))).toMatchObject({ pid: process.pid, startTime: processStartTime(process.pid), bootId: bootId() });
+      if (lock.ok) lock.release();
+    });
+
+    it("is stale when it was taken in another boot", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: processStartTime(pid), bootId: "00000000-0000-0000-0000-000000000000" }), { mode: 0o600 });
+      expect(new StateDir(dir).lock()).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: "it was taken before the last reboot" });
+    });
+
+    it("a lock of an older version (no start time) is stale when its pid started after it was taken", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" }), { mode: 0o600 });
+      expect(new StateDir(dir).lock()).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: `pid ${pid} is now another process (it started after the lock was taken)` });
+    });
+
+    it("a lock of an older version is still held when its pid is older than the lock", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: new Date(Date.now() + 60_000).toISOString() }), { mode: 0o600 });
+      expect(new StateDir(dir).lock()).toMatchObject({ ok: false, heldBy: { pid } });
+    });
+
+    it("is still held when pid, start time and boot id all match", () => {
+      const pid = sleeper.pid!;
+      new StateDir(dir).ensure();
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: processStartTime(pid), bootId: bootId() }), { mode: 0o600 });
+      expect(new StateDir(dir).lock()).toMatchObject({ ok: false, heldBy: { pid } });
+    });
+  });
+
+  it("never prunes a protected backup (the one being restored: issue 12, case 13)", () => {
+    const state = new StateDir(dir);
+    const set = { backend: "xrdp" as const, thumbprint: "T", items: [] };
+    for (let n = 0; n < 3; n++) state.saveBackup(set, null, 2);
+    expect(state.backupIds()).toEqual(["0002", "0003"]);
+    state.saveBackup(set, "safety", 2, ["2"]);
+    expect(state.backupIds()).toEqual(["0002", "0003", "0004"]);
+  });
+
+  it("restores permission bits only: a backup's setuid, setgid and sticky bits are dropped", () => {
+    const state = new StateDir(dir);
+    state.saveBackup({ backend: "xrdp", thumbprint: null, items: [{ role: "certificate", originalPath: "/etc/xrdp/cert.pem", data: Buffer.from("x"), mode: 0o7755, uid: 0, gid: 0, wasLink: false }] }, null, 5);
+    expect(state.loadBackup("1")?.items[0]?.mode).toBe(0o755);
+  });
+
+  it("refuses a journal that rdpcert did not write (bad shape), in one line", () => {
+    const state = new StateDir(dir);
+    state.ensure();
+    writeFileSync(join(dir, "journal.json"), JSON.stringify({ id: "x", step: "replaced", backupId: "../../etc" }), { mode: 0o600 });
+    expect(() => state.readJournal()).toThrow(UntrustedPathError);
+  });
+
+  it.each([
+    ["the state dir is a symlink", (d: string) => {
+      const real = `${d}.real`;
+      mkdirSync(real, { mode: 0o700 });
+      symlinkSync(real, d);
+    }],
+    ["backups/ is a symlink", (d: string) => {
+      mkdirSync(d, { mode: 0o700 });
+      mkdirSync(`${d}.elsewhere`, { mode: 0o700 });
+      symlinkSync(`${d}.elsewhere`, join(d, "backups"));
+    }],
+    ["history.jsonl is a symlink", (d: string) => {
+      mkdirSync(d, { mode: 0o700 });
+      writeFileSync(`${d}.target`, "", { mode: 0o644 });
+      symlinkSync(`${d}.target`, join(d, "history.jsonl"));
+    }],
+    ["the state dir is writable by others", (d: string) => {
+      mkdirSync(d);
+      chmodSync(d, 0o777);
+    }],
+    ["a file in it is writable by its group", (d: string) => {
+      mkdirSync(d, { mode: 0o700 });
+      writeFileSync(join(d, "journal.json"), "{}");
+      chmodSync(join(d, "journal.json"), 0o620);
+    }],
+  ])("refuses when %s, before touching anything", (_name, make) => {
+    make(dir);
+    const state = new StateDir(dir);
+    expect(() => state.lock()).toThrow(UntrustedPathError);
+    expect(() => state.check()).toThrow(/refusing to use it/);
+    if (existsSync(`${dir}.target`)) {
+      expect(statSync(`${dir}.target`).mode & 0o777).toBe(0o644);
+      expect(readFileSync(`${dir}.target`, "utf8")).toBe("");
+    }
   });
 
   it("numbers backups, writes them 0700/0600, and keeps the newest N", () => {
