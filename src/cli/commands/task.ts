@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import type { Config } from "../../core/config";
 import { runCommand } from "../../hosts/command-runner";
 import { calendarFromCron } from "../../schedule/task/cron-daily";
-import { DEFAULT_UNIT_DIR, type TaskCommand, type TaskStep, installSystemd, removeSystemd, showSystemd, systemdUnits } from "../../schedule/task/systemd";
+import { DEFAULT_UNIT_DIR, type TaskCommand, type TaskStep, installSystemd, removeSystemd, showSystemd, systemdRunning, systemdUnits } from "../../schedule/task/systemd";
 import { TASK_NAME, installWindowsTask, removeWindowsTask, showWindowsTask, taskXml } from "../../schedule/task/windows-task";
 import { ExitCode, UsageError } from "../exit-codes";
 
@@ -13,6 +13,8 @@ export interface TaskOptions {
   readonly configPath: string;
   readonly unitDir: string;
   readonly platform?: NodeJS.Platform;
+  /** Whether systemd runs this host; default: sd_booted(3)'s check. */
+  readonly systemdRunning?: () => boolean;
 }
 
 function taskCommandLine(configPath: string): TaskCommand {
@@ -60,6 +62,11 @@ export async function taskCommand(config: Config, options: TaskOptions): Promise
         : `systemctl disable --now rdpcert.timer\nrm ${join(options.unitDir, "rdpcert.timer")} ${join(options.unitDir, "rdpcert.service")}\nsystemctl daemon-reload\n`,
     );
     return ExitCode.OK;
+  }
+  if (!(options.systemdRunning ?? systemdRunning)()) {
+    // Units that systemd never loads would make `task show` say "installed": write nothing.
+    process.stderr.write(`rdpcert: systemd is not running on this host (no /run/systemd/system), so nothing was written; see the units with 'rdpcert task ${options.action} --print', or run 'rdpcert schedule' under another supervisor\n`);
+    return ExitCode.CRITICAL;
   }
   return report(options.action === "install" ? await installSystemd(runCommand, options.unitDir, units) : await removeSystemd(runCommand, options.unitDir));
 }

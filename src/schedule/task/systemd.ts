@@ -51,6 +51,11 @@ WantedBy=timers.target
   return { service, timer };
 }
 
+/** sd_booted(3): systemd is PID 1 exactly when /run/systemd/system exists. */
+export function systemdRunning(runDir = "/run/systemd/system"): boolean {
+  return existsSync(runDir);
+}
+
 export type TaskStep = { readonly ok: true; readonly did: string } | { readonly ok: false; readonly did: string; readonly reason: string };
 
 async function systemctl(runner: CommandRunner, args: string[]): Promise<TaskStep> {
