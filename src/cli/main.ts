@@ -251,9 +251,10 @@ Exit codes:
     });
 
   const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON)").default(DEFAULT_CONFIG_PATH);
-  const effectiveConfig = async (command: Command) => {
+  /** `missingIsDefault`: config validate reports an absent file itself rather than failing on it. */
+  const effectiveConfig = async (command: Command, missingIsDefault = false) => {
     const { loadConfig, flagOverrides } = await import("./config-load");
-    const explicit = command.getOptionValueSource("config") === "cli";
+    const explicit = command.getOptionValueSource("config") === "cli" && !missingIsDefault;
     return loadConfig(command.opts<{ config: string }>().config, explicit, flagOverrides(command));
   };
 
@@ -367,11 +368,11 @@ Exit codes:
       process.exitCode = configShowCommand(await effectiveConfig(command));
     });
   withOptions(config.command("validate").description("Check the configuration file (and RDPCERT_* overrides)."), [configOption()])
-    .addHelpText("after", `\nExamples:\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes:\n  0  valid\n  3  not valid: one line names the field, the value and what is allowed`)
+    .addHelpText("after", `\nChecks what run, schedule and task would: the schema, field combinations that churn, the cron expression;\nsays when the file is absent (the defaults apply) and when task cannot register the schedule.\n\nExamples:\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes:\n  0  valid (or absent: the defaults are valid)\n  3  not valid: one line names the field, the value and what is allowed`)
     .action(async (opts: { config: string }, command: Command) => {
-      await effectiveConfig(command);
+      const cfg = await effectiveConfig(command, true);
       const { configValidateCommand } = await import("./commands/config");
-      process.exitCode = configValidateCommand(opts.config);
+      process.exitCode = configValidateCommand(opts.config, cfg);
     });
 
   return program;

@@ -34,12 +34,18 @@ export class CronError extends Error {
   override name = "CronError";
 }
 
+/** Why `rdpcert schedule` would refuse this expression, or null: the check `config validate` shares. */
+export function cronError(expression: string): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cron = require("node-cron") as typeof import("node-cron");
+  return cron.validate(expression) ? null : `schedule ${JSON.stringify(expression)} is not a valid cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first)`;
+}
+
 export const nodeCronScheduler: Scheduler = (expression, onTick) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cron = require("node-cron") as typeof import("node-cron");
-  if (!cron.validate(expression)) {
-    throw new CronError(`schedule ${JSON.stringify(expression)} is not a valid cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first)`);
-  }
+  const invalid = cronError(expression);
+  if (invalid) throw new CronError(invalid);
   const task = cron.schedule(expression, onTick, { noOverlap: false });
   return { stop: () => void task.stop(), nextRun: () => task.getNextRun() };
 };

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Config, defaultConfig } from "../../core/config";
 import { writeFileAtomic } from "../../hosts/local/atomic-write";
+import { cronError } from "../../schedule/daemon";
+import { calendarFromCron } from "../../schedule/task/cron-daily";
 import { ExitCode, UsageError } from "../exit-codes";
 
 export function configInitCommand(path: string, force: boolean): number {
@@ -17,7 +19,18 @@ export function configShowCommand(config: Config): number {
   return ExitCode.OK;
 }
 
-export function configValidateCommand(path: string): number {
-  process.stdout.write(`${path}: valid\n`);
+/**
+ * Everything `run`, `schedule` and `task` would check, before they do (the
+ * schema and field combinations were checked when the config was loaded).
+ */
+export function configValidateCommand(path: string, config: Config): number {
+  const invalid = cronError(config.schedule);
+  if (invalid) throw new UsageError(`${path}: ${invalid}`);
+  const calendar = calendarFromCron(config.schedule);
+  const lines: string[] = [];
+  if (!existsSync(path)) lines.push(`${path}: there is no such file; rdpcert uses the defaults (and RDPCERT_* overrides), which are valid`);
+  else lines.push(`${path}: valid`);
+  if (!calendar.ok) lines.push(`note: rdpcert schedule runs "${config.schedule}", but rdpcert task cannot register it: ${calendar.reason}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
   return ExitCode.OK;
 }
