@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { performance } from "node:perf_hooks";
-import { type CertificateInfo, describeCertificate } from "../core/certificate";
+import { type CertificateInfo, describeCertificate, thumbprintOf } from "../core/certificate";
 import type { Target } from "../core/target";
 import {
   type ConnectionConfirm,
@@ -147,7 +147,7 @@ export const probe: Prober = (target, options) => {
         try {
           certificate = describeCertificate(peer.raw);
         } catch (error) {
-          return finish({ kind: "protocol-error", message: `the presented certificate does not parse: ${(error as Error).message}` });
+          return finish({ kind: "protocol-error", message: `the presented certificate (SHA-1 ${thumbprintOf(peer.raw)}) does not parse: ${(error as Error).message}` });
         }
         finish(null);
       });
