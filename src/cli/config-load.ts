@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type Config, type ConfigField, resolveConfig } from "../core/config";
+import { readBoundedText } from "../hosts/local/bounded-read";
 import { splitCommand } from "./argv";
 import { UsageError } from "./exit-codes";
 import type { RotationFlags } from "./commands/rotate";
@@ -47,11 +47,11 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
   let fileValues: Record<string, unknown> = {};
   let text: string | null = null;
   try {
-    text = readFileSync(path, "utf8");
+    text = readBoundedText(path, "config");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" || explicit) {
-      throw new UsageError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : code}`);
+      throw new UsageError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : (code ?? (error as Error).message)}`);
     }
   }
   if (text !== null) {

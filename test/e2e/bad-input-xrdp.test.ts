@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xrdpPool } from "../helpers/xrdp-pool";
-import { certWithRawNotAfter } from "../helpers/certs";
+import { certValid, certWithRawNotAfter } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 
 /** Issue 12: bad input from certificates and files is reported, never a crash, never OK. */
@@ -41,6 +42,53 @@ describe("bad input (issue 12) against real xrdp", () => {
       expect(report.status).toBe("CORRUPT");
       expect(report.problems.map((p) => p.code)).toContain("certificate-unparseable");
       expect(report.problems.find((p) => p.code === "certificate-unparseable")!.reason).toContain(server.certPath);
+    });
+  });
+
+  describe("every read is bounded (item 3)", () => {
+    const statusWith = async (iniPath: string, name: "certificate" | "key_file", value: string, state: string) => {
+      const ini = join(dir, `${state}-${name}.ini`);
+      writeFileSync(ini, readFileSync(iniPath, "utf8").replace(new RegExp(`^${name}=.*$`, "m"), `${name}=${value}`));
+      return rdpcert(["status", "--json", "--xrdp-ini", ini, "--state-dir", join(dir, `state-${state}-${name}`)]);
+    };
+
+    it("status with certificate= naming a FIFO returns: the certificate is unreadable (CORRUPT, exit 2), one reason naming it", async () => {
+      const server = await start(certValid(-1, 179, "fifo"));
+      const fifo = join(dir, "cert.fifo");
+      execFileSync("mkfifo", [fifo]);
+      const run = await statusWith(server.iniPath, "certificate", fifo, "fifo");
+      expect(run.code).toBe(2);
+      const report = JSON.parse(run.stdout) as { status: string; problems: { code: string; reason: string }[] };
+      expect(report.status).toBe("CORRUPT");
+      expect(report.problems[0]).toMatchObject({ code: "certificate-unreadable", reason: `cannot read the certificate ${fifo}: is a FIFO, not a regular file (rdpcert reads a certificate file only from a regular file)` });
+    });
+
+    it("status with certificate=/dev/zero or key_file=/dev/zero returns without reading it", async () => {
+      const server = await start(certValid(-1, 179, "zero"));
+      const cert = await statusWith(server.iniPath, "certificate", "/dev/zero", "zero");
+      expect(cert.code).toBe(2);
+      expect(JSON.parse(cert.stdout).problems[0]).toMatchObject({ code: "certificate-unreadable", reason: expect.stringContaining("/dev/zero: is a character device, not a regular file") });
+      const key = await statusWith(server.iniPath, "key_file", "/dev/zero", "zero");
+      expect(JSON.parse(key.stdout).configured.key).toMatchObject({ location: "/dev/zero", reason: expect.stringContaining("is a character device, not a regular file") });
+    });
+
+    it("--targets /dev/zero, a FIFO or a directory: one line, exit 3", async () => {
+      const fifo = join(dir, "targets.fifo");
+      execFileSync("mkfifo", [fifo]);
+      for (const [path, what] of [["/dev/zero", "a character device"], [fifo, "a FIFO"], [dir, "a directory"]] as const) {
+        const run = await rdpcert(["probe", "--targets", path]);
+        expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: cannot read --targets file ${path}: is ${what}, not a regular file (rdpcert reads a targets file only from a regular file)\n`]);
+      }
+    });
+
+    it("run --config naming /dev/zero or a FIFO: one line, exit 3", async () => {
+      const fifo = join(dir, "config.fifo");
+      execFileSync("mkfifo", [fifo]);
+      for (const path of ["/dev/zero", fifo]) {
+        const run = await rdpcert(["run", "--config", path, "--json"]);
+        expect(run.code).toBe(3);
+        expect(run.stderr).toMatch(new RegExp(`^rdpcert: cannot read the config file ${path}: is a (character device|FIFO), not a regular file .*\\n$`));
+      }
     });
   });
 });

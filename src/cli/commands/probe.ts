@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readBoundedText } from "../../hosts/local/bounded-read";
 import { assessProbe } from "../../core/probe-verdict";
 import { type Target, TargetError, parseTarget, parseTargetList } from "../../core/target";
 import { worstHealth } from "../../core/validity";
@@ -37,7 +37,7 @@ function collectTargets(options: ProbeCommandOptions): Target[] {
     if (options.targetsFile !== undefined) {
       let text: string;
       try {
-        text = readFileSync(options.targetsFile, "utf8");
+        text = readBoundedText(options.targetsFile, "targets");
       } catch (error) {
         throw new UsageError(`cannot read --targets file ${options.targetsFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }
