@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { type Config, type ConfigField, resolveConfig } from "../core/config";
+import { findJsonSyntaxError } from "../core/json-syntax";
 import { readBoundedText } from "../hosts/local/bounded-read";
 import { splitCommand } from "./argv";
 import { UsageError } from "./exit-codes";
@@ -58,7 +59,9 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
     try {
       fileValues = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
+      // Never JSON.parse's message: it quotes the file (issue 12: /etc/shadow).
+      const where = error instanceof SyntaxError ? findJsonSyntaxError(text) : null;
+      throw new UsageError(`${path}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}; rdpcert's configuration is a JSON object (see: rdpcert config init --config PATH)`);
     }
     if (fileValues === null || typeof fileValues !== "object" || Array.isArray(fileValues)) throw new UsageError(`${path}: the configuration must be a JSON object`);
   }

@@ -91,4 +91,27 @@ describe("bad input (issue 12) against real xrdp", () => {
       }
     });
   });
+
+  describe("error messages never quote file contents (item 10)", () => {
+    const secret = "$y$j9T$rdpcertSECRETsalt$rdpcertSECREThash";
+    const shadowLike = `root:${secret}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n`;
+
+    it("run --config FILE (not JSON): names the file, line and what was expected, exit 3, without its content, text and --json", async () => {
+      const file = join(dir, "shadow-like");
+      writeFileSync(file, shadowLike, { mode: 0o600 });
+      for (const json of [[], ["--json"]]) {
+        const run = await rdpcert(["run", "--config", file, ...json]);
+        expect(run.code).toBe(3);
+        expect(`${run.stdout}${run.stderr}`).not.toMatch(/SECRET|root:|\$y\$/);
+        expect(run.stderr).toContain(`${file}: not valid JSON at line 1, column 1: expected a value`);
+      }
+    });
+
+    it("probe --targets FILE: names the file and line, exit 3, never the line", async () => {
+      const file = join(dir, "shadow-targets");
+      writeFileSync(file, `127.0.0.1\n${shadowLike}`, { mode: 0o600 });
+      const run = await rdpcert(["probe", "--targets", file]);
+      expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: --targets ${file} line 2: not a valid target: use host, host:port or [IPv6]:port\n`]);
+    });
+  });
 });
