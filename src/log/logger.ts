@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import type * as Winston from "winston";
 import type TransportStream from "winston-transport";
 import type { CommandRunner } from "../hosts/command-runner";
+import { terminalField } from "../core/terminal-safe";
 import { RotatingFile } from "./rotating-file";
 
 /** Extra fields a caller passed, without winston's own. */
@@ -83,7 +84,7 @@ export function createLog(options: LogOptions = {}): Log {
         stderrLevels: ["error", "warn", "info", "debug"],
         format: winston.format.combine(
           ...(colour ? [winston.format.colorize()] : []),
-          winston.format.printf((info) => `${String(info.timestamp)} ${info.level} [${runId}] ${String(info.message)}`),
+          winston.format.printf((info) => `${String(info.timestamp)} ${info.level} [${runId}] ${terminalField(String(info.message))}`),
         ),
       }),
     );

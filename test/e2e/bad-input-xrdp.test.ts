@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xrdpPool } from "../helpers/xrdp-pool";
-import { certValid, certWithRawNotAfter } from "../helpers/certs";
+import { certValid, certWithRawNotAfter, certWithSubject } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 
 /** Issue 12: bad input from certificates and files is reported, never a crash, never OK. */
@@ -112,6 +112,51 @@ describe("bad input (issue 12) against real xrdp", () => {
       writeFileSync(file, `127.0.0.1\n${shadowLike}`, { mode: 0o600 });
       const run = await rdpcert(["probe", "--targets", file]);
       expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: --targets ${file} line 2: not a valid target: use host, host:port or [IPv6]:port\n`]);
+    });
+  });
+
+  describe("control characters and bidi overrides never reach the terminal raw (item 11)", () => {
+    /** C0 (but the line feed), DEL, C1 (U+009B is CSI) and the bidi/invisible formatting characters. */
+    const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069]/;
+    const hostile = "evil\u001b[2J\u009b31m\u202egpj.exe\u2066x";
+
+    it("probe: a certificate subject with ESC, CSI (C1) and U+202E is escaped in text; --json keeps it as \\u escapes", async () => {
+      const server = await start(certWithSubject(hostile));
+      const text = await rdpcert(["probe", `127.0.0.1:${server.port}`]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).not.toMatch(RAW);
+      expect(text.stdout).toContain("CN=evil");
+      const json = await rdpcert(["probe", "--json", `127.0.0.1:${server.port}`]);
+      expect(json.stdout).not.toMatch(RAW);
+      const subject = (JSON.parse(json.stdout) as { results: { certificate: { subject: string } }[] }).results[0]!.certificate.subject;
+      expect(subject).toMatch(RAW);
+      expect(subject.startsWith("CN=evil")).toBe(true);
+    });
+
+    it("status: the same subject is escaped in text and JSON", async () => {
+      const server = await start(certWithSubject(hostile));
+      const text = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(dir, "state-subject")]);
+      expect(text.stdout).toContain("CN=evil");
+      expect(text.stdout).not.toMatch(RAW);
+      const json = await rdpcert(["status", "--json", "--xrdp-ini", server.iniPath, "--state-dir", join(dir, "state-subject")]);
+      expect(json.stdout).not.toMatch(RAW);
+      expect(() => JSON.parse(json.stdout) as unknown).not.toThrow();
+    });
+
+    it("rotate --reason with ESC, CSI, U+202E and a line feed: escaped in every text output and log line, kept exactly in JSON", async () => {
+      const server = await start(certValid(-1, 179, "reason"));
+      const stateDir = join(dir, "state-reason");
+      const reason = `${hostile}\nFAKE LINE`;
+      const rotate = await rdpcert(["rotate", "--yes", "--force", "--no-restart", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", stateDir, "--reason", reason]);
+      expect(rotate.code).toBe(0);
+      expect(`${rotate.stdout}${rotate.stderr}`).not.toMatch(RAW);
+      const list = await rdpcert(["backups", "list", "--state-dir", stateDir]);
+      expect(list.stdout).not.toMatch(RAW);
+      expect(list.stdout).toContain("evil\\x1b[2J\\x9b31m\\u202egpj.exe\\u2066x\\x0aFAKE LINE");
+      expect(list.stdout).not.toMatch(/^FAKE LINE/m);
+      const json = await rdpcert(["backups", "list", "--json", "--state-dir", stateDir]);
+      expect(json.stdout).not.toMatch(RAW);
+      expect((JSON.parse(json.stdout) as { backups: { reason: string }[] }).backups[0]!.reason).toBe(reason);
     });
   });
 });

@@ -7,6 +7,7 @@ import { probe } from "../../probe/prober";
 import { UsageError, exitCodeFor } from "../exit-codes";
 import { probeReportJson } from "../render/probe-json";
 import { renderProbeText } from "../render/probe-text";
+import { jsonText, terminalText } from "../../core/terminal-safe";
 
 export interface ProbeCommandOptions {
   readonly targets: readonly string[];
@@ -26,7 +27,7 @@ export async function probeCommand(options: ProbeCommandOptions, now: () => Date
   const health = worstHealth(verdicts.map((v) => v.health));
   const exitCode = exitCodeFor(health);
   const report = { results, verdicts, health, exitCode, now: at, warnDays: options.warnDays };
-  process.stdout.write(options.json ? `${JSON.stringify(probeReportJson(report), null, 2)}\n` : renderProbeText(report));
+  process.stdout.write(options.json ? `${jsonText(probeReportJson(report), 2)}\n` : terminalText(renderProbeText(report)));
   return exitCode;
 }
 

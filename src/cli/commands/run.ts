@@ -6,6 +6,7 @@ import { rotationFlagsFrom } from "../config-load";
 import { ExitCode } from "../exit-codes";
 import { rotationJson } from "../render/rotate-render";
 import { exitCodeForRotation, rotationSetup } from "./rotate";
+import { jsonText, terminalText } from "../../core/terminal-safe";
 
 export const RUN_SCHEMA = "rdpcert.run/v1";
 
@@ -65,13 +66,13 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
 export async function runCommandLine(config: Config, options: { dryRun: boolean; json: boolean }): Promise<number> {
   const { result, runId, error } = await executePass(config, { dryRun: options.dryRun, quietConsole: options.json });
   if (!result) {
-    process.stdout.write(options.json ? `${JSON.stringify({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error })}\n` : `cannot run: ${error}\n`);
+    process.stdout.write(options.json ? `${jsonText({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error })}\n` : terminalText(`cannot run: ${error}\n`));
     return ExitCode.UNKNOWN;
   }
-  if (options.json) process.stdout.write(`${JSON.stringify(runJson(result, runId, options.dryRun, new Date()), null, 2)}\n`);
+  if (options.json) process.stdout.write(`${jsonText(runJson(result, runId, options.dryRun, new Date()), 2)}\n`);
   else {
-    process.stdout.write(`${result.outcome}  ${result.status}  ${result.reason}\n`);
-    if (result.recovered) process.stdout.write(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`);
+    process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
+    if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
   }
   return result.exitCode;
 }
