@@ -117,6 +117,7 @@ describe("bad input (issue 12) against real xrdp", () => {
 
   describe("control characters and bidi overrides never reach the terminal raw (item 11)", () => {
     /** C0 (but the line feed), DEL, C1 (U+009B is CSI) and the bidi/invisible formatting characters. */
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069]/;
     const hostile = "evil\u001b[2J\u009b31m\u202egpj.exe\u2066x";
 
