@@ -137,4 +137,83 @@ describe("faults (issue 12) against real xrdp", () => {
       expect(d.output()).toMatch(/run finished: rotated/);
     });
   });
+
+  describe("one line, always (item 5)", () => {
+    interface ErrorJson {
+      schema: string;
+      command: string;
+      exitCode: number;
+      error: { code: string; message: string; fix: string | null };
+    }
+    const oneLine = (stderr: string): string => {
+      expect(stderr.endsWith("\n")).toBe(true);
+      expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(stderr).not.toMatch(/internal error|\n\s+at /);
+      return stderr.trimEnd();
+    };
+    const rotateArgs = (server: XrdpServer, stateDir: string): string[] => ["rotate", "--yes", "--force", "--no-restart", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", stateDir];
+
+    it("rotate as a non-root user (EACCES on the state dir): one line with the fix, exit 3; --json prints the error report", async () => {
+      const server = await start(certValid(-1, 179, "non-root"));
+      const stateDir = join(server.dir, "state");
+      const asNobody = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+        child.once("error", reject);
+        child.once("close", (code) => resolve({ code, stdout, stderr }));
+      });
+      const text = await asNobody(rotateArgs(server, stateDir));
+      expect(text.code).toBe(3);
+      expect(oneLine(text.stderr)).toBe(`rdpcert: cannot create the directory ${stateDir}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write`);
+      const json = await asNobody([...rotateArgs(server, stateDir), "--json"]);
+      expect(json.code).toBe(3);
+      expect(JSON.parse(json.stdout) as ErrorJson).toEqual({ schema: "rdpcert.error/v1", command: "rotate", outcome: "error", exitCode: 3, error: { code: "EACCES", message: `cannot create the directory ${stateDir}: permission denied (EACCES)`, fix: expect.stringContaining("run as root") } });
+    });
+
+    it("--state-dir /etc/passwd (a file): one line naming it, exit 3, and --json carries the error", async () => {
+      const server = await start(certValid(-1, 179, "state-file"));
+      const text = await rdpcert(rotateArgs(server, "/etc/passwd"));
+      expect(text.code).toBe(3);
+      expect(oneLine(text.stderr)).toMatch(/^rdpcert: cannot .*\/etc\/passwd.*\((EEXIST|ENOTDIR)\): pass a directory path \(--state-dir DIR, --log-dir DIR\)$/);
+      const json = await rdpcert([...rotateArgs(server, "/etc/passwd"), "--json"]);
+      expect(json.code).toBe(3);
+      expect((JSON.parse(json.stdout) as ErrorJson).error.code).toMatch(/^(EEXIST|ENOTDIR)$/);
+    });
+
+    it("--log-dir /etc/passwd/x (ENOTDIR): one warning line, and the pass goes on (exit 0)", async () => {
+      const server = await start(certValid(-1, 179, "log-enotdir"));
+      const result = await rdpcert(["run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--log-dir", "/etc/passwd/x"]);
+      expect(result.code).toBe(0);
+      expect(oneLine(result.stderr)).toBe("rdpcert: warning: cannot write the log file /etc/passwd/x/rdpcert.log: a path component is not a directory (ENOTDIR); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)");
+      expect((JSON.parse(result.stdout) as RunJson).warnings).toHaveLength(1);
+    });
+
+    it.each([["read-only", "EROFS"], ["full", "ENOSPC"]] as const)("a %s state dir: one line (%s), exit 3, JSON report; the listener still serves its certificate", async (kind, code) => {
+      const pair = certValid(-1, 179, `state-${kind}`);
+      const server = await start(pair);
+      const state = tmpfs();
+      if (kind === "read-only") state.readOnly();
+      else state.fill();
+      const text = await rdpcert(rotateArgs(server, state.dir));
+      expect(text.code).toBe(3);
+      expect(oneLine(text.stderr)).toMatch(new RegExp(`^rdpcert: cannot .* \\(${code}\\): `));
+      const json = await rdpcert([...rotateArgs(server, state.dir), "--json"]);
+      expect(json.code).toBe(3);
+      expect((JSON.parse(json.stdout) as ErrorJson).error.code).toBe(code);
+      expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate).not.toBeNull();
+    });
+
+    it("EPIPE (the reader went away, as with | head -c1): quiet, and the exit code is the check's", async () => {
+      const server = await start(certValid(-1, 179, "epipe"));
+      const child = spawn(process.execPath, [CLI, "probe", "--json", `127.0.0.1:${server.port}`], { stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      expect([code, stderr]).toEqual([0, ""]);
+    });
+  });
 });
