@@ -216,4 +216,22 @@ describe("faults (issue 12) against real xrdp", () => {
       expect([code, stderr]).toEqual([0, ""]);
     });
   });
+
+  describe("file descriptors (item 15)", () => {
+    it("--concurrency 1024 under a 40-file limit (prlimit): clamped, with a note on stderr and in JSON; every healthy listener OK", async () => {
+      const server = await start(certValid(-1, 179, "nofile"));
+      const targets = Array.from({ length: 30 }, () => `127.0.0.1:${server.port}`);
+      const child = spawn("prlimit", ["--nofile=40", process.execPath, CLI, "probe", "--json", "--concurrency", "1024", ...targets], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      const report = JSON.parse(stdout) as { results: { status: string; error: { kind: string } | null }[]; notes: string[] };
+      expect(report.results.map((r) => r.error?.kind ?? r.status)).toEqual(Array(30).fill("ok"));
+      expect(code).toBe(0);
+      expect(report.notes).toEqual([expect.stringMatching(/^--concurrency 1024 lowered to \d+: the open-file limit is 40 \(ulimit -n\)/)]);
+      expect(stderr).toBe(`rdpcert: note: ${report.notes[0]}\n`);
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { readBoundedText } from "../../hosts/local/bounded-read";
+import { concurrencyWithin, openFileCount, openFileLimit } from "../../hosts/local/fd-limit";
 import { assessProbe } from "../../core/probe-verdict";
 import { type Target, TargetError, parseTarget, parseTargetList } from "../../core/target";
 import { worstHealth } from "../../core/validity";
@@ -21,13 +22,16 @@ export interface ProbeCommandOptions {
 
 export async function probeCommand(options: ProbeCommandOptions, now: () => Date = () => new Date()): Promise<number> {
   const targets = collectTargets(options);
-  const results = await probeAll(targets, { timeoutMs: options.timeout }, options.concurrency, probe);
+  const { concurrency, note } = concurrencyWithin(options.concurrency, targets.length, openFileLimit(), openFileCount());
+  const notes = note ? [note] : [];
+  if (note) process.stderr.write(`rdpcert: note: ${note}\n`);
+  const results = await probeAll(targets, { timeoutMs: options.timeout }, concurrency, probe);
   const at = now();
   const verdicts = results.map((result) => assessProbe(result, at, options.warnDays));
   const health = worstHealth(verdicts.map((v) => v.health));
   const exitCode = exitCodeFor(health);
   const report = { results, verdicts, health, exitCode, now: at, warnDays: options.warnDays };
-  process.stdout.write(options.json ? `${jsonText(probeReportJson(report), 2)}\n` : terminalText(renderProbeText(report)));
+  process.stdout.write(options.json ? `${jsonText({ ...probeReportJson(report), notes }, 2)}\n` : terminalText(renderProbeText(report)));
   return exitCode;
 }
 
