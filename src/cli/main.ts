@@ -400,7 +400,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Name lookups (getaddrinfo) run on libuv's thread pool, 4 threads by default:
+ * four names waiting on a silent DNS server would queue every other lookup,
+ * `localhost` included (issue 12 item 4). One thread per probe in flight (up to
+ * 128), plus the default four for file work; read by libuv when the pool first starts.
+ */
+export function threadPoolSize(argv: readonly string[]): number {
+  let concurrency = 32;
+  argv.forEach((arg, i) => {
+    const value = arg.startsWith("--concurrency=") ? arg.slice("--concurrency=".length) : arg === "--concurrency" ? argv[i + 1] : undefined;
+    if (value !== undefined && /^\d+$/.test(value)) concurrency = Number(value);
+  });
+  // Capped: past 128 names waiting at once, a few more may queue; threads are not free.
+  return Math.min(128, Math.max(1, concurrency)) + 4;
+}
+
 if (require.main === module) {
+  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSize(process.argv.slice(2)));
   // `rdpcert probe ... | head -c1`: a reader that went away is not an error of ours.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (error: NodeJS.ErrnoException) => {

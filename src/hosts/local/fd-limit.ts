@@ -26,18 +26,20 @@ export function openFileCount(): number | null {
   }
 }
 
-/** Descriptors kept free for what runs beside the probes: the log file, name lookups, stdio, Node's own. */
+/** Descriptors kept free for what runs beside the probes: the log file, stdio, Node's own. */
 export const DESCRIPTOR_RESERVE = 16;
+/** A probe holds its socket (TLS runs on it) and, while its name resolves, the resolver's socket. */
+export const DESCRIPTORS_PER_PROBE = 2;
 
 /**
- * How many probes may run at once: each holds one socket (TLS runs on it), so
- * the limit minus what is open and a reserve (issue 12: `--concurrency 1024`
+ * How many probes may run at once: the limit minus what is open and a reserve,
+ * over what one probe may hold (issue 12: `--concurrency 1024`
  * under `ulimit -n 1024` made healthy listeners CRITICAL with EMFILE).
  */
 export function concurrencyWithin(requested: number, targets: number, limit: number | null, open: number | null): { concurrency: number; note: string | null } {
   const needed = Math.max(1, Math.min(requested, targets));
   if (limit === null) return { concurrency: needed, note: null };
-  const allowed = Math.max(1, limit - (open ?? 0) - DESCRIPTOR_RESERVE);
+  const allowed = Math.max(1, Math.floor((limit - (open ?? 0) - DESCRIPTOR_RESERVE) / DESCRIPTORS_PER_PROBE));
   if (needed <= allowed) return { concurrency: needed, note: null };
   return { concurrency: allowed, note: `--concurrency ${requested} lowered to ${allowed}: the open-file limit is ${limit} (ulimit -n) and ${open ?? "some"} are open; raise the limit to probe more at once` };
 }
