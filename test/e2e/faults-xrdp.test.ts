@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
@@ -94,6 +94,23 @@ describe("faults (issue 12) against real xrdp", () => {
       const { code, json, stderr } = await run(writeConfig(server, logs.dir));
       expect([json.outcome, code]).toEqual(["nothing", 0]);
       expect(json.warnings).toEqual([expect.stringMatching(/the disk is full \(ENOSPC\)/)]);
+      expect(stderr.match(SINK_WARNING)).toHaveLength(1);
+    });
+
+    it("a non-root run with the default log dir (/var/log/rdpcert): one EACCES warning, the report, the certificate's exit code", async () => {
+      const server = await start(certValid(-1, 179, "log-non-root"));
+      const stateDir = join(server.dir, "nobody-state");
+      mkdirSync(stateDir, { mode: 0o700 });
+      chownSync(stateDir, 65534, 65534);
+      const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", stateDir, "--no-restart"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      const json = JSON.parse(stdout) as RunJson;
+      expect([json.outcome, json.status, code]).toEqual(["nothing", "OK", 0]);
+      expect(json.warnings).toEqual([expect.stringMatching(/^cannot write the log file \/var\/log\/rdpcert\/rdpcert\.log: permission denied \(EACCES\)/)]);
       expect(stderr.match(SINK_WARNING)).toHaveLength(1);
     });
 
