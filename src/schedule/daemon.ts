@@ -100,8 +100,6 @@ export function startDaemon(options: DaemonOptions): Daemon {
   };
 
   const job = options.scheduler(options.expression, () => start("scheduled run", true));
-  log("info", `scheduled ${JSON.stringify(options.expression)} plus up to ${options.jitterMinutes} min jitter; next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
-
   const onHup = (): void => start("SIGHUP: run now", false);
   const ignoreHup = (): void => undefined;
   const onStop = (signal: string) => (): void => {
@@ -125,5 +123,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
   options.signals.on("SIGHUP", onHup);
   options.signals.on("SIGTERM", onTerm);
   options.signals.on("SIGINT", onInt);
+  // Only now: whoever reads this line may signal at once (a SIGHUP before the
+  // handler exists is the default action, exit 129).
+  log("info", `scheduled ${JSON.stringify(options.expression)} plus up to ${options.jitterMinutes} min jitter; next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
   return { stopped, stats: () => ({ passes, skipped }) };
 }
