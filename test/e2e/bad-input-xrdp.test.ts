@@ -63,6 +63,16 @@ describe("bad input (issue 12) against real xrdp", () => {
       expect(report.problems[0]).toMatchObject({ code: "certificate-unreadable", reason: `cannot read the certificate ${fifo}: is a FIFO, not a regular file (rdpcert reads a certificate file only from a regular file)` });
     });
 
+    it("status with key_file= naming a FIFO returns, and says the key is not a regular file", async () => {
+      const server = await start(certValid(-1, 179, "key-fifo"));
+      // Where xrdp's user may look, and readable by it: only the file type is wrong.
+      const fifo = join(server.dir, "key.fifo");
+      execFileSync("mkfifo", ["-m", "0644", fifo]);
+      const run = await statusWith(server.iniPath, "key_file", fifo, "fifo");
+      const report = JSON.parse(run.stdout) as { configured: { key: { location: string; reason: string | null } } };
+      expect(report.configured.key).toMatchObject({ location: fifo, reason: expect.stringContaining("is a FIFO, not a regular file") });
+    });
+
     it("status with certificate=/dev/zero or key_file=/dev/zero returns without reading it", async () => {
       const server = await start(certValid(-1, 179, "zero"));
       const cert = await statusWith(server.iniPath, "certificate", "/dev/zero", "zero");

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chownSync, mkdirSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
@@ -84,6 +84,18 @@ describe("faults (issue 12) against real xrdp", () => {
       expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(json.rotation!.newThumbprint);
       expect(json.warnings).toHaveLength(1);
       expect(json.warnings[0]).toMatch(/the file system is read-only \(EROFS\)/);
+      expect(stderr.match(SINK_WARNING)).toHaveLength(1);
+    });
+
+    it("read-only log file system while a rotation fails: the rollback still runs (rolled-back, exit 2), the journal is closed", async () => {
+      const old = certValid(-130, 50, "log-ro-rollback");
+      const server = await start(old);
+      const logs = tmpfs();
+      logs.readOnly();
+      const { code, json, stderr } = await run(writeConfig(server, logs.dir, { restartCommand: ["false"] }));
+      expect([json.outcome, code]).toEqual(["rolled-back", 2]);
+      expect(readFileSync(server.certPath, "utf8")).toBe(old.certPem);
+      expect(existsSync(join(server.dir, "state", "journal.json"))).toBe(false);
       expect(stderr.match(SINK_WARNING)).toHaveLength(1);
     });
 
