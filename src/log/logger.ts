@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type * as Winston from "winston";
 import type TransportStream from "winston-transport";
 import type { CommandRunner } from "../hosts/command-runner";
-import { terminalField } from "../core/terminal-safe";
+import { jsonText, terminalField } from "../core/terminal-safe";
 import { RotatingFile } from "./rotating-file";
 
 /** Extra fields a caller passed, without winston's own. */
@@ -130,7 +130,7 @@ export function createLog(options: LogOptions = {}): Log {
     });
     class FileTransport extends Transport {
       override log(info: Record<string, unknown>, next: () => void): void {
-        file.write(JSON.stringify({ timestamp: info.timestamp, level: info.level, runId, message: info.message, ...metaOf(info) }));
+        file.write(jsonText({ timestamp: info.timestamp, level: info.level, runId, message: info.message, ...metaOf(info) }));
         next();
       }
     }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Config, defaultConfig } from "../../core/config";
+import { jsonText } from "../../core/terminal-safe";
 import { writeFileAtomic } from "../../hosts/local/atomic-write";
 import { ExitCode, UsageError } from "../exit-codes";
 
@@ -13,7 +14,7 @@ export function configInitCommand(path: string, force: boolean): number {
 }
 
 export function configShowCommand(config: Config): number {
-  process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+  process.stdout.write(`${jsonText(config, 2)}\n`);
   return ExitCode.OK;
 }
 
