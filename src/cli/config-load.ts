@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { type Config, type ConfigField, resolveConfig } from "../core/config";
+import { findJsonSyntaxError } from "../core/json-syntax";
+import { readBoundedText } from "../hosts/local/bounded-read";
 import { untrustedConfig } from "../hosts/local/trust";
 import { splitCommand } from "./argv";
 import { UsageError } from "./exit-codes";
@@ -50,18 +51,20 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
   const untrusted = untrustedConfig(path);
   if (untrusted) throw new UsageError(untrusted);
   try {
-    text = readFileSync(path, "utf8");
+    text = readBoundedText(path, "config");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" || explicit) {
-      throw new UsageError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : code}`);
+      throw new UsageError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : (code ?? (error as Error).message)}`);
     }
   }
   if (text !== null) {
     try {
       fileValues = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new UsageError(`${path}: not valid JSON (${(error as Error).message})`);
+      // Never JSON.parse's message: it quotes the file (issue 12: /etc/shadow).
+      const where = error instanceof SyntaxError ? findJsonSyntaxError(text) : null;
+      throw new UsageError(`${path}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}; rdpcert's configuration is a JSON object (see: rdpcert config init --config PATH)`);
     }
     if (fileValues === null || typeof fileValues !== "object" || Array.isArray(fileValues)) throw new UsageError(`${path}: the configuration must be a JSON object`);
   }

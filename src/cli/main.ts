@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import type { BackendChoice } from "../hosts/select-backend";
-import { UntrustedPathError } from "../hosts/local/trust";
-import { EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError } from "./exit-codes";
+import { jsonText, terminalField, terminalText } from "../core/terminal-safe";
+import { ERROR_SCHEMA, EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError, describeFailure } from "./exit-codes";
 import { DEFAULT_CONFIG_PATH, backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
 import type { RotationFlags } from "./commands/rotate";
 
@@ -47,6 +47,7 @@ export function buildProgram(): Command {
   const program = new Command("rdpcert")
     .description("Keeps the TLS certificates of Remote Desktop (RDP) listeners healthy.")
     .version(versionText(), "-V, --version")
+    .option("--debug", "on an internal error, print its stack trace too")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`rdpcert: ${text.replace(/^error: /, "")}`) })
@@ -61,7 +62,11 @@ Examples:
   sudo rdpcert task install                     # daily 'rdpcert run' from systemd or Task Scheduler
 
 Exit codes (probe, status, run, doctor; each command's --help has its own):
-  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage, or could not check)`,
+  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage, or could not check)
+
+Every failure is one line on stderr naming what failed and what to do (exit 3);
+with --json, stdout carries {"schema":"rdpcert.error/v1", ..., "error":{code,message,fix}};
+--debug adds the stack trace of an internal error.`,
     );
 
   program
@@ -384,7 +389,11 @@ function versionText(): string {
   return (require("../../../package.json") as { version: string }).version;
 }
 
-/** The one place where failures become exit codes. */
+/**
+ * The one place where failures become exit codes: every failure is one line
+ * on stderr naming what failed and what to do, exit 3; with --json, stdout
+ * still carries a JSON report with the error; a stack trace only with --debug.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -394,21 +403,62 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.UNKNOWN;
     }
-    if (error instanceof UntrustedPathError) {
-      process.stderr.write(`rdpcert: ${error.message}; fix: ${error.fix}\n`);
-      return ExitCode.UNKNOWN;
+    const failure = describeFailure(error);
+    const debug = argv.includes("--debug");
+    try {
+      if (argv.includes("--json")) {
+        process.stdout.write(`${jsonText({ schema: ERROR_SCHEMA, command: argv.find((a) => !a.startsWith("-")) ?? null, outcome: "error", exitCode: ExitCode.UNKNOWN, error: failure })}\n`);
+      }
+      process.stderr.write(`rdpcert: ${terminalField(failure.message)}${failure.fix ? `: ${terminalField(failure.fix)}` : ""}\n`);
+      if (debug && error instanceof Error && error.stack) process.stderr.write(`${terminalText(error.stack)}\n`);
+    } catch {
+      // stdout or stderr is gone (EPIPE): the exit code still tells.
     }
-    if (error instanceof UsageError) {
-      process.stderr.write(`rdpcert: ${error.message}\n`);
-      return ExitCode.UNKNOWN;
-    }
-    process.stderr.write(`rdpcert: internal error: ${(error as Error).stack ?? String(error)}\n`);
     return ExitCode.UNKNOWN;
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+/**
+ * Name lookups (getaddrinfo) run on libuv's thread pool, 4 threads by default:
+ * four names waiting on a silent DNS server would queue every other lookup,
+ * `localhost` included (issue 12 item 4). One thread per probe in flight (up to
+ * 128), plus the default four for file work; read by libuv when the pool first starts.
+ */
+export function threadPoolSize(argv: readonly string[]): number {
+  let concurrency = 32;
+  argv.forEach((arg, i) => {
+    const value = arg.startsWith("--concurrency=") ? arg.slice("--concurrency=".length) : arg === "--concurrency" ? argv[i + 1] : undefined;
+    if (value !== undefined && /^\d+$/.test(value)) concurrency = Number(value);
   });
+  // Capped: past 128 names waiting at once, a few more may queue; threads are not free.
+  return Math.min(128, Math.max(1, concurrency)) + 4;
+}
+
+if (require.main === module) {
+  process.env.UV_THREADPOOL_SIZE ??= String(threadPoolSize(process.argv.slice(2)));
+  // `rdpcert probe ... | head -c1`: a reader that went away is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") process.exitCode = ExitCode.UNKNOWN;
+    });
+  }
+  void main(process.argv.slice(2)).then(exitWhenFlushed);
+}
+
+/**
+ * Exits as soon as stdout and stderr are flushed: work the command gave up on
+ * (a name lookup past its deadline) does not hold the process, and the daemon's
+ * SIGHUP handler stays in place to the end (Node restores the default action,
+ * exit 129, while it tears down an event loop that ran dry).
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let waiting = 2;
+  const done = (): void => {
+    if (--waiting === 0) process.exit(typeof process.exitCode === "number" && process.exitCode !== 0 ? process.exitCode : code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.destroyed) done();
+    else stream.write("", () => done());
+  }
 }

@@ -210,6 +210,7 @@ function inspectPresented(
   if (error) {
     switch (error.kind) {
       case "resolve-failed":
+      case "resolve-timeout":
       case "connect-refused":
       case "connect-timeout":
       case "connect-failed":

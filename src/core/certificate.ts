@@ -53,6 +53,8 @@ export function normalizeThumbprint(text: string): string {
 export function describeCertificate(der: Uint8Array): CertificateInfo {
   const x509 = new X509Certificate(der);
   const raw = x509.raw;
+  const notBefore = validityTime(x509.validFrom, "notBefore");
+  const notAfter = validityTime(x509.validTo, "notAfter");
   const { signatureAlgorithm, keyUsage } = readSignatureAndKeyUsage(raw);
   const details = x509.publicKey.asymmetricKeyDetails ?? {};
   const keyType = x509.publicKey.asymmetricKeyType ?? "unknown";
@@ -61,8 +63,8 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
     issuer: oneLineName(x509.issuer),
     subjectAltNames: splitSubjectAltName(x509.subjectAltName),
     serialNumber: x509.serialNumber.toUpperCase(),
-    notBefore: new Date(x509.validFrom),
-    notAfter: new Date(x509.validTo),
+    notBefore,
+    notAfter,
     thumbprint: thumbprintOf(raw),
     sha256: createHash("sha256").update(raw).digest("hex").toUpperCase(),
     selfSigned: isSelfSigned(x509),
@@ -76,6 +78,22 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
     extendedKeyUsage: (x509.keyUsage ?? []).map((oid) => extendedKeyUsageNames[oid] ?? oid),
     keyUsage,
   };
+}
+
+/** A certificate whose DER parses but whose facts rdpcert cannot trust (issue 12: "Bad time value"). */
+export class CertificateParseError extends Error {
+  override name = "CertificateParseError";
+}
+
+/**
+ * OpenSSL prints "Bad time value" for a validity it cannot read (a month 13, a
+ * GeneralizedTime without "Z"); an Invalid Date would compare false both ways
+ * and read as "valid". Such a certificate is unparseable, never OK.
+ */
+function validityTime(text: string, field: "notBefore" | "notAfter"): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new CertificateParseError(`its ${field} is not a valid time`);
+  return date;
 }
 
 function isSelfSigned(x509: X509Certificate): boolean {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { findJsonSyntaxError } from "./json-syntax";
 
 /**
  * rdpcert's one configuration file (`/etc/rdpcert/config.json`,
@@ -96,7 +97,9 @@ export function parseConfigText(text: string, source: string): ConfigResult {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `${source}: not valid JSON (${(error as Error).message})` };
+    // Never JSON.parse's message: it quotes the text (issue 12).
+    const where = error instanceof SyntaxError ? findJsonSyntaxError(text) : null;
+    return { ok: false, error: `${source}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}` };
   }
   return validateConfig(json, source);
 }

@@ -9,11 +9,17 @@ export const DEFAULT_RDP_PORT = 3389;
 
 export class TargetError extends Error {
   override name = "TargetError";
+  /** The same failure without the input: what a file's line is told (issue 12: never quote a file). */
+  readonly reason: string;
+  constructor(message: string, reason: string) {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 export function parsePort(text: string, context = ""): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 1 && port <= 65535)) throw new TargetError(`${context}port "${text}" is not a number from 1 to 65535`);
+  if (!(port >= 1 && port <= 65535)) throw new TargetError(`${context}port "${text}" is not a number from 1 to 65535`, "the port is not a number from 1 to 65535");
   return port;
 }
 
@@ -24,19 +30,19 @@ export function parsePort(text: string, context = ""): number {
 export function parseTarget(input: string, defaultPort = DEFAULT_RDP_PORT): Target {
   const text = input.trim();
   const forms = 'use host, host:port or [IPv6]:port';
-  if (!text) throw new TargetError(`empty target: ${forms}`);
+  if (!text) throw new TargetError(`empty target: ${forms}`, `empty target: ${forms}`);
   if (text.startsWith("[")) {
     const match = /^\[([0-9A-Fa-f:.%\w-]+)\](?::(.*))?$/.exec(text);
-    if (!match) throw new TargetError(`target "${input}" is not valid: ${forms}`);
+    if (!match) throw new TargetError(`target "${input}" is not valid: ${forms}`, `not a valid target: ${forms}`);
     return { input: text, host: match[1]!, port: match[2] === undefined ? defaultPort : parsePort(match[2], `target "${input}": `) };
   }
   const colons = text.split(":").length - 1;
   if (colons > 1) {
-    if (!/^[0-9A-Fa-f:.]+$/.test(text)) throw new TargetError(`target "${input}" is not valid: ${forms}`);
+    if (!/^[0-9A-Fa-f:.]+$/.test(text)) throw new TargetError(`target "${input}" is not valid: ${forms}`, `not a valid target: ${forms}`);
     return { input: text, host: text, port: defaultPort };
   }
   const [host, portText] = text.split(":") as [string, string | undefined];
-  if (!/^[A-Za-z0-9._-]+$/.test(host)) throw new TargetError(`target "${input}" has an invalid host name: ${forms}`);
+  if (!/^[A-Za-z0-9._-]+$/.test(host)) throw new TargetError(`target "${input}" has an invalid host name: ${forms}`, `not a valid host name: ${forms}`);
   return { input: text, host, port: portText === undefined ? defaultPort : parsePort(portText, `target "${input}": `) };
 }
 
@@ -49,7 +55,10 @@ export function parseTargetList(text: string, defaultPort = DEFAULT_RDP_PORT, so
     try {
       targets.push(parseTarget(content, defaultPort));
     } catch (error) {
-      if (error instanceof TargetError) throw new TargetError(`${source} line ${index + 1}: ${error.message}`);
+      if (error instanceof TargetError) {
+        const message = `${source} line ${index + 1}: ${error.reason}`;
+        throw new TargetError(message, message);
+      }
       throw error;
     }
   });

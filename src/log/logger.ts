@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import type * as Winston from "winston";
 import type TransportStream from "winston-transport";
 import type { CommandRunner } from "../hosts/command-runner";
+import { jsonText, terminalField } from "../core/terminal-safe";
 import { RotatingFile } from "./rotating-file";
 
 /** Extra fields a caller passed, without winston's own. */
@@ -18,6 +18,8 @@ export interface Log {
   log(level: Level, message: string, meta?: Record<string, unknown>): void;
   /** Resolves once every transport has written what it was given (file, event log). */
   close(): Promise<void>;
+  /** Sinks that failed during this log's life, one line each (e.g. for a `warnings` array in JSON output). */
+  warnings(): readonly string[];
 }
 
 /** Private keys and passwords never reach a log line, whatever a caller passes. */
@@ -41,6 +43,26 @@ export interface LogOptions {
   readonly console?: boolean;
   /** The console's own threshold (e.g. "warn" when stdout carries JSON); the file keeps `level`. */
   readonly consoleLevel?: Level;
+  /** Where a failing sink is reported, once per sink and process; default: one line on stderr. */
+  readonly onSinkFailure?: (line: string) => void;
+}
+
+/** Sinks already reported in this process: the daemon's log and each pass's log share the report (issue 12: "once"). */
+const reportedSinks = new Set<string>();
+
+export function sinkFailureText(file: string, error: NodeJS.ErrnoException): string {
+  const why: Record<string, string> = {
+    EROFS: "the file system is read-only",
+    ENOSPC: "the disk is full",
+    EDQUOT: "the disk quota is exhausted",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    ENOTDIR: "a path component is not a directory",
+    EEXIST: "a file is in the way of the log directory",
+    EISDIR: "it is a directory",
+  };
+  const code = error.code ?? "unknown error";
+  return `cannot write the log file ${file}: ${why[code] ?? code} (${code}); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)`;
 }
 
 export const LOG_FILE = "rdpcert.log";
@@ -75,6 +97,18 @@ export function createLog(options: LogOptions = {}): Log {
   const runId = options.runId ?? randomBytes(4).toString("hex");
   const transports: TransportStream[] = [];
   const pending: Promise<unknown>[] = [];
+  const warnings: string[] = [];
+  const sinkFailed = (sink: string, line: string): void => {
+    if (warnings.includes(line)) return;
+    warnings.push(line);
+    if (reportedSinks.has(sink)) return;
+    reportedSinks.add(sink);
+    try {
+      (options.onSinkFailure ?? ((text: string) => process.stderr.write(`rdpcert: warning: ${terminalField(text)}\n`)))(line);
+    } catch {
+      // stderr itself is gone: nothing left to tell.
+    }
+  };
   if (options.console !== false) {
     const colour = process.stderr.isTTY === true;
     transports.push(
@@ -83,17 +117,20 @@ export function createLog(options: LogOptions = {}): Log {
         stderrLevels: ["error", "warn", "info", "debug"],
         format: winston.format.combine(
           ...(colour ? [winston.format.colorize()] : []),
-          winston.format.printf((info) => `${String(info.timestamp)} ${info.level} [${runId}] ${String(info.message)}`),
+          winston.format.printf((info) => `${String(info.timestamp)} ${info.level} [${runId}] ${terminalField(String(info.message))}`),
         ),
       }),
     );
   }
   if (options.logDir) {
-    mkdirSync(options.logDir, { recursive: true, mode: 0o750 });
-    const file = new RotatingFile(options.logDir, LOG_FILE, options.maxFileBytes ?? 5 * 1024 * 1024, options.maxFiles ?? 5);
+    const logDir = options.logDir;
+    const file = new RotatingFile(logDir, LOG_FILE, options.maxFileBytes ?? 5 * 1024 * 1024, options.maxFiles ?? 5, (error) => {
+      const path = file.path(0);
+      sinkFailed(`${path} ${error.code ?? ""}`, sinkFailureText(path, error));
+    });
     class FileTransport extends Transport {
       override log(info: Record<string, unknown>, next: () => void): void {
-        file.write(JSON.stringify({ timestamp: info.timestamp, level: info.level, runId, message: info.message, ...metaOf(info) }));
+        file.write(jsonText({ timestamp: info.timestamp, level: info.level, runId, message: info.message, ...metaOf(info) }));
         next();
       }
     }
@@ -121,7 +158,15 @@ export function createLog(options: LogOptions = {}): Log {
   });
   return {
     runId,
-    log: (level, message, meta) => logger.log(level, message, meta),
+    warnings: () => [...warnings],
+    log: (level, message, meta) => {
+      try {
+        logger.log(level, message, meta);
+      } catch (error) {
+        // Logging never stops the work (issue 12): a sink that throws is a warning.
+        sinkFailed(`logger ${(error as Error).name}`, `logging failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; the work goes on`);
+      }
+    },
     close: async () => {
       const finished = new Promise<void>((resolve) => logger.on("finish", () => resolve()));
       logger.end();

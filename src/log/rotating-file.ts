@@ -1,4 +1,4 @@
-import { appendFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -10,12 +10,19 @@ import { join } from "node:path";
  */
 export class RotatingFile {
   private size: number;
+  private dirReady = false;
 
+  /**
+   * `onError` hears every failed write (a file where the directory should be,
+   * a read-only or full disk, no permission): a log sink never throws into
+   * the work it records (issue 12). Later writes try again.
+   */
   constructor(
     private readonly dir: string,
     private readonly name: string,
     private readonly maxBytes: number,
     private readonly maxFiles: number,
+    private readonly onError: (error: NodeJS.ErrnoException) => void = () => undefined,
   ) {
     try {
       this.size = statSync(this.path(0)).size;
@@ -29,10 +36,18 @@ export class RotatingFile {
   }
 
   write(line: string): void {
-    const bytes = Buffer.byteLength(line) + 1;
-    if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
-    appendFileSync(this.path(0), `${line}\n`, { mode: 0o640 });
-    this.size += bytes;
+    try {
+      if (!this.dirReady) {
+        mkdirSync(this.dir, { recursive: true, mode: 0o750 });
+        this.dirReady = true;
+      }
+      const bytes = Buffer.byteLength(line) + 1;
+      if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
+      appendFileSync(this.path(0), `${line}\n`, { mode: 0o640 });
+      this.size += bytes;
+    } catch (error) {
+      this.onError(error as NodeJS.ErrnoException);
+    }
   }
 
   private rotate(): void {

@@ -9,6 +9,8 @@ export type ProbePhase = "resolve" | "connect" | "negotiation" | "tls";
  */
 export type ProbeError =
   | { readonly kind: "resolve-failed"; readonly message: string }
+  /** The name did not resolve within its own deadline (half of the probe's): a DNS server that does not answer. */
+  | { readonly kind: "resolve-timeout"; readonly message: string }
   | { readonly kind: "connect-refused"; readonly message: string }
   | { readonly kind: "connect-timeout"; readonly message: string }
   | { readonly kind: "connect-failed"; readonly message: string; readonly code: string }

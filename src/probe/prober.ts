@@ -1,7 +1,8 @@
+import * as dns from "node:dns";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { performance } from "node:perf_hooks";
-import { type CertificateInfo, describeCertificate } from "../core/certificate";
+import { type CertificateInfo, describeCertificate, thumbprintOf } from "../core/certificate";
 import type { Target } from "../core/target";
 import {
   type ConnectionConfirm,
@@ -76,6 +77,7 @@ export const probe: Prober = (target, options) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearTimeout(resolveTimer);
       tlsSocket?.destroy();
       socket.destroy();
       resolve({
@@ -99,7 +101,10 @@ export const probe: Prober = (target, options) => {
     };
 
     const timer = setTimeout(() => finish(timeoutIn(phase, options.timeoutMs)), options.timeoutMs);
-    const socket = net.connect({ host: target.host, port: target.port });
+    // eslint-disable-next-line prefer-const -- set only when there is a name to resolve; finish() clears it either way
+    let resolveTimer: NodeJS.Timeout | undefined;
+    // Connected below, after the name (if any) resolved within its own deadline.
+    const socket = new net.Socket();
     socket.setNoDelay(true);
 
     let received = Buffer.alloc(0);
@@ -144,7 +149,7 @@ export const probe: Prober = (target, options) => {
         try {
           certificate = describeCertificate(peer.raw);
         } catch (error) {
-          return finish({ kind: "protocol-error", message: `the presented certificate does not parse: ${(error as Error).message}` });
+          return finish({ kind: "protocol-error", message: `the presented certificate (SHA-1 ${thumbprintOf(peer.raw)}) does not parse: ${(error as Error).message}` });
         }
         finish(null);
       });
@@ -162,8 +167,57 @@ export const probe: Prober = (target, options) => {
     socket.once("close", () => {
       if (phase === "negotiation") finish(closedDuringNegotiation(received.length));
     });
+
+    if (net.isIP(target.host) !== 0) {
+      socket.connect({ host: target.host, port: target.port });
+      return;
+    }
+    // Resolution has its own deadline inside the probe's (issue 12 item 4): a DNS
+    // server that never answers is `resolve-timeout`, and leaves half the budget.
+    phase = "resolve";
+    const resolveMs = resolveDeadline(options.timeoutMs);
+    boundSystemResolver(resolveMs);
+    resolveTimer = setTimeout(() => finish(resolveTimeout(resolveMs)), resolveMs);
+    dns.lookup(target.host, (error, resolved) => {
+      clearTimeout(resolveTimer);
+      if (done) return;
+      if (error) return finish(resolveFailure(error));
+      phase = "connect";
+      socket.connect({ host: resolved, port: target.port });
+    });
   });
 };
+
+/** Half of the probe's deadline, so that connect, negotiation and TLS keep the other half. */
+export function resolveDeadline(timeoutMs: number): number {
+  return Math.max(1, Math.floor(timeoutMs / 2));
+}
+
+function resolveTimeout(ms: number): ProbeError {
+  return { kind: "resolve-timeout", message: `name resolution did not answer within ${ms} ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or probe the IP address` };
+}
+
+function resolveFailure(error: NodeJS.ErrnoException): ProbeError {
+  const code = error.code ?? "";
+  if (code === "ENOTFOUND" || code === "EAI_NONAME" || code === "EAI_NODATA") return { kind: "resolve-failed", message: `name does not resolve (${code})` };
+  return { kind: "resolve-failed", message: `name resolution failed (${code || error.message})` };
+}
+
+let systemResolverBound = false;
+
+/**
+ * A lookup past our deadline still runs in a libuv thread, and the process exit
+ * waits for it (libuv joins its threads): glibc's default of 5 s per server and
+ * try turned a 2 s deadline into 40 s. Tell the system resolver about the
+ * deadline through RES_OPTIONS (resolv.conf(5); read when a thread first
+ * resolves), once per process, before the first lookup; other systems ignore it.
+ */
+function boundSystemResolver(deadlineMs: number): void {
+  if (systemResolverBound) return;
+  systemResolverBound = true;
+  const seconds = Math.min(30, Math.ceil(deadlineMs / 1000) + 1);
+  process.env.RES_OPTIONS = `${process.env.RES_OPTIONS ?? ""} timeout:${seconds} attempts:1`.trim();
+}
 
 function socketFailure(phase: ProbePhase, error: NodeJS.ErrnoException, receivedBytes: number): ProbeError {
   const code = error.code ?? "";

@@ -52,6 +52,14 @@ export const nodeCronScheduler: Scheduler = (expression, onTick) => {
 
 export function startDaemon(options: DaemonOptions): Daemon {
   const random = options.random ?? Math.random;
+  // Logging never stops the schedule (issue 12): a failing log is the logger's to report.
+  const log: DaemonOptions["log"] = (level, message) => {
+    try {
+      options.log(level, message);
+    } catch {
+      // Nothing to do: the pass and the schedule go on.
+    }
+  };
   let running: Promise<void> | null = null;
   let stopping = false;
   let cancelWait: (() => void) | null = null;
@@ -75,22 +83,22 @@ export function startDaemon(options: DaemonOptions): Daemon {
     if (stopping) return;
     if (running) {
       skipped++;
-      options.log("warn", `${why}: skipped, the previous run is still in progress`);
+      log("warn", `${why}: skipped, the previous run is still in progress`);
       return;
     }
     running = (async () => {
       if (jitter && options.jitterMinutes > 0) {
         const delay = Math.floor(random() * options.jitterMinutes * 60_000);
-        options.log("info", `${why}: starting in ${Math.round(delay / 1000)} s (jitter)`);
+        log("info", `${why}: starting in ${Math.round(delay / 1000)} s (jitter)`);
         await wait(delay);
         if (stopping) return;
       }
       passes++;
       try {
         const result = await options.pass();
-        options.log(result.exitCode === 0 ? "info" : result.exitCode === 1 ? "warn" : "error", `run finished: ${result.outcome} (exit ${result.exitCode}); next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
+        log(result.exitCode === 0 ? "info" : result.exitCode === 1 ? "warn" : "error", `run finished: ${result.outcome} (exit ${result.exitCode}); next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
       } catch (error) {
-        options.log("error", `run failed: ${(error as Error).message}`);
+        log("error", `run failed: ${(error as Error).message}`);
       }
     })().finally(() => {
       running = null;
@@ -98,15 +106,17 @@ export function startDaemon(options: DaemonOptions): Daemon {
   };
 
   const job = options.scheduler(options.expression, () => start("scheduled run", true));
-  options.log("info", `scheduled ${JSON.stringify(options.expression)} plus up to ${options.jitterMinutes} min jitter; next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
-
   const onHup = (): void => start("SIGHUP: run now", false);
+  const ignoreHup = (): void => undefined;
   const onStop = (signal: string) => (): void => {
     if (stopping) return;
     stopping = true;
     job.stop();
     cancelWait?.();
-    options.log("info", `${signal}: stopping${running ? " after the run in progress" : ""}`);
+    log("info", `${signal}: stopping${running ? " after the run in progress" : ""}`);
+    // A SIGHUP from here on (a reload racing the stop) is ignored, not the default
+    // action that kills the process with 129 (issue 12 item 14); the listener stays.
+    options.signals.on("SIGHUP", ignoreHup);
     void (running ?? Promise.resolve()).then(() => {
       options.signals.off("SIGHUP", onHup);
       options.signals.off("SIGTERM", onTerm);
@@ -119,5 +129,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
   options.signals.on("SIGHUP", onHup);
   options.signals.on("SIGTERM", onTerm);
   options.signals.on("SIGINT", onInt);
+  // Only now: whoever reads this line may signal at once (a SIGHUP before the
+  // handler exists is the default action, exit 129).
+  log("info", `scheduled ${JSON.stringify(options.expression)} plus up to ${options.jitterMinutes} min jitter; next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
   return { stopped, stats: () => ({ passes, skipped }) };
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Config, defaultConfig } from "../../core/config";
+import { jsonText } from "../../core/terminal-safe";
 import { writeFileAtomic } from "../../hosts/local/atomic-write";
 import { cronError } from "../../schedule/daemon";
 import { calendarFromCron } from "../../schedule/task/cron-daily";
@@ -15,7 +16,7 @@ export function configInitCommand(path: string, force: boolean): number {
 }
 
 export function configShowCommand(config: Config): number {
-  process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+  process.stdout.write(`${jsonText(config, 2)}\n`);
   return ExitCode.OK;
 }
 

@@ -8,6 +8,7 @@ import { PROTOCOL_HYBRID, PROTOCOL_SSL, negotiationFailureNames, protocolName } 
 import { type ProbeResult, probe } from "../../probe/prober";
 import { ExitCode, UsageError } from "../exit-codes";
 import { collectStatus } from "./status";
+import { jsonText, terminalText } from "../../core/terminal-safe";
 
 export interface DoctorOptions {
   readonly target?: string;
@@ -115,8 +116,8 @@ const mark = { pass: "[ ok ]", fail: "[FAIL]", warn: "[warn]", skip: "[skip]" } 
 export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const gathered = await gatherDoctorFacts(options);
   if (!gathered.ok) {
-    if (options.json) process.stdout.write(`${JSON.stringify({ schema: DOCTOR_SCHEMA, exitCode: 3, error: gathered.reason, fix: gathered.fix })}\n`);
-    else process.stderr.write(`rdpcert: doctor could not run: ${gathered.reason}${gathered.fix ? `; ${gathered.fix}` : ""}\n`);
+    if (options.json) process.stdout.write(`${jsonText({ schema: DOCTOR_SCHEMA, exitCode: 3, error: gathered.reason, fix: gathered.fix })}\n`);
+    else process.stderr.write(terminalText(`rdpcert: doctor could not run: ${gathered.reason}${gathered.fix ? `; ${gathered.fix}` : ""}\n`));
     return ExitCode.UNKNOWN;
   }
   const { facts } = gathered;
@@ -126,7 +127,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const notes = diagnosis.causes.filter((c) => c.severity === "note");
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify(
+      `${jsonText(
         {
           schema: DOCTOR_SCHEMA,
           generatedAt: facts.now.toISOString(),
@@ -139,7 +140,6 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
           negotiation: facts.negotiation,
           link: facts.link,
         },
-        null,
         2,
       )}\n`,
     );
@@ -155,7 +155,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     out += `\nNo cause found on the server side: the listener negotiates TLS and presents a valid certificate over a healthy link.\nIf one client still fails with 0x904, clear that client's cached state (Default.rdp, the bitmap cache, the stored certificate for this host).\n`;
   }
   for (const note of notes) out += `Note: ${note.summary}\n${note.fix.map((f) => `  ${f}\n`).join("")}`;
-  process.stdout.write(out);
+  process.stdout.write(terminalText(out));
   return exitCode;
 }
 
@@ -175,14 +175,14 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
   const backupDir = `${process.env.LOCALAPPDATA ?? "."}\\rdpcert\\client-backups\\${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const result = await inspectClient(runCommand, { host: options.host, fix: options.fix, backupDir });
   if (!result.ok) {
-    process.stderr.write(`rdpcert: doctor --client could not run: ${result.reason}\n`);
+    process.stderr.write(terminalText(`rdpcert: doctor --client could not run: ${result.reason}\n`));
     return ExitCode.UNKNOWN;
   }
   const { items, actions } = result.state;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ schema: "rdpcert.doctor-client/v1", host: options.host, items, actions, exitCode: items.length && !options.fix ? 2 : 0 }, null, 2)}\n`);
+    process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client/v1", host: options.host, items, actions, exitCode: items.length && !options.fix ? 2 : 0 }, 2)}\n`);
   } else {
-    for (const item of items) process.stdout.write(`[found] ${item.kind.padEnd(19)} ${item.location}\n        ${item.detail}\n`);
+    for (const item of items) process.stdout.write(terminalText(`[found] ${item.kind.padEnd(19)} ${item.location}\n        ${item.detail}\n`));
     for (const action of actions) process.stdout.write(`[fixed] removed ${action.item}; backup in ${action.backup}\n`);
     if (items.length === 0) process.stdout.write("No cached client state found: the client side is clean.\n");
     else if (!options.fix) process.stdout.write(`\nMost likely cause (if only this client fails): stale client state.\n  fix: rdpcert doctor --client${options.host ? ` ${options.host}` : ""} --fix   (each item is backed up first)\n`);

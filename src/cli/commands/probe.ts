@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readBoundedText } from "../../hosts/local/bounded-read";
+import { concurrencyWithin, openFileCount, openFileLimit } from "../../hosts/local/fd-limit";
 import { assessProbe } from "../../core/probe-verdict";
 import { type Target, TargetError, parseTarget, parseTargetList } from "../../core/target";
 import { worstHealth } from "../../core/validity";
@@ -7,6 +8,7 @@ import { probe } from "../../probe/prober";
 import { UsageError, exitCodeFor } from "../exit-codes";
 import { probeReportJson } from "../render/probe-json";
 import { renderProbeText } from "../render/probe-text";
+import { jsonText, terminalText } from "../../core/terminal-safe";
 
 export interface ProbeCommandOptions {
   readonly targets: readonly string[];
@@ -20,13 +22,16 @@ export interface ProbeCommandOptions {
 
 export async function probeCommand(options: ProbeCommandOptions, now: () => Date = () => new Date()): Promise<number> {
   const targets = collectTargets(options);
-  const results = await probeAll(targets, { timeoutMs: options.timeout }, options.concurrency, probe);
+  const { concurrency, note } = concurrencyWithin(options.concurrency, targets.length, openFileLimit(), openFileCount());
+  const notes = note ? [note] : [];
+  if (note) process.stderr.write(`rdpcert: note: ${note}\n`);
+  const results = await probeAll(targets, { timeoutMs: options.timeout }, concurrency, probe);
   const at = now();
   const verdicts = results.map((result) => assessProbe(result, at, options.warnDays));
   const health = worstHealth(verdicts.map((v) => v.health));
   const exitCode = exitCodeFor(health);
   const report = { results, verdicts, health, exitCode, now: at, warnDays: options.warnDays };
-  process.stdout.write(options.json ? `${JSON.stringify(probeReportJson(report), null, 2)}\n` : renderProbeText(report));
+  process.stdout.write(options.json ? `${jsonText({ ...probeReportJson(report), notes }, 2)}\n` : terminalText(renderProbeText(report)));
   return exitCode;
 }
 
@@ -37,7 +42,7 @@ function collectTargets(options: ProbeCommandOptions): Target[] {
     if (options.targetsFile !== undefined) {
       let text: string;
       try {
-        text = readFileSync(options.targetsFile, "utf8");
+        text = readBoundedText(options.targetsFile, "targets");
       } catch (error) {
         throw new UsageError(`cannot read --targets file ${options.targetsFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }

@@ -23,6 +23,7 @@ import {
 import { splitCommand } from "../argv";
 import { ExitCode, UsageError } from "../exit-codes";
 import { rotationJson, renderRotationText } from "../render/rotate-render";
+import { jsonText, terminalText } from "../../core/terminal-safe";
 
 export interface RotationFlags {
   readonly backend: BackendChoice;
@@ -157,7 +158,7 @@ export function exitCodeForRotation(result: RotationResult): number {
 }
 
 async function confirm(plan: readonly string[]): Promise<boolean> {
-  process.stderr.write(`rdpcert will:\n${plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`);
+  process.stderr.write(terminalText(`rdpcert will:\n${plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`));
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question("Rotate the listener certificate now? [y/N] ");
@@ -175,11 +176,11 @@ export async function rotateCommand(options: RotateCommandOptions): Promise<numb
   const setup = await rotationSetup(options, { force: options.force, reason: options.reason ?? null, log });
   const write = (result: RotationResult): number => {
     const code = exitCodeForRotation(result);
-    process.stdout.write(options.json ? `${JSON.stringify(rotationJson(result, code, options.dryRun, new Date()), null, 2)}\n` : renderRotationText(result, options.dryRun));
+    process.stdout.write(options.json ? `${jsonText(rotationJson(result, code, options.dryRun, new Date()), 2)}\n` : terminalText(renderRotationText(result, options.dryRun)));
     return code;
   };
   if (!setup.ok) {
-    process.stdout.write(options.json ? `${JSON.stringify({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: setup.reason, fix: setup.fix })}\n` : `refused  ${setup.reason}\n  fix: ${setup.fix}\n`);
+    process.stdout.write(options.json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: setup.reason, fix: setup.fix })}\n` : terminalText(`refused  ${setup.reason}\n  fix: ${setup.fix}\n`));
     return ExitCode.UNKNOWN;
   }
   const handOff = setup.ctx.backend.rotation?.mustHandOff?.() ?? null;
@@ -228,7 +229,7 @@ async function handOffRotation(options: RotateCommandOptions, why: string): Prom
   if (options.reason) args.push("--reason", options.reason);
   const result = await handOffToSystemTask(runCommand, process.execPath, args.map(windowsQuote).join(" "));
   if (!result.ok) {
-    process.stderr.write(`rdpcert: ${why}; handing the rotation to a SYSTEM task failed: ${result.reason}\n`);
+    process.stderr.write(terminalText(`rdpcert: ${why}; handing the rotation to a SYSTEM task failed: ${result.reason}\n`));
     return ExitCode.UNKNOWN;
   }
   const text =
@@ -236,6 +237,6 @@ async function handOffRotation(options: RotateCommandOptions, why: string): Prom
     `  The rotation now runs as the SYSTEM task ${HANDOFF_TASK}; this session may disconnect for a moment.\n` +
     `  Check the result: rdpcert status   (or Get-ScheduledTaskInfo -TaskName ${HANDOFF_TASK}, and the log in the log dir)\n` +
     `  To rotate from this session anyway: rdpcert rotate --in-session --yes\n`;
-  process.stdout.write(options.json ? `${JSON.stringify({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: why, task: HANDOFF_TASK })}\n` : text);
+  process.stdout.write(options.json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: why, task: HANDOFF_TASK })}\n` : terminalText(text));
   return ExitCode.OK;
 }

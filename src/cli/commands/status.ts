@@ -7,6 +7,7 @@ import { type ProbeResult, type Prober, probe } from "../../probe/prober";
 import { exitCodeFor } from "../exit-codes";
 import { statusReportJson } from "../render/status-json";
 import { renderStatusText } from "../render/status-text";
+import { jsonText, terminalText } from "../../core/terminal-safe";
 
 export interface StatusCommandOptions {
   readonly backend: BackendChoice;
@@ -88,6 +89,6 @@ export function probeListener(inspection: HostInspection, timeoutMs: number, pro
 
 export async function statusCommand(options: StatusCommandOptions, deps: StatusDependencies = {}): Promise<number> {
   const report = await collectStatus(options, deps);
-  process.stdout.write(options.json ? `${JSON.stringify(statusReportJson(report), null, 2)}\n` : renderStatusText(report));
+  process.stdout.write(options.json ? `${jsonText(statusReportJson(report), 2)}\n` : terminalText(renderStatusText(report)));
   return report.exitCode;
 }

@@ -1,7 +1,8 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { lstatSync, readFileSync, realpathSync } from "node:fs";
+import { lstatSync, realpathSync } from "node:fs";
 import { describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
+import { readBoundedText } from "../local/bounded-read";
 import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, RestartPrediction, SecurityLayer, ServerIdentity } from "../host-backend";
 import { type Identity, readableBy } from "./file-access";
 import { type ListenerLookup, type ListeningProcess, findListeningProcess, groupName } from "./listener-process";
@@ -50,7 +51,7 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
 async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: () => RuntimeUserSetting, options: XrdpBackendOptions): Promise<InspectOutcome> {
   let ini: Ini;
   try {
-    ini = parseIni(readFileSync(iniPath, "utf8"));
+    ini = parseIni(readBoundedText(iniPath, "ini"));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return {
@@ -174,7 +175,7 @@ function reportLink(path: string, name: string, findings: HostFinding[]): void {
 function readConfiguredCertificate(path: string, server: Identity | null): ConfiguredCertificate {
   let text: string;
   try {
-    text = readFileSync(path, "latin1");
+    text = readBoundedText(path, "certificate", "latin1");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
@@ -233,7 +234,7 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
   }
   let pem: string;
   try {
-    pem = readFileSync(path, "utf8");
+    pem = readBoundedText(path, "key");
   } catch (error) {
     // We could not read it ourselves: whether it matches is unknown, not wrong.
     return { state: "unknown", location: path, reason: `the private key ${path} was not checked: ${errnoText(error)} (run as root)` };

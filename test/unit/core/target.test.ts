@@ -32,7 +32,8 @@ describe("parseTargetList", () => {
     expect(parseTargetList(text).map((t) => `${t.host}/${t.port}`)).toEqual(["rdp01/3389", "rdp02/3390", "::1/3391"]);
   });
 
-  it("names the file line of a bad entry", () => {
-    expect(() => parseTargetList("rdp01\nhost:99999\n", 3389, "list.txt")).toThrow("list.txt line 2: target \"host:99999\": port \"99999\" is not a number from 1 to 65535");
+  it("names the file line of a bad entry and what was expected, never its content (issue 12 item 10)", () => {
+    expect(() => parseTargetList("rdp01\nhost:99999\n", 3389, "list.txt")).toThrow(new TargetError("list.txt line 2: the port is not a number from 1 to 65535", ""));
+    expect(() => parseTargetList("root:$y$j9T$secret:19000:0:99999:7:::\n", 3389, "list.txt")).toThrow(new TargetError("list.txt line 1: not a valid target: use host, host:port or [IPv6]:port", ""));
   });
 });

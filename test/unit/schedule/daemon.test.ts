@@ -91,6 +91,42 @@ describe("startDaemon", () => {
   });
 });
 
+describe("startDaemon: signals and failing logs during shutdown (issue 12)", () => {
+  it("a SIGHUP after SIGTERM, even after the daemon stopped, is handled (ignored), never the default action (exit 129)", async () => {
+    const h = harness();
+    h.signals.emit("SIGTERM");
+    await h.daemon.stopped;
+    expect(h.signals.listenerCount("SIGHUP")).toBe(1);
+    const logged = h.logs.length;
+    h.signals.emit("SIGHUP");
+    await flush();
+    expect([h.passes.length, h.logs.length]).toEqual([0, logged]);
+  });
+
+  it("a log that throws never stops the schedule: the pass runs and the daemon stops cleanly", async () => {
+    const signals = new EventEmitter();
+    let tick: () => void = () => undefined;
+    let passes = 0;
+    const daemon = startDaemon({
+      expression: "0 3 * * *",
+      jitterMinutes: 0,
+      scheduler: (_e, onTick) => ((tick = onTick), { stop: () => undefined, nextRun: () => null }),
+      signals,
+      log: () => {
+        throw Object.assign(new Error("EROFS: read-only file system, open '/var/log/rdpcert/rdpcert.log'"), { code: "EROFS" });
+      },
+      pass: async () => ({ exitCode: 0, outcome: `nothing ${++passes}` }),
+    });
+    tick();
+    await flush();
+    tick();
+    await flush();
+    signals.emit("SIGTERM");
+    await daemon.stopped;
+    expect(daemon.stats()).toEqual({ passes: 2, skipped: 0 });
+  });
+});
+
 describe("nodeCronScheduler", () => {
   it("rejects a bad cron expression with one line saying what is expected", () => {
     expect(() => nodeCronScheduler("every day at 3", () => undefined)).toThrow(CronError);

@@ -1,0 +1,79 @@
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
+
+/** What a file is read as; each kind has its own size cap. */
+export type ReadKind = "certificate" | "key" | "ini" | "config" | "targets";
+
+const MiB = 1024 * 1024;
+
+/** Far above any real file of the kind, far below what would hurt a host (issue 12: `/dev/zero` ate 4.7 GB). */
+export const READ_LIMITS: Readonly<Record<ReadKind, number>> = {
+  certificate: MiB,
+  key: MiB,
+  ini: MiB,
+  config: MiB,
+  targets: 16 * MiB,
+};
+
+const KIND_NAMES: Readonly<Record<ReadKind, string>> = {
+  certificate: "a certificate file",
+  key: "a private key file",
+  ini: "a configuration file",
+  config: "a configuration file",
+  targets: "a targets file",
+};
+
+/**
+ * Refused before a byte is read: not a regular file, or over the cap. The
+ * message is a phrase about the file without its name or content ("is a FIFO,
+ * not a regular file"), so callers prefix the path they already name; `code`
+ * is left unset so errno-based callers fall back to the message.
+ */
+export class BoundedReadError extends Error {
+  override name = "BoundedReadError";
+}
+
+function fileType(stats: Stats): string {
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+const sizeText = (bytes: number): string => (bytes >= MiB ? `${Math.round((bytes / MiB) * 10) / 10} MiB` : `${bytes} bytes`);
+
+/**
+ * Reads a regular file of at most READ_LIMITS[kind] bytes. Opened with
+ * O_NONBLOCK, so a FIFO never blocks the open, then checked with fstat on the
+ * open descriptor (no race with a rename): FIFOs, devices, sockets and
+ * directories are refused with a BoundedReadError. errno failures of the open
+ * (ENOENT, EACCES, ...) are thrown unchanged.
+ */
+export function readBounded(path: string, kind: ReadKind): Buffer {
+  const limit = READ_LIMITS[kind];
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new BoundedReadError(`is ${fileType(stats)}, not a regular file (rdpcert reads ${KIND_NAMES[kind]} only from a regular file)`);
+    if (stats.size > limit) throw new BoundedReadError(`is ${stats.size} bytes, more than the ${sizeText(limit)} ${KIND_NAMES[kind]} may have`);
+    // The file may grow while we read: read at most one byte past the cap to tell.
+    const chunks: Buffer[] = [];
+    let length = 0;
+    while (length <= limit) {
+      const chunk = Buffer.alloc(Math.min(limit + 1 - length, Math.max(stats.size + 1 - length, 64 * 1024)));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      length += n;
+    }
+    if (length > limit) throw new BoundedReadError(`grew past the ${sizeText(limit)} ${KIND_NAMES[kind]} may have while it was read`);
+    return Buffer.concat(chunks, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readBoundedText(path: string, kind: ReadKind, encoding: BufferEncoding = "utf8"): string {
+  return readBounded(path, kind).toString(encoding);
+}
