@@ -48,9 +48,8 @@ export function flagOverrides(command: Command): Partial<Record<ConfigField, unk
 export function loadConfig(path: string, explicit: boolean, flags: Partial<Record<ConfigField, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
   let fileValues: Record<string, unknown> = {};
   let text: string | null = null;
-  const untrusted = untrustedConfig(path);
-  if (untrusted) throw new UsageError(untrusted);
   try {
+    // Bounded first: a FIFO or a device is named as such, and never read.
     text = readBoundedText(path, "config");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -58,6 +57,9 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
       throw new UsageError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : (code ?? (error as Error).message)}`);
     }
   }
+  // Then trusted before anything in it is used: its commands run as root.
+  const untrusted = text === null ? null : untrustedConfig(path);
+  if (untrusted) throw new UsageError(untrusted);
   if (text !== null) {
     try {
       fileValues = JSON.parse(text) as Record<string, unknown>;

@@ -145,9 +145,9 @@ describe("faults (issue 12) against real xrdp", () => {
 
   describe("signals (item 14)", () => {
     it("SIGHUPs arriving after SIGTERM, while the pass finishes and after, never kill the daemon: exit 0", async () => {
-      const server = await start(certValid(-1, 179, "hup-after-term"));
-      // Always due, and each rotation takes 1.5 s to "restart": SIGTERM lands during a pass.
-      const d = daemon(writeConfig(server, join(server.dir, "log"), { schedule: "0 3 * * *", jitterMinutes: 0, rotateDays: 365, restartCommand: ["sleep", "1.5"] }));
+      const server = await start(certValid(-175, 5, "hup-after-term"));
+      // Due (5 days left), and the rotation takes 1.5 s to "restart": SIGTERM lands during the pass.
+      const d = daemon(writeConfig(server, join(server.dir, "log"), { schedule: "0 3 * * *", jitterMinutes: 0, restartCommand: ["sleep", "1.5"] }));
       await d.waitFor(/scheduled "0 3 \* \* \*"/);
       d.child.kill("SIGHUP");
       await d.waitFor(/rotating: /);
@@ -202,14 +202,17 @@ describe("faults (issue 12) against real xrdp", () => {
       expect(JSON.parse(json.stdout) as ErrorJson).toEqual({ schema: "rdpcert.error/v1", command: "rotate", outcome: "error", exitCode: 3, error: { code: "EACCES", message: `cannot create the directory ${stateDir}: permission denied (EACCES)`, fix: expect.stringContaining("run as root") } });
     });
 
-    it("--state-dir /etc/passwd (a file): one line naming it, exit 3, and --json carries the error", async () => {
+    it("--state-dir /etc/passwd (a file): refused in one line naming it, with the fix, exit 3, and --json carries the refusal", async () => {
       const server = await start(certValid(-1, 179, "state-file"));
+      const before = readFileSync("/etc/passwd");
       const text = await rdpcert(rotateArgs(server, "/etc/passwd"));
       expect(text.code).toBe(3);
-      expect(oneLine(text.stderr)).toMatch(/^rdpcert: cannot .*\/etc\/passwd.*\((EEXIST|ENOTDIR)\): pass a directory path \(--state-dir DIR, --log-dir DIR\)$/);
+      expect(text.stdout).toMatch(/^refused {2}state dir \/etc\/passwd: \/etc\/passwd is not a directory: refusing to use it .*\n {2}fix: .*\n$/);
+      expect(text.stderr).not.toMatch(/internal error|\n\s+at /);
       const json = await rdpcert([...rotateArgs(server, "/etc/passwd"), "--json"]);
       expect(json.code).toBe(3);
-      expect((JSON.parse(json.stdout) as ErrorJson).error.code).toMatch(/^(EEXIST|ENOTDIR)$/);
+      expect(JSON.parse(json.stdout)).toMatchObject({ outcome: "refused", exitCode: 3, reason: expect.stringContaining("/etc/passwd is not a directory") });
+      expect(readFileSync("/etc/passwd")).toEqual(before);
     });
 
     it("--log-dir /etc/passwd/x (ENOTDIR): one warning line, and the pass goes on (exit 0)", async () => {

@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { lstatSync, realpathSync } from "node:fs";
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import { describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
 import { readBoundedText } from "../local/bounded-read";
@@ -267,6 +267,8 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
 /** A key_file= that is something else entirely (issue 12, case 7): no chgrp advice for it. */
 function notAKey(path: string): string | null {
   try {
+    // A FIFO or a device is reported by the bounded read below, which names its type.
+    if (!statSync(path).isFile()) return null;
     return notOursToOverwrite(path, "key");
   } catch {
     return null;
