@@ -319,6 +319,20 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
     journal = { ...journal, ...patch, step };
     ctx.store.writeJournal(journal);
   };
+  // Once files may have changed, a state dir that fills up or turns read-only must not skip the
+  // verification or the rollback (issue 12, case 5): the journal on disk stays at its last step,
+  // which makes the next run or status check what the listener presents.
+  let journalTrouble = false;
+  const record = (what: string, write: () => void): void => {
+    try {
+      write();
+    } catch (error) {
+      if (!journalTrouble) ctx.log("error", `cannot ${what} in the state dir (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the rotation goes on, and the next run or status checks what the listener presents`);
+      journalTrouble = true;
+    }
+  };
+  const advanceAfterChange = (step: JournalStep, patch: Partial<Journal> = {}): void => record("update the journal", () => advance(step, patch));
+  const close = (how: JournalClose): void => record("close the journal", () => ctx.store.closeJournal(journal, how));
   advance("started");
   ctx.fault("after-journal");
   const common = { plan: decision.plan, oldThumbprint, assessment: decision.assessment };
@@ -333,7 +347,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
     }
   }, (id) => `backup ${id}`);
   if (!backup.ok) {
-    ctx.store.closeJournal(journal, { outcome: "not-started", reason: backup.reason, finishedAt: ctx.now().toISOString() });
+    close({ outcome: "not-started", reason: backup.reason, finishedAt: ctx.now().toISOString() });
     ctx.log("error", `rotation not started: ${backup.reason}`);
     return blank("rolled-back", `nothing was changed: ${backup.reason}`, { ...common, steps: records, fix: "check the state dir (--state-dir) is writable" });
   }
@@ -350,14 +364,14 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   if (!replaced.ok) failure = replaced.reason;
   else {
     newThumbprint = replaced.value.thumbprint;
-    advance("replaced", { newThumbprint });
+    advanceAfterChange("replaced", { newThumbprint });
     ctx.fault("after-replace");
     const restarted = await timed(records, "restart", () => steps.restart(settings.restart, oldThumbprint), (v) => v.command ?? "no restart");
     if (!restarted.ok) failure = restarted.reason;
     else {
-      advance("restarted");
+      advanceAfterChange("restarted");
       ctx.fault("after-restart");
-      advance("verifying");
+      advanceAfterChange("verifying");
       ctx.fault("before-verify");
       const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, oldThumbprint, newThumbprint)), (v) => `new certificate presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
@@ -371,16 +385,16 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   }
 
   if (failure === null) {
-    ctx.store.closeJournal(journal, { outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
+    close({ outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
     ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldThumbprint ?? "none"} -> new ${newThumbprint}; backup ${backupId}`);
     return blank("rotated", `the listener presents the new certificate ${newThumbprint}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, fix: PINNED_CLIENTS });
   }
 
   ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);
-  advance("restoring");
+  advanceAfterChange("restoring");
   const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written);
   const outcome = rolledBack.ok ? "rolled-back" : "rollback-failed";
-  ctx.store.closeJournal(journal, { outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
+  close({ outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
   if (rolledBack.ok) {
     ctx.log("error", `rotation rolled back: ${failure}; old certificate ${oldThumbprint ?? "none"} in place again`);
     return blank("rolled-back", failure, { ...common, newThumbprint, backupId, backupPath, steps: records, fix: "see the reason; the old certificate is in place again" });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
@@ -41,8 +42,8 @@ const SINK_WARNING = /rdpcert: warning: cannot write the log file /g;
 describe("faults (issue 12) against real xrdp", () => {
   const start = xrdpPool();
   const mounts: Tmpfs[] = [];
-  const tmpfs = (): Tmpfs => {
-    const m = mountTmpfs();
+  const tmpfs = (sizeKiB?: number): Tmpfs => {
+    const m = mountTmpfs(sizeKiB);
     mounts.push(m);
     return m;
   };
@@ -236,6 +237,26 @@ describe("faults (issue 12) against real xrdp", () => {
       expect(json.code).toBe(3);
       expect((JSON.parse(json.stdout) as ErrorJson).error.code).toBe(code);
       expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate).not.toBeNull();
+    });
+
+    it("a state dir that fills up while a rotation fails: the rollback still runs, and the next status does not call it completed", async () => {
+      const pair = certValid(-175, 5, "state-fills");
+      const server = await start(pair);
+      const state = tmpfs(256);
+      // The restart fills the state dir (as a log or another job would), then fails: the journal cannot be updated.
+      const filler = join(state.dir, "filler");
+      const restart = `sh -c "head -c 1048576 /dev/zero > ${filler}; exit 1"`;
+      const run = await rdpcert(["rotate", "--yes", "--json", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", state.dir, "--restart-command", restart]);
+      const json = JSON.parse(run.stdout) as { outcome: string; steps: { step: string; ok: boolean }[] };
+      expect([run.code, json.outcome]).toEqual([2, "rolled-back"]);
+      expect(json.steps.map((s) => s.step)).toEqual(["backup", "replace", "restart", "restore", "restart", "verify-old"]);
+      expect(run.stderr).toContain("cannot update the journal in the state dir (ENOSPC); the rotation goes on");
+      expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
+      expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""));
+      rmSync(filler);
+      const status = await rdpcert(["status", "--json", "--xrdp-ini", server.iniPath, "--state-dir", state.dir]);
+      const report = JSON.parse(status.stdout) as { recovered: { outcome: string } | null };
+      expect(report.recovered?.outcome).not.toBe("completed");
     });
 
     it("EPIPE (the reader went away, as with | head -c1): quiet, and the exit code is the check's", async () => {
