@@ -1,5 +1,5 @@
-import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "../hosts/host-backend";
-import type { ProbeResult } from "../probe/prober";
+import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "./inspection";
+import type { ProbeResult } from "./probe-result";
 import { type CertificateInfo, describeCertificate } from "./certificate";
 import { type Policy, renewalTimeFor } from "./policy";
 import { type Health, describeValidity, validityAt } from "./validity";

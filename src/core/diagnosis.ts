@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { ProbeErrorKind } from "../probe/probe-error";
+import type { ProbeErrorKind } from "./probe-result";
 import type { Assessment } from "./assess";
 import type { CertificateInfo } from "./certificate";
 import { daysLeft } from "./validity";

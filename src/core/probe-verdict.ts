@@ -1,4 +1,4 @@
-import type { ProbeError } from "../probe/probe-error";
+import type { ProbeError } from "./probe-result";
 import type { CertificateInfo } from "./certificate";
 import { type Health, describeValidity, validityAt, validityHealth } from "./validity";
 

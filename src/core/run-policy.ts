@@ -1,4 +1,4 @@
-import type { Issuance } from "../hosts/host-backend";
+import type { Issuance } from "./inspection";
 import { type Assessment, type Problem, healthOf } from "./assess";
 import { daysLeft } from "./validity";
 

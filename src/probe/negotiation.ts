@@ -1,3 +1,5 @@
+import type { ConnectionConfirm } from "../core/probe-result";
+
 /**
  * RDP pre-TLS negotiation codec, MS-RDPBCGR 2.2.1.1 (X.224 Connection Request
  * with RDP_NEG_REQ) and 2.2.1.2 (X.224 Connection Confirm with RDP_NEG_RSP or
@@ -105,11 +107,7 @@ export function encodeConnectionRequest(options: ConnectionRequestOptions): Buff
   return buf;
 }
 
-export type ConnectionConfirm =
-  | { readonly type: "response"; readonly selectedProtocol: number; readonly flags: number }
-  | { readonly type: "failure"; readonly failureCode: number; readonly flags: number }
-  /** No negotiation data after the X.224 header: an old server, standard RDP security only. */
-  | { readonly type: "legacy" };
+export type { ConnectionConfirm } from "../core/probe-result";
 
 export type DecodeResult =
   | { readonly kind: "incomplete"; readonly need: number }

@@ -1,26 +1,7 @@
 import { negotiationFailureMeanings, negotiationFailureNames } from "./negotiation";
 
-/** Where a probe was when it stopped. */
-export type ProbePhase = "resolve" | "connect" | "negotiation" | "tls";
-
-/**
- * The typed failures of one probe. `kind` is stable (it is in the JSON schema);
- * `message` is one line for people.
- */
-export type ProbeError =
-  | { readonly kind: "resolve-failed"; readonly message: string }
-  /** The name did not resolve within its own deadline (half of the probe's): a DNS server that does not answer. */
-  | { readonly kind: "resolve-timeout"; readonly message: string }
-  | { readonly kind: "connect-refused"; readonly message: string }
-  | { readonly kind: "connect-timeout"; readonly message: string }
-  | { readonly kind: "connect-failed"; readonly message: string; readonly code: string }
-  | { readonly kind: "negotiation-failure"; readonly message: string; readonly failureCode: number; readonly failureName: string }
-  | { readonly kind: "rdp-security-only"; readonly message: string }
-  | { readonly kind: "tls-handshake-failed"; readonly message: string; readonly reason: string }
-  | { readonly kind: "timeout"; readonly message: string; readonly phase: ProbePhase }
-  | { readonly kind: "protocol-error"; readonly message: string };
-
-export type ProbeErrorKind = ProbeError["kind"];
+import type { ProbeError, ProbePhase } from "../core/probe-result";
+export type { ProbeError, ProbeErrorKind, ProbePhase } from "../core/probe-result";
 
 export function negotiationFailure(failureCode: number): ProbeError {
   const failureName = negotiationFailureNames[failureCode] ?? `UNKNOWN_FAILURE_${failureCode}`;

@@ -3,9 +3,10 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { performance } from "node:perf_hooks";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../core/certificate";
+import type { ProbeResult } from "../core/probe-result";
 import type { Target } from "../core/target";
+import type { ConnectionConfirm } from "../core/probe-result";
 import {
-  type ConnectionConfirm,
   MAX_CONFIRM_LENGTH,
   PROTOCOL_HYBRID,
   PROTOCOL_SSL,
@@ -22,26 +23,7 @@ export interface ProbeOptions {
   readonly requestedProtocols?: number;
 }
 
-export interface ProbeTimings {
-  readonly connectMs: number | null;
-  readonly negotiationMs: number | null;
-  readonly tlsMs: number | null;
-  readonly totalMs: number;
-}
-
-/** What one listener presented, or how far the probe got before a typed error. */
-export interface ProbeResult {
-  readonly target: Target;
-  /** Remote address the TCP connection reached; null when it never connected. */
-  readonly address: string | null;
-  readonly requestedProtocols: number;
-  readonly confirm: ConnectionConfirm | null;
-  readonly tls: { readonly version: string; readonly cipher: string } | null;
-  readonly certificate: CertificateInfo | null;
-  readonly certificateDer: Buffer | null;
-  readonly timings: ProbeTimings;
-  readonly error: ProbeError | null;
-}
+export type { ProbeResult, ProbeTimings } from "../core/probe-result";
 
 /** The prober port: the status command and tests can swap the implementation. */
 export type Prober = (target: Target, options: ProbeOptions) => Promise<ProbeResult>;
