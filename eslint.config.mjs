@@ -11,7 +11,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ["src/**/*.ts"],
-    ignores: ["src/hosts/**", "src/schedule/**", "src/cli/**", "src/log/**"],
+    ignores: ["src/hosts/**", "src/schedule/**", "src/log/**"],
     rules: {
       "no-restricted-imports": ["error", { paths: systemModules.map((name) => ({ name, message: "Only src/hosts/** and src/schedule/** may spawn processes or touch system paths." })) }],
     },

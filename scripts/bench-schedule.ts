@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { defaultConfig } from "../src/core/config";
 import { buildSelfSigned, generateKey } from "../src/core/self-signed";
-import { executePass } from "../src/cli/commands/run";
+import { executePass } from "../src/app/run";
 import { startXrdp } from "./xrdp-server";
 
 const DAY = 86_400_000;

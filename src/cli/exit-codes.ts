@@ -1,21 +1,4 @@
-import type { Health } from "../core/validity";
-
-/** Monitoring-plugin convention (Nagios, Icinga, Zabbix, Task Scheduler, systemd). */
-export const ExitCode = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
-
-export function exitCodeFor(health: Health): ExitCode {
-  switch (health) {
-    case "ok":
-      return ExitCode.OK;
-    case "warn":
-      return ExitCode.WARNING;
-    case "critical":
-      return ExitCode.CRITICAL;
-    case "unknown":
-      return ExitCode.UNKNOWN;
-  }
-}
+export { ExitCode, exitCodeFor } from "../core/exit-code";
 
 /** Bad flags, a bad file, a bad value: one line, exit 3, nothing done. */
 export class UsageError extends Error {
@@ -84,7 +67,7 @@ const ERRNO: Readonly<Record<string, { meaning: string; fix: string }>> = {
 
 /** Any error thrown out of a command, as one line naming what failed and what to do; never file contents. */
 export function describeFailure(error: unknown): Failure {
-  if (error instanceof UsageError) return { code: "usage", message: error.message, fix: null };
+  if (error instanceof UsageError || (error instanceof Error && error.name === "ConfigError")) return { code: "usage", message: error.message, fix: null };
   // A refusal with its own fix (the state dir's trust rules: hosts/local/trust.ts).
   if (error instanceof Error && error.name === "UntrustedPathError") return { code: "untrusted", message: error.message, fix: (error as Error & { fix?: string }).fix ?? null };
   const e = error as NodeJS.ErrnoException & { dest?: string };

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 
 /**
  * Options shared between commands are built here so that a flag means the same
@@ -50,3 +50,16 @@ export const rotationOptions = (): Option[] => [
 ];
 
 export const DEFAULT_CONFIG_PATH = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\config.json` : "/etc/rdpcert/config.json";
+
+export const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON); flags override it, RDPCERT_* variables sit between").default(DEFAULT_CONFIG_PATH);
+export const logDirOption = (): Option => new Option("--log-dir <dir>", "where the JSON-lines log goes");
+
+/** commander's repeatable option: --name a --name b -> ["a", "b"]. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function withOptions(command: Command, options: readonly Option[]): Command {
+  for (const option of options) command.addOption(option);
+  return command;
+}

@@ -30,6 +30,8 @@ export const configSchema = z
     keepBackups: z.number().int().min(1).max(1000).default(5),
     /** "auto" (systemctl restart xrdp when systemd runs it), null (never), or argv. */
     restartCommand: z.union([z.literal("auto"), z.null(), argv]).default("auto"),
+    /** Deadline for the restart command. */
+    restartTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
     keyBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(2048),
     validityDays: z.number().int().min(1).max(3650).default(180),
     /** For CA-issued certificates: argv of a command that renews and installs one; never run through a shell. */

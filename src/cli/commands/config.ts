@@ -1,37 +1,34 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { type Config, defaultConfig } from "../../core/config";
-import { jsonText } from "../../core/terminal-safe";
-import { writeFileAtomic } from "../../hosts/local/atomic-write";
-import { cronError } from "../../schedule/daemon";
-import { calendarFromCron } from "../../schedule/task/cron-daily";
-import { ExitCode, UsageError } from "../exit-codes";
+import type { Command } from "commander";
+import { configOption, withOptions } from "../options";
 
-export function configInitCommand(path: string, force: boolean): number {
-  if (existsSync(path) && !force) throw new UsageError(`${path} already exists: pass --force to overwrite it with the defaults`);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  writeFileAtomic(path, `${JSON.stringify(defaultConfig(), null, 2)}\n`, { mode: 0o644 });
-  process.stdout.write(`wrote the default configuration to ${path}\n`);
-  return ExitCode.OK;
-}
-
-export function configShowCommand(config: Config): number {
-  process.stdout.write(`${jsonText(config, 2)}\n`);
-  return ExitCode.OK;
-}
-
-/**
- * Everything `run`, `schedule` and `task` would check, before they do (the
- * schema and field combinations were checked when the config was loaded).
- */
-export function configValidateCommand(path: string, config: Config): number {
-  const invalid = cronError(config.schedule);
-  if (invalid) throw new UsageError(`${path}: ${invalid}`);
-  const calendar = calendarFromCron(config.schedule);
-  const lines: string[] = [];
-  if (!existsSync(path)) lines.push(`${path}: there is no such file; rdpcert uses the defaults (and RDPCERT_* overrides), which are valid`);
-  else lines.push(`${path}: valid`);
-  if (!calendar.ok) lines.push(`note: rdpcert schedule runs "${config.schedule}", but rdpcert task cannot register it: ${calendar.reason}`);
-  process.stdout.write(`${lines.join("\n")}\n`);
-  return ExitCode.OK;
+/** `rdpcert config init|show|validate`. */
+export function registerConfig(program: Command): void {
+  const config = program
+    .command("config")
+    .description("Create, show or check rdpcert's configuration file.")
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config show\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes: 0 done or valid; 3 not valid (one line names the field, the value and what is allowed).`);
+  withOptions(config.command("init").description("Write a configuration file with every field at its default.").option("--force", "overwrite an existing file"), [configOption()])
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert config init\n  rdpcert config init --config ./rdpcert.json\n\nExit codes:\n  0  written\n  3  the file exists (without --force) or cannot be written`)
+    .action(async (opts: { config: string; force?: boolean }) => {
+      const { configInit } = await import("../../app/config-file");
+      const out = configInit(opts.config, opts.force === true);
+      process.stdout.write(out.stdout);
+      process.exitCode = out.exitCode;
+    });
+  withOptions(config.command("show").description("Print the effective configuration: the file, then RDPCERT_* environment overrides, as JSON."), [configOption()])
+    .addHelpText("after", `\nExamples:\n  rdpcert config show\n  RDPCERT_WARN_DAYS=21 rdpcert config show --config ./rdpcert.json\n\nExit codes:\n  0  shown\n  3  the configuration is not valid (one line names the field, the value and what is allowed)`)
+    .action(async (_opts: unknown, command: Command) => {
+      const { configFor } = await import("../config-flags");
+      const { jsonText } = await import("../../core/terminal-safe");
+      process.stdout.write(`${jsonText(await configFor(command), 2)}\n`);
+    });
+  withOptions(config.command("validate").description("Check the configuration file (and RDPCERT_* overrides) as run, schedule and task would."), [configOption()])
+    .addHelpText("after", `\nChecks what run, schedule and task would: the schema, field combinations that churn, the cron expression;\nsays when the file is absent (the defaults apply) and when task cannot register the schedule.\n\nExamples:\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes:\n  0  valid (or absent: the defaults are valid)\n  3  not valid: one line names the field, the value and what is allowed`)
+    .action(async (opts: { config: string }, command: Command) => {
+      const { configFor } = await import("../config-flags");
+      const { configValidate } = await import("../../app/config-file");
+      const out = configValidate(opts.config, await configFor(command, { missingIsDefault: true }));
+      process.stdout.write(out.stdout);
+      process.exitCode = out.exitCode;
+    });
 }

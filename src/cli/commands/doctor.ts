@@ -1,120 +1,69 @@
-import { lookup } from "node:dns/promises";
-import * as net from "node:net";
-import { type DoctorFacts, type LinkSample, type NegotiationAttempt, diagnose, doctorExitCode, linkStats } from "../../core/diagnosis";
-import { DEFAULT_RENEWAL_FRACTION } from "../../core/policy";
-import { TargetError, parseTarget, probeAddressFor } from "../../core/target";
-import type { BackendChoice } from "../../hosts/select-backend";
-import { PROTOCOL_HYBRID, PROTOCOL_SSL, negotiationFailureNames, protocolName } from "../../probe/negotiation";
-import { type ProbeResult, probe } from "../../probe/prober";
-import { ExitCode, UsageError } from "../exit-codes";
-import { collectStatus } from "./status";
+import type { Command } from "commander";
+import { Option } from "commander";
+import type { DoctorGathered } from "../../app/doctor";
+import { diagnose, doctorExitCode } from "../../core/diagnosis";
 import { jsonText, terminalText } from "../../core/terminal-safe";
-
-export interface DoctorOptions {
-  readonly target?: string;
-  readonly port: number;
-  readonly samples: number;
-  readonly timeout: number;
-  readonly warnDays: number;
-  readonly backend: BackendChoice;
-  readonly xrdpIni?: string;
-  readonly json: boolean;
-}
+import { ExitCode, UsageError } from "../exit-codes";
+import { backendOption, configOption, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
 export const DOCTOR_SCHEMA = "rdpcert.doctor/v1";
 
-function tcpCheck(address: string, port: number, timeoutMs: number): Promise<DoctorFacts["reachability"][number]> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = net.connect({ host: address, port });
-    const done = (result: "open" | "refused" | "timeout" | "error", detail: string): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ address, result, detail });
-    };
-    const timer = setTimeout(() => done("timeout", `no answer within ${timeoutMs} ms (filtered, or host down)`), timeoutMs);
-    socket.once("connect", () => done("open", `connected in ${Date.now() - started} ms`));
-    socket.once("error", (error: NodeJS.ErrnoException) =>
-      done(error.code === "ECONNREFUSED" ? "refused" : "error", error.code === "ECONNREFUSED" ? "connection refused (nothing listens)" : `${error.code ?? error.message}`),
-    );
-  });
-}
+/** `rdpcert doctor [TARGET]` and `doctor --client`: "error 0x904, extended 0x7". */
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description('Diagnose "error code 0x904, extended error 0x7": resolution, reachability, negotiation, TLS and certificate, link quality, and on the host the configuration; then the most likely cause and its fix.')
+    .argument("[target]", "host, host:port or [IPv6]:port; default: this host's listener")
+    .addOption(new Option("--samples <n>", "handshakes for the link-quality check").default(10).argParser(integerIn(1, 1000, "--samples")))
+    .option("--client [host]", "Windows client side: Default.rdp, the bitmap cache and the certificate stored for HOST")
+    .option("--fix", "with --client: back each item up, then remove it")
+    .addOption(portOption())
+    .addOption(configOption())
+    .addOption(backendOption())
+    .addOption(xrdpIniOption())
+    .addOption(timeoutOption())
+    .addOption(warnDaysOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert doctor                      # on the RDP host: adds the configuration's view
+  rdpcert doctor rdp01.example.com --samples 30
+  rdpcert doctor 10.0.0.5:3390 --json
+  rdpcert doctor --client rdp01.example.com --fix   # on the Windows client that fails
 
-function attempt(offered: NegotiationAttempt["offered"], requestedProtocols: number, result: ProbeResult): NegotiationAttempt {
-  const confirm = result.confirm;
-  return {
-    offered,
-    requestedProtocols,
-    selected: confirm?.type === "response" ? protocolName(confirm.selectedProtocol) : confirm?.type === "legacy" ? "RDP" : null,
-    failure: confirm?.type === "failure" ? `${negotiationFailureNames[confirm.failureCode] ?? "UNKNOWN"} (${confirm.failureCode})` : null,
-    error: confirm ? null : result.error?.kind ?? null,
-  };
-}
-
-export async function gatherDoctorFacts(options: DoctorOptions) {
-  let target: DoctorFacts["target"];
-  let host: DoctorFacts["host"] = null;
-  if (options.target !== undefined) {
-    try {
-      const t = parseTarget(options.target, options.port);
-      target = { input: t.input, host: t.host, port: t.port, local: false };
-    } catch (error) {
-      if (error instanceof TargetError) throw new UsageError(error.message);
-      throw error;
-    }
-  } else {
-    const status = await collectStatus({ backend: options.backend, xrdpIni: options.xrdpIni, timeout: options.timeout, warnDays: options.warnDays, renewalFraction: DEFAULT_RENEWAL_FRACTION });
-    if (!status.outcome.ok) return { ok: false as const, reason: `cannot find the local listener: ${status.outcome.reason}`, fix: status.outcome.fix };
-    const listener = status.outcome.inspection.listener;
-    const address = probeAddressFor(listener.address);
-    target = { input: `${address.includes(":") ? `[${address}]` : address}:${listener.port}`, host: address, port: listener.port, local: true };
-    host = { assessment: status.assessment, findings: status.outcome.inspection.findings };
-  }
-
-  let resolved: DoctorFacts["resolved"];
-  try {
-    const found = await lookup(target.host, { all: true });
-    resolved = { addresses: [...new Set(found.map((f) => f.address))], error: null };
-  } catch (error) {
-    resolved = { addresses: [], error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
-  }
-  const reachability = await Promise.all(resolved.addresses.map((a) => tcpCheck(a, target.port, options.timeout)));
-  const open = reachability.find((r) => r.result === "open");
-  const at = (requestedProtocols: number) => probe({ input: target.input, host: open!.address, port: target.port }, { timeoutMs: options.timeout, requestedProtocols });
-
-  let negotiation: NegotiationAttempt[] = [];
-  let handshake: DoctorFacts["handshake"] = null;
-  let link: DoctorFacts["link"] = null;
-  const certificateNameAddresses: Record<string, string[]> = {};
-  if (open) {
-    const [tlsOnly, credssp, rdpOnly, main] = [await at(PROTOCOL_SSL), await at(PROTOCOL_HYBRID | PROTOCOL_SSL), await at(0), await at(PROTOCOL_SSL | PROTOCOL_HYBRID)];
-    negotiation = [attempt("TLS", PROTOCOL_SSL, tlsOnly), attempt("CredSSP", PROTOCOL_HYBRID | PROTOCOL_SSL, credssp), attempt("RDP", 0, rdpOnly)];
-    handshake = { error: main.error, certificate: main.certificate, tls: main.tls };
-    if (main.certificate) {
-      const names = main.certificate.subjectAltNames.filter((s) => s.startsWith("DNS:") && !s.includes("*")).map((s) => s.slice(4)).slice(0, 5);
-      for (const name of names) {
-        try {
-          certificateNameAddresses[name] = (await lookup(name, { all: true })).map((f) => f.address);
-        } catch {
-          // A name that does not resolve says nothing about this server.
-        }
+Exit codes (they answer "will a client connect?"):
+  0  nothing explains a failed connection (notes may follow; --client --fix: cleaned)
+  1  a warning: clients connect but warn (e.g. a name not in a CA-issued certificate)
+  2  a cause of failure was found (the output names the most likely one and its fix)
+  3  doctor itself could not run (bad target, no local listener found)`,
+    )
+    .action(async (target: string | undefined, opts: { samples: number; port: number; json?: boolean; client?: string | boolean; fix?: boolean }, command: Command) => {
+      if (opts.fix && opts.client === undefined) throw new UsageError("--fix goes with --client (it cleans the Windows client's cached state)");
+      if (opts.client !== undefined) {
+        process.exitCode = await clientDoctorCommand({ host: typeof opts.client === "string" ? opts.client : (target ?? null), fix: opts.fix === true, json: opts.json === true });
+        return;
       }
-      const samples: LinkSample[] = [];
-      for (let i = 0; i < options.samples; i++) {
-        const r = await at(PROTOCOL_SSL | PROTOCOL_HYBRID);
-        samples.push({ ok: r.error === null, totalMs: r.timings.totalMs, error: r.error?.kind ?? null });
+      const { TargetError, parseTarget } = await import("../../core/target");
+      let parsed = null;
+      try {
+        parsed = target === undefined ? null : parseTarget(target, opts.port);
+      } catch (error) {
+        if (error instanceof TargetError) throw new UsageError(error.message);
+        throw error;
       }
-      link = linkStats(samples);
-    }
-  }
-  const facts: DoctorFacts = { target, resolved, reachability, negotiation, handshake, certificateNameAddresses, link, host, warnDays: options.warnDays, now: new Date() };
-  return { ok: true as const, facts };
+      const { configFor } = await import("../config-flags");
+      // doctor's --port is the default port of TARGET, not the config's probe-port override.
+      const config = await configFor(command, { exclude: ["port"] });
+      const { gatherDoctorFacts } = await import("../../app/doctor");
+      process.exitCode = await doctorCommand(await gatherDoctorFacts(config, { target: parsed, samples: opts.samples }), { json: opts.json === true });
+    });
 }
 
 const mark = { pass: "[ ok ]", fail: "[FAIL]", warn: "[warn]", skip: "[skip]" } as const;
 
-export async function doctorCommand(options: DoctorOptions): Promise<number> {
-  const gathered = await gatherDoctorFacts(options);
+async function doctorCommand(gathered: DoctorGathered, options: { json: boolean }): Promise<number> {
   if (!gathered.ok) {
     if (options.json) process.stdout.write(`${jsonText({ schema: DOCTOR_SCHEMA, exitCode: 3, error: gathered.reason, fix: gathered.fix })}\n`);
     else process.stderr.write(terminalText(`rdpcert: doctor could not run: ${gathered.reason}${gathered.fix ? `; ${gathered.fix}` : ""}\n`));

@@ -1,57 +1,44 @@
-import { readBoundedText } from "../../hosts/local/bounded-read";
-import { concurrencyWithin, openFileCount, openFileLimit } from "../../hosts/local/fd-limit";
-import { assessProbe } from "../../core/probe-verdict";
-import { type Target, TargetError, parseTarget, parseTargetList } from "../../core/target";
-import { worstHealth } from "../../core/validity";
-import { probeAll } from "../../probe/probe-all";
-import { probe } from "../../probe/prober";
-import { UsageError, exitCodeFor } from "../exit-codes";
-import { probeReportJson } from "../render/probe-json";
-import { renderProbeText } from "../render/probe-text";
-import { jsonText, terminalText } from "../../core/terminal-safe";
+import { type Command, Option } from "commander";
+import { EXIT_CODES_HELP, UsageError } from "../exit-codes";
+import { integerIn, jsonOption, portOption, timeoutOption, warnDaysOption } from "../options";
 
-export interface ProbeCommandOptions {
-  readonly targets: readonly string[];
-  readonly targetsFile?: string;
-  readonly port: number;
-  readonly timeout: number;
-  readonly concurrency: number;
-  readonly warnDays: number;
-  readonly json: boolean;
-}
-
-export async function probeCommand(options: ProbeCommandOptions, now: () => Date = () => new Date()): Promise<number> {
-  const targets = collectTargets(options);
-  const { concurrency, note } = concurrencyWithin(options.concurrency, targets.length, openFileLimit(), openFileCount());
-  const notes = note ? [note] : [];
-  if (note) process.stderr.write(`rdpcert: note: ${note}\n`);
-  const results = await probeAll(targets, { timeoutMs: options.timeout }, concurrency, probe);
-  const at = now();
-  const verdicts = results.map((result) => assessProbe(result, at, options.warnDays));
-  const health = worstHealth(verdicts.map((v) => v.health));
-  const exitCode = exitCodeFor(health);
-  const report = { results, verdicts, health, exitCode, now: at, warnDays: options.warnDays };
-  process.stdout.write(options.json ? `${jsonText({ ...probeReportJson(report), notes }, 2)}\n` : terminalText(renderProbeText(report)));
-  return exitCode;
-}
-
-function collectTargets(options: ProbeCommandOptions): Target[] {
-  const targets: Target[] = [];
-  try {
-    for (const input of options.targets) targets.push(parseTarget(input, options.port));
-    if (options.targetsFile !== undefined) {
-      let text: string;
-      try {
-        text = readBoundedText(options.targetsFile, "targets");
-      } catch (error) {
-        throw new UsageError(`cannot read --targets file ${options.targetsFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+/** `rdpcert probe`: from anywhere, what each listener presents. Loads no heavy module (no config, log or forge). */
+export function registerProbe(program: Command): void {
+  program
+    .command("probe")
+    .description("Connect to RDP listeners, negotiate TLS like a client, and report the certificate each presents.")
+    .argument("[target...]", "host, host:port or [IPv6]:port (default port 3389)")
+    .option("--targets <file>", "read more targets from FILE, one per line (# comments, blank lines ignored)")
+    .addOption(portOption())
+    .addOption(timeoutOption())
+    .addOption(new Option("--concurrency <n>", "how many listeners to probe at once").default(32).argParser(integerIn(1, 1024, "--concurrency")))
+    .addOption(warnDaysOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      "after",
+      `
+Examples:
+  rdpcert probe rdp01.example.com
+  rdpcert probe 10.0.0.5:3390 [2001:db8::7]:3389 --warn-days 21
+  rdpcert probe --targets listeners.txt --concurrency 64 --json > report.json
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (inputs: string[], opts: { targets?: string; port: number; timeout: number; concurrency: number; warnDays: number; json?: boolean }) => {
+      const { collectTargets, probeListeners } = await import("../../app/probe");
+      const { exitCodeFor } = await import("../exit-codes");
+      const { jsonText, terminalText } = await import("../../core/terminal-safe");
+      const targets = collectTargets(inputs, opts.targets, opts.port);
+      if (!targets.ok) throw new UsageError(targets.reason);
+      const report = await probeListeners(targets.targets, { timeoutMs: opts.timeout, concurrency: opts.concurrency, warnDays: opts.warnDays });
+      for (const note of report.notes) process.stderr.write(`rdpcert: note: ${note}\n`);
+      const exitCode = exitCodeFor(report.health);
+      if (opts.json) {
+        const { probeReportJson } = await import("../render/probe-json");
+        process.stdout.write(`${jsonText({ ...probeReportJson({ ...report, exitCode }), notes: report.notes }, 2)}\n`);
+      } else {
+        const { renderProbeText } = await import("../render/probe-text");
+        process.stdout.write(terminalText(renderProbeText({ ...report, exitCode })));
       }
-      targets.push(...parseTargetList(text, options.port, `--targets ${options.targetsFile}`));
-    }
-  } catch (error) {
-    if (error instanceof TargetError) throw new UsageError(error.message);
-    throw error;
-  }
-  if (targets.length === 0) throw new UsageError("no targets: name at least one TARGET or a non-empty --targets file");
-  return targets;
+      process.exitCode = exitCode;
+    });
 }

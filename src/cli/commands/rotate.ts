@@ -1,56 +1,13 @@
-import { realpathSync } from "node:fs";
+import type { Command } from "commander";
 import { isIP } from "node:net";
-import { createInterface } from "node:readline/promises";
-import type { Policy } from "../../core/policy";
-import { type CommandRunner, runCommand } from "../../hosts/command-runner";
-import type { HostBackend, ReplacementSpec, RestartSpec } from "../../hosts/host-backend";
-import { defaultXrdpRestart, hostNames } from "../../hosts/local/host-names";
-import { StateDir } from "../../hosts/local/state-dir";
-import { UntrustedPathError, untrustedExecutable } from "../../hosts/local/trust";
-import { type BackendChoice, selectBackend } from "../../hosts/select-backend";
-import { createConsoleLog } from "../../log/logger";
-import { probe } from "../../probe/prober";
-import {
-  type FaultPoint,
-  type RecoveryResult,
-  type RotationContext,
-  type RotationResult,
-  type RotationSettings,
-  decideRotation,
-  recoverInterrupted,
-  rotate,
-} from "../../rotation/rotate";
-import { splitCommand } from "../argv";
+import type { ReplacementSpec } from "../../hosts/host-backend";
 import { ExitCode, UsageError } from "../exit-codes";
-import { rotationJson, renderRotationText } from "../render/rotate-render";
-import { jsonText, terminalText } from "../../core/terminal-safe";
+import { backendOption, collect, configOption, jsonOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
-export interface RotationFlags {
-  readonly backend: BackendChoice;
-  readonly xrdpIni?: string;
-  readonly stateDir: string;
-  /** As typed on the command line (split into argv here), or argv from the config file. */
-  readonly restartCommand?: string | readonly string[];
-  /** commander's --no-restart sets restart=false. */
-  readonly restart: boolean;
-  readonly restartTimeout: number;
-  readonly verifyTimeout: number;
-  readonly timeout: number;
-  readonly warnDays: number;
-  readonly renewalFraction: number;
-  readonly keyBits: 2048 | 3072 | 4096;
-  readonly validityDays: number;
-  readonly keepBackups: number;
-  /** Probe this port instead of the configured one. */
-  readonly portOverride?: number | null;
-  readonly rotateDays?: number | null;
-  readonly inSession?: boolean;
-  /** --name/--ip: the new certificate's names instead of the old one's. */
-  readonly requestedNames?: ReplacementSpec["requested"];
-}
+type RequestedNames = ReplacementSpec["requested"];
 
 /** Checks --name and --ip before any work: one line naming the bad value. */
-export function requestedNames(names: readonly string[], ips: readonly string[]): ReplacementSpec["requested"] {
+export function requestedNames(names: readonly string[], ips: readonly string[]): RequestedNames {
   for (const name of names) {
     if (!/^(\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(name) || name.length > 253) {
       throw new UsageError(`--name ${JSON.stringify(name)} is not a DNS name`);
@@ -60,104 +17,111 @@ export function requestedNames(names: readonly string[], ips: readonly string[])
   return names.length || ips.length ? { dnsNames: names.map((n) => n.toLowerCase().replace(/\.$/, "")), ipAddresses: [...ips] } : null;
 }
 
-export interface RotateCommandOptions extends RotationFlags {
-  readonly dryRun: boolean;
-  readonly yes: boolean;
-  readonly force: boolean;
-  readonly reason?: string;
-  readonly json: boolean;
+interface RotateFlags {
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  reason?: string;
+  inSession?: boolean;
+  json?: boolean;
+  name: string[];
+  ip: string[];
 }
 
-/** Test-only: `RDPCERT_TEST_FAULT=<point>` kills the process at that step boundary, as a power cut would. */
-export const killAtFault = (point: FaultPoint): void => {
-  if (process.env.RDPCERT_TEST_FAULT === point) process.kill(process.pid, "SIGKILL");
-};
+/** `rdpcert rotate`: the safe swap, with its plan, confirmation and, on Windows inside an RDP session, the hand-off. */
+export function registerRotate(program: Command): void {
+  const rotate = program
+    .command("rotate")
+    .description("Replace the listener's self-signed certificate safely: back up, replace, restart, verify with a real handshake, roll back on failure.")
+    .option("--dry-run", "print the exact plan and change nothing")
+    .option("--yes", "do not ask for confirmation (required without a terminal)")
+    .option("--force", "rotate even when healthy, and even a CA-issued certificate (replaced by a self-signed one)")
+    .option("--reason <text>", "recorded in the journal and the backup")
+    .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
+    .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
+    .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task");
+  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert rotate --dry-run
+  sudo rdpcert rotate --yes --reason "expires in 9 days"
+  sudo rdpcert rotate --yes --name rdp01.example.com --name rdp01 --ip 192.0.2.10
+  sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
 
-export async function restartSpecFor(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
-  const spec = await restartSpecOf(backend, flags, runner);
-  const file = spec.enabled ? spec.command?.[0] : undefined;
-  const untrusted = file === undefined ? null : untrustedExecutable(file);
-  if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
-  return spec;
+Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed,
+handed-off (Windows, from inside an RDP session: the rotation runs as a one-off SYSTEM task).
+
+Exit codes:
+  0  rotated, not needed, or planned (--dry-run)
+  2  rolled back (the old certificate is in place again) or rollback failed
+     (the output names the backup to restore with 'rdpcert backups restore ID')
+  3  refused (CA-issued without --force, listener down, cannot inspect, a problem a new
+     certificate does not fix), another rotation holds the lock, or bad usage`,
+    )
+    .action(async (opts: RotateFlags, command: Command) => {
+      process.exitCode = await runRotate(opts, command);
+    });
 }
 
-async function restartSpecOf(backend: HostBackend, flags: RotationFlags, runner: CommandRunner): Promise<RestartSpec> {
-  if (flags.restartCommand !== undefined && !flags.restart) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
-  if (!flags.restart) return { enabled: false, command: null, timeoutMs: flags.restartTimeout };
-  if (typeof flags.restartCommand === "string") return { enabled: true, command: splitCommand(flags.restartCommand, "--restart-command"), timeoutMs: flags.restartTimeout };
-  if (flags.restartCommand !== undefined) return { enabled: true, command: flags.restartCommand, timeoutMs: flags.restartTimeout };
-  return { enabled: true, command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs: flags.restartTimeout };
-}
-
-/** Everything a rotation needs, wired to the real host; shared by rotate, backups, status and run. */
-export async function rotationSetup(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
-  try {
-    return await wireRotation(flags, extra);
-  } catch (error) {
-    // The trust rules (README): a state dir or restart command that others control is refused, exit 3.
-    if (error instanceof UntrustedPathError) return { ok: false as const, reason: error.message, fix: error.fix };
-    throw error;
+async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
+  const dryRun = opts.dryRun === true;
+  const json = opts.json === true;
+  const names = requestedNames(opts.name, opts.ip);
+  if (!dryRun && !opts.yes && !process.stdin.isTTY) {
+    throw new UsageError("rotate changes the listener's certificate: pass --yes to confirm (or --dry-run to see the plan)");
   }
-}
-
-async function wireRotation(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
-  const runner = runCommand;
-  new StateDir(flags.stateDir).check();
-  const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner, inSession: flags.inSession });
-  if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
-  const backend = flags.portOverride ? withPortOverride(selected.backend, flags.portOverride) : selected.backend;
-  const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction, rotateDays: flags.rotateDays ?? null };
-  const spec: ReplacementSpec = { keyBits: flags.keyBits, validityDays: flags.validityDays, names: await hostNames(runner), requested: flags.requestedNames ?? null };
-  const settings: RotationSettings = {
-    spec,
-    restart: await restartSpecFor(backend, flags, runner),
-    verifyTimeoutMs: flags.verifyTimeout,
-    probeTimeoutMs: flags.timeout,
-    policy,
-    keepBackups: flags.keepBackups,
-    force: extra.force,
-    reason: extra.reason,
+  const { configFor } = await import("../config-flags");
+  const config = await configFor(command);
+  const app = await import("../../app/rotate");
+  const { createConsoleLog } = await import("../../log/logger");
+  const { jsonText, terminalText } = await import("../../core/terminal-safe");
+  const { exitCodeForRotation, rotationJson, renderRotationText } = await import("../render/rotate-render");
+  const session = await app.rotationSession(config, {
+    force: opts.force === true,
+    reason: opts.reason ?? null,
+    log: json ? createConsoleLog({ level: "warn" }).log : undefined,
+    requestedNames: names,
+    inSession: opts.inSession === true,
+  });
+  if (!session.ok) {
+    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: session.reason, fix: session.fix })}\n` : terminalText(`refused  ${session.reason}\n  fix: ${session.fix}\n`));
+    return ExitCode.UNKNOWN;
+  }
+  const write = (result: Awaited<ReturnType<typeof app.runRotation>>): number => {
+    const code = exitCodeForRotation(result);
+    process.stdout.write(json ? `${jsonText(rotationJson(result, code, dryRun, new Date()), 2)}\n` : terminalText(renderRotationText(result, dryRun)));
+    return code;
   };
-  const logger = extra.log ?? createConsoleLog().log;
-  const ctx: RotationContext = {
-    backend,
-    store: new StateDir(flags.stateDir),
-    prober: probe,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    fault: killAtFault,
-    log: logger,
-  };
-  return { ok: true as const, ctx, settings };
-}
-
-/** The config's `port`: probe and verify on this port (a port forward, a NAT) instead of the configured one. */
-export function withPortOverride(backend: HostBackend, port: number): HostBackend {
-  return {
-    ...backend,
-    inspect: async () => {
-      const outcome = await backend.inspect();
-      return outcome.ok ? { ok: true, inspection: { ...outcome.inspection, listener: { ...outcome.inspection.listener, port } } } : outcome;
-    },
-  };
-}
-
-export function exitCodeForRotation(result: RotationResult): number {
-  switch (result.outcome) {
-    case "rotated":
-    case "not-needed":
-    case "planned":
-      return ExitCode.OK;
-    case "rolled-back":
-    case "rollback-failed":
-      return ExitCode.CRITICAL;
-    case "refused":
-    case "busy":
+  const handOff = app.mustHandOff(session);
+  if (handOff && !dryRun) {
+    const handed = await app.handOffRotation(config, { force: opts.force === true, reason: opts.reason ?? null });
+    if (!handed.ok) {
+      process.stderr.write(terminalText(`rdpcert: ${handOff}; handing the rotation to a SYSTEM task failed: ${handed.reason}\n`));
       return ExitCode.UNKNOWN;
+    }
+    const text =
+      `handed-off  ${handOff}.\n` +
+      `  The rotation now runs as the SYSTEM task ${handed.task}; this session may disconnect for a moment.\n` +
+      `  Check the result: rdpcert status   (or Get-ScheduledTaskInfo -TaskName ${handed.task}, and the log in the log dir)\n` +
+      `  To rotate from this session anyway: rdpcert rotate --in-session --yes\n`;
+    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: handOff, task: handed.task })}\n` : terminalText(text));
+    return ExitCode.OK;
   }
+  if (!dryRun && !opts.yes) {
+    const decision = await app.decide(session);
+    if (decision.kind !== "rotate") return write(await app.runRotation(session, true));
+    if (!(await confirm(decision.plan, terminalText))) {
+      process.stderr.write("rdpcert: nothing changed\n");
+      return ExitCode.OK;
+    }
+  }
+  return write(await app.runRotation(session, dryRun));
 }
 
-async function confirm(plan: readonly string[]): Promise<boolean> {
+async function confirm(plan: readonly string[], terminalText: (text: string) => string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
   process.stderr.write(terminalText(`rdpcert will:\n${plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`));
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -166,77 +130,4 @@ async function confirm(plan: readonly string[]): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-export async function rotateCommand(options: RotateCommandOptions): Promise<number> {
-  if (!options.dryRun && !options.yes && !process.stdin.isTTY) {
-    throw new UsageError("rotate changes the listener's certificate: pass --yes to confirm (or --dry-run to see the plan)");
-  }
-  const log = options.json ? createConsoleLog({ level: "warn" }).log : undefined;
-  const setup = await rotationSetup(options, { force: options.force, reason: options.reason ?? null, log });
-  const write = (result: RotationResult): number => {
-    const code = exitCodeForRotation(result);
-    process.stdout.write(options.json ? `${jsonText(rotationJson(result, code, options.dryRun, new Date()), 2)}\n` : terminalText(renderRotationText(result, options.dryRun)));
-    return code;
-  };
-  if (!setup.ok) {
-    process.stdout.write(options.json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: setup.reason, fix: setup.fix })}\n` : terminalText(`refused  ${setup.reason}\n  fix: ${setup.fix}\n`));
-    return ExitCode.UNKNOWN;
-  }
-  const handOff = setup.ctx.backend.rotation?.mustHandOff?.() ?? null;
-  if (handOff && !options.dryRun) return handOffRotation(options, handOff);
-  if (!options.dryRun && !options.yes) {
-    const decision = await decideRotation(setup.ctx, setup.settings);
-    if (decision.kind !== "rotate") return write({ ...(await rotate(setup.ctx, setup.settings, { dryRun: true })) });
-    if (!(await confirm(decision.plan))) {
-      process.stderr.write("rdpcert: nothing changed\n");
-      return ExitCode.OK;
-    }
-  }
-  return write(await rotate(setup.ctx, setup.settings, { dryRun: options.dryRun }));
-}
-
-/**
- * status and run call this first: an open journal means a rotation was
- * interrupted; finish or undo it under the lock before looking at anything.
- */
-export async function recoverOpenJournal(flags: RotationFlags): Promise<RecoveryResult | { busy: string } | null> {
-  const state = new StateDir(flags.stateDir);
-  state.check();
-  if (!state.readJournal()) return null;
-  const setup = await rotationSetup(flags, { force: false, reason: "recover an interrupted rotation" });
-  if (!setup.ok) return null;
-  const lock = setup.ctx.store.lock();
-  if (!lock.ok) return { busy: `a rotation is running (pid ${lock.heldBy.pid} since ${lock.heldBy.since})` };
-  try {
-    return await recoverInterrupted(setup.ctx, setup.settings);
-  } finally {
-    lock.release();
-  }
-}
-
-/**
- * Windows, inside an RDP session: restarting Remote Desktop Services would cut
- * this session and the rotation with it. The same rotation runs as a one-off
- * SYSTEM task instead, with --in-session, and the user is told how to check it.
- */
-async function handOffRotation(options: RotateCommandOptions, why: string): Promise<number> {
-  const { handOffToSystemTask, HANDOFF_TASK } = await import("../../hosts/windows/windows-rotation");
-  const { windowsQuote } = await import("../../schedule/task/windows-task");
-  const args = [realpathSync(process.argv[1] ?? ""), "rotate", "--yes", "--in-session", "--state-dir", options.stateDir, "--verify-timeout", String(options.verifyTimeout)];
-  if (options.force) args.push("--force");
-  if (!options.restart) args.push("--no-restart");
-  if (options.reason) args.push("--reason", options.reason);
-  const result = await handOffToSystemTask(runCommand, process.execPath, args.map(windowsQuote).join(" "));
-  if (!result.ok) {
-    process.stderr.write(terminalText(`rdpcert: ${why}; handing the rotation to a SYSTEM task failed: ${result.reason}\n`));
-    return ExitCode.UNKNOWN;
-  }
-  const text =
-    `handed-off  ${why}.\n` +
-    `  The rotation now runs as the SYSTEM task ${HANDOFF_TASK}; this session may disconnect for a moment.\n` +
-    `  Check the result: rdpcert status   (or Get-ScheduledTaskInfo -TaskName ${HANDOFF_TASK}, and the log in the log dir)\n` +
-    `  To rotate from this session anyway: rdpcert rotate --in-session --yes\n`;
-  process.stdout.write(options.json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: why, task: HANDOFF_TASK })}\n` : terminalText(text));
-  return ExitCode.OK;
 }

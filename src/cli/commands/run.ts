@@ -1,95 +1,55 @@
-import type { Config } from "../../core/config";
-import { runCommand } from "../../hosts/command-runner";
-import { createLog } from "../../log/logger";
-import { untrustedExecutable } from "../../hosts/local/trust";
-import { removeLeftovers } from "../../rotation/rotate";
-import { type RunResult, runPass } from "../../schedule/run-pass";
-import { rotationFlagsFrom } from "../config-load";
+import type { Command } from "commander";
 import { ExitCode } from "../exit-codes";
-import { rotationJson } from "../render/rotate-render";
-import { exitCodeForRotation, rotationSetup } from "./rotate";
-import { jsonText, terminalText } from "../../core/terminal-safe";
+import { backendOption, configOption, jsonOption, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
-export const RUN_SCHEMA = "rdpcert.run/v1";
+/** `rdpcert run`: one pass of the policy, what the scheduler runs. */
+export function registerRun(program: Command): void {
+  withOptions(
+    program
+      .command("run")
+      .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when a new one fixes what is wrong, run the renewal hook for a CA-issued one, back off after failures.")
+      .option("--dry-run", "say what would be done and change nothing (the same decision and exit code as the real run)"),
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+  )
+    .addHelpText(
+      "after",
+      `
+Flags override the config file; RDPCERT_<FIELD> environment variables (e.g.
+RDPCERT_WARN_DAYS=21) sit between the file and the flags. A one-off run needs
+no config file at all.
 
-/** Everything one pass needs, from the effective configuration; shared by `run` and `schedule`. */
-export async function preparePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }) {
-  const log = createLog({
-    level: "info",
-    runId: options.runId,
-    logDir: options.dryRun ? null : config.logDir,
-    eventLog: process.platform === "win32" && !options.dryRun ? { runner: runCommand } : null,
-    console: true,
-    consoleLevel: options.quietConsole ? "warn" : "info",
-  });
-  const setup = await rotationSetup(rotationFlagsFrom(config), { force: false, reason: "scheduled run", log: log.log });
-  return { log, setup };
-}
+Examples:
+  sudo rdpcert run
+  sudo rdpcert run --dry-run --json
+  sudo rdpcert run --config /etc/rdpcert/config.json --no-restart
 
-export function runJson(result: RunResult, runId: string, dryRun: boolean, now: Date, warnings: readonly string[] = []) {
-  return {
-    schema: RUN_SCHEMA,
-    generatedAt: now.toISOString(),
-    runId,
-    dryRun,
-    action: result.action,
-    outcome: result.outcome,
-    exitCode: result.exitCode,
-    status: result.status,
-    reason: result.reason,
-    recovered: result.recovered && { id: result.recovered.journal.id, step: result.recovered.journal.step, outcome: result.recovered.outcome, reason: result.recovered.reason },
-    rotation: result.rotation && rotationJson(result.rotation, exitCodeForRotation(result.rotation), false, now),
-    backoff: result.backoff,
-    warnings,
-  };
-}
-
-export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[] }> {
-  const { log, setup } = await preparePass(config, options);
-  let outcome: { result: RunResult | null; error: string | null };
-  try {
-    const renew = config.renewCommand?.[0];
-    const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
-    if (!setup.ok) {
-      log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
-      outcome = { result: null, error: `${setup.reason}; ${setup.fix}` };
-    } else if (untrustedRenew) {
-      log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
-      outcome = { result: null, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
-    } else {
-      // Only backends that leave temp files beside managed files (xrdp) pay for this extra inspection.
-      if (!options.dryRun && setup.ctx.backend.rotation?.removeLeftovers) {
-        const inspected = await setup.ctx.backend.inspect();
-        if (inspected.ok) removeLeftovers(setup.ctx, inspected.inspection);
+Exit codes:
+  0  healthy, or rotated/renewed and verified (and the problem that triggered it gone)
+  1  WARNING: a warning a new certificate does not fix, or a CA-issued certificate
+     expires within warnDays and no renewCommand is set
+  2  CRITICAL: the listener is unhealthy (rotation rolled back or not-fixed, backing off
+     after failures, a problem a new certificate does not fix, CA-issued within
+     criticalDays, listener down, ...)
+  3  bad configuration or usage, or the listener could not be inspected`,
+    )
+    .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
+      const { configFor } = await import("../config-flags");
+      const config = await configFor(command);
+      const { executePass } = await import("../../app/run");
+      const { RUN_SCHEMA, runJson } = await import("../render/run-json");
+      const { jsonText, terminalText } = await import("../../core/terminal-safe");
+      const dryRun = opts.dryRun === true;
+      const { result, runId, error, warnings } = await executePass(config, { dryRun, quietConsole: opts.json === true });
+      if (!result) {
+        process.stdout.write(opts.json ? `${jsonText({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error, warnings })}\n` : terminalText(`cannot run: ${error}\n`));
+        process.exitCode = ExitCode.UNKNOWN;
+        return;
       }
-      const result = await runPass({
-        ctx: setup.ctx,
-        settings: setup.settings,
-        runPolicy: { autoRepair: config.autoRepair, criticalDays: config.criticalDays, renewCommand: config.renewCommand },
-        renewTimeoutMs: config.renewTimeoutMs,
-        runner: runCommand,
-        stateDir: config.stateDir,
-        dryRun: options.dryRun,
-      });
-      outcome = { result, error: null };
-    }
-  } finally {
-    await log.close();
-  }
-  // After close: every line has reached the file (or failed to).
-  return { ...outcome, runId: log.runId, warnings: log.warnings() };
-}
-
-export async function runCommandLine(config: Config, options: { dryRun: boolean; json: boolean }): Promise<number> {
-  const { result, runId, error, warnings } = await executePass(config, { dryRun: options.dryRun, quietConsole: options.json });
-  if (!result) {
-    process.stdout.write(options.json ? `${jsonText({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error, warnings })}\n` : terminalText(`cannot run: ${error}\n`));
-    return ExitCode.UNKNOWN;
-  }
-  if (options.json) process.stdout.write(`${jsonText(runJson(result, runId, options.dryRun, new Date(), warnings), 2)}\n`);
-  else {
-    process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
-    if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
-  }
-  return result.exitCode;
+      if (opts.json) process.stdout.write(`${jsonText(runJson(result, runId, dryRun, new Date(), warnings), 2)}\n`);
+      else {
+        process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
+        if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
+      }
+      process.exitCode = result.exitCode;
+    });
 }

@@ -1,33 +1,35 @@
-import type { Config } from "../../core/config";
-import { runCommand } from "../../hosts/command-runner";
-import { createLog } from "../../log/logger";
-import { CronError, nodeCronScheduler, startDaemon } from "../../schedule/daemon";
-import { ExitCode, UsageError } from "../exit-codes";
-import { executePass } from "./run";
+import { type Command, Option } from "commander";
+import { UsageError } from "../exit-codes";
+import { backendOption, configOption, integerIn, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
-/** `rdpcert schedule`: the long-running daemon; every pass is a `run` with its own run id. */
-export async function scheduleCommand(config: Config): Promise<number> {
-  const log = createLog({ logDir: config.logDir, console: true, eventLog: process.platform === "win32" ? { runner: runCommand } : null });
-  let daemon;
-  try {
-    daemon = startDaemon({
-      expression: config.schedule,
-      jitterMinutes: config.jitterMinutes,
-      scheduler: nodeCronScheduler,
-      signals: process,
-      log: log.log,
-      pass: async () => {
-        const { result, error } = await executePass(config, { dryRun: false, quietConsole: false });
-        return result ?? { exitCode: ExitCode.UNKNOWN, outcome: `cannot-run: ${error}` };
-      },
+/** `rdpcert schedule`: the daemon alternative to the OS scheduler. */
+export function registerSchedule(program: Command): void {
+  withOptions(
+    program
+      .command("schedule")
+      .description("Run as a daemon: one run pass on the configured cron schedule plus random jitter, never two at once. SIGHUP runs now; SIGTERM/SIGINT finish the current run safely and exit 0.")
+      .option("--schedule <cron>", 'cron expression, 5 fields (or 6 with seconds first); default from the config: "0 3 * * *"')
+      .addOption(new Option("--jitter-minutes <n>", "random delay before each scheduled run").argParser(integerIn(0, 1440, "--jitter-minutes"))),
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption()],
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo rdpcert schedule
+  sudo rdpcert schedule --schedule "30 2 * * *" --jitter-minutes 60
+  sudo kill -HUP $(pidof -s rdpcert)       # run a pass now
+
+Exit codes:
+  0  stopped by SIGTERM or SIGINT after the run in progress finished
+  3  bad configuration, e.g. an invalid cron expression`,
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const { configFor } = await import("../config-flags");
+      const config = await configFor(command);
+      const { runDaemon } = await import("../../app/schedule");
+      const outcome = await runDaemon(config);
+      if ("cronError" in outcome) throw new UsageError(`${outcome.cronError}: fix "schedule" in the config or --schedule`);
+      process.exitCode = outcome.exitCode;
     });
-  } catch (error) {
-    await log.close();
-    if (error instanceof CronError) throw new UsageError(`${error.message}: fix "schedule" in the config or --schedule`);
-    throw error;
-  }
-  await daemon.stopped;
-  log.log("info", `stopped after ${daemon.stats().passes} run(s)`);
-  await log.close();
-  return ExitCode.OK;
 }

@@ -1,74 +1,46 @@
-import { realpathSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import type { Config } from "../../core/config";
-import { runCommand } from "../../hosts/command-runner";
-import { calendarFromCron } from "../../schedule/task/cron-daily";
-import { DEFAULT_UNIT_DIR, type TaskCommand, type TaskStep, installSystemd, removeSystemd, showSystemd, systemdRunning, systemdUnits } from "../../schedule/task/systemd";
-import { TASK_NAME, installWindowsTask, removeWindowsTask, showWindowsTask, taskXml } from "../../schedule/task/windows-task";
-import { ExitCode, UsageError } from "../exit-codes";
+import { type Command, Option } from "commander";
+import { UsageError } from "../exit-codes";
+import { configOption, withOptions } from "../options";
 
-export interface TaskOptions {
-  readonly action: "install" | "remove" | "show";
-  readonly print: boolean;
-  readonly configPath: string;
-  readonly unitDir: string;
-  readonly platform?: NodeJS.Platform;
-  /** Whether systemd runs this host; default: sd_booted(3)'s check. */
-  readonly systemdRunning?: () => boolean;
-}
-
-function taskCommandLine(configPath: string): TaskCommand {
-  return { node: process.execPath, cli: realpathSync(process.argv[1] ?? join(__dirname, "..", "main.js")), configPath: resolve(configPath) };
-}
-
-function report(steps: TaskStep[]): number {
-  for (const step of steps) process.stdout.write(step.ok ? `ok    ${step.did}\n` : `FAIL  ${step.did}: ${step.reason}\n`);
-  return steps.every((s) => s.ok) ? ExitCode.OK : ExitCode.CRITICAL;
-}
-
-export async function taskCommand(config: Config, options: TaskOptions): Promise<number> {
-  const platform = options.platform ?? process.platform;
-  const calendar = calendarFromCron(config.schedule);
-  if (!calendar.ok) throw new UsageError(calendar.reason);
-  const command = taskCommandLine(options.configPath);
-  if (platform === "win32") {
-    const xml = taskXml(command, calendar.time, config.jitterMinutes);
-    const xmlPath = join(config.stateDir, "rdpcert-task.xml");
-    if (options.action === "show") {
-      const current = await showWindowsTask(runCommand);
-      process.stdout.write(current ?? `the scheduled task ${TASK_NAME} is not installed\n`);
-      return current ? ExitCode.OK : ExitCode.WARNING;
-    }
-    if (options.print) {
-      process.stdout.write(
-        options.action === "install"
-          ? `# ${xmlPath} (UTF-16)\n${xml}\n# then: schtasks.exe /Create /TN ${TASK_NAME} /XML ${xmlPath} /F\n# and: New-EventLog -LogName Application -Source rdpcert (if missing)\n`
-          : `schtasks.exe /Delete /TN ${TASK_NAME} /F\n`,
+/** `rdpcert task install|remove|show`: the OS scheduler entry that runs `rdpcert run`. */
+export function registerTask(program: Command): void {
+  const task = program
+    .command("task")
+    .description("Register, remove or show the OS scheduler entry that runs 'rdpcert run' daily with a random delay (systemd timer, or a Windows Task Scheduler task as SYSTEM).")
+    .addHelpText("after", `\nExamples:\n  sudo rdpcert task install --print\n  sudo rdpcert task install\n  sudo rdpcert task show\n  sudo rdpcert task remove\n\nExit codes: 0 done; 1 (show) not installed; 2 a step failed (or no running systemd); 3 bad usage.`);
+  for (const action of ["install", "remove", "show"] as const) {
+    const sub = task
+      .command(action)
+      .description(
+        action === "install"
+          ? "Write and enable the scheduler entry for the config's schedule and jitter, running this rdpcert and node by absolute path."
+          : action === "remove"
+            ? "Disable and remove the scheduler entry."
+            : "Show the installed scheduler entry.",
       );
-      return ExitCode.OK;
-    }
-    return report(options.action === "install" ? await installWindowsTask(runCommand, xmlPath, (path, bytes) => writeFileSync(path, bytes), xml) : await removeWindowsTask(runCommand));
-  }
-  const units = systemdUnits(command, calendar.time, config.jitterMinutes);
-  if (options.action === "show") {
-    const current = showSystemd(options.unitDir);
-    process.stdout.write(current ?? `rdpcert.timer is not installed in ${options.unitDir}\n`);
-    return current ? ExitCode.OK : ExitCode.WARNING;
-  }
-  if (options.print) {
-    process.stdout.write(
-      options.action === "install"
-        ? `# ${join(options.unitDir, "rdpcert.service")}\n${units.service}\n# ${join(options.unitDir, "rdpcert.timer")}\n${units.timer}\n# then: systemctl daemon-reload && systemctl enable --now rdpcert.timer\n`
-        : `systemctl disable --now rdpcert.timer\nrm ${join(options.unitDir, "rdpcert.timer")} ${join(options.unitDir, "rdpcert.service")}\nsystemctl daemon-reload\n`,
-    );
-    return ExitCode.OK;
-  }
-  if (!(options.systemdRunning ?? systemdRunning)()) {
-    // Units that systemd never loads would make `task show` say "installed": write nothing.
-    process.stderr.write(`rdpcert: systemd is not running on this host (no /run/systemd/system), so nothing was written; see the units with 'rdpcert task ${options.action} --print', or run 'rdpcert schedule' under another supervisor\n`);
-    return ExitCode.CRITICAL;
-  }
-  return report(options.action === "install" ? await installSystemd(runCommand, options.unitDir, units) : await removeSystemd(runCommand, options.unitDir));
-}
+    if (action !== "show") sub.option("--print", "show what would be written and run, without writing or running anything");
+    withOptions(sub, [configOption(), new Option("--unit-dir <dir>", "systemd unit directory (Linux)").default("/etc/systemd/system")])
+      .addHelpText(
+        "after",
+        `
+Examples:
+  sudo rdpcert task ${action}${action === "show" ? "" : " --print"}
+  sudo rdpcert task ${action} --config /etc/rdpcert/config.json
 
-export { DEFAULT_UNIT_DIR };
+Exit codes:
+  0  done${action === "show" ? " (installed)" : ""}
+  ${action === "show" ? "1  not installed" : "2  a step failed (the output says which), or systemd is not running (nothing written)"}
+  3  bad usage, or the config's schedule is not a daily/weekly "M H * * *" form`,
+      )
+      .action(async (opts: { print?: boolean; config: string; unitDir: string }, command: Command) => {
+        const { configFor } = await import("../config-flags");
+        const config = await configFor(command);
+        const { taskAction } = await import("../../app/task");
+        const out = await taskAction(config, { action, print: opts.print === true, configPath: opts.config, unitDir: opts.unitDir });
+        if (out.usage) throw new UsageError(out.usage);
+        process.stdout.write(out.stdout);
+        process.stderr.write(out.stderr);
+        process.exitCode = out.exitCode;
+      });
+  }
+}

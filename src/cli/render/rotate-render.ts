@@ -1,4 +1,20 @@
+import { ExitCode } from "../../core/exit-code";
 import type { RotationResult } from "../../rotation/rotate";
+
+export function exitCodeForRotation(result: RotationResult): number {
+  switch (result.outcome) {
+    case "rotated":
+    case "not-needed":
+    case "planned":
+      return ExitCode.OK;
+    case "rolled-back":
+    case "rollback-failed":
+      return ExitCode.CRITICAL;
+    case "refused":
+    case "busy":
+      return ExitCode.UNKNOWN;
+  }
+}
 
 export const ROTATE_SCHEMA = "rdpcert.rotate/v1";
 

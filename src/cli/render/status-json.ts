@@ -1,4 +1,4 @@
-import type { StatusReport } from "../commands/status";
+import type { StatusReport } from "../../app/status";
 import { certificateJson, presentedJson } from "./probe-json";
 
 export const STATUS_SCHEMA = "rdpcert.status/v1";

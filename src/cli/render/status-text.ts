@@ -2,7 +2,7 @@ import type { CertificateInfo } from "../../core/certificate";
 import { daysLeft } from "../../core/validity";
 import type { HostInspection } from "../../hosts/host-backend";
 import { protocolName } from "../../probe/negotiation";
-import type { StatusReport } from "../commands/status";
+import type { StatusReport } from "../../app/status";
 import { healthLabel } from "./probe-text";
 
 const LABEL = 13;

@@ -1,0 +1,45 @@
+import { type Config, type ConfigField, resolveConfig } from "../core/config";
+import { findJsonSyntaxError } from "../core/json-syntax";
+import { readBoundedText } from "../hosts/local/bounded-read";
+import { untrustedConfig } from "../hosts/local/trust";
+
+/** A configuration that cannot be used: one line naming the field, the value and what is allowed (exit 3). */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * The effective configuration: the file (a missing default file means all
+ * defaults; a missing file named with --config is an error), then RDPCERT_*
+ * environment variables, then typed flags. A bad value is a ConfigError (exit 3)
+ * naming the field, the value and what is allowed.
+ */
+export function loadConfig(path: string, explicit: boolean, flags: Partial<Record<ConfigField, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
+  let fileValues: Record<string, unknown> = {};
+  let text: string | null = null;
+  try {
+    // Bounded first: a FIFO or a device is named as such, and never read.
+    text = readBoundedText(path, "config");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" || explicit) {
+      throw new ConfigError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : (code ?? (error as Error).message)}`);
+    }
+  }
+  // Then trusted before anything in it is used: its commands run as root.
+  const untrusted = text === null ? null : untrustedConfig(path);
+  if (untrusted) throw new ConfigError(untrusted);
+  if (text !== null) {
+    try {
+      fileValues = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      // Never JSON.parse's message: it quotes the file (issue 12: /etc/shadow).
+      const where = error instanceof SyntaxError ? findJsonSyntaxError(text) : null;
+      throw new ConfigError(`${path}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}; rdpcert's configuration is a JSON object (see: rdpcert config init --config PATH)`);
+    }
+    if (fileValues === null || typeof fileValues !== "object" || Array.isArray(fileValues)) throw new ConfigError(`${path}: the configuration must be a JSON object`);
+  }
+  const result = resolveConfig(fileValues, env, flags, path);
+  if (!result.ok) throw new ConfigError(result.error);
+  return result.config;
+}

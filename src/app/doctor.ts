@@ -1,0 +1,107 @@
+import { lookup } from "node:dns/promises";
+import * as net from "node:net";
+import type { Config } from "../core/config";
+import { type DoctorFacts, type LinkSample, type NegotiationAttempt, linkStats } from "../core/diagnosis";
+import type { ProbeResult } from "../core/probe-result";
+import { type Target, probeAddressFor } from "../core/target";
+import { PROTOCOL_HYBRID, PROTOCOL_SSL, negotiationFailureNames, protocolName } from "../probe/negotiation";
+import { probe } from "../probe/prober";
+import { collectStatus } from "./status";
+
+/**
+ * `rdpcert doctor`'s use case: measure (resolution, TCP per address, the
+ * negotiation matrix, TLS and the certificate, link quality) and, on the host,
+ * add the status view. Pure judgement lives in core/diagnosis.ts.
+ */
+
+function tcpCheck(address: string, port: number, timeoutMs: number): Promise<DoctorFacts["reachability"][number]> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = net.connect({ host: address, port });
+    const done = (result: "open" | "refused" | "timeout" | "error", detail: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ address, result, detail });
+    };
+    const timer = setTimeout(() => done("timeout", `no answer within ${timeoutMs} ms (filtered, or host down)`), timeoutMs);
+    socket.once("connect", () => done("open", `connected in ${Date.now() - started} ms`));
+    socket.once("error", (error: NodeJS.ErrnoException) =>
+      done(error.code === "ECONNREFUSED" ? "refused" : "error", error.code === "ECONNREFUSED" ? "connection refused (nothing listens)" : `${error.code ?? error.message}`),
+    );
+  });
+}
+
+function attempt(offered: NegotiationAttempt["offered"], requestedProtocols: number, result: ProbeResult): NegotiationAttempt {
+  const confirm = result.confirm;
+  return {
+    offered,
+    requestedProtocols,
+    selected: confirm?.type === "response" ? protocolName(confirm.selectedProtocol) : confirm?.type === "legacy" ? "RDP" : null,
+    failure: confirm?.type === "failure" ? `${negotiationFailureNames[confirm.failureCode] ?? "UNKNOWN"} (${confirm.failureCode})` : null,
+    error: confirm ? null : result.error?.kind ?? null,
+  };
+}
+
+export interface DoctorRequest {
+  /** A target from anywhere; null: this host's listener, with the configuration's view. */
+  readonly target: Target | null;
+  readonly samples: number;
+}
+
+export type DoctorGathered = { readonly ok: true; readonly facts: DoctorFacts } | { readonly ok: false; readonly reason: string; readonly fix: string | null };
+
+/** doctor's measurements, in DOMAIN.md's order; core/diagnosis judges them. */
+export async function gatherDoctorFacts(config: Config, request: DoctorRequest): Promise<DoctorGathered> {
+  const options = { timeout: config.timeoutMs, samples: request.samples };
+  let target: DoctorFacts["target"];
+  let host: DoctorFacts["host"] = null;
+  if (request.target) {
+    target = { input: request.target.input, host: request.target.host, port: request.target.port, local: false };
+  } else {
+    const status = await collectStatus(config, { recover: false });
+    if (!status.outcome.ok) return { ok: false, reason: `cannot find the local listener: ${status.outcome.reason}`, fix: status.outcome.fix };
+    const listener = status.outcome.inspection.listener;
+    const address = probeAddressFor(listener.address);
+    target = { input: `${address.includes(":") ? `[${address}]` : address}:${listener.port}`, host: address, port: listener.port, local: true };
+    host = { assessment: status.assessment, findings: status.outcome.inspection.findings };
+  }
+
+  let resolved: DoctorFacts["resolved"];
+  try {
+    const found = await lookup(target.host, { all: true });
+    resolved = { addresses: [...new Set(found.map((f) => f.address))], error: null };
+  } catch (error) {
+    resolved = { addresses: [], error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+  }
+  const reachability = await Promise.all(resolved.addresses.map((a) => tcpCheck(a, target.port, options.timeout)));
+  const open = reachability.find((r) => r.result === "open");
+  const at = (requestedProtocols: number) => probe({ input: target.input, host: open!.address, port: target.port }, { timeoutMs: options.timeout, requestedProtocols });
+
+  let negotiation: NegotiationAttempt[] = [];
+  let handshake: DoctorFacts["handshake"] = null;
+  let link: DoctorFacts["link"] = null;
+  const certificateNameAddresses: Record<string, string[]> = {};
+  if (open) {
+    const [tlsOnly, credssp, rdpOnly, main] = [await at(PROTOCOL_SSL), await at(PROTOCOL_HYBRID | PROTOCOL_SSL), await at(0), await at(PROTOCOL_SSL | PROTOCOL_HYBRID)];
+    negotiation = [attempt("TLS", PROTOCOL_SSL, tlsOnly), attempt("CredSSP", PROTOCOL_HYBRID | PROTOCOL_SSL, credssp), attempt("RDP", 0, rdpOnly)];
+    handshake = { error: main.error, certificate: main.certificate, tls: main.tls };
+    if (main.certificate) {
+      const names = main.certificate.subjectAltNames.filter((s) => s.startsWith("DNS:") && !s.includes("*")).map((s) => s.slice(4)).slice(0, 5);
+      for (const name of names) {
+        try {
+          certificateNameAddresses[name] = (await lookup(name, { all: true })).map((f) => f.address);
+        } catch {
+          // A name that does not resolve says nothing about this server.
+        }
+      }
+      const samples: LinkSample[] = [];
+      for (let i = 0; i < options.samples; i++) {
+        const r = await at(PROTOCOL_SSL | PROTOCOL_HYBRID);
+        samples.push({ ok: r.error === null, totalMs: r.timings.totalMs, error: r.error?.kind ?? null });
+      }
+      link = linkStats(samples);
+    }
+  }
+  const facts: DoctorFacts = { target, resolved, reachability, negotiation, handshake, certificateNameAddresses, link, host, warnDays: config.warnDays, now: new Date() };
+  return { ok: true, facts };
+}

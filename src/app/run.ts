@@ -1,0 +1,64 @@
+import type { Config } from "../core/config";
+import { runCommand } from "../hosts/command-runner";
+import { untrustedExecutable } from "../hosts/local/trust";
+import { createLog } from "../log/logger";
+import { removeLeftovers } from "../rotation/rotate";
+import { type RunResult, runPass } from "../schedule/run-pass";
+import { openSession } from "./session";
+
+/**
+ * One scheduled pass (`rdpcert run`, and every tick of `rdpcert schedule`):
+ * the log for it (console, JSON lines, Windows event log), the session, the
+ * trust check of the renew command, the leftover sweep, then the policy
+ * (schedule/run-pass.ts). Never throws for a broken host.
+ */
+
+/** Everything one pass needs, from the effective configuration; shared by `run` and `schedule`. */
+export async function preparePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }) {
+  const log = createLog({
+    level: "info",
+    runId: options.runId,
+    logDir: options.dryRun ? null : config.logDir,
+    eventLog: process.platform === "win32" && !options.dryRun ? { runner: runCommand } : null,
+    console: true,
+    consoleLevel: options.quietConsole ? "warn" : "info",
+  });
+  const setup = await openSession(config, { reason: "scheduled run", log: log.log });
+  return { log, setup };
+}
+
+export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[] }> {
+  const { log, setup } = await preparePass(config, options);
+  let outcome: { result: RunResult | null; error: string | null };
+  try {
+    const renew = config.renewCommand?.[0];
+    const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
+    if (!setup.ok) {
+      log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
+      outcome = { result: null, error: `${setup.reason}; ${setup.fix}` };
+    } else if (untrustedRenew) {
+      log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
+      outcome = { result: null, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
+    } else {
+      // Only backends that leave temp files beside managed files (xrdp) pay for this extra inspection.
+      if (!options.dryRun && setup.ctx.backend.rotation?.removeLeftovers) {
+        const inspected = await setup.ctx.backend.inspect();
+        if (inspected.ok) removeLeftovers(setup.ctx, inspected.inspection);
+      }
+      const result = await runPass({
+        ctx: setup.ctx,
+        settings: setup.settings,
+        runPolicy: { autoRepair: config.autoRepair, criticalDays: config.criticalDays, renewCommand: config.renewCommand },
+        renewTimeoutMs: config.renewTimeoutMs,
+        runner: runCommand,
+        stateDir: config.stateDir,
+        dryRun: options.dryRun,
+      });
+      outcome = { result, error: null };
+    }
+  } finally {
+    await log.close();
+  }
+  // After close: every line has reached the file (or failed to).
+  return { ...outcome, runId: log.runId, warnings: log.warnings() };
+}

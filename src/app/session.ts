@@ -1,0 +1,127 @@
+import type { Config } from "../core/config";
+import type { Policy } from "../core/policy";
+import { type CommandRunner, runCommand } from "../hosts/command-runner";
+import type { HostBackend, ReplacementSpec, RestartSpec } from "../hosts/host-backend";
+import { defaultXrdpRestart, hostNames } from "../hosts/local/host-names";
+import { StateDir } from "../hosts/local/state-dir";
+import { UntrustedPathError, untrustedExecutable } from "../hosts/local/trust";
+import { selectBackend } from "../hosts/select-backend";
+import { createConsoleLog } from "../log/logger";
+import { probe } from "../probe/prober";
+import { type FaultPoint, type RecoveryResult, type RotationContext, type RotationSettings, recoverInterrupted } from "../rotation/rotate";
+
+/**
+ * The application layer's one wiring: the effective configuration (file, then
+ * RDPCERT_* environment, then flags: app/config.ts) becomes a session (the
+ * host backend, the state dir, the prober, the clock, the log) that every use
+ * case shares. Commands never wire these themselves.
+ */
+export interface SessionOptions {
+  /** Rotate even when healthy, and even a CA-issued certificate. */
+  readonly force?: boolean;
+  /** Recorded in the journal and the backup. */
+  readonly reason?: string | null;
+  readonly log?: RotationContext["log"];
+  /** `rotate --name/--ip`. */
+  readonly requestedNames?: ReplacementSpec["requested"];
+  /** Windows: rotate in place from inside an RDP session (the hand-off task does). */
+  readonly inSession?: boolean;
+}
+
+export type Session =
+  | { readonly ok: true; readonly config: Config; readonly ctx: RotationContext; readonly settings: RotationSettings }
+  | { readonly ok: false; readonly reason: string; readonly fix: string | null };
+
+/** Test-only: `RDPCERT_TEST_FAULT=<point>` kills the process at that step boundary, as a power cut would. */
+export const killAtFault = (point: FaultPoint): void => {
+  if (process.env.RDPCERT_TEST_FAULT === point) process.kill(process.pid, "SIGKILL");
+};
+
+export function policyOf(config: Config): Policy {
+  return { warnDays: config.warnDays, renewalFraction: config.renewalFraction, rotateDays: config.rotateDays };
+}
+
+/** The config's `restartCommand`: "auto" (systemctl when systemd runs xrdp), null (none), or argv; its executable must be root's. */
+export async function restartSpecFor(backend: HostBackend, config: Config, runner: CommandRunner): Promise<RestartSpec> {
+  const timeoutMs = config.restartTimeoutMs;
+  const spec: RestartSpec =
+    config.restartCommand === null
+      ? { enabled: false, command: null, timeoutMs }
+      : config.restartCommand === "auto"
+        ? { enabled: true, command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs }
+        : { enabled: true, command: config.restartCommand, timeoutMs };
+  const file = spec.enabled ? spec.command?.[0] : undefined;
+  const untrusted = file === undefined ? null : untrustedExecutable(file);
+  if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
+  return spec;
+}
+
+/** The config's `port`: probe and verify on this port (a port forward, a NAT) instead of the configured one. */
+export function withPortOverride(backend: HostBackend, port: number): HostBackend {
+  return {
+    ...backend,
+    inspect: async () => {
+      const outcome = await backend.inspect();
+      return outcome.ok ? { ok: true, inspection: { ...outcome.inspection, listener: { ...outcome.inspection.listener, port } } } : outcome;
+    },
+  };
+}
+
+/** Everything a use case needs, wired to the real host. A state dir or restart command that breaks the trust rules is a refusal, not a throw. */
+export async function openSession(config: Config, options: SessionOptions = {}): Promise<Session> {
+  try {
+    return await wire(config, options);
+  } catch (error) {
+    // The trust rules (README): a state dir or restart command that others control is refused, exit 3.
+    if (error instanceof UntrustedPathError) return { ok: false, reason: error.message, fix: error.fix };
+    throw error;
+  }
+}
+
+async function wire(config: Config, options: SessionOptions): Promise<Session> {
+  const runner = runCommand;
+  new StateDir(config.stateDir).check();
+  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, runner, inSession: options.inSession });
+  if (!selected.ok) return { ok: false, reason: selected.reason, fix: selected.fix };
+  const backend = config.port ? withPortOverride(selected.backend, config.port) : selected.backend;
+  const spec: ReplacementSpec = { keyBits: config.keyBits, validityDays: config.validityDays, names: await hostNames(runner), requested: options.requestedNames ?? null };
+  const settings: RotationSettings = {
+    spec,
+    restart: await restartSpecFor(backend, config, runner),
+    verifyTimeoutMs: config.verifyTimeoutMs,
+    probeTimeoutMs: config.timeoutMs,
+    policy: policyOf(config),
+    keepBackups: config.keepBackups,
+    force: options.force ?? false,
+    reason: options.reason ?? null,
+  };
+  const ctx: RotationContext = {
+    backend,
+    store: new StateDir(config.stateDir),
+    prober: probe,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    fault: killAtFault,
+    log: options.log ?? createConsoleLog().log,
+  };
+  return { ok: true, config, ctx, settings };
+}
+
+/**
+ * status and run call this first: an open journal means a rotation was
+ * interrupted; finish or undo it under the lock before looking at anything.
+ */
+export async function recoverOpenJournal(config: Config): Promise<RecoveryResult | { busy: string } | null> {
+  const state = new StateDir(config.stateDir);
+  state.check();
+  if (!state.readJournal()) return null;
+  const session = await openSession(config, { reason: "recover an interrupted rotation" });
+  if (!session.ok) return null;
+  const lock = session.ctx.store.lock();
+  if (!lock.ok) return { busy: `a rotation is running (pid ${lock.heldBy.pid} since ${lock.heldBy.since})` };
+  try {
+    return await recoverInterrupted(session.ctx, session.settings);
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,59 @@
+import { type Assessment, assess } from "../core/assess";
+import type { Config } from "../core/config";
+import { exitCodeFor } from "../core/exit-code";
+import type { HostInspection, InspectOutcome } from "../core/inspection";
+import type { Policy } from "../core/policy";
+import type { ProbeResult } from "../core/probe-result";
+import { probeAddressFor } from "../core/target";
+import { selectBackend } from "../hosts/select-backend";
+import { type Prober, probe } from "../probe/prober";
+import { policyOf, recoverOpenJournal, withPortOverride } from "./session";
+
+/** Everything one status run learned; rendered as text or JSON by the CLI, and reused by doctor. */
+export interface StatusReport {
+  readonly backend: string | null;
+  readonly outcome: InspectOutcome;
+  readonly presented: ProbeResult | null;
+  readonly assessment: Assessment;
+  readonly policy: Policy;
+  readonly now: Date;
+  readonly exitCode: number;
+  /** What status did about an interrupted rotation it found (null: none was open). */
+  readonly recovered: { readonly outcome: string; readonly reason: string } | null;
+  /** Temp files of an interrupted write that were removed (issue 12, case 12). */
+  readonly removedLeftovers: readonly string[];
+}
+
+export interface StatusDependencies {
+  readonly prober?: Prober;
+  readonly now?: () => Date;
+  /** false: do not look for an interrupted rotation in the state dir (doctor). */
+  readonly recover?: boolean;
+}
+
+/** Inspect the local listener's configuration, probe it, and judge both. */
+export async function collectStatus(config: Config, deps: StatusDependencies = {}): Promise<StatusReport> {
+  const policy = policyOf(config);
+  const recovered = deps.recover === false ? null : await recoverForStatus(config);
+  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni });
+  const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
+  const outcome: InspectOutcome = backend ? await backend.inspect() : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
+  const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];
+  const presented = outcome.ok ? await probeListener(outcome.inspection, config.timeoutMs, deps.prober ?? probe) : null;
+  const now = (deps.now ?? (() => new Date()))();
+  const assessment = assess(outcome, presented, policy, now);
+  return { backend: backend?.kind ?? null, outcome, presented, assessment, policy, now, exitCode: exitCodeFor(assessment.health), recovered, removedLeftovers };
+}
+
+async function recoverForStatus(config: Config): Promise<StatusReport["recovered"]> {
+  const result = await recoverOpenJournal(config);
+  if (!result) return null;
+  if ("busy" in result) return { outcome: "busy", reason: result.busy };
+  return { outcome: result.outcome, reason: `interrupted rotation ${result.journal.id} (at step ${result.journal.step}): ${result.reason}` };
+}
+
+export function probeListener(inspection: HostInspection, timeoutMs: number, prober: Prober): Promise<ProbeResult> {
+  const host = probeAddressFor(inspection.listener.address);
+  const port = inspection.listener.port;
+  return prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs });
+}
