@@ -186,15 +186,7 @@ describe("faults (issue 12) against real xrdp", () => {
     it("rotate as a non-root user (EACCES on the state dir): one line with the fix, exit 3; --json prints the error report", async () => {
       const server = await start(certValid(-1, 179, "non-root"));
       const stateDir = join(server.dir, "state");
-      const asNobody = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-        child.once("error", reject);
-        child.once("close", (code) => resolve({ code, stdout, stderr }));
-      });
+      const asNobody = (args: string[]) => rdpcert(args, { prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] });
       const text = await asNobody(rotateArgs(server, stateDir));
       expect(text.code).toBe(3);
       expect(oneLine(text.stderr)).toBe(`rdpcert: cannot create the directory ${stateDir}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write`);

@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import * as dgram from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xrdpPool } from "../helpers/xrdp-pool";
 import { certValid } from "../helpers/certs";
-import { CLI } from "../helpers/cli";
+import { rdpcert } from "../helpers/cli";
 
 /**
  * Issue 12 item 4: a DNS server that never answers. A real UDP socket on
@@ -35,17 +34,9 @@ describe("a DNS server that never answers (issue 12 item 4)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const probeWithBlackholeDns = (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      // The paths travel as arguments ("$1"), never spliced into the script.
-      const child = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "sh", resolvConf, process.execPath, CLI, "probe", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      child.once("error", reject);
-      child.once("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  // The paths travel as arguments ("$1"), never spliced into the script.
+  const probeWithBlackholeDns = (args: readonly string[]) =>
+    rdpcert(["probe", ...args], { prefix: ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "sh", resolvConf] });
 
   it("the slow name is resolve-timeout; healthy localhost and 127.0.0.1 targets stay OK", async () => {
     const server = await start(certValid(-1, 179, "localhost"));

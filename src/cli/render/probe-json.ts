@@ -1,20 +1,15 @@
+import type { ProbeReport as AppProbeReport } from "../../app/probe";
 import type { CertificateInfo } from "../../core/certificate";
 import type { ProbeVerdict } from "../../core/probe-verdict";
 import { formatEndpoint } from "../../core/target";
-import { type Health, daysLeft } from "../../core/validity";
+import { daysLeft } from "../../core/validity";
 import { protocolName, protocolNames } from "../../probe/negotiation";
 import type { ProbeResult } from "../../probe/prober";
 
 export const PROBE_SCHEMA = "rdpcert.probe/v1";
 
-export interface ProbeReport {
-  readonly results: readonly ProbeResult[];
-  readonly verdicts: readonly ProbeVerdict[];
-  readonly health: Health;
-  readonly exitCode: number;
-  readonly now: Date;
-  readonly warnDays: number;
-}
+/** The probe use case's report (app/probe.ts) with the exit code it maps to. */
+export type ProbeReport = AppProbeReport & { readonly exitCode: number };
 
 /** The JSON form of a certificate, shared by every report that shows one (README: JSON output). */
 export function certificateJson(cert: CertificateInfo, now: Date) {
