@@ -117,7 +117,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     }
     expect(snapshot(server)).toBe(before);
     expect(existsSync(join(server.dir, "state", "backups"))).toBe(false);
-  });
+  }, 180_000);
 
   describe("case 1: xrdp running as root while its unit says User=xrdp", () => {
     it("xrdp as root: WARNING (would fail after a restart as xrdp), never CORRUPT; ten runs change nothing and never rotate", async () => {
@@ -141,7 +141,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
       }
       expect(snapshot(server)).toBe(before);
       expect(existsSync(join(server.dir, "state", "backups"))).toBe(false);
-    });
+    }, 180_000);
 
     it("xrdp as xrdp, key readable by it: OK, and the identity is the listening process'", async () => {
       const server = await start(certValid(-1, 179));
@@ -361,5 +361,5 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     }
     expect(snapshot(server)).toBe(rotated);
     expect(readdirSync(join(server.dir, "state", "backups")).filter((n) => /^\d{4}$/.test(n))).toHaveLength(1);
-  });
+  }, 120_000);
 });
