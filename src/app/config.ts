@@ -1,4 +1,5 @@
-import { type Config, type ConfigField, resolveConfig } from "../core/config";
+import type { Config, ConfigField } from "../core/config";
+import { churnError, configDefaults, hasEnvOverrides } from "../core/config-defaults";
 import { findJsonSyntaxError } from "../core/json-syntax";
 import { readBoundedText } from "../hosts/local/bounded-read";
 import { untrustedConfig } from "../hosts/local/trust";
@@ -39,6 +40,16 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
     }
     if (fileValues === null || typeof fileValues !== "object" || Array.isArray(fileValues)) throw new ConfigError(`${path}: the configuration must be a JSON object`);
   }
+  // No file and no RDPCERT_* variable: the defaults and the typed flags (commander checked their
+  // ranges), without loading the schema library; the field combinations are checked either way.
+  if (text === null && !hasEnvOverrides(env)) {
+    const config = { ...configDefaults(), ...flags } as Config;
+    const churn = churnError(config);
+    if (churn) throw new ConfigError(`${path}: ${churn}`);
+    return config;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { resolveConfig } = require("../core/config") as typeof import("../core/config");
   const result = resolveConfig(fileValues, env, flags, path);
   if (!result.ok) throw new ConfigError(result.error);
   return result.config;

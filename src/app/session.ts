@@ -6,7 +6,6 @@ import { defaultXrdpRestart, hostNames } from "../hosts/local/host-names";
 import { StateDir } from "../hosts/local/state-dir";
 import { UntrustedPathError, untrustedExecutable } from "../hosts/local/trust";
 import { selectBackend } from "../hosts/select-backend";
-import { createConsoleLog } from "../log/logger";
 import { probe } from "../probe/prober";
 import { type FaultPoint, type RecoveryResult, type RotationContext, type RotationSettings, recoverInterrupted } from "../rotation/rotate";
 
@@ -102,7 +101,8 @@ async function wire(config: Config, options: SessionOptions): Promise<Session> {
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     fault: killAtFault,
-    log: options.log ?? createConsoleLog().log,
+    // winston loads only when a use case did not bring its own log.
+    log: options.log ?? (await import("../log/logger")).createConsoleLog().log,
   };
   return { ok: true, config, ctx, settings };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { churnError, envName } from "./config-defaults";
 import { findJsonSyntaxError } from "./json-syntax";
 
 /**
@@ -51,10 +52,7 @@ export function defaultConfig(): Config {
   return configSchema.parse({});
 }
 
-/** RDPCERT_WARN_DAYS for warnDays. */
-export function envName(field: ConfigField): string {
-  return `RDPCERT_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
+export { churnError, envName } from "./config-defaults";
 
 export type ConfigResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly error: string };
 
@@ -64,25 +62,6 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   for (const key of issue.path) value = value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (allowed: ${CONFIG_FIELDS.join(", ")})`;
   return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;
-}
-
-/**
- * Combinations that make every run rotate (issue 11, case 6): a certificate
- * that is "expiring" or "due" the day it is issued is replaced on every pass.
- * Null when the fields fit together; else one line naming both fields.
- */
-export function churnError(config: Pick<Config, "warnDays" | "rotateDays" | "validityDays" | "renewalFraction">): string | null {
-  const { warnDays, rotateDays, validityDays, renewalFraction } = config;
-  if (warnDays >= validityDays) {
-    return `warnDays (${warnDays}) must be below validityDays (${validityDays}): a new certificate would warn the day it is issued, and every run would replace it`;
-  }
-  if (rotateDays !== null && rotateDays >= validityDays) {
-    return `rotateDays (${rotateDays}) must be below validityDays (${validityDays}): a new certificate would be due for renewal the day it is issued, and every run would replace it`;
-  }
-  if (!(renewalFraction > 0 && renewalFraction < 1)) {
-    return `renewalFraction (${renewalFraction}) must lie between 0 and 1 (exclusive): it is the part of validityDays (${validityDays}) after which a certificate is renewed`;
-  }
-  return null;
 }
 
 /** Validates parsed JSON; the error is one line naming the field, the value and what is allowed. */

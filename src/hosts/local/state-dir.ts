@@ -2,7 +2,6 @@ import { chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSy
 import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { z } from "zod";
 import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
 import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
 import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
@@ -80,8 +79,15 @@ export function windowsAclArgs(dir: string): string[] {
 const MAX_STATE_FILE = 1 << 20;
 const MAX_BACKUP_ITEM = 1 << 20;
 
-const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
-const journalSchema = z.object({
+/**
+ * The journal's and backup metadata's schemas, built on first use: zod is a
+ * heavy module, and a status without an open journal never needs it.
+ */
+function schemas() {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { z } = require("zod") as typeof import("zod");
+  const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
+  const journalSchema = z.object({
   id: z.string().max(64),
   pid: z.number().int(),
   startedAt: z.string().max(64),
@@ -95,7 +101,7 @@ const journalSchema = z.object({
   written: z.array(z.object({ path: z.string().startsWith("/").max(4096), sha256: sha256Text })).max(16).optional(),
 });
 
-const backupMetaSchema = z.object({
+  const backupMetaSchema = z.object({
   id: z.string().regex(/^\d{4,10}$/).optional(),
   createdAt: z.string().max(64),
   backend: z.enum(["windows", "xrdp"]),
@@ -116,6 +122,12 @@ const backupMetaSchema = z.object({
     .max(16),
   extra: z.record(z.string(), z.unknown()).nullable().optional(),
 });
+  return { journalSchema, backupMetaSchema };
+}
+let cachedSchemas: ReturnType<typeof schemas> | null = null;
+const validators = (): ReturnType<typeof schemas> => (cachedSchemas ??= schemas());
+
+type BackupMeta = import("zod").infer<ReturnType<typeof schemas>["backupMetaSchema"]>;
 
 /** Why the process named in a lock no longer holds it, or null when it still may. */
 function staleBecause(holder: LockInfo, host: string): string | null {
@@ -285,7 +297,7 @@ export class StateDir {
     } catch {
       parsed = null;
     }
-    const result = journalSchema.safeParse(parsed);
+    const result = validators().journalSchema.safeParse(parsed);
     if (!result.success) {
       throw new UntrustedPathError(`${this.file("journal.json")} is not a journal rdpcert wrote: refusing to act on it`, "move it aside, then check the listener with rdpcert status");
     }
@@ -365,13 +377,13 @@ export class StateDir {
   }
 
   /** A backup's validated meta.json (never through a symlink), or null when it is missing or not rdpcert's. */
-  private readMeta(id: string): z.infer<typeof backupMetaSchema> | null {
+  private readMeta(id: string): BackupMeta | null {
     const dir = join(this.file("backups"), id);
     const stats = lstatOrNull(dir);
     if (stats === null || !stats.isDirectory()) return null;
     if (untrustedReason(dir, stats)) return null;
     try {
-      const result = backupMetaSchema.safeParse(JSON.parse(readOwnFile(join(dir, "meta.json"), MAX_STATE_FILE).toString("utf8")));
+      const result = validators().backupMetaSchema.safeParse(JSON.parse(readOwnFile(join(dir, "meta.json"), MAX_STATE_FILE).toString("utf8")));
       return result.success ? result.data : null;
     } catch {
       return null;

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Identity } from "./file-access";
 
@@ -99,6 +99,44 @@ export function configFromCmdline(argv: readonly string[]): string | null {
   return null;
 }
 
+/**
+ * The listening part of /proc/net/tcp{,6}. The kernel lists the listening
+ * hash before established and TIME_WAIT sockets (net/ipv4/tcp_ipv4.c,
+ * tcp_get_idx), and builds the file as it is read: stopping at the first
+ * socket that is not listening keeps this fast on a host with thousands of
+ * connections. Null when the file cannot be read.
+ */
+function readListeningSection(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const chunk = Buffer.alloc(65_536);
+    const kept: string[] = [];
+    let partial = "";
+    let header = true;
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return [...kept, partial].join("\n");
+      const lines = (partial + chunk.subarray(0, n).toString("latin1")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        // Past the header, the first socket that is not listening ends the listening section.
+        if (!header && line.trim().split(/\s+/, 5)[3] !== LISTEN) return kept.join("\n");
+        header = false;
+        kept.push(line);
+      }
+    }
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readText(path: string): string | null {
   try {
     return readFileSync(path, "utf8");
@@ -153,14 +191,15 @@ function holds(proc: string, pid: number, sockets: ReadonlySet<string>): boolean
  */
 export function findListeningProcess(port: number, address: string | null, root: ProcRoot = { path: "/proc" }): ListenerLookup {
   const proc = root.path;
-  const tables = [readText(join(proc, "net", "tcp")), readText(join(proc, "net", "tcp6"))];
+  const tables = [readListeningSection(join(proc, "net", "tcp")), readListeningSection(join(proc, "net", "tcp6"))];
   if (tables.every((t) => t === null)) return { kind: "hidden", socketUid: null, reason: `${proc}/net/tcp cannot be read` };
   let sockets = tables.flatMap((t) => (t ? listeningSockets(t, port) : []));
   if (address !== null && sockets.some((s) => s.address === address)) sockets = sockets.filter((s) => s.address === address);
   if (sockets.length === 0) return { kind: "none" };
   const inodes = new Set(sockets.map((s) => s.inode));
   const all = pids(proc).sort((a, b) => a - b);
-  const comm = (pid: number): string => (readText(join(proc, String(pid), "comm")) ?? "").trim();
+  const comms = new Map(all.map((p) => [p, (readText(join(proc, String(p), "comm")) ?? "").trim()]));
+  const comm = (pid: number): string => comms.get(pid) ?? "";
   const ordered = [...all.filter((p) => comm(p) === "xrdp"), ...all.filter((p) => comm(p) !== "xrdp")];
   let hidden = 0;
   let pid: number | null = null;

@@ -1,4 +1,5 @@
 import { CONFIG_FIELDS, defaultConfig, envName, parseConfigText, resolveConfig } from "../../../src/core/config";
+import { configDefaults, hasEnvOverrides } from "../../../src/core/config-defaults";
 
 describe("config", () => {
   it("gives every field a default", () => {
@@ -53,5 +54,11 @@ describe("config", () => {
 
   it("accepts the same fields when they fit together", () => {
     expect(parseConfigText('{"warnDays": 400, "validityDays": 800, "rotateDays": 500}', "cfg").ok).toBe(true);
+  });
+
+  it("the plain defaults (used when there is no file, to keep zod off quick commands) equal the schema's", () => {
+    expect(configDefaults()).toEqual(defaultConfig());
+    expect(hasEnvOverrides({ RDPCERT_TEST_FAULT: "x", RDPCERT_PWSH: "/x" })).toBe(false);
+    expect(hasEnvOverrides({ RDPCERT_WARN_DAYS: "21" })).toBe(true);
   });
 });
