@@ -1,17 +1,23 @@
 import { type CommandRunner, runCommand } from "../command-runner";
 import type { HostBackend } from "../host-backend";
-import { inspectionFromScript } from "./inspection";
-import { runScript } from "./powershell";
+import { ELEVATE_FIX, inspectionFromScript } from "./inspection";
+import { POWERSHELL, type ScriptResult, runScript } from "./powershell";
 import { createWindowsRotation } from "./windows-rotation";
 
 export interface WindowsBackendOptions {
   readonly runner?: CommandRunner;
   readonly platform?: NodeJS.Platform;
+  /** For each PowerShell script; the event log query is the slow part of inspect.ps1. */
   readonly timeoutMs?: number;
+  /** The clock for event ages in findings. */
+  readonly now?: () => Date;
   /** SESSIONNAME of this process: a rotation from inside an RDP session hands itself to a SYSTEM task. */
   readonly sessionName?: string | null;
   readonly inSession?: boolean;
 }
+
+/** What inspect.ps1 is asked for: the listener Windows creates by default, and a month of events. */
+export const INSPECT_PARAMS = { terminalName: "RDP-tcp", eventDays: 30 } as const;
 
 /**
  * The Windows backend: certificate store, WMI, registry, services and event
@@ -23,18 +29,29 @@ export function createWindowsBackend(options: WindowsBackendOptions = {}): HostB
   const runner = options.runner ?? runCommand;
   const platform = options.platform ?? process.platform;
   const timeoutMs = options.timeoutMs ?? 60_000;
+  const now = options.now ?? (() => new Date());
   return {
     kind: "windows",
     capability: async () =>
-      platform === "win32" ? { available: true } : { available: false, reason: `the Windows backend needs Windows PowerShell (powershell.exe); this host runs ${platform}` },
+      platform === "win32" ? { available: true } : { available: false, reason: `the Windows backend needs Windows PowerShell (${POWERSHELL}); this host runs ${platform}` },
     inspect: async () => {
-      const result = await runScript(runner, "inspect.ps1", { terminalName: "RDP-tcp", eventDays: 30 }, timeoutMs);
-      if (!result.ok) {
-        const denied = /denied/i.test(result.reason);
-        return { ok: false, reason: result.reason, fix: denied ? "run from an elevated prompt (Run as Administrator)" : null };
-      }
-      return inspectionFromScript(result.json);
+      const result = await runScript(runner, "inspect.ps1", { ...INSPECT_PARAMS }, timeoutMs);
+      return result.ok ? inspectionFromScript(result.json, now()) : { ok: false, reason: result.reason, fix: fixFor(result) };
     },
     rotation: createWindowsRotation({ runner, timeoutMs, sessionName: options.sessionName ?? process.env.SESSIONNAME ?? null, inSession: options.inSession ?? false }),
   };
+}
+
+function fixFor(result: Extract<ScriptResult, { ok: false }>): string | null {
+  switch (result.failure) {
+    case "spawn":
+      return `check that Windows PowerShell 5.1 is installed and ${POWERSHELL} is on PATH (%SystemRoot%\\System32\\WindowsPowerShell\\v1.0)`;
+    case "timeout":
+      return "check that WMI answers (Get-CimInstance Win32_OperatingSystem) and the System event log is not huge, then try again";
+    case "exit":
+      return result.category === "PermissionDenied" || /denied/i.test(result.reason) ? ELEVATE_FIX : null;
+    case "empty":
+    case "not-json":
+      return null;
+  }
 }
