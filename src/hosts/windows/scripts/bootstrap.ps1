@@ -9,8 +9,10 @@
 # stdin: one UTF-8 JSON document {"script": "<absolute path of a .ps1 shipped with
 # rdpcert>", "input": <the script's parameters>}. Data only: nothing from it is
 # ever parsed as PowerShell except the shipped script file it names.
+# (Stdin and Stdout default to the console; the tests pass a reader and a writer.)
 # stdout: whatever the host writes, then the marker line, then the script's one
 # JSON document (its last output). Node reads only what follows the last marker.
+param($Stdin = $null, $Stdout = $null)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
@@ -22,8 +24,11 @@ $utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
 [Console]::InputEncoding = $utf8
 [Console]::OutputEncoding = $utf8
 $OutputEncoding = $utf8
+# Taken after the encodings are set: setting them replaces the console's reader and writer.
+if ($null -eq $Stdin) { $Stdin = [Console]::In }
+if ($null -eq $Stdout) { $Stdout = [Console]::Out }
 
-$envelope = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$envelope = $Stdin.ReadToEnd() | ConvertFrom-Json
 $script = [string]$envelope.script
 if ($script -notmatch '\.ps1\z' -or -not [System.IO.Path]::IsPathRooted($script)) { throw 'bootstrap: script must be an absolute path to a .ps1 file' }
 $inputJson = ConvertTo-Json -InputObject $envelope.input -Depth 10 -Compress
@@ -31,5 +36,5 @@ $block = [scriptblock]::Create([System.IO.File]::ReadAllText($script, [System.Te
 $output = @(& $block -InputJson $inputJson 3>$null 4>$null 5>$null 6>$null)
 $answer = ''
 if ($output.Count -gt 0) { $answer = [string]$output[$output.Count - 1] }
-[Console]::Out.Write("`n--- rdpcert-json ---`n" + $answer + "`n")
-[Console]::Out.Flush()
+$Stdout.Write("`n--- rdpcert-json ---`n" + $answer + "`n")
+$Stdout.Flush()

@@ -13,7 +13,8 @@ $params = $InputJson | ConvertFrom-Json
 $name = [string]$params.taskName
 if ($name -cnotmatch '^[A-Za-z0-9-]{1,64}\z') { throw 'taskName must be a plain task name' }
 $execute = [string]$params.execute
-if (-not [System.IO.Path]::IsPathRooted($execute)) { throw 'execute must be an absolute path' }
+# A drive-letter or UNC path: Windows searches the current directory before PATH for a bare name.
+if ($execute -notmatch '^([A-Za-z]:\\|\\\\)') { throw 'execute must be an absolute path' }
 $start = (Get-Date).AddSeconds(5)
 $action = New-ScheduledTaskAction -Execute $execute -Argument ([string]$params.arguments)
 $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
