@@ -1,5 +1,5 @@
 import type { CommandRunner } from "../command-runner";
-import { asArray, field, parsePsDate, runScript } from "./powershell";
+import { type PowerShellLauncher, asArray, field, parsePsDate, runScript } from "./powershell";
 
 /**
  * The Windows RDP client's cached state for `rdpcert doctor --client`: what the
@@ -20,8 +20,9 @@ export interface ClientState {
 
 export type ClientResult = { readonly ok: true; readonly state: ClientState } | { readonly ok: false; readonly reason: string };
 
-export async function inspectClient(runner: CommandRunner, options: { host: string | null; fix: boolean; backupDir: string }, timeoutMs = 60_000): Promise<ClientResult> {
-  const result = await runScript(runner, "client.ps1", { host: options.host, fix: options.fix, backupDir: options.backupDir }, timeoutMs);
+export async function inspectClient(runner: CommandRunner, options: { host: string | null; fix: boolean; backupDir: string; launcher?: PowerShellLauncher }, timeoutMs = 60_000): Promise<ClientResult> {
+  const shell = options.launcher ? { runner, launcher: options.launcher } : { runner };
+  const result = await runScript(shell, "client.ps1", { host: options.host, fix: options.fix, backupDir: options.backupDir }, timeoutMs);
   if (!result.ok) return { ok: false, reason: result.reason };
   const doc = result.json;
   const items: ClientItem[] = [];

@@ -57,7 +57,10 @@ const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
     text: "Windows failed to replace the expired self-signed certificate",
     fix: "rdpcert rotate (removes the stale certificate and restarts SessionEnv so that Windows issues a new one)",
   },
-  // Schannel serves every TLS server on the host (IIS too): the key check above says whether it is the RDP certificate's.
+  1063: { severity: "info", text: "Windows installed a certificate from the Group Policy template (AD CS auto-enrollment)", fix: null },
+  1064: { severity: "critical", text: "Windows failed to create a certificate from the Group Policy template", fix: "check the template and the enrollment (certutil -pulse, the CA's event log); rdpcert does not replace template certificates" },
+  1065: { severity: "critical", text: "the Group Policy template certificate expired and was not replaced", fix: "renew it through AD CS auto-enrollment (certutil -pulse); rdpcert does not replace template certificates" },
+  // Schannel serves every TLS server on the host (IIS too): it counts only when its data names the RDP key (eventFindings).
   36870: {
     severity: "warn",
     text: "Schannel cannot access a TLS server credential's private key (0x8009030D)",
@@ -67,6 +70,7 @@ const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
 
 /** A newer 1056 (new certificate created) means these failures were followed by a success. */
 const RESOLVED_BY_1056 = new Set([1057, 1058]);
+const HASH_TYPES: Readonly<Record<number, string>> = { 0: "not valid", 1: "Windows' default self-signed certificate", 2: "a Group Policy template (AD CS auto-enrollment)", 3: "a custom certificate" };
 
 const SECURITY_LAYERS: Readonly<Record<number, SecurityLayer>> = { 0: "rdp", 1: "negotiate", 2: "tls" };
 
@@ -154,16 +158,24 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
     });
   }
 
-  findings.push(...eventFindings(doc, now));
+  findings.push(...eventFindings(doc, now, record(doc.certificate)));
+  findings.push(...bindingFindings(doc, setting, configuredThumbprint));
 
   const firewall = record(doc.firewall);
   const rules = field(firewall, "rules", "number") ?? 0;
+  const portRules = field(firewall, "portRules", "number");
   if (rules > 0 && field(firewall, "enabled", "number") === 0) {
-    findings.push({ severity: "critical", code: "firewall-rules-disabled", message: `all ${rules} inbound Remote Desktop firewall rules are disabled`, fix: `Enable-NetFirewallRule -Group "${FIREWALL_GROUP}"` });
+    // An admin's own enabled allow rule for the port counts: then the group being off is a note.
+    findings.push(
+      portRules !== null && portRules > 0
+        ? { severity: "info", code: "firewall-rules-disabled", message: `the inbound Remote Desktop firewall rules are disabled, but ${portRules} other enabled rule(s) allow port ${port}`, fix: null }
+        : { severity: "critical", code: "firewall-rules-disabled", message: `all ${rules} inbound Remote Desktop firewall rules are disabled`, fix: `Enable-NetFirewallRule -Group "${FIREWALL_GROUP}"` },
+    );
   }
 
   for (const error of errors) {
     if (error.part === "portNumber" || error.part === "certificate") continue;
+    // Firewall errors are shown (a host without the NetSecurity module, a denied query), never swallowed.
     const events = error.part.startsWith("events:");
     findings.push({
       severity: events || error.part === "firewall" ? "info" : "warn",
@@ -186,6 +198,44 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
       findings,
     },
   };
+}
+
+/** The binding (KB 3042780), the key folders' ACLs (KB 2001849), other listeners. */
+function bindingFindings(doc: Record<string, unknown>, setting: Record<string, unknown>, configuredThumbprint: string | null): HostFinding[] {
+  const findings: HostFinding[] = [];
+  const hashType = field(setting, "sslCertificateSha1HashType", "number");
+  const registryHashPresent = field(doc, "registryHashPresent", "boolean");
+  if (hashType === 2) {
+    findings.push({
+      severity: "info",
+      code: "binding-group-policy",
+      message: `the certificate is managed by ${HASH_TYPES[2]} (SSLCertificateSHA1HashType 2): rdpcert rotate and run leave it alone`,
+      fix: "renew it through AD CS auto-enrollment (certutil -pulse); a hash set by hand would fight the policy",
+    });
+  } else if (hashType === 0) {
+    findings.push({ severity: "warn", code: "binding-not-valid", message: "SSLCertificateSHA1HashType is 0 (not valid)", fix: "clear SSLCertificateSHA1Hash under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp and restart SessionEnv" });
+  }
+  if (hashType === 1 && registryHashPresent === true && configuredThumbprint) {
+    findings.push({ severity: "info", code: "binding-registry-value", message: `SSLCertificateSHA1Hash is set in the registry (${field(doc, "registryHash", "string") ?? "?"}) while WMI reports the default self-signed binding`, fix: null });
+  }
+  for (const folder of asArray(doc.keyFolders)) {
+    const path = field(folder, "path", "string") ?? "the key folder";
+    const missing = [field(folder, "systemFullControl", "boolean") === false ? "SYSTEM (S-1-5-18)" : null, field(folder, "administratorsFullControl", "boolean") === false ? "Administrators (S-1-5-32-544)" : null].filter(Boolean);
+    if (missing.length === 0) continue;
+    findings.push({
+      severity: "critical",
+      code: "key-folder-acl",
+      message: `${path} does not give ${missing.join(" and ")} Full Control: Windows cannot create or replace its certificate (events 1057/1058, Schannel 36870)`,
+      fix: `icacls "${path}" /grant *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F (then rdpcert rotate); rdpcert does not delete a certificate while this is broken`,
+    });
+  }
+  const terminalName = field(doc, "terminalName", "string") ?? "RDP-tcp";
+  for (const other of asArray(doc.listeners)) {
+    const name = field(other, "name", "string");
+    if (!name || name.toLowerCase() === terminalName.toLowerCase()) continue;
+    findings.push({ severity: "info", code: "other-listener", message: `another listener: ${name} on port ${field(other, "port", "number") ?? "?"} (rdpcert status --listener ${name})`, fix: null });
+  }
+  return findings;
 }
 
 function certificateAndKey(
@@ -255,21 +305,41 @@ function certificateAndKey(
       : opens === true
         ? { state: "ok", location: keyPath ?? location, reason: null }
         : opens === false
-          ? { state: "unreadable", location: keyPath ?? location, reason: `the private key of ${location} does not open${keyError ? `: ${firstLine(keyError)}` : ""}`, fix: unreadableKeyFix(issuance, keyPath) }
+          ? {
+              state: "unreadable",
+              location: keyPath ?? location,
+              // Judged by the key file's ACL for the account TermService runs as, not by whether an elevated admin can open it.
+              reason: keyPath ? `NETWORK SERVICE (S-1-5-20), which TermService runs as, cannot read the key file ${keyPath} of ${location}` : `the private key of ${location} does not open${keyError ? `: ${firstLine(keyError)}` : ""}`,
+              fix: unreadableKeyFix(issuance, keyPath),
+            }
           : { state: "unknown", location, reason: keyError ? firstLine(keyError) : "the private key was not checked" };
   return { certificate, key, issuance };
 }
 
-function eventFindings(doc: Record<string, unknown>, now: Date): HostFinding[] {
+/**
+ * Schannel 36870 is logged for any TLS server whose key cannot be read (IIS,
+ * LDAPS, WinRM): it counts against RDP only when its data names the RDP
+ * certificate's key container (or thumbprint).
+ */
+function schannelConcernsRdp(event: unknown, cert: Record<string, unknown> | null): boolean {
+  const keyPath = field(cert, "keyPath", "string");
+  const names = [keyPath ? keyPath.split("\\").pop()! : null, field(cert, "thumbprint", "string")].filter((n): n is string => !!n).map((n) => n.toLowerCase());
+  const data = asArray(record(event)?.data).filter((d): d is string => typeof d === "string");
+  const text = [...data, field(event, "message", "string") ?? ""].join("\n").toLowerCase();
+  return names.some((n) => text.includes(n));
+}
+
+function eventFindings(doc: Record<string, unknown>, now: Date, cert: Record<string, unknown> | null): HostFinding[] {
   const events = asArray(doc.events).flatMap((event) => {
     const id = field(event, "id", "number");
     if (id === null) return [];
-    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")) }];
+    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), rdp: id !== 36870 || schannelConcernsRdp(event, cert) }];
   });
   const created = events.filter((e) => e.id === 1056 && e.newest).map((e) => e.newest!.getTime());
   const lastCreated = created.length > 0 ? Math.max(...created) : null;
-  return events.map(({ id, count, newest, message }) => {
-    const meaning = EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null };
+  return events.map(({ id, count, newest, message, rdp }) => {
+    const known = EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null };
+    const meaning: EventMeaning = rdp ? known : { severity: "info", text: `${known.text}, for another TLS server (its data does not name the RDP certificate's key)`, fix: null };
     const resolved = RESOLVED_BY_1056.has(id) && newest !== null && lastCreated !== null && lastCreated > newest.getTime();
     const times = count === 1 ? "once" : `${count} times`;
     const when = newest ? `, newest ${age(newest, now)}` : "";

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "../command-runner";
 
@@ -5,17 +6,55 @@ import type { CommandRunner } from "../command-runner";
  * Runs one of the backend's .ps1 files with Windows PowerShell 5.1, the one
  * every supported Windows has. Parameters go in as JSON on stdin, never into
  * the command line or the script text; the script answers with one JSON
- * document on stdout. Everything is parsed here, in Node.
+ * document after a marker line on stdout. Everything is parsed here, in Node.
+ *
+ * How (scripts/bootstrap.ps1): powershell.exe by absolute path (Windows
+ * searches the current directory before PATH; `Sysnative` from a 32-bit Node
+ * on 64-bit Windows), with the bootstrap as `-EncodedCommand` (a Group Policy
+ * execution policy beats `-ExecutionPolicy Bypass` for `-File`, not for an
+ * encoded command). stdin carries `{ script, input }`; the bootstrap sets
+ * UTF-8 both ways, silences the warning, verbose, information and progress
+ * streams, runs the script, and prints the marker and the script's JSON.
  */
 export const POWERSHELL = "powershell.exe";
+
+/** The line before the script's JSON document (bootstrap.ps1). Anything before it is host noise. */
+export const JSON_MARKER = "--- rdpcert-json ---";
 
 /** Absolute: ts-jest runs it from src/, the package from dist/src/ (scripts copied beside it). */
 export function scriptPath(name: string): string {
   return join(__dirname, "scripts", name);
 }
 
-export function powershellArgs(script: string): string[] {
-  return ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", scriptPath(script)];
+/** bootstrap.ps1 as -EncodedCommand wants it: base64 of UTF-16LE. */
+export function encodedBootstrap(): string {
+  return Buffer.from(readFileSync(scriptPath("bootstrap.ps1"), "utf8").replace(/^\uFEFF/, ""), "utf16le").toString("base64");
+}
+
+/** Which PowerShell runs the scripts, and how: injectable, so tests run the real scripts under pwsh against a model of Windows. */
+export interface PowerShellLauncher {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * Windows PowerShell 5.1 by absolute path. A 32-bit process on 64-bit Windows
+ * (PROCESSOR_ARCHITEW6432 set) is redirected from System32 to SysWOW64:
+ * Sysnative reaches the 64-bit one, whose providers (WMI, Cert:) are complete.
+ */
+export function windowsPowerShell(env: NodeJS.ProcessEnv = process.env): PowerShellLauncher {
+  const root = (env.SystemRoot ?? env.windir ?? "C:\\Windows").replace(/\\+$/, "");
+  const system = env.PROCESSOR_ARCHITEW6432 ? "Sysnative" : "System32";
+  return {
+    file: `${root}\\${system}\\WindowsPowerShell\\v1.0\\${POWERSHELL}`,
+    args: ["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()],
+  };
+}
+
+/** What runScript needs: the process boundary and, optionally, another PowerShell than Windows'. */
+export interface PowerShell {
+  readonly runner: CommandRunner;
+  readonly launcher?: PowerShellLauncher;
 }
 
 /** Why a script gave no answer: callers pick the fix from the kind, people read the reason. */
@@ -82,32 +121,30 @@ export function errorRecordCategory(stderr: string): string | null {
 }
 
 /**
- * The script's one JSON document. Tolerates a UTF-8 BOM, CRLF, and host lines
- * ("WARNING: ...") that 5.1 writes to stdout before it.
+ * The script's one JSON document: what follows the last marker line. Host
+ * lines before it (a "WARNING: ..." that a cmdlet printed despite the
+ * silenced streams, a profile's banner) are never parsed.
  */
-function parseAnswer(stdout: string): { ok: true; json: unknown } | { ok: false; text: string } {
-  const text = stdout.replace(/^\uFEFF/, "").trim();
+function parseAnswer(stdout: string): { ok: true; json: unknown } | { ok: false; text: string; marker: boolean } {
+  const text = stdout.replace(/^\uFEFF/, "");
+  const at = text.lastIndexOf(JSON_MARKER);
+  if (at < 0) return { ok: false, text: text.trim(), marker: false };
+  const after = text.slice(at + JSON_MARKER.length).replace(/^\s*\uFEFF/, "").trim();
   try {
-    return { ok: true, json: JSON.parse(text) };
+    return { ok: true, json: JSON.parse(after) };
   } catch {
-    const last = text.split(/\r?\n/).map((l) => l.replace(/^\uFEFF/, "").trim()).filter((l) => l !== "").pop() ?? "";
-    if (last !== text && /^[[{]/.test(last)) {
-      try {
-        return { ok: true, json: JSON.parse(last) };
-      } catch {
-        // fall through: the whole text is reported
-      }
-    }
-    return { ok: false, text };
+    return { ok: false, text: after, marker: true };
   }
 }
 
-export async function runScript(runner: CommandRunner, script: string, params: Record<string, unknown>, timeoutMs: number): Promise<ScriptResult> {
-  const result = await runner(POWERSHELL, powershellArgs(script), { input: JSON.stringify(params), timeoutMs });
+export async function runScript(shell: PowerShell | CommandRunner, script: string, params: Record<string, unknown>, timeoutMs: number): Promise<ScriptResult> {
+  const { runner, launcher = windowsPowerShell() } = typeof shell === "function" ? { runner: shell } : shell;
+  const input = JSON.stringify({ script: scriptPath(script), input: params });
+  const result = await runner(launcher.file, launcher.args, { input, timeoutMs });
   const fail = (failure: ScriptFailure, reason: string): ScriptResult => ({ ok: false, failure, reason: oneLine(reason), category: errorRecordCategory(result.stderr) });
   if (result.spawnError) {
-    const why = result.spawnError.startsWith(`${POWERSHELL}: `) ? result.spawnError.slice(POWERSHELL.length + 2) : result.spawnError;
-    return fail("spawn", `cannot start ${POWERSHELL} (${why})`);
+    const why = result.spawnError.startsWith(`${launcher.file}: `) ? result.spawnError.slice(launcher.file.length + 2) : result.spawnError;
+    return fail("spawn", `cannot start ${launcher.file} (${why})`);
   }
   if (result.timedOut) return fail("timeout", `${script} did not finish within ${timeoutMs} ms`);
   const stderrLine = errorRecordLine(result.stderr);
@@ -116,10 +153,11 @@ export async function runScript(runner: CommandRunner, script: string, params: R
     const exit = result.exitCode === null ? "no exit code" : `exit ${result.exitCode}`;
     return fail("exit", `${script} failed (${exit})${line ? `: ${line}` : ""}`);
   }
-  if (result.stdout.replace(/^\uFEFF/, "").trim() === "") return fail("empty", `${script} printed nothing${stderrLine ? ` (stderr: ${stderrLine})` : ""}`);
   const answer = parseAnswer(result.stdout);
-  if (!answer.ok) return fail("not-json", `${script} printed something that is not JSON: ${oneLine(answer.text).slice(0, 80)}`);
-  return { ok: true, json: answer.json };
+  if (answer.ok) return { ok: true, json: answer.json };
+  if (answer.text === "") return fail("empty", `${script} printed nothing${stderrLine ? ` (stderr: ${stderrLine})` : ""}`);
+  if (!answer.marker) return fail("not-json", `${script} printed no "${JSON_MARKER}" line: ${oneLine(answer.text).slice(0, 80)}`);
+  return fail("not-json", `${script} printed something that is not JSON: ${oneLine(answer.text).slice(0, 80)}`);
 }
 
 /** ConvertTo-Json in 5.1 may write a one-element array as the element itself, and a $null one as null or not at all. */

@@ -1,11 +1,13 @@
 import { type CommandRunner, runCommand } from "../command-runner";
 import type { HostBackend } from "../host-backend";
 import { ELEVATE_FIX, inspectionFromScript } from "./inspection";
-import { POWERSHELL, type ScriptResult, runScript } from "./powershell";
+import { POWERSHELL, type PowerShellLauncher, type ScriptResult, runScript, windowsPowerShell } from "./powershell";
 import { createWindowsRotation } from "./windows-rotation";
 
 export interface WindowsBackendOptions {
   readonly runner?: CommandRunner;
+  /** Which PowerShell runs the scripts (default: Windows PowerShell 5.1 by absolute path); tests pass pwsh with the Windows model. */
+  readonly launcher?: PowerShellLauncher;
   readonly platform?: NodeJS.Platform;
   /** For each PowerShell script; the event log query is the slow part of inspect.ps1. */
   readonly timeoutMs?: number;
@@ -14,6 +16,8 @@ export interface WindowsBackendOptions {
   /** SESSIONNAME of this process: a rotation from inside an RDP session hands itself to a SYSTEM task. */
   readonly sessionName?: string | null;
   readonly inSession?: boolean;
+  /** restart.ps1's bounds (tests shorten them). */
+  readonly restartWaits?: { readonly serviceSeconds: number; readonly certificateSeconds: number };
 }
 
 /** What inspect.ps1 is asked for: the listener Windows creates by default, and a month of events. */
@@ -30,22 +34,23 @@ export function createWindowsBackend(options: WindowsBackendOptions = {}): HostB
   const platform = options.platform ?? process.platform;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const now = options.now ?? (() => new Date());
+  const launcher = options.launcher ?? windowsPowerShell();
   return {
     kind: "windows",
     capability: async () =>
       platform === "win32" ? { available: true } : { available: false, reason: `the Windows backend needs Windows PowerShell (${POWERSHELL}); this host runs ${platform}` },
     inspect: async () => {
-      const result = await runScript(runner, "inspect.ps1", { ...INSPECT_PARAMS }, timeoutMs);
+      const result = await runScript({ runner, launcher }, "inspect.ps1", { ...INSPECT_PARAMS }, timeoutMs);
       return result.ok ? inspectionFromScript(result.json, now()) : { ok: false, reason: result.reason, fix: fixFor(result) };
     },
-    rotation: createWindowsRotation({ runner, timeoutMs, sessionName: options.sessionName ?? process.env.SESSIONNAME ?? null, inSession: options.inSession ?? false }),
+    rotation: createWindowsRotation({ runner, launcher, timeoutMs, sessionName: options.sessionName ?? process.env.SESSIONNAME ?? null, inSession: options.inSession ?? false, ...(options.restartWaits ? { restartWaits: options.restartWaits } : {}) }),
   };
 }
 
 function fixFor(result: Extract<ScriptResult, { ok: false }>): string | null {
   switch (result.failure) {
     case "spawn":
-      return `check that Windows PowerShell 5.1 is installed and ${POWERSHELL} is on PATH (%SystemRoot%\\System32\\WindowsPowerShell\\v1.0)`;
+      return `check that Windows PowerShell 5.1 is installed: rdpcert starts ${POWERSHELL} by absolute path (%SystemRoot%\\System32\\WindowsPowerShell\\v1.0)`;
     case "timeout":
       return "check that WMI answers (Get-CimInstance Win32_OperatingSystem) and the System event log is not huge, then try again";
     case "exit":

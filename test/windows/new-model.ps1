@@ -1,0 +1,33 @@
+# Writes a fresh Windows host model to a state file, with the changes a test names
+# (a small, fixed set of scenarios, so that no test text is ever run as PowerShell).
+# Usage: pwsh -NoProfile -NonInteractive -File new-model.ps1 STATE.json [SCENARIO...]
+param([Parameter(Mandatory, Position = 0)][string]$StatePath, [Parameter(ValueFromRemainingArguments)][string[]]$Scenario = @())
+$ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'WindowsModel.ps1')
+New-WindowsModel
+foreach ($name in $Scenario) {
+  switch ($name) {
+    # Windows' own certificate past its notAfter (the 0x904/0x7 case).
+    'expired' {
+      $old = Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint
+      [void]$WinModel.Certificates.Remove($old)
+      $c = New-ModelCertificate -Subject ('CN=' + $WinModel.ComputerName) -DaysAgo 200 -DaysValid 180
+      $WinModel.Certificates.Add($c); $WinModel.SelfSignedThumbprint = $c.Thumbprint
+    }
+    # Expiring in 10 days (renewal point passed).
+    'expiring' {
+      $old = Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint
+      [void]$WinModel.Certificates.Remove($old)
+      $c = New-ModelCertificate -Subject ('CN=' + $WinModel.ComputerName) -DaysAgo 170 -DaysValid 180
+      $WinModel.Certificates.Add($c); $WinModel.SelfSignedThumbprint = $c.Thumbprint
+    }
+    'dangling' { $WinModel.Listeners['RDP-Tcp'].RegistryHash = ('AB' * 20); $WinModel.Listeners['RDP-Tcp'].HashType = 3 }
+    'issues-on-termservice' { $WinModel.IssuesOnRestartOf = 'TermService'; $WinModel.Services.TermService.Hangs = 'unless-dependents-stopped' }
+    'issues-never' { $WinModel.IssuesOnRestartOf = 'nobody' }
+    'key-folders-broken' { $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R') }
+    'termservice-hangs' { $WinModel.IssuesOnRestartOf = 'TermService'; $WinModel.Services.TermService.Hangs = $true }
+    'event-non-ascii' { Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Le serveur Terminal Server n''a pas pu remplacer le certificat expiré — état : accès refusé' }
+    default { throw "unknown scenario $name" }
+  }
+}
+Export-WindowsModel $StatePath
