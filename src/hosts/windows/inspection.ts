@@ -233,7 +233,7 @@ function bindingFindings(doc: Record<string, unknown>, setting: Record<string, u
   for (const other of asArray(doc.listeners)) {
     const name = field(other, "name", "string");
     if (!name || name.toLowerCase() === terminalName.toLowerCase()) continue;
-    findings.push({ severity: "info", code: "other-listener", message: `another listener: ${name} on port ${field(other, "port", "number") ?? "?"} (rdpcert status --listener ${name})`, fix: null });
+    findings.push({ severity: "info", code: "other-listener", message: `another listener: ${name} on port ${field(other, "port", "number") ?? "?"} (not judged here: this report is about ${terminalName})`, fix: null });
   }
   return findings;
 }

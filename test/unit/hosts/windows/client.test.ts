@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { CommandOptions, CommandRunner } from "../../../../src/hosts/command-runner";
 import { inspectClient } from "../../../../src/hosts/windows/client";
+import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { rdpcert } from "../../../helpers/cli";
 
 const SCRIPT = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts", "client.ps1");
@@ -9,7 +10,7 @@ function runner(stdout: string): { run: CommandRunner; calls: { file: string; ar
   const calls: { file: string; args: readonly string[]; input: unknown }[] = [];
   const run: CommandRunner = async (file: string, args: readonly string[], options: CommandOptions) => {
     calls.push({ file, args, input: JSON.parse(options.input ?? "null") });
-    return { exitCode: 0, stdout, stderr: "", timedOut: false, spawnError: null };
+    return { exitCode: 0, stdout: `${JSON_MARKER}\n${stdout}`, stderr: "", timedOut: false, spawnError: null };
   };
   return { run, calls };
 }
@@ -21,7 +22,13 @@ describe("doctor --client (Windows RDP client state)", () => {
   it("runs client.ps1 with the host and the backup dir as data on stdin, and reports each item", async () => {
     const { run, calls } = runner(found);
     const result = await inspectClient(run, { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" });
-    expect(calls).toEqual([{ file: "powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", SCRIPT], input: { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" } }]);
+    expect(calls).toEqual([
+      {
+        file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        args: ["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()],
+        input: { script: SCRIPT, input: { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" } },
+      },
+    ]);
     if (!result.ok) throw new Error(result.reason);
     expect(result.state.items.map((i) => i.kind)).toEqual(["default-rdp", "bitmap-cache", "stored-certificate"]);
     expect(result.state.items[0]!.detail).toBe("2278 bytes, changed 2023-11-14T22:13:20.000Z: saved connection settings that mstsc reuses");

@@ -112,12 +112,12 @@ describe("inspectionFromScript", () => {
     ]);
   });
 
-  it("events 1058 and 36870 with count, newest time (from \\/Date\\/) and first message line, each with a fix", () => {
+  it("events 1058 and 36870 (its data names the RDP key) with count, newest time (from \\/Date\\/) and first message line, each with a fix", () => {
     const events = [
       { id: 1058, provider: "Microsoft-Windows-TerminalServices-RemoteConnectionManager", count: 3, newest: new Date(1700000000000), message: "The RD Session Host Server has failed to replace the expired self signed certificate.\r\nThe relevant status code was Object already exists." },
-      { id: 36870, provider: "Schannel", count: 12, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D." },
+      { id: 36870, provider: "Schannel", count: 12, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.", data: ["0x8009030D", "f3a1_machineguid"] },
     ];
-    const text = ps51Json(inspectDoc({ pem: selfSigned, events }));
+    const text = ps51Json(inspectDoc({ pem: selfSigned, events, keyPath: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f3a1_machineguid" }));
     expect(text).toContain('"newest":"\\/Date(1700000000000)\\/"');
     const findings = ok(map(text)).findings;
     expect(findings).toEqual([
@@ -134,6 +134,25 @@ describe("inspectionFromScript", () => {
         fix: expect.stringMatching(/MachineKeys.*S-1-5-20/),
       },
     ]);
+  });
+
+  it("Schannel 36870 whose data does not name the RDP key is another TLS server's (IIS, LDAPS, WinRM): a note, not a finding against RDP", () => {
+    const events = [{ id: 36870, provider: "Schannel", count: 2, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key.", data: ["0x8009030D", "iis_key_container"] }];
+    const findings = ok(map(ps51Json(inspectDoc({ pem: selfSigned, events, keyPath: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f3a1_machineguid" })))).findings;
+    expect(findings).toEqual([{ severity: "info", code: "event-36870", message: expect.stringMatching(/for another TLS server/), fix: null }]);
+  });
+
+  it("template events 1064/1065 are critical with the AD CS fix, 1063 a note", () => {
+    const events = [
+      { id: 1063, count: 1, newest: new Date(1700000000000), message: "installed" },
+      { id: 1065, count: 1, newest: new Date(1700000000000), message: "expired" },
+    ];
+    const findings = ok(map(inspectDoc({ pem: selfSigned, events }))).findings;
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([
+      ["event-1063", "info"],
+      ["event-1065", "critical"],
+    ]);
+    expect(findings[1]!.fix).toMatch(/certutil -pulse/);
   });
 
   it("events 1057 and 1051 are a failure and a fallback; an unknown id still shows", () => {
@@ -251,5 +270,39 @@ describe("inspectionFromScript", () => {
     const inspection = ok(map(inspectDoc({ pem: null, hash: "not-a-thumbprint" })));
     expect(inspection.configuredThumbprint).toBeNull();
     expect(inspection.certificate).toMatchObject({ state: "unreadable", reason: 'SSLCertificateSHA1Hash is "not-a-thumbprint", not a 40-digit thumbprint' });
+  });
+});
+
+describe("inspectionFromScript: schema 2 (binding, key folders, NETWORK SERVICE, listeners, firewall)", () => {
+  const selfSigned = certValid(-10, 170, "WIN-RDP01").certPem;
+  const base = (): Record<string, unknown> => inspectDoc({ pem: selfSigned });
+
+  it("a Group Policy template binding (type 2) is said to be managed by AD CS, and left alone", () => {
+    const doc = base();
+    (doc.tsSetting as Record<string, unknown>).sslCertificateSha1HashType = 2;
+    const finding = ok(map(doc)).findings.find((f) => f.code === "binding-group-policy");
+    expect(finding).toMatchObject({ severity: "info", message: expect.stringMatching(/leave it alone/), fix: expect.stringMatching(/certutil -pulse/) });
+  });
+
+  it("key folders without SYSTEM or Administrators Full Control are critical, with the icacls fix by SID", () => {
+    const doc = { ...base(), keyFolders: [{ path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", systemFullControl: false, administratorsFullControl: true }, { path: "C:\\ProgramData\\Microsoft\\Crypto\\Keys", systemFullControl: true, administratorsFullControl: true }] };
+    const findings = ok(map(doc)).findings.filter((f) => f.code === "key-folder-acl");
+    expect(findings).toEqual([{ severity: "critical", code: "key-folder-acl", message: expect.stringMatching(/MachineKeys does not give SYSTEM \(S-1-5-18\) Full Control/), fix: expect.stringMatching(/icacls .*\*S-1-5-18:\(OI\)\(CI\)F/) }]);
+  });
+
+  it("a key file NETWORK SERVICE cannot read is unreadable, named by its path; a key that could not be checked is unknown, never unreadable", () => {
+    const keyPath = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f3a1_machineguid";
+    const doc = base();
+    Object.assign(doc.certificate as Record<string, unknown>, { privateKeyOpens: false, keyPath });
+    expect(ok(map(doc)).key).toMatchObject({ state: "unreadable", location: keyPath, reason: expect.stringMatching(/NETWORK SERVICE \(S-1-5-20\).*cannot read the key file/) });
+    Object.assign(doc.certificate as Record<string, unknown>, { privateKeyOpens: null, keyPath: null, privateKeyError: "RSACertificateExtensions (.NET 4.6) is not available: the key could not be checked" });
+    expect(ok(map(doc)).key).toMatchObject({ state: "unknown", reason: expect.stringMatching(/could not be checked/) });
+  });
+
+  it("lists other listeners, and an admin's own rule for the port makes disabled group rules a note", () => {
+    const doc = { ...base(), listeners: [{ name: "RDP-Tcp", port: 3389 }, { name: "RDP-Tcp-Admin", port: 3390 }], firewall: { rules: 2, enabled: 0, portRules: 1 } };
+    const findings = ok(map(doc)).findings;
+    expect(findings.find((f) => f.code === "other-listener")?.message).toBe("another listener: RDP-Tcp-Admin on port 3390 (not judged here: this report is about RDP-tcp)");
+    expect(findings.find((f) => f.code === "firewall-rules-disabled")?.severity).toBe("info");
   });
 });

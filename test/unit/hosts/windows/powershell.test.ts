@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { CommandOptions, CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
-import { asArray, errorRecordCategory, errorRecordLine, parsePsDate, runScript } from "../../../../src/hosts/windows/powershell";
+import { JSON_MARKER, asArray, encodedBootstrap, errorRecordCategory, errorRecordLine, parsePsDate, runScript, windowsPowerShell } from "../../../../src/hosts/windows/powershell";
 
 /**
  * The PowerShell boundary: the exact command, and every way Windows
@@ -9,6 +9,9 @@ import { asArray, errorRecordCategory, errorRecordLine, parsePsDate, runScript }
  * Windows host here).
  */
 const SCRIPTS = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts");
+const POWERSHELL_EXE = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
+/** What bootstrap.ps1 prints before the script's document. */
+const M = `\r\n${JSON_MARKER}\r\n`;
 
 /** An error record exactly as 5.1 writes an uncaught Get-CimInstance failure to stderr. */
 const ACCESS_DENIED_RECORD =
@@ -29,41 +32,67 @@ function fakeRunner(reply: Partial<CommandResult>): { runner: CommandRunner; cal
 }
 
 describe("runScript", () => {
-  it("runs powershell.exe with the exact argv, the script's absolute path, the parameters as JSON on stdin, and the timeout", async () => {
-    const { runner, calls } = fakeRunner({ stdout: '{"schema":1}\r\n' });
+  it("runs powershell.exe by absolute path with the bootstrap as -EncodedCommand, the script and its parameters as JSON on stdin, and the timeout", async () => {
+    const { runner, calls } = fakeRunner({ stdout: `${M}{"schema":1}\r\n` });
     const result = await runScript(runner, "inspect.ps1", { terminalName: "RDP-tcp", eventDays: 30 }, 12_345);
     expect(result).toEqual({ ok: true, json: { schema: 1 } });
     expect(calls).toHaveLength(1);
     const call = calls[0]!;
-    expect(call.file).toBe("powershell.exe");
-    expect(call.args).toEqual(["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", join(SCRIPTS, "inspect.ps1")]);
-    expect(isAbsolute(call.args[5]!)).toBe(true);
-    expect(existsSync(call.args[5]!)).toBe(true);
-    expect(call.options.input).toBe('{"terminalName":"RDP-tcp","eventDays":30}');
+    expect(call.file).toBe(POWERSHELL_EXE);
+    expect(call.args).toEqual(["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()]);
+    const envelope = JSON.parse(call.options.input!) as { script: string; input: unknown };
+    expect(envelope).toEqual({ script: join(SCRIPTS, "inspect.ps1"), input: { terminalName: "RDP-tcp", eventDays: 30 } });
+    expect(isAbsolute(envelope.script)).toBe(true);
+    expect(existsSync(envelope.script)).toBe(true);
     expect(call.options.timeoutMs).toBe(12_345);
   });
 
+  it("the encoded command is bootstrap.ps1 itself, as UTF-16LE base64 (no execution policy applies to it)", () => {
+    const text = Buffer.from(encodedBootstrap(), "base64").toString("utf16le");
+    expect(text).toContain("[Console]::InputEncoding = $utf8");
+    expect(text).toContain(JSON_MARKER);
+    // Windows caps a command line at 32767 characters.
+    expect(encodedBootstrap().length).toBeLessThan(20_000);
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, string]>([
+    ["64-bit Node", { SystemRoot: "D:\\WINDOWS" }, "D:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"],
+    ["32-bit Node on 64-bit Windows (Sysnative)", { SystemRoot: "C:\\Windows", PROCESSOR_ARCHITEW6432: "AMD64" }, "C:\\Windows\\Sysnative\\WindowsPowerShell\\v1.0\\powershell.exe"],
+    ["no SystemRoot, windir set", { windir: "C:\\Win\\" }, "C:\\Win\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"],
+    ["neither", {}, POWERSHELL_EXE],
+  ])("starts powershell.exe by absolute path: %s", (_, env, file) => {
+    expect(windowsPowerShell(env).file).toBe(file);
+  });
+
   it("passes hostile parameter text only as JSON data, never into the argv", async () => {
-    const { runner, calls } = fakeRunner({ stdout: "{}" });
+    const { runner, calls } = fakeRunner({ stdout: `${M}{}` });
     const hostile = "RDP-tcp'; Remove-Item C:\\ -Recurse; '";
     await runScript(runner, "inspect.ps1", { terminalName: hostile }, 1000);
     expect(calls[0]!.args.some((a) => a.includes("Remove-Item"))).toBe(false);
-    expect(JSON.parse(calls[0]!.options.input!)).toEqual({ terminalName: hostile });
+    expect(JSON.parse(calls[0]!.options.input!).input).toEqual({ terminalName: hostile });
+  });
+
+  it("runs another PowerShell when given one (the tests' pwsh)", async () => {
+    const { runner, calls } = fakeRunner({ stdout: `${M}{}` });
+    await runScript({ runner, launcher: { file: "/opt/pwsh", args: ["-File", "x.ps1"] } }, "inspect.ps1", {}, 1000);
+    expect(calls[0]!.file).toBe("/opt/pwsh");
+    expect(calls[0]!.args).toEqual(["-File", "x.ps1"]);
   });
 
   it.each<[string, Partial<CommandResult>, unknown]>([
-    ["a UTF-8 BOM and CRLF", { stdout: '\uFEFF{"a":[1,2]}\r\n' }, { a: [1, 2] }],
-    ["a UTF-8 BOM before an indented document (ConvertTo-Json without -Compress)", { stdout: '\uFEFF{\r\n    "a":  [\r\n              1\r\n          ]\r\n}\r\n' }, { a: [1] }],
-    ["a WARNING line the host wrote before the document", { stdout: 'WARNING: the event log is large\r\n{"a":1}\r\n' }, { a: 1 }],
-    ["non-ASCII escaped by the script, whatever the console code page", { stdout: '{"m":"Zertifikat f\\u00fcr \\u0027RDP\\u0027"}\r\n' }, { m: "Zertifikat für 'RDP'" }],
-    ["an error record on stderr from a non-terminating error, exit 0", { stdout: '{"a":1}', stderr: "Get-WinEvent : The RPC server is unavailable\r\nAt line:1 char:1\r\n" }, { a: 1 }],
+    ["a UTF-8 BOM and CRLF", { stdout: `\uFEFF${M}{"a":[1,2]}\r\n` }, { a: [1, 2] }],
+    ["an indented document (ConvertTo-Json without -Compress)", { stdout: `${M}{\r\n    "a":  [\r\n              1\r\n          ]\r\n}\r\n` }, { a: [1] }],
+    ["WARNING lines every 2 s (Restart-Service) before the marker, even JSON-looking ones", { stdout: `WARNING: Waiting for service 'Remote Desktop Services (TermService)' to stop...\r\nWARNING: Waiting for service 'Remote Desktop Services (TermService)' to stop...\r\n{"not":"this"}\r\n${M}{"a":1}\r\n` }, { a: 1 }],
+    ["non-ASCII escaped by the script, whatever the console code page", { stdout: `${M}{"m":"Zertifikat f\\u00fcr \\u0027RDP\\u0027"}\r\n` }, { m: "Zertifikat für 'RDP'" }],
+    ["UTF-8 non-ASCII (the bootstrap sets the output encoding)", { stdout: `${M}{"m":"certificat expiré"}\n` }, { m: "certificat expiré" }],
+    ["an error record on stderr from a non-terminating error, exit 0", { stdout: `${M}{"a":1}`, stderr: "Get-WinEvent : The RPC server is unavailable\r\nAt line:1 char:1\r\n" }, { a: 1 }],
   ])("accepts %s", async (_, reply, json) => {
     const { runner } = fakeRunner(reply);
     expect(await runScript(runner, "inspect.ps1", {}, 1000)).toEqual({ ok: true, json });
   });
 
   it.each<[string, Partial<CommandResult>, { failure: string; reason: string; category: string | null }]>([
-    ["spawn ENOENT", { exitCode: null, spawnError: "powershell.exe: ENOENT" }, { failure: "spawn", reason: "cannot start powershell.exe (ENOENT)", category: null }],
+    ["spawn ENOENT", { exitCode: null, spawnError: `${POWERSHELL_EXE}: ENOENT` }, { failure: "spawn", reason: `cannot start ${POWERSHELL_EXE} (ENOENT)`, category: null }],
     ["a timeout", { exitCode: null, timedOut: true, stdout: '{"schema":1' }, { failure: "timeout", reason: "inspect.ps1 did not finish within 1000 ms", category: null }],
     ["exit 1 with a 5.1 error record", { exitCode: 1, stderr: ACCESS_DENIED_RECORD }, { failure: "exit", reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Access denied", category: "PermissionDenied" }],
     [
@@ -80,8 +109,10 @@ describe("runScript", () => {
     ["empty output", { stdout: "\r\n" }, { failure: "empty", reason: "inspect.ps1 printed nothing", category: null }],
     ["only a BOM", { stdout: "\uFEFF" }, { failure: "empty", reason: "inspect.ps1 printed nothing", category: null }],
     ["empty output with an error on stderr", { stderr: "Out-Default : The handle is invalid.\r\nAt line:1 char:1\r\n" }, { failure: "empty", reason: "inspect.ps1 printed nothing (stderr: Out-Default : The handle is invalid.)", category: null }],
-    ["text that is not JSON", { stdout: "WARNING: something\r\nelse\r\n" }, { failure: "not-json", reason: "inspect.ps1 printed something that is not JSON: WARNING: something else", category: null }],
-    ["a truncated document", { stdout: '{"schema":1,"services":[' }, { failure: "not-json", reason: 'inspect.ps1 printed something that is not JSON: {"schema":1,"services":[', category: null }],
+    ["output without the marker line", { stdout: 'WARNING: something\r\n{"a":1}\r\n' }, { failure: "not-json", reason: `inspect.ps1 printed no "${JSON_MARKER}" line: WARNING: something {"a":1}`, category: null }],
+    ["the marker and nothing after it", { stdout: M }, { failure: "empty", reason: "inspect.ps1 printed nothing", category: null }],
+    ["text after the marker that is not JSON", { stdout: `${M}WARNING: something\r\nelse\r\n` }, { failure: "not-json", reason: "inspect.ps1 printed something that is not JSON: WARNING: something else", category: null }],
+    ["a truncated document", { stdout: `${M}{"schema":1,"services":[` }, { failure: "not-json", reason: 'inspect.ps1 printed something that is not JSON: {"schema":1,"services":[', category: null }],
   ])("turns %s into a typed failure with a one-line reason", async (_, reply, expected) => {
     const { runner } = fakeRunner(reply);
     const result = await runScript(runner, "inspect.ps1", {}, 1000);

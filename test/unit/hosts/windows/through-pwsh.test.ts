@@ -24,6 +24,16 @@ import { pwshPath } from "../../../helpers/pwsh";
  */
 const WINDOWS_TESTS = join(__dirname, "..", "..", "..", "windows");
 
+/** The parts of the model's state file (Export-WindowsModel) the tests read. */
+interface ModelState {
+  SelfSignedThumbprint: string;
+  Presented: { kind: string; rawData?: string };
+  Listeners: Record<string, { HashType: number; RegistryHash: string | null }>;
+  Services: Record<string, { Status: string }>;
+  Certificates: { Thumbprint: string; Store: string }[];
+  Violations: string[];
+}
+
 interface Run {
   script: string;
   input: Record<string, unknown>;
@@ -41,9 +51,9 @@ function modelHost(scenarios: string[] = []) {
     runs.push({ script: envelope.script.split(/[\\/]/).pop()!, input: envelope.input, args });
     return runCommand(file, args, options);
   };
-  const model = (): Record<string, any> => JSON.parse(readFileSync(state, "utf8").replace(/^\uFEFF/, ""));
+  const model = (): ModelState => JSON.parse(readFileSync(state, "utf8").replace(/^\uFEFF/, "")) as ModelState;
   const presented: Prober = async () => {
-    const p = model().Presented as { kind: string; rawData?: string };
+    const p = model().Presented;
     if (p.kind === "tls") return presentedBy(`-----BEGIN CERTIFICATE-----\n${p.rawData!.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
     if (p.kind === "down") return presentedBy(null, { kind: "connect-refused", message: "connection refused (nothing listens)" });
     return presentedBy(null, { kind: "tls-handshake-failed", message: "TLS handshake failed", reason: "alert" });
@@ -102,7 +112,7 @@ describe("Windows backend through pwsh against the Windows host model", () => {
 
   it("rotates an expiring certificate: backup without a PFX (not exportable), remove with its key, SessionEnv only, verified and configured", async () => {
     host = modelHost(["expiring"]);
-    const old = host.model().SelfSignedThumbprint as string;
+    const old = host.model().SelfSignedThumbprint;
     const result = await rotate(contextFor(host), settings, { dryRun: false });
     expect(result.reason).toMatch(/presents the new certificate/);
     expect(result.outcome).toBe("rotated");
@@ -112,7 +122,7 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(result.newThumbprint).not.toBe(old);
     expect(host.runs.map((r) => r.script).filter((s) => s !== "inspect.ps1")).toEqual(["backup.ps1", "remove.ps1", "restart.ps1"]);
     expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv");
-    expect(m.Services.TermService.Status).toBe("Running");
+    expect(m.Services.TermService!.Status).toBe("Running");
     expect(m.Violations).toEqual([]);
     const backup = new StateDir(join(host.dir, "rdpcert-state")).loadBackup(result.backupId!)!;
     expect(backup.items.map((i) => i.role)).toEqual(["thumbprint", "certificate"]);
@@ -126,18 +136,18 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     const result = await rotate(contextFor(host), settings, { dryRun: false });
     expect(result.outcome).toBe("rotated");
     expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv, then TermService");
-    expect(host.model().Services.UmRdpService.Status).toBe("Running");
+    expect(host.model().Services.UmRdpService!.Status).toBe("Running");
   });
 
   it("a dangling configured thumbprint: cleared, SessionEnv suffices, verified as a valid certificate with a clean binding", async () => {
     host = modelHost(["dangling"]);
-    const before = host.model().SelfSignedThumbprint as string;
+    const before = host.model().SelfSignedThumbprint;
     const result = await rotate(contextFor(host), settings, { dryRun: false });
     expect([result.outcome, result.reason]).toEqual(["rotated", `the listener presents the new certificate ${before}`]);
     expect(result.steps.find((s) => s.step === "verify")?.detail).toMatch(/^a valid certificate presented/);
     const m = host.model();
-    expect(m.Listeners["RDP-Tcp"].RegistryHash).toBeNull();
-    expect(m.Listeners["RDP-Tcp"].HashType).toBe(1);
+    expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBeNull();
+    expect(m.Listeners["RDP-Tcp"]!.HashType).toBe(1);
     // Windows' own certificate was valid all along: the same one, not "a different one than before".
     expect(result.newThumbprint).toBe(before);
     expect(result.steps.find((s) => s.step === "replace")?.detail).toMatch(/cleared SSLCertificateSHA1Hash/);
@@ -147,14 +157,14 @@ describe("Windows backend through pwsh against the Windows host model", () => {
 
   it("refuses to delete while the key folders' ACL keeps Windows from issuing a new certificate, and says how to fix it", async () => {
     host = modelHost(["expiring", "key-folders-broken"]);
-    const old = host.model().SelfSignedThumbprint as string;
+    const old = host.model().SelfSignedThumbprint;
     const outcome = await contextFor(host).backend.inspect();
     if (!outcome.ok) throw new Error(outcome.reason);
     expect(outcome.inspection.findings.find((f) => f.code === "key-folder-acl")?.severity).toBe("critical");
     const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
     expect(result.outcome).toBe("rolled-back");
     expect(result.reason).toMatch(/nothing removed \(key-folders-acl\).*S-1-5-18/);
-    expect(host.model().Certificates.map((c: { Thumbprint: string }) => c.Thumbprint)).toContain(old);
+    expect(host.model().Certificates.map((c) => c.Thumbprint)).toContain(old);
   });
 
   it("rolls back a non-exportable certificate as 'a valid certificate is presented and the binding is as before', not rollback-failed", async () => {
@@ -173,7 +183,7 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(result.outcome).toBe("rolled-back");
     expect(result.steps.find((s) => s.step === "verify-old")?.detail).toMatch(/cannot be put back.*a valid certificate is presented with the binding as before/);
     const m = host.model();
-    expect(m.Listeners["RDP-Tcp"].HashType).toBe(1);
-    expect(m.Listeners["RDP-Tcp"].RegistryHash).toBeNull();
+    expect(m.Listeners["RDP-Tcp"]!.HashType).toBe(1);
+    expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBeNull();
   });
 });

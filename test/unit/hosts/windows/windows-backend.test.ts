@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { CommandOptions, CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
+import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import { certValid } from "../../../helpers/certs";
 import { base64OfPem, inspectDoc, ps51Json, thumbprintOfPem } from "./inspect-output";
@@ -15,7 +16,9 @@ function backendAnswering(reply: Partial<CommandResult>) {
   const calls: { file: string; args: readonly string[]; options: CommandOptions }[] = [];
   const runner: CommandRunner = async (file, args, options) => {
     calls.push({ file, args, options });
-    return { exitCode: 0, stdout: "", stderr: "", timedOut: false, spawnError: null, ...reply };
+    const result = { exitCode: 0, stdout: "", stderr: "", timedOut: false, spawnError: null, ...reply };
+    // bootstrap.ps1 prints the marker line before the script's document.
+    return result.stdout ? { ...result, stdout: `\r\n${JSON_MARKER}\r\n${result.stdout}` } : result;
   };
   return { backend: createWindowsBackend({ runner, platform: "win32", timeoutMs: 45_000, now: () => NOW }), calls };
 }
@@ -44,9 +47,9 @@ describe("Windows backend: inspect", () => {
     expect((await backend.inspect()).ok).toBe(true);
     expect(calls).toEqual([
       {
-        file: "powershell.exe",
-        args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", INSPECT],
-        options: { input: '{"terminalName":"RDP-tcp","eventDays":30}', timeoutMs: 45_000 },
+        file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        args: ["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()],
+        options: { input: JSON.stringify({ script: INSPECT, input: { terminalName: "RDP-tcp", eventDays: 30 } }), timeoutMs: 45_000 },
       },
     ]);
   });
@@ -89,7 +92,7 @@ describe("Windows backend: inspect", () => {
       { exitCode: 1, stderr: "Get-CimInstance : Zugriff verweigert \r\n    + CategoryInfo          : PermissionDenied: (:) [Get-CimInstance], CimException\r\n" },
       { reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Zugriff verweigert", fix: "run from an elevated prompt (Administrator)" },
     ],
-    ["a missing powershell.exe", { exitCode: null, spawnError: "powershell.exe: ENOENT" }, { reason: "cannot start powershell.exe (ENOENT)", fix: expect.stringContaining("powershell.exe is on PATH") }],
+    ["a missing powershell.exe", { exitCode: null, spawnError: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe: ENOENT" }, { reason: "cannot start C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe (ENOENT)", fix: expect.stringContaining("by absolute path") }],
     ["a timeout", { exitCode: null, timedOut: true }, { reason: "inspect.ps1 did not finish within 45000 ms", fix: expect.stringContaining("WMI") }],
     ["empty output", { stdout: "" }, { reason: "inspect.ps1 printed nothing", fix: null }],
     ["output that is not JSON", { stdout: "Windows PowerShell\r\nCopyright (C) Microsoft Corporation.\r\n" }, { reason: "inspect.ps1 printed something that is not JSON: Windows PowerShell Copyright (C) Microsoft Corporation.", fix: null }],
