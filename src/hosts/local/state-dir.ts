@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { BackupItem, BackupSet } from "../host-backend";
 import { fsyncDirectory, writeFileAtomic } from "./atomic-write";
+import { ICACLS } from "../windows/system-paths";
 
 /**
  * rdpcert's own state on a host: the rotation lock, the journal of the rotation
@@ -82,7 +83,7 @@ export class StateDir {
   /** Creates the directory (0700) and fails with a clear reason when it cannot. */
   ensure(): void {
     const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
-    if (created !== undefined && process.platform === "win32") execFileSync("icacls", windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
+    if (created !== undefined && process.platform === "win32") execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);

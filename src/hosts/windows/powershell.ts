@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "../command-runner";
+import { WINDOWS_POWERSHELL } from "./system-paths";
 
 /**
  * Runs one of the backend's .ps1 files with Windows PowerShell 5.1, the one
@@ -43,10 +44,8 @@ export interface PowerShellLauncher {
  * Sysnative reaches the 64-bit one, whose providers (WMI, Cert:) are complete.
  */
 export function windowsPowerShell(env: NodeJS.ProcessEnv = process.env): PowerShellLauncher {
-  const root = (env.SystemRoot ?? env.windir ?? "C:\\Windows").replace(/\\+$/, "");
-  const system = env.PROCESSOR_ARCHITEW6432 ? "Sysnative" : "System32";
   return {
-    file: `${root}\\${system}\\WindowsPowerShell\\v1.0\\${POWERSHELL}`,
+    file: WINDOWS_POWERSHELL(env),
     args: ["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()],
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { CommandOptions, CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
+import { systemExecutable } from "../../../../src/hosts/windows/system-paths";
 import { JSON_MARKER, asArray, encodedBootstrap, errorRecordCategory, errorRecordLine, parsePsDate, runScript, windowsPowerShell } from "../../../../src/hosts/windows/powershell";
 
 /**
@@ -168,5 +169,14 @@ describe("parsePsDate", () => {
     ["an impossible ISO date", "2023-13-45T00:00:00Z", null],
   ])("reads %s", (_, input, iso) => {
     expect(parsePsDate(input)?.toISOString() ?? null).toBe(iso);
+  });
+});
+
+describe("system-paths: Windows programs by absolute path", () => {
+  it.each<[string, NodeJS.ProcessEnv, string]>([
+    ["schtasks.exe", { SystemRoot: "C:\\Windows" }, "C:\\Windows\\System32\\schtasks.exe"],
+    ["icacls.exe", { SystemRoot: "C:\\Windows", PROCESSOR_ARCHITEW6432: "AMD64" }, "C:\\Windows\\Sysnative\\icacls.exe"],
+  ])("%s", (name, env, path) => {
+    expect(systemExecutable(name, env)).toBe(path);
   });
 });

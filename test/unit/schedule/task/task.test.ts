@@ -120,12 +120,12 @@ describe("Windows task", () => {
     expect(steps.every((s) => s.ok)).toBe(true);
     expect(written).not.toBeNull();
     expect(calls).toEqual([
-      { file: "schtasks.exe", args: ["/Create", "/TN", "rdpcert", "/XML", "C:\\ProgramData\\rdpcert\\rdpcert-task.xml", "/F"], input: undefined },
-      { file: "powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], input: '{"source":"rdpcert"}' },
+      { file: "C:\\Windows\\System32\\schtasks.exe", args: ["/Create", "/TN", "rdpcert", "/XML", "C:\\ProgramData\\rdpcert\\rdpcert-task.xml", "/F"], input: undefined },
+      { file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], input: '{"source":"rdpcert"}' },
     ]);
     const removal = recordingRunner();
     await removeWindowsTask(removal.runner);
-    expect(removal.calls.map((c) => [c.file, ...c.args])).toEqual([["schtasks.exe", "/Delete", "/TN", "rdpcert", "/F"]]);
+    expect(removal.calls.map((c) => [c.file, ...c.args])).toEqual([["C:\\Windows\\System32\\schtasks.exe", "/Delete", "/TN", "rdpcert", "/F"]]);
   });
 
   it("reports a failed registration with schtasks' message", async () => {
