@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { CommandOptions, CommandRunner } from "../../../../src/hosts/command-runner";
-import { inspectClient } from "../../../../src/hosts/windows/client";
+import { clientExitCode, inspectClient } from "../../../../src/hosts/windows/client";
 import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { rdpcert } from "../../../helpers/cli";
 
@@ -38,7 +38,22 @@ describe("doctor --client (Windows RDP client state)", () => {
   it("with --fix reports what was removed and where the backup is (one action arrives as a lone object)", async () => {
     const { run } = runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10,"modified":"\\/Date(1700000000000)\\/"},"cache":null,"server":null,"actions":{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}}');
     const result = await inspectClient(run, { host: null, fix: true, backupDir: "C:\\b" });
-    expect(result).toEqual({ ok: true, state: { items: [expect.objectContaining({ kind: "default-rdp" })], actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }] } });
+    expect(result).toEqual({ ok: true, state: { items: [expect.objectContaining({ kind: "default-rdp" })], actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }], fixError: null } });
+  });
+
+  it("found items are how a used client looks (exit 0); a --fix stopped by a locked file keeps what it removed and exits 2", async () => {
+    const found = await inspectClient(runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10},"cache":{"path":"C:\\\\C","files":3,"bytes":9},"server":null,"actions":[]}').run, { host: null, fix: false, backupDir: "C:\\b" });
+    if (!found.ok) throw new Error(found.reason);
+    expect(found.state.items).toHaveLength(2);
+    expect(clientExitCode(found.state)).toBe(0);
+    const stopped = await inspectClient(
+      runner('{"defaultRdp":null,"cache":null,"server":null,"actions":[{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}],"fixError":"The process cannot access the file because it is being used by another process."}').run,
+      { host: null, fix: true, backupDir: "C:\\b" },
+    );
+    if (!stopped.ok) throw new Error(stopped.reason);
+    expect(stopped.state.actions).toEqual([{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }]);
+    expect(stopped.state.fixError).toMatch(/being used by another process/);
+    expect(clientExitCode(stopped.state)).toBe(2);
   });
 
   it("on Linux the CLI says it inspects a Windows client (exit 3); --fix without --client is a usage error", async () => {
