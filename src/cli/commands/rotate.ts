@@ -198,12 +198,9 @@ export async function recoverOpenJournal(flags: RotationFlags): Promise<Recovery
  * SYSTEM task instead, with --in-session, and the user is told how to check it.
  */
 async function handOffRotation(options: RotateCommandOptions, why: string): Promise<number> {
-  const { handOffToSystemTask, HANDOFF_TASK } = await import("../../hosts/windows/windows-rotation");
+  const { handOffArguments, handOffToSystemTask, HANDOFF_TASK } = await import("../../hosts/windows/windows-rotation");
   const { windowsQuote } = await import("../../schedule/task/windows-task");
-  const args = [realpathSync(process.argv[1] ?? ""), "rotate", "--yes", "--in-session", "--state-dir", options.stateDir, "--verify-timeout", String(options.verifyTimeout)];
-  if (options.force) args.push("--force");
-  if (!options.restart) args.push("--no-restart");
-  if (options.reason) args.push("--reason", options.reason);
+  const args = handOffArguments(realpathSync(process.argv[1] ?? ""), options, process.cwd());
   const result = await handOffToSystemTask(runCommand, process.execPath, args.map(windowsQuote).join(" "));
   if (!result.ok) {
     process.stderr.write(`rdpcert: ${why}; handing the rotation to a SYSTEM task failed: ${result.reason}\n`);

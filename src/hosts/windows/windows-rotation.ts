@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { win32 } from "node:path";
 import type { CommandRunner } from "../command-runner";
 import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult } from "../host-backend";
 import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
@@ -159,6 +160,34 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       return { ok: true, value: { restored, ...(gone ? { oldCertificateGone: gone } : {}) } };
     },
   };
+}
+
+/** What the in-session `rdpcert rotate` was asked to do, to be done the same way by the SYSTEM task. */
+export interface HandOffOptions {
+  readonly stateDir: string;
+  readonly verifyTimeout: number;
+  readonly restartTimeout: number;
+  readonly timeout: number;
+  readonly warnDays: number;
+  readonly force: boolean;
+  readonly restart: boolean;
+  readonly reason?: string | null;
+  readonly keepBackups: number;
+}
+
+/**
+ * The SYSTEM task's `rdpcert rotate` arguments: every option of the rotation
+ * it replaces, and the state dir as an absolute path (the task starts in
+ * %SystemRoot%\System32, where a relative one would land). `cwd` is where the
+ * user ran rdpcert.
+ */
+export function handOffArguments(cli: string, options: HandOffOptions, cwd: string): string[] {
+  const args = [cli, "rotate", "--yes", "--in-session", "--backend", "windows", "--state-dir", win32.resolve(cwd, options.stateDir)];
+  args.push("--verify-timeout", String(options.verifyTimeout), "--restart-timeout", String(options.restartTimeout), "--timeout", String(options.timeout), "--warn-days", String(options.warnDays), "--keep-backups", String(options.keepBackups));
+  if (options.force) args.push("--force");
+  if (!options.restart) args.push("--no-restart");
+  if (options.reason) args.push("--reason", options.reason);
+  return args;
 }
 
 /** The SYSTEM task that runs `rdpcert rotate --in-session ...` outside the RDP session. */

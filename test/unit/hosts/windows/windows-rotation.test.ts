@@ -3,7 +3,7 @@ import type { CommandResult, CommandRunner } from "../../../../src/hosts/command
 import type { HostInspection } from "../../../../src/hosts/host-backend";
 import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
-import { HANDOFF_TASK, createWindowsRotation, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
+import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
 
 /**
@@ -101,5 +101,36 @@ describe("Windows rotation steps", () => {
     expect(calls.map((c) => [c.file, c.script, c.input])).toEqual([
       [POWERSHELL_EXE, "handoff.ps1", { taskName: "rdpcert-rotate-once", execute: "C:\\Program Files\\nodejs\\node.exe", arguments: '"C:\\Program Files\\rdpcert\\main.js" rotate --yes --in-session' }],
     ]);
+  });
+});
+
+describe("hand-off arguments", () => {
+  it("forward every option of the rotation, with the state dir made absolute (the task starts in System32)", () => {
+    const options = { stateDir: "state", verifyTimeout: 30_000, restartTimeout: 90_000, timeout: 4000, warnDays: 21, force: true, restart: false, reason: "expires in 9 days", keepBackups: 7 };
+    expect(handOffArguments("C:\\Program Files\\rdpcert\\main.js", options, "D:\\ops")).toEqual([
+      "C:\\Program Files\\rdpcert\\main.js",
+      "rotate",
+      "--yes",
+      "--in-session",
+      "--backend",
+      "windows",
+      "--state-dir",
+      "D:\\ops\\state",
+      "--verify-timeout",
+      "30000",
+      "--restart-timeout",
+      "90000",
+      "--timeout",
+      "4000",
+      "--warn-days",
+      "21",
+      "--keep-backups",
+      "7",
+      "--force",
+      "--no-restart",
+      "--reason",
+      "expires in 9 days",
+    ]);
+    expect(handOffArguments("C:\\r\\main.js", { ...options, stateDir: "C:\\ProgramData\\rdpcert", force: false, restart: true, reason: null }, "D:\\ops")).toEqual(expect.arrayContaining(["C:\\ProgramData\\rdpcert"]));
   });
 });
