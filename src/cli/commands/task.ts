@@ -2,6 +2,7 @@ import { realpathSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Config } from "../../core/config";
 import { runCommand } from "../../hosts/command-runner";
+import { StateDir } from "../../hosts/local/state-dir";
 import { calendarFromCron } from "../../schedule/task/cron-daily";
 import { DEFAULT_UNIT_DIR, type TaskCommand, type TaskStep, installSystemd, removeSystemd, showSystemd, systemdUnits } from "../../schedule/task/systemd";
 import { TASK_NAME, installWindowsTask, removeWindowsTask, showWindowsTask, taskXml } from "../../schedule/task/windows-task";
@@ -45,7 +46,16 @@ export async function taskCommand(config: Config, options: TaskOptions): Promise
       );
       return ExitCode.OK;
     }
-    return report(options.action === "install" ? await installWindowsTask(runCommand, xmlPath, (path, bytes) => writeFileSync(path, bytes), xml) : await removeWindowsTask(runCommand));
+    return report(options.action === "install" ? await installWindowsTask(
+            runCommand,
+            xmlPath,
+            (path, bytes) => {
+              // The state dir may not exist yet on a fresh host: create it (SYSTEM and Administrators only) first.
+              new StateDir(config.stateDir).ensure();
+              writeFileSync(path, bytes);
+            },
+            xml,
+          ) : await removeWindowsTask(runCommand));
   }
   const units = systemdUnits(command, calendar.time, config.jitterMinutes);
   if (options.action === "show") {

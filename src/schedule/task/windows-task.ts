@@ -28,7 +28,8 @@ export function windowsQuote(arg: string): string {
 /**
  * The Task Scheduler definition: SYSTEM (S-1-5-18) with highest privileges,
  * a calendar trigger with RandomDelay, StartWhenAvailable so a missed run
- * happens at the next boot, one instance at a time.
+ * happens at the next boot, one instance at a time. The command path is
+ * quoted: node usually lives under "C:\Program Files".
  */
 export function taskXml(command: TaskCommand, time: CalendarTime, jitterMinutes: number): string {
   const start = `2026-01-01T${pad(time.hour)}:${pad(time.minute)}:00`;
@@ -67,7 +68,7 @@ export function taskXml(command: TaskCommand, time: CalendarTime, jitterMinutes:
   </Settings>
   <Actions Context="Author">
     <Exec>
-      <Command>${xmlEscape(command.node)}</Command>
+      <Command>${xmlEscape(windowsQuote(command.node))}</Command>
       <Arguments>${xmlEscape(args)}</Arguments>
     </Exec>
   </Actions>
