@@ -26,6 +26,8 @@ foreach ($name in $Scenario) {
     'issues-never' { $WinModel.IssuesOnRestartOf = 'nobody' }
     'key-folders-broken' { $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R') }
     'termservice-hangs' { $WinModel.IssuesOnRestartOf = 'TermService'; $WinModel.Services.TermService.Hangs = $true }
+    # A second listener (its own WinStations key, port and binding), as admins add for a jump host.
+    'second-listener' { $WinModel.Listeners['RDP-Tcp-Admin'] = [ordered]@{ PortNumber = 3390; SecurityLayer = 2; UserAuthentication = 1; HashType = 1; RegistryHash = $null; TemplateHash = $null } }
     'event-non-ascii' { Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Le serveur Terminal Server n''a pas pu remplacer le certificat expiré — état : accès refusé' }
     default { throw "unknown scenario $name" }
   }

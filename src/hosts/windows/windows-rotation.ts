@@ -19,11 +19,13 @@ export interface WindowsRotationOptions {
   readonly timeoutMs: number;
   readonly sessionName: string | null;
   readonly inSession: boolean;
+  /** The WinStations listener (default RDP-Tcp). */
+  readonly listener?: string;
   /** restart.ps1's bounds in seconds (default SERVICE_WAIT_S, CERTIFICATE_WAIT_S). */
   readonly restartWaits?: { readonly serviceSeconds: number; readonly certificateSeconds: number };
 }
 
-const WINSTATIONS = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp";
+const WINSTATIONS = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations";
 /** restart.ps1's bounds: each service wait, each wait for a certificate; its worst case is 5 service waits and 2 certificate waits. */
 export const SERVICE_WAIT_S = 20;
 export const CERTIFICATE_WAIT_S = 15;
@@ -42,6 +44,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
   // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own
   // certificate (which may be the one it had all along) is the expected result, not a new one.
   let clearedDangling = false;
+  const terminalName = options.listener ?? "RDP-Tcp";
   const shell: PowerShell = { runner: options.runner, ...(options.launcher ? { launcher: options.launcher } : {}) };
   return {
     mustHandOff() {
@@ -70,11 +73,11 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const installed = cert.state === "present" ? thumbprintOf(cert.location) : null;
       const extra: Record<string, unknown> = { configuredThumbprint: inspection.configuredThumbprint, store: storeOf(cert.location), thumbprint: installed };
       if (inspection.configuredThumbprint) {
-        items.push({ role: "thumbprint", originalPath: `${WINSTATIONS}\\SSLCertificateSHA1Hash`, data: Buffer.from(inspection.configuredThumbprint), mode: 0o600, uid: 0, gid: 0, wasLink: false });
+        items.push({ role: "thumbprint", originalPath: `${WINSTATIONS}\\${terminalName}\\SSLCertificateSHA1Hash`, data: Buffer.from(inspection.configuredThumbprint), mode: 0o600, uid: 0, gid: 0, wasLink: false });
       }
       // The PFX password lives with the backup (SYSTEM/Administrators only), never in a log or on a command line.
       const password = randomBytes(24).toString("base64url");
-      const result = await runScript(shell, "backup.ps1", { thumbprint: installed, store: installed ? storeOf(cert.location) : null, password }, timeoutMs);
+      const result = await runScript(shell, "backup.ps1", { thumbprint: installed, store: installed ? storeOf(cert.location) : null, password, terminalName }, timeoutMs);
       if (!result.ok) return { ok: false, reason: result.reason };
       // The binding as it was (KB 3042780): the hash type, and whether the registry value existed at all.
       extra.binding = (result.json as Record<string, unknown>).binding ?? null;
@@ -99,7 +102,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (!missing && store !== "Remote Desktop") {
         return { ok: false, reason: `${cert.location} is not in Remote Desktop: rdpcert removes only Windows' own self-signed certificate` };
       }
-      const result = await runScript(shell, "remove.ps1", { thumbprint: missing ? null : thumbprintOf(cert.location), store: missing ? null : store, clearConfigured: missing }, timeoutMs);
+      const result = await runScript(shell, "remove.ps1", { thumbprint: missing ? null : thumbprintOf(cert.location), store: missing ? null : store, clearConfigured: missing, terminalName }, timeoutMs);
       if (!result.ok) return { ok: false, reason: result.reason };
       const refused = field(result.json, "refused", "string");
       if (refused) return { ok: false, reason: `nothing removed (${refused}): ${field(result.json, "fix", "string") ?? "see the backend's findings"}` };
@@ -113,7 +116,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (!restart.enabled) return { ok: true, value: { command: null } };
       // No old certificate, or a dangling binding was cleared: the certificate Windows has counts.
       const expectNew = oldThumbprint !== null && !clearedDangling;
-      const params = { oldThumbprint, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds };
+      const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds };
       // Node's timeout stays above the script's own worst case, so the script's answer (stuck, 1057) always arrives.
       const worstCaseMs = (5 * waits.serviceSeconds + 2 * waits.certificateSeconds + 30) * 1000;
       const result = await runScript(shell, "restart.ps1", params, Math.max(restart.timeoutMs, worstCaseMs));

@@ -186,4 +186,16 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(m.Listeners["RDP-Tcp"]!.HashType).toBe(1);
     expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBeNull();
   });
+
+  it("another listener (its own WinStations key and port) is listed, and inspected when named (--listener)", async () => {
+    host = modelHost(["second-listener"]);
+    const main = await contextFor(host).backend.inspect();
+    if (!main.ok) throw new Error(main.reason);
+    expect(main.inspection.findings.find((f) => f.code === "other-listener")?.message).toMatch(/^another listener: RDP-Tcp-Admin on port 3390/);
+    const other = await createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", listener: "RDP-Tcp-Admin" }).inspect();
+    if (!other.ok) throw new Error(other.reason);
+    expect(other.inspection.listener.port).toBe(3390);
+    expect(host.runs.at(-1)!.input).toEqual({ terminalName: "RDP-Tcp-Admin", eventDays: 30 });
+    expect(() => createWindowsBackend({ runner: host.runner, launcher: host.launcher, listener: "RDP'; x" })).toThrow(/not a WinStations name/);
+  });
 });

@@ -76,7 +76,7 @@ describe("Windows rotation steps", () => {
     const { runner, calls } = answering({ "restart.ps1": { stdout: '{"restarted":["SessionEnv","TermService"],"thumbprint":null,"failureEvents":[],"stuck":"TermService","fix":"TermService did not stop within 20 s (stuck in StopPending): end its process"}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
     expect(await steps.restart(restart, thumb)).toEqual({ ok: false, reason: "restarted SessionEnv, then TermService; TermService did not stop within 20 s (stuck in StopPending): end its process" });
-    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15 });
+    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, terminalName: "RDP-Tcp", expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15 });
     expect(calls[0]!.timeoutMs).toBe((5 * 20 + 2 * 15 + 30) * 1000);
     const failed = answering({ "restart.ps1": { stdout: '{"restarted":"SessionEnv","thumbprint":null,"failureEvents":{"id":1057,"message":"failed to create a new self signed certificate"},"stuck":null}' } });
     expect(await createWindowsRotation({ runner: failed.runner, timeoutMs: 5000, sessionName: null, inSession: false }).restart(restart, thumb)).toEqual({
