@@ -367,6 +367,15 @@ Describe 'restore.ps1' {
     $doc.grantError | Should -Match 'Access is denied'
   }
 
+  It 'leaves an unchanged binding exactly as it is (no write)' {
+    $custom = Add-Cert @{ Store = 'My' }
+    Set-Binding $custom.Thumbprint
+    Mock Set-ItemProperty { throw 'no write expected' }
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $custom.Thumbprint; binding = @{ terminalName = 'RDP-Tcp'; registryHashPresent = $true; registryHash = $custom.Thumbprint.ToLowerInvariant() } }
+    $doc.binding.registryHashPresent | Should -BeTrue
+    Should -Invoke Set-ItemProperty -Times 0
+  }
+
   It 'leaves an installed certificate as it is and rejects data it does not expect' {
     $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint }
     $doc.certificateRestored | Should -BeTrue

@@ -28,6 +28,13 @@ foreach ($name in $Scenario) {
     'termservice-hangs' { $WinModel.IssuesOnRestartOf = 'TermService'; $WinModel.Services.TermService.Hangs = $true }
     # A second listener (its own WinStations key, port and binding), as admins add for a jump host.
     'second-listener' { $WinModel.Listeners['RDP-Tcp-Admin'] = [ordered]@{ PortNumber = 3390; SecurityLayer = 2; UserAuthentication = 1; HashType = 1; RegistryHash = $null; TemplateHash = $null } }
+    # AD CS auto-enrollment through a Group Policy template: HashType 2, the certificate in My (KB 3042780).
+    'group-policy-template' {
+      $t = New-ModelCertificate -Store 'My' -Subject ('CN=' + $WinModel.ComputerName) -Issuer 'CN=Corp Issuing CA' -DaysAgo 300 -DaysValid 365 -KeyAcl @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R')
+      $WinModel.Certificates.Add($t)
+      # The policy, not the WinStations value, names it: a hash set there by hand would take precedence (DOMAIN.md).
+      $WinModel.Listeners['RDP-Tcp'].HashType = 2; $WinModel.Listeners['RDP-Tcp'].TemplateHash = $t.Thumbprint
+    }
     'event-non-ascii' { Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Le serveur Terminal Server n''a pas pu remplacer le certificat expiré — état : accès refusé' }
     default { throw "unknown scenario $name" }
   }

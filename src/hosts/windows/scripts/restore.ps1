@@ -80,12 +80,17 @@ if ($null -ne $binding) {
   $key = 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\{0}' -f $terminalName
   $values = Get-ItemProperty -LiteralPath $key
   $present = $null -ne $values.PSObject.Properties['SSLCertificateSHA1Hash']
+  $current = $null
+  if ($present) { $current = (@($values.SSLCertificateSHA1Hash) | ForEach-Object { ([byte]$_).ToString('X2') }) -join '' }
   if ($binding.registryHashPresent) {
     $hex = [string]$binding.registryHash
     if ($hex -notmatch '^[0-9A-Fa-f]{40}\z') { throw 'binding.registryHash is not 40 hex digits' }
-    $bytes = New-Object byte[] 20
-    for ($i = 0; $i -lt 20; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring($i * 2, 2), 16) }
-    Set-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash' -Value $bytes -Type Binary
+    # Written only when it differs: an unchanged binding is left exactly as it is.
+    if ($current -ne $hex.ToUpperInvariant()) {
+      $bytes = New-Object byte[] 20
+      for ($i = 0; $i -lt 20; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring($i * 2, 2), 16) }
+      Set-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash' -Value $bytes -Type Binary
+    }
   } elseif ($present) {
     Remove-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash'
   }

@@ -198,4 +198,17 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(host.runs.at(-1)!.input).toEqual({ terminalName: "RDP-Tcp-Admin", eventDays: 30 });
     expect(() => createWindowsBackend({ runner: host.runner, launcher: host.launcher, listener: "RDP'; x" })).toThrow(/not a WinStations name/);
   });
+
+  it("a Group Policy template binding (type 2): status says AD CS manages it, and rotate leaves it alone even with --force", async () => {
+    host = modelHost(["group-policy-template"]);
+    const installed = (): string[] => host.model().Certificates.map((c) => `${c.Store}\\${c.Thumbprint}`);
+    const before = installed();
+    const outcome = await contextFor(host).backend.inspect();
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(outcome.inspection.findings.find((f) => f.code === "binding-group-policy")?.message).toMatch(/Group Policy template .*leave it alone/);
+    const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
+    expect(result.outcome).not.toBe("rotated");
+    expect(installed()).toEqual(before);
+    expect(host.model().Listeners["RDP-Tcp"]!.HashType).toBe(2);
+  });
 });
