@@ -475,6 +475,25 @@ Describe 'bootstrap.ps1' {
     ($after | ConvertFrom-Json).tsSetting.sslCertificateSha1Hash | Should -Be $WinModel.SelfSignedThumbprint
   }
 
+  It 'silences the warning, verbose and information streams: Restart-Service''s "WARNING: Waiting for service" never reaches the answer' {
+    $noisy = Join-Path $TestDrive 'noisy.ps1'
+    Set-Content -LiteralPath $noisy -Value @(
+      'param([string]$InputJson)',
+      'Restart-Service -Name TermService -Force',
+      'Write-Verbose "verbose" -Verbose; Write-Information "information"; Write-Warning "warning"',
+      'ConvertTo-Json -Compress -InputObject @{ ok = $true }'
+    )
+    # Run bare, the model's Restart-Service warns every 2 s of its stop, as the real one does.
+    @(& $noisy -InputJson '{}' 3>&1 | Where-Object { $_ -is [System.Management.Automation.WarningRecord] -and "$_" -like 'Waiting for service*' }).Count | Should -BeGreaterThan 1
+    New-WindowsModel
+    $writer = [System.IO.StringWriter]::new()
+    $envelope = ConvertTo-Json -Compress -InputObject @{ script = $noisy; input = @{} }
+    $warnings = & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new($envelope)) -Stdout $writer 3>&1
+    @($warnings).Count | Should -Be 0
+    $writer.ToString() | Should -Not -Match 'Waiting for service'
+    ($writer.ToString().Split("--- rdpcert-json ---")[-1] | ConvertFrom-Json).ok | Should -BeTrue
+  }
+
   It 'runs only an absolute .ps1 path' {
     $writer = [System.IO.StringWriter]::new()
     { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"inspect.ps1","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'

@@ -247,7 +247,8 @@ $eventQueries = @(
 foreach ($query in $eventQueries) {
   $found = @()
   try {
-    $found = @(Get-WinEvent -FilterHashtable $query.filter)
+    # Bounded: newest first, at most 2000 per query, so a flooded System log cannot outlast Node's timeout.
+    $found = @(Get-WinEvent -FilterHashtable $query.filter -MaxEvents 2000)
   } catch {
     # "No events were found that match the specified selection criteria" is an answer, not an error.
     if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') { Add-PartError $query.part $_ }

@@ -42,7 +42,7 @@ function Get-ListenerThumbprint {
 
 function Get-FailureEvents([datetime]$Since) {
   try {
-    $found = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1057, 1058); StartTime = $Since } -ErrorAction Stop)
+    $found = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1057, 1058); StartTime = $Since } -MaxEvents 20 -ErrorAction Stop)
   } catch {
     if ($_.FullyQualifiedErrorId -like 'NoMatchingEventsFound*') { return @() }
     throw
