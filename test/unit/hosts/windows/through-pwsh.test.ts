@@ -41,7 +41,8 @@ interface Run {
 }
 
 function modelHost(scenarios: string[] = []) {
-  const dir = mkdtempSync(join(tmpdir(), "rdpcert-winmodel-"));
+  // A non-ASCII directory: the state file path goes through argv and the model reads it as UTF-8.
+  const dir = mkdtempSync(join(tmpdir(), "rdpcert-winmodel-é-"));
   const state = join(dir, "state.json");
   execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "new-model.ps1"), state, ...scenarios], { stdio: ["ignore", "ignore", "inherit"] });
   const launcher: PowerShellLauncher = { file: pwshPath(), args: ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "with-model.ps1"), state, encodedBootstrap()] };
