@@ -138,7 +138,11 @@ ${STATUS_EXIT_CODES_HELP}`,
     .option("--reason <text>", "recorded in the journal and the backup")
     .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
-    .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task");
+    .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
+    .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", (v: string) => {
+      if (!/^[A-Za-z0-9#-]{1,32}$/.test(v)) throw new UsageError(`--listener ${JSON.stringify(v)} is not a listener name (1 to 32 letters, digits, # or -)`);
+      return v;
+    });
   withOptions(rotateCommand, [backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
@@ -159,12 +163,13 @@ Exit codes:
   3  refused (CA-issued without --force, listener down, cannot inspect), another
      rotation holds the lock, or bad usage`,
     )
-    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; inSession?: boolean; json?: boolean; name: string[]; ip: string[] }) => {
+    .action(async (opts: RawRotationOptions & { dryRun?: boolean; yes?: boolean; force?: boolean; reason?: string; inSession?: boolean; listener?: string; json?: boolean; name: string[]; ip: string[] }) => {
       const { rotateCommand: run, requestedNames } = await import("./commands/rotate");
       process.exitCode = await run({
         ...(await rotationFlags(opts)),
         requestedNames: requestedNames(opts.name, opts.ip),
         inSession: opts.inSession === true,
+        ...(opts.listener ? { listener: opts.listener } : {}),
         dryRun: opts.dryRun === true,
         yes: opts.yes === true,
         force: opts.force === true,

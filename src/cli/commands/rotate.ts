@@ -43,6 +43,8 @@ export interface RotationFlags {
   readonly portOverride?: number | null;
   readonly rotateDays?: number | null;
   readonly inSession?: boolean;
+  /** Windows: another listener than RDP-Tcp (--listener NAME). */
+  readonly listener?: string;
   /** --name/--ip: the new certificate's names instead of the old one's. */
   readonly requestedNames?: ReplacementSpec["requested"];
 }
@@ -82,7 +84,7 @@ export async function restartSpecFor(backend: HostBackend, flags: RotationFlags,
 /** Everything a rotation needs, wired to the real host; shared by rotate, backups, status and run. */
 export async function rotationSetup(flags: RotationFlags, extra: { force: boolean; reason: string | null; log?: RotationContext["log"] }) {
   const runner = runCommand;
-  const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner, inSession: flags.inSession });
+  const selected = await selectBackend({ backend: flags.backend, xrdpIni: flags.xrdpIni, runner, inSession: flags.inSession, ...(flags.listener ? { listener: flags.listener } : {}) });
   if (!selected.ok) return { ok: false as const, reason: selected.reason, fix: selected.fix };
   const backend = flags.portOverride ? withPortOverride(selected.backend, flags.portOverride) : selected.backend;
   const policy: Policy = { warnDays: flags.warnDays, renewalFraction: flags.renewalFraction, rotateDays: flags.rotateDays ?? null };

@@ -176,6 +176,7 @@ export interface HandOffOptions {
   readonly restart: boolean;
   readonly reason?: string | null;
   readonly keepBackups: number;
+  readonly listener?: string;
 }
 
 /**
@@ -187,6 +188,7 @@ export interface HandOffOptions {
 export function handOffArguments(cli: string, options: HandOffOptions, cwd: string): string[] {
   const args = [cli, "rotate", "--yes", "--in-session", "--backend", "windows", "--state-dir", win32.resolve(cwd, options.stateDir)];
   args.push("--verify-timeout", String(options.verifyTimeout), "--restart-timeout", String(options.restartTimeout), "--timeout", String(options.timeout), "--warn-days", String(options.warnDays), "--keep-backups", String(options.keepBackups));
+  if (options.listener) args.push("--listener", options.listener);
   if (options.force) args.push("--force");
   if (!options.restart) args.push("--no-restart");
   if (options.reason) args.push("--reason", options.reason);

@@ -5,6 +5,7 @@ import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/pow
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
+import { rdpcert } from "../../../helpers/cli";
 
 /**
  * The Windows rotation steps at the PowerShell boundary: what each step sends
@@ -132,5 +133,11 @@ describe("hand-off arguments", () => {
       "expires in 9 days",
     ]);
     expect(handOffArguments("C:\\r\\main.js", { ...options, stateDir: "C:\\ProgramData\\rdpcert", force: false, restart: true, reason: null }, "D:\\ops")).toEqual(expect.arrayContaining(["C:\\ProgramData\\rdpcert"]));
+    expect(handOffArguments("C:\\r\\main.js", { ...options, listener: "RDP-Tcp-Admin" }, "D:\\ops").join(" ")).toContain("--listener RDP-Tcp-Admin");
+  });
+
+  it("rotate --listener takes a WinStations name and nothing else (usage error, exit 3)", async () => {
+    const run = await rdpcert(["rotate", "--listener", "RDP-Tcp'; Remove-Item x", "--dry-run"]);
+    expect([run.code, run.stderr.trim()]).toEqual([3, `rdpcert: --listener "RDP-Tcp'; Remove-Item x" is not a listener name (1 to 32 letters, digits, # or -)`]);
   });
 });
