@@ -17,6 +17,8 @@ $syntaxRules = @(
   # Windows Server 2012 R2 ships PowerShell 4, where ::new() does not exist (DOMAIN.md): New-Object works everywhere.
   @{ rule = '::new() (PowerShell 5; use New-Object)'; test = { param($a) $a -is [System.Management.Automation.Language.InvokeMemberExpressionAst] -and $a.Static -and $a.Member -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $a.Member.Value -eq 'new' } },
   @{ rule = 'clean block (PowerShell 7.3)'; test = { param($a) $a -is [System.Management.Automation.Language.NamedBlockAst] -and [string]$a.BlockKind -eq 'Clean' } },
+  # Not a version matter: bootstrap.ps1 runs every script as a script block, which has no script scope.
+  @{ rule = '$script: scope (the script runs as a script block under bootstrap.ps1)'; test = { param($a) $a -is [System.Management.Automation.Language.VariableExpressionAst] -and $a.VariablePath.IsScript } },
   @{ rule = '$IsWindows/$IsLinux/$IsMacOS/$IsCoreCLR/$PSStyle (PowerShell 6+)'; test = { param($a) $a -is [System.Management.Automation.Language.VariableExpressionAst] -and @('IsWindows', 'IsLinux', 'IsMacOS', 'IsCoreCLR', 'PSStyle') -contains $a.VariablePath.UserPath } }
 )
 

@@ -33,6 +33,8 @@ if ($params.certificateWaitSeconds) { $certificateWait = [int]$params.certificat
 $expectNew = $true
 if ($null -ne $params.expectNewCertificate) { $expectNew = [bool]$params.expectNewCertificate }
 
+# Functions below set keys of this dictionary (one shared object): never $script:result, since
+# bootstrap.ps1 runs this file as a script block, which has no script scope of its own.
 $result = [ordered]@{ restarted = @(); thumbprint = $null; failureEvents = @(); stuck = $null; fix = $null }
 
 function Get-ListenerThumbprint {
@@ -62,7 +64,7 @@ function Wait-Certificate([datetime]$Since) {
       }
     }
     $failures = @(Get-FailureEvents $Since)
-    if ($failures.Count -gt 0) { $script:result.failureEvents = $failures; return $null }
+    if ($failures.Count -gt 0) { $result.failureEvents = $failures; return $null }
     if ((Get-Date) -ge $deadline) { return $null }
     Start-Sleep -Milliseconds 500
   }
@@ -76,8 +78,8 @@ function Stop-Bounded([string]$Name) {
     $service.WaitForStatus('Stopped', [TimeSpan]::FromSeconds($serviceWait))
     return $true
   } catch {
-    $script:result.stuck = $Name
-    $script:result.fix = ('{0} did not stop within {1} s (stuck in {2}): end its process (sc.exe queryex {0}, then taskkill /PID <pid> /F) or reboot, then run rdpcert status' -f $Name, $serviceWait, [string](Get-Service -Name $Name).Status)
+    $result.stuck = $Name
+    $result.fix = ('{0} did not stop within {1} s (stuck in {2}): end its process (sc.exe queryex {0}, then taskkill /PID <pid> /F) or reboot, then run rdpcert status' -f $Name, $serviceWait, [string](Get-Service -Name $Name).Status)
     return $false
   }
 }
@@ -89,8 +91,8 @@ function Start-Bounded([string]$Name) {
     $service.WaitForStatus('Running', [TimeSpan]::FromSeconds($serviceWait))
     return $true
   } catch {
-    $script:result.stuck = $Name
-    $script:result.fix = ('{0} did not start within {1} s: Start-Service {0}; if it fails with error 1068, start the services it depends on' -f $Name, $serviceWait)
+    $result.stuck = $Name
+    $result.fix = ('{0} did not start within {1} s: Start-Service {0}; if it fails with error 1068, start the services it depends on' -f $Name, $serviceWait)
     return $false
   }
 }

@@ -87,6 +87,7 @@ describe("PowerShell scripts", () => {
           "Test-Json -Json '{}'",
           "$h = '{}' | ConvertFrom-Json -AsHash",
           "$ok = New-Object System.Text.StringBuilder; $ok2 = '{}' | ConvertFrom-Json",
+          "function f { $script:result = 1 }",
         ].join("\n"),
       );
       const found = check51([bad])[bad]!;
@@ -105,6 +106,7 @@ describe("PowerShell scripts", () => {
         [10, "-Encoding utf8NoBOM"],
         [11, "Test-Json"],
         [12, "ConvertFrom-Json -AsHashtable"],
+        [14, "$script: scope"],
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

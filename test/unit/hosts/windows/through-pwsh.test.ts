@@ -212,4 +212,12 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(installed()).toEqual(before);
     expect(host.model().Listeners["RDP-Tcp"]!.HashType).toBe(2);
   });
+
+  it("a TermService stuck in StopPending: the restart step fails with the fix, through the bootstrap, instead of waiting for ever", async () => {
+    host = modelHost(["expiring", "termservice-hangs"]);
+    const result = await rotate(contextFor(host), settings, { dryRun: false });
+    expect(result.outcome).not.toBe("rotated");
+    expect(result.steps.find((s) => s.step === "restart")?.detail).toMatch(/^restarted SessionEnv; TermService did not stop within 20 s \(stuck in StopPending\): end its process/);
+    expect(host.model().Violations).toEqual([]);
+  });
 });
