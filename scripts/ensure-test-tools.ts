@@ -7,13 +7,16 @@
  * lets a test skip silently.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(__dirname, "..", "..");
 /** Where the tests look for pwsh (test/helpers/pwsh.ts): RDPCERT_PWSH, else this, else pwsh on PATH. */
 export const PWSH_TOOL_DIR = join(ROOT, ".tools", "pwsh");
 const PWSH_VERSION = "7.6.9";
+/** Pester from NuGet (package `Pester`), restored by a throwaway project into .tools/nuget. */
+export const PESTER_VERSION = "5.7.1";
+export const PESTER_MANIFEST = join(ROOT, ".tools", "nuget", "pester", PESTER_VERSION, "tools", "Pester.psd1");
 
 export interface Needed {
   readonly command: string;
@@ -85,4 +88,39 @@ function ensurePwsh(): boolean {
   return true;
 }
 
-if (require.main === module) process.exitCode = ensurePackages() && ensurePwsh() ? 0 : 1;
+/**
+ * Pester is a NuGet package whose tools/ folder is the module: a restore of a
+ * project that only downloads it (PackageDownload) puts it under .tools/nuget.
+ */
+export function ensurePester(): boolean {
+  if (existsSync(PESTER_MANIFEST)) return true;
+  if (!have("dotnet")) {
+    process.stderr.write(`rdpcert tests: Pester ${PESTER_VERSION} is not in .tools/nuget and there is no dotnet to restore it with; install the .NET SDK\n`);
+    return false;
+  }
+  process.stderr.write(`rdpcert tests: restoring Pester ${PESTER_VERSION} from NuGet into .tools/nuget (the Windows scripts' tests)\n`);
+  const project = join(ROOT, ".tools", "pester-restore");
+  mkdirSync(project, { recursive: true });
+  writeFileSync(
+    join(project, "pester-restore.csproj"),
+    `<Project Sdk="Microsoft.NET.Sdk">\n  <PropertyGroup><TargetFramework>netstandard2.0</TargetFramework></PropertyGroup>\n  <ItemGroup><PackageDownload Include="Pester" Version="[${PESTER_VERSION}]" /></ItemGroup>\n</Project>\n`,
+  );
+  const run = spawnSync("dotnet", ["restore", join(project, "pester-restore.csproj"), "--packages", join(ROOT, ".tools", "nuget")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1" },
+    encoding: "utf8",
+  });
+  rmSync(project, { recursive: true, force: true });
+  if (run.status !== 0 || !existsSync(PESTER_MANIFEST)) {
+    const line = `${run.stdout ?? ""}\n${run.stderr ?? ""}`.split("\n").find((l) => /error/i.test(l)) ?? `exit ${run.status}`;
+    process.stderr.write(`rdpcert tests: 'dotnet restore' of Pester ${PESTER_VERSION} from NuGet failed (${line.trim()}); check that nuget.org is reachable\n`);
+    return false;
+  }
+  return true;
+}
+
+if (require.main === module) {
+  // --powershell: only what the Windows scripts' tests need (npm run test:windows).
+  const powershellOnly = process.argv.includes("--powershell");
+  process.exitCode = (powershellOnly || ensurePackages()) && ensurePwsh() && ensurePester() ? 0 : 1;
+}

@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import type { Config } from "../core/config";
 import { runCommand } from "../hosts/command-runner";
 import { installedCommand, writeBytes } from "../hosts/local/self";
+import { StateDir } from "../hosts/local/state-dir";
 import { calendarFromCron } from "../schedule/task/cron-daily";
 import { DEFAULT_UNIT_DIR, type TaskCommand, type TaskStep, installSystemd, removeSystemd, showSystemd, systemdRunning, systemdUnits } from "../schedule/task/systemd";
 import { TASK_NAME, installWindowsTask, removeWindowsTask, showWindowsTask, taskXml } from "../schedule/task/windows-task";
@@ -57,7 +58,12 @@ export async function taskAction(config: Config, options: TaskOptions): Promise<
           : `schtasks.exe /Delete /TN ${TASK_NAME} /F\n`,
       );
     }
-    return report(options.action === "install" ? await installWindowsTask(runCommand, xmlPath, writeBytes, xml) : await removeWindowsTask(runCommand));
+    const write = (path: string, bytes: Uint8Array): void => {
+      // The state dir may not exist yet on a fresh host: create it (SYSTEM and Administrators only) first.
+      new StateDir(config.stateDir).ensure();
+      writeBytes(path, bytes);
+    };
+    return report(options.action === "install" ? await installWindowsTask(runCommand, xmlPath, write, xml) : await removeWindowsTask(runCommand));
   }
   const units = systemdUnits(command, calendar.time, config.jitterMinutes);
   if (options.action === "show") {

@@ -114,8 +114,25 @@ export interface RotationSteps {
     now: Date,
     /** Called with what will be written, before the first write (the journal records it). */
     beforeWrite?: (files: readonly WrittenFile[]) => void,
-  ): Promise<StepResult<{ readonly thumbprint: string | null; readonly written: readonly string[]; readonly keygenMs?: number }>>;
+  ): Promise<
+    StepResult<{
+      readonly thumbprint: string | null;
+      readonly written: readonly string[];
+      readonly keygenMs?: number;
+      /**
+       * The repair fixes the binding, not the certificate (Windows: a configured thumbprint that
+       * names a missing certificate was cleared, and the listener keeps serving its own valid one):
+       * verify "a valid certificate is presented and the binding is clean", not "a different one".
+       */
+      readonly presentedMayStay?: boolean;
+    }>
+  >;
   /** `oldThumbprint`: a backend whose server regenerates the certificate (Windows) waits for one that differs. */
   restart(restart: RestartSpec, oldThumbprint: string | null): Promise<StepResult<{ readonly command: string | null }>>;
-  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[] }>>;
+  /**
+   * `oldCertificateGone`: the old certificate cannot come back (Windows' own key is not
+   * exportable, so the backup holds no PFX); rollback then means "a valid certificate is
+   * presented and the binding is as before", not "the old certificate again".
+   */
+  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[]; readonly oldCertificateGone?: string }>>;
 }

@@ -12,6 +12,8 @@ export interface BackendSelection {
   readonly runner?: CommandRunner;
   /** Windows: rotate even from inside an RDP session (--in-session). */
   readonly inSession?: boolean;
+  /** Windows: the WinStations listener (default RDP-Tcp). */
+  readonly listener?: string;
 }
 
 /** Which backend `auto` picks, or why none fits: `win32` is windows; elsewhere an xrdp.ini means xrdp. */
@@ -35,7 +37,7 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
     kind === "xrdp"
       ? createXrdpBackend({ iniPath, runner: selection.runner, platform })
       : // The Windows backend and its PowerShell scripts load only when used.
-        (await import("./windows/windows-backend")).createWindowsBackend({ runner: selection.runner, platform, inSession: selection.inSession });
+        (await import("./windows/windows-backend")).createWindowsBackend({ runner: selection.runner, platform, inSession: selection.inSession, ...(selection.listener ? { listener: selection.listener } : {}) });
   const capability = await backend.capability();
   if (!capability.available) {
     return { ok: false, reason: `the ${kind} backend cannot run here: ${capability.reason}`, fix: kind === "xrdp" ? "pass --xrdp-ini PATH, or --backend windows on Windows" : "run rdpcert on the Windows host itself, or use --backend xrdp" };

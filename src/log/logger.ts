@@ -3,6 +3,7 @@ import type * as Winston from "winston";
 import type TransportStream from "winston-transport";
 import type { CommandRunner } from "../hosts/command-runner";
 import { jsonText, terminalField } from "../core/terminal-safe";
+import { WINDOWS_POWERSHELL } from "../hosts/windows/system-paths";
 import { RotatingFile } from "./rotating-file";
 
 /** Extra fields a caller passed, without winston's own. */
@@ -38,7 +39,7 @@ export interface LogOptions {
   readonly maxFileBytes?: number;
   readonly maxFiles?: number;
   /** Windows: warnings and errors to the Application event log, source `rdpcert`. */
-  readonly eventLog?: { readonly runner: CommandRunner } | null;
+  readonly eventLog?: { readonly runner: CommandRunner; readonly reportFailure?: (line: string) => void } | null;
   /** Console on stderr (stdout carries reports and JSON). */
   readonly console?: boolean;
   /** The console's own threshold (e.g. "warn" when stdout carries JSON); the file keeps `level`. */
@@ -71,14 +72,16 @@ export const EVENT_SOURCE = "rdpcert";
 /**
  * The Write-EventLog call: the script text is constant and the message travels
  * as JSON on stdin, so nothing from a log line is ever parsed as PowerShell.
+ * rdpcert's event source is registered at first use (New-EventLog), so a host
+ * where `task install` never ran still gets the events.
  */
 export const EVENT_LOG_SCRIPT =
-  "$e = [Console]::In.ReadToEnd() | ConvertFrom-Json; Write-EventLog -LogName Application -Source $e.source -EntryType $e.entryType -EventId $e.eventId -Message $e.message";
+  "$e = [Console]::In.ReadToEnd() | ConvertFrom-Json; if (-not [System.Diagnostics.EventLog]::SourceExists($e.source)) { New-EventLog -LogName Application -Source $e.source }; Write-EventLog -LogName Application -Source $e.source -EntryType $e.entryType -EventId $e.eventId -Message $e.message";
 
 export function eventLogCall(level: Level, message: string, runId: string): { file: string; args: string[]; input: string } {
   const entryType = level === "error" ? "Error" : "Warning";
   return {
-    file: "powershell.exe",
+    file: WINDOWS_POWERSHELL(),
     args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_LOG_SCRIPT],
     input: JSON.stringify({ source: EVENT_SOURCE, entryType, eventId: level === "error" ? 1002 : 1001, message: `[${runId}] ${redact(message)}` }),
   };
@@ -138,10 +141,20 @@ export function createLog(options: LogOptions = {}): Log {
   }
   if (options.eventLog) {
     const runner = options.eventLog.runner;
+    const report = options.eventLog.reportFailure ?? ((line: string) => process.stderr.write(`${line}\n`));
+    let failureReported = false;
     class EventLogTransport extends Transport {
       override log(info: { level: string; message: unknown }, next: () => void): void {
         const call = eventLogCall(info.level as Level, String(info.message), runId);
-        pending.push(runner(call.file, call.args, { input: call.input, timeoutMs: 15_000 }));
+        // A failure to write the event log is reported once per process, never swallowed.
+        pending.push(
+          runner(call.file, call.args, { input: call.input, timeoutMs: 15_000 }).then((result) => {
+            if (failureReported || (result.exitCode === 0 && !result.spawnError)) return;
+            failureReported = true;
+            const why = result.spawnError ?? (result.timedOut ? "timed out" : (result.stderr.trim().split(/\r?\n/)[0] ?? "") || `exit ${result.exitCode}`);
+            report(`rdpcert: cannot write to the Windows event log (${why}); the log file still has every line, and further event log failures are not repeated`);
+          }),
+        );
         next();
       }
     }

@@ -373,7 +373,8 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       ctx.fault("after-restart");
       advanceAfterChange("verifying");
       ctx.fault("before-verify");
-      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, oldThumbprint, newThumbprint)), (v) => `new certificate presented after ${v.attempts} handshake(s)`);
+      const unchangedOk = replaced.value.presentedMayStay === true;
+      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint)), (v) => `${unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
       else {
         newThumbprint = verified.value.result.certificate!.thumbprint;
@@ -429,8 +430,14 @@ async function rollBack(ctx: RotationContext, settings: RotationSettings, inspec
   ctx.fault("after-restore");
   // A failing restart does not end the rollback: what counts is what the listener presents.
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
-  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)), () => "old state presented again");
+  const gone = restored.value.oldCertificateGone;
+  const accept = gone ? expectNew(ctx.now, null, null) : expectSignature(expected);
+  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), () => (gone ? `${gone}; a valid certificate is presented with the binding as before` : "old state presented again"));
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
+  if (verified.ok && gone) {
+    const configuredCheck = await configuredMatches(ctx, verified.value.result.certificate!.thumbprint);
+    if (configuredCheck) return { ok: false as const, reason: configuredCheck, conflict: false };
+  }
   return verified.ok ? verified : { ...verified, conflict: false };
 }
 

@@ -119,7 +119,7 @@ export interface ClientDoctorOptions {
 export async function clientDoctorCommand(options: ClientDoctorOptions): Promise<number> {
   const platform = options.platform ?? process.platform;
   if (platform !== "win32") throw new UsageError(`doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs ${platform}`);
-  const { inspectClient } = await import("../../hosts/windows/client");
+  const { clientExitCode, inspectClient } = await import("../../hosts/windows/client");
   const { runCommand } = await import("../../hosts/command-runner");
   const backupDir = `${process.env.LOCALAPPDATA ?? "."}\\rdpcert\\client-backups\\${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const result = await inspectClient(runCommand, { host: options.host, fix: options.fix, backupDir });
@@ -127,14 +127,16 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
     process.stderr.write(terminalText(`rdpcert: doctor --client could not run: ${result.reason}\n`));
     return ExitCode.UNKNOWN;
   }
-  const { items, actions } = result.state;
+  const { items, actions, fixError } = result.state;
+  const exitCode = clientExitCode(result.state);
   if (options.json) {
-    process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client/v1", host: options.host, items, actions, exitCode: items.length && !options.fix ? 2 : 0 }, 2)}\n`);
+    process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client/v1", host: options.host, items, actions, fixError, exitCode }, 2)}\n`);
   } else {
     for (const item of items) process.stdout.write(terminalText(`[found] ${item.kind.padEnd(19)} ${item.location}\n        ${item.detail}\n`));
     for (const action of actions) process.stdout.write(`[fixed] removed ${action.item}; backup in ${action.backup}\n`);
+    if (fixError) process.stdout.write(terminalText(`[stopped] ${fixError}\n        ${actions.length ? "the items above were already removed (and backed up); " : "nothing was removed; "}close mstsc and run the fix again\n`));
     if (items.length === 0) process.stdout.write("No cached client state found: the client side is clean.\n");
-    else if (!options.fix) process.stdout.write(`\nMost likely cause (if only this client fails): stale client state.\n  fix: rdpcert doctor --client${options.host ? ` ${options.host}` : ""} --fix   (each item is backed up first)\n`);
+    else if (!options.fix) process.stdout.write(`\nThis is how a used client looks. If only this client fails, stale client state is the likely cause.\n  fix: rdpcert doctor --client${options.host ? ` ${options.host}` : ""} --fix   (each item is backed up first)\n`);
   }
-  return items.length && !options.fix ? ExitCode.CRITICAL : ExitCode.OK;
+  return exitCode === 2 ? ExitCode.CRITICAL : ExitCode.OK;
 }

@@ -23,6 +23,7 @@ interface RotateFlags {
   force?: boolean;
   reason?: string;
   inSession?: boolean;
+  listener?: string;
   json?: boolean;
   name: string[];
   ip: string[];
@@ -39,7 +40,8 @@ export function registerRotate(program: Command): void {
     .option("--reason <text>", "recorded in the journal and the backup")
     .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
-    .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task");
+    .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
+    .option("--listener <name>", "Windows: the listener (WinStations key) to rotate, e.g. RDP-Tcp-3390; default RDP-Tcp");
   withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
@@ -84,6 +86,7 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
     log: json ? createConsoleLog({ level: "warn" }).log : undefined,
     requestedNames: names,
     inSession: opts.inSession === true,
+    ...(opts.listener ? { listener: opts.listener } : {}),
   });
   if (!session.ok) {
     process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: session.reason, fix: session.fix })}\n` : terminalText(`refused  ${session.reason}\n  fix: ${session.fix}\n`));
@@ -96,7 +99,7 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   };
   const handOff = app.mustHandOff(session);
   if (handOff && !dryRun) {
-    const handed = await app.handOffRotation(config, { force: opts.force === true, reason: opts.reason ?? null });
+    const handed = await app.handOffRotation(config, { force: opts.force === true, reason: opts.reason ?? null, ...(opts.listener ? { listener: opts.listener } : {}) });
     if (!handed.ok) {
       process.stderr.write(terminalText(`rdpcert: ${handOff}; handing the rotation to a SYSTEM task failed: ${handed.reason}\n`));
       return ExitCode.UNKNOWN;

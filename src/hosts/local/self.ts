@@ -28,3 +28,8 @@ export function createTextFile(path: string, text: string, force: boolean): "wri
 export function pathExists(path: string): boolean {
   return existsSync(path);
 }
+
+/** Where the user ran rdpcert: a relative state dir handed to a task must be made absolute against it. */
+export function workingDirectory(): string {
+  return process.cwd();
+}

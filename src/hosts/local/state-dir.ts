@@ -6,6 +6,7 @@ import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
 import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
 import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
 import { UntrustedPathError, lstatOrNull, readOwnFile, untrustedReason } from "./trust";
+import { ICACLS } from "../windows/system-paths";
 
 /**
  * rdpcert's own state on a host: the rotation lock, the journal of the rotation
@@ -199,7 +200,7 @@ export class StateDir {
   ensure(): void {
     this.check();
     const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
-    if (created !== undefined && process.platform === "win32") execFileSync("icacls", windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
+    if (created !== undefined && process.platform === "win32") execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);

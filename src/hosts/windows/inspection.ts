@@ -2,129 +2,195 @@ import { describeCertificate, normalizeThumbprint } from "../../core/certificate
 import type { ConfiguredCertificate, HostFinding, InspectOutcome, Issuance, KeyState, SecurityLayer } from "../host-backend";
 import { asArray, field, parsePsDate } from "./powershell";
 
-/** What inspect.ps1 reports, mapped onto the host contract. Pure: tests feed it 5.1-shaped JSON. */
-const SOURCE = "WMI Win32_TSGeneralSetting (RDP-tcp)";
-const MACHINE_KEYS_FIX =
-  "give NETWORK SERVICE (S-1-5-20) read access to the key under C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys (or Crypto\\Keys for CNG), or delete the certificate and run Restart-Service SessionEnv so Windows creates a new one";
+/**
+ * What inspect.ps1 reports (schema 1, see the contract at the top of the
+ * script), mapped onto the host contract. Pure: tests feed it JSON shaped as
+ * Windows PowerShell 5.1 writes it, and every property may be missing, null,
+ * or a lone object where an array was meant.
+ */
+export const ELEVATE_FIX = "run from an elevated prompt (Administrator)";
 
-const EVENT_MEANINGS: Readonly<Record<number, { severity: HostFinding["severity"]; text: string; fix: string | null }>> = {
-  1056: { severity: "info", text: "Windows created a new self-signed Remote Desktop certificate", fix: null },
-  1057: { severity: "critical", text: "Windows failed to create a new self-signed certificate", fix: "fix the MachineKeys permissions, then delete the stale certificate and run Restart-Service SessionEnv" },
-  1058: { severity: "critical", text: "Windows failed to replace the expired self-signed certificate", fix: "delete the expired certificate from Cert:\\LocalMachine\\Remote Desktop and run Restart-Service SessionEnv" },
-  1051: { severity: "warn", text: "the configured certificate is unusable; Windows fell back to its self-signed one", fix: "fix or replace the configured certificate, or clear SSLCertificateSHA1Hash" },
-  1055: { severity: "warn", text: "the configured certificate is unusable; Windows fell back to its self-signed one", fix: "fix or replace the configured certificate, or clear SSLCertificateSHA1Hash" },
-  1059: { severity: "warn", text: "the configured certificate is unusable; Windows fell back to its self-signed one", fix: "fix or replace the configured certificate, or clear SSLCertificateSHA1Hash" },
-  36870: { severity: "critical", text: "Schannel cannot access the TLS server credential's private key (0x8009030D)", fix: MACHINE_KEYS_FIX },
+const DAY_MS = 86_400_000;
+const MACHINE_KEYS = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys";
+const CNG_KEYS = "C:\\ProgramData\\Microsoft\\Crypto\\Keys";
+/** The Remote Desktop firewall group by resource id: its display name is localized. */
+const FIREWALL_GROUP = "@FirewallAPI.dll,-28752";
+
+/** TermService, which presents the certificate, runs as NETWORK SERVICE: that is who must read the key. */
+function keyAclFix(keyPath: string | null): string {
+  return keyPath
+    ? `give NETWORK SERVICE read access to the key file: icacls "${keyPath}" /grant *S-1-5-20:R (use the SID S-1-5-20, not the localized name)`
+    : `give NETWORK SERVICE (SID S-1-5-20) read access to the certificate's key file in ${MACHINE_KEYS} (CNG keys: ${CNG_KEYS}), e.g. icacls <file> /grant *S-1-5-20:R`;
+}
+
+function unreadableKeyFix(issuance: Issuance, keyPath: string | null): string {
+  return issuance === "self-signed"
+    ? `rdpcert rotate (Windows then issues a new certificate and key); if it recurs, check the MachineKeys ACL: ${keyAclFix(keyPath)}`
+    : `${keyAclFix(keyPath)}; if the key file is gone or corrupt, re-import the certificate with its key (PFX)`;
+}
+
+interface EventMeaning {
+  readonly severity: HostFinding["severity"];
+  readonly text: string;
+  readonly fix: string | null;
+}
+
+const FELL_BACK: EventMeaning = {
+  severity: "warn",
+  text: "the configured certificate is unusable, so Windows fell back to its self-signed one (clients see another certificate)",
+  fix: "make the configured certificate usable (installed in Cert:\\LocalMachine\\My with its key, readable by NETWORK SERVICE, S-1-5-20), or run rdpcert rotate to clear an SSLCertificateSHA1Hash that names a missing certificate",
 };
+
+/** DOMAIN.md, "Events". */
+const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
+  1051: FELL_BACK,
+  1055: FELL_BACK,
+  1059: FELL_BACK,
+  1056: { severity: "info", text: "Windows created a new self-signed Remote Desktop certificate", fix: null },
+  1057: {
+    severity: "critical",
+    text: "Windows failed to create a new self-signed certificate",
+    fix: `check that SYSTEM and NETWORK SERVICE (S-1-5-20) have access to ${MACHINE_KEYS}, then run rdpcert rotate`,
+  },
+  1058: {
+    severity: "critical",
+    text: "Windows failed to replace the expired self-signed certificate",
+    fix: "rdpcert rotate (removes the stale certificate and restarts SessionEnv so that Windows issues a new one)",
+  },
+  1063: { severity: "info", text: "Windows installed a certificate from the Group Policy template (AD CS auto-enrollment)", fix: null },
+  1064: { severity: "critical", text: "Windows failed to create a certificate from the Group Policy template", fix: "check the template and the enrollment (certutil -pulse, the CA's event log); rdpcert does not replace template certificates" },
+  1065: { severity: "critical", text: "the Group Policy template certificate expired and was not replaced", fix: "renew it through AD CS auto-enrollment (certutil -pulse); rdpcert does not replace template certificates" },
+  // Schannel serves every TLS server on the host (IIS too): it counts only when its data names the RDP key (eventFindings).
+  36870: {
+    severity: "warn",
+    text: "Schannel cannot access a TLS server credential's private key (0x8009030D)",
+    fix: `fix the MachineKeys ACL: ${keyAclFix(null)}; for Windows' own self-signed certificate, rdpcert rotate`,
+  },
+};
+
+/** A newer 1056 (new certificate created) means these failures were followed by a success. */
+const RESOLVED_BY_1056 = new Set([1057, 1058]);
+const HASH_TYPES: Readonly<Record<number, string>> = { 0: "not valid", 1: "Windows' default self-signed certificate", 2: "a Group Policy template (AD CS auto-enrollment)", 3: "a custom certificate" };
 
 const SECURITY_LAYERS: Readonly<Record<number, SecurityLayer>> = { 0: "rdp", 1: "negotiate", 2: "tls" };
 
-export function inspectionFromScript(json: unknown): InspectOutcome {
-  if (!json || typeof json !== "object") return { ok: false, reason: "inspect.ps1 returned no object", fix: null };
-  const doc = json as Record<string, unknown>;
-  const setting = doc.tsSetting;
-  const settingError = field(doc, "tsSettingError", "string");
-  if (!setting || typeof setting !== "object") {
-    const denied = settingError !== null && /denied/i.test(settingError);
-    return {
-      ok: false,
-      reason: settingError ? `cannot read Win32_TSGeneralSetting: ${settingError}` : "Win32_TSGeneralSetting has no RDP-tcp listener (is Remote Desktop enabled?)",
-      fix: denied ? "run from an elevated prompt (Run as Administrator)" : "enable Remote Desktop (System Properties > Remote)",
-    };
-  }
-  const findings: HostFinding[] = [];
-  const configuredHash = field(setting, "sslCertificateSha1Hash", "string");
-  const configuredThumbprint = configuredHash ? normalizeThumbprint(configuredHash) : null;
-  const port = field(doc, "portNumber", "number") ?? 3389;
-  const portError = field(doc, "portError", "string");
-  if (portError) findings.push({ severity: "warn", code: "port-unreadable", message: `cannot read PortNumber (${portError}); assuming 3389`, fix: null });
-  const layer = SECURITY_LAYERS[field(setting, "securityLayer", "number") ?? 1] ?? "unknown";
-  if (layer === "rdp") findings.push({ severity: "critical", code: "security-layer-rdp", message: "SecurityLayer is 0 (RDP): the listener never offers TLS", fix: "set SecurityLayer to 1 (negotiate) or 2 (TLS)" });
-  const nla = field(setting, "userAuthenticationRequired", "number");
+const record = (value: unknown): Record<string, unknown> | null => (value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null);
 
-  const cert = doc.certificate;
-  let certificate: ConfiguredCertificate;
-  let key: KeyState;
-  let issuance: Issuance = "unknown";
-  if (cert && typeof cert === "object") {
-    const store = field(cert, "store", "string") ?? "My";
-    const thumbprint = normalizeThumbprint(field(cert, "thumbprint", "string") ?? configuredThumbprint ?? "");
-    const location = `Cert:\\LocalMachine\\${store}\\${thumbprint}`;
-    const raw = field(cert, "rawData", "string");
-    certificate = raw ? { state: "present", der: Buffer.from(raw, "base64"), location } : { state: "unreadable", location, reason: `${location} has no raw data` };
-    if (certificate.state === "present") {
-      try {
-        issuance = describeCertificate(certificate.der).selfSigned ? "self-signed" : "ca-issued";
-      } catch {
-        issuance = "unknown";
-      }
+/** Event messages run to paragraphs: the first line says what happened. */
+const firstLine = (text: string | null): string => (text ?? "").split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "") ?? "";
+
+function age(date: Date, now: Date): string {
+  const days = Math.floor((now.getTime() - date.getTime()) / DAY_MS);
+  const when = date.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return days < 0 ? when : days === 0 ? `${when}, today` : `${when}, ${days} day${days === 1 ? "" : "s"} ago`;
+}
+
+interface PartError {
+  readonly part: string;
+  readonly message: string;
+  readonly category: string | null;
+}
+
+function partErrors(doc: Record<string, unknown>): PartError[] {
+  return asArray(doc.errors).flatMap((e) => {
+    const part = field(e, "part", "string");
+    return part ? [{ part, message: firstLine(field(e, "message", "string")), category: field(e, "category", "string") }] : [];
+  });
+}
+
+const isDenied = (message: string | null, category: string | null): boolean =>
+  category === "PermissionDenied" || (message !== null && /denied|0x80041003|0x80070005/i.test(message));
+
+export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
+  const doc = record(json);
+  if (!doc) return { ok: false, reason: "inspect.ps1 answered with something other than a JSON object", fix: null };
+  const terminalName = field(doc, "terminalName", "string") ?? "RDP-tcp";
+  const setting = record(doc.tsSetting);
+  if (!setting) {
+    const error = field(doc, "tsSettingError", "string");
+    if (error) {
+      const denied = isDenied(error, field(doc, "tsSettingErrorCategory", "string"));
+      return {
+        ok: false,
+        reason: `cannot read WMI Win32_TSGeneralSetting (${terminalName}): ${firstLine(error)}`,
+        fix: denied ? ELEVATE_FIX : "check that the Remote Desktop Services WMI provider answers: Get-CimInstance -Namespace root\\cimv2\\TerminalServices -ClassName Win32_TSGeneralSetting",
+      };
     }
-    const hasKey = field(cert, "hasPrivateKey", "boolean");
-    const opens = field(cert, "privateKeyOpens", "boolean");
-    const keyError = field(cert, "privateKeyError", "string");
-    key =
-      hasKey === false
-        ? { state: "missing", location, reason: `${location} has no private key`, fix: "delete the certificate and run Restart-Service SessionEnv (self-signed), or re-import it with its key (PFX)" }
-        : opens === true
-          ? { state: "ok", location, reason: null }
-          : { state: "unreadable", location, reason: `the private key of ${location} cannot be opened${keyError ? `: ${keyError}` : ""}`, fix: MACHINE_KEYS_FIX };
-  } else {
-    const certError = field(doc, "certificateError", "string");
-    const location = `Cert:\\LocalMachine\\My\\${configuredThumbprint ?? "(none)"}`;
-    certificate = certError
-      ? { state: "unreadable", location, reason: `cannot read the certificate store: ${certError}`, fix: "run from an elevated prompt (Run as Administrator)" }
-      : {
-          state: "missing",
-          location,
-          reason: configuredThumbprint
-            ? `SSLCertificateSHA1Hash names ${configuredThumbprint}, which is in neither Remote Desktop nor My: Windows silently falls back to a self-signed certificate`
-            : "no certificate is configured for RDP-tcp",
-          fix: "clear SSLCertificateSHA1Hash (or point it at an installed certificate), then run Restart-Service SessionEnv",
-        };
-    key = { state: "unknown", location: null, reason: "no certificate to check the key of" };
+    return { ok: false, reason: `WMI Win32_TSGeneralSetting has no ${terminalName} listener (is Remote Desktop enabled?)`, fix: "enable Remote Desktop (Settings > System > Remote Desktop), then run rdpcert status again" };
   }
 
-  for (const service of asArray<Record<string, unknown>>(doc.services)) {
-    const name = field(service, "name", "string") ?? "?";
+  const errors = partErrors(doc);
+  const errorOf = (part: string): PartError | null => errors.find((e) => e.part === part) ?? null;
+  const findings: HostFinding[] = [];
+
+  const configuredHash = field(setting, "sslCertificateSha1Hash", "string");
+  const normalized = configuredHash ? normalizeThumbprint(configuredHash) : "";
+  const configuredThumbprint = /^[0-9A-F]{40}$/.test(normalized) ? normalized : null;
+
+  const portNumber = field(doc, "portNumber", "number");
+  const port = portNumber !== null && Number.isInteger(portNumber) && portNumber > 0 && portNumber < 65536 ? portNumber : 3389;
+  const portError = errorOf("portNumber");
+  if (portError || (portNumber !== null && port !== portNumber)) {
+    findings.push({ severity: "warn", code: "port-unreadable", message: `cannot read PortNumber (${portError?.message ?? `not a port: ${portNumber}`}); assuming 3389`, fix: portError && isDenied(portError.message, portError.category) ? ELEVATE_FIX : null });
+  }
+
+  const layerNumber = field(setting, "securityLayer", "number");
+  const securityLayer = layerNumber === null ? "unknown" : (SECURITY_LAYERS[layerNumber] ?? "unknown");
+  if (securityLayer === "rdp") {
+    findings.push({ severity: "critical", code: "security-layer-rdp", message: "SecurityLayer is 0 (RDP): the listener never offers TLS", fix: "set SecurityLayer to 1 (negotiate) or 2 (TLS)" });
+  }
+  const nlaNumber = field(setting, "userAuthenticationRequired", "number");
+
+  const { certificate, key, issuance } = certificateAndKey(doc, configuredHash, configuredThumbprint, errorOf("certificate"));
+
+  for (const service of asArray(doc.services)) {
+    const name = field(service, "name", "string");
     const status = field(service, "status", "string") ?? "Unknown";
-    if (status === "Running") continue;
+    if (!name || status === "Running") continue;
+    const startType = field(service, "startType", "string");
     const termService = name === "TermService";
+    const start = startType === "Disabled" ? `Set-Service ${name} -StartupType Manual; Start-Service ${name}` : `Start-Service ${name}`;
     findings.push({
       severity: termService ? "critical" : "warn",
       code: `service-${name.toLowerCase()}-${status.toLowerCase()}`,
-      message: `${name} is ${status}${termService ? ": the listener is down" : ""}`,
-      fix: status === "Missing" ? null : `Start-Service ${name}`,
+      message: `${name} is ${status}${startType === "Disabled" ? " (Disabled)" : ""}${termService ? ": the listener is down" : ""}`,
+      fix: status === "Missing" ? null : start,
     });
   }
-  for (const event of asArray<Record<string, unknown>>(doc.events)) {
-    const id = field(event, "id", "number");
-    if (id === null) continue;
-    const meaning = EVENT_MEANINGS[id];
-    const count = field(event, "count", "number") ?? 1;
-    const newest = parsePsDate(event.newest);
-    const message = (field(event, "message", "string") ?? "").split(/\r?\n/)[0]!.trim();
+
+  findings.push(...eventFindings(doc, now, record(doc.certificate)));
+  findings.push(...bindingFindings(doc, setting, configuredThumbprint));
+
+  const firewall = record(doc.firewall);
+  const rules = field(firewall, "rules", "number") ?? 0;
+  const portRules = field(firewall, "portRules", "number");
+  if (rules > 0 && field(firewall, "enabled", "number") === 0) {
+    // An admin's own enabled allow rule for the port counts: then the group being off is a note.
+    findings.push(
+      portRules !== null && portRules > 0
+        ? { severity: "info", code: "firewall-rules-disabled", message: `the inbound Remote Desktop firewall rules are disabled, but ${portRules} other enabled rule(s) allow port ${port}`, fix: null }
+        : { severity: "critical", code: "firewall-rules-disabled", message: `all ${rules} inbound Remote Desktop firewall rules are disabled`, fix: `Enable-NetFirewallRule -Group "${FIREWALL_GROUP}"` },
+    );
+  }
+
+  for (const error of errors) {
+    if (error.part === "portNumber" || error.part === "certificate") continue;
+    // Firewall errors are shown (a host without the NetSecurity module, a denied query), never swallowed.
+    const events = error.part.startsWith("events:");
     findings.push({
-      severity: meaning?.severity ?? "warn",
-      code: `event-${id}`,
-      message: `event ${id} x${count}, newest ${newest ? newest.toISOString() : "unknown"}: ${meaning?.text ?? "Remote Desktop certificate event"}${message ? ` ("${message}")` : ""}`,
-      fix: meaning?.fix ?? null,
+      severity: events || error.part === "firewall" ? "info" : "warn",
+      code: `${error.part.replace(/^events:.*/, "events").replace(/^service:/, "service-").toLowerCase()}-unreadable`,
+      message: events ? `cannot read the System event log (${error.part.slice("events:".length)}): ${error.message}` : `cannot read ${error.part}: ${error.message}`,
+      fix: isDenied(error.message, error.category) ? ELEVATE_FIX : null,
     });
-  }
-  const eventsError = field(doc, "eventsError", "string");
-  if (eventsError) findings.push({ severity: "info", code: "events-unreadable", message: `cannot read the System event log: ${eventsError}`, fix: null });
-  const firewall = doc.firewall;
-  if (firewall && typeof firewall === "object") {
-    const rules = field(firewall, "rules", "number") ?? 0;
-    const enabled = field(firewall, "enabled", "number") ?? 0;
-    if (rules > 0 && enabled === 0) findings.push({ severity: "critical", code: "firewall-rules-disabled", message: `all ${rules} inbound Remote Desktop firewall rules are disabled`, fix: 'Enable-NetFirewallRule -DisplayGroup "Remote Desktop"' });
   }
 
   return {
     ok: true,
     inspection: {
       backend: "windows",
-      source: SOURCE,
-      listener: { address: null, port, securityLayer: layer, nla: nla === null ? null : nla !== 0 },
+      source: `WMI Win32_TSGeneralSetting (${terminalName})`,
+      listener: { address: null, port, securityLayer, nla: nlaNumber === null ? null : nlaNumber !== 0 },
       certificate,
       key,
       issuance,
@@ -132,4 +198,156 @@ export function inspectionFromScript(json: unknown): InspectOutcome {
       findings,
     },
   };
+}
+
+/** The binding (KB 3042780), the key folders' ACLs (KB 2001849), other listeners. */
+function bindingFindings(doc: Record<string, unknown>, setting: Record<string, unknown>, configuredThumbprint: string | null): HostFinding[] {
+  const findings: HostFinding[] = [];
+  const hashType = field(setting, "sslCertificateSha1HashType", "number");
+  const registryHashPresent = field(doc, "registryHashPresent", "boolean");
+  if (hashType === 2) {
+    findings.push({
+      severity: "info",
+      code: "binding-group-policy",
+      message: `the certificate is managed by ${HASH_TYPES[2]} (SSLCertificateSHA1HashType 2): rdpcert rotate and run leave it alone`,
+      fix: "renew it through AD CS auto-enrollment (certutil -pulse); a hash set by hand would fight the policy",
+    });
+  } else if (hashType === 0) {
+    findings.push({ severity: "warn", code: "binding-not-valid", message: "SSLCertificateSHA1HashType is 0 (not valid)", fix: "clear SSLCertificateSHA1Hash under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp and restart SessionEnv" });
+  }
+  if (hashType === 1 && registryHashPresent === true && configuredThumbprint) {
+    findings.push({ severity: "info", code: "binding-registry-value", message: `SSLCertificateSHA1Hash is set in the registry (${field(doc, "registryHash", "string") ?? "?"}) while WMI reports the default self-signed binding`, fix: null });
+  }
+  for (const folder of asArray(doc.keyFolders)) {
+    const path = field(folder, "path", "string") ?? "the key folder";
+    const missing = [field(folder, "systemFullControl", "boolean") === false ? "SYSTEM (S-1-5-18)" : null, field(folder, "administratorsFullControl", "boolean") === false ? "Administrators (S-1-5-32-544)" : null].filter(Boolean);
+    if (missing.length === 0) continue;
+    findings.push({
+      severity: "critical",
+      code: "key-folder-acl",
+      message: `${path} does not give ${missing.join(" and ")} Full Control: Windows cannot create or replace its certificate (events 1057/1058, Schannel 36870)`,
+      fix: `icacls "${path}" /grant *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F (then rdpcert rotate); rdpcert does not delete a certificate while this is broken`,
+    });
+  }
+  const terminalName = field(doc, "terminalName", "string") ?? "RDP-tcp";
+  for (const other of asArray(doc.listeners)) {
+    const name = field(other, "name", "string");
+    if (!name || name.toLowerCase() === terminalName.toLowerCase()) continue;
+    findings.push({ severity: "info", code: "other-listener", message: `another listener: ${name} on port ${field(other, "port", "number") ?? "?"} (not judged here: this report is about ${terminalName})`, fix: null });
+  }
+  return findings;
+}
+
+function certificateAndKey(
+  doc: Record<string, unknown>,
+  configuredHash: string | null,
+  configuredThumbprint: string | null,
+  error: PartError | null,
+): { certificate: ConfiguredCertificate; key: KeyState; issuance: Issuance } {
+  const cert = record(doc.certificate);
+  const noKey = (reason: string): KeyState => ({ state: "unknown", location: null, reason });
+  if (!cert) {
+    const location = `Cert:\\LocalMachine\\My\\${configuredThumbprint ?? "(none)"}`;
+    if (configuredHash && !configuredThumbprint) {
+      return {
+        certificate: { state: "unreadable", location, reason: `SSLCertificateSHA1Hash is "${configuredHash}", not a 40-digit thumbprint`, fix: "set SSLCertificateSHA1Hash to the thumbprint of an installed certificate, or clear it" },
+        key: noKey("no certificate to check the key of"),
+        issuance: "unknown",
+      };
+    }
+    if (error) {
+      return {
+        certificate: { state: "unreadable", location, reason: `cannot read the certificate store: ${error.message}`, fix: isDenied(error.message, error.category) ? ELEVATE_FIX : null },
+        key: noKey("the certificate store could not be read"),
+        issuance: "unknown",
+      };
+    }
+    return {
+      certificate: configuredThumbprint
+        ? {
+            state: "missing",
+            location,
+            reason: `SSLCertificateSHA1Hash names ${configuredThumbprint}, which is in neither Remote Desktop nor My: Windows silently falls back to a self-signed certificate`,
+            fix: "rdpcert rotate clears the dangling SSLCertificateSHA1Hash (or point it at an installed certificate), then Windows uses its own self-signed certificate",
+          }
+        : { state: "missing", location, reason: "no certificate is configured (SSLCertificateSHA1Hash is empty)", fix: null },
+      key: noKey("no certificate to check the key of"),
+      issuance: "unknown",
+    };
+  }
+
+  const store = field(cert, "store", "string") ?? "My";
+  const thumbprint = normalizeThumbprint(field(cert, "thumbprint", "string") ?? configuredThumbprint ?? "");
+  const location = `Cert:\\LocalMachine\\${store}\\${thumbprint}`;
+  const raw = field(cert, "rawData", "string");
+  const der = raw ? Buffer.from(raw, "base64") : null;
+  const certificate: ConfiguredCertificate = der && der.length > 0 ? { state: "present", der, location } : { state: "unreadable", location, reason: `${location} came without its raw data` };
+  let issuance: Issuance = "unknown";
+  if (certificate.state === "present") {
+    try {
+      issuance = describeCertificate(certificate.der).selfSigned ? "self-signed" : "ca-issued";
+    } catch {
+      issuance = "unknown";
+    }
+  }
+
+  const keyPath = field(cert, "keyPath", "string");
+  const keyError = field(cert, "privateKeyError", "string");
+  const opens = field(cert, "privateKeyOpens", "boolean");
+  const key: KeyState =
+    field(cert, "hasPrivateKey", "boolean") === false
+      ? {
+          state: "missing",
+          location,
+          reason: `${location} has no private key`,
+          fix: issuance === "self-signed" && store === "Remote Desktop" ? "rdpcert rotate (Windows then issues a new certificate with its key)" : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My",
+        }
+      : opens === true
+        ? { state: "ok", location: keyPath ?? location, reason: null }
+        : opens === false
+          ? {
+              state: "unreadable",
+              location: keyPath ?? location,
+              // Judged by the key file's ACL for the account TermService runs as, not by whether an elevated admin can open it.
+              reason: keyPath ? `NETWORK SERVICE (S-1-5-20), which TermService runs as, cannot read the key file ${keyPath} of ${location}` : `the private key of ${location} does not open${keyError ? `: ${firstLine(keyError)}` : ""}`,
+              fix: unreadableKeyFix(issuance, keyPath),
+            }
+          : { state: "unknown", location, reason: keyError ? firstLine(keyError) : "the private key was not checked" };
+  return { certificate, key, issuance };
+}
+
+/**
+ * Schannel 36870 is logged for any TLS server whose key cannot be read (IIS,
+ * LDAPS, WinRM): it counts against RDP only when its data names the RDP
+ * certificate's key container (or thumbprint).
+ */
+function schannelConcernsRdp(event: unknown, cert: Record<string, unknown> | null): boolean {
+  const keyPath = field(cert, "keyPath", "string");
+  const names = [keyPath ? keyPath.split("\\").pop()! : null, field(cert, "thumbprint", "string")].filter((n): n is string => !!n).map((n) => n.toLowerCase());
+  const data = asArray(record(event)?.data).filter((d): d is string => typeof d === "string");
+  const text = [...data, field(event, "message", "string") ?? ""].join("\n").toLowerCase();
+  return names.some((n) => text.includes(n));
+}
+
+function eventFindings(doc: Record<string, unknown>, now: Date, cert: Record<string, unknown> | null): HostFinding[] {
+  const events = asArray(doc.events).flatMap((event) => {
+    const id = field(event, "id", "number");
+    if (id === null) return [];
+    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), rdp: id !== 36870 || schannelConcernsRdp(event, cert) }];
+  });
+  const created = events.filter((e) => e.id === 1056 && e.newest).map((e) => e.newest!.getTime());
+  const lastCreated = created.length > 0 ? Math.max(...created) : null;
+  return events.map(({ id, count, newest, message, rdp }) => {
+    const known = EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null };
+    const meaning: EventMeaning = rdp ? known : { severity: "info", text: `${known.text}, for another TLS server (its data does not name the RDP certificate's key)`, fix: null };
+    const resolved = RESOLVED_BY_1056.has(id) && newest !== null && lastCreated !== null && lastCreated > newest.getTime();
+    const times = count === 1 ? "once" : `${count} times`;
+    const when = newest ? `, newest ${age(newest, now)}` : "";
+    return {
+      severity: resolved ? "info" : meaning.severity,
+      code: `event-${id}`,
+      message: `event ${id} (${times}${when}): ${meaning.text}${resolved ? `; since resolved: Windows created a new certificate on ${age(new Date(lastCreated), now)}` : ""}${message ? ` - "${message}"` : ""}`,
+      fix: resolved ? null : meaning.fix,
+    };
+  });
 }

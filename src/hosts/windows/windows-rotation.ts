@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { win32 } from "node:path";
 import type { CommandRunner } from "../command-runner";
 import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult } from "../host-backend";
-import { field, runScript } from "./powershell";
+import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
 
 /**
  * Windows rotation (DOMAIN.md, "Regeneration"): Windows issues the listener's
@@ -14,10 +15,20 @@ import { field, runScript } from "./powershell";
  */
 export interface WindowsRotationOptions {
   readonly runner: CommandRunner;
+  readonly launcher?: PowerShellLauncher;
   readonly timeoutMs: number;
   readonly sessionName: string | null;
   readonly inSession: boolean;
+  /** The WinStations listener (default RDP-Tcp). */
+  readonly listener?: string;
+  /** restart.ps1's bounds in seconds (default SERVICE_WAIT_S, CERTIFICATE_WAIT_S). */
+  readonly restartWaits?: { readonly serviceSeconds: number; readonly certificateSeconds: number };
 }
+
+const WINSTATIONS = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations";
+/** restart.ps1's bounds: each service wait, each wait for a certificate; its worst case is 5 service waits and 2 certificate waits. */
+export const SERVICE_WAIT_S = 20;
+export const CERTIFICATE_WAIT_S = 15;
 
 const storeOf = (location: string): string | null => /^Cert:\\LocalMachine\\([^\\]+)\\/.exec(location)?.[1] ?? null;
 const thumbprintOf = (location: string): string | null => /\\([0-9A-F]{40})$/.exec(location)?.[1] ?? null;
@@ -28,7 +39,13 @@ export function insideRdpSession(sessionName: string | null): boolean {
 }
 
 export function createWindowsRotation(options: WindowsRotationOptions): RotationSteps {
-  const { runner, timeoutMs } = options;
+  const { timeoutMs } = options;
+  const waits = options.restartWaits ?? { serviceSeconds: SERVICE_WAIT_S, certificateSeconds: CERTIFICATE_WAIT_S };
+  // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own
+  // certificate (which may be the one it had all along) is the expected result, not a new one.
+  let clearedDangling = false;
+  const terminalName = options.listener ?? "RDP-Tcp";
+  const shell: PowerShell = { runner: options.runner, ...(options.launcher ? { launcher: options.launcher } : {}) };
   return {
     mustHandOff() {
       if (options.inSession || !insideRdpSession(options.sessionName)) return null;
@@ -44,7 +61,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
           ? `clear SSLCertificateSHA1Hash (it names ${inspection.configuredThumbprint}, which is not installed) so Windows uses its own self-signed certificate`
           : `remove ${location} with its private key (only a self-signed certificate in Remote Desktop is removed)`,
         restart.enabled
-          ? "restart SessionEnv and wait up to 30 s for a new certificate; if none appears, stop UmRdpService and restart TermService (bounded waits)"
+          ? `restart SessionEnv and wait up to ${CERTIFICATE_WAIT_S} s for a new certificate; if none appears (and Windows logged no 1057/1058), stop UmRdpService and restart TermService (every wait bounded, ${SERVICE_WAIT_S} s per service)`
           : "no restart (--no-restart): Windows creates the new certificate only when Remote Desktop restarts",
       ];
     },
@@ -56,13 +73,15 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const installed = cert.state === "present" ? thumbprintOf(cert.location) : null;
       const extra: Record<string, unknown> = { configuredThumbprint: inspection.configuredThumbprint, store: storeOf(cert.location), thumbprint: installed };
       if (inspection.configuredThumbprint) {
-        items.push({ role: "thumbprint", originalPath: "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\\SSLCertificateSHA1Hash", data: Buffer.from(inspection.configuredThumbprint), mode: 0o600, uid: 0, gid: 0, wasLink: false });
+        items.push({ role: "thumbprint", originalPath: `${WINSTATIONS}\\${terminalName}\\SSLCertificateSHA1Hash`, data: Buffer.from(inspection.configuredThumbprint), mode: 0o600, uid: 0, gid: 0, wasLink: false });
       }
-      if (cert.state === "present") {
-        // The PFX password lives with the backup (SYSTEM/Administrators only), never in a log or on a command line.
-        const password = randomBytes(24).toString("base64url");
-        const result = await runScript(runner, "backup.ps1", { thumbprint: thumbprintOf(cert.location), store: storeOf(cert.location), password }, timeoutMs);
-        if (!result.ok) return { ok: false, reason: result.reason };
+      // The PFX password lives with the backup (SYSTEM/Administrators only), never in a log or on a command line.
+      const password = randomBytes(24).toString("base64url");
+      const result = await runScript(shell, "backup.ps1", { thumbprint: installed, store: installed ? storeOf(cert.location) : null, password, terminalName }, timeoutMs);
+      if (!result.ok) return { ok: false, reason: result.reason };
+      // The binding as it was (KB 3042780): the hash type, and whether the registry value existed at all.
+      extra.binding = (result.json as Record<string, unknown>).binding ?? null;
+      if (installed) {
         const rawData = field(result.json, "rawData", "string");
         const pfx = field(result.json, "pfx", "string");
         items.push({ role: "certificate", originalPath: cert.location, data: Buffer.from(rawData ?? "", "base64"), mode: 0o600, uid: 0, gid: 0, wasLink: false });
@@ -83,50 +102,103 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (!missing && store !== "Remote Desktop") {
         return { ok: false, reason: `${cert.location} is not in Remote Desktop: rdpcert removes only Windows' own self-signed certificate` };
       }
-      const result = await runScript(runner, "remove.ps1", { thumbprint: missing ? null : thumbprintOf(cert.location), store: missing ? null : store, clearConfigured: missing }, timeoutMs);
+      const result = await runScript(shell, "remove.ps1", { thumbprint: missing ? null : thumbprintOf(cert.location), store: missing ? null : store, clearConfigured: missing, terminalName }, timeoutMs);
       if (!result.ok) return { ok: false, reason: result.reason };
-      const removed = Array.isArray((result.json as { removed?: unknown }).removed) ? ((result.json as { removed: string[] }).removed) : [];
+      const refused = field(result.json, "refused", "string");
+      if (refused) return { ok: false, reason: `nothing removed (${refused}): ${field(result.json, "fix", "string") ?? "see the backend's findings"}` };
+      const removed = asArray<string>((result.json as { removed?: unknown }).removed).filter((r) => typeof r === "string");
       const cleared = field(result.json, "clearedConfigured", "boolean") === true;
-      return { ok: true, value: { thumbprint: null, written: [...removed.map((r) => `removed ${r}`), ...(cleared ? ["cleared SSLCertificateSHA1Hash"] : [])] } };
+      clearedDangling = cleared;
+      return { ok: true, value: { thumbprint: null, written: [...removed.map((r) => `removed ${r}`), ...(cleared ? ["cleared SSLCertificateSHA1Hash"] : [])], presentedMayStay: cleared && removed.length === 0 } };
     },
 
     async restart(restart, oldThumbprint) {
       if (!restart.enabled) return { ok: true, value: { command: null } };
-      const result = await runScript(runner, "restart.ps1", { oldThumbprint, waitSeconds: 30 }, Math.max(restart.timeoutMs, 120_000));
+      // No old certificate, or a dangling binding was cleared: the certificate Windows has counts.
+      const expectNew = oldThumbprint !== null && !clearedDangling;
+      const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds };
+      // Node's timeout stays above the script's own worst case, so the script's answer (stuck, 1057) always arrives.
+      const worstCaseMs = (5 * waits.serviceSeconds + 2 * waits.certificateSeconds + 30) * 1000;
+      const result = await runScript(shell, "restart.ps1", params, Math.max(restart.timeoutMs, worstCaseMs));
       if (!result.ok) return { ok: false, reason: result.reason };
-      const restarted = (result.json as { restarted?: unknown }).restarted;
-      return { ok: true, value: { command: `Restart-Service ${(Array.isArray(restarted) ? restarted : [restarted]).filter(Boolean).join(", then ")}` } };
+      const restarted = asArray<string>((result.json as { restarted?: unknown }).restarted).filter((r) => typeof r === "string");
+      const command = restarted.length ? `restarted ${restarted.join(", then ")}` : "no service restarted";
+      const stuck = field(result.json, "stuck", "string");
+      if (stuck) return { ok: false, reason: `${command}; ${field(result.json, "fix", "string") ?? `${stuck} did not change state in time`}` };
+      const events = asArray<Record<string, unknown>>((result.json as { failureEvents?: unknown }).failureEvents);
+      if (events.length) {
+        const quoted = events.map((e) => `event ${field(e, "id", "number") ?? "?"}: ${field(e, "message", "string") ?? ""}`).join("; ");
+        return { ok: false, reason: `${command}; Windows could not issue a certificate (${quoted}): check SYSTEM and Administrators Full Control on C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys and ...\\Crypto\\Keys` };
+      }
+      if (!field(result.json, "thumbprint", "string")) return { ok: false, reason: `${command}; no ${expectNew ? "new " : ""}certificate appeared within ${waits.certificateSeconds} s of each restart` };
+      return { ok: true, value: { command } };
     },
 
     async restore(backup) {
       const extra = backup.extra ?? {};
       const pfx = backup.items.find((i) => i.role === "pfx");
       const thumbprint = (extra.thumbprint as string | null) ?? backup.thumbprint;
-      // No certificate was installed before (the configured thumbprint named a missing one): put the setting back only.
-      if (!thumbprint && !(extra.configuredThumbprint as string | null)) return { ok: true, value: { restored: [] } };
+      const binding = (extra.binding as Record<string, unknown> | null | undefined) ?? null;
+      if (!thumbprint && !binding) return { ok: true, value: { restored: [] } };
       const result = await runScript(
-        runner,
+        shell,
         "restore.ps1",
         {
           store: (extra.store as string | null) ?? "Remote Desktop",
           pfx: pfx ? pfx.data.toString("base64") : null,
           password: (extra.pfxPassword as string | undefined) ?? null,
-          thumbprint: thumbprint ?? (extra.configuredThumbprint as string),
-          configuredThumbprint: (extra.configuredThumbprint as string | null) ?? null,
-          importCertificate: thumbprint !== null,
+          thumbprint: thumbprint ?? null,
+          binding,
         },
         timeoutMs,
       );
       if (!result.ok) return { ok: false, reason: result.reason };
-      return { ok: true, value: { restored: [`${thumbprint ?? "configuration"}${field(result.json, "imported", "boolean") ? " (imported from the PFX)" : ""}`] } };
+      const restored: string[] = [];
+      if (field(result.json, "imported", "boolean")) restored.push(`${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`);
+      const grantError = field(result.json, "grantError", "string");
+      if (grantError) restored.push(`(NETWORK SERVICE could not be granted Read on the key: ${grantError})`);
+      if (binding) restored.push(`the binding (${field(binding, "registryHashPresent", "boolean") ? `SSLCertificateSHA1Hash = ${field(binding, "registryHash", "string")}` : "no SSLCertificateSHA1Hash: Windows' own certificate"})`);
+      // Windows' own key is usually not exportable: the old certificate cannot come back, and a valid one with the old binding is the rollback.
+      const gone = field(result.json, "certificateRestored", "boolean") === false ? `${thumbprint} cannot be put back: ${field(result.json, "certificateError", "string") ?? "no PFX"}` : null;
+      return { ok: true, value: { restored, ...(gone ? { oldCertificateGone: gone } : {}) } };
     },
   };
+}
+
+/** What the in-session `rdpcert rotate` was asked to do, to be done the same way by the SYSTEM task. */
+export interface HandOffOptions {
+  readonly stateDir: string;
+  readonly verifyTimeout: number;
+  readonly restartTimeout: number;
+  readonly timeout: number;
+  readonly warnDays: number;
+  readonly force: boolean;
+  readonly restart: boolean;
+  readonly reason?: string | null;
+  readonly keepBackups: number;
+  readonly listener?: string;
+}
+
+/**
+ * The SYSTEM task's `rdpcert rotate` arguments: every option of the rotation
+ * it replaces, and the state dir as an absolute path (the task starts in
+ * %SystemRoot%\System32, where a relative one would land). `cwd` is where the
+ * user ran rdpcert.
+ */
+export function handOffArguments(cli: string, options: HandOffOptions, cwd: string): string[] {
+  const args = [cli, "rotate", "--yes", "--in-session", "--backend", "windows", "--state-dir", win32.resolve(cwd, options.stateDir)];
+  args.push("--verify-timeout", String(options.verifyTimeout), "--restart-timeout", String(options.restartTimeout), "--timeout", String(options.timeout), "--warn-days", String(options.warnDays), "--keep-backups", String(options.keepBackups));
+  if (options.listener) args.push("--listener", options.listener);
+  if (options.force) args.push("--force");
+  if (!options.restart) args.push("--no-restart");
+  if (options.reason) args.push("--reason", options.reason);
+  return args;
 }
 
 /** The SYSTEM task that runs `rdpcert rotate --in-session ...` outside the RDP session. */
 export const HANDOFF_TASK = "rdpcert-rotate-once";
 
-export async function handOffToSystemTask(runner: CommandRunner, execute: string, args: string, timeoutMs = 60_000): Promise<StepResult<{ task: string }>> {
-  const result = await runScript(runner, "handoff.ps1", { taskName: HANDOFF_TASK, execute, arguments: args }, timeoutMs);
+export async function handOffToSystemTask(shell: PowerShell | CommandRunner, execute: string, args: string, timeoutMs = 60_000): Promise<StepResult<{ task: string }>> {
+  const result = await runScript(shell, "handoff.ps1", { taskName: HANDOFF_TASK, execute, arguments: args }, timeoutMs);
   return result.ok ? { ok: true, value: { task: HANDOFF_TASK } } : { ok: false, reason: result.reason };
 }

@@ -1,4 +1,5 @@
 import type { CommandRunner } from "../../hosts/command-runner";
+import { SCHTASKS, WINDOWS_POWERSHELL } from "../../hosts/windows/system-paths";
 import { type CalendarTime, pad, weekdayNames } from "./cron-daily";
 import type { TaskCommand, TaskStep } from "./systemd";
 
@@ -27,7 +28,8 @@ export function windowsQuote(arg: string): string {
 /**
  * The Task Scheduler definition: SYSTEM (S-1-5-18) with highest privileges,
  * a calendar trigger with RandomDelay, StartWhenAvailable so a missed run
- * happens at the next boot, one instance at a time.
+ * happens at the next boot, one instance at a time. The command path is
+ * quoted: node usually lives under "C:\Program Files".
  */
 export function taskXml(command: TaskCommand, time: CalendarTime, jitterMinutes: number): string {
   const start = `2026-01-01T${pad(time.hour)}:${pad(time.minute)}:00`;
@@ -66,7 +68,7 @@ export function taskXml(command: TaskCommand, time: CalendarTime, jitterMinutes:
   </Settings>
   <Actions Context="Author">
     <Exec>
-      <Command>${xmlEscape(command.node)}</Command>
+      <Command>${xmlEscape(windowsQuote(command.node))}</Command>
       <Arguments>${xmlEscape(args)}</Arguments>
     </Exec>
   </Actions>
@@ -85,10 +87,10 @@ export const EVENT_SOURCE_SCRIPT =
 export async function installWindowsTask(runner: CommandRunner, xmlPath: string, writeXml: (path: string, bytes: Buffer) => void, xml: string): Promise<TaskStep[]> {
   writeXml(xmlPath, taskXmlBytes(xml));
   const steps: TaskStep[] = [{ ok: true, did: `wrote ${xmlPath}` }];
-  const create = await runner("schtasks.exe", ["/Create", "/TN", TASK_NAME, "/XML", xmlPath, "/F"], { timeoutMs: 60_000 });
+  const create = await runner(SCHTASKS(), ["/Create", "/TN", TASK_NAME, "/XML", xmlPath, "/F"], { timeoutMs: 60_000 });
   steps.push(create.exitCode === 0 ? { ok: true, did: `schtasks.exe /Create /TN ${TASK_NAME}` } : { ok: false, did: "schtasks.exe /Create", reason: (create.spawnError ?? create.stderr.trim()) || `exit ${create.exitCode}` });
   if (!steps.at(-1)!.ok) return steps;
-  const source = await runner("powershell.exe", ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], {
+  const source = await runner(WINDOWS_POWERSHELL(), ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], {
     input: JSON.stringify({ source: "rdpcert" }),
     timeoutMs: 60_000,
   });
@@ -97,11 +99,11 @@ export async function installWindowsTask(runner: CommandRunner, xmlPath: string,
 }
 
 export async function removeWindowsTask(runner: CommandRunner): Promise<TaskStep[]> {
-  const r = await runner("schtasks.exe", ["/Delete", "/TN", TASK_NAME, "/F"], { timeoutMs: 60_000 });
+  const r = await runner(SCHTASKS(), ["/Delete", "/TN", TASK_NAME, "/F"], { timeoutMs: 60_000 });
   return [r.exitCode === 0 ? { ok: true, did: `schtasks.exe /Delete /TN ${TASK_NAME}` } : { ok: false, did: "schtasks.exe /Delete", reason: (r.spawnError ?? r.stderr.trim()) || `exit ${r.exitCode}` }];
 }
 
 export async function showWindowsTask(runner: CommandRunner): Promise<string | null> {
-  const r = await runner("schtasks.exe", ["/Query", "/TN", TASK_NAME, "/XML"], { timeoutMs: 60_000 });
+  const r = await runner(SCHTASKS(), ["/Query", "/TN", TASK_NAME, "/XML"], { timeoutMs: 60_000 });
   return r.exitCode === 0 ? r.stdout : null;
 }

@@ -56,11 +56,22 @@ describe("logging", () => {
     await log.close();
     expect(calls).toHaveLength(2);
     expect(calls[0]).toEqual({
-      file: "powershell.exe",
+      file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
       args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_LOG_SCRIPT],
       input: JSON.stringify({ source: "rdpcert", entryType: "Warning", eventId: 1001, message: "[r1] expires in 9 days" }),
     });
     expect(JSON.parse(calls[1]!.input!)).toMatchObject({ entryType: "Error", eventId: 1002, message: "[r1] rollback failed; $(Remove-Item C:\\ -Recurse)" });
     expect(calls[1]!.args.join(" ")).not.toContain("Remove-Item");
+  });
+
+  it("registers its event source at first use, and reports a failure to write the event log once, never swallowed", async () => {
+    expect(EVENT_LOG_SCRIPT).toMatch(/SourceExists\(\$e\.source\)\) \{ New-EventLog -LogName Application -Source \$e\.source \}; Write-EventLog/);
+    const reported: string[] = [];
+    const runner: CommandRunner = async () => ({ exitCode: 1, stdout: "", stderr: "New-EventLog : Requested registry access is not allowed.\r\nAt line:1 char:1\r\n", timedOut: false, spawnError: null });
+    const log = createLog({ console: false, eventLog: { runner, reportFailure: (line) => reported.push(line) }, runId: "r2" });
+    log.log("warn", "one");
+    log.log("error", "two");
+    await log.close();
+    expect(reported).toEqual(["rdpcert: cannot write to the Windows event log (New-EventLog : Requested registry access is not allowed.); the log file still has every line, and further event log failures are not repeated"]);
   });
 });

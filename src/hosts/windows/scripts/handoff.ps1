@@ -1,14 +1,26 @@
-# rdpcert: run a rotation outside this RDP session, which restarting TermService
-# would cut off. Registers a one-off task as SYSTEM and starts it now.
-# Windows PowerShell 5.1. stdin JSON: { taskName, execute, arguments, logPath }.
+# rdpcert handoff.ps1: run a rotation outside this RDP session, which restarting
+# TermService would cut off. Registers a one-off task as SYSTEM and starts it now.
+# Windows PowerShell 5.1. Input (JSON): { taskName, execute, arguments }.
+# The task runs on battery power too (a laptop or a UPS-backed host must not skip it),
+# has a time limit, and deletes itself after it expired (an end boundary plus
+# DeleteExpiredTaskAfter). execute is an absolute path; arguments are built by Node.
+param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$params = [Console]::In.ReadToEnd() | ConvertFrom-Json
+$WarningPreference = 'SilentlyContinue'
+if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
+$params = $InputJson | ConvertFrom-Json
 $name = [string]$params.taskName
-if ($name -notmatch '^[A-Za-z0-9-]+$') { throw "taskName '$name' is not a plain task name" }
-$action = New-ScheduledTaskAction -Execute ([string]$params.execute) -Argument ([string]$params.arguments)
+if ($name -cnotmatch '^[A-Za-z0-9-]{1,64}\z') { throw 'taskName must be a plain task name' }
+$execute = [string]$params.execute
+# A drive-letter or UNC path: Windows searches the current directory before PATH for a bare name.
+if ($execute -notmatch '^([A-Za-z]:\\|\\\\)') { throw 'execute must be an absolute path' }
+$start = (Get-Date).AddSeconds(5)
+$action = New-ScheduledTaskAction -Execute $execute -Argument ([string]$params.arguments)
 $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
-$settings = New-ScheduledTaskSettingsSet -StartWhenAvailable -ExecutionTimeLimit (New-TimeSpan -Hours 1)
-Register-ScheduledTask -TaskName $name -Action $action -Principal $principal -Settings $settings -Force | Out-Null
+$trigger = New-ScheduledTaskTrigger -Once -At $start
+$trigger.EndBoundary = $start.AddHours(2).ToString('s')
+$settings = New-ScheduledTaskSettingsSet -StartWhenAvailable -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit (New-TimeSpan -Hours 1) -DeleteExpiredTaskAfter (New-TimeSpan -Minutes 5)
+Register-ScheduledTask -TaskName $name -Action $action -Principal $principal -Trigger $trigger -Settings $settings -Force | Out-Null
 Start-ScheduledTask -TaskName $name
-[ordered]@{ taskName = $name; started = (Get-Date).ToString('o') } | ConvertTo-Json -Compress
+ConvertTo-Json -InputObject ([ordered]@{ taskName = $name; started = (Get-Date).ToUniversalTime().ToString('o') }) -Compress

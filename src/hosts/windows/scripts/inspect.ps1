@@ -1,126 +1,308 @@
-# rdpcert: what the RDP-Tcp listener is configured to use. Windows PowerShell 5.1.
-# Parameters arrive as JSON on stdin (never spliced into this text); the answer is
-# one JSON document on stdout. Raw certificate bytes travel as base64 and every
-# judgement is made in Node. Each part is read on its own, so one failing part
-# (say, the event log) is reported without losing the rest.
+# rdpcert inspect.ps1: what the RDP listener is configured to use. Windows PowerShell 5.1.
+#
+# Contract (schema 2), read by src/hosts/windows/inspection.ts:
+# - input: JSON {"terminalName": "RDP-tcp", "eventDays": 30} in -InputJson (bootstrap.ps1
+#   passes it from stdin) or on stdin. Parameters are data, validated before use,
+#   never spliced into script text.
+# - output: ONE compressed JSON document, ASCII only (anything else is written as
+#   \uXXXX, so the console code page cannot garble a localized event message).
+# - Each part is read on its own: a part that fails lands in "errors"
+#   ({part, message, category}) and the others are still reported. Only bad
+#   parameters end the script (exit 1, an error record on stderr).
+# - Values go out as PowerShell has them: certificate bytes as base64, dates as
+#   ConvertTo-Json writes them ("\/Date(ms)\/" in 5.1), numbers or null. Every
+#   judgement is made in Node.
+param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+$VerbosePreference = 'SilentlyContinue'
+$InformationPreference = 'SilentlyContinue'
 
-$params = [Console]::In.ReadToEnd() | ConvertFrom-Json
-$terminalName = 'RDP-tcp'
-if ($params.terminalName) { $terminalName = [string]$params.terminalName }
-if ($terminalName -notmatch '^[A-Za-z0-9#-]+$') { throw "terminalName '$terminalName' is not a listener name" }
-$eventDays = 30
-if ($params.eventDays) { $eventDays = [int]$params.eventDays }
+if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
+$params = $null
+if (-not [string]::IsNullOrWhiteSpace($InputJson)) { $params = $InputJson | ConvertFrom-Json }
 
-$result = [ordered]@{
-  schema = 1
-  tsSetting = $null
-  tsSettingError = $null
-  portNumber = $null
-  portError = $null
-  certificate = $null
-  certificateError = $null
-  services = @()
-  events = @()
-  eventsError = $null
-  firewall = $null
-  firewallError = $null
+# Windows-only .NET, kept in small functions (the tests' Windows model replaces them).
+function Test-RsaCertificateExtensions {
+  # .NET 4.6 brought RSACertificateExtensions; Windows Server 2012 R2 without updates may lack it.
+  $null -ne ('System.Security.Cryptography.X509Certificates.RSACertificateExtensions' -as [type])
+}
+function Get-CngKeyName($Certificate) {
+  $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+  if ($null -eq $key) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate) }
+  if ($null -eq $key -or $null -eq $key.Key) { return $null }
+  return [string]$key.Key.UniqueName
 }
 
+$terminalName = 'RDP-tcp'
+if ($null -ne $params -and $null -ne $params.terminalName) { $terminalName = [string]$params.terminalName }
+# \z rather than $: in .NET, $ also matches before a trailing newline.
+if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName must be 1 to 32 letters, digits, # or -' }
+$eventDays = 30
+if ($null -ne $params -and $null -ne $params.eventDays) { $eventDays = [int]$params.eventDays }
+if ($eventDays -lt 1 -or $eventDays -gt 366) { throw 'eventDays must be between 1 and 366' }
+
+$partErrors = New-Object 'System.Collections.Generic.List[object]'
+function Add-PartError([string]$Part, $Record, [string]$Message) {
+  $category = 'InvalidData'
+  if ($null -ne $Record) {
+    $Message = $Record.Exception.Message
+    $category = [string]$Record.CategoryInfo.Category
+  }
+  $partErrors.Add([ordered]@{ part = $Part; message = $Message; category = $category })
+}
+
+# Win32_TSGeneralSetting: the configured thumbprint, security layer and NLA.
+$tsSetting = $null
+$tsSettingError = $null
+$tsSettingErrorCategory = $null
 try {
-  $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter ("TerminalName='{0}'" -f $terminalName)
-  if ($setting) {
-    $result.tsSetting = [ordered]@{
+  $filter = "TerminalName='{0}'" -f $terminalName
+  $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter $filter | Select-Object -First 1
+  if ($null -ne $setting) {
+    $tsSetting = [ordered]@{
       terminalName = [string]$setting.TerminalName
       sslCertificateSha1Hash = [string]$setting.SSLCertificateSHA1Hash
-      securityLayer = [int]$setting.SecurityLayer
-      userAuthenticationRequired = [int]$setting.UserAuthenticationRequired
+      # 0 not valid, 1 default self-signed, 2 Group Policy template, 3 custom (KB 3042780).
+      sslCertificateSha1HashType = $setting.SSLCertificateSHA1HashType
+      securityLayer = $setting.SecurityLayer
+      userAuthenticationRequired = $setting.UserAuthenticationRequired
     }
   }
 } catch {
-  $result.tsSettingError = $_.Exception.Message
+  $tsSettingError = $_.Exception.Message
+  $tsSettingErrorCategory = [string]$_.CategoryInfo.Category
 }
 
+$winStations = 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations'
+$portNumber = $null
+$registryHash = $null
+$registryHashPresent = $null
 try {
-  $key = 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\{0}' -f $terminalName
-  $result.portNumber = [int](Get-ItemProperty -Path $key -Name 'PortNumber').PortNumber
+  $values = Get-ItemProperty -LiteralPath (Join-Path $winStations $terminalName)
+  $portNumber = $values.PortNumber
+  # Absent for Windows' default self-signed certificate; binary when set (KB 3042780).
+  $registryHashPresent = $null -ne $values.PSObject.Properties['SSLCertificateSHA1Hash']
+  if ($registryHashPresent) { $registryHash = (@($values.SSLCertificateSHA1Hash) | ForEach-Object { ([byte]$_).ToString('X2') }) -join '' }
 } catch {
-  $result.portError = $_.Exception.Message
+  Add-PartError 'portNumber' $_
 }
 
-if ($result.tsSetting -and $result.tsSetting.sslCertificateSha1Hash) {
-  $thumbprint = $result.tsSetting.sslCertificateSha1Hash.ToUpperInvariant()
+# Other listeners: another WinStations key with its own PortNumber (and its own binding).
+$listeners = New-Object 'System.Collections.Generic.List[object]'
+try {
+  foreach ($child in @(Get-ChildItem -LiteralPath $winStations)) {
+    $name = [string]$child.PSChildName
+    try {
+      $port = (Get-ItemProperty -LiteralPath (Join-Path $winStations $name) -Name 'PortNumber').PortNumber
+      $listeners.Add([ordered]@{ name = $name; port = $port })
+    } catch {
+      # 'Console' and other keys without PortNumber are not network listeners.
+    }
+  }
+} catch {
+  Add-PartError 'listeners' $_
+}
+
+# The configured certificate: Remote Desktop first (Windows' own), then My (a custom one).
+$certificate = $null
+$thumbprint = $null
+if ($null -ne $tsSetting -and $tsSetting.sslCertificateSha1Hash) {
+  $hash = $tsSetting.sslCertificateSha1Hash.Trim().ToUpperInvariant()
+  if ($hash -cmatch '^[0-9A-F]{40}\z') { $thumbprint = $hash }
+  else { Add-PartError -Part 'certificate' -Message 'SSLCertificateSHA1Hash is not 40 hexadecimal digits' }
+}
+$machineKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\RSA\MachineKeys'
+$cngKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\Keys'
+$sids = @{ system = 'S-1-5-18'; administrators = 'S-1-5-32-544'; networkService = 'S-1-5-20'; everyone = 'S-1-1-0'; authenticatedUsers = 'S-1-5-11'; users = 'S-1-5-32-545' }
+
+function Get-AllowedRights([string]$Path) {
+  # Allow rules by SID (account names are localized): SID -> FileSystemRights bits.
+  $rights = @{}
+  $acl = Get-Acl -LiteralPath $Path
+  foreach ($rule in @($acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]))) {
+    if ([string]$rule.AccessControlType -ne 'Allow') { continue }
+    $sid = [string]$rule.IdentityReference.Value
+    $bits = [int]$rule.FileSystemRights
+    if ($rights.ContainsKey($sid)) { $rights[$sid] = $rights[$sid] -bor $bits } else { $rights[$sid] = $bits }
+  }
+  return $rights
+}
+
+function Get-NetworkServiceAccess([string]$Path) {
+  # TermService runs as NETWORK SERVICE (S-1-5-20): ReadData (bit 1) for it, or a group it is in.
+  $rights = Get-AllowedRights $Path
+  $read = $false
+  foreach ($sid in @($sids.networkService, $sids.everyone, $sids.authenticatedUsers, $sids.users)) {
+    if ($rights.ContainsKey($sid) -and ($rights[$sid] -band 1)) { $read = $true }
+  }
+  return @{ read = $read }
+}
+
+# The key folders: SYSTEM and Administrators need Full Control (2032127), or Windows cannot
+# issue a new self-signed certificate (events 1057/1058). KB 2001849.
+$keyFolders = New-Object 'System.Collections.Generic.List[object]'
+foreach ($folder in @($machineKeys, $cngKeys)) {
+  try {
+    $rights = Get-AllowedRights $folder
+    $full = 2032127
+    $keyFolders.Add([ordered]@{
+        path = $folder
+        systemFullControl = ($rights.ContainsKey($sids.system) -and (($rights[$sids.system] -band $full) -eq $full))
+        administratorsFullControl = ($rights.ContainsKey($sids.administrators) -and (($rights[$sids.administrators] -band $full) -eq $full))
+      })
+  } catch {
+    Add-PartError 'keyFolders' $_
+  }
+}
+
+if ($null -ne $thumbprint) {
   try {
     foreach ($store in @('Remote Desktop', 'My')) {
       $path = 'Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint
       if (-not (Test-Path -LiteralPath $path)) { continue }
       $cert = Get-Item -LiteralPath $path
-      $opens = $false
+      $opens = $null
       $keyError = $null
+      $keyProvider = $null
+      $keyPath = $null
       if ($cert.HasPrivateKey) {
+        # The key file, whose ACL says whether TermService (NETWORK SERVICE) can read it.
+        # CAPI keys: PrivateKey.CspKeyContainerInfo (MachineKeys); CNG keys: PrivateKey throws
+        # on .NET Framework, and RSACertificateExtensions (.NET 4.6) gives the CNG key name.
+        $containerName = $null
         try {
-          $rsa = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
-          if ($rsa) { $opens = $true } else {
-            $ecdsa = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($cert)
-            if ($ecdsa) { $opens = $true } else { $keyError = 'the private key is neither RSA nor ECDSA' }
+          $privateKey = $cert.PrivateKey
+          if ($null -ne $privateKey -and $null -ne $privateKey.CspKeyContainerInfo) {
+            $keyProvider = 'CAPI'
+            $containerName = [string]$privateKey.CspKeyContainerInfo.UniqueKeyContainerName
           }
         } catch {
           $keyError = $_.Exception.Message
         }
+        if ($null -eq $keyProvider) {
+          if (Test-RsaCertificateExtensions) {
+            try {
+              $containerName = Get-CngKeyName $cert
+              if ($containerName) { $keyProvider = 'CNG'; $keyError = $null }
+            } catch {
+              $keyError = $_.Exception.Message
+            }
+          } else {
+            $keyError = 'RSACertificateExtensions (.NET 4.6) is not available: the key could not be checked'
+          }
+        }
+        if ($containerName) {
+          $folder = $machineKeys
+          if ($keyProvider -eq 'CNG') { $folder = $cngKeys }
+          $keyPath = Join-Path $folder $containerName
+          try {
+            $access = Get-NetworkServiceAccess $keyPath
+            $opens = $access.read
+          } catch {
+            Add-PartError 'keyAcl' $_
+          }
+        }
       }
-      $result.certificate = [ordered]@{
+      $certificate = [ordered]@{
         store = $store
-        thumbprint = $cert.Thumbprint
+        thumbprint = [string]$cert.Thumbprint
         rawData = [Convert]::ToBase64String($cert.RawData)
         hasPrivateKey = [bool]$cert.HasPrivateKey
+        # Whether NETWORK SERVICE may read the key file (null: could not be checked).
         privateKeyOpens = $opens
         privateKeyError = $keyError
+        keyProvider = $keyProvider
+        keyPath = $keyPath
       }
       break
     }
   } catch {
-    $result.certificateError = $_.Exception.Message
+    Add-PartError 'certificate' $_
   }
 }
 
+$services = New-Object 'System.Collections.Generic.List[object]'
 foreach ($name in @('TermService', 'SessionEnv', 'UmRdpService')) {
   try {
     $service = Get-Service -Name $name
-    $result.services += [ordered]@{ name = $name; status = [string]$service.Status; startType = [string]$service.StartType }
+    $services.Add([ordered]@{ name = $name; status = [string]$service.Status; startType = [string]$service.StartType })
   } catch {
-    $result.services += [ordered]@{ name = $name; status = 'Missing'; startType = $null }
+    if ($_.CategoryInfo.Category -eq 'ObjectNotFound') {
+      $services.Add([ordered]@{ name = $name; status = 'Missing'; startType = $null })
+    } else {
+      Add-PartError ('service:' + $name) $_
+    }
+  }
+}
+
+# Per event id: how many in the window, and the newest one's time and message.
+$events = New-Object 'System.Collections.Generic.List[object]'
+$since = (Get-Date).AddDays(-$eventDays)
+$eventQueries = @(
+  [ordered]@{ part = 'events:RemoteConnectionManager'; filter = @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1051, 1055, 1056, 1057, 1058, 1059, 1063, 1064, 1065); StartTime = $since } },
+  [ordered]@{ part = 'events:Schannel'; filter = @{ LogName = 'System'; ProviderName = 'Schannel'; Id = @(36870); StartTime = $since } }
+)
+foreach ($query in $eventQueries) {
+  $found = @()
+  try {
+    # Bounded: newest first, at most 2000 per query, so a flooded System log cannot outlast Node's timeout.
+    $found = @(Get-WinEvent -FilterHashtable $query.filter -MaxEvents 2000)
+  } catch {
+    # "No events were found that match the specified selection criteria" is an answer, not an error.
+    if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') { Add-PartError $query.part $_ }
+    continue
+  }
+  foreach ($group in @($found | Group-Object -Property Id)) {
+    $newest = @($group.Group | Sort-Object -Property TimeCreated -Descending)[0]
+    $message = [string]$newest.Message
+    if ($message.Length -gt 1000) { $message = $message.Substring(0, 1000) }
+    # The event data (Schannel 36870 names the credential's key container there): Node decides
+    # whether a Schannel event concerns the RDP certificate, since Schannel serves every TLS server.
+    $data = @()
+    if ($null -ne $newest.PSObject.Properties['Properties']) { $data = @($newest.Properties | ForEach-Object { [string]$_.Value } | Select-Object -First 10) }
+    $events.Add([ordered]@{ id = [int]$group.Name; provider = [string]$newest.ProviderName; count = [int]$group.Count; newest = $newest.TimeCreated; message = $message; data = $data })
   }
 }
 
+$firewall = $null
 try {
-  $since = (Get-Date).AddDays(-$eventDays)
-  $filters = @(
-    @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = 1051, 1055, 1056, 1057, 1058, 1059; StartTime = $since },
-    @{ LogName = 'System'; ProviderName = 'Schannel'; Id = 36870; StartTime = $since }
-  )
-  foreach ($filter in $filters) {
-    try {
-      $found = Get-WinEvent -FilterHashtable $filter -ErrorAction Stop
-    } catch [System.Exception] {
-      # "No events were found that match the specified selection criteria" is not an error.
-      if ($_.FullyQualifiedErrorId -like 'NoMatchingEventsFound*') { continue }
-      throw
-    }
-    foreach ($group in ($found | Group-Object -Property Id)) {
-      $newest = $group.Group | Sort-Object -Property TimeCreated -Descending | Select-Object -First 1
-      $result.events += [ordered]@{ id = [int]$group.Name; count = $group.Count; newest = $newest.TimeCreated; message = [string]$newest.Message }
-    }
+  # The group's resource id rather than its display name, which is localized.
+  $rules = @(Get-NetFirewallRule -Group '@FirewallAPI.dll,-28752' | Where-Object { [string]$_.Direction -eq 'Inbound' })
+  $firewall = [ordered]@{ rules = $rules.Count; enabled = @($rules | Where-Object { [string]$_.Enabled -eq 'True' }).Count; portRules = $null }
+} catch {
+  if ($_.CategoryInfo.Category -eq 'ObjectNotFound') { $firewall = [ordered]@{ rules = 0; enabled = 0 } }
+  else { Add-PartError 'firewall' $_ }
+}
+
+# An admin's own enabled inbound allow rule for the port counts too.
+if ($null -ne $firewall -and $null -ne $portNumber) {
+  try {
+    $allow = @(Get-NetFirewallRule -Direction Inbound -Enabled True -Action Allow | Get-NetFirewallPortFilter | Where-Object { @($_.LocalPort) -contains [string]$portNumber })
+    $firewall.portRules = $allow.Count
+  } catch {
+    Add-PartError 'firewall' $_
   }
-} catch {
-  $result.eventsError = $_.Exception.Message
 }
 
-try {
-  $rules = Get-NetFirewallRule -DisplayGroup 'Remote Desktop' | Where-Object { $_.Direction -eq 'Inbound' }
-  $result.firewall = [ordered]@{ rules = @($rules).Count; enabled = @($rules | Where-Object { $_.Enabled -eq 'True' }).Count }
-} catch {
-  $result.firewallError = $_.Exception.Message
+$result = [ordered]@{
+  schema = 2
+  terminalName = $terminalName
+  eventDays = $eventDays
+  tsSetting = $tsSetting
+  tsSettingError = $tsSettingError
+  tsSettingErrorCategory = $tsSettingErrorCategory
+  portNumber = $portNumber
+  registryHashPresent = $registryHashPresent
+  registryHash = $registryHash
+  listeners = $listeners
+  keyFolders = $keyFolders
+  certificate = $certificate
+  services = $services
+  events = $events
+  firewall = $firewall
+  errors = $partErrors
 }
-
-$result | ConvertTo-Json -Depth 6 -Compress
+$json = ConvertTo-Json -InputObject $result -Depth 6 -Compress
+[regex]::Replace($json, '[^\x00-\x7F]', [System.Text.RegularExpressions.MatchEvaluator]{ param($m) '\u{0:x4}' -f [int][char]$m.Value })

@@ -1,46 +1,116 @@
-# rdpcert: restart Remote Desktop so that it issues (or reloads) its certificate.
-# SessionEnv first (Microsoft's documented step); if no certificate other than the
-# old one appears, stop UmRdpService and restart TermService. Every wait is bounded.
-# Windows PowerShell 5.1. stdin JSON: { oldThumbprint, waitSeconds }.
+# rdpcert restart.ps1: restart Remote Desktop so that Windows issues (or reloads) its
+# listener certificate. Windows PowerShell 5.1. Input (JSON): { oldThumbprint,
+# terminalName, expectNewCertificate, serviceWaitSeconds, certificateWaitSeconds }.
+# Output: one JSON document: { restarted, thumbprint, failureEvents, stuck, fix }.
+#
+# - SessionEnv first (Microsoft's documented step); only if no new certificate appears,
+#   stop UmRdpService (which depends on TermService; stopping it first keeps TermService
+#   from hanging in Stopping), then restart TermService. Which restart suffices on each
+#   Windows version is unconfirmed: Node verifies by handshake either way.
+# - Every wait is bounded: ServiceController.WaitForStatus with a timeout, never
+#   Restart-Service/Stop-Service, which wait without bound and print
+#   "WARNING: Waiting for service ..." every 2 s. Worst case:
+#   5 x serviceWaitSeconds + 2 x certificateWaitSeconds (Node's timeout is above it).
+# - After each restart, a new 1057/1058 event (Windows failed to create/replace the
+#   certificate) ends the wait at once, quoted in failureEvents.
+# - A service stuck in StopPending is reported (stuck, fix), not waited on for ever.
+param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$params = [Console]::In.ReadToEnd() | ConvertFrom-Json
-$old = [string]$params.oldThumbprint
-$wait = 30
-if ($params.waitSeconds) { $wait = [int]$params.waitSeconds }
+$WarningPreference = 'SilentlyContinue'
+$VerbosePreference = 'SilentlyContinue'
+$InformationPreference = 'SilentlyContinue'
+if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
+$params = $InputJson | ConvertFrom-Json
+$old = ([string]$params.oldThumbprint).ToUpperInvariant()
+$terminalName = 'RDP-Tcp'
+if ($params.terminalName) { $terminalName = [string]$params.terminalName }
+if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName must be 1 to 32 letters, digits, # or -' }
+$serviceWait = 20
+if ($params.serviceWaitSeconds) { $serviceWait = [int]$params.serviceWaitSeconds }
+$certificateWait = 15
+if ($params.certificateWaitSeconds) { $certificateWait = [int]$params.certificateWaitSeconds }
+$expectNew = $true
+if ($null -ne $params.expectNewCertificate) { $expectNew = [bool]$params.expectNewCertificate }
+
+# Functions below set keys of this dictionary (one shared object): never $script:result, since
+# bootstrap.ps1 runs this file as a script block, which has no script scope of its own.
+$result = [ordered]@{ restarted = @(); thumbprint = $null; failureEvents = @(); stuck = $null; fix = $null }
 
 function Get-ListenerThumbprint {
-  [string](Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter "TerminalName='RDP-tcp'").SSLCertificateSHA1Hash
+  $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter ("TerminalName='{0}'" -f $terminalName)
+  ([string]$setting.SSLCertificateSHA1Hash).ToUpperInvariant()
 }
 
-function Wait-NewCertificate([int]$seconds) {
-  $deadline = (Get-Date).AddSeconds($seconds)
-  while ((Get-Date) -lt $deadline) {
+function Get-FailureEvents([datetime]$Since) {
+  try {
+    $found = @(Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1057, 1058); StartTime = $Since } -MaxEvents 20 -ErrorAction Stop)
+  } catch {
+    if ($_.FullyQualifiedErrorId -like 'NoMatchingEventsFound*') { return @() }
+    throw
+  }
+  return @($found | ForEach-Object { [ordered]@{ id = [int]$_.Id; time = $_.TimeCreated.ToUniversalTime().ToString('o'); message = ([string]$_.Message).Split("`n")[0].Trim() } })
+}
+
+function Wait-Certificate([datetime]$Since) {
+  # A certificate other than the old one, installed in Remote Desktop or My; or, when none is
+  # expected (a dangling binding was cleared), any installed one. Fails fast on 1057/1058.
+  $deadline = (Get-Date).AddSeconds($certificateWait)
+  while ($true) {
     $now = Get-ListenerThumbprint
-    if ($now -and ($now -ne $old) -and (Test-Path -LiteralPath ('Cert:\LocalMachine\Remote Desktop\{0}' -f $now))) { return $now }
+    if ($now -and ((-not $expectNew) -or $now -ne $old)) {
+      foreach ($store in @('Remote Desktop', 'My')) {
+        if (Test-Path -LiteralPath ('Cert:\LocalMachine\{0}\{1}' -f $store, $now)) { return $now }
+      }
+    }
+    $failures = @(Get-FailureEvents $Since)
+    if ($failures.Count -gt 0) { $result.failureEvents = $failures; return $null }
+    if ((Get-Date) -ge $deadline) { return $null }
     Start-Sleep -Milliseconds 500
   }
-  return $null
 }
 
-function Wait-Status([string]$name, [string]$status, [int]$seconds) {
-  $service = Get-Service -Name $name
-  $service.WaitForStatus($status, [TimeSpan]::FromSeconds($seconds))
+function Stop-Bounded([string]$Name) {
+  $service = Get-Service -Name $Name
+  if ([string]$service.Status -eq 'Stopped') { return $true }
+  if ([string]$service.Status -ne 'StopPending') { $service.Stop() }
+  try {
+    $service.WaitForStatus('Stopped', [TimeSpan]::FromSeconds($serviceWait))
+    return $true
+  } catch {
+    $result.stuck = $Name
+    $result.fix = ('{0} did not stop within {1} s (stuck in {2}): end its process (sc.exe queryex {0}, then taskkill /PID <pid> /F) or reboot, then run rdpcert status' -f $Name, $serviceWait, [string](Get-Service -Name $Name).Status)
+    return $false
+  }
 }
 
-$restarted = @()
-Restart-Service -Name 'SessionEnv' -Force
-Wait-Status 'SessionEnv' 'Running' $wait
-$restarted += 'SessionEnv'
-$new = Wait-NewCertificate $wait
-if (-not $new) {
-  # TermService can hang in Stopping; stopping UmRdpService (which depends on it) first helps.
-  Stop-Service -Name 'UmRdpService' -Force -ErrorAction SilentlyContinue
-  Wait-Status 'UmRdpService' 'Stopped' $wait
-  Restart-Service -Name 'TermService' -Force
-  Wait-Status 'TermService' 'Running' $wait
-  Start-Service -Name 'UmRdpService' -ErrorAction SilentlyContinue
-  $restarted += 'TermService'
-  $new = Wait-NewCertificate $wait
+function Start-Bounded([string]$Name) {
+  $service = Get-Service -Name $Name
+  if ([string]$service.Status -ne 'Running') { $service.Start() }
+  try {
+    $service.WaitForStatus('Running', [TimeSpan]::FromSeconds($serviceWait))
+    return $true
+  } catch {
+    $result.stuck = $Name
+    $result.fix = ('{0} did not start within {1} s: Start-Service {0}; if it fails with error 1068, start the services it depends on' -f $Name, $serviceWait)
+    return $false
+  }
 }
-[ordered]@{ restarted = $restarted; thumbprint = $new } | ConvertTo-Json -Compress
+
+$since = Get-Date
+if ((Stop-Bounded 'SessionEnv') -and (Start-Bounded 'SessionEnv')) {
+  $result.restarted += 'SessionEnv'
+  $result.thumbprint = Wait-Certificate $since
+}
+if (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0) {
+  $since = Get-Date
+  $umRdp = Get-Service -Name 'UmRdpService' -ErrorAction SilentlyContinue
+  $ok = $true
+  if ($null -ne $umRdp) { $ok = Stop-Bounded 'UmRdpService' }
+  if ($ok -and (Stop-Bounded 'TermService') -and (Start-Bounded 'TermService')) {
+    $result.restarted += 'TermService'
+    if ($null -ne $umRdp) { [void](Start-Bounded 'UmRdpService') }
+    $result.thumbprint = Wait-Certificate $since
+  }
+}
+ConvertTo-Json -InputObject $result -Depth 4 -Compress

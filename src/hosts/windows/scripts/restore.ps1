@@ -1,32 +1,101 @@
-# rdpcert: put a backed-up listener certificate back (PFX with its key) and point
-# RDP-Tcp at it again. Windows PowerShell 5.1.
-# stdin JSON: { store, pfx, password, thumbprint, configuredThumbprint, importCertificate }.
-# importCertificate is false when no certificate was installed before (the configured
-# thumbprint named a missing one): then only the setting is put back.
+# rdpcert restore.ps1: put a backed-up listener certificate and its binding back.
+# Windows PowerShell 5.1. Input (JSON): { store, pfx, password, thumbprint, binding:
+# { terminalName, registryHashPresent, registryHash } }. Output: one JSON document.
+#
+# - The certificate is imported from the PFX only when it is gone and a PFX exists; a
+#   backup without one (Windows' own key is not exportable) cannot re-import, and says
+#   so (certificateRestored false): rollback is then judged by what the listener presents.
+# - After an import, NETWORK SERVICE (S-1-5-20, TermService's account) is granted Read on
+#   exactly that key file: an imported key's ACL has SYSTEM and Administrators only.
+# - The binding goes back through the registry value, never through WMI: WMI accepts only
+#   certificates in LocalMachine\My ("Invalid Parameter"), and restoring the default means
+#   removing the value, not writing a hash (KB 3042780).
+param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-$params = [Console]::In.ReadToEnd() | ConvertFrom-Json
-$store = [string]$params.store
-if ($store -notin @('Remote Desktop', 'My')) { throw "store '$store' is not Remote Desktop or My" }
+$WarningPreference = 'SilentlyContinue'
+if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
+$params = $InputJson | ConvertFrom-Json
+
+# Windows-only: icacls by absolute path (Windows searches the current directory before PATH).
+function Grant-NetworkServiceRead([string]$Path) {
+  $icacls = Join-Path $env:SystemRoot 'System32\icacls.exe'
+  $output = & $icacls $Path '/grant' '*S-1-5-20:(R)' 2>&1
+  if ($LASTEXITCODE -ne 0) { throw ('icacls failed ({0}): {1}' -f $LASTEXITCODE, (@($output) -join ' ')) }
+}
+function Get-CngKeyName($Certificate) {
+  $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+  if ($null -eq $key -or $null -eq $key.Key) { return $null }
+  return [string]$key.Key.UniqueName
+}
+
+$binding = $params.binding
+$terminalName = 'RDP-Tcp'
+if ($null -ne $binding -and $binding.terminalName) { $terminalName = [string]$binding.terminalName }
+if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName must be 1 to 32 letters, digits, # or -' }
 $thumbprint = [string]$params.thumbprint
-if ($thumbprint -notmatch '^[0-9A-Fa-f]{40}$') { throw "thumbprint '$thumbprint' is not 40 hex digits" }
-$imported = $false
-if ($params.importCertificate -and -not (Test-Path -LiteralPath ('Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint))) {
-  if (-not $params.pfx) { throw "the backup holds no PFX (the key was not exportable): the old certificate cannot be put back" }
-  $file = [System.IO.Path]::GetTempFileName()
-  try {
-    [System.IO.File]::WriteAllBytes($file, [Convert]::FromBase64String([string]$params.pfx))
-    $secure = ConvertTo-SecureString -String ([string]$params.password) -AsPlainText -Force
-    Import-PfxCertificate -FilePath $file -CertStoreLocation ('Cert:\LocalMachine\{0}' -f $store) -Password $secure | Out-Null
-    $imported = $true
-  } finally {
-    Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+$store = [string]$params.store
+$result = [ordered]@{ imported = $false; certificateRestored = $null; certificateError = $null; keyFile = $null; grantedNetworkService = $false; grantError = $null; binding = $null }
+
+if ($thumbprint) {
+  if ($thumbprint -notmatch '^[0-9A-Fa-f]{40}\z') { throw 'thumbprint is not 40 hex digits' }
+  if ($store -cnotmatch '^(Remote Desktop|My)\z') { throw 'store is not Remote Desktop or My' }
+  $path = 'Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint
+  if (Test-Path -LiteralPath $path) {
+    $result.certificateRestored = $true
+  } elseif (-not $params.pfx) {
+    $result.certificateRestored = $false
+    $result.certificateError = 'the backup holds no PFX (the private key was not exportable)'
+  } else {
+    $file = [System.IO.Path]::GetTempFileName()
+    try {
+      [System.IO.File]::WriteAllBytes($file, [Convert]::FromBase64String([string]$params.pfx))
+      $secure = ConvertTo-SecureString -String ([string]$params.password) -AsPlainText -Force
+      $cert = Import-PfxCertificate -FilePath $file -CertStoreLocation ('Cert:\LocalMachine\{0}' -f $store) -Password $secure
+      $result.imported = $true
+      $result.certificateRestored = $true
+    } finally {
+      Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+    }
+    try {
+      $container = $null
+      $folder = 'Microsoft\Crypto\RSA\MachineKeys'
+      try {
+        if ($null -ne $cert.PrivateKey -and $null -ne $cert.PrivateKey.CspKeyContainerInfo) { $container = [string]$cert.PrivateKey.CspKeyContainerInfo.UniqueKeyContainerName }
+      } catch {
+        $container = $null
+      }
+      if (-not $container) { $container = Get-CngKeyName $cert; $folder = 'Microsoft\Crypto\Keys' }
+      if (-not $container) { throw 'the imported key file could not be found' }
+      $result.keyFile = Join-Path (Join-Path $env:ProgramData $folder) $container
+      Grant-NetworkServiceRead $result.keyFile
+      $result.grantedNetworkService = $true
+    } catch {
+      $result.grantError = $_.Exception.Message
+    }
   }
 }
-$configured = [string]$params.configuredThumbprint
-if ($configured) {
-  if ($configured -notmatch '^[0-9A-Fa-f]{40}$') { throw "configuredThumbprint '$configured' is not 40 hex digits" }
-  $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter "TerminalName='RDP-tcp'"
-  Set-CimInstance -InputObject $setting -Property @{ SSLCertificateSHA1Hash = $configured }
+
+if ($null -ne $binding) {
+  $key = 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\{0}' -f $terminalName
+  $values = Get-ItemProperty -LiteralPath $key
+  $present = $null -ne $values.PSObject.Properties['SSLCertificateSHA1Hash']
+  $current = $null
+  if ($present) { $current = (@($values.SSLCertificateSHA1Hash) | ForEach-Object { ([byte]$_).ToString('X2') }) -join '' }
+  if ($binding.registryHashPresent) {
+    $hex = [string]$binding.registryHash
+    if ($hex -notmatch '^[0-9A-Fa-f]{40}\z') { throw 'binding.registryHash is not 40 hex digits' }
+    # Written only when it differs: an unchanged binding is left exactly as it is.
+    if ($current -ne $hex.ToUpperInvariant()) {
+      $bytes = New-Object byte[] 20
+      for ($i = 0; $i -lt 20; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring($i * 2, 2), 16) }
+      Set-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash' -Value $bytes -Type Binary
+    }
+  } elseif ($present) {
+    Remove-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash'
+  }
+  $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter ("TerminalName='{0}'" -f $terminalName)
+  $after = Get-ItemProperty -LiteralPath $key
+  $result.binding = [ordered]@{ hashType = $setting.SSLCertificateSHA1HashType; wmiHash = [string]$setting.SSLCertificateSHA1Hash; registryHashPresent = ($null -ne $after.PSObject.Properties['SSLCertificateSHA1Hash']) }
 }
-[ordered]@{ imported = $imported; configured = $configured } | ConvertTo-Json -Compress
+ConvertTo-Json -InputObject $result -Depth 4 -Compress

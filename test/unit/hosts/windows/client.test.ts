@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { CommandOptions, CommandRunner } from "../../../../src/hosts/command-runner";
-import { inspectClient } from "../../../../src/hosts/windows/client";
+import { clientExitCode, inspectClient } from "../../../../src/hosts/windows/client";
+import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { rdpcert } from "../../../helpers/cli";
 
 const SCRIPT = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts", "client.ps1");
@@ -9,7 +10,7 @@ function runner(stdout: string): { run: CommandRunner; calls: { file: string; ar
   const calls: { file: string; args: readonly string[]; input: unknown }[] = [];
   const run: CommandRunner = async (file: string, args: readonly string[], options: CommandOptions) => {
     calls.push({ file, args, input: JSON.parse(options.input ?? "null") });
-    return { exitCode: 0, stdout, stderr: "", timedOut: false, spawnError: null };
+    return { exitCode: 0, stdout: `${JSON_MARKER}\n${stdout}`, stderr: "", timedOut: false, spawnError: null };
   };
   return { run, calls };
 }
@@ -21,7 +22,13 @@ describe("doctor --client (Windows RDP client state)", () => {
   it("runs client.ps1 with the host and the backup dir as data on stdin, and reports each item", async () => {
     const { run, calls } = runner(found);
     const result = await inspectClient(run, { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" });
-    expect(calls).toEqual([{ file: "powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", SCRIPT], input: { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" } }]);
+    expect(calls).toEqual([
+      {
+        file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        args: ["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()],
+        input: { script: SCRIPT, input: { host: "rdp01.example.com", fix: false, backupDir: "C:\\b" } },
+      },
+    ]);
     if (!result.ok) throw new Error(result.reason);
     expect(result.state.items.map((i) => i.kind)).toEqual(["default-rdp", "bitmap-cache", "stored-certificate"]);
     expect(result.state.items[0]!.detail).toBe("2278 bytes, changed 2023-11-14T22:13:20.000Z: saved connection settings that mstsc reuses");
@@ -31,7 +38,22 @@ describe("doctor --client (Windows RDP client state)", () => {
   it("with --fix reports what was removed and where the backup is (one action arrives as a lone object)", async () => {
     const { run } = runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10,"modified":"\\/Date(1700000000000)\\/"},"cache":null,"server":null,"actions":{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}}');
     const result = await inspectClient(run, { host: null, fix: true, backupDir: "C:\\b" });
-    expect(result).toEqual({ ok: true, state: { items: [expect.objectContaining({ kind: "default-rdp" })], actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }] } });
+    expect(result).toEqual({ ok: true, state: { items: [expect.objectContaining({ kind: "default-rdp" })], actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }], fixError: null } });
+  });
+
+  it("found items are how a used client looks (exit 0); a --fix stopped by a locked file keeps what it removed and exits 2", async () => {
+    const found = await inspectClient(runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10},"cache":{"path":"C:\\\\C","files":3,"bytes":9},"server":null,"actions":[]}').run, { host: null, fix: false, backupDir: "C:\\b" });
+    if (!found.ok) throw new Error(found.reason);
+    expect(found.state.items).toHaveLength(2);
+    expect(clientExitCode(found.state)).toBe(0);
+    const stopped = await inspectClient(
+      runner('{"defaultRdp":null,"cache":null,"server":null,"actions":[{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}],"fixError":"The process cannot access the file because it is being used by another process."}').run,
+      { host: null, fix: true, backupDir: "C:\\b" },
+    );
+    if (!stopped.ok) throw new Error(stopped.reason);
+    expect(stopped.state.actions).toEqual([{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }]);
+    expect(stopped.state.fixError).toMatch(/being used by another process/);
+    expect(clientExitCode(stopped.state)).toBe(2);
   });
 
   it("on Linux the CLI says it inspects a Windows client (exit 3); --fix without --client is a usage error", async () => {

@@ -10,6 +10,7 @@ import { pwshPath } from "../../../helpers/pwsh";
  * reach a Windows host.
  */
 const CHECKER = join(__dirname, "..", "..", "..", "helpers", "ps-parse.ps1");
+const PS51_CHECKER = join(__dirname, "..", "..", "..", "helpers", "ps51-check.ps1");
 const SRC = join(__dirname, "..", "..", "..", "..", "src");
 
 function shippedScripts(dir: string): string[] {
@@ -24,11 +25,17 @@ function parse(files: string[]): Record<string, { hasError: boolean; problems: {
   return JSON.parse(execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", CHECKER, ...files], { encoding: "utf8" }));
 }
 
+type Check51 = Record<string, { ok: boolean; problems: { line: number; column: number; rule: string; text: string }[] }>;
+
+function check51(files: string[]): Check51 {
+  return JSON.parse(execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", PS51_CHECKER, ...files], { encoding: "utf8" }));
+}
+
 describe("PowerShell scripts", () => {
   const scripts = shippedScripts(SRC);
 
   it("are all found (inspect, backup, remove, restart, restore, handoff, client)", () => {
-    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual(["backup.ps1", "client.ps1", "handoff.ps1", "inspect.ps1", "remove.ps1", "restart.ps1", "restore.ps1"]);
+    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual(["backup.ps1", "bootstrap.ps1", "client.ps1", "handoff.ps1", "inspect.ps1", "remove.ps1", "restart.ps1", "restore.ps1"]);
   });
 
   it("parse without a syntax error", () => {
@@ -49,6 +56,58 @@ describe("PowerShell scripts", () => {
       expect(report[broken]!.hasError).toBe(true);
       expect(report[unbalanced]!.hasError).toBe(true);
       expect(report[unbalanced]!.problems.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("use nothing Windows PowerShell 5.1 lacks (checked on the AST of PowerShell's own parser)", () => {
+    const report = check51(scripts);
+    const problems = Object.entries(report).flatMap(([file, r]) => r.problems.map((p) => `${file}:${p.line}:${p.column} ${p.rule}: ${p.text}`));
+    expect(problems).toEqual([]);
+  });
+
+  it("the 5.1 check is real: PowerShell 7-only syntax, parameters, cmdlets and variables are each reported with their line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-ps51-"));
+    try {
+      const bad = join(dir, "seven-only.ps1");
+      writeFileSync(
+        bad,
+        [
+          "$a = Get-Thing && Write-Output ok",
+          "$b = $x ? 1 : 2",
+          "$c = $null ?? 'd'",
+          "$c ??= 'e'",
+          "$d = ${obj}?.Name",
+          "$e = [System.Text.StringBuilder]::new()",
+          "$f = '{}' | ConvertFrom-Json -AsHashtable",
+          "$g = '{}' | ConvertFrom-Json -Depth 5",
+          "1..3 | ForEach-Object -Parallel { $_ }",
+          "if ($IsWindows) { Set-Content -Path x -Value y -Encoding utf8NoBOM }",
+          "Test-Json -Json '{}'",
+          "$h = '{}' | ConvertFrom-Json -AsHash",
+          "$ok = New-Object System.Text.StringBuilder; $ok2 = '{}' | ConvertFrom-Json",
+          "function f { $script:result = 1 }",
+        ].join("\n"),
+      );
+      const found = check51([bad])[bad]!;
+      expect(found.ok).toBe(false);
+      expect(found.problems.map((p) => [p.line, p.rule.split(" (")[0]])).toEqual([
+        [1, "pipeline chain && or ||"],
+        [2, "ternary ?:"],
+        [3, "?? or ??="],
+        [4, "??="],
+        [5, "?. or ?[]"],
+        [6, "::new()"],
+        [7, "ConvertFrom-Json -AsHashtable"],
+        [8, "ConvertFrom-Json -Depth"],
+        [9, "ForEach-Object -Parallel"],
+        [10, "$IsWindows/$IsLinux/$IsMacOS/$IsCoreCLR/$PSStyle"],
+        [10, "-Encoding utf8NoBOM"],
+        [11, "Test-Json"],
+        [12, "ConvertFrom-Json -AsHashtable"],
+        [14, "$script: scope"],
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,176 +1,108 @@
-import { X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandOptions, CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
-import type { HostInspection } from "../../../../src/hosts/host-backend";
+import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
-import { asArray, errorRecordLine, parsePsDate } from "../../../../src/hosts/windows/powershell";
-import { caIssued, certValid } from "../../../helpers/certs";
+import { certValid } from "../../../helpers/certs";
+import { base64OfPem, inspectDoc, ps51Json, thumbprintOfPem } from "./inspect-output";
 
 /**
- * The Windows backend cannot run here. These tests feed it output shaped
- * exactly as Windows PowerShell 5.1 writes it (ConvertTo-Json -Compress:
- * "\/Date(ms)\/" dates, a lone object where an array was meant, missing
- * properties) and assert the exact executable, argv and stdin.
+ * The backend as status and doctor use it: capability, then inspect through
+ * an injected runner that answers as Windows PowerShell 5.1 would.
  */
-const SCRIPTS = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts");
-const ARGS = (script: string) => ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", join(SCRIPTS, script)];
+const INSPECT = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts", "inspect.ps1");
+const NOW = new Date("2023-11-20T12:00:00Z");
 
-interface Call {
-  file: string;
-  args: readonly string[];
-  input: unknown;
-}
-
-function runnerFrom(handler: (script: string, params: Record<string, unknown>) => Partial<CommandResult> | string): { runner: CommandRunner; calls: Call[] } {
-  const calls: Call[] = [];
-  const runner: CommandRunner = async (file: string, args: readonly string[], options: CommandOptions) => {
-    const params = JSON.parse(options.input ?? "{}") as Record<string, unknown>;
-    calls.push({ file, args, input: params });
-    const script = (args.at(-1) ?? "").split(/[\\/]/).pop()!;
-    const out = handler(script, params);
-    return { exitCode: 0, stdout: "", stderr: "", timedOut: false, spawnError: null, ...(typeof out === "string" ? { stdout: out } : out) };
+function backendAnswering(reply: Partial<CommandResult>) {
+  const calls: { file: string; args: readonly string[]; options: CommandOptions }[] = [];
+  const runner: CommandRunner = async (file, args, options) => {
+    calls.push({ file, args, options });
+    const result = { exitCode: 0, stdout: "", stderr: "", timedOut: false, spawnError: null, ...reply };
+    // bootstrap.ps1 prints the marker line before the script's document.
+    return result.stdout ? { ...result, stdout: `\r\n${JSON_MARKER}\r\n${result.stdout}` } : result;
   };
-  return { runner, calls };
+  return { backend: createWindowsBackend({ runner, platform: "win32", timeoutMs: 45_000, now: () => NOW }), calls };
 }
 
-const b64 = (pem: string): string => Buffer.from(new X509Certificate(pem).raw).toString("base64");
-const thumb = (pem: string): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-
-/** inspect.ps1's answer for a host, as 5.1's ConvertTo-Json -Compress writes it. */
-function inspectJson(o: { pem?: string; store?: string; hash?: string; opens?: boolean; hasKey?: boolean; services?: string; events?: string; extra?: string } = {}): string {
-  const pem = o.pem ?? certValid(-10, 170, "WIN-RDP01.corp.example").certPem;
-  const hash = o.hash ?? thumb(pem);
-  const cert = o.store === "none" ? "null" : `{"store":"${o.store ?? "Remote Desktop"}","thumbprint":"${thumb(pem)}","rawData":"${b64(pem)}","hasPrivateKey":${o.hasKey ?? true},"privateKeyOpens":${o.opens ?? true},"privateKeyError":${o.opens === false ? '"Keyset does not exist"' : "null"}}`;
-  const services = o.services ?? '[{"name":"TermService","status":"Running","startType":"Manual"},{"name":"SessionEnv","status":"Running","startType":"Manual"},{"name":"UmRdpService","status":"Running","startType":"Manual"}]';
-  return `{"schema":1,"tsSetting":{"terminalName":"RDP-Tcp","sslCertificateSha1Hash":"${hash}","securityLayer":2,"userAuthenticationRequired":1},"tsSettingError":null,"portNumber":3389,"portError":null,"certificate":${cert},"certificateError":null,"services":${services},"events":${o.events ?? "[]"},"eventsError":null,"firewall":{"rules":3,"enabled":3},"firewallError":null${o.extra ?? ""}}\r\n`;
-}
-
-async function inspect(stdout: string | Partial<CommandResult>) {
-  const { runner, calls } = runnerFrom(() => stdout);
-  const backend = createWindowsBackend({ runner, platform: "win32" });
-  return { outcome: await backend.inspect(), calls };
-}
-
-function ok(outcome: Awaited<ReturnType<typeof inspect>>["outcome"]): HostInspection {
-  if (!outcome.ok) throw new Error(`expected an inspection, got: ${outcome.reason}`);
-  return outcome.inspection;
-}
-
-describe("Windows backend: the PowerShell boundary", () => {
-  it("runs inspect.ps1 with Windows PowerShell, exact argv, parameters as JSON on stdin", async () => {
-    const { calls } = await inspect(inspectJson());
-    expect(calls).toEqual([{ file: "powershell.exe", args: ARGS("inspect.ps1"), input: { terminalName: "RDP-tcp", eventDays: 30 } }]);
-    expect(existsSync(calls[0]!.args.at(-1)!)).toBe(true);
+describe("Windows backend: capability", () => {
+  it.each<[NodeJS.Platform, string]>([
+    ["linux", "the Windows backend needs Windows PowerShell (powershell.exe); this host runs linux"],
+    ["darwin", "the Windows backend needs Windows PowerShell (powershell.exe); this host runs darwin"],
+  ])("is unavailable on %s, and says why", async (platform, reason) => {
+    expect(await createWindowsBackend({ platform }).capability()).toEqual({ available: false, reason });
   });
 
-  it("cannot run on Linux, and says why", async () => {
-    expect(await createWindowsBackend({ platform: "linux" }).capability()).toEqual({ available: false, reason: "the Windows backend needs Windows PowerShell (powershell.exe); this host runs linux" });
-  });
-
-  it("copes with a UTF-8 BOM and CRLF", async () => {
-    expect(ok((await inspect(`\uFEFF${inspectJson()}`)).outcome).listener.port).toBe(3389);
-  });
-
-  it.each([
-    [{ stdout: "" }, "inspect.ps1 printed nothing"],
-    [{ stdout: "WARNING: something\r\n" }, "inspect.ps1 printed something that is not JSON: WARNING: something"],
-    [{ exitCode: null, timedOut: true }, "inspect.ps1 did not finish within 60000 ms"],
-    [{ exitCode: null, spawnError: "powershell.exe: ENOENT" }, "cannot start powershell.exe: powershell.exe: ENOENT"],
-    [
-      {
-        exitCode: 1,
-        stderr:
-          "Get-CimInstance : Access denied \r\nAt C:\\Program Files\\rdpcert\\dist\\src\\hosts\\windows\\scripts\\inspect.ps1:12 char:5\r\n+     $setting = Get-CimInstance -Namespace 'root\\cimv2\\TerminalServices' ...\r\n+     ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\r\n    + CategoryInfo          : PermissionDenied: (root\\cimv2\\TerminalServices:String) [Get-CimInstance], CimException\r\n    + FullyQualifiedErrorId : HRESULT 0x80041003,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand\r\n",
-      },
-      "inspect.ps1 failed (exit 1): Get-CimInstance : Access denied",
-    ],
-  ])("turns %j into a one-line reason", async (result, reason) => {
-    const { outcome } = await inspect(result);
-    expect(outcome).toMatchObject({ ok: false, reason });
-  });
-
-  it("an access-denied failure says to elevate", async () => {
-    const { outcome } = await inspect({ exitCode: 1, stderr: "Get-CimInstance : Access denied \r\nAt line:1 char:1\r\n" });
-    expect(outcome).toMatchObject({ ok: false, fix: "run from an elevated prompt (Run as Administrator)" });
-  });
-
-  it("reads 5.1 dates, lone objects where arrays were meant, and error records", () => {
-    expect(parsePsDate("/Date(1700000000000)/")?.toISOString()).toBe("2023-11-14T22:13:20.000Z");
-    expect(parsePsDate("/Date(1700000000000+0100)/")?.toISOString()).toBe("2023-11-14T22:13:20.000Z");
-    expect(parsePsDate("2023-11-14T22:13:20Z")?.getTime()).toBe(1700000000000);
-    expect(parsePsDate(42)).toBeNull();
-    expect(asArray({ a: 1 })).toEqual([{ a: 1 }]);
-    expect(asArray(undefined)).toEqual([]);
-    expect(errorRecordLine("\r\nRemove-Item : Cannot find path\r\nAt line:3 char:1\r\n")).toBe("Remove-Item : Cannot find path");
+  it("is available on win32 without running anything", async () => {
+    const { backend, calls } = backendAnswering({});
+    expect(backend.kind).toBe("windows");
+    expect(await backend.capability()).toEqual({ available: true });
+    expect(calls).toEqual([]);
   });
 });
 
-describe("Windows backend: the inspection", () => {
-  it("a healthy self-signed certificate in Remote Desktop", async () => {
-    const pem = certValid(-10, 170, "WIN-RDP01").certPem;
-    const inspection = ok((await inspect(inspectJson({ pem }))).outcome);
-    expect(inspection).toMatchObject({
-      backend: "windows",
-      listener: { address: null, port: 3389, securityLayer: "tls", nla: true },
-      certificate: { state: "present", location: `Cert:\\LocalMachine\\Remote Desktop\\${thumb(pem)}` },
-      key: { state: "ok" },
-      issuance: "self-signed",
-      configuredThumbprint: thumb(pem),
-      findings: [],
-    });
-    if (inspection.certificate.state === "present") expect(inspection.certificate.der.toString("base64")).toBe(b64(pem));
-  });
+describe("Windows backend: inspect", () => {
+  const pem = certValid(-10, 170, "WIN-RDP01").certPem;
 
-  it("a CA-issued certificate in My", async () => {
-    const pem = caIssued(-30, 300).certPem;
-    const inspection = ok((await inspect(inspectJson({ pem, store: "My" }))).outcome);
-    expect(inspection.issuance).toBe("ca-issued");
-    expect(inspection.certificate.location).toBe(`Cert:\\LocalMachine\\My\\${thumb(pem)}`);
-  });
-
-  it("a configured thumbprint that names no installed certificate (the silent fallback)", async () => {
-    const hash = "ab".repeat(20);
-    const inspection = ok((await inspect(inspectJson({ store: "none", hash }))).outcome);
-    expect(inspection.configuredThumbprint).toBe(hash.toUpperCase());
-    expect(inspection.certificate).toMatchObject({ state: "missing", reason: expect.stringContaining("in neither Remote Desktop nor My: Windows silently falls back") });
-  });
-
-  it("a private key that does not open (MachineKeys ACL), and one that is missing", async () => {
-    const unreadable = ok((await inspect(inspectJson({ opens: false }))).outcome);
-    expect(unreadable.key).toMatchObject({ state: "unreadable", reason: expect.stringContaining("Keyset does not exist"), fix: expect.stringContaining("S-1-5-20") });
-    const missing = ok((await inspect(inspectJson({ hasKey: false, opens: false }))).outcome);
-    expect(missing.key.state).toBe("missing");
-  });
-
-  it("TermService stopped, given as a lone object, is a critical finding", async () => {
-    const inspection = ok((await inspect(inspectJson({ services: '{"name":"TermService","status":"Stopped","startType":"Manual"}' }))).outcome);
-    expect(inspection.findings).toEqual([{ severity: "critical", code: "service-termservice-stopped", message: "TermService is Stopped: the listener is down", fix: "Start-Service TermService" }]);
-  });
-
-  it("events 1058 and 36870 with their count, newest time (\\/Date\\/) and message", async () => {
-    const events = '[{"id":1058,"count":3,"newest":"\\/Date(1700000000000)\\/","message":"The RD Session Host Server has failed to replace the expired self signed certificate.\\r\\nThe relevant status code was Object already exists."},{"id":36870,"count":12,"newest":"\\/Date(1700000500000)\\/","message":"A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D."}]';
-    const inspection = ok((await inspect(inspectJson({ events }))).outcome);
-    expect(inspection.findings.map((f) => [f.code, f.severity])).toEqual([
-      ["event-1058", "critical"],
-      ["event-36870", "critical"],
+  it("runs inspect.ps1 once: powershell.exe, exact argv, the parameters as JSON on stdin, the configured timeout", async () => {
+    const { backend, calls } = backendAnswering({ stdout: ps51Json(inspectDoc({ pem })) });
+    expect((await backend.inspect()).ok).toBe(true);
+    expect(calls).toEqual([
+      {
+        file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        args: ["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()],
+        options: { input: JSON.stringify({ script: INSPECT, input: { terminalName: "RDP-tcp", eventDays: 30 } }), timeoutMs: 45_000 },
+      },
     ]);
-    expect(inspection.findings[0]!.message).toBe(
-      'event 1058 x3, newest 2023-11-14T22:13:20.000Z: Windows failed to replace the expired self-signed certificate ("The RD Session Host Server has failed to replace the expired self signed certificate.")',
-    );
   });
 
-  it("a single event given as a lone object, a missing PortNumber, disabled firewall rules", async () => {
-    const json = inspectJson({ events: '{"id":1056,"count":1,"newest":"\\/Date(1700000000000)\\/","message":"A new self signed certificate was created."}' })
-      .replace('"portNumber":3389,', "")
-      .replace('"firewall":{"rules":3,"enabled":3}', '"firewall":{"rules":3,"enabled":0}');
-    const inspection = ok((await inspect(json)).outcome);
-    expect(inspection.listener.port).toBe(3389);
-    expect(inspection.findings.map((f) => f.code)).toEqual(["event-1056", "firewall-rules-disabled"]);
+  it("maps a whole 5.1 answer, BOM, CRLF, \\/Date\\/ and lone objects included", async () => {
+    const thumbprint = thumbprintOfPem(pem);
+    const stdout =
+      `\uFEFF{"schema":1,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":{"terminalName":"RDP-Tcp","sslCertificateSha1Hash":"${thumbprint}","securityLayer":1,"userAuthenticationRequired":0},` +
+      `"tsSettingError":null,"tsSettingErrorCategory":null,"portNumber":3390,"certificate":{"store":"Remote Desktop","thumbprint":"${thumbprint}","rawData":"${base64OfPem(pem)}",` +
+      `"hasPrivateKey":true,"privateKeyOpens":true,"privateKeyError":null,"keyProvider":"CAPI","keyPath":null},` +
+      `"services":{"name":"TermService","status":"Running","startType":"Manual"},` +
+      `"events":{"id":1056,"provider":"Microsoft-Windows-TerminalServices-RemoteConnectionManager","count":1,"newest":"\\/Date(1700000000000)\\/","message":"A new self signed certificate to be used for RD Session Host Server authentication on SSL connections has been generated."},` +
+      `"firewall":{"rules":3,"enabled":3},"errors":[]}\r\n`;
+    const outcome = await backendAnswering({ stdout }).backend.inspect();
+    expect(outcome).toMatchObject({
+      ok: true,
+      inspection: {
+        listener: { address: null, port: 3390, securityLayer: "negotiate", nla: false },
+        certificate: { state: "present", location: `Cert:\\LocalMachine\\Remote Desktop\\${thumbprint}` },
+        key: { state: "ok" },
+        issuance: "self-signed",
+        configuredThumbprint: thumbprint,
+        findings: [{ severity: "info", code: "event-1056", message: expect.stringContaining("newest 2023-11-14T22:13:20Z, 5 days ago"), fix: null }],
+      },
+    });
   });
 
-  it("no RDP-tcp setting (WMI denied) is UNKNOWN with the reason", async () => {
-    const json = '{"schema":1,"tsSetting":null,"tsSettingError":"Access denied ","services":{"name":"TermService","status":"Running","startType":"Manual"},"events":[]}';
-    expect((await inspect(json)).outcome).toEqual({ ok: false, reason: "cannot read Win32_TSGeneralSetting: Access denied ", fix: "run from an elevated prompt (Run as Administrator)" });
+  it.each<[string, Partial<CommandResult>, { reason: string; fix: string | null }]>([
+    [
+      "WMI access denied (exit 1, error record)",
+      {
+        exitCode: 1,
+        stderr:
+          "Get-CimInstance : Access denied \r\nAt C:\\rdpcert\\inspect.ps1:12 char:5\r\n+ ...\r\n    + CategoryInfo          : PermissionDenied: (root\\cimv2\\TerminalServices:String) [Get-CimInstance], CimException\r\n    + FullyQualifiedErrorId : HRESULT 0x80041003,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand\r\n",
+      },
+      { reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Access denied", fix: "run from an elevated prompt (Administrator)" },
+    ],
+    [
+      "a localized denial, known by its category",
+      { exitCode: 1, stderr: "Get-CimInstance : Zugriff verweigert \r\n    + CategoryInfo          : PermissionDenied: (:) [Get-CimInstance], CimException\r\n" },
+      { reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Zugriff verweigert", fix: "run from an elevated prompt (Administrator)" },
+    ],
+    ["a missing powershell.exe", { exitCode: null, spawnError: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe: ENOENT" }, { reason: "cannot start C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe (ENOENT)", fix: expect.stringContaining("by absolute path") }],
+    ["a timeout", { exitCode: null, timedOut: true }, { reason: "inspect.ps1 did not finish within 45000 ms", fix: expect.stringContaining("WMI") }],
+    ["empty output", { stdout: "" }, { reason: "inspect.ps1 printed nothing", fix: null }],
+    ["output that is not JSON", { stdout: "Windows PowerShell\r\nCopyright (C) Microsoft Corporation.\r\n" }, { reason: "inspect.ps1 printed something that is not JSON: Windows PowerShell Copyright (C) Microsoft Corporation.", fix: null }],
+    ["a failure that is not a denial", { exitCode: 1, stderr: "eventDays must be between 1 and 366\r\nAt C:\\rdpcert\\inspect.ps1:27 char:50\r\n" }, { reason: "inspect.ps1 failed (exit 1): eventDays must be between 1 and 366", fix: null }],
+  ])("%s: no inspection, a one-line reason and the fitting fix", async (_, reply, expected) => {
+    expect(await backendAnswering(reply).backend.inspect()).toEqual({ ok: false, ...expected });
+  });
+
+  it("WMI denied inside the document (the script caught it): no inspection, elevate", async () => {
+    const stdout = '{"schema":1,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","services":[],"events":[],"errors":[]}\r\n';
+    expect(await backendAnswering({ stdout }).backend.inspect()).toEqual({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied", fix: "run from an elevated prompt (Administrator)" });
   });
 });

@@ -1,215 +1,143 @@
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DEFAULT_POLICY } from "../../../../src/core/policy";
-import type { CommandOptions, CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
-import { StateDir } from "../../../../src/hosts/local/state-dir";
+import type { CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
+import type { HostInspection } from "../../../../src/hosts/host-backend";
+import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
-import { HANDOFF_TASK, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
-import type { Prober } from "../../../../src/probe/prober";
-import { type RotationSettings, rotate } from "../../../../src/rotation/rotate";
+import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
-import { presentedBy } from "../../../helpers/fakes";
+import { rdpcert } from "../../../helpers/cli";
 
 /**
- * A Windows host simulated at the PowerShell boundary: each script's answer is
- * what the real script prints for the host's state, and the state changes as
- * the real host's would (remove deletes, a restart makes Windows issue a new
- * self-signed certificate, restore re-imports the PFX). The rotation state
- * machine runs for real on top, with a real state dir.
+ * The Windows rotation steps at the PowerShell boundary: what each step sends
+ * and how it reads each answer. The steps driving the real scripts against
+ * the Windows model are in through-pwsh.test.ts.
  */
-const thumb = (pem: string): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const b64 = (pem: string): string => Buffer.from(new X509Certificate(pem).raw).toString("base64");
-const SCRIPTS = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts");
+const POWERSHELL_EXE = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
+const pem = certValid(-170, 10, "WIN-RDP01").certPem;
+const thumb = new X509Certificate(pem).fingerprint.replace(/:/g, "");
 
-interface Call {
-  script: string;
-  args: readonly string[];
-  params: Record<string, unknown>;
-}
-
-function simulatedWindows(options: { restartFails?: boolean; newCertValid?: boolean } = {}) {
-  const oldPem = certValid(-170, 10, "WIN-RDP01").certPem;
-  const store = new Map<string, string>([[thumb(oldPem), oldPem]]);
-  let configured = thumb(oldPem);
-  const calls: Call[] = [];
-  const reply = (stdout: string): Partial<CommandResult> => ({ stdout: `${stdout}\r\n` });
-  const runner: CommandRunner = async (file: string, args: readonly string[], o: CommandOptions) => {
-    expect(file).toBe("powershell.exe");
-    const script = args.at(-1)!.split(/[\\/]/).pop()!;
-    expect(args).toEqual(["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", join(SCRIPTS, script)]);
-    const params = JSON.parse(o.input ?? "{}") as Record<string, unknown>;
-    calls.push({ script, args, params });
-    let out: Partial<CommandResult>;
-    switch (script) {
-      case "inspect.ps1": {
-        const pem = store.get(configured);
-        const cert = pem ? `{"store":"Remote Desktop","thumbprint":"${configured}","rawData":"${b64(pem)}","hasPrivateKey":true,"privateKeyOpens":true,"privateKeyError":null}` : "null";
-        out = reply(`{"schema":1,"tsSetting":{"terminalName":"RDP-Tcp","sslCertificateSha1Hash":"${configured}","securityLayer":1,"userAuthenticationRequired":1},"portNumber":3389,"certificate":${cert},"services":[{"name":"TermService","status":"Running","startType":"Manual"}],"events":[]}`);
-        break;
-      }
-      case "backup.ps1":
-        out = reply(`{"rawData":"${b64(store.get(params.thumbprint as string)!)}","pfx":"UEZYLWJ5dGVz","exportable":true,"exportError":null,"configuredThumbprint":"${configured}"}`);
-        break;
-      case "remove.ps1":
-        store.delete(params.thumbprint as string);
-        out = reply(`{"removed":"Cert:\\\\LocalMachine\\\\Remote Desktop\\\\${params.thumbprint as string}","clearedConfigured":false}`);
-        break;
-      case "restart.ps1":
-        if (options.restartFails) {
-          out = { exitCode: 1, stderr: "Restart-Service : Service 'Remote Desktop Configuration (SessionEnv)' cannot be stopped due to the following error: Cannot open SessionEnv service on computer '.'.\r\nAt line:1 char:1\r\n" };
-        } else {
-          if (!store.has(configured)) {
-            const fresh = certValid(options.newCertValid === false ? -200 : 0, options.newCertValid === false ? -1 : 180, "WIN-RDP01").certPem;
-            store.set(thumb(fresh), fresh);
-            configured = thumb(fresh);
-          }
-          out = reply(`{"restarted":"SessionEnv","thumbprint":"${configured}"}`);
-        }
-        break;
-      case "restore.ps1":
-        store.set(params.thumbprint as string, oldPem);
-        configured = params.configuredThumbprint as string;
-        out = reply('{"imported":true,"configured":"' + configured + '"}');
-        break;
-      default:
-        throw new Error(`unexpected script ${script}`);
-    }
-    return { exitCode: 0, stdout: "", stderr: "", timedOut: false, spawnError: null, ...out };
+function answering(answers: Record<string, Partial<CommandResult>>) {
+  const calls: { script: string; input: Record<string, unknown>; file: string; args: readonly string[]; timeoutMs: number }[] = [];
+  const runner: CommandRunner = async (file, args, options) => {
+    const envelope = JSON.parse(options.input ?? "{}") as { script: string; input: Record<string, unknown> };
+    const script = envelope.script.split(/[\\/]/).pop()!;
+    calls.push({ script, input: envelope.input, file, args, timeoutMs: options.timeoutMs });
+    const answer = { exitCode: 0, stdout: "{}", stderr: "", timedOut: false, spawnError: null, ...answers[script] };
+    return { ...answer, stdout: `WARNING: noise\r\n${JSON_MARKER}\r\n${answer.stdout}` };
   };
-  const prober: Prober = async () => presentedBy(store.get(configured) ?? null);
-  return { runner, prober, calls, oldPem, configured: () => configured };
+  return { runner, calls };
 }
 
-const settings: RotationSettings = {
-  spec: { keyBits: 2048, validityDays: 180, names: ["win-rdp01"] },
-  restart: { enabled: true, command: null, timeoutMs: 60_000 },
-  verifyTimeoutMs: 2000,
-  probeTimeoutMs: 1000,
-  policy: DEFAULT_POLICY,
-  keepBackups: 5,
-  force: false,
-  reason: null,
-};
+const inspection = (location = `Cert:\\LocalMachine\\Remote Desktop\\${thumb}`): HostInspection => ({
+  backend: "windows",
+  source: "WMI",
+  listener: { address: null, port: 3389, securityLayer: "negotiate", nla: true },
+  certificate: { state: "present", der: Buffer.from(new X509Certificate(pem).raw), location },
+  key: { state: "ok", location, reason: null },
+  issuance: "self-signed",
+  configuredThumbprint: thumb,
+  findings: [],
+});
 
-describe("Windows rotation through the PowerShell boundary", () => {
-  let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "rdpcert-win-"))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const restart = { enabled: true, command: null, timeoutMs: 1000 };
 
-  const ctxFor = (sim: ReturnType<typeof simulatedWindows>, sessionName: string | null = "Console") => ({
-    backend: createWindowsBackend({ runner: sim.runner, platform: "win32", sessionName }),
-    store: new StateDir(join(dir, "state")),
-    prober: sim.prober,
-    now: () => new Date(),
-    sleep: async () => undefined,
-    fault: () => undefined,
-    log: () => undefined,
-  });
-
-  it("backs up (PFX password on stdin only), removes the stale certificate, restarts SessionEnv, verifies the new one", async () => {
-    const sim = simulatedWindows();
-    const result = await rotate(ctxFor(sim), settings, { dryRun: false });
-    expect(result.outcome).toBe("rotated");
-    expect(result.oldThumbprint).toBe(thumb(sim.oldPem));
-    expect(result.newThumbprint).toBe(sim.configured());
-    expect(result.newThumbprint).not.toBe(result.oldThumbprint);
-    expect(sim.calls.map((c) => c.script)).toEqual(["inspect.ps1", "backup.ps1", "remove.ps1", "restart.ps1", "inspect.ps1"]);
-    const backup = sim.calls.find((c) => c.script === "backup.ps1")!;
-    expect(backup.params).toEqual({ thumbprint: thumb(sim.oldPem), store: "Remote Desktop", password: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
-    for (const call of sim.calls) expect(call.args.join(" ")).not.toContain(backup.params.password as string);
-    expect(sim.calls.find((c) => c.script === "remove.ps1")!.params).toEqual({ thumbprint: thumb(sim.oldPem), store: "Remote Desktop", clearConfigured: false });
-    expect(sim.calls.find((c) => c.script === "restart.ps1")!.params).toEqual({ oldThumbprint: thumb(sim.oldPem), waitSeconds: 30 });
-    const saved = new StateDir(join(dir, "state")).loadBackup(result.backupId!)!;
-    expect(saved.items.map((i) => i.role)).toEqual(["thumbprint", "certificate", "pfx"]);
-    expect(saved.extra).toMatchObject({ pfxPassword: backup.params.password, store: "Remote Desktop" });
-  });
-
-  it("rolls back when SessionEnv cannot be restarted: re-imports the PFX with its password and sets the thumbprint again", async () => {
-    const sim = simulatedWindows({ restartFails: true });
-    const result = await rotate(ctxFor(sim), settings, { dryRun: false });
-    expect(result.outcome).toBe("rolled-back");
-    expect(result.reason).toBe("restart.ps1 failed (exit 1): Restart-Service : Service 'Remote Desktop Configuration (SessionEnv)' cannot be stopped due to the following error: Cannot open SessionEnv service on computer '.'.");
-    const password = sim.calls.find((c) => c.script === "backup.ps1")!.params.password;
-    expect(sim.calls.find((c) => c.script === "restore.ps1")!.params).toEqual({
-      store: "Remote Desktop",
-      pfx: Buffer.from("PFX-bytes").toString("base64"),
-      password,
-      thumbprint: thumb(sim.oldPem),
-      configuredThumbprint: thumb(sim.oldPem),
-      importCertificate: true,
-    });
-    expect(sim.configured()).toBe(thumb(sim.oldPem));
-  });
-
-  it("rolls back when Windows issues a certificate that is not currently valid", async () => {
-    const sim = simulatedWindows({ newCertValid: false });
-    const result = await rotate(ctxFor(sim), settings, { dryRun: false });
-    expect(result.outcome).toBe("rolled-back");
-    expect(result.reason).toMatch(/^verification failed: the new certificate is not currently valid/);
-  });
-
-  it("inside an RDP session it refuses to act in-process (the CLI hands off to a SYSTEM task)", async () => {
-    const sim = simulatedWindows();
-    const result = await rotate(ctxFor(sim, "RDP-Tcp#3"), settings, { dryRun: false });
-    expect(result.outcome).toBe("refused");
-    expect(result.reason).toMatch(/SESSIONNAME=RDP-Tcp#3/);
-    expect(sim.calls.map((c) => c.script)).toEqual(["inspect.ps1"]);
+describe("Windows rotation steps", () => {
+  it("an RDP session's SESSIONNAME is RDP-Tcp#N: the rotation must hand off, unless --in-session", () => {
     expect(insideRdpSession("RDP-Tcp#12")).toBe(true);
     expect(insideRdpSession("Console")).toBe(false);
     expect(insideRdpSession(null)).toBe(false);
-    const inSession = createWindowsBackend({ runner: sim.runner, platform: "win32", sessionName: "RDP-Tcp#3", inSession: true });
-    expect(inSession.rotation!.mustHandOff!()).toBeNull();
+    const { runner } = answering({});
+    expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3" }).rotation!.mustHandOff!()).toMatch(/SESSIONNAME=RDP-Tcp#3/);
+    expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3", inSession: true }).rotation!.mustHandOff!()).toBeNull();
+  });
+
+  it("backs up with the PFX password only on stdin, and keeps the binding as it was", async () => {
+    const { runner, calls } = answering({ "backup.ps1": { stdout: '{"rawData":"AAEC","pfx":"UEZY","exportable":true,"exportError":null,"binding":{"hashType":3,"registryHashPresent":true,"registryHash":"AB"}}' } });
+    const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
+    const backup = await steps.collectBackup(inspection());
+    if (!backup.ok) throw new Error(backup.reason);
+    const password = calls[0]!.input.password as string;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(calls[0]!.args.join(" ")).not.toContain(password);
+    expect(calls[0]!.file).toBe(POWERSHELL_EXE);
+    expect(calls[0]!.args).toEqual(["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()]);
+    expect(backup.value.items.map((i) => i.role)).toEqual(["thumbprint", "certificate", "pfx"]);
+    expect(backup.value.extra).toMatchObject({ pfxPassword: password, binding: { hashType: 3, registryHashPresent: true } });
+  });
+
+  it("never removes a certificate outside Remote Desktop, and reports a refusal by remove.ps1 with its fix", async () => {
+    const { runner, calls } = answering({ "remove.ps1": { stdout: '{"removed":[],"clearedConfigured":false,"refused":"key-folders-acl","fix":"give SYSTEM Full Control"}' } });
+    const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
+    expect(await steps.replace(inspection(`Cert:\\LocalMachine\\My\\${thumb}`), { keyBits: 2048, validityDays: 180, names: [] }, new Date())).toEqual({ ok: false, reason: expect.stringContaining("is not in Remote Desktop") });
+    expect(calls).toEqual([]);
+    expect(await steps.replace(inspection(), { keyBits: 2048, validityDays: 180, names: [] }, new Date())).toEqual({ ok: false, reason: "nothing removed (key-folders-acl): give SYSTEM Full Control" });
+  });
+
+  it("restart: bounded waits, a Node timeout above the script's worst case, stuck services and 1057/1058 are failures with their text", async () => {
+    const { runner, calls } = answering({ "restart.ps1": { stdout: '{"restarted":["SessionEnv","TermService"],"thumbprint":null,"failureEvents":[],"stuck":"TermService","fix":"TermService did not stop within 20 s (stuck in StopPending): end its process"}' } });
+    const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
+    expect(await steps.restart(restart, thumb)).toEqual({ ok: false, reason: "restarted SessionEnv, then TermService; TermService did not stop within 20 s (stuck in StopPending): end its process" });
+    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, terminalName: "RDP-Tcp", expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15 });
+    expect(calls[0]!.timeoutMs).toBe((5 * 20 + 2 * 15 + 30) * 1000);
+    const failed = answering({ "restart.ps1": { stdout: '{"restarted":"SessionEnv","thumbprint":null,"failureEvents":{"id":1057,"message":"failed to create a new self signed certificate"},"stuck":null}' } });
+    expect(await createWindowsRotation({ runner: failed.runner, timeoutMs: 5000, sessionName: null, inSession: false }).restart(restart, thumb)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^restarted SessionEnv; Windows could not issue a certificate \(event 1057: failed to create a new self signed certificate\)/),
+    });
+  });
+
+  it("restore: a backup without a PFX says the old certificate cannot come back (rollback is judged on the wire)", async () => {
+    const { runner, calls } = answering({ "restore.ps1": { stdout: '{"imported":false,"certificateRestored":false,"certificateError":"the backup holds no PFX (the private key was not exportable)","binding":{"hashType":1}}' } });
+    const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: null, inSession: false });
+    const binding = { terminalName: "RDP-Tcp", hashType: 1, registryHashPresent: false, registryHash: null };
+    const restored = await steps.restore({ backend: "windows", thumbprint: thumb, items: [], extra: { store: "Remote Desktop", thumbprint: thumb, binding } });
+    expect(restored).toEqual({ ok: true, value: { restored: ["the binding (no SSLCertificateSHA1Hash: Windows' own certificate)"], oldCertificateGone: `${thumb} cannot be put back: the backup holds no PFX (the private key was not exportable)` } });
+    expect(calls[0]!.input).toEqual({ store: "Remote Desktop", pfx: null, password: null, thumbprint: thumb, binding });
   });
 
   it("hands off to a one-off SYSTEM task with handoff.ps1: the command as data on stdin", async () => {
-    const calls: { file: string; args: readonly string[]; input?: string }[] = [];
-    const runner: CommandRunner = async (file, args, o) => {
-      calls.push({ file, args, input: o.input });
-      return { exitCode: 0, stdout: '{"taskName":"rdpcert-rotate-once","started":"2026-11-24T05:00:00Z"}', stderr: "", timedOut: false, spawnError: null };
-    };
+    const { runner, calls } = answering({ "handoff.ps1": { stdout: '{"taskName":"rdpcert-rotate-once","started":"2026-11-24T05:00:00Z"}' } });
     const result = await handOffToSystemTask(runner, "C:\\Program Files\\nodejs\\node.exe", '"C:\\Program Files\\rdpcert\\main.js" rotate --yes --in-session');
     expect(result).toEqual({ ok: true, value: { task: HANDOFF_TASK } });
-    expect(calls).toEqual([
-      {
-        file: "powershell.exe",
-        args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-File", join(SCRIPTS, "handoff.ps1")],
-        input: JSON.stringify({ taskName: "rdpcert-rotate-once", execute: "C:\\Program Files\\nodejs\\node.exe", arguments: '"C:\\Program Files\\rdpcert\\main.js" rotate --yes --in-session' }),
-      },
+    expect(calls.map((c) => [c.file, c.script, c.input])).toEqual([
+      [POWERSHELL_EXE, "handoff.ps1", { taskName: "rdpcert-rotate-once", execute: "C:\\Program Files\\nodejs\\node.exe", arguments: '"C:\\Program Files\\rdpcert\\main.js" rotate --yes --in-session' }],
     ]);
   });
+});
 
-  it("a configured thumbprint naming a missing certificate: cleared, and on rollback set again without importing anything", async () => {
-    const calls: { script: string; params: Record<string, unknown> }[] = [];
-    const dangling = "AB".repeat(20);
-    const runner: CommandRunner = async (_file, args, o) => {
-      const script = args.at(-1)!.split(/[\\/]/).pop()!;
-      const params = JSON.parse(o.input ?? "{}") as Record<string, unknown>;
-      calls.push({ script, params });
-      const stdout =
-        script === "inspect.ps1"
-          ? `{"schema":1,"tsSetting":{"sslCertificateSha1Hash":"${dangling}","securityLayer":1,"userAuthenticationRequired":1},"portNumber":3389,"certificate":null,"services":[],"events":[]}`
-          : script === "remove.ps1"
-            ? '{"removed":[],"clearedConfigured":true}'
-            : "{}";
-      return { exitCode: script === "restart.ps1" ? 1 : 0, stdout, stderr: script === "restart.ps1" ? "Restart-Service : boom\r\n" : "", timedOut: false, spawnError: null };
-    };
-    const fallback = certValid(-1, 179, "WIN-FALLBACK").certPem;
-    const ctx = { ...ctxFor(simulatedWindows()), backend: createWindowsBackend({ runner, platform: "win32", sessionName: "Console" }), prober: (async () => presentedBy(fallback)) as Prober };
-    const result = await rotate(ctx, settings, { dryRun: false });
-    expect(result.outcome).toBe("rolled-back");
-    expect(calls.find((c) => c.script === "remove.ps1")!.params).toEqual({ thumbprint: null, store: null, clearConfigured: true });
-    expect(calls.find((c) => c.script === "restore.ps1")!.params).toMatchObject({ configuredThumbprint: dangling, importCertificate: false });
+describe("hand-off arguments", () => {
+  it("forward every option of the rotation, with the state dir made absolute (the task starts in System32)", () => {
+    const options = { stateDir: "state", verifyTimeout: 30_000, restartTimeout: 90_000, timeout: 4000, warnDays: 21, force: true, restart: false, reason: "expires in 9 days", keepBackups: 7 };
+    expect(handOffArguments("C:\\Program Files\\rdpcert\\main.js", options, "D:\\ops")).toEqual([
+      "C:\\Program Files\\rdpcert\\main.js",
+      "rotate",
+      "--yes",
+      "--in-session",
+      "--backend",
+      "windows",
+      "--state-dir",
+      "D:\\ops\\state",
+      "--verify-timeout",
+      "30000",
+      "--restart-timeout",
+      "90000",
+      "--timeout",
+      "4000",
+      "--warn-days",
+      "21",
+      "--keep-backups",
+      "7",
+      "--force",
+      "--no-restart",
+      "--reason",
+      "expires in 9 days",
+    ]);
+    expect(handOffArguments("C:\\r\\main.js", { ...options, stateDir: "C:\\ProgramData\\rdpcert", force: false, restart: true, reason: null }, "D:\\ops")).toEqual(expect.arrayContaining(["C:\\ProgramData\\rdpcert"]));
+    expect(handOffArguments("C:\\r\\main.js", { ...options, listener: "RDP-Tcp-Admin" }, "D:\\ops").join(" ")).toContain("--listener RDP-Tcp-Admin");
   });
 
-  it("never removes a certificate outside Remote Desktop", async () => {
-    const sim = simulatedWindows();
-    const backend = createWindowsBackend({ runner: sim.runner, platform: "win32", sessionName: "Console" });
-    const outcome = await backend.inspect();
-    if (!outcome.ok) throw new Error(outcome.reason);
-    const inMy = { ...outcome.inspection, certificate: { ...outcome.inspection.certificate, location: `Cert:\\LocalMachine\\My\\${thumb(sim.oldPem)}` } };
-    expect(await backend.rotation!.replace(inMy, settings.spec, new Date())).toEqual({ ok: false, reason: expect.stringContaining("is not in Remote Desktop") });
-    expect(sim.calls.map((c) => c.script)).toEqual(["inspect.ps1"]);
+  it("rotate --listener takes a WinStations name and nothing else (usage error, exit 3)", async () => {
+    const run = await rdpcert(["rotate", "--listener", "RDP-Tcp'; Remove-Item x", "--dry-run"]);
+    expect([run.code, run.stderr.trim()]).toEqual([3, `rdpcert: --listener "RDP-Tcp'; Remove-Item x" is not a listener name (1 to 32 letters, digits, # or -)`]);
   });
 });

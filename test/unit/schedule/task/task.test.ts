@@ -96,7 +96,7 @@ describe("Windows task", () => {
     expect(task.Principals.Principal).toMatchObject({ UserId: "S-1-5-18", RunLevel: "HighestAvailable" });
     expect(task.Triggers.CalendarTrigger).toMatchObject({ StartBoundary: "2026-01-01T03:05:00", RandomDelay: "PT30M", ScheduleByDay: { DaysInterval: 1 } });
     expect(task.Settings).toMatchObject({ StartWhenAvailable: true, MultipleInstancesPolicy: "IgnoreNew" });
-    expect(task.Actions.Exec.Command).toBe(winCommand.node);
+    expect(task.Actions.Exec.Command).toBe('"C:\\Program Files\\nodejs\\node.exe"');
     expect(task.Actions.Exec.Arguments).toBe('"C:\\Program Files\\rdpcert\\dist\\src\\cli\\main.js" run --config C:\\ProgramData\\rdpcert\\config.json');
     const weekly = new XMLParser().parse(taskXml(winCommand, { hour: 1, minute: 0, weekdays: [1, 3] }, 0)).Task;
     expect(weekly.Triggers.CalendarTrigger.ScheduleByWeek.DaysOfWeek).toEqual({ Monday: "", Wednesday: "" });
@@ -120,12 +120,12 @@ describe("Windows task", () => {
     expect(steps.every((s) => s.ok)).toBe(true);
     expect(written).not.toBeNull();
     expect(calls).toEqual([
-      { file: "schtasks.exe", args: ["/Create", "/TN", "rdpcert", "/XML", "C:\\ProgramData\\rdpcert\\rdpcert-task.xml", "/F"], input: undefined },
-      { file: "powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], input: '{"source":"rdpcert"}' },
+      { file: "C:\\Windows\\System32\\schtasks.exe", args: ["/Create", "/TN", "rdpcert", "/XML", "C:\\ProgramData\\rdpcert\\rdpcert-task.xml", "/F"], input: undefined },
+      { file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], input: '{"source":"rdpcert"}' },
     ]);
     const removal = recordingRunner();
     await removeWindowsTask(removal.runner);
-    expect(removal.calls.map((c) => [c.file, ...c.args])).toEqual([["schtasks.exe", "/Delete", "/TN", "rdpcert", "/F"]]);
+    expect(removal.calls.map((c) => [c.file, ...c.args])).toEqual([["C:\\Windows\\System32\\schtasks.exe", "/Delete", "/TN", "rdpcert", "/F"]]);
   });
 
   it("reports a failed registration with schtasks' message", async () => {
@@ -144,5 +144,27 @@ describe("rdpcert task install --print (the built CLI)", () => {
     expect(out).toContain("systemctl daemon-reload && systemctl enable --now rdpcert.timer");
     expect(existsSync(join(dir, "rdpcert.timer"))).toBe(false);
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe("task install on Windows", () => {
+  it("creates the state dir it writes the task XML into", async () => {
+    const { mkdtempSync, existsSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { taskAction } = await import("../../../../src/app/task");
+    const { defaultConfig } = await import("../../../../src/core/config");
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-task-"));
+    const write = process.stdout.write;
+    try {
+      const stateDir = join(dir, "not", "yet", "there");
+      process.stdout.write = (() => true) as typeof process.stdout.write;
+      // schtasks.exe cannot run here: the install fails after writing the XML, which is what this pins.
+      await taskAction({ ...defaultConfig(), stateDir }, { action: "install", print: false, configPath: join(dir, "config.json"), unitDir: dir, platform: "win32" });
+      expect(existsSync(join(stateDir, "rdpcert-task.xml"))).toBe(true);
+    } finally {
+      process.stdout.write = write;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

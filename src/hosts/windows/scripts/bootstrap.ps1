@@ -1,0 +1,40 @@
+# rdpcert bootstrap.ps1: how Node runs every other script. Windows PowerShell 5.1.
+#
+# Node starts %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe (by absolute
+# path: Windows searches the current directory before PATH) with this file's text
+# as -EncodedCommand: a Group Policy execution policy (AllSigned, RemoteSigned on a
+# downloaded zip) beats -ExecutionPolicy Bypass for -File, but does not apply to
+# -EncodedCommand or to script blocks created from text.
+#
+# stdin: one UTF-8 JSON document {"script": "<absolute path of a .ps1 shipped with
+# rdpcert>", "input": <the script's parameters>}. Data only: nothing from it is
+# ever parsed as PowerShell except the shipped script file it names.
+# (Stdin and Stdout default to the console; the tests pass a reader and a writer.)
+# stdout: whatever the host writes, then the marker line, then the script's one
+# JSON document (its last output). Node reads only what follows the last marker.
+param($Stdin = $null, $Stdout = $null)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+$VerbosePreference = 'SilentlyContinue'
+$InformationPreference = 'SilentlyContinue'
+
+# Windows PowerShell 5.1 reads and writes the console's OEM code page otherwise.
+$utf8 = New-Object System.Text.UTF8Encoding -ArgumentList $false
+[Console]::InputEncoding = $utf8
+[Console]::OutputEncoding = $utf8
+$OutputEncoding = $utf8
+# Taken after the encodings are set: setting them replaces the console's reader and writer.
+if ($null -eq $Stdin) { $Stdin = [Console]::In }
+if ($null -eq $Stdout) { $Stdout = [Console]::Out }
+
+$envelope = $Stdin.ReadToEnd() | ConvertFrom-Json
+$script = [string]$envelope.script
+if ($script -notmatch '\.ps1\z' -or -not [System.IO.Path]::IsPathRooted($script)) { throw 'bootstrap: script must be an absolute path to a .ps1 file' }
+$inputJson = ConvertTo-Json -InputObject $envelope.input -Depth 10 -Compress
+$block = [scriptblock]::Create([System.IO.File]::ReadAllText($script, [System.Text.Encoding]::UTF8))
+$output = @(& $block -InputJson $inputJson 3>$null 4>$null 5>$null 6>$null)
+$answer = ''
+if ($output.Count -gt 0) { $answer = [string]$output[$output.Count - 1] }
+$Stdout.Write("`n--- rdpcert-json ---`n" + $answer + "`n")
+$Stdout.Flush()

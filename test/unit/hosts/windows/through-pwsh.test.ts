@@ -1,0 +1,223 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_POLICY } from "../../../../src/core/policy";
+import { type CommandRunner, runCommand } from "../../../../src/hosts/command-runner";
+import { StateDir } from "../../../../src/hosts/local/state-dir";
+import { type PowerShellLauncher, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
+import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
+import type { Prober } from "../../../../src/probe/prober";
+import { type RotationSettings, rotate } from "../../../../src/rotation/rotate";
+import { presentedBy } from "../../../helpers/fakes";
+import { pwshPath } from "../../../helpers/pwsh";
+
+/**
+ * The Node backend end to end through a real PowerShell: the production
+ * runner (runCommand) starts pwsh, which loads the Windows host model
+ * (test/windows/WindowsModel.ps1) from a state file and runs exactly the
+ * -EncodedCommand Windows would get (bootstrap.ps1), which reads the
+ * { script, input } envelope from stdin and runs the real script. The stdin
+ * and stdout contract is exercised, not asserted; the rotation state machine
+ * (src/rotation/rotate.ts) drives the real scripts. The prober presents what
+ * the model says the listener serves (Get-ModelPresented).
+ */
+const WINDOWS_TESTS = join(__dirname, "..", "..", "..", "windows");
+
+/** The parts of the model's state file (Export-WindowsModel) the tests read. */
+interface ModelState {
+  SelfSignedThumbprint: string;
+  Presented: { kind: string; rawData?: string };
+  Listeners: Record<string, { HashType: number; RegistryHash: string | null }>;
+  Services: Record<string, { Status: string }>;
+  Certificates: { Thumbprint: string; Store: string }[];
+  Violations: string[];
+}
+
+interface Run {
+  script: string;
+  input: Record<string, unknown>;
+  args: readonly string[];
+}
+
+function modelHost(scenarios: string[] = []) {
+  // A non-ASCII directory: the state file path goes through argv and the model reads it as UTF-8.
+  const dir = mkdtempSync(join(tmpdir(), "rdpcert-winmodel-é-"));
+  const state = join(dir, "state.json");
+  execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "new-model.ps1"), state, ...scenarios], { stdio: ["ignore", "ignore", "inherit"] });
+  const launcher: PowerShellLauncher = { file: pwshPath(), args: ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "with-model.ps1"), state, encodedBootstrap()] };
+  const runs: Run[] = [];
+  const runner: CommandRunner = async (file, args, options) => {
+    const envelope = JSON.parse(options.input ?? "{}") as { script: string; input: Record<string, unknown> };
+    runs.push({ script: envelope.script.split(/[\\/]/).pop()!, input: envelope.input, args });
+    return runCommand(file, args, options);
+  };
+  const model = (): ModelState => JSON.parse(readFileSync(state, "utf8").replace(/^\uFEFF/, "")) as ModelState;
+  const presented: Prober = async () => {
+    const p = model().Presented;
+    if (p.kind === "tls") return presentedBy(`-----BEGIN CERTIFICATE-----\n${p.rawData!.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
+    if (p.kind === "down") return presentedBy(null, { kind: "connect-refused", message: "connection refused (nothing listens)" });
+    return presentedBy(null, { kind: "tls-handshake-failed", message: "TLS handshake failed", reason: "alert" });
+  };
+  return { dir, state, launcher, runner, runs, model, presented, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const settings: RotationSettings = {
+  spec: { keyBits: 2048, validityDays: 180, names: ["host01"] },
+  restart: { enabled: true, command: null, timeoutMs: 60_000 },
+  verifyTimeoutMs: 2000,
+  probeTimeoutMs: 1000,
+  policy: DEFAULT_POLICY,
+  keepBackups: 5,
+  force: false,
+  reason: null,
+};
+
+function contextFor(host: ReturnType<typeof modelHost>, prober: Prober = host.presented) {
+  return {
+    backend: createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", sessionName: "Console", timeoutMs: 60_000, restartWaits: { serviceSeconds: 20, certificateSeconds: 1 } }),
+    store: new StateDir(join(host.dir, "rdpcert-state")),
+    prober,
+    now: () => new Date(),
+    sleep: async () => undefined,
+    fault: () => undefined,
+    log: () => undefined,
+  };
+}
+
+describe("Windows backend through pwsh against the Windows host model", () => {
+  let host: ReturnType<typeof modelHost>;
+  afterEach(() => host.cleanup());
+
+  it("inspects the default host: the envelope on stdin, the JSON after the marker, Windows' own certificate readable by NETWORK SERVICE", async () => {
+    host = modelHost();
+    const outcome = await contextFor(host).backend.inspect();
+    if (!outcome.ok) throw new Error(outcome.reason);
+    const m = host.model();
+    expect(outcome.inspection.configuredThumbprint).toBe(m.SelfSignedThumbprint);
+    expect(outcome.inspection.certificate.state).toBe("present");
+    expect(outcome.inspection.issuance).toBe("self-signed");
+    expect(outcome.inspection.key.state).toBe("ok");
+    expect(outcome.inspection.listener.port).toBe(3389);
+    expect(outcome.inspection.findings.filter((f) => f.severity !== "info")).toEqual([]);
+    expect(host.runs.map((r) => r.script)).toEqual(["inspect.ps1"]);
+    expect(host.runs[0]!.input).toEqual({ terminalName: "RDP-tcp", eventDays: 30 });
+  });
+
+  it("carries non-ASCII event messages through UTF-8 both ways", async () => {
+    host = modelHost(["event-non-ascii"]);
+    const outcome = await contextFor(host).backend.inspect();
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(outcome.inspection.findings.find((f) => f.code === "event-1058")?.message).toContain("certificat expiré — état : accès refusé");
+  });
+
+  it("rotates an expiring certificate: backup without a PFX (not exportable), remove with its key, SessionEnv only, verified and configured", async () => {
+    host = modelHost(["expiring"]);
+    const old = host.model().SelfSignedThumbprint;
+    const result = await rotate(contextFor(host), settings, { dryRun: false });
+    expect(result.reason).toMatch(/presents the new certificate/);
+    expect(result.outcome).toBe("rotated");
+    const m = host.model();
+    expect(result.oldThumbprint).toBe(old);
+    expect(result.newThumbprint).toBe(m.SelfSignedThumbprint);
+    expect(result.newThumbprint).not.toBe(old);
+    expect(host.runs.map((r) => r.script).filter((s) => s !== "inspect.ps1")).toEqual(["backup.ps1", "remove.ps1", "restart.ps1"]);
+    expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv");
+    expect(m.Services.TermService!.Status).toBe("Running");
+    expect(m.Violations).toEqual([]);
+    const backup = new StateDir(join(host.dir, "rdpcert-state")).loadBackup(result.backupId!)!;
+    expect(backup.items.map((i) => i.role)).toEqual(["thumbprint", "certificate"]);
+    expect(backup.extra).toMatchObject({ pfxUnavailable: expect.stringMatching(/not valid for use/), binding: { hashType: 1, registryHashPresent: false } });
+    const password = host.runs.find((r) => r.script === "backup.ps1")!.input.password as string;
+    for (const run of host.runs) expect(run.args.join(" ")).not.toContain(password);
+  });
+
+  it("when only a TermService restart issues the certificate: UmRdpService stopped first, no hang, bounded", async () => {
+    host = modelHost(["expiring", "issues-on-termservice"]);
+    const result = await rotate(contextFor(host), settings, { dryRun: false });
+    expect(result.outcome).toBe("rotated");
+    expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv, then TermService");
+    expect(host.model().Services.UmRdpService!.Status).toBe("Running");
+  });
+
+  it("a dangling configured thumbprint: cleared, SessionEnv suffices, verified as a valid certificate with a clean binding", async () => {
+    host = modelHost(["dangling"]);
+    const before = host.model().SelfSignedThumbprint;
+    const result = await rotate(contextFor(host), settings, { dryRun: false });
+    expect([result.outcome, result.reason]).toEqual(["rotated", `the listener presents the new certificate ${before}`]);
+    expect(result.steps.find((s) => s.step === "verify")?.detail).toMatch(/^a valid certificate presented/);
+    const m = host.model();
+    expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBeNull();
+    expect(m.Listeners["RDP-Tcp"]!.HashType).toBe(1);
+    // Windows' own certificate was valid all along: the same one, not "a different one than before".
+    expect(result.newThumbprint).toBe(before);
+    expect(result.steps.find((s) => s.step === "replace")?.detail).toMatch(/cleared SSLCertificateSHA1Hash/);
+    expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv");
+    expect(host.runs.find((r) => r.script === "restart.ps1")!.input).toMatchObject({ expectNewCertificate: false });
+  });
+
+  it("refuses to delete while the key folders' ACL keeps Windows from issuing a new certificate, and says how to fix it", async () => {
+    host = modelHost(["expiring", "key-folders-broken"]);
+    const old = host.model().SelfSignedThumbprint;
+    const outcome = await contextFor(host).backend.inspect();
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(outcome.inspection.findings.find((f) => f.code === "key-folder-acl")?.severity).toBe("critical");
+    const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
+    expect(result.outcome).toBe("rolled-back");
+    expect(result.reason).toMatch(/nothing removed \(key-folders-acl\).*S-1-5-18/);
+    expect(host.model().Certificates.map((c) => c.Thumbprint)).toContain(old);
+  });
+
+  it("rolls back a non-exportable certificate as 'a valid certificate is presented and the binding is as before', not rollback-failed", async () => {
+    host = modelHost(["expiring"]);
+    // From the removal until the rollback starts the listener does not answer (a firewall change
+    // racing the rotation): verification fails, and the old certificate cannot be re-imported (no PFX).
+    let blocked = false;
+    const wrapped: CommandRunner = async (file, args, options) => {
+      if ((options.input ?? "").includes("remove.ps1")) blocked = true;
+      if ((options.input ?? "").includes("restore.ps1")) blocked = false;
+      return host.runner(file, args, options);
+    };
+    const slow: Prober = async (target, o) => (blocked ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
+    const ctx = { ...contextFor(host, slow), backend: createWindowsBackend({ runner: wrapped, launcher: host.launcher, platform: "win32", sessionName: "Console", restartWaits: { serviceSeconds: 20, certificateSeconds: 1 } }) };
+    const result = await rotate(ctx, { ...settings, verifyTimeoutMs: 300 }, { dryRun: false });
+    expect(result.outcome).toBe("rolled-back");
+    expect(result.steps.find((s) => s.step === "verify-old")?.detail).toMatch(/cannot be put back.*a valid certificate is presented with the binding as before/);
+    const m = host.model();
+    expect(m.Listeners["RDP-Tcp"]!.HashType).toBe(1);
+    expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBeNull();
+  });
+
+  it("another listener (its own WinStations key and port) is listed, and inspected when named (--listener)", async () => {
+    host = modelHost(["second-listener"]);
+    const main = await contextFor(host).backend.inspect();
+    if (!main.ok) throw new Error(main.reason);
+    expect(main.inspection.findings.find((f) => f.code === "other-listener")?.message).toMatch(/^another listener: RDP-Tcp-Admin on port 3390/);
+    const other = await createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", listener: "RDP-Tcp-Admin" }).inspect();
+    if (!other.ok) throw new Error(other.reason);
+    expect(other.inspection.listener.port).toBe(3390);
+    expect(host.runs.at(-1)!.input).toEqual({ terminalName: "RDP-Tcp-Admin", eventDays: 30 });
+    expect(() => createWindowsBackend({ runner: host.runner, launcher: host.launcher, listener: "RDP'; x" })).toThrow(/not a WinStations name/);
+  });
+
+  it("a Group Policy template binding (type 2): status says AD CS manages it, and rotate leaves it alone even with --force", async () => {
+    host = modelHost(["group-policy-template"]);
+    const installed = (): string[] => host.model().Certificates.map((c) => `${c.Store}\\${c.Thumbprint}`);
+    const before = installed();
+    const outcome = await contextFor(host).backend.inspect();
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(outcome.inspection.findings.find((f) => f.code === "binding-group-policy")?.message).toMatch(/Group Policy template .*leave it alone/);
+    const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
+    expect(result.outcome).not.toBe("rotated");
+    expect(installed()).toEqual(before);
+    expect(host.model().Listeners["RDP-Tcp"]!.HashType).toBe(2);
+  });
+
+  it("a TermService stuck in StopPending: the restart step fails with the fix, through the bootstrap, instead of waiting for ever", async () => {
+    host = modelHost(["expiring", "termservice-hangs"]);
+    const result = await rotate(contextFor(host), settings, { dryRun: false });
+    expect(result.outcome).not.toBe("rotated");
+    expect(result.steps.find((s) => s.step === "restart")?.detail).toMatch(/^restarted SessionEnv; TermService did not stop within 20 s \(stuck in StopPending\): end its process/);
+    expect(host.model().Violations).toEqual([]);
+  });
+});

@@ -1,0 +1,503 @@
+# Every script in src/hosts/windows/scripts, run under Pester against the Windows host
+# model (WindowsModel.ps1). Run with `npm run test:windows` (test/windows/run-pester.ps1).
+
+Describe 'rdpcert''s Windows scripts against the Windows host model' {
+BeforeAll {
+  $ScriptDir = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../../src/hosts/windows/scripts'))
+  . (Join-Path $PSScriptRoot 'WindowsModel.ps1')
+
+  function Invoke-RdpScript([string]$Name, $InputObject) {
+    $json = ConvertTo-Json -InputObject $InputObject -Depth 10 -Compress
+    $out = @(& ([System.IO.Path]::Combine($ScriptDir, $Name)) -InputJson $json)
+    # The contract: the script's one JSON document is its last output, and nothing else reaches the pipeline.
+    $out.Count | Should -Be 1 -Because "$Name must print one JSON document only"
+    $out[-1] | ConvertFrom-Json
+  }
+
+  function Get-Rd { @($WinModel.Certificates | Where-Object { $_.Store -eq 'Remote Desktop' }) }
+  function Add-Cert { param([hashtable]$Options) $c = New-ModelCertificate @Options; $WinModel.Certificates.Add($c); $c }
+  function Set-Binding([string]$Thumbprint) { $WinModel.Listeners['RDP-Tcp'].RegistryHash = $Thumbprint; $WinModel.Listeners['RDP-Tcp'].HashType = 3 }
+}
+
+BeforeEach { New-WindowsModel }
+
+Describe 'inspect.ps1' {
+  It 'reports the default binding: type 1, no registry value, Windows'' own certificate in Remote Desktop, readable by NETWORK SERVICE' {
+    $doc = Invoke-RdpScript 'inspect.ps1' @{ terminalName = 'RDP-tcp'; eventDays = 30 }
+    $doc.schema | Should -Be 2
+    $doc.tsSetting.sslCertificateSha1HashType | Should -Be 1
+    $doc.tsSetting.sslCertificateSha1Hash | Should -Be $WinModel.SelfSignedThumbprint
+    $doc.registryHashPresent | Should -BeFalse
+    $doc.portNumber | Should -Be 3389
+    $doc.certificate.store | Should -Be 'Remote Desktop'
+    $doc.certificate.keyProvider | Should -Be 'CAPI'
+    $doc.certificate.keyPath | Should -BeLike 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\*'
+    $doc.certificate.privateKeyOpens | Should -BeTrue
+    [Convert]::FromBase64String($doc.certificate.rawData).Length | Should -BeGreaterThan 500
+    @($doc.services | Where-Object { $_.status -eq 'Running' }).Count | Should -Be 3
+    $doc.firewall.rules | Should -Be 2
+    $doc.firewall.portRules | Should -Be 2
+    @($doc.keyFolders | Where-Object { $_.systemFullControl -and $_.administratorsFullControl }).Count | Should -Be 2
+    @($doc.errors).Count | Should -Be 0
+  }
+
+  It 'judges a custom certificate''s key by its file''s ACL for NETWORK SERVICE (S-1-5-20), not by whether an admin can open it' {
+    $custom = Add-Cert @{ Store = 'My'; Subject = 'CN=rdp.example.test'; Issuer = 'CN=Example CA'; Exportable = $true }
+    Set-Binding $custom.Thumbprint
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.registryHashPresent | Should -BeTrue
+    $doc.registryHash | Should -Be $custom.Thumbprint
+    $doc.tsSetting.sslCertificateSha1HashType | Should -Be 3
+    $doc.certificate.store | Should -Be 'My'
+    $doc.certificate.privateKeyOpens | Should -BeFalse
+    $doc.certificate.keyPath | Should -Be ('C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\' + $custom.KeyFileName)
+  }
+
+  It 'finds a CNG key under Crypto\Keys' {
+    $custom = Add-Cert @{ Store = 'My'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-20:R') }
+    Set-Binding $custom.Thumbprint
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyProvider | Should -Be 'CNG'
+    $doc.certificate.keyPath | Should -Be ('C:\ProgramData\Microsoft\Crypto\Keys\' + $custom.KeyFileName)
+    $doc.certificate.privateKeyOpens | Should -BeTrue
+  }
+
+  It 'without .NET 4.6 (RSACertificateExtensions) a CNG key is "could not check", never false' {
+    $WinModel.HasRsaCertificateExtensions = $false
+    $custom = Add-Cert @{ Store = 'My'; KeyProvider = 'CNG' }
+    Set-Binding $custom.Thumbprint
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.privateKeyOpens | Should -BeNullOrEmpty
+    $doc.certificate.privateKeyError | Should -Match 'RSACertificateExtensions'
+  }
+
+  It 'reports a configured thumbprint that names no installed certificate (the silent fallback)' {
+    Set-Binding ('AB' * 20)
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.tsSetting.sslCertificateSha1Hash | Should -Be ('AB' * 20)
+    $doc.certificate | Should -BeNullOrEmpty
+  }
+
+  It 'reports key folders whose ACL lost SYSTEM or Administrators Full Control' {
+    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $machineKeys = $doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }
+    $machineKeys.systemFullControl | Should -BeFalse
+    $machineKeys.administratorsFullControl | Should -BeFalse
+  }
+
+  It 'reports events per id with count, newest time, message and data (1056/1057, 1063-1065, Schannel 36870)' {
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1057 'failed to create'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1057 'failed to create again'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1064 'template certificate creation failed'
+    Add-ModelEvent 'Schannel' 36870 'A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.' @('0x8009030D', 'iis-key-container')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $e1057 = $doc.events | Where-Object { $_.id -eq 1057 }
+    $e1057.count | Should -Be 2
+    $e1057.message | Should -Be 'failed to create again'
+    ($doc.events | Where-Object { $_.id -eq 1064 }).count | Should -Be 1
+    ($doc.events | Where-Object { $_.id -eq 36870 }).data | Should -Contain 'iis-key-container'
+  }
+
+  It 'writes non-ASCII as \u escapes, so no console code page can garble it' {
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Échec du remplacement du certificat expiré'
+    $json = @(& ([System.IO.Path]::Combine($ScriptDir, 'inspect.ps1')) -InputJson '{}')[-1]
+    $json | Should -Not -Match '[^\x00-\x7F]'
+    (($json | ConvertFrom-Json).events | Where-Object { $_.id -eq 1058 }).message | Should -Be 'Échec du remplacement du certificat expiré'
+  }
+
+  It 'finds the firewall group by its resource id even when the display name is localized, and counts an admin''s own rule for the port' {
+    foreach ($r in $WinModel.Firewall) { $r.DisplayGroup = 'Remotedesktop'; $r.Enabled = 'False' }
+    $WinModel.Firewall.Add([ordered]@{ Name = 'admin-rdp'; DisplayName = 'RDP from the jump host'; Group = ''; DisplayGroup = ''; Direction = 'Inbound'; Action = 'Allow'; Enabled = 'True'; LocalPort = '3389'; Protocol = 'TCP' })
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.firewall.rules | Should -Be 2
+    $doc.firewall.enabled | Should -Be 0
+    $doc.firewall.portRules | Should -Be 1
+  }
+
+  It 'reports no Remote Desktop group as zero rules, and a failing part as an error without losing the others' {
+    $WinModel.Firewall.Clear()
+    Mock Get-WinEvent { throw [System.UnauthorizedAccessException]::new('Attempted to perform an unauthorized operation.') }
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.firewall.rules | Should -Be 0
+    @($doc.errors | Where-Object { $_.part -like 'events:*' }).Count | Should -Be 2
+    $doc.certificate.store | Should -Be 'Remote Desktop'
+  }
+
+  It 'lists other listeners with their own PortNumber' {
+    $WinModel.Listeners['RDP-Tcp-Admin'] = [ordered]@{ PortNumber = 3390; SecurityLayer = 2; UserAuthentication = 1; HashType = 1; RegistryHash = $null; TemplateHash = $null }
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.listeners | Where-Object { $_.name -eq 'RDP-Tcp-Admin' }).port | Should -Be 3390
+    @($doc.listeners).Count | Should -Be 2
+    $other = Invoke-RdpScript 'inspect.ps1' @{ terminalName = 'RDP-Tcp-Admin' }
+    $other.portNumber | Should -Be 3390
+  }
+
+  It 'reports stopped and missing services' {
+    $WinModel.Services.TermService.Status = 'Stopped'
+    $WinModel.Services.Remove('UmRdpService')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.services | Where-Object { $_.name -eq 'TermService' }).status | Should -Be 'Stopped'
+    ($doc.services | Where-Object { $_.name -eq 'UmRdpService' }).status | Should -Be 'Missing'
+  }
+
+  It 'reports a listener WMI does not know, and an unreadable WMI with its category' {
+    (Invoke-RdpScript 'inspect.ps1' @{ terminalName = 'RDP-Nope' }).tsSetting | Should -BeNullOrEmpty
+    Mock Get-CimInstance { throw [System.UnauthorizedAccessException]::new('Access denied') }
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.tsSettingError | Should -Be 'Access denied'
+  }
+
+  It 'rejects parameters that are not data it expects' {
+    { & ([System.IO.Path]::Combine($ScriptDir, 'inspect.ps1')) -InputJson '{"terminalName":"RDP-tcp''; Remove-Item x"}' } | Should -Throw '*terminalName*'
+    { & ([System.IO.Path]::Combine($ScriptDir, 'inspect.ps1')) -InputJson '{"eventDays":0}' } | Should -Throw '*eventDays*'
+    { & ([System.IO.Path]::Combine($ScriptDir, 'inspect.ps1')) -InputJson '{"eventDays":999}' } | Should -Throw '*eventDays*'
+  }
+
+  It 'reports a hash that is not 40 hex digits as a part error' {
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash = 'XYZ'
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.errors | Where-Object { $_.part -eq 'certificate' }).message | Should -Match '40 hexadecimal'
+  }
+}
+
+Describe 'backup.ps1' {
+  It 'backs up Windows'' own non-exportable certificate without a PFX, and the default binding (type 1, no registry value)' {
+    $doc = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop'; password = 'pw' }
+    $doc.pfx | Should -BeNullOrEmpty
+    $doc.exportable | Should -BeFalse
+    $doc.exportError | Should -Match 'not valid for use'
+    $doc.rawData | Should -Not -BeNullOrEmpty
+    $doc.binding.hashType | Should -Be 1
+    $doc.binding.registryHashPresent | Should -BeFalse
+    $doc.binding.registryHash | Should -BeNullOrEmpty
+  }
+
+  It 'backs up an exportable custom certificate as a PFX, and the registry value it is bound by' {
+    $custom = Add-Cert @{ Store = 'My'; Exportable = $true }
+    Set-Binding $custom.Thumbprint
+    $doc = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $custom.Thumbprint; store = 'My'; password = 'pw' }
+    $doc.exportable | Should -BeTrue
+    $doc.pfx | Should -Not -BeNullOrEmpty
+    $doc.binding.registryHashPresent | Should -BeTrue
+    $doc.binding.registryHash | Should -Be $custom.Thumbprint
+    $doc.binding.hashType | Should -Be 3
+  }
+
+  It 'backs up the binding alone when no certificate is installed (a dangling thumbprint)' {
+    Set-Binding ('CD' * 20)
+    $doc = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $null; store = $null; password = 'pw' }
+    $doc.rawData | Should -BeNullOrEmpty
+    $doc.binding.registryHash | Should -Be ('CD' * 20)
+  }
+
+  It 'rejects a thumbprint or store that is not data it expects' {
+    { Invoke-RdpScript 'backup.ps1' @{ thumbprint = 'nope'; store = 'My' } } | Should -Throw '*40 hex*'
+    { Invoke-RdpScript 'backup.ps1' @{ thumbprint = ('AB' * 20); store = 'Root' } } | Should -Throw '*store*'
+  }
+}
+
+Describe 'remove.ps1' {
+  It 'removes Windows'' own certificate with its key (-DeleteKey) from Remote Desktop' {
+    $old = $WinModel.SelfSignedThumbprint
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop'; clearConfigured = $false }
+    @($doc.removed) | Should -Be @("Cert:\LocalMachine\Remote Desktop\$old")
+    Get-ModelCertificate 'Remote Desktop' $old | Should -BeNullOrEmpty
+    @($WinModel.Violations).Count | Should -Be 0
+  }
+
+  It 'never removes from My' {
+    $custom = Add-Cert @{ Store = 'My' }
+    { Invoke-RdpScript 'remove.ps1' @{ thumbprint = $custom.Thumbprint; store = 'My' } } | Should -Throw '*Remote Desktop*'
+    Get-ModelCertificate 'My' $custom.Thumbprint | Should -Not -BeNullOrEmpty
+  }
+
+  It 'refuses to delete when the key folders'' ACL would keep Windows from issuing a new certificate (1057/1058)' {
+    $WinModel.KeyFolderAcl.Keys = @('S-1-5-32-544:F')
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }
+    $doc.refused | Should -Be 'key-folders-acl'
+    $doc.fix | Should -Match 'S-1-5-18'
+    Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint | Should -Not -BeNullOrEmpty
+  }
+
+  It 'leaves a Group Policy template binding (type 2) alone' {
+    $template = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA' }
+    $WinModel.Listeners['RDP-Tcp'].HashType = 2
+    $WinModel.Listeners['RDP-Tcp'].TemplateHash = $template.Thumbprint
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop'; clearConfigured = $true }
+    $doc.refused | Should -Be 'group-policy-template'
+    @($doc.removed).Count | Should -Be 0
+  }
+
+  It 'clears a dangling thumbprint by removing the registry value (back to type 1), and is idempotent' {
+    Set-Binding ('AB' * 20)
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $null; store = $null; clearConfigured = $true }
+    $doc.clearedConfigured | Should -BeTrue
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
+    (Invoke-RdpScript 'remove.ps1' @{ clearConfigured = $true }).clearedConfigured | Should -BeFalse
+  }
+}
+
+Describe 'restart.ps1' {
+  It 'restarts SessionEnv only when that issues the new certificate, and prints nothing but its JSON' {
+    $old = $WinModel.SelfSignedThumbprint
+    $null = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $old; serviceWaitSeconds = 20; certificateWaitSeconds = 1 }
+    @($doc.restarted) | Should -Be @('SessionEnv')
+    $doc.thumbprint | Should -Be $WinModel.SelfSignedThumbprint
+    $doc.thumbprint | Should -Not -Be $old
+    $WinModel.Services.TermService.Status | Should -Be 'Running'
+    ($WinModel.Events | Where-Object { $_.Id -eq 1056 }) | Should -Not -BeNullOrEmpty
+  }
+
+  It 'then stops UmRdpService first and restarts TermService when only that issues it (bounded waits)' {
+    $WinModel.IssuesOnRestartOf = 'TermService'
+    # DOMAIN.md: TermService hangs in Stopping while UmRdpService still runs.
+    $WinModel.Services.TermService.Hangs = 'unless-dependents-stopped'
+    $old = $WinModel.SelfSignedThumbprint
+    $null = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $old; serviceWaitSeconds = 20; certificateWaitSeconds = 1 }
+    @($doc.restarted) | Should -Be @('SessionEnv', 'TermService')
+    $doc.thumbprint | Should -Be $WinModel.SelfSignedThumbprint
+    $doc.stuck | Should -BeNullOrEmpty
+    $WinModel.Services.UmRdpService.Status | Should -Be 'Running'
+    @($WinModel.Violations).Count | Should -Be 0
+  }
+
+  It 'reports TermService stuck in StopPending with its fix instead of waiting for ever' {
+    $WinModel.IssuesOnRestartOf = 'TermService'
+    $WinModel.Services.TermService.Hangs = $true
+    $old = $WinModel.SelfSignedThumbprint
+    $null = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $old; serviceWaitSeconds = 20; certificateWaitSeconds = 1 }
+    $doc.stuck | Should -Be 'TermService'
+    $doc.fix | Should -Match 'taskkill'
+    $doc.thumbprint | Should -BeNullOrEmpty
+    @($WinModel.Violations).Count | Should -Be 0
+  }
+
+  It 'fails at once with the new 1057 event when Windows cannot issue a certificate, without restarting TermService' {
+    $old = $WinModel.SelfSignedThumbprint
+    $null = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R')
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $old; serviceWaitSeconds = 20; certificateWaitSeconds = 600 }
+    $doc.thumbprint | Should -BeNullOrEmpty
+    $doc.failureEvents[0].id | Should -Be 1057
+    $doc.failureEvents[0].message | Should -Match 'failed to create'
+    @($doc.restarted) | Should -Be @('SessionEnv')
+  }
+
+  It 'after a dangling binding was cleared, SessionEnv suffices and the existing certificate counts' {
+    Set-Binding ('AB' * 20)
+    $null = Invoke-RdpScript 'remove.ps1' @{ clearConfigured = $true }
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = ('AB' * 20); expectNewCertificate = $false; certificateWaitSeconds = 1 }
+    @($doc.restarted) | Should -Be @('SessionEnv')
+    $doc.thumbprint | Should -Be $WinModel.SelfSignedThumbprint
+  }
+
+  It 'gives up after its bounded wait when no certificate appears, and reports a service that does not start' {
+    $WinModel.IssuesOnRestartOf = 'nobody'
+    $WinModel.Services.Remove('UmRdpService')
+    # TermService takes 6 s to stop in the model: a 5 s bound would report it stuck.
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; serviceWaitSeconds = 20; certificateWaitSeconds = 1 }
+    @($doc.restarted) | Should -Be @('SessionEnv', 'TermService')
+    $doc.thumbprint | Should -BeNullOrEmpty
+    New-WindowsModel
+    $WinModel.Services.SessionEnv.StartFails = 'The dependency service or group failed to start (1068).'
+    Mock Get-Service { $o = New-ModelServiceObject $Name[0]; $o | Add-Member -Force -MemberType ScriptMethod -Name Start -Value { }; $o }
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; serviceWaitSeconds = 5; certificateWaitSeconds = 1 }
+    $doc.stuck | Should -Be 'SessionEnv'
+    $doc.fix | Should -Match '1068'
+  }
+
+  It 'never calls the unbounded service cmdlets (their warnings would reach stdout)' {
+    Mock Restart-Service { throw 'unbounded' }
+    Mock Stop-Service { throw 'unbounded' }
+    $null = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = ('00' * 20); certificateWaitSeconds = 1 }
+    Should -Invoke Restart-Service -Times 0
+    Should -Invoke Stop-Service -Times 0
+  }
+}
+
+Describe 'restore.ps1' {
+  It 'cannot re-import a non-exportable key and says so; puts the default binding back by removing the registry value' {
+    $old = $WinModel.SelfSignedThumbprint
+    $null = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash = ('AB' * 20)
+    Mock Set-CimInstance { throw 'WMI must not be used to restore' }
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $old; pfx = $null; binding = @{ terminalName = 'RDP-Tcp'; registryHashPresent = $false; registryHash = $null } }
+    $doc.certificateRestored | Should -BeFalse
+    $doc.certificateError | Should -Match 'not exportable'
+    $doc.binding.registryHashPresent | Should -BeFalse
+    $doc.binding.hashType | Should -Be 1
+    Should -Invoke Set-CimInstance -Times 0
+  }
+
+  It 're-imports a custom certificate from its PFX, grants NETWORK SERVICE Read on exactly its key file, and writes the registry value as binary (never WMI)' {
+    $custom = Add-Cert @{ Store = 'My'; Exportable = $true; KeyAcl = @('S-1-5-18:F', 'S-1-5-20:R') }
+    Set-Binding $custom.Thumbprint
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $custom.Thumbprint; store = 'My'; password = 'pw' }
+    [void]$WinModel.Certificates.Remove((Get-ModelCertificate 'My' $custom.Thumbprint)); $WinModel.Removed.Add($custom)
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash = $null; $WinModel.Listeners['RDP-Tcp'].HashType = 1
+    Mock Set-CimInstance { throw 'WMI must not be used to restore' }
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $custom.Thumbprint; pfx = $backup.pfx; password = 'pw'; binding = $backup.binding }
+    $doc.imported | Should -BeTrue
+    $doc.grantedNetworkService | Should -BeTrue
+    $restored = Get-ModelCertificate 'My' $custom.Thumbprint
+    $doc.keyFile | Should -Be ('C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\' + $restored.KeyFileName)
+    $restored.KeyAcl | Should -Contain 'S-1-5-20:R'
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -Be $custom.Thumbprint
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 3
+    @($WinModel.Violations).Count | Should -Be 0
+    Should -Invoke Set-CimInstance -Times 0
+    (Get-ModelPresented).thumbprint | Should -Be $custom.Thumbprint
+  }
+
+  It 'grants a CNG key under Crypto\Keys, and reports a grant that fails without failing the restore' {
+    $custom = Add-Cert @{ Store = 'My'; Exportable = $true; KeyProvider = 'CNG' }
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $custom.Thumbprint; store = 'My'; password = 'pw' }
+    [void]$WinModel.Certificates.Remove((Get-ModelCertificate 'My' $custom.Thumbprint)); $WinModel.Removed.Add($custom)
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $custom.Thumbprint; pfx = $backup.pfx; password = 'pw' }
+    $doc.keyFile | Should -BeLike 'C:\ProgramData\Microsoft\Crypto\Keys\*'
+    $doc.grantedNetworkService | Should -BeTrue
+    [void]$WinModel.Certificates.Remove((Get-ModelCertificate 'My' $custom.Thumbprint))
+    Mock Grant-NetworkServiceRead { throw 'icacls failed (5): Access is denied.' }
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $custom.Thumbprint; pfx = $backup.pfx; password = 'pw' }
+    $doc.imported | Should -BeTrue
+    $doc.grantError | Should -Match 'Access is denied'
+  }
+
+  It 'leaves an unchanged binding exactly as it is (no write)' {
+    $custom = Add-Cert @{ Store = 'My' }
+    Set-Binding $custom.Thumbprint
+    Mock Set-ItemProperty { throw 'no write expected' }
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $custom.Thumbprint; binding = @{ terminalName = 'RDP-Tcp'; registryHashPresent = $true; registryHash = $custom.Thumbprint.ToLowerInvariant() } }
+    $doc.binding.registryHashPresent | Should -BeTrue
+    Should -Invoke Set-ItemProperty -Times 0
+  }
+
+  It 'leaves an installed certificate as it is and rejects data it does not expect' {
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint }
+    $doc.certificateRestored | Should -BeTrue
+    $doc.imported | Should -BeFalse
+    { Invoke-RdpScript 'restore.ps1' @{ store = 'Root'; thumbprint = ('AB' * 20) } } | Should -Throw '*store*'
+    { Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = 'x' } } | Should -Throw '*40 hex*'
+    { Invoke-RdpScript 'restore.ps1' @{ binding = @{ registryHashPresent = $true; registryHash = 'zz' } } } | Should -Throw '*registryHash*'
+  }
+}
+
+Describe 'handoff.ps1' {
+  It 'registers a one-off SYSTEM task that runs on battery, has an end and deletes itself, and starts it' {
+    $doc = Invoke-RdpScript 'handoff.ps1' @{ taskName = 'rdpcert-rotate-once'; execute = 'C:\Program Files\nodejs\node.exe'; arguments = '"C:\Program Files\rdpcert\main.js" rotate --yes --in-session' }
+    $doc.taskName | Should -Be 'rdpcert-rotate-once'
+    $task = $WinModel.ScheduledTasks['rdpcert-rotate-once']
+    $task.UserId | Should -Be 'S-1-5-18'
+    $task.RunLevel | Should -Be 'Highest'
+    $task.DisallowStartIfOnBatteries | Should -BeFalse
+    $task.StopIfGoingOnBatteries | Should -BeFalse
+    $task.HasEndBoundary | Should -BeTrue
+    $task.DeleteExpiredTaskAfter | Should -Not -BeNullOrEmpty
+    $task.Started | Should -BeTrue
+    $task.Execute | Should -Be 'C:\Program Files\nodejs\node.exe'
+  }
+
+  It 'rejects a task name that is not plain and an executable that is not an absolute path' {
+    { Invoke-RdpScript 'handoff.ps1' @{ taskName = 'a;b'; execute = 'C:\node.exe' } } | Should -Throw '*taskName*'
+    { Invoke-RdpScript 'handoff.ps1' @{ taskName = 'ok'; execute = 'node.exe' } } | Should -Throw '*absolute*'
+  }
+}
+
+Describe 'client.ps1' {
+  BeforeEach {
+    $script:clientHome = Join-Path ([System.IO.Path]::GetTempPath()) ('rdpcert-client-' + [guid]::NewGuid().ToString('N'))
+    # Documents and LocalAppData of a throwaway profile (on Linux .NET reads MyDocuments from XDG_DOCUMENTS_DIR).
+    $script:savedDocs = $env:XDG_DOCUMENTS_DIR
+    $env:XDG_DOCUMENTS_DIR = Join-Path $script:clientHome 'Documents ü'
+    New-Item -ItemType Directory -Force -Path $env:XDG_DOCUMENTS_DIR | Out-Null
+    $script:docs = [Environment]::GetFolderPath('MyDocuments')
+    $script:savedLocal = $env:LOCALAPPDATA
+    $env:LOCALAPPDATA = Join-Path $script:clientHome 'AppData Local é'
+    New-Item -ItemType Directory -Force -Path (Join-Path $env:LOCALAPPDATA 'Microsoft/Terminal Server Client/Cache') | Out-Null
+    Set-Content -LiteralPath (Join-Path $env:LOCALAPPDATA 'Microsoft/Terminal Server Client/Cache/bcache24.bmc') -Value 'cache'
+    $script:rdp = Join-Path $script:docs 'Default.rdp'
+    New-Item -ItemType Directory -Force -Path $script:docs | Out-Null
+    Set-Content -LiteralPath $script:rdp -Value 'full address:s:host01'
+    # Default.rdp is hidden on Windows: Get-Item finds it only with -Force.
+    Mock Get-Item -ParameterFilter { -not $Force -and "$LiteralPath" -like '*Default.rdp' } { throw [System.Management.Automation.ItemNotFoundException]::new('Could not find item Default.rdp.') }
+    $WinModel.RegistryHkcu['HKCU:\Software\Microsoft\Terminal Server Client\Servers\host01'] = [ordered]@{ CertHash = [byte[]](1..20); UsernameHint = 'EXAMPLE\admin' }
+  }
+  AfterEach {
+    Microsoft.PowerShell.Management\Remove-Item -LiteralPath $script:clientHome -Recurse -Force -ErrorAction SilentlyContinue
+    $env:LOCALAPPDATA = $script:savedLocal
+    $env:XDG_DOCUMENTS_DIR = $script:savedDocs
+  }
+
+  It 'finds the hidden Default.rdp, the bitmap cache and the stored certificate trust (under a non-ASCII path)' {
+    $doc = Invoke-RdpScript 'client.ps1' @{ host = 'host01'; fix = $false; backupDir = (Join-Path $script:clientHome 'backup') }
+    $script:docs | Should -Match 'ü'
+    $doc.defaultRdp.path | Should -Be $script:rdp
+    $doc.cache.files | Should -Be 1
+    $doc.cache.path | Should -Match 'é'
+    $doc.server.certHash | Should -Be '0102030405060708090A0B0C0D0E0F1011121314'
+    @($doc.actions).Count | Should -Be 0
+  }
+
+  It 'with fix, backs each item up, removes it, and when a locked file stops it, says what it had already removed' {
+    Mock Remove-Item -ParameterFilter { "$LiteralPath" -like '*bcache24.bmc' } { throw [System.IO.IOException]::new('The process cannot access the file because it is being used by another process.') }
+    $doc = Invoke-RdpScript 'client.ps1' @{ host = 'host01'; fix = $true; backupDir = (Join-Path $script:clientHome 'backup') }
+    @($doc.actions).Count | Should -Be 1
+    $doc.actions[0].item | Should -Be $script:rdp
+    $doc.fixError | Should -Match 'being used by another process'
+    Microsoft.PowerShell.Management\Test-Path -LiteralPath (Join-Path $script:clientHome 'backup/Default.rdp') | Should -BeTrue
+  }
+
+  It 'with fix and nothing locked, removes all three and keeps their backups' {
+    $doc = Invoke-RdpScript 'client.ps1' @{ host = 'host01'; fix = $true; backupDir = (Join-Path $script:clientHome 'backup') }
+    @($doc.actions).Count | Should -Be 3
+    $doc.fixError | Should -BeNullOrEmpty
+    $WinModel.RegistryHkcu.Count | Should -Be 0
+    (Get-Content -Raw -LiteralPath (Join-Path $script:clientHome 'backup/server-host01.json') | ConvertFrom-Json).certHash | Should -Be '0102030405060708090A0B0C0D0E0F1011121314'
+  }
+
+  It 'rejects a host that is not a name or address' {
+    { Invoke-RdpScript 'client.ps1' @{ host = 'a b;c' } } | Should -Throw '*not a host*'
+  }
+}
+
+Describe 'bootstrap.ps1' {
+  It 'runs the named script with the input from stdin and prints its JSON after the marker, whatever the script printed before' {
+    $envelope = ConvertTo-Json -Compress -Depth 5 -InputObject @{ script = [System.IO.Path]::Combine($ScriptDir, 'inspect.ps1'); input = @{ terminalName = 'RDP-tcp'; eventDays = 30 } }
+    $writer = [System.IO.StringWriter]::new()
+    & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new($envelope)) -Stdout $writer
+    $text = $writer.ToString()
+    $text | Should -Match "`n--- rdpcert-json ---`n"
+    $after = $text.Substring($text.LastIndexOf("--- rdpcert-json ---") + 20).Trim()
+    ($after | ConvertFrom-Json).tsSetting.sslCertificateSha1Hash | Should -Be $WinModel.SelfSignedThumbprint
+  }
+
+  It 'silences the warning, verbose and information streams: Restart-Service''s "WARNING: Waiting for service" never reaches the answer' {
+    $noisy = Join-Path $TestDrive 'noisy.ps1'
+    Set-Content -LiteralPath $noisy -Value @(
+      'param([string]$InputJson)',
+      'Restart-Service -Name TermService -Force',
+      'Write-Verbose "verbose" -Verbose; Write-Information "information"; Write-Warning "warning"',
+      'ConvertTo-Json -Compress -InputObject @{ ok = $true }'
+    )
+    # Run bare, the model's Restart-Service warns every 2 s of its stop, as the real one does.
+    @(& $noisy -InputJson '{}' 3>&1 | Where-Object { $_ -is [System.Management.Automation.WarningRecord] -and "$_" -like 'Waiting for service*' }).Count | Should -BeGreaterThan 1
+    New-WindowsModel
+    $writer = [System.IO.StringWriter]::new()
+    $envelope = ConvertTo-Json -Compress -InputObject @{ script = $noisy; input = @{} }
+    $warnings = & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new($envelope)) -Stdout $writer 3>&1
+    @($warnings).Count | Should -Be 0
+    $writer.ToString() | Should -Not -Match 'Waiting for service'
+    ($writer.ToString().Split("--- rdpcert-json ---")[-1] | ConvertFrom-Json).ok | Should -BeTrue
+  }
+
+  It 'runs only an absolute .ps1 path' {
+    $writer = [System.IO.StringWriter]::new()
+    { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"inspect.ps1","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'
+    { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"/etc/passwd","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'
+  }
+}
+}

@@ -1,0 +1,42 @@
+# Writes a fresh Windows host model to a state file, with the changes a test names
+# (a small, fixed set of scenarios, so that no test text is ever run as PowerShell).
+# Usage: pwsh -NoProfile -NonInteractive -File new-model.ps1 STATE.json [SCENARIO...]
+param([Parameter(Mandatory, Position = 0)][string]$StatePath, [Parameter(ValueFromRemainingArguments)][string[]]$Scenario = @())
+$ErrorActionPreference = 'Stop'
+. (Join-Path $PSScriptRoot 'WindowsModel.ps1')
+New-WindowsModel
+foreach ($name in $Scenario) {
+  switch ($name) {
+    # Windows' own certificate past its notAfter (the 0x904/0x7 case).
+    'expired' {
+      $old = Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint
+      [void]$WinModel.Certificates.Remove($old)
+      $c = New-ModelCertificate -Subject ('CN=' + $WinModel.ComputerName) -DaysAgo 200 -DaysValid 180
+      $WinModel.Certificates.Add($c); $WinModel.SelfSignedThumbprint = $c.Thumbprint
+    }
+    # Expiring in 10 days (renewal point passed).
+    'expiring' {
+      $old = Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint
+      [void]$WinModel.Certificates.Remove($old)
+      $c = New-ModelCertificate -Subject ('CN=' + $WinModel.ComputerName) -DaysAgo 170 -DaysValid 180
+      $WinModel.Certificates.Add($c); $WinModel.SelfSignedThumbprint = $c.Thumbprint
+    }
+    'dangling' { $WinModel.Listeners['RDP-Tcp'].RegistryHash = ('AB' * 20); $WinModel.Listeners['RDP-Tcp'].HashType = 3 }
+    'issues-on-termservice' { $WinModel.IssuesOnRestartOf = 'TermService'; $WinModel.Services.TermService.Hangs = 'unless-dependents-stopped' }
+    'issues-never' { $WinModel.IssuesOnRestartOf = 'nobody' }
+    'key-folders-broken' { $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R') }
+    'termservice-hangs' { $WinModel.IssuesOnRestartOf = 'TermService'; $WinModel.Services.TermService.Hangs = $true }
+    # A second listener (its own WinStations key, port and binding), as admins add for a jump host.
+    'second-listener' { $WinModel.Listeners['RDP-Tcp-Admin'] = [ordered]@{ PortNumber = 3390; SecurityLayer = 2; UserAuthentication = 1; HashType = 1; RegistryHash = $null; TemplateHash = $null } }
+    # AD CS auto-enrollment through a Group Policy template: HashType 2, the certificate in My (KB 3042780).
+    'group-policy-template' {
+      $t = New-ModelCertificate -Store 'My' -Subject ('CN=' + $WinModel.ComputerName) -Issuer 'CN=Corp Issuing CA' -DaysAgo 300 -DaysValid 365 -KeyAcl @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R')
+      $WinModel.Certificates.Add($t)
+      # The policy, not the WinStations value, names it: a hash set there by hand would take precedence (DOMAIN.md).
+      $WinModel.Listeners['RDP-Tcp'].HashType = 2; $WinModel.Listeners['RDP-Tcp'].TemplateHash = $t.Thumbprint
+    }
+    'event-non-ascii' { Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Le serveur Terminal Server n''a pas pu remplacer le certificat expiré — état : accès refusé' }
+    default { throw "unknown scenario $name" }
+  }
+}
+Export-WindowsModel $StatePath
