@@ -1,33 +1,31 @@
-import type { Config, ConfigField } from "./config";
-
 /**
  * The configuration's defaults as a plain object, so that a command run with
  * no config file and no RDPCERT_* variable never loads the schema library
  * (zod is heavy: `status` must start fast). A unit test keeps these equal to
  * the schema's defaults (core/config.ts).
  */
-export function configDefaults(): Config {
+export function configDefaults() {
   const programData = process.env.ProgramData ?? "C:\\ProgramData";
   const windows = process.platform === "win32";
   return {
-    backend: "auto",
-    port: null,
+    backend: "auto" as "auto" | "windows" | "xrdp",
+    port: null as number | null,
     xrdpIni: "/etc/xrdp/xrdp.ini",
     warnDays: 30,
     criticalDays: 7,
     renewalFraction: 2 / 3,
-    rotateDays: null,
+    rotateDays: null as number | null,
     autoRepair: true,
     schedule: "0 3 * * *",
     jitterMinutes: 30,
     stateDir: windows ? `${programData}\\rdpcert` : "/var/lib/rdpcert",
     logDir: windows ? `${programData}\\rdpcert\\logs` : "/var/log/rdpcert",
     keepBackups: 5,
-    restartCommand: "auto",
+    restartCommand: "auto" as "auto" | null | string[],
     restartTimeoutMs: 60_000,
-    keyBits: 2048,
+    keyBits: 2048 as 2048 | 3072 | 4096,
     validityDays: 180,
-    renewCommand: null,
+    renewCommand: null as string[] | null,
     renewTimeoutMs: 300_000,
     timeoutMs: 5000,
     verifyTimeoutMs: 60_000,
@@ -35,13 +33,13 @@ export function configDefaults(): Config {
 }
 
 /** RDPCERT_WARN_DAYS for warnDays. */
-export function envName(field: ConfigField): string {
+export function envName(field: string): string {
   return `RDPCERT_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
 /** Whether any RDPCERT_<FIELD> variable is set (other RDPCERT_* variables are not configuration). */
 export function hasEnvOverrides(env: Readonly<Record<string, string | undefined>>): boolean {
-  return (Object.keys(configDefaults()) as ConfigField[]).some((field) => env[envName(field)] !== undefined);
+  return Object.keys(configDefaults()).some((field) => env[envName(field)] !== undefined);
 }
 
 /**
@@ -49,7 +47,7 @@ export function hasEnvOverrides(env: Readonly<Record<string, string | undefined>
  * that is "expiring" or "due" the day it is issued is replaced on every pass.
  * Null when the fields fit together; else one line naming both fields.
  */
-export function churnError(config: Pick<Config, "warnDays" | "rotateDays" | "validityDays" | "renewalFraction">): string | null {
+export function churnError(config: { readonly warnDays: number; readonly rotateDays: number | null; readonly validityDays: number; readonly renewalFraction: number }): string | null {
   const { warnDays, rotateDays, validityDays, renewalFraction } = config;
   if (warnDays >= validityDays) {
     return `warnDays (${warnDays}) must be below validityDays (${validityDays}): a new certificate would warn the day it is issued, and every run would replace it`;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { churnError, envName } from "./config-defaults";
+import { churnError, configDefaults, envName } from "./config-defaults";
 import { findJsonSyntaxError } from "./json-syntax";
 
 /**
@@ -44,6 +44,10 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
+
+// The plain defaults (config-defaults.ts, zod-free for quick commands) must have the schema's type; a unit test compares the values.
+const plainDefaults: Config = configDefaults();
+void plainDefaults;
 export type ConfigField = keyof Config;
 
 export const CONFIG_FIELDS = Object.keys(configSchema.shape) as ConfigField[];

@@ -41,7 +41,11 @@ export function registerRotate(program: Command): void {
     .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
-    .option("--listener <name>", "Windows: the listener (WinStations key) to rotate, e.g. RDP-Tcp-3390; default RDP-Tcp");
+    .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", (v: string) => {
+      // It names a registry key in a PowerShell script's data: a plain name, never text to interpret.
+      if (!/^[A-Za-z0-9#-]{1,32}$/.test(v)) throw new UsageError(`--listener ${JSON.stringify(v)} is not a listener name (1 to 32 letters, digits, # or -)`);
+      return v;
+    });
   withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
