@@ -5,6 +5,7 @@ import { jsonText, terminalField, terminalText } from "../core/terminal-safe";
 import { ERROR_SCHEMA, EXIT_CODES_HELP, ExitCode, STATUS_EXIT_CODES_HELP, UsageError, describeFailure } from "./exit-codes";
 import { DEFAULT_CONFIG_PATH, backendOption, integerIn, jsonOption, portOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "./options";
 import type { RotationFlags } from "./commands/rotate";
+import { registerExporter } from "./commands/exporter";
 
 
 /** commander's raw values for the shared rotation flags, typed into RotationFlags. */
@@ -379,6 +380,8 @@ Exit codes:
       const { configValidateCommand } = await import("./commands/config");
       process.exitCode = configValidateCommand(opts.config, cfg);
     });
+
+  registerExporter(program);
 
   return program;
 }
