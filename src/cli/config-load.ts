@@ -24,6 +24,7 @@ const FLAG_FIELDS: Readonly<Record<string, ConfigField>> = {
   schedule: "schedule",
   jitterMinutes: "jitterMinutes",
   port: "port",
+  textfileDir: "textfileDir",
 };
 
 /** Only flags the user typed override the file (commander fills defaults for the rest). */

@@ -256,6 +256,7 @@ Exit codes:
       process.exitCode = await doctorCommand({ target, ...opts, json: opts.json === true });
     });
 
+  const textfileDirOption = (): Option => new Option("--textfile-dir <dir>", "write rdpcert.prom (Prometheus text format) here after every pass, for node_exporter's textfile collector or windows_exporter's textfile_inputs");
   const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON)").default(DEFAULT_CONFIG_PATH);
   /** `missingIsDefault`: config validate reports an absent file itself rather than failing on it. */
   const effectiveConfig = async (command: Command, missingIsDefault = false) => {
@@ -269,7 +270,7 @@ Exit codes:
       .command("run")
       .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when due, run the renewal hook for a CA-issued one, back off after failures.")
       .option("--dry-run", "say what would be done and change nothing"),
-    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), new Option("--log-dir <dir>", "where the JSON-lines log goes"), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), new Option("--log-dir <dir>", "where the JSON-lines log goes"), textfileDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
   )
     .addHelpText(
       "after",
@@ -282,6 +283,7 @@ Examples:
   sudo rdpcert run
   sudo rdpcert run --dry-run --json
   sudo rdpcert run --config /etc/rdpcert/config.json --no-restart
+  sudo rdpcert run --textfile-dir /var/lib/prometheus/node-exporter   # rdpcert.prom for node_exporter
 
 Exit codes:
   0  healthy, or rotated/renewed and verified
@@ -302,7 +304,7 @@ Exit codes:
       .description("Run as a daemon: one run pass on the configured cron schedule plus random jitter, never two at once. SIGHUP runs now; SIGTERM/SIGINT finish the current run safely and exit 0.")
       .option("--schedule <cron>", 'cron expression, 5 fields (or 6 with seconds first); default from the config: "0 3 * * *"')
       .addOption(new Option("--jitter-minutes <n>", "random delay before each scheduled run").argParser(integerIn(0, 1440, "--jitter-minutes"))),
-    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), new Option("--log-dir <dir>", "where the JSON-lines log goes"), ...rotationOptions(), timeoutOption(), warnDaysOption()],
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), new Option("--log-dir <dir>", "where the JSON-lines log goes"), textfileDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption()],
   )
     .addHelpText(
       "after",

@@ -2,6 +2,7 @@ import { Gauge, Registry } from "prom-client";
 import type { Verdict } from "../core/assess";
 import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
+import { type RunResult, readBackoff } from "../schedule/run-pass";
 import { verdictGauge } from "./local-metrics";
 
 /** What one `run` pass leaves for node_exporter's (windows_exporter's) textfile collector. */
@@ -53,4 +54,26 @@ export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise
   const path = join(dir, TEXTFILE_NAME);
   writeFileAtomic(path, await runMetricsText(metrics), { mode: 0o644 });
   return path;
+}
+
+/**
+ * After a `run` pass: rdpcert.prom in `dir` from the pass's result (null: it
+ * could not run, exit 3). A failure to write is returned as one line for the
+ * log, never thrown: metrics never fail the pass.
+ */
+export async function writePassMetrics(dir: string, pass: { readonly result: RunResult | null; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date }): Promise<string | null> {
+  const { result } = pass;
+  try {
+    await writeRunMetrics(dir, {
+      status: result?.status ?? null,
+      certNotAfter: result?.certNotAfter ?? null,
+      finishedAt: pass.now ?? new Date(),
+      exitCode: result?.exitCode ?? 3,
+      lastRotationAt: lastRotationAt(pass.history),
+      rotationFailures: (result?.backoff ?? readBackoff(pass.stateDir)).failures,
+    });
+    return null;
+  } catch (error) {
+    return `cannot write the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).name}`;
+  }
 }

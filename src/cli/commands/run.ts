@@ -9,6 +9,7 @@ import { ExitCode } from "../exit-codes";
 import { rotationJson } from "../render/rotate-render";
 import { exitCodeForRotation, rotationSetup } from "./rotate";
 import { jsonText, terminalText } from "../../core/terminal-safe";
+import { writePassMetrics } from "../../metrics/textfile";
 
 export const RUN_SCHEMA = "rdpcert.run/v1";
 
@@ -72,6 +73,10 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         dryRun: options.dryRun,
       });
       outcome = { result, error: null };
+    }
+    if (config.textfileDir && !options.dryRun) {
+      const failed = await writePassMetrics(config.textfileDir, { result: outcome.result, history: setup.ok ? setup.ctx.store.history() : [], stateDir: config.stateDir });
+      if (failed) log.log("warn", failed);
     }
   } finally {
     await log.close();
