@@ -127,7 +127,7 @@ export async function benchFleetProbe(count = Number(process.env.BENCH_FLEET ?? 
 
 /** `rdpcert exporter` on a free port under prlimit; resolves with its URL once it listens. */
 async function startExporter(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn("prlimit", [NOFILE, process.execPath, CLI, "exporter", "--listen", "127.0.0.1:0", "--config", "/nonexistent/rdpcert-bench.json"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("prlimit", [NOFILE, process.execPath, CLI, "exporter", "--listen", "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr!.on("data", (c: Buffer) => {
