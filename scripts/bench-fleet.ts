@@ -152,6 +152,19 @@ function scrape(agent: Agent, url: string, timeoutSeconds: number): Promise<{ st
   });
 }
 
+/** The exporter's own nodejs_heap_size_used_bytes, in MB. */
+async function heapUsedMb(url: string): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    get(`${url}/metrics`, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+  const match = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+  return match ? Number(match[1]) / 1024 / 1024 : NaN;
+}
+
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
 export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 10, intervals = Number(process.env.BENCH_INTERVALS ?? 3), rttMs = 50): Promise<{ line: string }> {
@@ -161,6 +174,7 @@ export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 1
   try {
     await pause(2000);
     const idleBefore = rssKb(pid);
+    const heapBefore = await heapUsedMb(url);
     const agent = new Agent({ keepAlive: true, maxSockets: 512 });
     let peak = idleBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid))), 200);
@@ -181,6 +195,7 @@ export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 1
     const hwm = rssKb(pid, "VmHWM");
     await pause(3000);
     const idleAfter = rssKb(pid);
+    const heapAfter = await heapUsedMb(url);
     const inTime = results.filter((r) => r.status === 200 && r.ms < timeoutS * 1000).length;
     const fast = results.filter((_, i) => fleet.targets[i % targets]!.kind !== "silent").map((r) => r.ms).sort((a, b) => a - b);
     const line =
@@ -188,7 +203,7 @@ export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 1
       `${inTime}/${results.length} scrapes answered 200 inside the timeout (${goal(inTime === results.length)}); answering listeners p50 ${quantile(fast, 0.5).toFixed(0)} ms, p99 ${quantile(fast, 0.99).toFixed(0)} ms ` +
       `(baseline: the simulated path is 3 RTTs = ${3 * rttMs} ms; p50 ratio ${(quantile(fast, 0.5) / (3 * rttMs)).toFixed(2)}x); ` +
       `RSS peak ${mb(Math.max(peak, hwm))} (goal < 120 MB: ${goal(Math.max(peak, hwm) < 120 * 1024)}); ` +
-      `idle RSS ${mb(idleBefore)} before -> ${mb(idleAfter)} after ${results.length} probes (goal < 80 MB: ${goal(idleAfter < 80 * 1024 && idleBefore < 80 * 1024)}, growth ${(idleAfter / idleBefore).toFixed(2)}x)`;
+      `idle RSS ${mb(idleBefore)} before -> ${mb(idleAfter)} after ${results.length} probes (goal < 80 MB: ${goal(idleAfter < 80 * 1024 && idleBefore < 80 * 1024)}, growth ${(idleAfter / idleBefore).toFixed(2)}x; V8 heap used ${heapBefore.toFixed(0)} -> ${heapAfter.toFixed(0)} MB: RSS growth without heap growth is memory V8 and malloc keep, not a leak)`;
     return { line };
   } finally {
     await stopChild(child);
