@@ -203,7 +203,7 @@ export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 1
       `${inTime}/${results.length} scrapes answered 200 inside the timeout (${goal(inTime === results.length)}); answering listeners p50 ${quantile(fast, 0.5).toFixed(0)} ms, p99 ${quantile(fast, 0.99).toFixed(0)} ms ` +
       `(baseline: the simulated path is 3 RTTs = ${3 * rttMs} ms; p50 ratio ${(quantile(fast, 0.5) / (3 * rttMs)).toFixed(2)}x); ` +
       `RSS peak ${mb(Math.max(peak, hwm))} (goal < 120 MB: ${goal(Math.max(peak, hwm) < 120 * 1024)}); ` +
-      `idle RSS ${mb(idleBefore)} before -> ${mb(idleAfter)} after ${results.length} probes (goal < 80 MB: ${goal(idleAfter < 80 * 1024 && idleBefore < 80 * 1024)}, growth ${(idleAfter / idleBefore).toFixed(2)}x; V8 heap used ${heapBefore.toFixed(0)} -> ${heapAfter.toFixed(0)} MB: RSS growth without heap growth is memory V8 and malloc keep, not a leak)`;
+      `idle RSS ${mb(idleBefore)} before -> ${mb(idleAfter)} after ${results.length} probes (goal < 80 MB: ${goal(idleAfter < 80 * 1024 && idleBefore < 80 * 1024)}, growth ${(idleAfter / idleBefore).toFixed(2)}x; V8 heap used ${heapBefore.toFixed(0)} -> ${heapAfter.toFixed(0)} MB of that${process.env.NODE_OPTIONS ? `; NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ""})`;
     return { line };
   } finally {
     await stopChild(child);
