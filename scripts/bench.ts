@@ -6,6 +6,7 @@
 import { benchProbeCli, benchProbeThroughput, benchStatusCli } from "./bench-probe";
 import { benchRotate } from "./bench-rotate";
 import { benchSchedule } from "./bench-schedule";
+import { benchExporter, benchFleetProbe, benchScheduleIdle, fdLimitNote } from "./bench-fleet";
 
 async function main(): Promise<number> {
   const only = process.argv[2];
@@ -15,6 +16,9 @@ async function main(): Promise<number> {
     ["probe-throughput", () => benchProbeThroughput()],
     ["rotate", () => benchRotate()],
     ["schedule", () => benchSchedule(Number(process.env.BENCH_CYCLES ?? 2000))],
+    ["fleet-probe", async () => ({ line: `${fdLimitNote()}\n${(await benchFleetProbe()).line}` })],
+    ["exporter", () => benchExporter()],
+    ["schedule-idle", () => benchScheduleIdle()],
   ];
   let failed = 0;
   for (const [name, bench] of benches) {

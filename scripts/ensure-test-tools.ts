@@ -32,6 +32,9 @@ const NEEDED: readonly Needed[] = [
   { command: "systemd-analyze", pkg: "systemd" },
   // A host whose clock jumped: the CLI runs under libfaketime.
   { command: "faketime", pkg: "faketime" },
+  // Real Prometheus scraping the exporter; promtool checks the rules and the textfile output.
+  { command: "promtool", pkg: "prometheus" },
+  { command: "prometheus", pkg: "prometheus" },
 ];
 
 function have(command: string): boolean {

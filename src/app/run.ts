@@ -56,6 +56,11 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
       });
       outcome = { result, error: null };
     }
+    if (config.textfileDir && !options.dryRun) {
+      const { writePassMetrics } = await import("../metrics/textfile");
+      const failed = await writePassMetrics(config.textfileDir, { result: outcome.result, history: setup.ok ? setup.ctx.store.history() : [], stateDir: config.stateDir });
+      if (failed) log.log("warn", failed);
+    }
   } finally {
     await log.close();
   }

@@ -19,6 +19,7 @@ const FLAG_FIELDS: Readonly<Record<string, ConfigField>> = {
   jitterMinutes: "jitterMinutes",
   port: "port",
   restartTimeout: "restartTimeoutMs",
+  textfileDir: "textfileDir",
 };
 
 /** Only flags the user typed override the file (commander fills defaults for the rest). */

@@ -53,6 +53,8 @@ export const DEFAULT_CONFIG_PATH = process.platform === "win32" ? `${process.env
 
 export const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON); flags override it, RDPCERT_* variables sit between").default(DEFAULT_CONFIG_PATH);
 export const logDirOption = (): Option => new Option("--log-dir <dir>", "where the JSON-lines log goes");
+export const textfileDirOption = (): Option =>
+  new Option("--textfile-dir <dir>", "write rdpcert.prom (Prometheus text format) here after every pass, for node_exporter's textfile collector or windows_exporter's textfile_inputs");
 
 /** commander's repeatable option: --name a --name b -> ["a", "b"]. */
 export function collect(value: string, previous: string[]): string[] {

@@ -29,6 +29,7 @@ export function configDefaults() {
     renewTimeoutMs: 300_000,
     timeoutMs: 5000,
     verifyTimeoutMs: 60_000,
+    textfileDir: null as string | null,
   };
 }
 

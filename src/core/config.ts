@@ -40,6 +40,8 @@ export const configSchema = z
     renewTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
     timeoutMs: z.number().int().min(1).max(600_000).default(5000),
     verifyTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
+    /** Where `run` writes rdpcert.prom after every pass (node_exporter's or windows_exporter's textfile directory); null: nowhere. */
+    textfileDir: z.string().min(1).nullable().default(null),
   })
   .strict();
 

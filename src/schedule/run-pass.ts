@@ -33,6 +33,8 @@ export interface RunResult {
   readonly recovered: RecoveryResult | null;
   readonly rotation: RotationResult | null;
   readonly backoff: Backoff;
+  /** notAfter of the configured certificate at the end of the pass (after a rotation or renewal: the new one). */
+  readonly certNotAfter: Date | null;
 }
 
 const BACKOFF_FILE = "backoff.json";
@@ -94,6 +96,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     recovered,
     rotation: null,
     backoff: readBackoff(deps.stateDir),
+    certNotAfter: (assessment.configured ?? assessment.presented)?.notAfter ?? null,
     ...extra,
   });
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
@@ -135,7 +138,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
           return result("not-fixed", 2, reason, { rotation });
         }
         writeBackoff(deps.stateDir, NO_BACKOFF);
-        return result(rotation.outcome, 0, rotation.reason, { rotation });
+        return result(rotation.outcome, 0, rotation.reason, { rotation, certNotAfter: after.assessment.configured?.notAfter ?? null });
       }
       if (rotation.outcome === "not-needed") {
         writeBackoff(deps.stateDir, NO_BACKOFF);
@@ -169,7 +172,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       if (after && after.assessment.status === "OK") {
         writeBackoff(deps.stateDir, NO_BACKOFF);
         log("info", `renewCommand renewed the certificate: ${after.assessment.reason}`);
-        return result("renewed", 0, after.assessment.reason);
+        return result("renewed", 0, after.assessment.reason, { certNotAfter: after.assessment.configured?.notAfter ?? null });
       }
       const reason = failure ?? `renewCommand succeeded but the listener is still ${after!.assessment.status}: ${after!.assessment.reason}`;
       const next = recordFailure(backoff, ctx.now(), reason);

@@ -102,6 +102,7 @@ describe("every command's --help", () => {
     ["config", "init"],
     ["config", "show"],
     ["config", "validate"],
+    ["exporter"],
   ];
   it.each(commands.map((c) => [c.join(" ") || "(top level)", c]))("%s shows examples and exit codes", async (_name, command) => {
     const run = await rdpcert([...(command as string[]), "--help"]);
@@ -112,11 +113,11 @@ describe("every command's --help", () => {
 });
 
 describe("quick commands stay quick", () => {
-  it("probe loads none of the heavy modules (winston, zod, node-forge, node-cron)", () => {
+  it("probe loads none of the heavy modules (winston, zod, node-forge, node-cron, prom-client)", () => {
     const script = `
       const { main } = require(${JSON.stringify(CLI)});
       main(["probe", "127.0.0.1:1", "--json", "--timeout", "300"]).then(() => {
-        const heavy = Object.keys(require.cache).filter((k) => /node_modules[\\\\/](zod|winston|node-forge|node-cron)[\\\\/]/.test(k));
+        const heavy = Object.keys(require.cache).filter((k) => /node_modules[\\\\/](zod|winston|node-forge|node-cron|prom-client)[\\\\/]/.test(k));
         process.stderr.write(JSON.stringify(heavy));
       });`;
     const run = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes";
-import { backendOption, configOption, jsonOption, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, configOption, textfileDirOption, jsonOption, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 /** `rdpcert run`: one pass of the policy, what the scheduler runs. */
 export function registerRun(program: Command): void {
@@ -9,7 +9,7 @@ export function registerRun(program: Command): void {
       .command("run")
       .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when a new one fixes what is wrong, run the renewal hook for a CA-issued one, back off after failures.")
       .option("--dry-run", "say what would be done and change nothing (the same decision and exit code as the real run)"),
-    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), textfileDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
   )
     .addHelpText(
       "after",
@@ -22,6 +22,7 @@ Examples:
   sudo rdpcert run
   sudo rdpcert run --dry-run --json
   sudo rdpcert run --config /etc/rdpcert/config.json --no-restart
+  sudo rdpcert run --textfile-dir /var/lib/prometheus/node-exporter   # rdpcert.prom for node_exporter
 
 Exit codes:
   0  healthy, or rotated/renewed and verified (and the problem that triggered it gone)

@@ -1,0 +1,79 @@
+import { Gauge, Registry } from "prom-client";
+import type { Verdict } from "../core/assess";
+import { join } from "node:path";
+import { writeFileAtomic } from "../hosts/local/atomic-write";
+import { type RunResult, readBackoff } from "../schedule/run-pass";
+import { verdictGauge } from "./local-metrics";
+
+/** What one `run` pass leaves for node_exporter's (windows_exporter's) textfile collector. */
+export interface RunMetrics {
+  /** Null when the pass could not run (bad setup): every verdict series is 0. */
+  readonly status: Verdict | null;
+  readonly certNotAfter: Date | null;
+  readonly finishedAt: Date;
+  readonly exitCode: number;
+  readonly lastRotationAt: Date | null;
+  /** Consecutive failed attempts (the backoff count). */
+  readonly rotationFailures: number;
+}
+
+export const TEXTFILE_NAME = "rdpcert.prom";
+
+/** The text of rdpcert.prom (Prometheus text format 0.0.4). */
+export async function runMetricsText(metrics: RunMetrics): Promise<string> {
+  const registry = new Registry();
+  const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers: [registry] });
+  verdictGauge(registry, metrics.status);
+  if (metrics.certNotAfter) gauge("rdpcert_cert_not_after_seconds", "notAfter of the configured certificate, in seconds since the Unix epoch").set(metrics.certNotAfter.getTime() / 1000);
+  gauge("rdpcert_last_run_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(metrics.finishedAt.getTime() / 1000);
+  gauge("rdpcert_last_run_exit_code", "Exit code of the last rdpcert run pass (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)").set(metrics.exitCode);
+  if (metrics.lastRotationAt) gauge("rdpcert_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation, in seconds since the Unix epoch").set(metrics.lastRotationAt.getTime() / 1000);
+  gauge("rdpcert_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(metrics.rotationFailures);
+  return registry.metrics();
+}
+
+/** When the newest finished rotation in history.jsonl ended; null when rdpcert never rotated here. */
+export function lastRotationAt(history: readonly unknown[]): Date | null {
+  let latest: Date | null = null;
+  for (const h of history) {
+    const r = h as { outcome?: unknown; finishedAt?: unknown } | null;
+    if (r === null || typeof r !== "object" || typeof r.finishedAt !== "string") continue;
+    if (r.outcome !== "rotated" && r.outcome !== "recovered:completed") continue;
+    const at = new Date(r.finishedAt);
+    if (!Number.isNaN(at.getTime()) && (latest === null || at > latest)) latest = at;
+  }
+  return latest;
+}
+
+/**
+ * Writes DIR/rdpcert.prom atomically (temp file, fsync, rename): the textfile
+ * collector never reads half a file. World-readable: it holds no secrets, and
+ * node_exporter often runs as its own user.
+ */
+export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise<string> {
+  const path = join(dir, TEXTFILE_NAME);
+  writeFileAtomic(path, await runMetricsText(metrics), { mode: 0o644 });
+  return path;
+}
+
+/**
+ * After a `run` pass: rdpcert.prom in `dir` from the pass's result (null: it
+ * could not run, exit 3). A failure to write is returned as one line for the
+ * log, never thrown: metrics never fail the pass.
+ */
+export async function writePassMetrics(dir: string, pass: { readonly result: RunResult | null; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date }): Promise<string | null> {
+  const { result } = pass;
+  try {
+    await writeRunMetrics(dir, {
+      status: result?.status ?? null,
+      certNotAfter: result?.certNotAfter ?? null,
+      finishedAt: pass.now ?? new Date(),
+      exitCode: result?.exitCode ?? 3,
+      lastRotationAt: lastRotationAt(pass.history),
+      rotationFailures: (result?.backoff ?? readBackoff(pass.stateDir)).failures,
+    });
+    return null;
+  } catch (error) {
+    return `cannot write the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).name}`;
+  }
+}

@@ -1,0 +1,84 @@
+import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { XrdpServer } from "../../scripts/xrdp-server";
+import { certValid } from "../helpers/certs";
+import { rdpcert } from "../helpers/cli";
+import { xrdpPool } from "../helpers/xrdp-pool";
+
+/** `rdpcert run --textfile-dir`: rdpcert.prom for node_exporter's textfile collector, checked by promtool. */
+function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
+  const path = join(server.dir, "config.json");
+  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  return path;
+}
+
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+const promtoolCheck = (text: string) => spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+
+describe("rdpcert run --textfile-dir against real xrdp", () => {
+  const start = xrdpPool();
+
+  it("healthy: writes rdpcert.prom atomically with the verdict and the served certificate's notAfter; promtool accepts it", async () => {
+    const pair = certValid(-1, 179);
+    const server = await start(pair);
+    const dir = join(server.dir, "textfile");
+    mkdirSync(dir);
+    const before = Date.now() / 1000;
+    const run = await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--json"]);
+    expect(run.code).toBe(0);
+    // Only the final file: no temp file left beside it.
+    expect(readdirSync(dir)).toEqual(["rdpcert.prom"]);
+    const text = readFileSync(join(dir, "rdpcert.prom"), "utf8");
+    const check = promtoolCheck(text);
+    expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({ status: 0, out: "" });
+    const s = samples(text);
+    expect(s.get('rdpcert_verdict_info{status="OK"}')).toBe(1);
+    expect(s.get('rdpcert_verdict_info{status="EXPIRED"}')).toBe(0);
+    expect(s.get("rdpcert_cert_not_after_seconds")).toBe(Date.parse(new X509Certificate(pair.certPem).validTo) / 1000);
+    expect(s.get("rdpcert_last_run_exit_code")).toBe(0);
+    expect(s.get("rdpcert_rotation_failures")).toBe(0);
+    expect(s.get("rdpcert_last_run_timestamp_seconds")).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(s.has("rdpcert_last_rotation_timestamp_seconds")).toBe(false);
+  });
+
+  it("from the config's textfileDir: after a rotation, the new certificate's notAfter and the rotation's time", async () => {
+    const server = await start(certValid(-130, 50));
+    const dir = join(server.dir, "textfile");
+    mkdirSync(dir);
+    const run = await rdpcert(["run", "--config", writeConfig(server, { textfileDir: dir }), "--json"]);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { outcome: string }).outcome).toBe("rotated");
+    const s = samples(readFileSync(join(dir, "rdpcert.prom"), "utf8"));
+    const served = new X509Certificate(readFileSync(server.certPath));
+    expect(s.get("rdpcert_cert_not_after_seconds")).toBe(Date.parse(served.validTo) / 1000);
+    expect(s.get("rdpcert_last_rotation_timestamp_seconds")).toBeGreaterThan(Date.now() / 1000 - 600);
+  });
+
+  it("a textfile directory that does not exist: the pass still succeeds and the log says why there is no file", async () => {
+    const server = await start(certValid(-1, 179));
+    const dir = join(server.dir, "missing");
+    const run = await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--json"]);
+    expect(run.code).toBe(0);
+    const log = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8");
+    expect(log).toMatch(/cannot write the textfile metrics .*missing\/rdpcert\.prom: ENOENT/);
+  });
+
+  it("--dry-run writes nothing", async () => {
+    const server = await start(certValid(-1, 179));
+    const dir = join(server.dir, "textfile");
+    mkdirSync(dir);
+    expect((await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--dry-run", "--json"])).code).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../../scripts/xrdp-server";
+import { CLI } from "./cli";
+
+/** One instant-vector sample from Prometheus' HTTP API. */
+export interface Sample {
+  readonly metric: Record<string, string>;
+  readonly value: number;
+}
+
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on("error", reject);
+  });
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Thrown by a check that can never succeed (the process exited): ends the polling at once. */
+export class GaveUp extends Error {}
+
+/**
+ * Polls `check` until it returns a value; the jest timeout bounds the wait (no
+ * timed assertion). Errors other than GaveUp (a port not open yet) are retried.
+ */
+export async function eventually<T>(check: () => Promise<T | null>, everyMs = 250): Promise<T> {
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== null) return value;
+    } catch (error) {
+      if (error instanceof GaveUp) throw error;
+    }
+    await pause(everyMs);
+  }
+}
+
+export interface RunningProcess {
+  readonly url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    cleanup();
+  };
+}
+
+/** A real Prometheus (Debian's package) on a free loopback port with its own config and storage, stopped by stop(). */
+export async function startPrometheus(configYaml: string): Promise<RunningProcess & { query(expr: string): Promise<Sample[]> }> {
+  const dir = mkdtempSync(join(tmpdir(), "rdpcert-prometheus-"));
+  writeFileSync(join(dir, "prometheus.yml"), configYaml);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = "";
+  const child = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const append = (c: Buffer) => (output = (output + c.toString()).slice(-65_536));
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
+  const stop = stopper(child, () => rmSync(dir, { recursive: true, force: true }));
+  try {
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new GaveUp(`prometheus exited with ${child.exitCode}: ${output}`);
+      return (await httpGet(`${url}/-/ready`)).status === 200 ? true : null;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const query = async (expr: string): Promise<Sample[]> => {
+    const res = await httpGet(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const json = JSON.parse(res.body) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    if (json.status !== "success") throw new Error(`query ${expr} failed: ${res.body}`);
+    return json.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  };
+  return { url, output: () => output, stop, query };
+}
+
+/** The built CLI's `rdpcert exporter` on a free loopback port; resolves once it listens. */
+export async function startExporterCli(args: readonly string[] = []): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [CLI, "exporter", "--listen", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+  const stop = stopper(child, () => undefined);
+  const url = await eventually(async () => {
+    if (child.exitCode !== null) throw new GaveUp(`rdpcert exporter exited with ${child.exitCode}: ${output}`);
+    return /listening on (http:\/\/[^ ]+)/.exec(output)?.[1] ?? null;
+  }, 50).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  return { url, output: () => output, stop };
+}
