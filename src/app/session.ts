@@ -7,6 +7,7 @@ import { StateDir } from "../hosts/local/state-dir";
 import { UntrustedPathError, untrustedExecutable } from "../hosts/local/trust";
 import { selectBackend } from "../hosts/select-backend";
 import { probe } from "../probe/prober";
+import { handOff } from "./hand-off";
 import { type FaultPoint, type RecoveryResult, type RotationContext, type RotationSettings, recoverInterrupted } from "../rotation/rotate";
 
 /**
@@ -113,12 +114,21 @@ async function wire(config: Config, options: SessionOptions): Promise<Session> {
  * status and run call this first: an open journal means a rotation was
  * interrupted; finish or undo it under the lock before looking at anything.
  */
-export async function recoverOpenJournal(config: Config): Promise<RecoveryResult | { busy: string } | null> {
+export async function recoverOpenJournal(
+  config: Config,
+  options: { readonly inSession?: boolean; readonly log?: RotationContext["log"] } = {},
+): Promise<RecoveryResult | { busy: string } | { handedOff: string; reason: string } | null> {
   const state = new StateDir(config.stateDir);
   state.check();
   if (!state.readJournal()) return null;
-  const session = await openSession(config, { reason: "recover an interrupted rotation" });
+  const session = await openSession(config, { reason: "recover an interrupted rotation", inSession: options.inSession, log: options.log });
   if (!session.ok) return null;
+  // Windows, inside an RDP session: finishing or undoing the rotation restarts Remote Desktop Services.
+  const why = session.ctx.backend.rotation?.mustHandOff?.() ?? null;
+  if (why) {
+    const handed = await handOff(config, ["status"]);
+    return handed.ok ? { handedOff: handed.task, reason: why } : { busy: `${why}; handing the recovery to a SYSTEM task failed: ${handed.reason}` };
+  }
   const lock = session.ctx.store.lock();
   if (!lock.ok) return { busy: `a rotation is running (pid ${lock.heldBy.pid} since ${lock.heldBy.since})` };
   try {

@@ -29,12 +29,14 @@ export interface StatusDependencies {
   readonly now?: () => Date;
   /** false: do not look for an interrupted rotation in the state dir (doctor). */
   readonly recover?: boolean;
+  /** Windows: recover in place from inside an RDP session (the hand-off task does). */
+  readonly inSession?: boolean;
 }
 
 /** Inspect the local listener's configuration, probe it, and judge both. */
 export async function collectStatus(config: Config, deps: StatusDependencies = {}): Promise<StatusReport> {
   const policy = policyOf(config);
-  const recovered = deps.recover === false ? null : await recoverForStatus(config);
+  const recovered = deps.recover === false ? null : await recoverForStatus(config, deps.inSession === true);
   const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni });
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
   const outcome: InspectOutcome = backend ? await backend.inspect() : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
@@ -45,10 +47,21 @@ export async function collectStatus(config: Config, deps: StatusDependencies = {
   return { backend: backend?.kind ?? null, outcome, presented, assessment, policy, now, exitCode: exitCodeFor(assessment.health), recovered, removedLeftovers };
 }
 
-async function recoverForStatus(config: Config): Promise<StatusReport["recovered"]> {
-  const result = await recoverOpenJournal(config);
+async function recoverForStatus(config: Config, inSession: boolean): Promise<StatusReport["recovered"]> {
+  // In the hand-off task (--in-session) nobody reads the console: the recovery is logged to the log dir.
+  const fileLog = inSession ? (await import("../log/logger")).createLog({ logDir: config.logDir, console: true, consoleLevel: "warn" }) : null;
+  try {
+    return await recoverWith(config, inSession, fileLog?.log);
+  } finally {
+    await fileLog?.close();
+  }
+}
+
+async function recoverWith(config: Config, inSession: boolean, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<StatusReport["recovered"]> {
+  const result = await recoverOpenJournal(config, { inSession, log });
   if (!result) return null;
   if ("busy" in result) return { outcome: "busy", reason: result.busy };
+  if ("handedOff" in result) return { outcome: "handed-off", reason: `${result.reason}: an interrupted rotation is being finished or undone by the SYSTEM task ${result.handedOff}; run rdpcert status again in a minute` };
   return { outcome: result.outcome, reason: `interrupted rotation ${result.journal.id} (at step ${result.journal.step}): ${result.reason}` };
 }
 

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { UsageError } from "./exit-codes";
 
 /**
  * Options shared between commands are built here so that a flag means the same
@@ -64,4 +65,10 @@ export function collect(value: string, previous: string[]): string[] {
 export function withOptions(command: Command, options: readonly Option[]): Command {
   for (const option of options) command.addOption(option);
   return command;
+}
+
+/** `--listener NAME` (Windows): a WinStations key name, never text a script would interpret. */
+export function listenerName(value: string): string {
+  if (!/^[A-Za-z0-9#-]{1,32}$/.test(value)) throw new UsageError(`--listener ${JSON.stringify(value)} is not a listener name (1 to 32 letters, digits, # or -)`);
+  return value;
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, configOption, jsonOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 /** `rdpcert backups list|restore`: the numbered backups in the configuration's state dir. */
 export function registerBackups(program: Command): void {
@@ -43,8 +43,10 @@ Exit codes:
       .command("restore")
       .description("Put a backup's certificate, key and configuration back (the current ones are backed up first), restart, and show what the listener presents.")
       .argument("<id>", "backup number, as 'backups list' shows it")
-      .option("--yes", "do not ask for confirmation (required without a terminal)"),
-    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+      .option("--yes", "do not ask for confirmation (required without a terminal)")
+      .option("--in-session", "Windows: restore from inside an RDP session instead of handing the restore to a SYSTEM task")
+      .option("--listener <name>", "Windows: the listener (WinStations key) the backup belongs to; default RDP-Tcp", listenerName),
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
   )
     .addHelpText(
       "after",
@@ -57,13 +59,22 @@ Exit codes:
   2  restored, but the listener does not present it
   3  no such backup, another rotation holds the lock, refused by the trust rules, or bad usage`,
     )
-    .action(async (id: string, opts: { yes?: boolean; json?: boolean }, command: Command) => {
+    .action(async (id: string, opts: { yes?: boolean; json?: boolean; inSession?: boolean; listener?: string }, command: Command) => {
       if (!opts.yes) throw new UsageError("restoring replaces the current certificate and key (they are backed up first): pass --yes to confirm");
       const { configFor } = await import("../config-flags");
       const config = await configFor(command);
       const { restoreBackup } = await import("../../app/backups");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
-      const result = await restoreBackup(config, id);
+      const result = await restoreBackup(config, id, { inSession: opts.inSession === true, ...(opts.listener ? { listener: opts.listener } : {}) });
+      if (result.outcome === "handed-off") {
+        process.stdout.write(
+          opts.json
+            ? `${jsonText({ schema: "rdpcert.restore/v1", backupId: id, outcome: "handed-off", reason: result.reason, task: result.task, exitCode: 0 })}\n`
+            : terminalText(`handed-off  ${result.reason}.\n  The restore now runs as the SYSTEM task ${result.task}; this session may disconnect for a moment.\n  Check the result: rdpcert status, and the log in the log dir\n`),
+        );
+        process.exitCode = ExitCode.OK;
+        return;
+      }
       if (result.outcome === "refused") {
         process.stderr.write(terminalText(`rdpcert: ${result.reason}; ${result.fix}\n`));
         process.exitCode = ExitCode.UNKNOWN;

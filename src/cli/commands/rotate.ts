@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { isIP } from "node:net";
 import type { ReplacementSpec } from "../../hosts/host-backend";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, collect, configOption, jsonOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 type RequestedNames = ReplacementSpec["requested"];
 
@@ -41,12 +41,8 @@ export function registerRotate(program: Command): void {
     .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
-    .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", (v: string) => {
-      // It names a registry key in a PowerShell script's data: a plain name, never text to interpret.
-      if (!/^[A-Za-z0-9#-]{1,32}$/.test(v)) throw new UsageError(`--listener ${JSON.stringify(v)} is not a listener name (1 to 32 letters, digits, # or -)`);
-      return v;
-    });
-  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
+    .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName);
+  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `
@@ -80,14 +76,26 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   }
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
+  const { createConsoleLog, createLog } = await import("../../log/logger");
+  // In the hand-off task (--in-session, Windows) nobody reads the console: the log dir keeps the record.
+  const fileLog = opts.inSession ? createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" }) : null;
+  try {
+    return await rotateWith(config, opts, names, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));
+  } finally {
+    await fileLog?.close();
+  }
+}
+
+async function rotateWith(config: Awaited<ReturnType<typeof import("../config-flags").configFor>>, opts: RotateFlags, names: RequestedNames, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<number> {
+  const dryRun = opts.dryRun === true;
+  const json = opts.json === true;
   const app = await import("../../app/rotate");
-  const { createConsoleLog } = await import("../../log/logger");
   const { jsonText, terminalText } = await import("../../core/terminal-safe");
   const { exitCodeForRotation, rotationJson, renderRotationText } = await import("../render/rotate-render");
   const session = await app.rotationSession(config, {
     force: opts.force === true,
     reason: opts.reason ?? null,
-    log: json ? createConsoleLog({ level: "warn" }).log : undefined,
+    log,
     requestedNames: names,
     inSession: opts.inSession === true,
     ...(opts.listener ? { listener: opts.listener } : {}),

@@ -3,7 +3,7 @@ import type { CommandResult, CommandRunner } from "../../../../src/hosts/command
 import type { HostInspection } from "../../../../src/hosts/host-backend";
 import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
-import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
+import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffCommand, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
 import { rdpcert } from "../../../helpers/cli";
 
@@ -108,7 +108,7 @@ describe("Windows rotation steps", () => {
 describe("hand-off arguments", () => {
   it("forward every option of the rotation, with the state dir made absolute (the task starts in System32)", () => {
     const options = { stateDir: "state", verifyTimeout: 30_000, restartTimeout: 90_000, timeout: 4000, warnDays: 21, force: true, restart: false, reason: "expires in 9 days", keepBackups: 7 };
-    expect(handOffArguments("C:\\Program Files\\rdpcert\\main.js", options, "D:\\ops")).toEqual([
+    expect(handOffArguments("C:\\Program Files\\rdpcert\\main.js", { ...options, logDir: "logs" }, "D:\\ops")).toEqual([
       "C:\\Program Files\\rdpcert\\main.js",
       "rotate",
       "--yes",
@@ -117,14 +117,16 @@ describe("hand-off arguments", () => {
       "windows",
       "--state-dir",
       "D:\\ops\\state",
-      "--verify-timeout",
-      "30000",
-      "--restart-timeout",
-      "90000",
+      "--log-dir",
+      "D:\\ops\\logs",
       "--timeout",
       "4000",
       "--warn-days",
       "21",
+      "--verify-timeout",
+      "30000",
+      "--restart-timeout",
+      "90000",
       "--keep-backups",
       "7",
       "--force",
@@ -134,6 +136,29 @@ describe("hand-off arguments", () => {
     ]);
     expect(handOffArguments("C:\\r\\main.js", { ...options, stateDir: "C:\\ProgramData\\rdpcert", force: false, restart: true, reason: null }, "D:\\ops")).toEqual(expect.arrayContaining(["C:\\ProgramData\\rdpcert"]));
     expect(handOffArguments("C:\\r\\main.js", { ...options, listener: "RDP-Tcp-Admin" }, "D:\\ops").join(" ")).toContain("--listener RDP-Tcp-Admin");
+  });
+
+  it("backups restore and the recovery in status hand off the same way, each with only the options it takes", () => {
+    const options = { stateDir: "C:\\ProgramData\\rdpcert", logDir: "C:\\ProgramData\\rdpcert\\logs", verifyTimeout: 30_000, restartTimeout: 90_000, timeout: 4000, warnDays: 21, force: true, restart: true, reason: "x", keepBackups: 5, listener: "RDP-Tcp-Admin" };
+    const restore = handOffCommand("C:\\r\\main.js", ["backups", "restore", "0003"], options, "D:\\ops");
+    expect(restore.slice(0, 6)).toEqual(["C:\\r\\main.js", "backups", "restore", "0003", "--yes", "--in-session"]);
+    expect(restore).toEqual(expect.arrayContaining(["--log-dir", "C:\\ProgramData\\rdpcert\\logs", "--listener", "RDP-Tcp-Admin", "--verify-timeout", "30000"]));
+    expect(restore).not.toContain("--force");
+    expect(restore).not.toContain("--reason");
+    const status = handOffCommand("C:\\r\\main.js", ["status"], options, "D:\\ops");
+    expect(status.slice(0, 3)).toEqual(["C:\\r\\main.js", "status", "--in-session"]);
+    expect(status).not.toContain("--yes");
+    expect(status).not.toContain("--verify-timeout");
+    expect(status).toEqual(expect.arrayContaining(["--state-dir", "C:\\ProgramData\\rdpcert", "--log-dir", "C:\\ProgramData\\rdpcert\\logs"]));
+  });
+
+  it("the commands it hands off accept those options (the task would fail on an unknown one)", async () => {
+    const options = { stateDir: "/tmp/rdpcert-handoff-state", logDir: "/tmp/rdpcert-handoff-logs", verifyTimeout: 30_000, restartTimeout: 90_000, timeout: 4000, warnDays: 21, force: true, restart: false, reason: "x", keepBackups: 5, listener: "RDP-Tcp-Admin" };
+    for (const command of [["rotate"], ["backups", "restore", "0003"], ["status"]]) {
+      const args = handOffCommand("main.js", command, options, "/").slice(1);
+      const help = await rdpcert([...command.slice(0, command[0] === "backups" ? 2 : 1), "--help"]);
+      for (const flag of args.filter((a) => a.startsWith("--"))) expect([command.join(" "), flag, help.stdout.includes(flag)]).toEqual([command.join(" "), flag, true]);
+    }
   });
 
   it("rotate --listener takes a WinStations name and nothing else (usage error, exit 3)", async () => {
