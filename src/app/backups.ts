@@ -1,7 +1,6 @@
 import type { Config } from "../core/config";
 import { type BackupSummary, StateDir } from "../hosts/local/state-dir";
 import { type RestoreResult, restoreBackupById } from "../rotation/rotate";
-import { handOff } from "./hand-off";
 import { openSession } from "./session";
 
 /** `rdpcert backups list`: the state dir the configuration names. */
@@ -25,6 +24,7 @@ export async function restoreBackup(config: Config, id: string, options: { reado
   if (!session.ok) return { outcome: "refused", reason: session.reason, fix: session.fix };
   const why = session.ctx.backend.rotation?.mustHandOff?.() ?? null;
   if (why) {
+    const { handOff } = await import("./hand-off");
     const handed = await handOff(config, ["backups", "restore", id], options.listener ? { listener: options.listener } : {});
     return handed.ok ? { outcome: "handed-off", reason: why, task: handed.task } : { outcome: "refused", reason: `${why}; handing the restore to a SYSTEM task failed: ${handed.reason}`, fix: "run rdpcert backups restore from outside the RDP session" };
   }

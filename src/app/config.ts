@@ -1,6 +1,5 @@
 import type { Config, ConfigField } from "../core/config";
 import { churnError, configDefaults, hasEnvOverrides } from "../core/config-defaults";
-import { findJsonSyntaxError } from "../core/json-syntax";
 import { readBoundedText } from "../hosts/local/bounded-read";
 import { untrustedConfig } from "../hosts/local/trust";
 
@@ -35,7 +34,8 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
       fileValues = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
       // Never JSON.parse's message: it quotes the file (issue 12: /etc/shadow).
-      const where = error instanceof SyntaxError ? findJsonSyntaxError(text) : null;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const where = error instanceof SyntaxError ? (require("../core/json-syntax") as typeof import("../core/json-syntax")).findJsonSyntaxError(text) : null;
       throw new ConfigError(`${path}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}; rdpcert's configuration is a JSON object (see: rdpcert config init --config PATH)`);
     }
     if (fileValues === null || typeof fileValues !== "object" || Array.isArray(fileValues)) throw new ConfigError(`${path}: the configuration must be a JSON object`);

@@ -1,13 +1,12 @@
 import type { Config } from "../core/config";
-import type { Policy } from "../core/policy";
 import { type CommandRunner, runCommand } from "../hosts/command-runner";
 import type { HostBackend, ReplacementSpec, RestartSpec } from "../hosts/host-backend";
 import { defaultXrdpRestart, hostNames } from "../hosts/local/host-names";
 import { StateDir } from "../hosts/local/state-dir";
 import { UntrustedPathError, untrustedExecutable } from "../hosts/local/trust";
 import { selectBackend } from "../hosts/select-backend";
+import { policyOf, withPortOverride } from "./listener-config";
 import { probe } from "../probe/prober";
-import { handOff } from "./hand-off";
 import { type FaultPoint, type RecoveryResult, type RotationContext, type RotationSettings, recoverInterrupted } from "../rotation/rotate";
 
 /**
@@ -39,10 +38,6 @@ export const killAtFault = (point: FaultPoint): void => {
   if (process.env.RDPCERT_TEST_FAULT === point) process.kill(process.pid, "SIGKILL");
 };
 
-export function policyOf(config: Config): Policy {
-  return { warnDays: config.warnDays, renewalFraction: config.renewalFraction, rotateDays: config.rotateDays };
-}
-
 /** The config's `restartCommand`: "auto" (systemctl when systemd runs xrdp), null (none), or argv; its executable must be root's. */
 export async function restartSpecFor(backend: HostBackend, config: Config, runner: CommandRunner): Promise<RestartSpec> {
   const timeoutMs = config.restartTimeoutMs;
@@ -56,17 +51,6 @@ export async function restartSpecFor(backend: HostBackend, config: Config, runne
   const untrusted = file === undefined ? null : untrustedExecutable(file);
   if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
   return spec;
-}
-
-/** The config's `port`: probe and verify on this port (a port forward, a NAT) instead of the configured one. */
-export function withPortOverride(backend: HostBackend, port: number): HostBackend {
-  return {
-    ...backend,
-    inspect: async () => {
-      const outcome = await backend.inspect();
-      return outcome.ok ? { ok: true, inspection: { ...outcome.inspection, listener: { ...outcome.inspection.listener, port } } } : outcome;
-    },
-  };
 }
 
 /** Everything a use case needs, wired to the real host. A state dir or restart command that breaks the trust rules is a refusal, not a throw. */
@@ -126,6 +110,7 @@ export async function recoverOpenJournal(
   // Windows, inside an RDP session: finishing or undoing the rotation restarts Remote Desktop Services.
   const why = session.ctx.backend.rotation?.mustHandOff?.() ?? null;
   if (why) {
+    const { handOff } = await import("./hand-off");
     const handed = await handOff(config, ["status"]);
     return handed.ok ? { handedOff: handed.task, reason: why } : { busy: `${why}; handing the recovery to a SYSTEM task failed: ${handed.reason}` };
   }

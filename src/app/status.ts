@@ -7,7 +7,7 @@ import type { ProbeResult } from "../core/probe-result";
 import { probeAddressFor } from "../core/target";
 import { selectBackend } from "../hosts/select-backend";
 import { type Prober, probe } from "../probe/prober";
-import { policyOf, recoverOpenJournal, withPortOverride } from "./session";
+import { policyOf, withPortOverride } from "./listener-config";
 
 /** Everything one status run learned; rendered as text or JSON by the CLI, and reused by doctor. */
 export interface StatusReport {
@@ -58,6 +58,12 @@ async function recoverForStatus(config: Config, inSession: boolean): Promise<Sta
 }
 
 async function recoverWith(config: Config, inSession: boolean, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<StatusReport["recovered"]> {
+  // The session (rotation, hand-off) loads only when a journal is open: status stays quick.
+  const { StateDir } = await import("../hosts/local/state-dir");
+  const state = new StateDir(config.stateDir);
+  state.check();
+  if (!state.readJournal()) return null;
+  const { recoverOpenJournal } = await import("./session");
   const result = await recoverOpenJournal(config, { inSession, log });
   if (!result) return null;
   if ("busy" in result) return { outcome: "busy", reason: result.busy };

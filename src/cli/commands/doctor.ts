@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { DoctorGathered } from "../../app/doctor";
-import { diagnose, doctorExitCode } from "../../core/diagnosis";
-import { jsonText, terminalText } from "../../core/terminal-safe";
 import { ExitCode, UsageError } from "../exit-codes";
 import { backendOption, configOption, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
@@ -64,6 +62,8 @@ Exit codes (they answer "will a client connect?"):
 const mark = { pass: "[ ok ]", fail: "[FAIL]", warn: "[warn]", skip: "[skip]" } as const;
 
 async function doctorCommand(gathered: DoctorGathered, options: { json: boolean }): Promise<number> {
+  const { diagnose, doctorExitCode } = await import("../../core/diagnosis");
+  const { jsonText, terminalText } = await import("../../core/terminal-safe");
   if (!gathered.ok) {
     if (options.json) process.stdout.write(`${jsonText({ schema: DOCTOR_SCHEMA, exitCode: 3, error: gathered.reason, fix: gathered.fix })}\n`);
     else process.stderr.write(terminalText(`rdpcert: doctor could not run: ${gathered.reason}${gathered.fix ? `; ${gathered.fix}` : ""}\n`));
@@ -117,6 +117,7 @@ export interface ClientDoctorOptions {
 
 /** `rdpcert doctor --client [HOST] [--fix]`: the Windows client side of 0x904. */
 export async function clientDoctorCommand(options: ClientDoctorOptions): Promise<number> {
+  const { jsonText, terminalText } = await import("../../core/terminal-safe");
   const platform = options.platform ?? process.platform;
   if (platform !== "win32") throw new UsageError(`doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs ${platform}`);
   const { clientExitCode, inspectClient } = await import("../../hosts/windows/client");

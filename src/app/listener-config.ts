@@ -1,0 +1,19 @@
+import type { Config } from "../core/config";
+import type { Policy } from "../core/policy";
+import type { HostBackend } from "../hosts/host-backend";
+
+/** What the configuration means for the verdict and the listener, shared by status and the session (kept light: status loads it on every run). */
+export function policyOf(config: Config): Policy {
+  return { warnDays: config.warnDays, renewalFraction: config.renewalFraction, rotateDays: config.rotateDays };
+}
+
+/** The config's `port`: probe and verify on this port (a port forward, a NAT) instead of the configured one. */
+export function withPortOverride(backend: HostBackend, port: number): HostBackend {
+  return {
+    ...backend,
+    inspect: async () => {
+      const outcome = await backend.inspect();
+      return outcome.ok ? { ok: true, inspection: { ...outcome.inspection, listener: { ...outcome.inspection.listener, port } } } : outcome;
+    },
+  };
+}
