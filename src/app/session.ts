@@ -95,16 +95,14 @@ async function wire(config: Config, options: SessionOptions): Promise<Session> {
 }
 
 /**
- * status and run call this first: an open journal means a rotation was
- * interrupted; finish or undo it under the lock before looking at anything.
+ * status calls this when it found an open journal (a rotation was
+ * interrupted): finish or undo it under the lock before looking at anything.
+ * `run` recovers through its own pass (schedule/run-pass.ts).
  */
 export async function recoverOpenJournal(
   config: Config,
   options: { readonly inSession?: boolean; readonly log?: RotationContext["log"] } = {},
 ): Promise<RecoveryResult | { busy: string } | { handedOff: string; reason: string } | null> {
-  const state = new StateDir(config.stateDir);
-  state.check();
-  if (!state.readJournal()) return null;
   const session = await openSession(config, { reason: "recover an interrupted rotation", inSession: options.inSession, log: options.log });
   if (!session.ok) return null;
   // Windows, inside an RDP session: finishing or undoing the rotation restarts Remote Desktop Services.

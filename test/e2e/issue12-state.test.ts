@@ -7,7 +7,7 @@ import { type XrdpServer, lookupUser, writeOwned } from "../../scripts/xrdp-serv
 import { generateKey } from "../../src/core/self-signed";
 import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
-import { rdpcert } from "../helpers/cli";
+import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
@@ -46,13 +46,8 @@ interface RotateJson {
   steps: { step: string; ok: boolean; detail: string | null }[];
 }
 
-async function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
-  const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
-  try {
-    return { code: run.code, json: JSON.parse(run.stdout) as RotateJson, stderr: run.stderr };
-  } catch {
-    throw new Error(`rotate did not print JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  }
+function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
+  return rdpcertJson<RotateJson>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
 }
 
 describe("issue 12: the state dir is root's (case 6)", () => {

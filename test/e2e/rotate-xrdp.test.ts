@@ -7,7 +7,7 @@ import { probe } from "../../src/probe/prober";
 import { type XrdpServer, writeOwned } from "../../scripts/xrdp-server";
 import { certValid, caIssued } from "../helpers/certs";
 import { xrdpPool } from "../helpers/xrdp-pool";
-import { CLI, rdpcert } from "../helpers/cli";
+import { CLI, rdpcert, rdpcertJson } from "../helpers/cli";
 
 /**
  * `rdpcert rotate` as an admin runs it, against real xrdp servers on loopback.
@@ -32,13 +32,8 @@ interface RotateJson {
 
 const DAY = 86_400_000;
 
-async function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
-  const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
-  try {
-    return { code: run.code, json: JSON.parse(run.stdout) as RotateJson, stderr: run.stderr };
-  } catch {
-    throw new Error(`rotate did not print JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  }
+function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
+  return rdpcertJson<RotateJson>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
 }
 
 const presented = async (server: XrdpServer) => probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 });

@@ -1,3 +1,4 @@
+import { samples } from "../helpers/prom-text";
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -14,15 +15,6 @@ function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): s
   return path;
 }
 
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 const promtoolCheck = (text: string) => spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
 

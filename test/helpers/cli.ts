@@ -26,3 +26,13 @@ export function rdpcert(args: readonly string[], options: { env?: NodeJS.Process
     child.stdin.end(options.input ?? "");
   });
 }
+
+/** Runs the CLI with --json in `args` and parses its report; a run that printed no JSON fails with its output. */
+export async function rdpcertJson<T>(args: readonly string[], options: Parameters<typeof rdpcert>[1] = {}): Promise<{ code: number | null; json: T; stderr: string }> {
+  const run = await rdpcert(args, options);
+  try {
+    return { code: run.code, json: JSON.parse(run.stdout) as T, stderr: run.stderr };
+  } catch {
+    throw new Error(`rdpcert ${args[0] ?? ""} did not print JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}

@@ -1,3 +1,4 @@
+import { samples } from "../../helpers/prom-text";
 import { assess } from "../../../src/core/assess";
 import { localRegistry } from "../../../src/metrics/local-metrics";
 import { probeRegistry, protocolName } from "../../../src/metrics/probe-metrics";
@@ -8,16 +9,6 @@ import { inspected, presentedBy } from "../../helpers/fakes";
 
 const NOW = new Date("2026-01-10T00:00:00Z");
 
-/** `name{labels} value` lines, comments dropped. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 describe("probe metrics", () => {
   it("reports success, the certificate's validity in seconds, and its facts as an _info series", async () => {
