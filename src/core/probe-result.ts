@@ -53,6 +53,8 @@ export interface ProbeResult {
   readonly tls: { readonly version: string; readonly cipher: string } | null;
   readonly certificate: CertificateInfo | null;
   readonly certificateDer: Buffer | null;
+  /** Only when asked (ProbeOptions.withChain): every certificate the listener sent, leaf first. */
+  readonly chain?: readonly Buffer[];
   readonly timings: ProbeTimings;
   readonly error: ProbeError | null;
 }

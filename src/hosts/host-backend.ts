@@ -82,6 +82,32 @@ export interface ReplacementSpec {
   readonly requested?: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] } | null;
 }
 
+/**
+ * A CA-issued certificate to deploy (`rdpcert deploy`): already checked by
+ * core/deploy-input.ts (key matches, valid now, EKU, key strength, names).
+ * The private key is never logged, and no field of this appears in a plan
+ * except the thumbprint, names and origin.
+ */
+export interface SuppliedCertificate {
+  /** Where it came from, for plans and logs: "--pfx /path", "certbot lineage /etc/letsencrypt/live/x", "LocalMachine\\My\\<thumbprint>". */
+  readonly origin: string;
+  /** DER, leaf first, then the intermediates in order (a root, if given, last). Empty for a Windows --thumbprint whose certificate the host holds. */
+  readonly chain: readonly Buffer[];
+  /** The private key as PKCS#8 PEM; null when the host already holds it (Windows --thumbprint). */
+  readonly keyPem: string | null;
+  /** The leaf's SHA-1, 40 upper-case hex (the Windows thumbprint). */
+  readonly thumbprint: string;
+  /** The leaf's DNS names and IP addresses, for plans ("DNS:host", "IP:10.0.0.1"). */
+  readonly names: readonly string[];
+  /** The leaf's notAfter. */
+  readonly notAfter: Date;
+}
+
+/** What a replacement puts in place: a new self-signed pair (rotate), or a supplied CA-issued certificate (deploy). */
+export type Replacement =
+  | { readonly kind: "self-signed"; readonly spec: ReplacementSpec }
+  | { readonly kind: "supplied"; readonly certificate: SuppliedCertificate; readonly removeOld: boolean };
+
 export interface RestartSpec {
   /** false: --no-restart. */
   readonly enabled: boolean;
@@ -102,15 +128,36 @@ export interface RotationSteps {
    */
   mustHandOff?(): string | null;
   /** The exact plan, as lines for people (`--dry-run` prints it). */
-  describe(inspection: HostInspection, spec: ReplacementSpec, restart: RestartSpec): readonly string[];
+  describe(inspection: HostInspection, replacement: Replacement, restart: RestartSpec): readonly string[];
   /** Why the configured files must not be replaced at all (e.g. a key path that holds no key), or null. */
   refuseTargets?(inspection: HostInspection): { readonly reason: string; readonly fix: string } | null;
+  /**
+   * Why this supplied certificate must not be deployed here (Windows: a binding that a Group
+   * Policy template manages, HashType 2), or null. Absent: deploying is not available for this kind.
+   */
+  refuseSupplied?(inspection: HostInspection, certificate: SuppliedCertificate): { readonly reason: string; readonly fix: string } | null;
+  /**
+   * After the handshake showed the new certificate: what else says it did not take (Windows: a
+   * fallback event 1051/1055/1059 since `since`), or null. A non-null answer rolls back.
+   */
+  confirm?(inspection: HostInspection, replacement: Replacement, since: Date): Promise<string | null>;
+  /**
+   * `deploy --remove-old`, called only after verification: removes the previous certificate
+   * (Windows: from LocalMachine\\My or Remote Desktop, with its key) unless something still uses it.
+   */
+  removeOld?(backup: BackupSet, keep: SuppliedCertificate): Promise<StepResult<{ readonly removed: readonly string[] }>>;
+  /**
+   * Certificates the host already holds that could replace the configured one (Windows: valid
+   * certificates with a private key in LocalMachine\\My); `run` picks a newer one for the same names.
+   */
+  candidates?(): Promise<StepResult<readonly SuppliedCertificate[]>>;
   /** Removes leftover temp files of interrupted crash-safe writes beside the managed files; returns what it removed. */
   removeLeftovers?(inspection: HostInspection): readonly string[];
-  collectBackup(inspection: HostInspection): Promise<StepResult<BackupSet>>;
+  /** `replacement`: what will be written (a deploy writes rdpcert's own files, which the backup must then cover). */
+  collectBackup(inspection: HostInspection, replacement?: Replacement): Promise<StepResult<BackupSet>>;
   replace(
     inspection: HostInspection,
-    spec: ReplacementSpec,
+    replacement: Replacement,
     now: Date,
     /** Called with what will be written, before the first write (the journal records it). */
     beforeWrite?: (files: readonly WrittenFile[]) => void,

@@ -38,7 +38,7 @@ export function lastRotationAt(history: readonly unknown[]): Date | null {
   for (const h of history) {
     const r = h as { outcome?: unknown; finishedAt?: unknown } | null;
     if (r === null || typeof r !== "object" || typeof r.finishedAt !== "string") continue;
-    if (r.outcome !== "rotated" && r.outcome !== "recovered:completed") continue;
+    if (r.outcome !== "rotated" && r.outcome !== "deployed" && r.outcome !== "recovered:completed") continue;
     const at = new Date(r.finishedAt);
     if (!Number.isNaN(at.getTime()) && (latest === null || at > latest)) latest = at;
   }

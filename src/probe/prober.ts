@@ -21,6 +21,8 @@ export interface ProbeOptions {
   readonly timeoutMs: number;
   /** RDP_NEG_REQ requestedProtocols; SSL | HYBRID by default. */
   readonly requestedProtocols?: number;
+  /** Also collect the certificates the listener sent after its own (deploy checks that the chain is served). */
+  readonly withChain?: boolean;
 }
 
 export type { ProbeResult, ProbeTimings } from "../core/probe-result";
@@ -38,6 +40,22 @@ const round = (ms: number): number => Math.round(ms * 100) / 100;
  * TLS handshake on the same socket without verifying the chain. Never rejects:
  * every failure becomes a typed ProbeError within `timeoutMs`.
  */
+/**
+ * The certificates the peer sent, leaf first. Node links the sent certificates
+ * through issuerCertificate; a self-signed one links to itself, which ends the walk.
+ */
+function sentChain(socket: tls.TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  const seen = new Set<string>();
+  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate;
+  while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
+    seen.add(cert.fingerprint256);
+    out.push(cert.raw);
+    cert = cert.issuerCertificate;
+  }
+  return out;
+}
+
 export const probe: Prober = (target, options) => {
   const requestedProtocols = options.requestedProtocols ?? DEFAULT_REQUESTED_PROTOCOLS;
   return new Promise<ProbeResult>((resolve) => {
@@ -52,6 +70,7 @@ export const probe: Prober = (target, options) => {
     let tlsInfo: ProbeResult["tls"] = null;
     let certificate: CertificateInfo | null = null;
     let certificateDer: Buffer | null = null;
+    let chain: Buffer[] | undefined;
     let tlsSocket: tls.TLSSocket | undefined;
     let done = false;
 
@@ -70,6 +89,7 @@ export const probe: Prober = (target, options) => {
         tls: tlsInfo,
         certificate,
         certificateDer,
+        ...(chain ? { chain } : {}),
         timings: { connectMs, negotiationMs, tlsMs, totalMs: round(performance.now() - started) },
         error,
       });
@@ -126,6 +146,7 @@ export const probe: Prober = (target, options) => {
         const peer = secured.getPeerX509Certificate();
         if (!peer) return finish({ kind: "tls-handshake-failed", reason: "no certificate", message: "TLS handshake completed but the listener presented no certificate" });
         certificateDer = peer.raw;
+        if (options.withChain) chain = sentChain(secured);
         try {
           certificate = describeCertificate(peer.raw, peer);
         } catch (error) {

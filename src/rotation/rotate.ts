@@ -4,7 +4,7 @@ import { type Assessment, type Problem, assess, healthOf } from "../core/assess"
 import { thumbprintOf } from "../core/certificate";
 import type { Policy } from "../core/policy";
 import { probeAddressFor } from "../core/target";
-import type { BackupSet, HostBackend, HostInspection, ReplacementSpec, RestartSpec, RotationSteps } from "../hosts/host-backend";
+import type { BackupSet, HostBackend, HostInspection, Replacement, ReplacementSpec, RestartSpec, RotationSteps, SuppliedCertificate } from "../hosts/host-backend";
 import type { Journal, JournalClose, JournalStep, LockInfo, LockOutcome } from "../hosts/local/state-dir";
 import type { ProbeResult, Prober } from "../probe/prober";
 
@@ -57,7 +57,8 @@ export interface RotationSettings {
   readonly reason: string | null;
 }
 
-export type RotationOutcome = "planned" | "not-needed" | "refused" | "busy" | "rotated" | "rolled-back" | "rollback-failed";
+/** "deployed": a supplied (CA-issued) certificate is in place and verified; "rotated": a new self-signed one. */
+export type RotationOutcome = "planned" | "not-needed" | "refused" | "busy" | "rotated" | "deployed" | "rolled-back" | "rollback-failed";
 
 export interface StepRecord {
   readonly step: string;
@@ -87,6 +88,10 @@ export interface RotationResult {
   readonly recovered: RecoveryResult | null;
   readonly heldBy: LockInfo | null;
   readonly assessment: Assessment | null;
+  /** deploy --remove-old: what was removed after verification. */
+  readonly removed?: readonly string[];
+  /** Said beside a success (e.g. the old certificate could not be removed). */
+  readonly warnings?: readonly string[];
 }
 
 const SECOND = 1000;
@@ -114,10 +119,10 @@ function blank(outcome: RotationOutcome, reason: string, extra: Partial<Rotation
   };
 }
 
-function probeOf(ctx: RotationContext, inspection: HostInspection, timeoutMs: number): Promise<ProbeResult> {
+function probeOf(ctx: RotationContext, inspection: HostInspection, timeoutMs: number, withChain = false): Promise<ProbeResult> {
   const host = probeAddressFor(inspection.listener.address);
   const port = inspection.listener.port;
-  return ctx.prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs });
+  return ctx.prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs, ...(withChain ? { withChain } : {}) });
 }
 
 /** What the listener showed: a thumbprint, or the kind of failure. Rollback must bring it back. */
@@ -130,21 +135,15 @@ export function issuedByRdpcert(history: readonly unknown[], thumbprint: string 
   if (!thumbprint) return false;
   return history.some((h) => {
     const r = h as { outcome?: unknown; newThumbprint?: unknown } | null;
-    return r !== null && typeof r === "object" && r.newThumbprint === thumbprint && (r.outcome === "rotated" || r.outcome === "recovered:completed");
+    const record = r as { kind?: unknown } | null;
+    return r !== null && typeof r === "object" && record?.kind !== "deploy" && r.newThumbprint === thumbprint && (r.outcome === "rotated" || r.outcome === "recovered:completed");
   });
 }
 
 /** Verdicts that a new certificate cannot fix: rotating would only add risk. */
 function refusal(assessment: Assessment, inspection: HostInspection, settings: RotationSettings, ownCertificate: boolean): { reason: string; fix: string | null } | null {
-  if (assessment.problems.some((p) => p.verdict === "DOWN")) {
-    return { reason: `the listener is down (${assessment.problems.find((p) => p.verdict === "DOWN")!.reason}): a new certificate cannot be verified`, fix: assessment.problems.find((p) => p.verdict === "DOWN")!.fix };
-  }
-  if (inspection.listener.securityLayer === "rdp") {
-    return { reason: "the listener is configured for standard RDP security only, so it never presents a certificate", fix: assessment.fix };
-  }
-  if (inspection.backend === "xrdp" && assessment.problems.some((p) => p.verdict === "MISMATCH")) {
-    return { reason: "the listener does not serve this configuration, so replacing its files cannot change what it presents", fix: assessment.problems.find((p) => p.verdict === "MISMATCH")!.fix };
-  }
+  const listener = listenerRefusal(assessment, inspection);
+  if (listener) return listener;
   if (settings.force) return null;
   // A certificate rdpcert issued itself under a wrong clock is its own mistake to repair (issue 11, case 7).
   const fixed = (p: Problem): boolean => p.fixedByReplacement || (p.code === "not-yet-valid" && ownCertificate);
@@ -166,8 +165,8 @@ export interface Decision {
   readonly before: ProbeResult | null;
 }
 
-/** Inspect, probe and judge; decide whether to rotate and describe exactly how. Changes nothing. */
-export async function decideRotation(ctx: RotationContext, settings: RotationSettings): Promise<Decision> {
+/** The first half of every decision: inspect, probe and judge, and the plan. Changes nothing. */
+async function look(ctx: RotationContext, settings: RotationSettings, replacement: Replacement, command: "rotate" | "deploy"): Promise<Decision | { readonly base: Pick<Decision, "inspection" | "assessment" | "before">; readonly steps: RotationSteps; readonly inspection: HostInspection; readonly assessment: Assessment; readonly plan: readonly string[] }> {
   const steps = ctx.backend.rotation;
   const outcome = await ctx.backend.inspect();
   if (!outcome.ok) return { kind: "refused", reason: `cannot inspect the listener: ${outcome.reason}`, fix: outcome.fix, plan: [], inspection: null, assessment: null, before: null };
@@ -175,18 +174,66 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   const before = await probeOf(ctx, inspection, settings.probeTimeoutMs);
   const assessment = assess(outcome, before, settings.policy, ctx.now());
   const base = { inspection, assessment, before };
-  if (!steps) {
-    return { kind: "refused", reason: `rotation is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
+  const what = command === "rotate" ? "rotation" : "deploying";
+  if (!steps || (replacement.kind === "supplied" && !steps.refuseSupplied)) {
+    return { kind: "refused", reason: `${what} is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
   }
   const handOff = steps.mustHandOff?.() ?? null;
-  if (handOff) return { kind: "refused", reason: handOff, fix: "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)", plan: [], ...base };
+  if (handOff) return { kind: "refused", reason: handOff, fix: `run rdpcert ${command} from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert ${command})`, plan: [], ...base };
+  const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
+  const expected = supplied
+    ? `the certificate ${supplied.thumbprint} presented${supplied.chain.length > 1 ? ` with its ${supplied.chain.length - 1} chain certificate${supplied.chain.length > 2 ? "s" : ""}` : ""}, currently valid`
+    : "the new thumbprint presented, currently valid";
   const plan = [
     "take the rotation lock in the state dir and write a journal entry",
-    ...steps.describe(inspection, settings.spec, settings.restart),
-    `verify with a real RDP TLS handshake on ${probeAddressFor(inspection.listener.address)}:${inspection.listener.port} for up to ${settings.verifyTimeoutMs} ms: TLS offered, the new thumbprint presented, currently valid`,
+    ...steps.describe(inspection, replacement, settings.restart),
+    `verify with a real RDP TLS handshake on ${probeAddressFor(inspection.listener.address)}:${inspection.listener.port} for up to ${settings.verifyTimeoutMs} ms: TLS offered, ${expected}`,
     "on any failure: restore the backup, restart, and verify that the old state is presented again",
-    PINNED_CLIENTS,
+    ...(replacement.kind === "supplied" && replacement.removeOld ? ["after verification only: remove the previous certificate (--remove-old)"] : []),
+    ...(supplied ? [] : [PINNED_CLIENTS]),
   ];
+  return { base, steps, inspection, assessment, plan };
+}
+
+/** Refusals shared by rotate and deploy: what a new certificate on this listener cannot change. */
+function listenerRefusal(assessment: Assessment, inspection: HostInspection): { reason: string; fix: string | null } | null {
+  const down = assessment.problems.find((p) => p.verdict === "DOWN");
+  if (down) return { reason: `the listener is down (${down.reason}): a new certificate cannot be verified`, fix: down.fix };
+  if (inspection.listener.securityLayer === "rdp") {
+    return { reason: "the listener is configured for standard RDP security only, so it never presents a certificate", fix: assessment.fix };
+  }
+  const mismatch = assessment.problems.find((p) => p.verdict === "MISMATCH");
+  if (inspection.backend === "xrdp" && mismatch) {
+    return { reason: "the listener does not serve this configuration, so replacing its files cannot change what it presents", fix: mismatch.fix };
+  }
+  return null;
+}
+
+/**
+ * `rdpcert deploy`: the same look as a rotation, then the deploy's own
+ * refusals. Already presenting this certificate is "not-needed" (a deploy hook
+ * that runs twice changes nothing the second time).
+ */
+export async function decideDeployment(ctx: RotationContext, settings: RotationSettings, certificate: SuppliedCertificate, removeOld: boolean): Promise<Decision> {
+  const replacement: Replacement = { kind: "supplied", certificate, removeOld };
+  const looked = await look(ctx, settings, replacement, "deploy");
+  if ("kind" in looked) return looked;
+  const { base, steps, inspection, assessment, plan } = looked;
+  const refused = listenerRefusal(assessment, inspection) ?? steps.refuseSupplied!(inspection, certificate);
+  if (refused) return { kind: "refused", ...refused, plan, ...base };
+  const presented = base.before?.certificate?.thumbprint ?? null;
+  const configured = inspection.certificate.state === "present" ? thumbprintOf(inspection.certificate.der) : null;
+  if (presented === certificate.thumbprint && configured === certificate.thumbprint) {
+    return { kind: "not-needed", reason: `the listener already presents ${certificate.thumbprint}`, fix: null, plan, ...base };
+  }
+  return { kind: "rotate", reason: `deploy ${certificate.thumbprint} from ${certificate.origin}`, fix: null, plan, ...base };
+}
+
+/** Inspect, probe and judge; decide whether to rotate and describe exactly how. Changes nothing. */
+export async function decideRotation(ctx: RotationContext, settings: RotationSettings): Promise<Decision> {
+  const looked = await look(ctx, settings, { kind: "self-signed", spec: settings.spec }, "rotate");
+  if ("kind" in looked) return looked;
+  const { base, steps, inspection, assessment, plan } = looked;
   if (inspection.issuance === "ca-issued" && !settings.force) {
     return {
       kind: "refused",
@@ -216,13 +263,13 @@ async function timed<T>(records: StepRecord[], step: string, run: () => Promise<
 }
 
 /** Probe until the predicate holds or the deadline passes; the last probe says why not. */
-async function waitForListener(ctx: RotationContext, inspection: HostInspection, settings: RotationSettings, accept: (p: ProbeResult) => string | null) {
+async function waitForListener(ctx: RotationContext, inspection: HostInspection, settings: RotationSettings, accept: (p: ProbeResult) => string | null, withChain = false) {
   const deadline = performance.now() + settings.verifyTimeoutMs;
   let delay = 50;
   let attempts = 0;
   for (;;) {
     const remaining = deadline - performance.now();
-    const result = await probeOf(ctx, inspection, Math.max(200, Math.min(settings.probeTimeoutMs, remaining)));
+    const result = await probeOf(ctx, inspection, Math.max(200, Math.min(settings.probeTimeoutMs, remaining)), withChain);
     attempts++;
     const problem = accept(result);
     if (problem === null) return { ok: true as const, value: { result, attempts } };
@@ -257,8 +304,9 @@ function expectSignature(expected: string) {
   return (p: ProbeResult): string | null => (signature(p) === expected ? null : `the listener shows ${signature(p)}, expected ${expected}`);
 }
 
-function journalEntry(ctx: RotationContext, old: string | null, reason: string | null, presentedBefore: string): Journal {
+function journalEntry(ctx: RotationContext, old: string | null, reason: string | null, presentedBefore: string, kind: "rotate" | "deploy"): Journal {
   return {
+    kind,
     id: `${ctx.now().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`,
     pid: process.pid,
     startedAt: ctx.now().toISOString(),
@@ -273,9 +321,23 @@ function journalEntry(ctx: RotationContext, old: string | null, reason: string |
 }
 
 /** `rdpcert rotate`: the whole safe swap. Never throws for a failed step; always releases the lock. */
-export async function rotate(ctx: RotationContext, settings: RotationSettings, options: { dryRun: boolean }): Promise<RotationResult> {
+export function rotate(ctx: RotationContext, settings: RotationSettings, options: { dryRun: boolean }): Promise<RotationResult> {
+  return replaceSafely(ctx, settings, options, { kind: "self-signed", spec: settings.spec });
+}
+
+/** `rdpcert deploy`: the same state machine as rotate, with a supplied certificate as the replacement. */
+export function deploy(ctx: RotationContext, settings: RotationSettings, certificate: SuppliedCertificate, options: { dryRun: boolean; removeOld: boolean }): Promise<RotationResult> {
+  return replaceSafely(ctx, settings, options, { kind: "supplied", certificate, removeOld: options.removeOld });
+}
+
+function decide(ctx: RotationContext, settings: RotationSettings, replacement: Replacement): Promise<Decision> {
+  return replacement.kind === "self-signed" ? decideRotation(ctx, settings) : decideDeployment(ctx, settings, replacement.certificate, replacement.removeOld);
+}
+
+/** lock -> recover -> re-decide -> swap, for either kind of replacement. */
+async function replaceSafely(ctx: RotationContext, settings: RotationSettings, options: { dryRun: boolean }, replacement: Replacement): Promise<RotationResult> {
   if (options.dryRun) {
-    const decision = await decideRotation(ctx, settings);
+    const decision = await decide(ctx, settings, replacement);
     const outcome: RotationOutcome = decision.kind === "rotate" ? "planned" : decision.kind;
     return blank(outcome, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, oldThumbprint: oldOf(decision) });
   }
@@ -291,12 +353,12 @@ export async function rotate(ctx: RotationContext, settings: RotationSettings, o
     ctx.fault("after-lock");
     const recovered = await recoverInterrupted(ctx, settings);
     // Re-check after taking the lock: another run may have rotated meanwhile.
-    const decision = await decideRotation(ctx, settings);
+    const decision = await decide(ctx, settings, replacement);
     if (decision.inspection) removeLeftovers(ctx, decision.inspection);
     if (decision.kind !== "rotate") {
       return blank(decision.kind, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, recovered, oldThumbprint: oldOf(decision) });
     }
-    return { ...(await swap(ctx, settings, decision)), recovered };
+    return { ...(await swap(ctx, settings, decision, replacement)), recovered };
   } finally {
     lock.release();
   }
@@ -308,13 +370,15 @@ function oldOf(decision: Decision): string | null {
   return decision.before?.certificate?.thumbprint ?? null;
 }
 
-async function swap(ctx: RotationContext, settings: RotationSettings, decision: Decision): Promise<RotationResult> {
+async function swap(ctx: RotationContext, settings: RotationSettings, decision: Decision, replacement: Replacement): Promise<RotationResult> {
   const inspection = decision.inspection!;
   const steps = ctx.backend.rotation as RotationSteps;
   const records: StepRecord[] = [];
   const oldThumbprint = oldOf(decision);
   const beforeSignature = signature(decision.before!);
-  let journal = journalEntry(ctx, oldThumbprint, settings.reason ?? decision.reason, beforeSignature);
+  const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
+  const startedAt = ctx.now();
+  let journal = journalEntry(ctx, oldThumbprint, settings.reason ?? decision.reason, beforeSignature, supplied ? "deploy" : "rotate");
   const advance = (step: JournalStep, patch: Partial<Journal> = {}): void => {
     journal = { ...journal, ...patch, step };
     ctx.store.writeJournal(journal);
@@ -338,7 +402,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   const common = { plan: decision.plan, oldThumbprint, assessment: decision.assessment };
 
   const backup = await timed(records, "backup", async () => {
-    const collected = await steps.collectBackup(inspection);
+    const collected = await steps.collectBackup(inspection, replacement);
     if (!collected.ok) return collected;
     try {
       return { ok: true as const, value: ctx.store.saveBackup(collected.value, settings.reason ?? decision.reason, settings.keepBackups) };
@@ -357,7 +421,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   ctx.fault("after-backup");
 
   advance("replacing");
-  const replaced = await timed(records, "replace", () => steps.replace(inspection, settings.spec, ctx.now(), (written) => advance("replacing", { written })), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
+  const replaced = await timed(records, "replace", () => steps.replace(inspection, replacement, ctx.now(), (written) => advance("replacing", { written })), (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`);
   let failure: string | null = null;
   let newThumbprint: string | null = null;
   let newSha256: string | null = null;
@@ -374,17 +438,24 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       advanceAfterChange("verifying");
       ctx.fault("before-verify");
       const unchangedOk = replaced.value.presentedMayStay === true;
-      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint)), (v) => `${unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
+      const accept = supplied ? expectSupplied(ctx.now, supplied) : expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint);
+      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, accept, supplied !== null && supplied.chain.length > 1), (v) => `${supplied ? `${supplied.thumbprint}${supplied.chain.length > 1 ? " and its chain" : ""}` : unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
       else {
         newThumbprint = verified.value.result.certificate!.thumbprint;
         newSha256 = verified.value.result.certificate!.sha256;
-        const configuredCheck = await configuredMatches(ctx, newThumbprint);
+        const configuredCheck = (await configuredMatches(ctx, newThumbprint)) ?? (await steps.confirm?.(inspection, replacement, startedAt)) ?? null;
         if (configuredCheck) failure = `verification failed: ${configuredCheck}`;
       }
     }
   }
 
+  if (failure === null && supplied) {
+    close({ outcome: "deployed", reason: null, finishedAt: ctx.now().toISOString() });
+    ctx.log("info", `deployed ${newThumbprint} (${supplied.origin}) on the ${ctx.backend.kind} listener: old ${oldThumbprint ?? "none"}; backup ${backupId}`);
+    const removal = replacement.kind === "supplied" && replacement.removeOld ? await removeOld(ctx, backupId, supplied, records) : { removed: [], warnings: [] };
+    return blank("deployed", `the listener presents ${newThumbprint} from ${supplied.origin}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, ...removal });
+  }
   if (failure === null) {
     close({ outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
     ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldThumbprint ?? "none"} -> new ${newThumbprint}; backup ${backupId}`);
@@ -413,6 +484,35 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
     steps: records,
     fix,
   });
+}
+
+/** deploy --remove-old, after verification: a failure here is a warning, never a rollback (the new certificate works). */
+async function removeOld(ctx: RotationContext, backupId: string, supplied: SuppliedCertificate, records: StepRecord[]): Promise<{ removed: readonly string[]; warnings: readonly string[] }> {
+  const steps = ctx.backend.rotation as RotationSteps;
+  const backup = ctx.store.loadBackup(backupId);
+  if (!steps.removeOld) return { removed: [], warnings: [`--remove-old does nothing on ${ctx.backend.kind}: the previous files are left as they were (their copy is in backup ${backupId})`] };
+  if (!backup) return { removed: [], warnings: [`the previous certificate was not removed: backup ${backupId} cannot be read`] };
+  const result = await timed(records, "remove-old", () => steps.removeOld!(backup, supplied), (v) => (v.removed.length ? `removed ${v.removed.join(", ")}` : "nothing to remove"));
+  if (!result.ok) {
+    ctx.log("warn", `the previous certificate was not removed: ${result.reason}`);
+    return { removed: [], warnings: [`the previous certificate was not removed: ${result.reason}`] };
+  }
+  for (const path of result.value.removed) ctx.log("info", `removed the previous certificate ${path} (a copy is in backup ${backupId})`);
+  return { removed: result.value.removed, warnings: [] };
+}
+
+/** A deploy is verified when the supplied leaf is presented, valid now, with every chain certificate it was given after it. */
+function expectSupplied(now: () => Date, supplied: SuppliedCertificate) {
+  const leaf = expectNew(now, null, supplied.thumbprint);
+  return (p: ProbeResult): string | null => {
+    const problem = leaf(p);
+    if (problem !== null || supplied.chain.length <= 1) return problem;
+    const sent = p.chain ?? [];
+    for (let i = 1; i < supplied.chain.length; i++) {
+      if (!sent[i] || !sent[i]!.equals(supplied.chain[i]!)) return `the listener presents ${supplied.thumbprint} but not its full chain (certificate ${i + 1} of ${supplied.chain.length} missing)`;
+    }
+    return null;
+  };
 }
 
 /** Leftover temp files of interrupted crash-safe writes (issue 12, case 12): removed, and said so. */

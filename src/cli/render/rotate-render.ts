@@ -4,6 +4,7 @@ import type { RotationResult } from "../../rotation/rotate";
 export function exitCodeForRotation(result: RotationResult): number {
   switch (result.outcome) {
     case "rotated":
+    case "deployed":
     case "not-needed":
     case "planned":
       return ExitCode.OK;

@@ -33,6 +33,8 @@ export type JournalStep = "started" | "backed-up" | "replacing" | "replaced" | "
 
 export interface Journal {
   readonly id: string;
+  /** What replaced the certificate: a new self-signed one (rotate) or a supplied one (deploy). Absent in older journals: rotate. */
+  readonly kind?: "rotate" | "deploy";
   readonly pid: number;
   readonly startedAt: string;
   readonly backend: string;

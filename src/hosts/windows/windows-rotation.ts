@@ -95,7 +95,8 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       return { ok: true, value: { backend: "windows", thumbprint: installed, items, extra } };
     },
 
-    async replace(inspection: HostInspection) {
+    async replace(inspection: HostInspection, replacement) {
+      if (replacement.kind === "supplied") return { ok: false, reason: "deploying on Windows is not built yet" };
       const cert = inspection.certificate;
       const store = storeOf(cert.location);
       const missing = cert.state !== "present";

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import type { CommandRunner } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, ReplacementSpec, RestoreGuard, RotationSteps, StepResult, WrittenFile } from "../host-backend";
+import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
 import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
@@ -81,6 +81,21 @@ export function replacementTargets(inspection: HostInspection): { cert: string; 
     return { cert: managed.cert, key: managed.key, repointIni: true };
   }
   return { cert, key, repointIni: false };
+}
+
+/** A deploy always writes rdpcert's own pair next to the ini and points the ini at it: a configured pair is never overwritten with a CA's. */
+export function deployTargets(inspection: HostInspection): { cert: string; key: string; repointIni: boolean } {
+  const managed = managedPaths(inspection.source);
+  return { cert: managed.cert, key: managed.key, repointIni: inspection.certificate.location !== managed.cert || inspection.key.location !== managed.key };
+}
+
+function targetsFor(inspection: HostInspection, replacement: Replacement | undefined): { cert: string; key: string; repointIni: boolean } {
+  return replacement?.kind === "supplied" ? deployTargets(inspection) : replacementTargets(inspection);
+}
+
+/** The chain as xrdp reads it (one PEM file, leaf first). */
+export function chainPem(chain: readonly Buffer[]): string {
+  return chain.map((der) => `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END CERTIFICATE-----\n`).join("");
 }
 
 /**
@@ -235,8 +250,21 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
   }
 
   return {
-    describe(inspection, spec, restart) {
-      const targets = replacementTargets(inspection);
+    describe(inspection, replacement, restart) {
+      const targets = targetsFor(inspection, replacement);
+      if (replacement.kind === "supplied") {
+        const supplied = replacement.certificate;
+        const ini = iniTarget(inspection.source);
+        return [
+          `back up ${[inspection.certificate.location, inspection.key.location, ini, targets.cert, targets.key].filter((p, i, all) => p && all.indexOf(p) === i).join(", ")} into the state dir (0700, files 0600)`,
+          `write the certificate ${supplied.thumbprint} (${supplied.names.join(", ") || "no names"}, valid until ${supplied.notAfter.toISOString()}) with its ${supplied.chain.length - 1} chain certificate${supplied.chain.length === 2 ? "" : "s"} from ${supplied.origin} to ${targets.cert} (0644) and its key to ${targets.key} (root and xrdp's group, 0640, or 0600 when xrdp runs as root) crash-safely`,
+          targets.repointIni
+            ? `point certificate= and key_file= in ${ini} at them (the rest of the ini unchanged); ${inspection.certificate.location} and ${inspection.key.location ?? "the old key"} are left untouched`
+            : `${ini} already points at them`,
+          restart.enabled && restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)",
+        ];
+      }
+      const spec = replacement.spec;
       const lines = [
         `back up ${[inspection.certificate.location, inspection.key.location, targets.repointIni ? inspection.source : null].filter(Boolean).join(", ")} into the state dir (0700, files 0600)`,
         `generate a new RSA ${spec.keyBits} key and a self-signed certificate for ${describeNames(namesFor(inspection, spec))} (${NAME_SOURCES[namesFor(inspection, spec).source]}), valid ${spec.validityDays} days from an hour ago (EKU serverAuth; keyUsage digitalSignature, keyEncipherment)`,
@@ -251,41 +279,34 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       return lines;
     },
 
-    refuseTargets(inspection) {
-      const targets = replacementTargets(inspection);
-      for (const [path, role] of [[targets.key, "key"], [targets.cert, "certificate"]] as const) {
-        let why: string | null;
-        try {
-          why = notOursToOverwrite(path, role);
-        } catch (error) {
-          why = `${path} cannot be checked (${(error as NodeJS.ErrnoException).code ?? "error"})`;
-        }
-        if (why) {
-          return {
-            reason: `${why}: rdpcert will not overwrite it`,
-            fix: `point ${role === "key" ? "key_file=" : "certificate="} in ${inspection.source} at the listener's own ${role} file (or move this file aside if it is a leftover), then run rotate again`,
-          };
-        }
+    refuseSupplied(inspection, certificate) {
+      if (certificate.keyPem === null || certificate.chain.length === 0) {
+        return { reason: "xrdp needs the certificate and its private key as files: a certificate held only in a Windows store cannot be deployed here", fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
       }
-      return null;
+      return refuseFiles(deployTargets(inspection), inspection, "deploy");
+    },
+
+    refuseTargets(inspection) {
+      return refuseFiles(replacementTargets(inspection), inspection, "rotate");
     },
 
     removeLeftovers(inspection) {
       const targets = replacementTargets(inspection);
-      const paths = new Set([inspection.certificate.location, inspection.key.location ?? targets.key, targets.cert, targets.key, iniTarget(inspection.source)]);
+      const managed = managedPaths(inspection.source);
+      const paths = new Set([inspection.certificate.location, inspection.key.location ?? targets.key, targets.cert, targets.key, managed.cert, managed.key, iniTarget(inspection.source)]);
       return [...paths].flatMap((path) => removeLeftoverTemps(path));
     },
 
-    async collectBackup(inspection): Promise<StepResult<BackupSet>> {
+    async collectBackup(inspection, replacement): Promise<StepResult<BackupSet>> {
       const items: BackupItem[] = [];
       const absent: string[] = [];
-      const targets = replacementTargets(inspection);
+      const targets = targetsFor(inspection, replacement);
       const paths: [BackupItem["role"], string][] = [
         ["certificate", inspection.certificate.location],
         ["key", inspection.key.location ?? targets.key],
         ["config", iniTarget(inspection.source)],
       ];
-      if (targets.repointIni) paths.push(["certificate", targets.cert], ["key", targets.key]);
+      if (targets.repointIni || replacement?.kind === "supplied") paths.push(["certificate", targets.cert], ["key", targets.key]);
       for (const [role, path] of paths) {
         if (items.some((i) => i.originalPath === path) || absent.includes(path)) continue;
         const item = readItem(role, path);
@@ -296,7 +317,15 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       return { ok: true, value: { backend: "xrdp", thumbprint: cert.state === "present" ? thumbprintOf(cert.der) : null, items, extra: { absent } } };
     },
 
-    async replace(inspection, spec, now, beforeWrite) {
+    async replace(inspection, replacement, now, beforeWrite) {
+      if (replacement.kind === "supplied") {
+        try {
+          return writeSupplied(inspection, replacement.certificate, await keyOwnership(), beforeWrite);
+        } catch (error) {
+          return { ok: false, reason: `writing the certificate failed: ${(error as Error).message}` };
+        }
+      }
+      const spec = replacement.spec;
       try {
         const targets = replacementTargets(inspection);
         const owner = await keyOwnership();
@@ -376,6 +405,51 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       }
     },
   };
+}
+
+/** Why rdpcert must not write these targets (a file there that is not a PEM of its kind), or null. */
+function refuseFiles(targets: { cert: string; key: string }, inspection: HostInspection, command: "rotate" | "deploy"): { reason: string; fix: string } | null {
+  for (const [path, role] of [[targets.key, "key"], [targets.cert, "certificate"]] as const) {
+    let why: string | null;
+    try {
+      why = notOursToOverwrite(path, role);
+    } catch (error) {
+      why = `${path} cannot be checked (${(error as NodeJS.ErrnoException).code ?? "error"})`;
+    }
+    if (why) {
+      return {
+        reason: `${why}: rdpcert will not overwrite it`,
+        fix: command === "rotate"
+          ? `point ${role === "key" ? "key_file=" : "certificate="} in ${inspection.source} at the listener's own ${role} file (or move this file aside if it is a leftover), then run rotate again`
+          : `move ${path} aside (rdpcert keeps its own files there), then run deploy again`,
+      };
+    }
+  }
+  return null;
+}
+
+/** deploy on xrdp: the key, then the chain, then the ini, each crash-safely; the journal learns every hash first. */
+function writeSupplied(inspection: HostInspection, supplied: SuppliedCertificate, owner: { mode: number; uid: number; gid: number }, beforeWrite?: (files: readonly WrittenFile[]) => void): StepResult<{ thumbprint: string; written: readonly string[] }> {
+  const targets = deployTargets(inspection);
+  const certText = chainPem(supplied.chain);
+  const keyText = supplied.keyPem!;
+  const ini = iniTarget(inspection.source);
+  const iniText = targets.repointIni ? repointIni(readFileSync(ini, "utf8"), targets.cert, targets.key) : null;
+  beforeWrite?.([
+    { path: targets.key, sha256: sha256(keyText) },
+    { path: targets.cert, sha256: sha256(certText) },
+    ...(iniText === null ? [] : [{ path: ini, sha256: sha256(iniText) }]),
+  ]);
+  mkdirSync(dirname(targets.cert), { recursive: true, mode: 0o755 });
+  writeFileAtomic(targets.key, keyText, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+  writeFileAtomic(targets.cert, certText, { mode: 0o644, uid: 0, gid: 0 });
+  const written = [targets.key, targets.cert];
+  if (iniText !== null) {
+    const stats = statSync(ini);
+    writeFileAtomic(ini, iniText, { mode: stats.mode & 0o777, uid: stats.uid, gid: stats.gid });
+    written.push(ini);
+  }
+  return { ok: true, value: { thumbprint: supplied.thumbprint, written } };
 }
 
 /**

@@ -68,9 +68,9 @@ describe("Windows rotation steps", () => {
   it("never removes a certificate outside Remote Desktop, and reports a refusal by remove.ps1 with its fix", async () => {
     const { runner, calls } = answering({ "remove.ps1": { stdout: '{"removed":[],"clearedConfigured":false,"refused":"key-folders-acl","fix":"give SYSTEM Full Control"}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
-    expect(await steps.replace(inspection(`Cert:\\LocalMachine\\My\\${thumb}`), { keyBits: 2048, validityDays: 180, names: [] }, new Date())).toEqual({ ok: false, reason: expect.stringContaining("is not in Remote Desktop") });
+    expect(await steps.replace(inspection(`Cert:\\LocalMachine\\My\\${thumb}`), { kind: "self-signed", spec: { keyBits: 2048, validityDays: 180, names: [] } }, new Date())).toEqual({ ok: false, reason: expect.stringContaining("is not in Remote Desktop") });
     expect(calls).toEqual([]);
-    expect(await steps.replace(inspection(), { keyBits: 2048, validityDays: 180, names: [] }, new Date())).toEqual({ ok: false, reason: "nothing removed (key-folders-acl): give SYSTEM Full Control" });
+    expect(await steps.replace(inspection(), { kind: "self-signed", spec: { keyBits: 2048, validityDays: 180, names: [] } }, new Date())).toEqual({ ok: false, reason: "nothing removed (key-folders-acl): give SYSTEM Full Control" });
   });
 
   it("restart: bounded waits, a Node timeout above the script's worst case, stuck services and 1057/1058 are failures with their text", async () => {
