@@ -143,10 +143,11 @@ export const probe: Prober = (target, options) => {
         const secured = tlsSocket!;
         const cipher = secured.getCipher();
         tlsInfo = { version: secured.getProtocol() ?? "unknown", cipher: cipher.standardName ?? cipher.name };
+        // First: on a client, Node's getPeerX509Certificate takes the leaf off OpenSSL's peer chain.
+        if (options.withChain) chain = sentChain(secured);
         const peer = secured.getPeerX509Certificate();
         if (!peer) return finish({ kind: "tls-handshake-failed", reason: "no certificate", message: "TLS handshake completed but the listener presented no certificate" });
         certificateDer = peer.raw;
-        if (options.withChain) chain = sentChain(secured);
         try {
           certificate = describeCertificate(peer.raw, peer);
         } catch (error) {

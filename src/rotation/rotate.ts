@@ -179,7 +179,12 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
     return { kind: "refused", reason: `${what} is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
   }
   const handOff = steps.mustHandOff?.() ?? null;
-  if (handOff) return { kind: "refused", reason: handOff, fix: `run rdpcert ${command} from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert ${command})`, plan: [], ...base };
+  if (handOff) {
+    const fix = command === "rotate"
+      ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
+      : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
+    return { kind: "refused", reason: handOff, fix, plan: [], ...base };
+  }
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
   const expected = supplied
     ? `the certificate ${supplied.thumbprint} presented${supplied.chain.length > 1 ? ` with its ${supplied.chain.length - 1} chain certificate${supplied.chain.length > 2 ? "s" : ""}` : ""}, currently valid`

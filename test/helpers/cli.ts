@@ -8,6 +8,8 @@ export interface CliRun {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** The signal that ended it (a test fault kills with SIGKILL), or null. */
+  readonly signal: NodeJS.Signals | null;
 }
 
 /** Runs the built `rdpcert` bin as a user would (npm test builds it first). */
@@ -22,7 +24,7 @@ export function rdpcert(args: readonly string[], options: { env?: NodeJS.Process
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
+    child.once("close", (code, signal) => resolve({ code, stdout, stderr, signal }));
     child.stdin.end(options.input ?? "");
   });
 }

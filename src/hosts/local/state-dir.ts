@@ -92,6 +92,7 @@ function schemas() {
   const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
   const journalSchema = z.object({
   id: z.string().max(64),
+  kind: z.enum(["rotate", "deploy"]).optional(),
   pid: z.number().int(),
   startedAt: z.string().max(64),
   backend: z.enum(["windows", "xrdp"]),
