@@ -35,6 +35,9 @@ const NEEDED: readonly Needed[] = [
   // Real Prometheus scraping the exporter; promtool checks the rules and the textfile output.
   { command: "promtool", pkg: "prometheus" },
   { command: "prometheus", pkg: "prometheus" },
+  // A real ACME round trip for deploy: pebble issues, certbot's --deploy-hook runs rdpcert deploy --from-certbot.
+  { command: "pebble", pkg: "pebble" },
+  { command: "certbot", pkg: "certbot" },
 ];
 
 function have(command: string): boolean {
