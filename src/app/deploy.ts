@@ -1,7 +1,7 @@
 import { rootCertificates } from "node:tls";
 import type { Config } from "../core/config";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
-import { normalizeThumbprint } from "../core/certificate";
+import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
 import { readBounded } from "../hosts/local/bounded-read";
 import { type RotationResult, decideDeployment, deploy } from "../rotation/rotate";
@@ -18,7 +18,9 @@ export type DeploySource =
   | { readonly kind: "pfx"; readonly path: string; readonly password: string }
   | { readonly kind: "thumbprint"; readonly thumbprint: string }
   /** certbot's deploy hook: $RENEWED_LINEAGE, a live/NAME directory with fullchain.pem and privkey.pem. */
-  | { readonly kind: "certbot"; readonly lineage: string };
+  | { readonly kind: "certbot"; readonly lineage: string }
+  /** The config's deploySource: a directory with fullchain.pem and privkey.pem, read the way a certbot lineage is. */
+  | { readonly kind: "directory"; readonly lineage: string };
 
 export type Prepared =
   | { readonly ok: true; readonly session: Extract<Session, { ok: true }>; readonly certificate: SuppliedCertificate; readonly subject: string; readonly issuer: string; readonly warnings: readonly string[] }
@@ -62,11 +64,12 @@ export async function materialFor(source: DeploySource, session: Extract<Session
     }
     case "pfx":
       return readPfx(read(source.path, "key", "--pfx"), source.password, `--pfx ${source.path}`);
-    case "certbot": {
+    case "certbot":
+    case "directory": {
       const fullchain = `${source.lineage.replace(/\/+$/, "")}/fullchain.pem`;
       const privkey = `${source.lineage.replace(/\/+$/, "")}/privkey.pem`;
       return {
-        origin: `certbot lineage ${source.lineage}`,
+        origin: source.kind === "certbot" ? `certbot lineage ${source.lineage}` : `deploySource ${source.lineage}`,
         certificates: certificatesIn(read(fullchain, "certificate", "the certbot lineage's"), fullchain, "the certbot lineage's"),
         keyPem: keyIn(read(privkey, "key", "the certbot lineage's"), privkey),
       };
@@ -111,4 +114,44 @@ export function decide(prepared: Extract<Prepared, { ok: true }>, removeOld: boo
 
 export function runDeploy(prepared: Extract<Prepared, { ok: true }>, options: { dryRun: boolean; removeOld: boolean }): Promise<RotationResult> {
   return deploy(prepared.session.ctx, prepared.session.settings, prepared.certificate, options);
+}
+
+/** Whether `run` has a place to look for a newer certificate: xrdp's deploySource, or Windows' LocalMachine\My. */
+export function canDeploy(config: Config, session: Extract<Session, { ok: true }>): boolean {
+  return session.ctx.backend.kind === "xrdp" ? config.deploySource !== null : session.ctx.backend.rotation?.candidates !== undefined;
+}
+
+/**
+ * `run`, for a CA-issued certificate near expiry: a certificate that passes deploy's checks,
+ * carries every name of the current one and expires later (the latest of them on Windows),
+ * as Group Policy's template auto-selection picks one; or why there is none.
+ */
+export async function findNewer(config: Config, session: Extract<Session, { ok: true }>, current: CertificateInfo | null): Promise<{ certificate: SuppliedCertificate } | { none: string }> {
+  const xrdp = session.ctx.backend.kind === "xrdp";
+  const check = (material: DeployMaterial): CheckOutcome =>
+    checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: rootCertificates });
+  const suits = (c: SuppliedCertificate): boolean =>
+    current === null || (c.notAfter.getTime() > current.notAfter.getTime() && current.subjectAltNames.every((name) => c.names.includes(name)));
+  if (xrdp) {
+    if (config.deploySource === null) return { none: "no deploySource is configured" };
+    let checked: CheckOutcome;
+    try {
+      checked = check(await materialFor({ kind: "directory", lineage: config.deploySource }, session));
+    } catch (error) {
+      if (error instanceof DeployInputError) return { none: error.message };
+      throw error;
+    }
+    if (!checked.ok) return { none: `deploySource ${config.deploySource}: ${checked.reason}` };
+    if (!suits(checked.certificate)) return { none: `deploySource ${config.deploySource} holds ${checked.certificate.thumbprint}, which is not newer than the configured certificate or lacks one of its names` };
+    return { certificate: checked.certificate };
+  }
+  const steps = session.ctx.backend.rotation;
+  if (!steps?.candidates) return { none: `the ${session.ctx.backend.kind} backend cannot list certificates` };
+  const listed = await steps.candidates();
+  if (!listed.ok) return { none: `cannot list LocalMachine\\My: ${listed.reason}` };
+  const newer = listed.value
+    .map((c) => check({ origin: c.origin, certificates: c.chain, keyPem: null }))
+    .flatMap((o) => (o.ok && suits(o.certificate) ? [o.certificate] : []))
+    .sort((a, b) => b.notAfter.getTime() - a.notAfter.getTime());
+  return newer[0] ? { certificate: newer[0] } : { none: "LocalMachine\\My holds no valid certificate for the same names that expires later" };
 }

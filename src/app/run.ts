@@ -45,14 +45,19 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         const inspected = await setup.ctx.backend.inspect();
         if (inspected.ok) removeLeftovers(setup.ctx, inspected.inspection);
       }
+      // The deploy machinery (pkijs, forge) loads only where there is somewhere to deploy from.
+      const deployApp = config.deploySource !== null || setup.ctx.backend.rotation?.candidates ? await import("./deploy") : null;
+      const session = setup;
+      const deployable = deployApp?.canDeploy(config, session) ?? false;
       const result = await runPass({
         ctx: setup.ctx,
         settings: setup.settings,
-        runPolicy: { autoRepair: config.autoRepair, criticalDays: config.criticalDays, renewCommand: config.renewCommand },
+        runPolicy: { autoRepair: config.autoRepair, criticalDays: config.criticalDays, renewCommand: config.renewCommand, canDeploy: deployable },
         renewTimeoutMs: config.renewTimeoutMs,
         runner: runCommand,
         stateDir: config.stateDir,
         dryRun: options.dryRun,
+        ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, session, current) } : {}),
       });
       outcome = { result, error: null };
     }

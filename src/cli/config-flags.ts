@@ -20,6 +20,7 @@ const FLAG_FIELDS: Readonly<Record<string, ConfigField>> = {
   port: "port",
   restartTimeout: "restartTimeoutMs",
   textfileDir: "textfileDir",
+  deploySource: "deploySource",
 };
 
 /** Only flags the user typed override the file (commander fills defaults for the rest). */

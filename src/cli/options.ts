@@ -54,6 +54,8 @@ export const DEFAULT_CONFIG_PATH = process.platform === "win32" ? `${process.env
 
 export const configOption = (): Option => new Option("--config <path>", "rdpcert's configuration file (JSON); flags override it, RDPCERT_* variables sit between").default(DEFAULT_CONFIG_PATH);
 export const logDirOption = (): Option => new Option("--log-dir <dir>", "where the JSON-lines log goes");
+export const deploySourceOption = (): Option =>
+  new Option("--deploy-source <dir>", "xrdp: a directory with fullchain.pem and privkey.pem (a certbot lineage): deploy a newer certificate for the same names from it when the CA-issued one nears expiry");
 export const textfileDirOption = (): Option =>
   new Option("--textfile-dir <dir>", "write rdpcert.prom (Prometheus text format) here after every pass, for node_exporter's textfile collector or windows_exporter's textfile_inputs");
 

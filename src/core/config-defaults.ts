@@ -30,6 +30,7 @@ export function configDefaults() {
     timeoutMs: 5000,
     verifyTimeoutMs: 60_000,
     textfileDir: null as string | null,
+    deploySource: null as string | null,
   };
 }
 

@@ -42,6 +42,12 @@ export const configSchema = z
     verifyTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
     /** Where `run` writes rdpcert.prom after every pass (node_exporter's or windows_exporter's textfile directory); null: nowhere. */
     textfileDir: z.string().min(1).nullable().default(null),
+    /**
+     * xrdp: a directory holding fullchain.pem and privkey.pem (a certbot lineage such as
+     * /etc/letsencrypt/live/NAME, or where acme.sh installs): `run` deploys a newer certificate
+     * for the same names from it when the CA-issued one nears expiry. Windows looks in LocalMachine\My.
+     */
+    deploySource: z.string().min(1).nullable().default(null),
   })
   .strict();
 

@@ -11,6 +11,8 @@ export interface RunPolicy {
   readonly autoRepair: boolean;
   readonly criticalDays: number;
   readonly renewCommand: readonly string[] | null;
+  /** A place to find a newer CA-issued certificate (xrdp: deploySource; Windows: LocalMachine\My). */
+  readonly canDeploy?: boolean;
 }
 
 /** Failures remembered in the state dir, so a broken host is not hammered. */
@@ -71,6 +73,8 @@ export type RunAction =
   /** `problem`: the code of the problem the rotation must make go away (re-assessed afterwards). */
   | { readonly kind: "rotate"; readonly reason: string; readonly problem: string }
   | { readonly kind: "renew-command"; readonly reason: string }
+  /** Deploy a newer certificate for the same names if one is there; else the renewCommand, if any. */
+  | { readonly kind: "deploy"; readonly reason: string }
   | { readonly kind: "backoff"; readonly exitCode: 2; readonly reason: string; readonly until: string };
 
 export function decideRun(assessment: Assessment, issuance: Issuance | null, policy: RunPolicy, backoff: Backoff, now: Date, facts: RunFacts = {}): RunAction {
@@ -89,14 +93,16 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
   if (issuance === "ca-issued") {
     const cert = assessment.configured;
     const left = cert ? daysLeft(cert.notAfter, now) : -1;
-    if ((status === "WARN" || status === "EXPIRED") && policy.renewCommand) {
+    if ((status === "WARN" || status === "EXPIRED") && policy.canDeploy) {
+      action = { kind: "deploy", reason: `CA-issued certificate: ${assessment.reason}` };
+    } else if ((status === "WARN" || status === "EXPIRED") && policy.renewCommand) {
       action = { kind: "renew-command", reason: `CA-issued certificate: ${assessment.reason}` };
     } else {
       const critical = status !== "WARN" || left <= policy.criticalDays;
       return {
         kind: "none",
         exitCode: critical ? 2 : 1,
-        reason: `CA-issued certificate (never deleted by rdpcert): ${assessment.reason}${policy.renewCommand ? "" : "; no renewCommand is configured"}`,
+        reason: `CA-issued certificate (never deleted by rdpcert): ${assessment.reason}${policy.renewCommand || policy.canDeploy ? "" : "; no renewCommand or deploySource is configured"}`,
       };
     }
   } else {

@@ -5,7 +5,9 @@ import { type Backoff, NO_BACKOFF, type RunAction, type RunPolicy, decideRun, re
 import { probeAddressFor } from "../core/target";
 import type { CommandRunner } from "../hosts/command-runner";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
-import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, issuedByRdpcert, recoverInterrupted, rotate } from "../rotation/rotate";
+import type { CertificateInfo } from "../core/certificate";
+import type { SuppliedCertificate } from "../hosts/host-backend";
+import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, deploy, issuedByRdpcert, recoverInterrupted, rotate } from "../rotation/rotate";
 
 /**
  * One pass of the policy, what a scheduled task runs: finish or undo an
@@ -21,6 +23,11 @@ export interface RunPassDeps {
   readonly runner: CommandRunner;
   readonly stateDir: string;
   readonly dryRun: boolean;
+  /**
+   * A valid certificate for the same names that expires later than `current` (xrdp: from
+   * deploySource; Windows: LocalMachine\My), checked as deploy checks it; or why there is none.
+   */
+  readonly findNewer?: (current: CertificateInfo | null) => Promise<{ readonly certificate: SuppliedCertificate } | { readonly none: string }>;
 }
 
 export interface RunResult {
@@ -101,7 +108,35 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
   });
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
 
+  /** deploy a newer certificate if there is one: a RunResult, or why not (null result). */
+  const deployNewer = async (): Promise<{ done: RunResult } | { none: string }> => {
+    const found = deps.findNewer ? await deps.findNewer(assessment.configured) : { none: "no deploySource is configured" };
+    if ("none" in found) return found;
+    log("info", `deploying ${found.certificate.thumbprint} from ${found.certificate.origin}: ${action.reason}`);
+    const deployment = await deploy(ctx, rotationSettings, found.certificate, { dryRun: false, removeOld: false });
+    if (deployment.outcome === "deployed" || deployment.outcome === "not-needed") {
+      const after = await inspectAndAssess(deps);
+      writeBackoff(deps.stateDir, NO_BACKOFF);
+      return { done: result("deployed", after.assessment.health === "ok" ? 0 : after.assessment.health === "warn" ? 1 : 2, deployment.reason, { rotation: deployment, status: after.assessment.status, certNotAfter: after.assessment.configured?.notAfter ?? null }) };
+    }
+    if (deployment.outcome === "busy") return { done: result("busy", assessment.health === "warn" ? 1 : 2, deployment.reason, { rotation: deployment }) };
+    if (deployment.outcome === "refused") {
+      log("error", `deploying ${found.certificate.thumbprint} refused: ${deployment.reason}`);
+      return { done: result("refused", 2, deployment.reason, { rotation: deployment }) };
+    }
+    const next = recordFailure(backoff, ctx.now(), deployment.reason);
+    writeBackoff(deps.stateDir, next);
+    log("error", `deploy ${deployment.outcome}: ${deployment.reason}; next attempt not before ${next.nextAttemptAt}`);
+    return { done: result(deployment.outcome, 2, deployment.reason, { rotation: deployment }) };
+  };
+
   if (deps.dryRun) {
+    if (action.kind === "deploy") {
+      const found = deps.findNewer ? await deps.findNewer(assessment.configured) : { none: "no deploySource is configured" };
+      if ("certificate" in found) return result("dry-run: would deploy", 0, `${found.certificate.thumbprint} from ${found.certificate.origin} (valid until ${found.certificate.notAfter.toISOString()})`);
+      const then = deps.runPolicy.renewCommand ? "; would run renewCommand" : "";
+      return result(`dry-run: ${then ? "would renew-command" : "nothing newer to deploy"}`, then ? 0 : assessment.health === "warn" ? 1 : 2, `${found.none}${then}`);
+    }
     if (action.kind === "rotate") {
       // The real decision, refusals included: a dry run never promises what the run would refuse.
       const plan = await rotate(ctx, rotationSettings, { dryRun: true });
@@ -111,6 +146,35 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     }
     const would = action.kind === "none" ? "nothing to do" : action.kind === "backoff" ? "wait (backoff)" : `would ${action.kind}`;
     return result(`dry-run: ${would}`, action.kind === "none" || action.kind === "backoff" ? action.exitCode : 0, action.reason);
+  }
+
+  /** The renewCommand, then (`thenDeploy`) a deploy of what it renewed, if the listener does not present it yet. */
+  async function renew(thenDeploy: boolean): Promise<RunResult> {
+    const argv = deps.runPolicy.renewCommand!;
+    log("info", `running renewCommand ${argv.join(" ")}: ${action.reason}`);
+    const ran = await deps.runner(argv[0]!, argv.slice(1), { timeoutMs: deps.renewTimeoutMs });
+    const failure = ran.spawnError
+      ? `renewCommand could not start: ${ran.spawnError}`
+      : ran.timedOut
+        ? `renewCommand did not finish within ${deps.renewTimeoutMs} ms`
+        : ran.exitCode !== 0
+          ? `renewCommand exited with ${ran.exitCode}${ran.stderr.trim() ? `: ${ran.stderr.trim().split("\n")[0]}` : ""}`
+          : null;
+    const after = failure ? null : await inspectAndAssess(deps);
+    if (after && after.assessment.status !== "OK" && thenDeploy) {
+      const deployed = await deployNewer();
+      if ("done" in deployed) return deployed.done;
+    }
+    if (after && after.assessment.status === "OK") {
+      writeBackoff(deps.stateDir, NO_BACKOFF);
+      log("info", `renewCommand renewed the certificate: ${after.assessment.reason}`);
+      return result("renewed", 0, after.assessment.reason, { certNotAfter: after.assessment.configured?.notAfter ?? null });
+    }
+    const reason = failure ?? `renewCommand succeeded but the listener is still ${after!.assessment.status}: ${after!.assessment.reason}`;
+    const next = recordFailure(backoff, ctx.now(), reason);
+    writeBackoff(deps.stateDir, next);
+    log("error", `${reason}; next attempt not before ${next.nextAttemptAt}`);
+    return result("renew-failed", assessment.health === "warn" ? 1 : 2, reason);
   }
 
   switch (action.kind) {
@@ -157,28 +221,17 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       log("error", `rotation ${rotation.outcome}: ${rotation.reason}; next attempt not before ${next.nextAttemptAt}`);
       return result(rotation.outcome, 2, rotation.reason, { rotation });
     }
-    case "renew-command": {
-      const argv = deps.runPolicy.renewCommand!;
-      log("info", `running renewCommand ${argv.join(" ")}: ${action.reason}`);
-      const ran = await deps.runner(argv[0]!, argv.slice(1), { timeoutMs: deps.renewTimeoutMs });
-      const failure = ran.spawnError
-        ? `renewCommand could not start: ${ran.spawnError}`
-        : ran.timedOut
-          ? `renewCommand did not finish within ${deps.renewTimeoutMs} ms`
-          : ran.exitCode !== 0
-            ? `renewCommand exited with ${ran.exitCode}${ran.stderr.trim() ? `: ${ran.stderr.trim().split("\n")[0]}` : ""}`
-            : null;
-      const after = failure ? null : await inspectAndAssess(deps);
-      if (after && after.assessment.status === "OK") {
-        writeBackoff(deps.stateDir, NO_BACKOFF);
-        log("info", `renewCommand renewed the certificate: ${after.assessment.reason}`);
-        return result("renewed", 0, after.assessment.reason, { certNotAfter: after.assessment.configured?.notAfter ?? null });
+    case "deploy": {
+      const deployed = await deployNewer();
+      if ("done" in deployed) return deployed.done;
+      if (!deps.runPolicy.renewCommand) {
+        log(assessment.health === "warn" ? "warn" : "error", `${assessment.status}: ${action.reason}; ${deployed.none}`);
+        return result("no-newer-certificate", assessment.health === "warn" ? 1 : 2, `${action.reason}; ${deployed.none}`);
       }
-      const reason = failure ?? `renewCommand succeeded but the listener is still ${after!.assessment.status}: ${after!.assessment.reason}`;
-      const next = recordFailure(backoff, ctx.now(), reason);
-      writeBackoff(deps.stateDir, next);
-      log("error", `${reason}; next attempt not before ${next.nextAttemptAt}`);
-      return result("renew-failed", assessment.health === "warn" ? 1 : 2, reason);
+      log("info", `${deployed.none}: running renewCommand`);
+      return renew(true);
     }
+    case "renew-command":
+      return renew(false);
   }
 }

@@ -203,6 +203,60 @@ describe("rdpcert deploy against real xrdp", () => {
   }, 120_000);
 });
 
+describe("rdpcert run with a deploySource: a CA-issued certificate near expiry is replaced by the renewed one, once", () => {
+  const start = xrdpPool({ requireRoot: true });
+  let ca: TestCa;
+  beforeAll(() => {
+    ca = makeTestCa(join(execFileSync("mktemp", ["-d", "/tmp/rdpcert-ca-XXXXXX"], { encoding: "utf8" }).trim(), "ca"));
+  });
+
+  interface RunJson {
+    action: string;
+    outcome: string;
+    exitCode: number;
+    reason: string;
+    rotation: { outcome: string; newThumbprint: string | null } | null;
+  }
+  const lineageWith = (leaf: { fullchainPath: string; keyPath: string }, name: string): string => {
+    const dir = join(ca.dir, "live", name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "fullchain.pem"), readFileSync(leaf.fullchainPath));
+    writeFileSync(join(dir, "privkey.pem"), readFileSync(leaf.keyPath), { mode: 0o600 });
+    return dir;
+  };
+  const run = (server: XrdpServer, ...extra: string[]) =>
+    rdpcertJson<RunJson>(["run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(server.dir, "log"), "--no-restart", "--verify-timeout", "8000", "--json", ...extra]);
+
+  it("deploys the newer certificate for the same names; the next run does nothing; a dry run changes nothing", async () => {
+    const expiring = ca.issue("rdp.example.test", { days: 10, names: ["DNS:rdp.example.test"] });
+    const server = await start({ certPem: readFileSync(expiring.fullchainPath, "utf8"), keyPem: expiring.keyPem });
+    const renewed = ca.issue("rdp.example.test", { days: 90, names: ["DNS:rdp.example.test", "DNS:rdp"] });
+    const source = lineageWith(renewed, "renewed");
+    const before = snapshot(server.dir);
+    const dry = await run(server, "--deploy-source", source, "--dry-run");
+    expect([dry.json.outcome, dry.code, dry.json.reason]).toEqual(["dry-run: would deploy", 0, expect.stringContaining(opensslThumbprint(renewed.certPath))]);
+    expect(snapshot(server.dir)).toEqual(before);
+    const first = await run(server, "--deploy-source", source);
+    expect([first.json.action, first.json.outcome, first.code]).toEqual(["deploy", "deployed", 0]);
+    expect((await presented(server)).certificate!.thumbprint).toBe(opensslThumbprint(renewed.certPath));
+    const second = await run(server, "--deploy-source", source);
+    expect([second.json.outcome, second.code]).toEqual(["nothing", 0]);
+  }, 120_000);
+
+  it("does not deploy a certificate that is not newer or lacks one of the names: a warning, and no byte changed", async () => {
+    const expiring = ca.issue("rdp.example.test", { days: 10, names: ["DNS:rdp.example.test", "DNS:rdp"] });
+    const server = await start({ certPem: readFileSync(expiring.fullchainPath, "utf8"), keyPem: expiring.keyPem });
+    const before = snapshot(server.dir);
+    const narrower = lineageWith(ca.issue("rdp.example.test", { days: 90, names: ["DNS:rdp.example.test"] }), "narrower");
+    const result = await run(server, "--deploy-source", narrower);
+    expect([result.json.outcome, result.code, result.json.reason]).toEqual(["no-newer-certificate", 1, expect.stringContaining("not newer than the configured certificate or lacks one of its names")]);
+    const same = lineageWith(expiring, "same");
+    expect((await run(server, "--deploy-source", same)).json.outcome).toBe("no-newer-certificate");
+    const listenerFiles = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([path]) => !path.includes("/state/") && !path.includes("/log/")));
+    expect(listenerFiles(snapshot(server.dir))).toEqual(listenerFiles(before));
+  }, 120_000);
+});
+
 function opensslFingerprintOfDer(der: Buffer): string {
   const result = spawnSync("openssl", ["x509", "-inform", "DER", "-noout", "-fingerprint", "-sha1"], { input: der, encoding: "utf8" });
   return result.stdout.trim().replace(/^.*=/, "").replace(/:/g, "").toUpperCase();

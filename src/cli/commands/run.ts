@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes";
-import { backendOption, configOption, textfileDirOption, jsonOption, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, configOption, deploySourceOption, textfileDirOption, jsonOption, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 /** `rdpcert run`: one pass of the policy, what the scheduler runs. */
 export function registerRun(program: Command): void {
@@ -9,7 +9,7 @@ export function registerRun(program: Command): void {
       .command("run")
       .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when a new one fixes what is wrong, run the renewal hook for a CA-issued one, back off after failures.")
       .option("--dry-run", "say what would be done and change nothing (the same decision and exit code as the real run)"),
-    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), textfileDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), textfileDirOption(), deploySourceOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
   )
     .addHelpText(
       "after",
@@ -23,11 +23,12 @@ Examples:
   sudo rdpcert run --dry-run --json
   sudo rdpcert run --config /etc/rdpcert/config.json --no-restart
   sudo rdpcert run --textfile-dir /var/lib/prometheus/node-exporter   # rdpcert.prom for node_exporter
+  sudo rdpcert run --deploy-source /etc/letsencrypt/live/rdp.example.com   # CA-issued: deploy the renewed one
 
 Exit codes:
-  0  healthy, or rotated/renewed and verified (and the problem that triggered it gone)
+  0  healthy, or rotated/renewed/deployed and verified (and the problem that triggered it gone)
   1  WARNING: a warning a new certificate does not fix, or a CA-issued certificate
-     expires within warnDays and no renewCommand is set
+     expires within warnDays and neither renewCommand nor deploySource brought a newer one
   2  CRITICAL: the listener is unhealthy (rotation rolled back or not-fixed, backing off
      after failures, a problem a new certificate does not fix, CA-issued within
      criticalDays, listener down, ...)
