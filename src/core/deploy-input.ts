@@ -33,18 +33,28 @@ export interface CheckOptions {
   readonly roots: readonly string[];
 }
 
-/** The checked certificate, in the shape the host contract takes (hosts/host-backend SuppliedCertificate). */
-export interface CheckedCertificate {
+/**
+ * A CA-issued certificate to deploy, checked by checkMaterial (or listed by a
+ * Windows host from LocalMachine\\My): the shape the host contract takes
+ * (hosts/host-backend re-exports it). The private key never appears in a plan,
+ * a log or an error: only the thumbprint, names and origin do.
+ */
+export interface SuppliedCertificate {
+  /** Where it came from, for plans and logs: "--pfx /path", "certbot lineage /etc/letsencrypt/live/x", "LocalMachine\\My\\<thumbprint>". */
   readonly origin: string;
+  /** DER, leaf first, then the intermediates in order (a root, if given, last). For a Windows store certificate: [leaf]. */
   readonly chain: readonly Buffer[];
+  /** The private key as PKCS#8 PEM; null when the host already holds it (Windows --thumbprint). */
   readonly keyPem: string | null;
+  /** The leaf's SHA-1, 40 upper-case hex (the Windows thumbprint). */
   readonly thumbprint: string;
+  /** The leaf's DNS names and IP addresses ("DNS:host", "IP:10.0.0.1"). */
   readonly names: readonly string[];
   readonly notAfter: Date;
 }
 
 export type CheckOutcome =
-  | { readonly ok: true; readonly certificate: CheckedCertificate; readonly subject: string; readonly issuer: string; readonly warnings: readonly string[] }
+  | { readonly ok: true; readonly certificate: SuppliedCertificate; readonly subject: string; readonly issuer: string; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly reason: string; readonly fix: string };
 
 export const OID_SERVER_AUTH = "1.3.6.1.5.5.7.3.1";

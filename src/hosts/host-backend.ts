@@ -6,7 +6,9 @@
  * are re-exported here for the backends.
  */
 
+import type { SuppliedCertificate } from "../core/deploy-input";
 import type { BackendKind, HostInspection, InspectOutcome } from "../core/inspection";
+export type { SuppliedCertificate } from "../core/deploy-input";
 export type { BackendKind, ConfiguredCertificate, HostFinding, HostInspection, InspectOutcome, Issuance, KeyState, ListenerConfig, RestartPrediction, SecurityLayer, ServerIdentity } from "../core/inspection";
 
 /** "I cannot run here, because ..." (win-acme's plugin capability). */
@@ -80,27 +82,6 @@ export interface ReplacementSpec {
   readonly names: readonly string[];
   /** `rotate --name/--ip`: these names instead of the old certificate's. */
   readonly requested?: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] } | null;
-}
-
-/**
- * A CA-issued certificate to deploy (`rdpcert deploy`): already checked by
- * core/deploy-input.ts (key matches, valid now, EKU, key strength, names).
- * The private key is never logged, and no field of this appears in a plan
- * except the thumbprint, names and origin.
- */
-export interface SuppliedCertificate {
-  /** Where it came from, for plans and logs: "--pfx /path", "certbot lineage /etc/letsencrypt/live/x", "LocalMachine\\My\\<thumbprint>". */
-  readonly origin: string;
-  /** DER, leaf first, then the intermediates in order (a root, if given, last). Empty for a Windows --thumbprint whose certificate the host holds. */
-  readonly chain: readonly Buffer[];
-  /** The private key as PKCS#8 PEM; null when the host already holds it (Windows --thumbprint). */
-  readonly keyPem: string | null;
-  /** The leaf's SHA-1, 40 upper-case hex (the Windows thumbprint). */
-  readonly thumbprint: string;
-  /** The leaf's DNS names and IP addresses, for plans ("DNS:host", "IP:10.0.0.1"). */
-  readonly names: readonly string[];
-  /** The leaf's notAfter. */
-  readonly notAfter: Date;
 }
 
 /** What a replacement puts in place: a new self-signed pair (rotate), or a supplied CA-issued certificate (deploy). */

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { isAbsolute } from "node:path";
 import type { DeploySource } from "../../app/deploy";
+import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
 import { backendOption, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
@@ -177,22 +178,10 @@ async function runDeployCommand(opts: DeployFlags, command: Command): Promise<nu
   if (!dryRun && !opts.yes) {
     const decision = await app.decide(prepared, removeOld);
     if (decision.kind !== "rotate") return write(await app.runDeploy(prepared, { dryRun: true, removeOld }));
-    if (!(await confirm(decision.plan, prepared.warnings, terminalText))) {
+    if (!(await confirmPlan(decision.plan, "Deploy this certificate now?", terminalText, prepared.warnings))) {
       process.stderr.write("rdpcert: nothing changed\n");
       return ExitCode.OK;
     }
   }
   return write(await app.runDeploy(prepared, { dryRun, removeOld }));
-}
-
-async function confirm(plan: readonly string[], warnings: readonly string[], terminalText: (text: string) => string): Promise<boolean> {
-  const { createInterface } = await import("node:readline/promises");
-  process.stderr.write(terminalText(`${warnings.map((w) => `warning: ${w}\n`).join("")}rdpcert will:\n${plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`));
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question("Deploy this certificate now? [y/N] ");
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }

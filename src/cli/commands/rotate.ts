@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { isIP } from "node:net";
 import type { ReplacementSpec } from "../../hosts/host-backend";
+import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
 import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
@@ -127,22 +128,10 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
   if (!dryRun && !opts.yes) {
     const decision = await app.decide(session);
     if (decision.kind !== "rotate") return write(await app.runRotation(session, true));
-    if (!(await confirm(decision.plan, terminalText))) {
+    if (!(await confirmPlan(decision.plan, "Rotate the listener certificate now?", terminalText))) {
       process.stderr.write("rdpcert: nothing changed\n");
       return ExitCode.OK;
     }
   }
   return write(await app.runRotation(session, dryRun));
-}
-
-async function confirm(plan: readonly string[], terminalText: (text: string) => string): Promise<boolean> {
-  const { createInterface } = await import("node:readline/promises");
-  process.stderr.write(terminalText(`rdpcert will:\n${plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`));
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question("Rotate the listener certificate now? [y/N] ");
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
 }
