@@ -6,6 +6,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
+import { mountTmpfs } from "../helpers/tmpfs";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
@@ -48,6 +49,19 @@ function snapshot(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
+}
+
+function ensureUser(name: string): { uid: number; gid: number } {
+  const lookup = (): { uid: number; gid: number } | null => {
+    try {
+      const [, , uid, gid] = execFileSync("getent", ["passwd", name], { encoding: "utf8" }).split(":");
+      return { uid: Number(uid), gid: Number(gid) };
+    } catch {
+      return null;
+    }
+  };
+  if (!lookup()) execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
+  return lookup()!;
 }
 
 const groupOf = (name: string): number => Number(execFileSync("getent", ["group", name], { encoding: "utf8" }).split(":")[2]);
@@ -183,6 +197,48 @@ describe("rdpcert deploy against real xrdp", () => {
     const status = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", state]);
     expect(status.stdout + status.stderr).toMatch(/interrupted rotation .*abandoned/);
     expect((await presented(server)).certificate!.thumbprint).toBe(opensslThumbprint(server.certPath));
+  }, 120_000);
+
+  it("a full and a read-only disk under rdpcert's files: rolled back (exit 2), the ini as it was, the old certificate presented", async () => {
+    const old = certValid(-10, 170);
+    const server = await start(old);
+    const leaf = ca.issue("rdp.example.test");
+    const iniBefore = readFileSync(server.iniPath, "utf8");
+    const managed = join(server.dir, "rdpcert");
+    mkdirSync(managed);
+    const disk = mountTmpfs(64);
+    try {
+      execFileSync("mount", ["--bind", disk.dir, managed]);
+      try {
+        disk.fill();
+        const full = await deployJson(server, ["--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"]);
+        expect([full.json.outcome, full.code, full.json.reason]).toEqual(["rolled-back", 2, expect.stringContaining("ENOSPC")]);
+        expect(readFileSync(server.iniPath, "utf8")).toBe(iniBefore);
+        expect((await presented(server)).certificate!.thumbprint).toBe(full.json.oldThumbprint);
+        disk.readOnly();
+        const readOnly = await deployJson(server, ["--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"]);
+        expect([readOnly.json.outcome, readOnly.code, readOnly.json.reason]).toEqual(["rolled-back", 2, expect.stringContaining("EROFS")]);
+        expect(readFileSync(server.iniPath, "utf8")).toBe(iniBefore);
+        expect(existsSync(join(server.dir, "state", "journal.json"))).toBe(false);
+      } finally {
+        execFileSync("umount", [managed]);
+      }
+    } finally {
+      disk.unmount();
+    }
+  }, 120_000);
+
+  it("run by an unprivileged monitoring user: one line, exit 3, nothing changed", async () => {
+    const server = await start(certValid(-10, 170));
+    const leaf = ca.issue("rdp.example.test");
+    const user = ensureUser("rdpcert-monitor");
+    const before = snapshot(server.dir);
+    // The user can read the certificate files (the test CA's dir is world-readable), not the state dir or the key.
+    const result = await rdpcert(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"], user);
+    expect(result.code).toBe(3);
+    expect(result.stdout + result.stderr).not.toMatch(/BEGIN|PRIVATE KEY-----/);
+    expect((result.stdout + result.stderr).trim().split("\n").length).toBeLessThanOrEqual(2);
+    expect(snapshot(server.dir)).toEqual(before);
   }, 120_000);
 
   it("--from-certbot reads $RENEWED_LINEAGE; without it, one line and exit 3; a name that is not the host's is a warning", async () => {
