@@ -576,6 +576,7 @@ Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
     [void](Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password })
     $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint; binding = $backup.binding; removeDeployed = $pfx.Thumbprint }
     $doc.removedDeployed | Should -Be ('Cert:\LocalMachine\My\' + $pfx.Thumbprint)
+    $doc.bindingWritten | Should -BeTrue
     $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
     $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
     Get-ModelCertificate 'My' $pfx.Thumbprint | Should -BeNullOrEmpty
@@ -595,10 +596,20 @@ Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
     # Node passes removeDeployed only for a certificate the deploy imported: here, none.
     $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $old.Thumbprint; binding = $backup.binding; removeDeployed = $null }
     $doc.removedDeployed | Should -BeNullOrEmpty
+    $doc.bindingWritten | Should -BeTrue
     $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 3
     $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -Be $old.Thumbprint
     Get-ModelCertificate 'My' $new.Thumbprint | Should -Not -BeNullOrEmpty
     (Get-ModelPresented).thumbprint | Should -Be $old.Thumbprint
+  }
+
+  It 'a deploy refused before binding: the rollback writes nothing (bindingWritten false) and removes nothing' {
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop'; password = 'x'; deployThumbprint = ('C' * 40) }
+    (Invoke-RdpScript 'deploy.ps1' @{ thumbprint = ('C' * 40) }).refused | Should -Be 'not-in-my'
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint; binding = $backup.binding; removeDeployed = ('C' * 40) }
+    $doc.bindingWritten | Should -BeFalse
+    $doc.removedDeployed | Should -BeNullOrEmpty
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
   }
 
   It 'never removes an imported certificate that a listener still names' {

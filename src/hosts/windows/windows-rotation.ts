@@ -56,9 +56,11 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
   // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own
   // certificate (which may be the one it had all along) is the expected result, not a new one.
   let clearedDangling = false;
-  // Set by replace when it bound a supplied certificate: the restart that follows restarts nothing
-  // (the binding takes effect for new connections). A restore clears it: a rollback restarts as rotate does.
-  let deployed: SuppliedCertificate | null = null;
+  // The next restart restarts nothing: set by a deploy's replace (a binding set through CIM takes effect
+  // for new connections), and by the restore of a deploy's backup that did not have to rewrite the
+  // binding (the deploy failed before binding). Every replace and restore sets it afresh, so a later
+  // rotation in the same process (run's daemon) restarts as it should.
+  let skipRestart = false;
   const terminalName = options.listener ?? "RDP-Tcp";
   const shell: PowerShell = { runner: options.runner, ...(options.launcher ? { launcher: options.launcher } : {}) };
   return {
@@ -126,9 +128,11 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
     },
 
     async replace(inspection: HostInspection, replacement) {
+      clearedDangling = false;
+      skipRestart = false;
       if (replacement.kind === "supplied") {
         const outcome = await deploySupplied(shell, replacement.certificate, terminalName, timeoutMs);
-        if (outcome.ok) deployed = replacement.certificate;
+        skipRestart = outcome.ok;
         return outcome;
       }
       const cert = inspection.certificate;
@@ -149,7 +153,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
 
     async restart(restart, oldThumbprint) {
       // A deploy restarts nothing (see deploy.ps1): no service, no session cut.
-      if (!restart.enabled || deployed) return { ok: true, value: { command: null } };
+      if (!restart.enabled || skipRestart) return { ok: true, value: { command: null } };
       // No old certificate, or a dangling binding was cleared: the certificate Windows has counts.
       const expectNew = oldThumbprint !== null && !clearedDangling;
       const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds };
@@ -200,7 +204,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
     },
 
     async restore(backup) {
-      deployed = null;
+      skipRestart = false;
       const extra = backup.extra ?? {};
       const pfx = backup.items.find((i) => i.role === "pfx");
       const thumbprint = (extra.thumbprint as string | null) ?? backup.thumbprint;
@@ -220,6 +224,8 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
         timeoutMs,
       );
       if (!result.ok) return { ok: false, reason: result.reason };
+      // A deploy that failed before binding left the binding as it was: its rollback restarts nothing.
+      skipRestart = extra.deploy !== undefined && field(result.json, "bindingWritten", "boolean") === false && !field(result.json, "imported", "boolean");
       const restored: string[] = [];
       if (field(result.json, "imported", "boolean")) restored.push(`${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`);
       const grantError = field(result.json, "grantError", "string");

@@ -13,6 +13,8 @@
 # - removeDeployed (a deploy's rollback): the certificate that deploy imported into
 #   LocalMachine\My (it was not there before) is removed with its key once the binding is
 #   back, unless a listener still names it (its WMI hash or its WinStations value).
+# - bindingWritten: whether the registry value had to be written or removed (Node restarts
+#   nothing after a deploy's rollback that changed nothing).
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -38,7 +40,7 @@ if ($null -ne $binding -and $binding.terminalName) { $terminalName = [string]$bi
 if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName must be 1 to 32 letters, digits, # or -' }
 $thumbprint = [string]$params.thumbprint
 $store = [string]$params.store
-$result = [ordered]@{ imported = $false; certificateRestored = $null; certificateError = $null; keyFile = $null; grantedNetworkService = $false; grantError = $null; binding = $null; removedDeployed = $null; keptDeployed = $null }
+$result = [ordered]@{ imported = $false; certificateRestored = $null; certificateError = $null; keyFile = $null; grantedNetworkService = $false; grantError = $null; binding = $null; bindingWritten = $false; removedDeployed = $null; keptDeployed = $null }
 
 if ($thumbprint) {
   if ($thumbprint -notmatch '^[0-9A-Fa-f]{40}\z') { throw 'thumbprint is not 40 hex digits' }
@@ -93,9 +95,11 @@ if ($null -ne $binding) {
       $bytes = New-Object byte[] 20
       for ($i = 0; $i -lt 20; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring($i * 2, 2), 16) }
       Set-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash' -Value $bytes -Type Binary
+      $result.bindingWritten = $true
     }
   } elseif ($present) {
     Remove-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash'
+    $result.bindingWritten = $true
   }
   $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter ("TerminalName='{0}'" -f $terminalName)
   $after = Get-ItemProperty -LiteralPath $key

@@ -323,6 +323,15 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBe(candidate.thumbprint);
     });
 
+    it("--thumbprint of a certificate not in My: deploy.ps1 refuses, nothing is bound, and the rollback restarts nothing", async () => {
+      host = modelHost();
+      const result = await deploy(contextFor(host), settings, { ...certificate, keyPem: null }, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("rolled-back");
+      expect(result.reason).toMatch(/not bound \(not-in-my\)/);
+      expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "restore.ps1"]);
+      expect(host.model().Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
+    });
+
     it("refuses a Group Policy template binding before changing anything", async () => {
       host = modelHost(["group-policy-template"]);
       const result = await deploy(contextFor(host), settings, certificate, { dryRun: false, removeOld: false });

@@ -136,6 +136,21 @@ describe("Windows deploy steps", () => {
     expect(calls[2]!.input).toMatchObject({ expectNewCertificate: false });
   });
 
+  it("a later rotation by the same backend (run's daemon) restarts again; a deploy's rollback that rewrote nothing restarts nothing", async () => {
+    const { runner, calls } = answering({ "deploy.ps1": { stdout: bound() }, "remove.ps1": { stdout: '{"removed":["x"]}' }, "restart.ps1": { stdout: `{"restarted":["SessionEnv"],"thumbprint":"${selfThumb}"}` }, "restore.ps1": { stdout: '{"certificateRestored":true,"bindingWritten":false,"imported":false}' } });
+    const s = steps(runner);
+    await s.replace(inspection(), { kind: "supplied", certificate: supplied(), removeOld: false }, new Date());
+    await s.replace(inspection(), { kind: "self-signed", spec: { keyBits: 2048, validityDays: 180, names: [] } }, new Date());
+    expect(await s.restart(restart, selfThumb)).toEqual({ ok: true, value: { command: "restarted SessionEnv" } });
+    const deployBackup = { backend: "windows" as const, thumbprint: selfThumb, items: [], extra: { store: "Remote Desktop", thumbprint: selfThumb, binding: { hashType: 1 }, deploy: { thumbprint, presentBefore: false } } };
+    await s.restore(deployBackup);
+    expect(await s.restart(restart, null)).toEqual({ ok: true, value: { command: null } });
+    // The same answer for a rotation's backup: a rotation's rollback always restarts (Windows must issue its certificate).
+    await s.restore({ ...deployBackup, extra: { store: "Remote Desktop", thumbprint: selfThumb, binding: { hashType: 1 } } });
+    await s.restart(restart, null);
+    expect(calls.map((c) => c.script)).toEqual(["deploy.ps1", "remove.ps1", "restart.ps1", "restore.ps1", "restore.ps1", "restart.ps1"]);
+  });
+
   it("confirm: a fallback event since the deploy started is a reason to roll back; none, or an unreadable log, is not", async () => {
     const since = new Date("2026-11-25T01:00:00.000Z");
     const fell = answering({ "events.ps1": { stdout: '{"events":{"id":1059,"time":"2026-11-25T01:00:02Z","message":"could not use the configured certificate"}}' } });
