@@ -76,7 +76,8 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
           fix: "renew through the template (certutil -pulse), or remove the policy's Server authentication certificate template setting (Remote Desktop Session Host > Security) before deploying by hand",
         };
       }
-      if (certificate.chain.length === 0) return { reason: `${certificate.thumbprint} has no certificate bytes to deploy`, fix: "pass the certificate (--pfx, --cert/--key) or a thumbprint of a certificate in LocalMachine\\My (--thumbprint)" };
+      // --thumbprint needs only the thumbprint (deploy.ps1 finds it in My); a certificate with a key needs its bytes.
+      if (certificate.keyPem !== null && certificate.chain.length === 0) return { reason: `${certificate.thumbprint} has no certificate bytes to deploy`, fix: "pass the certificate (--pfx, --cert/--key) or a thumbprint of a certificate in LocalMachine\\My (--thumbprint)" };
       return null;
     },
 

@@ -66,6 +66,7 @@ describe("Windows deploy steps", () => {
     const policy = { severity: "info" as const, code: "binding-group-policy", message: "managed by a Group Policy template", fix: null };
     expect(steps(runner).refuseSupplied!(inspection([policy]), supplied())).toEqual({ reason: expect.stringMatching(/Group Policy certificate template \(SSLCertificateSHA1HashType 2\).*fight/), fix: expect.stringContaining("certutil -pulse") });
     expect(steps(runner).refuseSupplied!(inspection(), supplied({ chain: [] }))?.reason).toMatch(/no certificate bytes/);
+    expect(steps(runner).refuseSupplied!(inspection(), supplied({ chain: [], keyPem: null }))).toBeNull();
     expect(steps(runner).refuseSupplied!(inspection(), supplied())).toBeNull();
   });
 
