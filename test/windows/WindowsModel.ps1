@@ -204,6 +204,9 @@ function Get-ModelPresented([string]$Name = 'RDP-Tcp') {
   if ($global:WinModel.Services.TermService.Status -ne 'Running') { return [ordered]@{ kind = 'down' } }
   $l = $global:WinModel.Listeners[$Name]
   if ($l.SecurityLayer -eq 0) { return [ordered]@{ kind = 'rdp-security-only' } }
+  # [PEERS]/[TSGS]: the hash set through WMI (which writes this registry value) is what the listener uses
+  # for the next connection, without a service restart: win-acme and Posh-ACME.Deploy set it and restart
+  # nothing. *Unconfirmed* on every Windows version: rdpcert verifies by handshake and rolls back otherwise.
   $configured = $l.RegistryHash
   if ($configured) {
     foreach ($store in 'My', 'Remote Desktop') {
