@@ -17,6 +17,31 @@ BeforeAll {
   function Get-Rd { @($WinModel.Certificates | Where-Object { $_.Store -eq 'Remote Desktop' }) }
   function Add-Cert { param([hashtable]$Options) $c = New-ModelCertificate @Options; $WinModel.Certificates.Add($c); $c }
   function Set-Binding([string]$Thumbprint) { $WinModel.Listeners['RDP-Tcp'].RegistryHash = $Thumbprint; $WinModel.Listeners['RDP-Tcp'].HashType = 3 }
+  # A real PKCS#12 of a CA-issued certificate and its key (deploy.ps1 gets one that Node built; through-pwsh.test.ts runs that one).
+  function New-TestPfx {
+    param([string]$Subject = 'CN=rdp.example.test', [switch]$Ec, [string]$Password = 'pfx-password')
+    if ($Ec) {
+      $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
+      $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new($Subject, $key, [System.Security.Cryptography.HashAlgorithmName]::SHA256)
+    } else {
+      $key = [System.Security.Cryptography.RSA]::Create(2048)
+      $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new($Subject, $key, [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+    }
+    if ($Ec) {
+      $caKey = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
+      $caRequest = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=Example Issuing CA', $caKey, [System.Security.Cryptography.HashAlgorithmName]::SHA256)
+    } else {
+      $caKey = [System.Security.Cryptography.RSA]::Create(2048)
+      $caRequest = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=Example Issuing CA', $caKey, [System.Security.Cryptography.HashAlgorithmName]::SHA256, [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+    }
+    $caRequest.CertificateExtensions.Add([System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension]::new($true, $false, 0, $true))
+    $ca = $caRequest.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-2), [DateTimeOffset]::UtcNow.AddDays(400))
+    $leaf = $request.Create($ca, [DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(90), [byte[]](1..16))
+    if ($Ec) { $withKey = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::CopyWithPrivateKey($leaf, $key) } else { $withKey = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::CopyWithPrivateKey($leaf, $key) }
+    [pscustomobject]@{ Thumbprint = $leaf.Thumbprint; Pfx = [Convert]::ToBase64String($withKey.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pkcs12, $Password)); Password = $Password; CaRawData = [Convert]::ToBase64String($ca.RawData); CaThumbprint = $ca.Thumbprint }
+  }
+  function Get-My { @($WinModel.Certificates | Where-Object { $_.Store -eq 'My' }) }
+  function Get-KeyAcl([string]$Thumbprint) { @((Get-ModelCertificate 'My' $Thumbprint).KeyAcl) }
 }
 
 BeforeEach { New-WindowsModel }
@@ -383,6 +408,250 @@ Describe 'restore.ps1' {
     { Invoke-RdpScript 'restore.ps1' @{ store = 'Root'; thumbprint = ('AB' * 20) } } | Should -Throw '*store*'
     { Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = 'x' } } | Should -Throw '*40 hex*'
     { Invoke-RdpScript 'restore.ps1' @{ binding = @{ registryHashPresent = $true; registryHash = 'zz' } } } | Should -Throw '*registryHash*'
+  }
+}
+
+Describe 'deploy.ps1' {
+  It 'imports a PFX into My (not Remote Desktop), grants NETWORK SERVICE Read on exactly its CAPI key file, binds through CIM, and reports the previous binding' {
+    $other = Add-Cert @{ Store = 'My'; Subject = 'CN=other.example.test'; Issuer = 'CN=Example CA' }
+    $pfx = New-TestPfx
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint.ToLowerInvariant(); pfx = $pfx.Pfx; password = $pfx.Password; intermediates = @(); terminalName = 'RDP-Tcp' }
+    $doc.refused | Should -BeNullOrEmpty
+    $doc.imported | Should -BeTrue
+    $doc.bound | Should -BeTrue
+    $doc.hashType | Should -Be 3
+    $doc.granted | Should -Be 'granted'
+    $doc.keyProvider | Should -Be 'CAPI'
+    $doc.previous.hashType | Should -Be 1
+    $doc.previous.registryHashPresent | Should -BeFalse
+    $doc.previous.wmiHash | Should -Be $WinModel.SelfSignedThumbprint
+    $mine = Get-ModelCertificate 'My' $pfx.Thumbprint
+    $mine.HasPrivateKey | Should -BeTrue
+    Get-ModelCertificate 'Remote Desktop' $pfx.Thumbprint | Should -BeNullOrEmpty
+    $doc.keyFile | Should -Be ('C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\' + $mine.KeyFileName)
+    Get-KeyAcl $pfx.Thumbprint | Should -Contain 'S-1-5-20:R'
+    # Exactly that key: another certificate's key file and Windows' own are untouched.
+    Get-KeyAcl $other.Thumbprint | Should -Not -Contain 'S-1-5-20:R'
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -Be $pfx.Thumbprint
+    (Get-ModelPresented).thumbprint | Should -Be $pfx.Thumbprint
+    @($WinModel.Events | Where-Object { $_.Id -in 1051, 1055, 1059 }).Count | Should -Be 0
+    $WinModel.Violations | Should -BeNullOrEmpty
+  }
+
+  It 'finds a CNG key under Crypto\Keys (an EC key, or a PFX that lands in a KSP) and grants exactly that file' {
+    $WinModel.PfxKeyProvider = 'CNG'
+    $pfx = New-TestPfx
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password }
+    $doc.keyProvider | Should -Be 'CNG'
+    $doc.keyFile | Should -Be ('C:\ProgramData\Microsoft\Crypto\Keys\' + (Get-ModelCertificate 'My' $pfx.Thumbprint).KeyFileName)
+    Get-KeyAcl $pfx.Thumbprint | Should -Contain 'S-1-5-20:R'
+    $ec = New-TestPfx -Ec -Subject 'CN=ec.example.test'
+    $WinModel.PfxKeyProvider = 'CAPI'
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $ec.Thumbprint; pfx = $ec.Pfx; password = $ec.Password }
+    $doc.keyProvider | Should -Be 'CNG'
+    $doc.bound | Should -BeTrue
+    (Get-ModelPresented).thumbprint | Should -Be $ec.Thumbprint
+  }
+
+  It 'adds intermediates to LocalMachine\CA once, and never a certificate to Remote Desktop' {
+    $pfx = New-TestPfx
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password; intermediates = @($pfx.CaRawData) }
+    @($doc.intermediatesAdded) | Should -Be @($pfx.CaThumbprint)
+    (Get-ModelCertificate 'CA' $pfx.CaThumbprint).HasPrivateKey | Should -BeFalse
+    $again = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password; intermediates = @($pfx.CaRawData) }
+    @($again.intermediatesAdded).Count | Should -Be 0
+    $again.imported | Should -BeFalse
+    $again.granted | Should -Be 'already'
+    @(Get-Rd).Count | Should -Be 1
+  }
+
+  It 'a wrong PFX password is an error, and nothing is bound' {
+    $pfx = New-TestPfx
+    { Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = 'wrong' } } | Should -Throw '*password*'
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
+  }
+
+  It 'binds a --thumbprint certificate already in My with its key; refuses one not in My or without a private key, changing nothing' {
+    $held = Add-Cert @{ Store = 'My'; Subject = 'CN=rdp.example.test'; Issuer = 'CN=Corp CA'; KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R') }
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $held.Thumbprint; pfx = $null; password = $null }
+    $doc.imported | Should -BeFalse
+    $doc.granted | Should -Be 'already'
+    $doc.bound | Should -BeTrue
+    New-WindowsModel
+    $inRd = Add-Cert @{ Store = 'Remote Desktop'; Subject = 'CN=rd.example.test' }
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $inRd.Thumbprint }
+    $doc.refused | Should -Be 'not-in-my'
+    $doc.fix | Should -BeLike '*LocalMachine\My*'
+    $keyless = Add-Cert @{ Store = 'My'; HasPrivateKey = $false }
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $keyless.Thumbprint }
+    $doc.refused | Should -Be 'no-private-key'
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
+  }
+
+  It 'refuses a binding a Group Policy template manages (HashType 2): nothing imported, nothing bound' {
+    $t = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp Issuing CA' }
+    $WinModel.Listeners['RDP-Tcp'].HashType = 2; $WinModel.Listeners['RDP-Tcp'].TemplateHash = $t.Thumbprint
+    $pfx = New-TestPfx
+    $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password }
+    $doc.refused | Should -Be 'group-policy-template'
+    $doc.fix | Should -BeLike '*certutil -pulse*'
+    $doc.imported | Should -BeFalse
+    Get-ModelCertificate 'My' $pfx.Thumbprint | Should -BeNullOrEmpty
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 2
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
+  }
+
+  It 'does not bind when NETWORK SERVICE cannot be granted Read (Windows would fall back), and says why' {
+    $pfx = New-TestPfx
+    Set-Alias -Name Grant-NetworkServiceRead -Value Grant-FailingRead -Scope Global
+    function global:Grant-FailingRead([string]$Path) { throw 'icacls failed (5): Access is denied.' }
+    try {
+      $doc = Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password }
+    } finally {
+      Set-Alias -Name Grant-NetworkServiceRead -Value Grant-ModelNetworkServiceRead -Scope Global
+    }
+    $doc.refused | Should -Be 'grant-failed'
+    $doc.fix | Should -BeLike '*Access is denied*'
+    $doc.imported | Should -BeTrue
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
+  }
+
+  It 'the model: WMI refuses a certificate not in My ("Invalid parameter"), and a bound key NETWORK SERVICE cannot read falls back with 1059 and Schannel 36870' {
+    $rd = Add-Cert @{ Store = 'Remote Desktop'; Subject = 'CN=rd.example.test' }
+    $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter "TerminalName='RDP-Tcp'"
+    { Set-CimInstance -InputObject $setting -Property @{ SSLCertificateSHA1Hash = $rd.Thumbprint } } | Should -Throw '*Invalid parameter*'
+    $unreadable = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA' }
+    Set-CimInstance -InputObject $setting -Property @{ SSLCertificateSHA1Hash = $unreadable.Thumbprint }
+    (Get-ModelPresented).thumbprint | Should -Be $WinModel.SelfSignedThumbprint
+    [void](Get-ModelPresented)
+    @($WinModel.Events | Where-Object { $_.Id -eq 1059 }).Count | Should -Be 1
+    @($WinModel.Events | Where-Object { $_.Id -eq 36870 }).Count | Should -Be 1
+  }
+
+  It 'rejects data it does not expect' {
+    { Invoke-RdpScript 'deploy.ps1' @{ thumbprint = 'not-hex' } } | Should -Throw '*40 hex*'
+    { Invoke-RdpScript 'deploy.ps1' @{ thumbprint = ('A' * 40); terminalName = "RDP'; x" } } | Should -Throw '*terminalName*'
+    { Invoke-RdpScript 'deploy.ps1' @{ thumbprint = ('A' * 40); terminalName = 'RDP-Nowhere' } } | Should -Throw '*no listener*'
+  }
+}
+
+Describe 'events.ps1' {
+  It 'returns the fallback events 1051/1055/1059 since the deploy started, and nothing older or else' {
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1059 'old fallback'
+    $WinModel.Events[-1].TimeCreated = (Get-Date).ToUniversalTime().AddHours(-1).ToString('o')
+    $since = [DateTimeOffset]::UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds()
+    (Invoke-RdpScript 'events.ps1' @{ sinceMs = $since }).events | Should -BeNullOrEmpty
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1056 'a new self-signed certificate'
+    Add-ModelEvent 'Schannel' 1059 'not the provider'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1055 "fell back`nsecond line"
+    $doc = Invoke-RdpScript 'events.ps1' @{ sinceMs = $since }
+    @($doc.events).Count | Should -Be 1
+    $doc.events[0].id | Should -Be 1055
+    $doc.events[0].message | Should -Be 'fell back'
+    @((Invoke-RdpScript 'events.ps1' @{ sinceMs = $since; ids = @(1056) }).events).Count | Should -Be 1
+  }
+}
+
+Describe 'candidates.ps1' {
+  It 'lists the certificates in My that hold a private key, as raw DER, and nothing from Remote Desktop' {
+    $a = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA' }
+    [void](Add-Cert @{ Store = 'My'; HasPrivateKey = $false })
+    $doc = Invoke-RdpScript 'candidates.ps1' @{}
+    @($doc.certificates).Count | Should -Be 1
+    $doc.certificates[0].thumbprint | Should -Be $a.Thumbprint
+    $doc.certificates[0].rawData | Should -Be $a.RawData
+    $doc.certificates[0].hasPrivateKey | Should -BeTrue
+    New-WindowsModel
+    @((Invoke-RdpScript 'candidates.ps1' @{}).certificates).Count | Should -Be 0
+  }
+}
+
+Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
+  It 'default binding before (no registry value): the rollback removes the value again (type 1) and the certificate the deploy imported, with its key' {
+    $pfx = New-TestPfx
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop'; password = 'x'; deployThumbprint = $pfx.Thumbprint }
+    $backup.deployPresent | Should -BeFalse
+    [void](Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password })
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint; binding = $backup.binding; removeDeployed = $pfx.Thumbprint }
+    $doc.removedDeployed | Should -Be ('Cert:\LocalMachine\My\' + $pfx.Thumbprint)
+    $doc.bindingWritten | Should -BeTrue
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
+    Get-ModelCertificate 'My' $pfx.Thumbprint | Should -BeNullOrEmpty
+    (Get-ModelPresented).thumbprint | Should -Be $WinModel.SelfSignedThumbprint
+    $WinModel.Violations | Should -BeNullOrEmpty
+  }
+
+  It 'custom binding before (registry value present): the rollback writes that exact value back (type 3) and keeps a certificate My held before' {
+    $old = Add-Cert @{ Store = 'My'; Subject = 'CN=old.example.test'; Issuer = 'CN=Corp CA'; KeyAcl = @('S-1-5-18:F', 'S-1-5-20:R') }
+    Set-Binding $old.Thumbprint
+    $new = Add-Cert @{ Store = 'My'; Subject = 'CN=new.example.test'; Issuer = 'CN=Corp CA' }
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $old.Thumbprint; store = 'My'; password = 'x'; deployThumbprint = $new.Thumbprint }
+    $backup.deployPresent | Should -BeTrue
+    $backup.binding.registryHashPresent | Should -BeTrue
+    [void](Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $new.Thumbprint })
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -Be $new.Thumbprint
+    # Node passes removeDeployed only for a certificate the deploy imported: here, none.
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'My'; thumbprint = $old.Thumbprint; binding = $backup.binding; removeDeployed = $null }
+    $doc.removedDeployed | Should -BeNullOrEmpty
+    $doc.bindingWritten | Should -BeTrue
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 3
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -Be $old.Thumbprint
+    Get-ModelCertificate 'My' $new.Thumbprint | Should -Not -BeNullOrEmpty
+    (Get-ModelPresented).thumbprint | Should -Be $old.Thumbprint
+  }
+
+  It 'a deploy refused before binding: the rollback writes nothing (bindingWritten false) and removes nothing' {
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop'; password = 'x'; deployThumbprint = ('C' * 40) }
+    (Invoke-RdpScript 'deploy.ps1' @{ thumbprint = ('C' * 40) }).refused | Should -Be 'not-in-my'
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint; binding = $backup.binding; removeDeployed = ('C' * 40) }
+    $doc.bindingWritten | Should -BeFalse
+    $doc.removedDeployed | Should -BeNullOrEmpty
+    $WinModel.Listeners['RDP-Tcp'].HashType | Should -Be 1
+  }
+
+  It 'never removes an imported certificate that a listener still names' {
+    $WinModel.Listeners['RDP-Tcp-Admin'] = [ordered]@{ PortNumber = 3390; SecurityLayer = 2; UserAuthentication = 1; HashType = 1; RegistryHash = $null; TemplateHash = $null }
+    $pfx = New-TestPfx
+    $backup = Invoke-RdpScript 'backup.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop'; password = 'x'; deployThumbprint = $pfx.Thumbprint }
+    [void](Invoke-RdpScript 'deploy.ps1' @{ thumbprint = $pfx.Thumbprint; pfx = $pfx.Pfx; password = $pfx.Password })
+    # Someone bound the second listener to it meanwhile.
+    $WinModel.Listeners['RDP-Tcp-Admin'].RegistryHash = $pfx.Thumbprint; $WinModel.Listeners['RDP-Tcp-Admin'].HashType = 3
+    $doc = Invoke-RdpScript 'restore.ps1' @{ store = 'Remote Desktop'; thumbprint = $WinModel.SelfSignedThumbprint; binding = $backup.binding; removeDeployed = $pfx.Thumbprint }
+    $doc.keptDeployed | Should -Be 'a listener still uses it'
+    Get-ModelCertificate 'My' $pfx.Thumbprint | Should -Not -BeNullOrEmpty
+    $WinModel.Listeners['RDP-Tcp'].RegistryHash | Should -BeNullOrEmpty
+    { Invoke-RdpScript 'restore.ps1' @{ binding = $backup.binding; removeDeployed = 'nope' } } | Should -Throw '*40 hex*'
+  }
+
+  It 'remove-old.ps1 removes the previous certificate with its key, never the new one, never one a listener still names' {
+    $old = Add-Cert @{ Store = 'My'; Subject = 'CN=old.example.test'; Issuer = 'CN=Corp CA' }
+    $new = Add-Cert @{ Store = 'My'; Subject = 'CN=new.example.test'; Issuer = 'CN=Corp CA' }
+    Set-Binding $new.Thumbprint
+    (Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $new.Thumbprint; store = 'My'; keep = $new.Thumbprint }).kept | Should -Be 'it is the certificate just deployed'
+    $WinModel.Listeners['RDP-Tcp-Admin'] = [ordered]@{ PortNumber = 3390; SecurityLayer = 2; UserAuthentication = 1; HashType = 3; RegistryHash = $old.Thumbprint; TemplateHash = $null }
+    (Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $old.Thumbprint; store = 'My'; keep = $new.Thumbprint }).kept | Should -Be 'a listener still uses it'
+    Get-ModelCertificate 'My' $old.Thumbprint | Should -Not -BeNullOrEmpty
+    $WinModel.Listeners.Remove('RDP-Tcp-Admin')
+    $doc = Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $old.Thumbprint; store = 'My'; keep = $new.Thumbprint }
+    @($doc.removed) | Should -Be @('Cert:\LocalMachine\My\' + $old.Thumbprint)
+    Get-ModelCertificate 'My' $old.Thumbprint | Should -BeNullOrEmpty
+    Get-ModelCertificate 'My' $new.Thumbprint | Should -Not -BeNullOrEmpty
+    (Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $old.Thumbprint; store = 'My'; keep = $new.Thumbprint }).kept | Should -Be 'it is no longer installed'
+    $WinModel.Violations | Should -BeNullOrEmpty
+  }
+
+  It 'remove-old.ps1 removes Windows'' own certificate from Remote Desktop once a custom one is bound, but not while the default binding reports it' {
+    $self = $WinModel.SelfSignedThumbprint
+    $new = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA' }
+    (Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).kept | Should -Be 'a listener still uses it'
+    Set-Binding $new.Thumbprint
+    @((Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).removed) | Should -Be @('Cert:\LocalMachine\Remote Desktop\' + $self)
+    { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'CA'; keep = $new.Thumbprint } } | Should -Throw '*store*'
+    { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'My'; keep = 'x' } } | Should -Throw '*keep*'
+    { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = 'x'; store = 'My'; keep = $self } } | Should -Throw '*thumbprint*'
   }
 }
 

@@ -18,6 +18,8 @@
 #   [SVC]    PowerShell's Service.cs (Stop-/Restart-Service) and ServiceController docs
 #   [FW]     Windows Firewall: the Remote Desktop group's resource id
 #   [CERT]   the Cert: provider (Remove-Item -DeleteKey), X509Certificate2
+#   [PKI]    the PKI module: Import-PfxCertificate, Import-Certificate (learn.microsoft.com)
+#   [PEERS]  win-acme dist/Scripts/ImportRDListener.ps1, Posh-ACME.Deploy Set-RDSHCertificate
 # No Set-StrictMode here: it would leak into the scripts, which Windows runs without it.
 
 
@@ -118,6 +120,13 @@ function New-WindowsModel {
     ScheduledTasks = [ordered]@{}
     # DOMAIN.md: Windows Server 2012 R2 may lack .NET 4.6 (RSACertificateExtensions).
     HasRsaCertificateExtensions = $true
+    # Which key storage an imported PFX's RSA key lands in: a PFX without a CSP attribute (as
+    # rdpcert builds it) goes to a CAPI provider on the Windows versions we know of, a KSP-tagged
+    # one to CNG; which one each Windows picks is *unconfirmed*, so deploy.ps1 handles both and
+    # the tests run both. EC keys are always CNG (CAPI has no EC provider).
+    PfxKeyProvider = 'CAPI'
+    # The configured hashes a fallback event was logged for (one event per binding, not per connection).
+    FallbackLogged = @()
     # What the model saw the scripts do that real Windows would punish (an unbounded wait, ...).
     Violations = [System.Collections.Generic.List[string]]::new()
     Clock = (Get-Date).ToUniversalTime().ToString('o')
@@ -195,17 +204,33 @@ function Get-ModelPresented([string]$Name = 'RDP-Tcp') {
   if ($global:WinModel.Services.TermService.Status -ne 'Running') { return [ordered]@{ kind = 'down' } }
   $l = $global:WinModel.Listeners[$Name]
   if ($l.SecurityLayer -eq 0) { return [ordered]@{ kind = 'rdp-security-only' } }
+  # [PEERS]/[TSGS]: the hash set through WMI (which writes this registry value) is what the listener uses
+  # for the next connection, without a service restart: win-acme and Posh-ACME.Deploy set it and restart
+  # nothing. *Unconfirmed* on every Windows version: rdpcert verifies by handshake and rolls back otherwise.
   $configured = $l.RegistryHash
   if ($configured) {
     foreach ($store in 'My', 'Remote Desktop') {
       $c = Get-ModelCertificate $store $configured
       if ($c -and (Test-ModelUsableByNetworkService $c)) { return [ordered]@{ kind = 'tls'; rawData = $c.RawData; thumbprint = $c.Thumbprint } }
+      if ($c) { Add-ModelFallbackEvent $configured }
     }
   }
   $self = Get-ModelCertificate 'Remote Desktop' $global:WinModel.SelfSignedThumbprint
   if ($self -and $self.HasPrivateKey) { return [ordered]@{ kind = 'tls'; rawData = $self.RawData; thumbprint = $self.Thumbprint } }
   # No usable certificate at all: the handshake fails (DOMAIN.md: TLS alert / closed after negotiation).
   return [ordered]@{ kind = 'tls-failed' }
+}
+
+function Add-ModelFallbackEvent([string]$Hash) {
+  # [KB3042780]/DOMAIN.md: a configured certificate whose key NETWORK SERVICE cannot read is
+  # unusable: Schannel logs 36870 and the listener falls back to its self-signed certificate
+  # (TerminalServices-RemoteConnectionManager 1051/1055/1059). Which of the three Windows logs
+  # for which cause is not in our sources: the model logs 1059. A configured thumbprint naming
+  # no installed certificate (the 'dangling' case) falls back without a modelled event.
+  if (@($global:WinModel.FallbackLogged) -contains $Hash) { return }
+  $global:WinModel.FallbackLogged = @($global:WinModel.FallbackLogged) + $Hash
+  Add-ModelEvent 'Schannel' 36870 'A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.'
+  Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1059 ('The RD Session Host server could not use the configured certificate ' + $Hash + ' and uses a self-signed certificate instead. (model text)') @($Hash)
 }
 
 function Invoke-ModelServiceStarted([string]$Name) {
@@ -430,7 +455,7 @@ function Import-PfxCertificate {
   param([Parameter(Mandatory)][string]$FilePath, [Parameter(Mandatory)][string]$CertStoreLocation, [securestring]$Password, [switch]$Exportable)
   $bytes = [System.IO.File]::ReadAllBytes($FilePath)
   $text = [System.Text.Encoding]::UTF8.GetString($bytes)
-  if ($text -notmatch '^MODEL-PFX:(?<store>[^:]+):(?<thumb>[0-9A-F]{40})$') { throw 'The PFX file could not be read: the data is invalid.' }
+  if ($text -notmatch '^MODEL-PFX:(?<store>[^:]+):(?<thumb>[0-9A-F]{40})$') { return Import-ModelRealPfx $bytes $CertStoreLocation $Password ([bool]$Exportable) }
   $store = ($CertStoreLocation -replace '^Cert:\\LocalMachine\\', '')
   $known = $global:WinModel.Certificates | Where-Object { $_.Thumbprint -eq $Matches.thumb } | Select-Object -First 1
   $orig = $global:WinModel.Removed | Where-Object { $_.Thumbprint -eq $Matches.thumb } | Select-Object -First 1
@@ -445,6 +470,52 @@ function Import-PfxCertificate {
   $copy.Exportable = [bool]$Exportable
   $global:WinModel.Certificates.Add($copy)
   ConvertTo-ModelCertObject $copy
+}
+
+function Import-ModelRealPfx([byte[]]$Bytes, [string]$CertStoreLocation, [securestring]$Password, [bool]$Exportable) {
+  # A real PKCS#12 (rdpcert deploy builds one with node-forge: 3DES, SHA-1 MAC), opened with its
+  # password as Windows would: a wrong password fails ("The specified network password is not
+  # correct."). [PKI] Import-PfxCertificate puts every certificate of the PFX into the named
+  # store and returns them; the key gets a new key file whose ACL grants SYSTEM and
+  # Administrators only (DOMAIN.md; Posh-ACME.Deploy #12), so NETWORK SERVICE must be granted Read.
+  $plain = [System.Net.NetworkCredential]::new('', $Password).Password
+  $collection = [System.Security.Cryptography.X509Certificates.X509Certificate2Collection]::new()
+  try {
+    $collection.Import($Bytes, $plain, [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::EphemeralKeySet)
+  } catch {
+    throw [System.Security.Cryptography.CryptographicException]::new('The specified network password is not correct.')
+  }
+  $store = ($CertStoreLocation -replace '^Cert:\\LocalMachine\\', '')
+  foreach ($x in $collection) {
+    $ec = $x.PublicKey.Oid.Value -eq '1.2.840.10045.2.1'
+    $record = [ordered]@{
+      Store = $store
+      Thumbprint = $x.Thumbprint
+      RawData = [Convert]::ToBase64String($x.RawData)
+      Subject = $x.Subject
+      NotAfter = $x.NotAfter.ToUniversalTime().ToString('o')
+      HasPrivateKey = [bool]$x.HasPrivateKey
+      Exportable = $Exportable
+      KeyProvider = $(if ($ec) { 'CNG' } else { $global:WinModel.PfxKeyProvider })
+      KeyFileName = ([guid]::NewGuid().ToString('N')) + '_machineguid'
+      KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F')
+    }
+    $existing = Get-ModelCertificate $store $x.Thumbprint
+    if ($existing) { [void]$global:WinModel.Certificates.Remove($existing) }
+    $global:WinModel.Certificates.Add($record)
+    ConvertTo-ModelCertObject $record
+  }
+}
+
+function Import-Certificate {
+  # [PKI] Import-Certificate -FilePath X.cer -CertStoreLocation Cert:\LocalMachine\CA: a certificate without a key.
+  [CmdletBinding()]
+  param([Parameter(Mandatory)][string]$FilePath, [Parameter(Mandatory)][string]$CertStoreLocation)
+  $x = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new([System.IO.File]::ReadAllBytes($FilePath))
+  $store = ($CertStoreLocation -replace '^Cert:\\LocalMachine\\', '')
+  $record = [ordered]@{ Store = $store; Thumbprint = $x.Thumbprint; RawData = [Convert]::ToBase64String($x.RawData); Subject = $x.Subject; NotAfter = $x.NotAfter.ToUniversalTime().ToString('o'); HasPrivateKey = $false; Exportable = $false; KeyProvider = 'CAPI'; KeyFileName = $null; KeyAcl = @() }
+  if (-not (Get-ModelCertificate $store $x.Thumbprint)) { $global:WinModel.Certificates.Add($record) }
+  ConvertTo-ModelCertObject $record
 }
 
 # ---- WMI: Win32_TSGeneralSetting [TSGS] ------------------------------------

@@ -35,6 +35,18 @@ foreach ($name in $Scenario) {
       # The policy, not the WinStations value, names it: a hash set there by hand would take precedence (DOMAIN.md).
       $WinModel.Listeners['RDP-Tcp'].HashType = 2; $WinModel.Listeners['RDP-Tcp'].TemplateHash = $t.Thumbprint
     }
+    # A CA-issued certificate in My bound by hand (type 3, the registry value set), its key readable by NETWORK SERVICE.
+    'custom-binding' {
+      $c = New-ModelCertificate -Store 'My' -Subject ('CN=' + $WinModel.ComputerName) -Issuer 'CN=Corp Issuing CA' -DaysAgo 300 -DaysValid 330 -Exportable $true -KeyAcl @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R')
+      $WinModel.Certificates.Add($c)
+      $WinModel.Listeners['RDP-Tcp'].RegistryHash = $c.Thumbprint; $WinModel.Listeners['RDP-Tcp'].HashType = 3
+    }
+    # A CA-issued certificate in My with its key (certreq -accept, or win-acme's store), not bound; its key file grants SYSTEM and Administrators only.
+    'my-candidate' {
+      $WinModel.Certificates.Add((New-ModelCertificate -Store 'My' -Subject 'CN=rdp.example.test' -Issuer 'CN=Corp Issuing CA' -DaysAgo 1 -DaysValid 90))
+    }
+    # An imported PFX's key lands in a CNG key storage provider (Crypto\Keys).
+    'pfx-cng' { $WinModel.PfxKeyProvider = 'CNG' }
     'event-non-ascii' { Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Le serveur Terminal Server n''a pas pu remplacer le certificat expiré — état : accès refusé' }
     default { throw "unknown scenario $name" }
   }

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { win32 } from "node:path";
 import type { CommandRunner } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult } from "../host-backend";
+import { describeCertificate } from "../../core/certificate";
+import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult, SuppliedCertificate } from "../host-backend";
+import { buildPfx } from "./pfx";
 import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
 
 /**
@@ -12,6 +14,16 @@ import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } f
  * missing certificate), restarts SessionEnv, then TermService if no new
  * certificate appears, and verifies by handshake. The new thumbprint is known
  * only after the restart, so `replace` returns null and verification learns it.
+ *
+ * Windows deploy (issue 13, `rdpcert deploy`): a supplied certificate goes into
+ * LocalMachine\My (from a PFX built here, its password passed as data on
+ * stdin), NETWORK SERVICE gets Read on exactly its key file, and the listener
+ * is bound to it through CIM (deploy.ps1). Nothing is restarted: a hash set
+ * through WMI is what the listener uses for new connections (what win-acme's
+ * ImportRDListener.ps1 and Posh-ACME.Deploy's Set-RDSHCertificate rely on);
+ * the handshake verifies it, and `confirm` checks that Windows logged no
+ * fallback (1051/1055/1059). A rollback puts the binding back exactly and
+ * removes the certificate from My only if this deploy imported it.
  */
 export interface WindowsRotationOptions {
   readonly runner: CommandRunner;
@@ -44,6 +56,11 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
   // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own
   // certificate (which may be the one it had all along) is the expected result, not a new one.
   let clearedDangling = false;
+  // The next restart restarts nothing: set by a deploy's replace (a binding set through CIM takes effect
+  // for new connections), and by the restore of a deploy's backup that did not have to rewrite the
+  // binding (the deploy failed before binding). Every replace and restore sets it afresh, so a later
+  // rotation in the same process (run's daemon) restarts as it should.
+  let skipRestart = false;
   const terminalName = options.listener ?? "RDP-Tcp";
   const shell: PowerShell = { runner: options.runner, ...(options.launcher ? { launcher: options.launcher } : {}) };
   return {
@@ -52,7 +69,20 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       return `this process runs inside an RDP session (SESSIONNAME=${options.sessionName}): restarting Remote Desktop Services would cut the connection, and with it the rotation`;
     },
 
-    describe(inspection, _spec, restart) {
+    refuseSupplied(inspection, certificate) {
+      if (inspection.findings.some((f) => f.code === "binding-group-policy")) {
+        return {
+          reason: "the listener's certificate is managed by a Group Policy certificate template (SSLCertificateSHA1HashType 2): a certificate bound by hand would take precedence over the policy, and the two would fight",
+          fix: "renew through the template (certutil -pulse), or remove the policy's Server authentication certificate template setting (Remote Desktop Session Host > Security) before deploying by hand",
+        };
+      }
+      // --thumbprint needs only the thumbprint (deploy.ps1 finds it in My); a certificate with a key needs its bytes.
+      if (certificate.keyPem !== null && certificate.chain.length === 0) return { reason: `${certificate.thumbprint} has no certificate bytes to deploy`, fix: "pass the certificate (--pfx, --cert/--key) or a thumbprint of a certificate in LocalMachine\\My (--thumbprint)" };
+      return null;
+    },
+
+    describe(inspection, replacement, restart) {
+      if (replacement.kind === "supplied") return describeDeploy(inspection, replacement.certificate, terminalName);
       const location = inspection.certificate.location;
       const missing = inspection.certificate.state !== "present" && inspection.configuredThumbprint !== null;
       return [
@@ -66,7 +96,7 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       ];
     },
 
-    async collectBackup(inspection): Promise<StepResult<BackupSet>> {
+    async collectBackup(inspection, replacement): Promise<StepResult<BackupSet>> {
       const cert = inspection.certificate;
       const items: BackupItem[] = [];
       // Only an installed certificate has a thumbprint to restore; a dangling configured one is kept as configuredThumbprint.
@@ -77,8 +107,11 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       }
       // The PFX password lives with the backup (SYSTEM/Administrators only), never in a log or on a command line.
       const password = randomBytes(24).toString("base64url");
-      const result = await runScript(shell, "backup.ps1", { thumbprint: installed, store: installed ? storeOf(cert.location) : null, password, terminalName }, timeoutMs);
+      const deploying = replacement?.kind === "supplied" ? replacement.certificate.thumbprint : null;
+      const result = await runScript(shell, "backup.ps1", { thumbprint: installed, store: installed ? storeOf(cert.location) : null, password, terminalName, ...(deploying ? { deployThumbprint: deploying } : {}) }, timeoutMs);
       if (!result.ok) return { ok: false, reason: result.reason };
+      // Whether My held the certificate to deploy before: only one this deploy imported is removed on rollback (anything unclear counts as "held").
+      if (deploying) extra.deploy = { thumbprint: deploying, presentBefore: field(result.json, "deployPresent", "boolean") !== false };
       // The binding as it was (KB 3042780): the hash type, and whether the registry value existed at all.
       extra.binding = (result.json as Record<string, unknown>).binding ?? null;
       if (installed) {
@@ -96,7 +129,13 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
     },
 
     async replace(inspection: HostInspection, replacement) {
-      if (replacement.kind === "supplied") return { ok: false, reason: "deploying on Windows is not built yet" };
+      clearedDangling = false;
+      skipRestart = false;
+      if (replacement.kind === "supplied") {
+        const outcome = await deploySupplied(shell, replacement.certificate, terminalName, timeoutMs);
+        skipRestart = outcome.ok;
+        return outcome;
+      }
       const cert = inspection.certificate;
       const store = storeOf(cert.location);
       const missing = cert.state !== "present";
@@ -114,7 +153,8 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
     },
 
     async restart(restart, oldThumbprint) {
-      if (!restart.enabled) return { ok: true, value: { command: null } };
+      // A deploy restarts nothing (see deploy.ps1): no service, no session cut.
+      if (!restart.enabled || skipRestart) return { ok: true, value: { command: null } };
       // No old certificate, or a dangling binding was cleared: the certificate Windows has counts.
       const expectNew = oldThumbprint !== null && !clearedDangling;
       const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds };
@@ -135,7 +175,37 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       return { ok: true, value: { command } };
     },
 
+    async confirm(_inspection, replacement, since) {
+      if (replacement.kind !== "supplied") return null;
+      const result = await runScript(shell, "events.ps1", { sinceMs: since.getTime() }, timeoutMs);
+      // An unreadable event log is no evidence of a fallback: the handshake already showed the certificate.
+      if (!result.ok) return null;
+      const events = asArray<Record<string, unknown>>((result.json as { events?: unknown }).events);
+      if (events.length === 0) return null;
+      const quoted = events.map((e) => `event ${field(e, "id", "number") ?? "?"} at ${field(e, "time", "string") ?? "?"}: ${field(e, "message", "string") ?? ""}`).join("; ");
+      return `Windows logged that the listener fell back from the configured certificate to its self-signed one (${quoted})`;
+    },
+
+    async candidates() {
+      const result = await runScript(shell, "candidates.ps1", {}, timeoutMs);
+      if (!result.ok) return { ok: false, reason: result.reason };
+      return { ok: true, value: parseCandidates(result.json) };
+    },
+
+    async removeOld(backup, keep) {
+      const extra = backup.extra ?? {};
+      const old = (extra.thumbprint as string | null | undefined) ?? null;
+      const store = (extra.store as string | null | undefined) ?? null;
+      if (!old || old.toUpperCase() === keep.thumbprint || (store !== "My" && store !== "Remote Desktop")) return { ok: true, value: { removed: [] } };
+      const result = await runScript(shell, "remove-old.ps1", { thumbprint: old, store, keep: keep.thumbprint }, timeoutMs);
+      if (!result.ok) return { ok: false, reason: result.reason };
+      const kept = field(result.json, "kept", "string");
+      if (kept === "a listener still uses it") return { ok: false, reason: `Cert:\\LocalMachine\\${store}\\${old} was kept: ${kept}` };
+      return { ok: true, value: { removed: asArray<string>((result.json as { removed?: unknown }).removed).filter((r) => typeof r === "string") } };
+    },
+
     async restore(backup) {
+      skipRestart = false;
       const extra = backup.extra ?? {};
       const pfx = backup.items.find((i) => i.role === "pfx");
       const thumbprint = (extra.thumbprint as string | null) ?? backup.thumbprint;
@@ -150,20 +220,109 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
           password: (extra.pfxPassword as string | undefined) ?? null,
           thumbprint: thumbprint ?? null,
           binding,
+          ...(importedByDeploy(extra) ? { removeDeployed: importedByDeploy(extra) } : {}),
         },
         timeoutMs,
       );
       if (!result.ok) return { ok: false, reason: result.reason };
+      // A deploy that failed before binding left the binding as it was: its rollback restarts nothing.
+      skipRestart = extra.deploy !== undefined && field(result.json, "bindingWritten", "boolean") === false && !field(result.json, "imported", "boolean");
       const restored: string[] = [];
       if (field(result.json, "imported", "boolean")) restored.push(`${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`);
       const grantError = field(result.json, "grantError", "string");
       if (grantError) restored.push(`(NETWORK SERVICE could not be granted Read on the key: ${grantError})`);
+      const removedDeployed = field(result.json, "removedDeployed", "string");
+      if (removedDeployed) restored.push(`removed ${removedDeployed} with its key (imported by the deploy)`);
+      const keptDeployed = field(result.json, "keptDeployed", "string");
+      if (keptDeployed) restored.push(`(kept ${importedByDeploy(extra) ?? "the deployed certificate"} in LocalMachine\\My: ${keptDeployed})`);
       if (binding) restored.push(`the binding (${field(binding, "registryHashPresent", "boolean") ? `SSLCertificateSHA1Hash = ${field(binding, "registryHash", "string")}` : "no SSLCertificateSHA1Hash: Windows' own certificate"})`);
       // Windows' own key is usually not exportable: the old certificate cannot come back, and a valid one with the old binding is the rollback.
       const gone = field(result.json, "certificateRestored", "boolean") === false ? `${thumbprint} cannot be put back: ${field(result.json, "certificateError", "string") ?? "no PFX"}` : null;
       return { ok: true, value: { restored, ...(gone ? { oldCertificateGone: gone } : {}) } };
     },
   };
+}
+
+/** The plan of a deploy, as lines for people (no secret: thumbprints, names and origin only). */
+function describeDeploy(inspection: HostInspection, certificate: SuppliedCertificate, terminalName: string): string[] {
+  const thumb = certificate.thumbprint;
+  const intermediates = intermediatesOf(certificate).length;
+  return [
+    `back up the binding of ${terminalName} (SSLCertificateSHA1HashType, and the registry value SSLCertificateSHA1Hash, present or absent) and ${inspection.certificate.location}`,
+    certificate.keyPem
+      ? `import ${thumb} (${certificate.origin}; ${certificate.names.join(", ") || "no names"}) with its private key into Cert:\\LocalMachine\\My, from a PFX made for this deploy whose random password goes to PowerShell as data on stdin${intermediates ? `; add its ${intermediates} intermediate certificate${intermediates > 1 ? "s" : ""} to Cert:\\LocalMachine\\CA` : ""}`
+      : `use Cert:\\LocalMachine\\My\\${thumb} (${certificate.names.join(", ") || "no names"}), which must hold its private key`,
+    "grant NETWORK SERVICE (S-1-5-20) Read on exactly that certificate's key file (Crypto\\RSA\\MachineKeys for a CAPI key, Crypto\\Keys for a CNG key)",
+    `bind it through CIM: Win32_TSGeneralSetting (${terminalName}).SSLCertificateSHA1Hash = ${thumb}`,
+    "restart nothing: the listener uses the new binding for new connections, and sessions stay connected",
+    "after the handshake: check the System log for events 1051/1055/1059 (Windows fell back to its self-signed certificate) since the deploy started",
+    `a rollback puts the binding back exactly, and removes ${thumb} from My (with its key) only if this deploy imported it and no listener names it`,
+  ];
+}
+
+/** The chain certificates Windows should find in LocalMachine\CA to send: no self-signed root (trust is not rdpcert's to grant). */
+function intermediatesOf(certificate: SuppliedCertificate): Buffer[] {
+  return certificate.chain.slice(1).filter((der) => {
+    try {
+      return !describeCertificate(der).selfSigned;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The thumbprint a rollback may remove from My: only one the deploy imported (My did not hold it before). */
+function importedByDeploy(extra: Record<string, unknown>): string | null {
+  const deploy = extra.deploy as { thumbprint?: unknown; presentBefore?: unknown } | undefined;
+  return deploy && typeof deploy.thumbprint === "string" && deploy.presentBefore === false ? deploy.thumbprint : null;
+}
+
+async function deploySupplied(shell: PowerShell, certificate: SuppliedCertificate, terminalName: string, timeoutMs: number): Promise<StepResult<{ readonly thumbprint: string; readonly written: readonly string[] }>> {
+  const leaf = certificate.chain[0];
+  let pfx: string | null = null;
+  let password: string | null = null;
+  if (certificate.keyPem !== null) {
+    if (!leaf) return { ok: false, reason: `${certificate.origin}: no certificate to import` };
+    // A fresh random password per deploy: it lives only in this process and on PowerShell's stdin.
+    password = randomBytes(24).toString("base64url");
+    try {
+      pfx = buildPfx(leaf, certificate.keyPem, password).toString("base64");
+    } catch (error) {
+      return { ok: false, reason: `cannot package ${certificate.origin} for Windows: ${(error as Error).message}` };
+    }
+  }
+  const intermediates = intermediatesOf(certificate).map((der) => der.toString("base64"));
+  const result = await runScript(shell, "deploy.ps1", { thumbprint: certificate.thumbprint, pfx, password, intermediates, terminalName }, timeoutMs);
+  if (!result.ok) return { ok: false, reason: result.reason };
+  const json = result.json;
+  const refused = field(json, "refused", "string");
+  if (refused) return { ok: false, reason: `not bound (${refused}): ${field(json, "fix", "string") ?? "see the backend's findings"}` };
+  const thumb = certificate.thumbprint;
+  const written: string[] = [field(json, "imported", "boolean") ? `imported ${thumb} into Cert:\\LocalMachine\\My` : `used Cert:\\LocalMachine\\My\\${thumb}`];
+  for (const ca of asArray<string>((json as { intermediatesAdded?: unknown }).intermediatesAdded)) if (typeof ca === "string") written.push(`added ${ca} to Cert:\\LocalMachine\\CA`);
+  const keyFile = field(json, "keyFile", "string") ?? "its key file";
+  written.push(field(json, "granted", "string") === "already" ? `NETWORK SERVICE already had Read on ${keyFile}` : `granted NETWORK SERVICE Read on ${keyFile}`);
+  if (field(json, "bound", "boolean") !== true) return { ok: false, reason: `${written.join("; ")}; but ${terminalName} does not report ${thumb} after the binding was set` };
+  const previous = (json as { previous?: unknown }).previous;
+  written.push(`bound ${terminalName} to ${thumb} through CIM (was ${field(previous, "wmiHash", "string") || "none"}, SSLCertificateSHA1HashType ${field(previous, "hashType", "number") ?? "?"})`);
+  return { ok: true, value: { thumbprint: thumb, written } };
+}
+
+/** candidates.ps1's answer: certificates in LocalMachine\My with a private key; one that does not parse is left out. */
+export function parseCandidates(json: unknown): SuppliedCertificate[] {
+  const found: SuppliedCertificate[] = [];
+  for (const entry of asArray((json as { certificates?: unknown } | null)?.certificates)) {
+    const rawData = field(entry, "rawData", "string");
+    if (!rawData || field(entry, "hasPrivateKey", "boolean") !== true) continue;
+    const der = Buffer.from(rawData, "base64");
+    try {
+      const info = describeCertificate(der);
+      found.push({ origin: `LocalMachine\\My\\${info.thumbprint}`, chain: [der], keyPem: null, thumbprint: info.thumbprint, names: info.subjectAltNames, notAfter: info.notAfter });
+    } catch {
+      // Not a certificate Node can read: never offered for deployment.
+    }
+  }
+  return found;
 }
 
 /** What the in-session command was asked to do, to be done the same way by the SYSTEM task. */

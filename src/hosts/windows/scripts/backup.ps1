@@ -1,6 +1,8 @@
 # rdpcert backup.ps1: back up the listener certificate and its binding before a rotation.
 # Windows PowerShell 5.1. Input (JSON, -InputJson or stdin): { thumbprint, store, password,
-# terminalName }. The password protects the PFX and comes from rdpcert as data; it is never
+# terminalName, deployThumbprint }. deployThumbprint (rdpcert deploy): whether LocalMachine\My
+# already holds the certificate to deploy, so that a rollback removes it only if the deploy
+# imported it (deployPresent). The password protects the PFX and comes from rdpcert as data; it is never
 # printed. Output: one JSON document.
 #
 # The binding is two things (KB 3042780): SSLCertificateSHA1HashType in WMI (1 default
@@ -21,7 +23,11 @@ if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName mus
 if ($thumbprint -and $thumbprint -notmatch '^[0-9A-Fa-f]{40}\z') { throw "thumbprint is not 40 hex digits" }
 if ($thumbprint -and $store -cnotmatch '^(Remote Desktop|My)\z') { throw "store is not Remote Desktop or My" }
 
-$result = [ordered]@{ rawData = $null; pfx = $null; exportable = $false; exportError = $null; binding = $null }
+$deployThumbprint = [string]$params.deployThumbprint
+if ($deployThumbprint -and $deployThumbprint -notmatch '^[0-9A-Fa-f]{40}\z') { throw 'deployThumbprint is not 40 hex digits' }
+
+$result = [ordered]@{ rawData = $null; pfx = $null; exportable = $false; exportError = $null; binding = $null; deployPresent = $null }
+if ($deployThumbprint) { $result.deployPresent = [bool](Test-Path -LiteralPath ('Cert:\LocalMachine\My\{0}' -f $deployThumbprint.ToUpperInvariant())) }
 if ($thumbprint) {
   $cert = Get-Item -LiteralPath ('Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint)
   $result.rawData = [Convert]::ToBase64String($cert.RawData)

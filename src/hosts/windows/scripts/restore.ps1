@@ -1,6 +1,6 @@
 # rdpcert restore.ps1: put a backed-up listener certificate and its binding back.
 # Windows PowerShell 5.1. Input (JSON): { store, pfx, password, thumbprint, binding:
-# { terminalName, registryHashPresent, registryHash } }. Output: one JSON document.
+# { terminalName, registryHashPresent, registryHash }, removeDeployed }. Output: one JSON document.
 #
 # - The certificate is imported from the PFX only when it is gone and a PFX exists; a
 #   backup without one (Windows' own key is not exportable) cannot re-import, and says
@@ -10,6 +10,11 @@
 # - The binding goes back through the registry value, never through WMI: WMI accepts only
 #   certificates in LocalMachine\My ("Invalid Parameter"), and restoring the default means
 #   removing the value, not writing a hash (KB 3042780).
+# - removeDeployed (a deploy's rollback): the certificate that deploy imported into
+#   LocalMachine\My (it was not there before) is removed with its key once the binding is
+#   back, unless a listener still names it (its WMI hash or its WinStations value).
+# - bindingWritten: whether the registry value had to be written or removed (Node restarts
+#   nothing after a deploy's rollback that changed nothing).
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -35,7 +40,7 @@ if ($null -ne $binding -and $binding.terminalName) { $terminalName = [string]$bi
 if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName must be 1 to 32 letters, digits, # or -' }
 $thumbprint = [string]$params.thumbprint
 $store = [string]$params.store
-$result = [ordered]@{ imported = $false; certificateRestored = $null; certificateError = $null; keyFile = $null; grantedNetworkService = $false; grantError = $null; binding = $null }
+$result = [ordered]@{ imported = $false; certificateRestored = $null; certificateError = $null; keyFile = $null; grantedNetworkService = $false; grantError = $null; binding = $null; bindingWritten = $false; removedDeployed = $null; keptDeployed = $null }
 
 if ($thumbprint) {
   if ($thumbprint -notmatch '^[0-9A-Fa-f]{40}\z') { throw 'thumbprint is not 40 hex digits' }
@@ -90,12 +95,31 @@ if ($null -ne $binding) {
       $bytes = New-Object byte[] 20
       for ($i = 0; $i -lt 20; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring($i * 2, 2), 16) }
       Set-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash' -Value $bytes -Type Binary
+      $result.bindingWritten = $true
     }
   } elseif ($present) {
     Remove-ItemProperty -LiteralPath $key -Name 'SSLCertificateSHA1Hash'
+    $result.bindingWritten = $true
   }
   $setting = Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting' -Filter ("TerminalName='{0}'" -f $terminalName)
   $after = Get-ItemProperty -LiteralPath $key
   $result.binding = [ordered]@{ hashType = $setting.SSLCertificateSHA1HashType; wmiHash = [string]$setting.SSLCertificateSHA1Hash; registryHashPresent = ($null -ne $after.PSObject.Properties['SSLCertificateSHA1Hash']) }
+}
+$deployed = ([string]$params.removeDeployed).ToUpperInvariant()
+if ($deployed) {
+  if ($deployed -notmatch '^[0-9A-F]{40}\z') { throw 'removeDeployed is not 40 hex digits' }
+  $bound = @()
+  foreach ($listener in @(Get-CimInstance -Namespace 'root\cimv2\TerminalServices' -ClassName 'Win32_TSGeneralSetting')) {
+    $bound += ([string]$listener.SSLCertificateSHA1Hash).ToUpperInvariant()
+    $values = Get-ItemProperty -LiteralPath ('HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\{0}' -f [string]$listener.TerminalName) -ErrorAction SilentlyContinue
+    if ($null -ne $values -and $null -ne $values.PSObject.Properties['SSLCertificateSHA1Hash']) { $bound += (@($values.SSLCertificateSHA1Hash) | ForEach-Object { ([byte]$_).ToString('X2') }) -join '' }
+  }
+  $path = 'Cert:\LocalMachine\My\{0}' -f $deployed
+  if ($bound -contains $deployed) {
+    $result.keptDeployed = 'a listener still uses it'
+  } elseif (Test-Path -LiteralPath $path) {
+    Remove-Item -LiteralPath $path -DeleteKey
+    $result.removedDeployed = $path
+  }
 }
 ConvertTo-Json -InputObject $result -Depth 4 -Compress

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_POLICY } from "../../../../src/core/policy";
@@ -8,7 +9,9 @@ import { StateDir } from "../../../../src/hosts/local/state-dir";
 import { type PowerShellLauncher, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import type { Prober } from "../../../../src/probe/prober";
-import { type RotationSettings, rotate } from "../../../../src/rotation/rotate";
+import type { SuppliedCertificate } from "../../../../src/hosts/host-backend";
+import { type RotationSettings, deploy, rotate } from "../../../../src/rotation/rotate";
+import { caIssued } from "../../../helpers/certs";
 import { presentedBy } from "../../../helpers/fakes";
 import { pwshPath } from "../../../helpers/pwsh";
 
@@ -30,7 +33,8 @@ interface ModelState {
   Presented: { kind: string; rawData?: string };
   Listeners: Record<string, { HashType: number; RegistryHash: string | null }>;
   Services: Record<string, { Status: string }>;
-  Certificates: { Thumbprint: string; Store: string }[];
+  Certificates: { Thumbprint: string; Store: string; HasPrivateKey: boolean; KeyProvider: string; KeyAcl: string[] }[];
+  Events: { Id: number; ProviderName: string; TimeCreated: string; Message: string; LogName: string; Data: string[] }[];
   Violations: string[];
 }
 
@@ -59,7 +63,13 @@ function modelHost(scenarios: string[] = []) {
     if (p.kind === "down") return presentedBy(null, { kind: "connect-refused", message: "connection refused (nothing listens)" });
     return presentedBy(null, { kind: "tls-handshake-failed", message: "TLS handshake failed", reason: "alert" });
   };
-  return { dir, state, launcher, runner, runs, model, presented, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  /** Changes the model between two scripts, as Windows changes under a running deploy. */
+  const edit = (change: (state: Record<string, unknown>) => void): void => {
+    const current = JSON.parse(readFileSync(state, "utf8").replace(/^\uFEFF/, "")) as Record<string, unknown>;
+    change(current);
+    writeFileSync(state, JSON.stringify(current));
+  };
+  return { dir, state, launcher, runner, runs, model, presented, edit, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 const settings: RotationSettings = {
@@ -219,5 +229,116 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(result.outcome).not.toBe("rotated");
     expect(result.steps.find((s) => s.step === "restart")?.detail).toMatch(/^restarted SessionEnv; TermService did not stop within 20 s \(stuck in StopPending\): end its process/);
     expect(host.model().Violations).toEqual([]);
+  });
+
+  describe("deploy (issue 13)", () => {
+    const pair = caIssued(-1, 90, "rdp.example.test");
+    const der = Buffer.from(new X509Certificate(pair.certPem).raw);
+    const certificate: SuppliedCertificate = { origin: "--pfx rdp.pfx", chain: [der], keyPem: pair.keyPem, thumbprint: new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""), names: ["DNS:rdp.example.test"], notAfter: new Date(new X509Certificate(pair.certPem).validTo) };
+    const scripts = () => host.runs.map((r) => r.script).filter((s) => s !== "inspect.ps1");
+
+    it.each([
+      ["a CAPI key (MachineKeys)", [] as string[], "CAPI"],
+      ["a CNG key (Crypto\\Keys)", ["pfx-cng"], "CNG"],
+    ])("deploys a PFX built in Node with %s: imported into My, NETWORK SERVICE on that key, bound through CIM, no restart, verified", async (_name, scenarios, provider) => {
+      host = modelHost(scenarios);
+      const before = host.model();
+      const result = await deploy(contextFor(host), settings, certificate, { dryRun: false, removeOld: false });
+      expect([result.outcome, result.reason]).toEqual(["deployed", `the listener presents ${certificate.thumbprint} from --pfx rdp.pfx`]);
+      const m = host.model();
+      const mine = m.Certificates.find((c) => c.Thumbprint === certificate.thumbprint)!;
+      expect([mine.Store, mine.HasPrivateKey, mine.KeyProvider]).toEqual(["My", true, provider]);
+      expect(mine.KeyAcl).toContain("S-1-5-20:R");
+      expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 3, RegistryHash: certificate.thumbprint });
+      expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "events.ps1"]);
+      expect(m.Services).toEqual(before.Services);
+      // Windows' own certificate stays (no --remove-old).
+      expect(m.Certificates.some((c) => c.Thumbprint === before.SelfSignedThumbprint)).toBe(true);
+      const sent = host.runs.find((r) => r.script === "deploy.ps1")!;
+      expect(sent.input.password).toEqual(expect.any(String));
+      for (const run of host.runs) expect(run.args.join(" ")).not.toContain(sent.input.password as string);
+      expect(m.Violations).toEqual([]);
+    });
+
+    it("a fallback event after the handshake rolls back: the default binding exactly (no registry value, type 1), the imported certificate removed", async () => {
+      host = modelHost();
+      const wrapped: CommandRunner = async (file, args, options) => {
+        const answer = await host.runner(file, args, options);
+        if ((options.input ?? "").includes("deploy.ps1")) {
+          host.edit((s) => {
+            (s.Events as unknown[]).push({ LogName: "System", ProviderName: "Microsoft-Windows-TerminalServices-RemoteConnectionManager", Id: 1059, TimeCreated: new Date().toISOString(), Message: "fell back to the self-signed certificate", Data: [] });
+          });
+        }
+        return answer;
+      };
+      const ctx = { ...contextFor(host), backend: createWindowsBackend({ runner: wrapped, launcher: host.launcher, platform: "win32", sessionName: "Console", restartWaits: { serviceSeconds: 20, certificateSeconds: 1 } }) };
+      const result = await deploy(ctx, settings, certificate, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("rolled-back");
+      expect(result.reason).toMatch(/fell back from the configured certificate.*event 1059/);
+      const m = host.model();
+      expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
+      expect(m.Certificates.some((c) => c.Thumbprint === certificate.thumbprint)).toBe(false);
+      expect(host.runs.find((r) => r.script === "restore.ps1")!.input).toMatchObject({ removeDeployed: certificate.thumbprint });
+      expect(m.Violations).toEqual([]);
+    });
+
+    it("rolls a custom binding back to its exact registry value (type 3) when the listener does not present the new certificate", async () => {
+      host = modelHost(["custom-binding"]);
+      const old = host.model().Listeners["RDP-Tcp"]!.RegistryHash!;
+      // The listener keeps presenting the old certificate (a stale connection cache, a proxy in front).
+      const stale: Prober = async (target, o) => (host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
+      const result = await deploy(contextFor(host, stale), { ...settings, verifyTimeoutMs: 300 }, certificate, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("rolled-back");
+      const m = host.model();
+      expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 3, RegistryHash: old });
+      expect(m.Certificates.some((c) => c.Thumbprint === certificate.thumbprint)).toBe(false);
+      expect(m.Certificates.some((c) => c.Thumbprint === old && c.Store === "My")).toBe(true);
+    });
+
+    it("--remove-old after verification removes the previous certificate from My with its key, and never the new one", async () => {
+      host = modelHost(["custom-binding"]);
+      const old = host.model().Listeners["RDP-Tcp"]!.RegistryHash!;
+      const result = await deploy(contextFor(host), settings, certificate, { dryRun: false, removeOld: true });
+      expect(result.outcome).toBe("deployed");
+      expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "events.ps1", "remove-old.ps1"]);
+      const m = host.model();
+      expect(m.Certificates.some((c) => c.Thumbprint === old)).toBe(false);
+      expect(m.Certificates.find((c) => c.Thumbprint === certificate.thumbprint)?.Store).toBe("My");
+      expect(m.Violations).toEqual([]);
+    });
+
+    it("--thumbprint: candidates lists the certificate in My, and deploying it grants NETWORK SERVICE and binds it, with no PFX", async () => {
+      host = modelHost(["my-candidate"]);
+      const backend = contextFor(host).backend;
+      const found = await backend.rotation!.candidates!();
+      if (!found.ok) throw new Error(found.reason);
+      expect(found.value).toHaveLength(1);
+      const candidate = found.value[0]!;
+      expect([candidate.keyPem, candidate.names, candidate.origin]).toEqual([null, [], `LocalMachine\\My\\${candidate.thumbprint}`]);
+      const result = await deploy(contextFor(host), settings, candidate, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("deployed");
+      expect(host.runs.find((r) => r.script === "deploy.ps1")!.input).toMatchObject({ pfx: null, password: null });
+      const m = host.model();
+      expect(m.Certificates.find((c) => c.Thumbprint === candidate.thumbprint)!.KeyAcl).toContain("S-1-5-20:R");
+      expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBe(candidate.thumbprint);
+    });
+
+    it("--thumbprint of a certificate not in My: deploy.ps1 refuses, nothing is bound, and the rollback restarts nothing", async () => {
+      host = modelHost();
+      const result = await deploy(contextFor(host), settings, { ...certificate, keyPem: null }, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("rolled-back");
+      expect(result.reason).toMatch(/not bound \(not-in-my\)/);
+      expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "restore.ps1"]);
+      expect(host.model().Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
+    });
+
+    it("refuses a Group Policy template binding before changing anything", async () => {
+      host = modelHost(["group-policy-template"]);
+      const result = await deploy(contextFor(host), settings, certificate, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("refused");
+      expect(result.reason).toMatch(/Group Policy certificate template/);
+      expect(scripts()).toEqual([]);
+      expect(host.model().Listeners["RDP-Tcp"]!.HashType).toBe(2);
+    });
   });
 });
