@@ -107,7 +107,13 @@ export interface RotationSteps {
    * A step that must not run here, e.g. a Windows rotation from inside an RDP
    * session, which a TermService restart would cut off: why, or null.
    */
-  mustHandOff?(): string | null;
+  mustHandOff?(replacement?: Replacement): string | null;
+  /**
+   * The listener sends exactly the chain it was given (xrdp: the certificate file), so a deploy
+   * verifies every chain certificate on the wire. Absent: the server builds the chain it sends
+   * from its own stores (Windows), and a deploy verifies the leaf.
+   */
+  readonly servesGivenChain?: boolean;
   /** The exact plan, as lines for people (`--dry-run` prints it). */
   describe(inspection: HostInspection, replacement: Replacement, restart: RestartSpec): readonly string[];
   /** Why the configured files must not be replaced at all (e.g. a key path that holds no key), or null. */

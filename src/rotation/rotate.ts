@@ -178,7 +178,7 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
   if (!steps || (replacement.kind === "supplied" && !steps.refuseSupplied)) {
     return { kind: "refused", reason: `${what} is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
   }
-  const handOff = steps.mustHandOff?.() ?? null;
+  const handOff = steps.mustHandOff?.(replacement) ?? null;
   if (handOff) {
     const fix = command === "rotate"
       ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
@@ -186,8 +186,9 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
     return { kind: "refused", reason: handOff, fix, plan: [], ...base };
   }
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
+  const chainChecked = supplied !== null && steps.servesGivenChain === true && supplied.chain.length > 1;
   const expected = supplied
-    ? `the certificate ${supplied.thumbprint} presented${supplied.chain.length > 1 ? ` with its ${supplied.chain.length - 1} chain certificate${supplied.chain.length > 2 ? "s" : ""}` : ""}, currently valid`
+    ? `the certificate ${supplied.thumbprint} presented${chainChecked ? ` with its ${supplied.chain.length - 1} chain certificate${supplied.chain.length > 2 ? "s" : ""}` : ""}, currently valid`
     : "the new thumbprint presented, currently valid";
   const plan = [
     "take the rotation lock in the state dir and write a journal entry",
@@ -443,8 +444,9 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       advanceAfterChange("verifying");
       ctx.fault("before-verify");
       const unchangedOk = replaced.value.presentedMayStay === true;
-      const accept = supplied ? expectSupplied(ctx.now, supplied) : expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint);
-      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, accept, supplied !== null && supplied.chain.length > 1), (v) => `${supplied ? `${supplied.thumbprint}${supplied.chain.length > 1 ? " and its chain" : ""}` : unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
+      const chainChecked = supplied !== null && steps.servesGivenChain === true && supplied.chain.length > 1;
+      const accept = supplied ? expectSupplied(ctx.now, supplied, chainChecked) : expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint);
+      const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, accept, chainChecked), (v) => `${supplied ? `${supplied.thumbprint}${chainChecked ? " and its chain" : ""}` : unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
       else {
         newThumbprint = verified.value.result.certificate!.thumbprint;
@@ -506,12 +508,12 @@ async function removeOld(ctx: RotationContext, backupId: string, supplied: Suppl
   return { removed: result.value.removed, warnings: [] };
 }
 
-/** A deploy is verified when the supplied leaf is presented, valid now, with every chain certificate it was given after it. */
-function expectSupplied(now: () => Date, supplied: SuppliedCertificate) {
+/** A deploy is verified when the supplied leaf is presented, valid now, and (`withChain`) every chain certificate it was given after it. */
+function expectSupplied(now: () => Date, supplied: SuppliedCertificate, withChain: boolean) {
   const leaf = expectNew(now, null, supplied.thumbprint);
   return (p: ProbeResult): string | null => {
     const problem = leaf(p);
-    if (problem !== null || supplied.chain.length <= 1) return problem;
+    if (problem !== null || !withChain) return problem;
     const sent = p.chain ?? [];
     for (let i = 1; i < supplied.chain.length; i++) {
       if (!sent[i] || !sent[i]!.equals(supplied.chain[i]!)) return `the listener presents ${supplied.thumbprint} but not its full chain (certificate ${i + 1} of ${supplied.chain.length} missing)`;

@@ -64,8 +64,10 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
   const terminalName = options.listener ?? "RDP-Tcp";
   const shell: PowerShell = { runner: options.runner, ...(options.launcher ? { launcher: options.launcher } : {}) };
   return {
-    mustHandOff() {
+    mustHandOff(replacement) {
       if (options.inSession || !insideRdpSession(options.sessionName)) return null;
+      // A deploy binds through CIM and restarts nothing; its rollback restarts SessionEnv, which serves no session.
+      if (replacement?.kind === "supplied") return null;
       return `this process runs inside an RDP session (SESSIONNAME=${options.sessionName}): restarting Remote Desktop Services would cut the connection, and with it the rotation`;
     },
 

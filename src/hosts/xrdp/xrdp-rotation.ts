@@ -250,6 +250,8 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
   }
 
   return {
+    servesGivenChain: true,
+
     describe(inspection, replacement, restart) {
       const targets = targetsFor(inspection, replacement);
       if (replacement.kind === "supplied") {

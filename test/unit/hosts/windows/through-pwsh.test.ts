@@ -11,7 +11,12 @@ import { createWindowsBackend } from "../../../../src/hosts/windows/windows-back
 import type { Prober } from "../../../../src/probe/prober";
 import type { SuppliedCertificate } from "../../../../src/hosts/host-backend";
 import { type RotationSettings, deploy, rotate } from "../../../../src/rotation/rotate";
+import { materialFor } from "../../../../src/app/deploy";
+import type { Session } from "../../../../src/app/session";
+import { defaultConfig } from "../../../../src/core/config";
+import { checkMaterial, readPfx } from "../../../../src/core/deploy-input";
 import { caIssued } from "../../../helpers/certs";
+import { makeTestCa } from "../../../helpers/test-ca";
 import { presentedBy } from "../../../helpers/fakes";
 import { pwshPath } from "../../../helpers/pwsh";
 
@@ -330,6 +335,40 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect(result.reason).toMatch(/not bound \(not-in-my\)/);
       expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "restore.ps1"]);
       expect(host.model().Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
+    });
+
+    // The README's Windows recipes through the application layer (app/deploy.ts), as the CLI runs them.
+    const checked = (material: Parameters<typeof checkMaterial>[0]) => {
+      const outcome = checkMaterial(material, { now: new Date(), hostNames: ["rdp.example.test"], requireCompleteChain: false, roots: [] });
+      if (!outcome.ok) throw new Error(outcome.reason);
+      return outcome;
+    };
+
+    it("recipe: win-acme's {CertThumbprint} (and AD CS after certreq -accept): deploy --thumbprint finds the certificate in My, checks it, binds it", async () => {
+      host = modelHost(["my-candidate"]);
+      const ctx = contextFor(host);
+      const session = { ok: true, config: defaultConfig(), ctx, settings } as Extract<Session, { ok: true }>;
+      const listed = await ctx.backend.rotation!.candidates!();
+      if (!listed.ok) throw new Error(listed.reason);
+      const thumbprint = listed.value[0]!.thumbprint;
+      const material = await materialFor({ kind: "thumbprint", thumbprint: thumbprint.toLowerCase() }, session);
+      expect([material.origin, material.keyPem]).toEqual([`LocalMachine\\My\\${thumbprint}`, null]);
+      const result = await deploy(ctx, settings, checked(material).certificate, { dryRun: false, removeOld: false });
+      expect([result.outcome, host.model().Listeners["RDP-Tcp"]!.RegistryHash]).toEqual(["deployed", thumbprint]);
+      await expect(materialFor({ kind: "thumbprint", thumbprint: "00".repeat(20) }, session)).rejects.toThrow("no certificate 0000000000000000000000000000000000000000 with a private key is in LocalMachine\\My");
+    });
+
+    it("recipe: Posh-ACME's PFX with its password piped in: read with node-forge, checked, imported and bound (the password never on a command line)", async () => {
+      host = modelHost();
+      const ca = makeTestCa(join(host.dir, "ca"));
+      const leaf = ca.issue("rdp.example.test");
+      const pfxPath = join(host.dir, "fullchain.pfx");
+      execFileSync("openssl", ["pkcs12", "-export", "-in", leaf.fullchainPath, "-inkey", leaf.keyPath, "-out", pfxPath, "-passout", "pass:poshacme"]);
+      const material = readPfx(readFileSync(pfxPath), "poshacme", `--pfx ${pfxPath}`);
+      const result = await deploy(contextFor(host), settings, checked(material).certificate, { dryRun: false, removeOld: false });
+      const thumbprint = new X509Certificate(leaf.certPem).fingerprint.replace(/:/g, "");
+      expect([result.outcome, host.model().Listeners["RDP-Tcp"]!.RegistryHash]).toEqual(["deployed", thumbprint]);
+      for (const run of host.runs) expect(run.args.join(" ")).not.toContain("poshacme");
     });
 
     it("refuses a Group Policy template binding before changing anything", async () => {

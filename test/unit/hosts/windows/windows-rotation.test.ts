@@ -49,6 +49,8 @@ describe("Windows rotation steps", () => {
     const { runner } = answering({});
     expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3" }).rotation!.mustHandOff!()).toMatch(/SESSIONNAME=RDP-Tcp#3/);
     expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3", inSession: true }).rotation!.mustHandOff!()).toBeNull();
+    // A deploy binds through CIM and restarts no service that carries the session: it runs in place.
+    expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3" }).rotation!.mustHandOff!({ kind: "supplied", certificate: { origin: "x", chain: [], keyPem: null, thumbprint: "A".repeat(40), names: [], notAfter: new Date() }, removeOld: false })).toBeNull();
   });
 
   it("backs up with the PFX password only on stdin, and keeps the binding as it was", async () => {
