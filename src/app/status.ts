@@ -31,13 +31,15 @@ export interface StatusDependencies {
   readonly recover?: boolean;
   /** Windows: recover in place from inside an RDP session (the hand-off task does). */
   readonly inSession?: boolean;
+  /** Windows: another listener than RDP-Tcp (a WinStations key), as rotate --listener takes it. */
+  readonly listener?: string;
 }
 
 /** Inspect the local listener's configuration, probe it, and judge both. */
 export async function collectStatus(config: Config, deps: StatusDependencies = {}): Promise<StatusReport> {
   const policy = policyOf(config);
   const recovered = deps.recover === false ? null : await recoverForStatus(config, deps.inSession === true);
-  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni });
+  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, ...(deps.listener ? { listener: deps.listener } : {}) });
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
   const outcome: InspectOutcome = backend ? await backend.inspect() : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
   const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { STATUS_EXIT_CODES_HELP } from "../exit-codes";
-import { backendOption, configOption, jsonOption, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import { backendOption, configOption, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
 /** `rdpcert status`: on the host, configured vs presented, and a verdict with fixes. */
 export function registerStatus(program: Command): void {
@@ -14,6 +14,7 @@ export function registerStatus(program: Command): void {
     .addOption(timeoutOption())
     .addOption(warnDaysOption())
     .addOption(jsonOption())
+    .option("--listener <name>", "Windows: the listener to inspect (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName)
     .option("--in-session", "Windows: finish or undo an interrupted rotation from inside an RDP session instead of handing it to a SYSTEM task")
     .addOption(logDirOption())
     .addHelpText(
@@ -28,11 +29,11 @@ Examples:
   rdpcert status --json | jq .status          # for monitoring: exit code 0/1/2/3
 ${STATUS_EXIT_CODES_HELP}`,
     )
-    .action(async (opts: { json?: boolean; inSession?: boolean }, command: Command) => {
+    .action(async (opts: { json?: boolean; inSession?: boolean; listener?: string }, command: Command) => {
       const { configFor } = await import("../config-flags");
       const { collectStatus } = await import("../../app/status");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
-      const report = await collectStatus(await configFor(command), { inSession: opts.inSession === true });
+      const report = await collectStatus(await configFor(command), { inSession: opts.inSession === true, ...(opts.listener ? { listener: opts.listener } : {}) });
       for (const path of report.removedLeftovers) process.stderr.write(terminalText(`rdpcert: removed ${path}, left over by an interrupted write\n`));
       if (opts.json) {
         const { statusReportJson } = await import("../render/status-json");

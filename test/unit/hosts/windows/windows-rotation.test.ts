@@ -163,8 +163,8 @@ describe("hand-off arguments", () => {
     }
   });
 
-  it("rotate --listener takes a WinStations name and nothing else (usage error, exit 3)", async () => {
-    const run = await rdpcert(["rotate", "--listener", "RDP-Tcp'; Remove-Item x", "--dry-run"]);
+  it.each([["rotate", "--dry-run"], ["deploy", "--dry-run", "--thumbprint", "A".repeat(40)], ["status"]])("%s --listener takes a WinStations name and nothing else (usage error, exit 3)", async (command, ...rest) => {
+    const run = await rdpcert([command, ...rest, "--listener", "RDP-Tcp'; Remove-Item x"]);
     expect([run.code, run.stderr.trim()]).toEqual([3, `rdpcert: --listener "RDP-Tcp'; Remove-Item x" is not a listener name (1 to 32 letters, digits, # or -)`]);
   });
 });
