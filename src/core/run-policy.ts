@@ -74,7 +74,7 @@ export type RunAction =
   | { readonly kind: "rotate"; readonly reason: string; readonly problem: string }
   | { readonly kind: "renew-command"; readonly reason: string }
   /** Deploy a newer certificate for the same names if one is there; else the renewCommand, if any. */
-  | { readonly kind: "deploy"; readonly reason: string }
+  | { readonly kind: "deploy"; readonly reason: string; /** When nothing newer is found and no renewCommand is set: 1, or 2 within criticalDays. */ readonly exitCode: 1 | 2 }
   | { readonly kind: "backoff"; readonly exitCode: 2; readonly reason: string; readonly until: string };
 
 export function decideRun(assessment: Assessment, issuance: Issuance | null, policy: RunPolicy, backoff: Backoff, now: Date, facts: RunFacts = {}): RunAction {
@@ -94,7 +94,7 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
     const cert = assessment.configured;
     const left = cert ? daysLeft(cert.notAfter, now) : -1;
     if ((status === "WARN" || status === "EXPIRED") && policy.canDeploy) {
-      action = { kind: "deploy", reason: `CA-issued certificate: ${assessment.reason}` };
+      action = { kind: "deploy", reason: `CA-issued certificate: ${assessment.reason}`, exitCode: status !== "WARN" || left <= policy.criticalDays ? 2 : 1 };
     } else if ((status === "WARN" || status === "EXPIRED") && policy.renewCommand) {
       action = { kind: "renew-command", reason: `CA-issued certificate: ${assessment.reason}` };
     } else {

@@ -135,7 +135,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       const found = deps.findNewer ? await deps.findNewer(assessment.configured) : { none: "no deploySource is configured" };
       if ("certificate" in found) return result("dry-run: would deploy", 0, `${found.certificate.thumbprint} from ${found.certificate.origin} (valid until ${found.certificate.notAfter.toISOString()})`);
       const then = deps.runPolicy.renewCommand ? "; would run renewCommand" : "";
-      return result(`dry-run: ${then ? "would renew-command" : "nothing newer to deploy"}`, then ? 0 : assessment.health === "warn" ? 1 : 2, `${found.none}${then}`);
+      return result(`dry-run: ${then ? "would renew-command" : "nothing newer to deploy"}`, then ? 0 : action.exitCode, `${found.none}${then}`);
     }
     if (action.kind === "rotate") {
       // The real decision, refusals included: a dry run never promises what the run would refuse.
@@ -225,8 +225,8 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       const deployed = await deployNewer();
       if ("done" in deployed) return deployed.done;
       if (!deps.runPolicy.renewCommand) {
-        log(assessment.health === "warn" ? "warn" : "error", `${assessment.status}: ${action.reason}; ${deployed.none}`);
-        return result("no-newer-certificate", assessment.health === "warn" ? 1 : 2, `${action.reason}; ${deployed.none}`);
+        log(action.exitCode === 1 ? "warn" : "error", `${assessment.status}: ${action.reason}; ${deployed.none}`);
+        return result("no-newer-certificate", action.exitCode, `${action.reason}; ${deployed.none}`);
       }
       log("info", `${deployed.none}: running renewCommand`);
       return renew(true);

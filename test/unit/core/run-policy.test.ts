@@ -121,11 +121,13 @@ describe("decideRun", () => {
     expect(decideRun(a, "ca-issued", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 1, reason: expect.stringContaining("no renewCommand") });
     expect(decideRun(a, "ca-issued", { ...runPolicy, renewCommand: ["/usr/local/bin/renew"] }, NO_BACKOFF, now).kind).toBe("renew-command");
     // A place to find the renewed one (deploySource, LocalMachine\My) comes first; the run falls back to renewCommand itself.
-    expect(decideRun(a, "ca-issued", { ...runPolicy, canDeploy: true, renewCommand: ["/usr/local/bin/renew"] }, NO_BACKOFF, now).kind).toBe("deploy");
+    expect(decideRun(a, "ca-issued", { ...runPolicy, canDeploy: true, renewCommand: ["/usr/local/bin/renew"] }, NO_BACKOFF, now)).toMatchObject({ kind: "deploy", exitCode: 1 });
     expect(decideRun(a, "ca-issued", runPolicy, NO_BACKOFF, now).reason).toContain("no renewCommand or deploySource is configured");
     const critical = der(caIssued(-300, 5).certPem);
     const b = assess(configured(critical, "ca-issued"), presentedDer(critical), DEFAULT_POLICY, now);
     expect(decideRun(b, "ca-issued", runPolicy, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2 });
+    // Nothing newer found within criticalDays is CRITICAL, as without a deploySource.
+    expect(decideRun(b, "ca-issued", { ...runPolicy, canDeploy: true }, NO_BACKOFF, now)).toMatchObject({ kind: "deploy", exitCode: 2 });
   });
 
   it("does nothing for a listener that is down, or a clock that is wrong", () => {
