@@ -1,0 +1,42 @@
+import { probeReportJson, writeProbeReportJson } from "../../../../src/cli/render/probe-json";
+import type { ProbeReport } from "../../../../src/cli/render/probe-json";
+import { assessProbe } from "../../../../src/core/probe-verdict";
+import { jsonText } from "../../../../src/core/terminal-safe";
+import { certValid, certWithSubject } from "../../../helpers/certs";
+import { presentedBy } from "../../../helpers/fakes";
+
+const now = new Date();
+
+function report(results: ProbeReport["results"], notes: readonly string[] = []): ProbeReport {
+  return { results, verdicts: results.map((r) => assessProbe(r, now, 14)), health: "ok", now, warnDays: 14, notes, exitCode: 0 };
+}
+
+const whole = (r: ProbeReport): string => `${jsonText({ ...probeReportJson(r), notes: r.notes }, 2)}\n`;
+
+function written(r: ProbeReport): { text: string; pieces: number } {
+  const pieces: string[] = [];
+  writeProbeReportJson(r, (text) => pieces.push(text));
+  return { text: pieces.join(""), pieces: pieces.length };
+}
+
+describe("writeProbeReportJson", () => {
+  it("writes the bytes the whole report's jsonText would, escapes and notes included", () => {
+    const r = report(
+      [presentedBy(certValid(-1, 179).certPem), presentedBy(certWithSubject("evil\u202etxt.exe \"results\": [] \n").certPem), presentedBy(null, { kind: "timeout", phase: "tls", message: "no answer" })],
+      ["concurrency lowered to 2 \u009b"],
+    );
+    expect(written(r).text).toBe(whole(r));
+  });
+
+  it("writes one result, and a report without results, the same way too", () => {
+    for (const r of [report([presentedBy(certValid(-1, 179).certPem)]), report([])]) expect(written(r).text).toBe(whole(r));
+  });
+
+  it("writes a fleet's report in pieces, never as one string", () => {
+    const one = presentedBy(certValid(-1, 179).certPem);
+    const r = report(Array.from({ length: 300 }, () => one));
+    const { text, pieces } = written(r);
+    expect(text).toBe(whole(r));
+    expect(pieces).toBeGreaterThan(2);
+  });
+});
