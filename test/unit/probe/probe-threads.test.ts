@@ -1,22 +1,16 @@
-import { THREADED_MIN_TARGETS, probeClaimed, probeThreads } from "../../../src/probe/probe-threads";
+import { probeClaimed, probeThreads } from "../../../src/probe/probe-threads";
 import type { Prober } from "../../../src/probe/prober";
 import type { Target } from "../../../src/core/target";
 
 describe("probeThreads", () => {
-  it("uses one thread per CPU, at most 4, for a long list; one for a short one", () => {
-    expect(probeThreads(10_000, 512, undefined, 2)).toBe(2);
-    expect(probeThreads(10_000, 512, undefined, 16)).toBe(4);
-    expect(probeThreads(THREADED_MIN_TARGETS - 1, 512, undefined, 16)).toBe(1);
-    expect(probeThreads(10_000, 512, undefined, 1)).toBe(1);
-  });
-
-  it("follows RDPCERT_PROBE_THREADS, within the concurrency and the list", () => {
-    expect(probeThreads(10_000, 512, "1", 8)).toBe(1);
-    expect(probeThreads(10, 512, "3", 1)).toBe(3);
-    expect(probeThreads(10_000, 2, "3", 8)).toBe(2);
-    expect(probeThreads(2, 512, "3", 8)).toBe(2);
-    expect(probeThreads(10_000, 512, "0", 8)).toBe(1);
-    expect(probeThreads(10_000, 512, "many", 2)).toBe(2);
+  it("is one thread unless RDPCERT_PROBE_THREADS asks for more, within the concurrency and the list", () => {
+    expect(probeThreads(10_000, 512, undefined)).toBe(1);
+    expect(probeThreads(10_000, 512, "2")).toBe(2);
+    expect(probeThreads(10, 512, "3")).toBe(3);
+    expect(probeThreads(10_000, 2, "3")).toBe(2);
+    expect(probeThreads(2, 512, "3")).toBe(2);
+    expect(probeThreads(10_000, 512, "0")).toBe(1);
+    expect(probeThreads(10_000, 512, "many")).toBe(1);
   });
 });
 
