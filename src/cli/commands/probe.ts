@@ -34,11 +34,23 @@ ${EXIT_CODES_HELP}`,
       const exitCode = exitCodeFor(report.health);
       if (opts.json) {
         const { writeProbeReportJson } = await import("../render/probe-json");
-        writeProbeReportJson({ ...report, exitCode }, (text) => process.stdout.write(text));
+        await writeProbeReportJson({ ...report, exitCode }, writeStdout);
       } else {
         const { renderProbeText } = await import("../render/probe-text");
         process.stdout.write(terminalText(renderProbeText({ ...report, exitCode })));
       }
       process.exitCode = exitCode;
     });
+}
+
+/** Resolves once stdout took `text` (at once unless its buffer is full), or cannot take more. */
+function writeStdout(text: string): Promise<void> {
+  if (process.stdout.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.stdout.off("drain", done).off("close", done).off("error", done);
+      resolve();
+    };
+    process.stdout.once("drain", done).once("close", done).once("error", done);
+  });
 }
