@@ -86,10 +86,10 @@ interface Measured {
 }
 
 /** Runs node ARGS under prlimit with the rusage preload; stdout kept in memory. */
-async function measured(args: readonly string[], work: string, name: string): Promise<Measured> {
+async function measured(args: readonly string[], work: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<Measured> {
   const usagePath = join(work, `${name}.rusage.json`);
   const started = performance.now();
-  const child = spawn("prlimit", [NOFILE, process.execPath, "--require", join(DIST, "scripts", "bench-rusage.js"), ...args], { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, RDPCERT_BENCH_RUSAGE: usagePath } });
+  const child = spawn("prlimit", [NOFILE, process.execPath, "--require", join(DIST, "scripts", "bench-rusage.js"), ...args], { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, ...env, RDPCERT_BENCH_RUSAGE: usagePath } });
   const chunks: Buffer[] = [];
   child.stdout!.on("data", (c: Buffer) => chunks.push(c));
   const code = await new Promise<number | null>((r) => child.once("exit", r));
@@ -119,7 +119,9 @@ export async function benchFleetProbe(count = Number(process.env.BENCH_FLEET ?? 
     };
     const tcpFloor = await simCpu(() => measured([...floorArgs, "tcp"], work, "floor-tcp"));
     const floor = await simCpu(() => measured([...floorArgs, "tls"], work, "floor"));
-    const ours = await simCpu(() => measured([CLI, "probe", "--targets", file, "--concurrency", String(concurrency), "--timeout", String(timeoutMs), "--json"], work, "probe"));
+    const probeArgs = [CLI, "probe", "--targets", file, "--concurrency", String(concurrency), "--timeout", String(timeoutMs), "--json"];
+    const ours = await simCpu(() => measured(probeArgs, work, "probe", { RDPCERT_PROBE_THREADS: "1" }));
+    const threaded = await simCpu(() => measured(probeArgs, work, "probe-threads", { RDPCERT_PROBE_THREADS: "2" }));
     const report = JSON.parse(ours.stdout) as { results: Array<{ status: string; error: { kind: string } | null }> };
     // Every listener's verdict must be the one its kind calls for, or the figures mean nothing.
     const expected: Record<FleetKind, (r: { status: string; error: { kind: string } | null }) => boolean> = {
@@ -144,7 +146,8 @@ export async function benchFleetProbe(count = Number(process.env.BENCH_FLEET ?? 
       `floor (node: modules only, one shared TLS context, same fleet and concurrency) ${(floor.wallMs / 1000).toFixed(1)} s, ${perProbe(floor).toFixed(3)} ms CPU/probe, ${mb(floor.maxRssKb)}, median handshake ${floorJson.medianMs.toFixed(0)} ms ` +
       `(simulator ${(floor.simCpuMs / count).toFixed(3)} ms/probe); of that floor, TCP and X.224 alone ${perProbe(tcpFloor).toFixed(3)} ms/probe and Node's TLS client handshake ${tlsShare.toFixed(3)} ms each ` +
       `(${tlsShare >= 0.5 ? "alone over 0.5 ms: the CPU goal is out of reach for a Node client here" : "under 0.5 ms"}); ` +
-      `ratios: wall ${(ours.wallMs / floor.wallMs).toFixed(2)}x, CPU ${(ours.cpuMs / floor.cpuMs).toFixed(2)}x, RSS ${(ours.maxRssKb / floor.maxRssKb).toFixed(2)}x`;
+      `ratios: wall ${(ours.wallMs / floor.wallMs).toFixed(2)}x, CPU ${(ours.cpuMs / floor.cpuMs).toFixed(2)}x, RSS ${(ours.maxRssKb / floor.maxRssKb).toFixed(2)}x; ` +
+      `with RDPCERT_PROBE_THREADS=2: ${(threaded.wallMs / 1000).toFixed(1)} s (${(threaded.wallMs / ours.wallMs).toFixed(2)}x of one thread), ${perProbe(threaded).toFixed(3)} ms CPU/probe, peak RSS ${mb(threaded.maxRssKb)}, simulator ${(threaded.simCpuMs / count).toFixed(3)} ms/probe`;
     return { line };
   } finally {
     await fleet.stop();
