@@ -1,8 +1,11 @@
 /**
  * The floor for the fleet benchmark: the least a Node process does to read the
  * certificates of a list of RDP listeners (node: modules only, no rdpcert code):
- * connect, X.224 request, Confirm, TLS, the raw peer certificate; the same
- * concurrency and deadline as rdpcert. Usage: node bench-fleet-floor.js FILE CONCURRENCY TIMEOUT_MS
+ * connect, X.224 request, Confirm, TLS with one client context shared by every
+ * connection, the raw peer certificate; the same concurrency and deadline as
+ * rdpcert. MODE "tcp" stops after the Confirm: what a probe costs without TLS,
+ * so that the benchmark can tell the TLS handshake's own share.
+ * Usage: node bench-fleet-floor.js FILE CONCURRENCY TIMEOUT_MS [tls|tcp]
  * Prints {"ok":N,"failed":N,"medianMs":M}.
  */
 import { readFileSync } from "node:fs";
@@ -10,7 +13,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { performance } from "node:perf_hooks";
 
-const [file = "", concurrencyText = "256", timeoutText = "2000"] = process.argv.slice(2);
+const [file = "", concurrencyText = "256", timeoutText = "2000", mode = "tls"] = process.argv.slice(2);
+const context = tls.createSecureContext();
 const request = Buffer.from("030000130ee000000000000100080003000000", "hex");
 const targets = readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => {
   const at = line.lastIndexOf(":");
@@ -36,7 +40,8 @@ function once(target: { host: string; port: number }): Promise<number | null> {
       if (received.length < 19) return;
       socket.off("data", onData);
       if (received[15] === 0) return done(false);
-      secured = tls.connect({ socket, rejectUnauthorized: false });
+      if (mode === "tcp") return done(true);
+      secured = tls.connect({ socket, rejectUnauthorized: false, secureContext: context });
       secured.once("secureConnect", () => done(secured!.getPeerX509Certificate() !== undefined));
       secured.once("error", () => done(false));
     };

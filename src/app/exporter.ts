@@ -4,6 +4,7 @@ import type { Config } from "../core/config";
 import { formatEndpoint } from "../core/target";
 import { localRegistry } from "../metrics/local-metrics";
 import { collectStatus } from "./status";
+import { collectGarbageWhenIdle } from "./long-running";
 import { probe } from "../probe/prober";
 import type { AllowList } from "../metrics/allow-list";
 import { type Exporter, createExporter } from "../metrics/exporter-server";
@@ -46,6 +47,9 @@ export async function startExporter(options: RunExporterOptions): Promise<{ serv
     },
   );
   const server = createServer(exporter.handle);
+  // After a burst of scrapes, compact the heap once the exporter has been idle for 10 s.
+  const whenIdle = collectGarbageWhenIdle(10_000);
+  server.on("request", whenIdle);
   // Slow or idle clients do not hold sockets for ever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 660_000;

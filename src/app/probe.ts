@@ -4,8 +4,7 @@ import { type Target, TargetError, parseTarget, parseTargetList } from "../core/
 import { type Health, worstHealth } from "../core/validity";
 import { readBoundedText } from "../hosts/local/bounded-read";
 import { concurrencyWithin, openFileCount, openFileLimit } from "../hosts/local/fd-limit";
-import { probeAll } from "../probe/probe-all";
-import { probe } from "../probe/prober";
+import { probeAllThreaded, probeThreads } from "../probe/probe-threads";
 
 /**
  * `rdpcert probe`'s use case: targets from the command line and a file, the
@@ -47,7 +46,7 @@ export interface ProbeReport {
 
 export async function probeListeners(targets: readonly Target[], options: { timeoutMs: number; concurrency: number; warnDays: number; now?: () => Date }): Promise<ProbeReport> {
   const { concurrency, note } = concurrencyWithin(options.concurrency, targets.length, openFileLimit(), openFileCount());
-  const results = await probeAll(targets, { timeoutMs: options.timeoutMs }, concurrency, probe);
+  const results = await probeAllThreaded(targets, { timeoutMs: options.timeoutMs }, concurrency, probeThreads(targets.length, concurrency));
   const now = (options.now ?? (() => new Date()))();
   const verdicts = results.map((result) => assessProbe(result, now, options.warnDays));
   return { results, verdicts, health: worstHealth(verdicts.map((v) => v.health)), now, warnDays: options.warnDays, notes: note ? [note] : [] };

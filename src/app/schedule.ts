@@ -3,11 +3,14 @@ import { ExitCode } from "../core/exit-code";
 import { runCommand } from "../hosts/command-runner";
 import { createLog } from "../log/logger";
 import { CronError, nodeCronScheduler, startDaemon } from "../schedule/daemon";
+import { collectGarbageWhenIdle } from "./long-running";
 import { executePass } from "./run";
 
 /** `rdpcert schedule`: the long-running daemon; every pass is a `run` with its own run id. */
 export async function runDaemon(config: Config): Promise<{ exitCode: number } | { cronError: string }> {
   const log = createLog({ logDir: config.logDir, console: true, eventLog: process.platform === "win32" ? { runner: runCommand } : null });
+  // Idle between passes (hours, usually): compact the heap a second after each.
+  const afterPass = collectGarbageWhenIdle(1000);
   let daemon;
   try {
     daemon = startDaemon({
@@ -18,6 +21,7 @@ export async function runDaemon(config: Config): Promise<{ exitCode: number } | 
       log: log.log,
       pass: async () => {
         const { result, error } = await executePass(config, { dryRun: false, quietConsole: false });
+        afterPass();
         return result ?? { exitCode: ExitCode.UNKNOWN, outcome: `cannot-run: ${error}` };
       },
     });

@@ -1,5 +1,5 @@
 import { type KeyObject, X509Certificate, createHash } from "node:crypto";
-import { DerError, children, decodeOid, readTlv } from "./der";
+import { DerError, type Tlv, children, decodeOid, readTlv } from "./der";
 import {
   OID_KEY_USAGE,
   extendedKeyUsageNames,
@@ -53,33 +53,40 @@ export function normalizeThumbprint(text: string): string {
 export function describeCertificate(der: Uint8Array, parsed?: X509Certificate): CertificateInfo {
   // The prober passes the certificate TLS already parsed: parsing it twice cost a fleet scan 0.2 ms per listener.
   const x509 = parsed ?? new X509Certificate(der);
-  const raw = x509.raw;
   const notBefore = validityTime(x509.validFrom, "notBefore");
   const notAfter = validityTime(x509.validTo, "notAfter");
-  const { signatureAlgorithm, keyUsage } = readSignatureAndKeyUsage(raw);
-  // Each read of x509.publicKey builds a new KeyObject.
-  const publicKey = x509.publicKey;
-  const details = publicKey.asymmetricKeyDetails ?? {};
-  const keyType = publicKey.asymmetricKeyType ?? "unknown";
+  const { signatureAlgorithm, keyUsage, publicKey: fromDer } = readTbsFacts(der);
+  const subject = x509.subject;
+  const issuer = x509.issuer;
+  // Each read of x509.publicKey builds a new KeyObject, and its asymmetricKeyDetails
+  // cost a fleet scan 0.05 ms per listener: read only when the DER did not say, or to verify.
+  let keyObject: KeyObject | undefined;
+  const key = (): KeyObject => (keyObject ??= x509.publicKey);
   return {
-    subject: oneLineName(x509.subject),
-    issuer: oneLineName(x509.issuer),
+    subject: oneLineName(subject),
+    issuer: oneLineName(issuer),
     subjectAltNames: splitSubjectAltName(x509.subjectAltName),
     serialNumber: x509.serialNumber.toUpperCase(),
     notBefore,
     notAfter,
-    thumbprint: thumbprintOf(raw),
-    sha256: createHash("sha256").update(raw).digest("hex").toUpperCase(),
-    selfSigned: isSelfSigned(x509, publicKey),
-    publicKey: {
-      type: keyType,
-      bits: details.modulusLength ?? curveBits(details.namedCurve) ?? null,
-      curve: details.namedCurve ?? null,
-    },
+    thumbprint: thumbprintOf(der),
+    sha256: createHash("sha256").update(der).digest("hex").toUpperCase(),
+    selfSigned: subject === issuer && verifiesWithOwnKey(x509, key),
+    publicKey: fromDer ?? publicKeyInfo(key()),
     signatureAlgorithm,
     // Node 20's X509Certificate.keyUsage holds the *extended* key usage OIDs.
     extendedKeyUsage: (x509.keyUsage ?? []).map((oid) => extendedKeyUsageNames[oid] ?? oid),
     keyUsage,
+  };
+}
+
+/** The key as Node describes it: the reference the DER reading below must agree with. */
+export function publicKeyInfo(publicKey: KeyObject): PublicKeyInfo {
+  const details = publicKey.asymmetricKeyDetails ?? {};
+  return {
+    type: publicKey.asymmetricKeyType ?? "unknown",
+    bits: details.modulusLength ?? curveBits(details.namedCurve) ?? null,
+    curve: details.namedCurve ?? null,
   };
 }
 
@@ -99,10 +106,9 @@ function validityTime(text: string, field: "notBefore" | "notAfter"): Date {
   return date;
 }
 
-function isSelfSigned(x509: X509Certificate, publicKey: KeyObject): boolean {
-  if (x509.subject !== x509.issuer) return false;
+function verifiesWithOwnKey(x509: X509Certificate, publicKey: () => KeyObject): boolean {
   try {
-    return x509.verify(publicKey);
+    return x509.verify(publicKey());
   } catch {
     return false;
   }
@@ -124,7 +130,14 @@ function curveBits(curve: string | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-function readSignatureAndKeyUsage(raw: Uint8Array): { signatureAlgorithm: string; keyUsage: string[] } {
+interface TbsFacts {
+  readonly signatureAlgorithm: string;
+  readonly keyUsage: string[];
+  /** Null when the key is not one read here (RSA, EC on a named curve, Ed25519, Ed448): Node describes it then. */
+  readonly publicKey: PublicKeyInfo | null;
+}
+
+function readTbsFacts(raw: Uint8Array): TbsFacts {
   try {
     const cert = readTlv(raw, 0);
     const [tbs, sigAlg] = children(raw, cert);
@@ -132,15 +145,58 @@ function readSignatureAndKeyUsage(raw: Uint8Array): { signatureAlgorithm: string
     const algOid = children(raw, sigAlg)[0];
     if (!algOid) throw new DerError("empty signature AlgorithmIdentifier");
     const oid = decodeOid(raw, algOid);
-    return { signatureAlgorithm: signatureAlgorithmNames[oid] ?? oid, keyUsage: readKeyUsage(raw, tbs) };
+    const fields = children(raw, tbs);
+    return { signatureAlgorithm: signatureAlgorithmNames[oid] ?? oid, keyUsage: readKeyUsage(raw, fields), publicKey: readPublicKey(raw, fields) };
   } catch (error) {
-    if (error instanceof DerError) return { signatureAlgorithm: "unknown", keyUsage: [] };
+    if (error instanceof DerError) return { signatureAlgorithm: "unknown", keyUsage: [], publicKey: null };
     throw error;
   }
 }
 
-function readKeyUsage(raw: Uint8Array, tbs: ReturnType<typeof readTlv>): string[] {
-  const extensionsWrapper = children(raw, tbs).find((tlv) => tlv.tag === 0xa3);
+/** Node's names for the named curves a listener key is on (OpenSSL short names). */
+const CURVE_NAMES: Readonly<Record<string, string>> = {
+  "1.2.840.10045.3.1.7": "prime256v1",
+  "1.3.132.0.34": "secp384r1",
+  "1.3.132.0.35": "secp521r1",
+  "1.3.132.0.10": "secp256k1",
+};
+
+/**
+ * SubjectPublicKeyInfo (RFC 5280 4.1.2.7) read as Node's KeyObject describes it:
+ * RSA (RFC 8017 A.1.1: the modulus' bit length), EC on a named curve (RFC 5480),
+ * Ed25519 and Ed448 (RFC 8410). Anything else, or anything odd, is null.
+ */
+function readPublicKey(raw: Uint8Array, tbsFields: readonly Tlv[]): PublicKeyInfo | null {
+  try {
+    const spki = tbsFields[tbsFields[0]?.tag === 0xa0 ? 6 : 5];
+    if (spki?.tag !== 0x30) return null;
+    const [algorithm, bits] = children(raw, spki);
+    if (algorithm?.tag !== 0x30 || bits?.tag !== 0x03) return null;
+    const [algOid, parameters] = children(raw, algorithm);
+    if (!algOid) return null;
+    const oid = decodeOid(raw, algOid);
+    if (oid === "1.3.101.112") return { type: "ed25519", bits: null, curve: null };
+    if (oid === "1.3.101.113") return { type: "ed448", bits: null, curve: null };
+    if (oid === "1.2.840.10045.2.1") {
+      const curve = parameters?.tag === 0x06 ? CURVE_NAMES[decodeOid(raw, parameters)] : undefined;
+      return curve ? { type: "ec", bits: curveBits(curve) ?? null, curve } : null;
+    }
+    if (oid !== "1.2.840.113549.1.1.1" || raw[bits.start] !== 0) return null;
+    const rsaKey = readTlv(raw, bits.start + 1, bits.end);
+    const modulus = rsaKey.tag === 0x30 ? children(raw, rsaKey)[0] : undefined;
+    if (modulus?.tag !== 0x02) return null;
+    let first = modulus.start;
+    while (first < modulus.end && raw[first] === 0) first++;
+    if (first === modulus.end) return null;
+    return { type: "rsa", bits: (modulus.end - first - 1) * 8 + (32 - Math.clz32(raw[first]!)), curve: null };
+  } catch (error) {
+    if (error instanceof DerError) return null;
+    throw error;
+  }
+}
+
+function readKeyUsage(raw: Uint8Array, tbsFields: readonly Tlv[]): string[] {
+  const extensionsWrapper = tbsFields.find((tlv) => tlv.tag === 0xa3);
   if (!extensionsWrapper) return [];
   const [extensions] = children(raw, extensionsWrapper);
   if (!extensions) return [];

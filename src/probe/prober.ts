@@ -147,11 +147,13 @@ export const probe: Prober = (target, options) => {
         if (options.withChain) chain = sentChain(secured);
         const peer = secured.getPeerX509Certificate();
         if (!peer) return finish({ kind: "tls-handshake-failed", reason: "no certificate", message: "TLS handshake completed but the listener presented no certificate" });
-        certificateDer = peer.raw;
+        // Every read of peer.raw copies the DER out of OpenSSL: once is enough.
+        const der = peer.raw;
+        certificateDer = der;
         try {
-          certificate = describeCertificate(peer.raw, peer);
+          certificate = describeCertificate(der, peer);
         } catch (error) {
-          return finish({ kind: "protocol-error", message: `the presented certificate (SHA-1 ${thumbprintOf(peer.raw)}) does not parse: ${(error as Error).message}` });
+          return finish({ kind: "protocol-error", message: `the presented certificate (SHA-1 ${thumbprintOf(der)}) does not parse: ${(error as Error).message}` });
         }
         finish(null);
       });

@@ -58,6 +58,7 @@ Exit codes:
   3  bad usage (a bad --listen or --allow-target), bad configuration, or the address is taken`,
     )
     .action(async (opts: { listen: string; config: string; allowTarget?: string[]; timeout: number; warnDays: number; maxConcurrent: number; maxRate: number }, command: Command) => {
+      (await import("../../app/long-running")).keepYoungGenerationSmall();
       const { parseTarget, TargetError } = await import("../../core/target");
       const { parseAllowList, AllowListError, DEFAULT_ALLOWED } = await import("../../metrics/allow-list");
       let listen;

@@ -26,19 +26,31 @@ ${EXIT_CODES_HELP}`,
     .action(async (inputs: string[], opts: { targets?: string; port: number; timeout: number; concurrency: number; warnDays: number; json?: boolean }) => {
       const { collectTargets, probeListeners } = await import("../../app/probe");
       const { exitCodeFor } = await import("../exit-codes");
-      const { jsonText, terminalText } = await import("../../core/terminal-safe");
+      const { terminalText } = await import("../../core/terminal-safe");
       const targets = collectTargets(inputs, opts.targets, opts.port);
       if (!targets.ok) throw new UsageError(targets.reason);
       const report = await probeListeners(targets.targets, { timeoutMs: opts.timeout, concurrency: opts.concurrency, warnDays: opts.warnDays });
       for (const note of report.notes) process.stderr.write(`rdpcert: note: ${note}\n`);
       const exitCode = exitCodeFor(report.health);
       if (opts.json) {
-        const { probeReportJson } = await import("../render/probe-json");
-        process.stdout.write(`${jsonText({ ...probeReportJson({ ...report, exitCode }), notes: report.notes }, 2)}\n`);
+        const { writeProbeReportJson } = await import("../render/probe-json");
+        await writeProbeReportJson({ ...report, exitCode }, writeStdout);
       } else {
         const { renderProbeText } = await import("../render/probe-text");
         process.stdout.write(terminalText(renderProbeText({ ...report, exitCode })));
       }
       process.exitCode = exitCode;
     });
+}
+
+/** Resolves once stdout took `text` (at once unless its buffer is full), or cannot take more. */
+function writeStdout(text: string): Promise<void> {
+  if (process.stdout.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.stdout.off("drain", done).off("close", done).off("error", done);
+      resolve();
+    };
+    process.stdout.once("drain", done).once("close", done).once("error", done);
+  });
 }

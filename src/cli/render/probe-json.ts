@@ -4,6 +4,7 @@ import type { ProbeVerdict } from "../../core/probe-verdict";
 import { formatEndpoint } from "../../core/target";
 import { daysLeft } from "../../core/validity";
 import { protocolName, protocolNames } from "../../probe/negotiation";
+import { jsonText } from "../../core/terminal-safe";
 import type { ProbeResult } from "../../probe/prober";
 
 export const PROBE_SCHEMA = "rdpcert.probe/v1";
@@ -72,4 +73,29 @@ export function probeReportJson(report: ProbeReport) {
     exitCode: report.exitCode,
     results: report.results.map((result, i) => probeResultJson(result, report.verdicts[i]!, report.now)),
   };
+}
+
+const RESULTS_KEY = '"results": [';
+
+/**
+ * Writes `jsonText({ ...probeReportJson(report), notes }, 2)` and a newline, the
+ * same bytes, in pieces of about 64 KB, waiting for each to be taken (a pipe's
+ * reader may be slower than the rendering): a fleet's report (10,000 listeners,
+ * 14 MB of JSON) is never one string, one object tree nor one write queue in
+ * memory at once.
+ */
+export async function writeProbeReportJson(report: ProbeReport, write: (text: string) => Promise<void>): Promise<void> {
+  const skeleton = jsonText({ ...probeReportJson({ ...report, results: [] }), notes: report.notes }, 2);
+  const at = skeleton.indexOf(RESULTS_KEY);
+  if (report.results.length === 0 || at < 0) return write(`${skeleton}\n`);
+  let pending = `${skeleton.slice(0, at + RESULTS_KEY.length)}\n`;
+  for (let i = 0; i < report.results.length; i++) {
+    // Inside the report each result sits two levels deep: four more spaces on every line.
+    pending += `    ${jsonText(probeResultJson(report.results[i]!, report.verdicts[i]!, report.now), 2).replace(/\n/g, "\n    ")}${i < report.results.length - 1 ? ",\n" : "\n"}`;
+    if (pending.length >= 65_536) {
+      await write(pending);
+      pending = "";
+    }
+  }
+  await write(`${pending}  ]${skeleton.slice(at + RESULTS_KEY.length + 1)}\n`);
 }
