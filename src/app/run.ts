@@ -47,8 +47,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
       }
       // The deploy machinery (pkijs, forge) loads only where there is somewhere to deploy from.
       const deployApp = config.deploySource !== null || setup.ctx.backend.rotation?.candidates ? await import("./deploy") : null;
-      const session = setup;
-      const deployable = deployApp?.canDeploy(config, session) ?? false;
+      const deployable = deployApp?.canDeploy(config, setup) ?? false;
       const result = await runPass({
         ctx: setup.ctx,
         settings: setup.settings,
@@ -57,7 +56,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         runner: runCommand,
         stateDir: config.stateDir,
         dryRun: options.dryRun,
-        ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, session, current) } : {}),
+        ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
       });
       outcome = { result, error: null };
     }

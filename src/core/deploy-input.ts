@@ -154,7 +154,7 @@ function extension(cert: Parsed, oid: string): Pkijs.Extension | undefined {
 }
 
 /** The EKU's purposes, or null when the certificate has no EKU (then every purpose is allowed: RFC 5280 4.2.1.12). */
-export function extendedKeyUsage(cert: Parsed): readonly string[] | null {
+function extendedKeyUsage(cert: Parsed): readonly string[] | null {
   const ext = extension(cert, OID_EKU);
   if (!ext) return null;
   const parsed = ext.parsedValue as Pkijs.ExtKeyUsage | undefined;
@@ -225,9 +225,13 @@ function orderChain(leaf: Parsed, others: readonly Parsed[]): { chain: Parsed[];
 }
 
 function keyMatches(keyPem: string, cert: Parsed): boolean {
-  const fromKey = createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" });
-  const fromCert = cert.x509.publicKey.export({ type: "spki", format: "der" });
-  return fromKey.equals(fromCert);
+  try {
+    const fromKey = createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" });
+    return fromKey.equals(cert.x509.publicKey.export({ type: "spki", format: "der" }));
+  } catch {
+    // A key type Node cannot export: not this certificate's key as far as deploy can tell.
+    return false;
+  }
 }
 
 /** The key as PKCS#8 PEM, or a refusal that never quotes it. */

@@ -186,7 +186,7 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
     return { kind: "refused", reason: handOff, fix, plan: [], ...base };
   }
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
-  const chainChecked = supplied !== null && steps.servesGivenChain === true && supplied.chain.length > 1;
+  const chainChecked = checksChain(steps, supplied);
   const expected = supplied
     ? `the certificate ${supplied.thumbprint} presented${chainChecked ? ` with its ${supplied.chain.length - 1} chain certificate${supplied.chain.length > 2 ? "s" : ""}` : ""}, currently valid`
     : "the new thumbprint presented, currently valid";
@@ -444,7 +444,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       advanceAfterChange("verifying");
       ctx.fault("before-verify");
       const unchangedOk = replaced.value.presentedMayStay === true;
-      const chainChecked = supplied !== null && steps.servesGivenChain === true && supplied.chain.length > 1;
+      const chainChecked = checksChain(steps, supplied);
       const accept = supplied ? expectSupplied(ctx.now, supplied, chainChecked) : expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint);
       const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, accept, chainChecked), (v) => `${supplied ? `${supplied.thumbprint}${chainChecked ? " and its chain" : ""}` : unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
@@ -506,6 +506,11 @@ async function removeOld(ctx: RotationContext, backupId: string, supplied: Suppl
   }
   for (const path of result.value.removed) ctx.log("info", `removed the previous certificate ${path} (a copy is in backup ${backupId})`);
   return { removed: result.value.removed, warnings: [] };
+}
+
+/** Whether a deploy's verification looks for the chain on the wire: only where the server sends what it was given (xrdp). */
+function checksChain(steps: RotationSteps, supplied: SuppliedCertificate | null): boolean {
+  return supplied !== null && steps.servesGivenChain === true && supplied.chain.length > 1;
 }
 
 /** A deploy is verified when the supplied leaf is presented, valid now, and (`withChain`) every chain certificate it was given after it. */

@@ -108,9 +108,10 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
   });
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
 
-  /** deploy a newer certificate if there is one: a RunResult, or why not (null result). */
+  const lookForNewer = () => (deps.findNewer ? deps.findNewer(assessment.configured) : Promise.resolve({ none: "no deploySource is configured" }));
+  /** Deploys a newer certificate if there is one: the pass's result, or why there is none. */
   const deployNewer = async (): Promise<{ done: RunResult } | { none: string }> => {
-    const found = deps.findNewer ? await deps.findNewer(assessment.configured) : { none: "no deploySource is configured" };
+    const found = await lookForNewer();
     if ("none" in found) return found;
     log("info", `deploying ${found.certificate.thumbprint} from ${found.certificate.origin}: ${action.reason}`);
     const deployment = await deploy(ctx, rotationSettings, found.certificate, { dryRun: false, removeOld: false });
@@ -132,7 +133,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
 
   if (deps.dryRun) {
     if (action.kind === "deploy") {
-      const found = deps.findNewer ? await deps.findNewer(assessment.configured) : { none: "no deploySource is configured" };
+      const found = await lookForNewer();
       if ("certificate" in found) return result("dry-run: would deploy", 0, `${found.certificate.thumbprint} from ${found.certificate.origin} (valid until ${found.certificate.notAfter.toISOString()})`);
       const then = deps.runPolicy.renewCommand ? "; would run renewCommand" : "";
       return result(`dry-run: ${then ? "would renew-command" : "nothing newer to deploy"}`, then ? 0 : action.exitCode, `${found.none}${then}`);

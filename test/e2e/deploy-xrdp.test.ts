@@ -7,6 +7,7 @@ import { certValid } from "../helpers/certs";
 import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { mountTmpfs } from "../helpers/tmpfs";
+import { ensureUser } from "../helpers/users";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
@@ -49,19 +50,6 @@ function snapshot(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
-}
-
-function ensureUser(name: string): { uid: number; gid: number } {
-  const lookup = (): { uid: number; gid: number } | null => {
-    try {
-      const [, , uid, gid] = execFileSync("getent", ["passwd", name], { encoding: "utf8" }).split(":");
-      return { uid: Number(uid), gid: Number(gid) };
-    } catch {
-      return null;
-    }
-  };
-  if (!lookup()) execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
-  return lookup()!;
 }
 
 const groupOf = (name: string): number => Number(execFileSync("getent", ["group", name], { encoding: "utf8" }).split(":")[2]);

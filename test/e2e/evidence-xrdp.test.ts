@@ -2,11 +2,12 @@ import { execFileSync } from "node:child_process";
 import { X509Certificate, createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type XrdpServer, freePort, lookupUser } from "../../scripts/xrdp-server";
+import { type XrdpServer, freePort } from "../../scripts/xrdp-server";
 import { buildSelfSigned } from "../../src/core/self-signed";
 import { probe } from "../../src/probe/prober";
 import { certValid, testKey } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
+import { ensureUser } from "../helpers/users";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
@@ -83,11 +84,6 @@ function snapshot(server: XrdpServer): string {
 
 const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
 const presentedBy = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate;
-
-function ensureUser(name: string): { uid: number; gid: number } {
-  if (!lookupUser(name)) execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
-  return lookupUser(name)!;
-}
 
 describe("verdicts grounded in evidence (real xrdp)", () => {
   const start = xrdpPool();

@@ -30,6 +30,7 @@ function Grant-NetworkServiceRead([string]$Path) {
 }
 function Get-CngKeyName($Certificate) {
   $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
+  if ($null -eq $key) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate) }
   if ($null -eq $key -or $null -eq $key.Key) { return $null }
   return [string]$key.Key.UniqueName
 }
