@@ -198,11 +198,12 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     const config = join(server.dir, "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: ["touch", marker] }));
     loosen(config);
+    const before = snapshot([server.certPath, server.keyPath, server.iniPath]);
     const run = await rdpcert(["run", "--config", config, "--json"]);
     expect(run.code).toBe(3);
     expect(run.stderr.trim()).toMatch(/^rdpcert: the config file .*config\.json is (owned by uid \d+|writable by its group).*refusing to use it/);
     expect(existsSync(marker)).toBe(false);
-    expect(readFileSync(server.certPath, "utf8")).toBe(readFileSync(server.certPath, "utf8"));
+    expect(snapshot([server.certPath, server.keyPath, server.iniPath])).toEqual(before);
   });
 
   it("a restart command whose executable another user can change is refused before anything changes", async () => {

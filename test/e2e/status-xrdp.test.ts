@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { chownSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type XrdpServer, freePort, iniText } from "../../scripts/xrdp-server";
 import { xrdpPool, secondPair } from "../helpers/xrdp-pool";
 import { caIssued, certValid } from "../helpers/certs";
@@ -36,7 +36,8 @@ interface StatusJson {
 }
 
 async function status(ini: string, ...extra: string[]): Promise<{ code: number | null; json: StatusJson; stderr: string }> {
-  const run = await rdpcert(["status", "--xrdp-ini", ini, "--json", "--timeout", "4000", ...extra]);
+  // A state dir of the test's own beside the ini: never the machine's /var/lib/rdpcert.
+  const run = await rdpcert(["status", "--xrdp-ini", ini, "--state-dir", join(dirname(ini), "rdpcert-state"), "--json", "--timeout", "4000", ...extra]);
   let json: StatusJson;
   try {
     json = JSON.parse(run.stdout) as StatusJson;
@@ -208,7 +209,7 @@ describe("rdpcert status against real xrdp", () => {
 
   it("prints one screen of text: the verdict first, configured vs presented side by side, findings with fixes", async () => {
     const server = await start(certValid(-200, -3, "text-expired"));
-    const run = await rdpcert(["status", "--xrdp-ini", server.iniPath]);
+    const run = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "rdpcert-state")]);
     expect(run.code).toBe(2);
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^CRITICAL {2}EXPIRED {2}the configured certificate \(CN=text-expired\): certificate expired [23] days ago/);

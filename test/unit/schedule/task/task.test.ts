@@ -37,7 +37,10 @@ describe("systemd units", () => {
   const verify = (files: string[]) => spawnSync("systemd-analyze", ["verify", ...files], { encoding: "utf8" });
 
   it("pass systemd-analyze verify, with Persistent=true and RandomizedDelaySec", () => {
-    const units = systemdUnits({ ...command, cli: join(dir, "main.js") }, calendarFromCron("15 4 * * 0").ok ? { hour: 4, minute: 15, weekdays: [0] } : daily, 45);
+    const weekly = calendarFromCron("15 4 * * 0");
+    if (!weekly.ok) throw new Error(weekly.reason);
+    expect(weekly.time).toEqual({ hour: 4, minute: 15, weekdays: [0] });
+    const units = systemdUnits({ ...command, cli: join(dir, "main.js") }, weekly.time, 45);
     writeFileSync(join(dir, "main.js"), "");
     writeFileSync(join(dir, "rdpcert.service"), units.service);
     writeFileSync(join(dir, "rdpcert.timer"), units.timer);
