@@ -166,7 +166,10 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
     // port: rdpcert's config field (RDPCERT_PORT): nothing listens one port up.
     expect(run.results[1]).toMatchObject({ verdict: "DOWN", health: "critical", changed: false });
     expect(run.results[2]).toMatchObject({ changed: false, outcome: "nothing" });
-    expect(existsSync(state)).toBe(true);
+    expect(run.results[2]!.cmd).toEqual([bin, "run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", state, "--warn-days", "10", "--no-restart", "--verify-timeout", "8000"]);
+    // Without warn_days, rdpcert's default (30) counts: the same certificate is a WARN.
+    const defaults = await playbook([{ "rdpcert.rdpcert.rdpcert_status": { xrdp_ini: server.iniPath, state_dir: state } }]);
+    expect(defaults.results[0]).toMatchObject({ verdict: "WARN", health: "warn", changed: false });
     expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
   }, 120_000);
 
