@@ -122,6 +122,21 @@ function Get-CertificateSummary {
   return 'no certificate'
 }
 
+function Start-RdpCertScript {
+  # From a 32-bit process on 64-bit Windows: this script again in 64-bit Windows PowerShell, its one
+  # line and exit code passed on. Otherwise: $Work's @{ ExitCode; Line }.
+  param([System.Collections.IDictionary]$Bound, [string]$ScriptPath, [bool]$Is64BitOs, [bool]$Is64BitProcess, [string]$SystemRoot, [scriptblock]$Work)
+  $sysnative = Get-SysnativePowerShell -Is64BitOs $Is64BitOs -Is64BitProcess $Is64BitProcess -SystemRoot $SystemRoot
+  if ($sysnative) {
+    if (-not (Test-Path -LiteralPath $sysnative -PathType Leaf)) { return @{ ExitCode = 1; Line = "rdpcert: cannot start 64-bit PowerShell: $sysnative is missing" } }
+    $relaunch = Get-RelaunchArguments -ScriptPath $ScriptPath -Bound $Bound
+    $lines = @(& $sysnative @relaunch)
+    $code = $LASTEXITCODE
+    return @{ ExitCode = $code; Line = (Format-OneLine ($lines -join ' ')) }
+  }
+  return (& $Work)
+}
+
 # --- end of shared helpers ---
 
 function Invoke-RdpCertDetection {
@@ -145,12 +160,8 @@ function Invoke-RdpCertDetection {
 # Dot-sourced (tests): define the functions only.
 if ($MyInvocation.InvocationName -eq '.') { return }
 
-$sysnative = Get-SysnativePowerShell -Is64BitOs ([Environment]::Is64BitOperatingSystem) -Is64BitProcess ([Environment]::Is64BitProcess) -SystemRoot $env:SystemRoot
-if ($sysnative) {
-  $relaunch = Get-RelaunchArguments -ScriptPath $PSCommandPath -Bound $PSBoundParameters
-  & $sysnative @relaunch
-  exit $LASTEXITCODE
-}
-$result = Invoke-RdpCertDetection -Node $Node -Cli $Cli -Config $Config
+$result = Start-RdpCertScript -Bound $PSBoundParameters -ScriptPath $PSCommandPath -SystemRoot $env:SystemRoot `
+  -Is64BitOs ([Environment]::Is64BitOperatingSystem) -Is64BitProcess ([Environment]::Is64BitProcess) `
+  -Work { Invoke-RdpCertDetection -Node $Node -Cli $Cli -Config $Config }
 Write-Output $result.Line
 exit $result.ExitCode
