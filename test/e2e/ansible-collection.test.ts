@@ -1,6 +1,6 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
@@ -119,6 +119,16 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
       expect.arrayContaining(["config", "xrdp_ini", "state_dir", "port", "backend", "restart", "warn_days", "rdpcert_bin"]),
     );
   });
+
+  it("ansible-test sanity: every test that runs offline passes (the others need a venv that pip fills from the network)", () => {
+    // ansible-test wants the collection at ansible_collections/NAMESPACE/NAME.
+    const tree = join(work, "sanity", "ansible_collections", "rdpcert", "rdpcert");
+    mkdirSync(join(tree, ".."), { recursive: true });
+    cpSync(COLLECTION, tree, { recursive: true });
+    const offline = ["compile", "future-import-boilerplate", "metaclass-boilerplate", "line-endings", "no-smart-quotes", "empty-init", "use-argspec-type-path", "shebang", "symlinks", "no-illegal-filenames", "no-assert", "no-basestring", "no-get-exception", "no-unicode-literals", "replace-urlopen", "use-compat-six", "no-main-display", "no-dict-iteritems"];
+    const run = spawnSync("ansible-test", ["sanity", "--python", "3.11", ...offline.flatMap((t) => ["--test", t])], { cwd: tree, env, encoding: "utf8" });
+    expect([run.status, run.stdout.match(/Running sanity test "[^"]+"/g)?.length]).toEqual([0, offline.length]);
+  }, 120_000);
 
   it("rdpcert_run: check mode changes nothing and reports changed; the first run rotates (changed, diff); the second is unchanged; rdpcert_status returns the verdict", async () => {
     const old = certValid(-130, 50); // past the renewal point (72 % of 180 days)
