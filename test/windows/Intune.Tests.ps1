@@ -64,6 +64,14 @@ It 'both files are ASCII (UTF-8 without a BOM), so Windows PowerShell 5.1 reads 
   }
 }
 
+It 'use nothing Windows PowerShell 5.1 lacks (test/helpers/ps51-check.ps1, PowerShell''s own parser)' {
+  $report = & $Pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot '../helpers/ps51-check.ps1') $Detect $Remediate | ConvertFrom-Json
+  foreach ($path in @($Detect, $Remediate)) {
+    $entry = $report.PSObject.Properties[$path].Value
+    $entry.ok | Should -BeTrue -Because (@($entry.problems | ForEach-Object { "$($_.line): $($_.rule)" }) -join '; ')
+  }
+}
+
 It 'the shared helpers are the same text in both scripts (each file is uploaded to Intune on its own)' {
   $block = { param($p) $t = [System.IO.File]::ReadAllText($p); $a = $t.IndexOf('# --- shared helpers'); $b = $t.IndexOf('# --- end of shared helpers ---'); $a | Should -BeGreaterThan 0; $t.Substring($a, $b - $a) }
   (& $block $Detect) | Should -BeExactly (& $block $Remediate)
