@@ -38,6 +38,8 @@ const NEEDED: readonly Needed[] = [
   // A real ACME round trip for deploy: pebble issues, certbot's --deploy-hook runs rdpcert deploy --from-certbot.
   { command: "pebble", pkg: "pebble" },
   { command: "certbot", pkg: "certbot" },
+  // The Ansible collection (contrib/ansible): ansible-galaxy builds and installs it, ansible-playbook runs it.
+  { command: "ansible-playbook", pkg: "ansible-core" },
 ];
 
 function have(command: string): boolean {
