@@ -27,7 +27,7 @@ describe("contrib/prometheus", () => {
 
   it("promtool check rules accepts rules.yml", () => {
     const run = promtool(["check", "rules", "rules.yml"]);
-    expect(run).toEqual({ status: 0, out: expect.stringContaining("SUCCESS: 9 rules found") });
+    expect(run).toEqual({ status: 0, out: expect.stringContaining("SUCCESS: 15 rules found") });
   });
 
   it("promtool test rules passes rules.test.yml", () => {
@@ -43,17 +43,35 @@ describe("contrib/prometheus", () => {
   });
 
   it("the unit tests are real: a rule that matches the wrong error kind fails promtool test rules, naming the alert", () => {
-    const dir = mutated('rdp_probe_error_info{kind="rdp-security-only"} == 1\n        for: 5m', 'rdp_probe_error_info{kind="connect-refused"} == 1\n        for: 5m');
+    const dir = mutated('label_replace(rdp_probe_error_info{kind="rdp-security-only"}', 'label_replace(rdp_probe_error_info{kind="connect-refused"}');
     const run = promtool(["test", "rules", "rules.test.yml"], dir);
     expect(run.status).not.toBe(0);
     expect(run.out).toContain("RdpTlsNotOffered");
   });
 
   it("the unit tests are real: a 7-day threshold moved to 2 days fails them", () => {
-    const dir = mutated(/< 7 \* 86400\n/, "< 2 * 86400\n");
+    const dir = mutated("< 7 * 86400 and", "< 2 * 86400 and");
     const run = promtool(["test", "rules", "rules.test.yml"], dir);
     expect(run.status).not.toBe(0);
     expect(run.out).toContain("RdpCertExpiresWithin7Days");
+  });
+
+  it("the unit tests cover every mix of sources: the old rule (one regex over every notAfter name) fails them, naming the alert", () => {
+    const regex = '{__name__=~"rdp_cert_not_after_seconds|rdpcert_local_cert_not_after_seconds|rdpcert_run_cert_not_after_seconds"}';
+    const dir = mutated(/- record: rdpcert:cert_not_after_seconds\n {8}expr: \|\n[\s\S]*?\n\n/, `- record: rdpcert:cert_not_after_seconds\n        expr: '${regex}'\n\n`);
+    const run = promtool(["test", "rules", "rules.test.yml"], dir);
+    expect(run.status).not.toBe(0);
+    expect(run.out).toContain("RdpCertExpiresWithin14Days");
+    // Two series for host m3 (module=local and the textfile), where the test expects one.
+    expect(run.out).toContain('instance="m3:9100"');
+  });
+
+  it("the unit tests are real: a fingerprint alert that ignores rdpcert's own rotations fails them", () => {
+    const dir = mutated(/\n {10}unless on \(host\) label_replace\(time\(\) - rdpcert_run_last_rotation_timestamp_seconds[^\n]*/, "");
+    const run = promtool(["test", "rules", "rules.test.yml"], dir);
+    expect(run.status).not.toBe(0);
+    expect(run.out).toContain("RdpCertFingerprintChanged");
+    expect(run.out).toContain('instance="p-planned:3389"');
   });
 
   it("the example prometheus.yml with file_sd passes promtool check config", () => {
