@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseYaml } from "../helpers/yaml";
 
 /** contrib/prometheus: the rules pass promtool's check and unit tests, and the checks are real. */
 const CONTRIB = join(__dirname, "..", "..", "contrib", "prometheus");
@@ -36,7 +37,7 @@ describe("contrib/prometheus", () => {
   });
 
   it("the check is real: a rule that does not parse fails promtool check rules", () => {
-    const dir = mutated("expr: rdpcert_rotation_failures > 0", "expr: rdpcert_rotation_failures >");
+    const dir = mutated("expr: rdpcert_run_rotation_failures > 0", "expr: rdpcert_run_rotation_failures >");
     const run = promtool(["check", "rules", "rules.yml"], dir);
     expect(run.status).not.toBe(0);
     expect(run.out).toMatch(/FAILED|parse error/i);
@@ -80,11 +81,19 @@ describe("contrib/prometheus", () => {
     expect(readdirSync(join(CONTRIB, "targets"))).toContain("rdp-listeners.example.yml");
   });
 
+  it("rules.yml's header names files that exist beside it", () => {
+    const header = readFileSync(join(CONTRIB, "rules.yml"), "utf8").split("\ngroups:")[0]!;
+    const named = [...header.matchAll(/\b([\w.-]+\.(?:yml|json))\b/g)].map((m) => m[1]!);
+    expect(named).toEqual(expect.arrayContaining(["prometheus.example.yml", "rules.yml", "rules.test.yml"]));
+    expect(named.filter((f) => !existsSync(join(CONTRIB, f)))).toEqual([]);
+  });
+
   it("every rdp_/rdpcert_ metric the rules and the dashboard use is one rdpcert exports", () => {
     const sources = ["src/metrics/probe-metrics.ts", "src/metrics/local-metrics.ts", "src/metrics/textfile.ts", "src/metrics/exporter-server.ts"].map((p) => readFileSync(join(__dirname, "..", "..", p), "utf8")).join("\n");
     const exported = new Set([...sources.matchAll(/"((?:rdp|rdpcert)_[a-z0-9_]+)"/g)].map((m) => m[1]!));
-    const dashboard = JSON.parse(readFileSync(join(CONTRIB, "grafana-dashboard.json"), "utf8")) as { panels: Array<{ targets: Array<{ expr: string }> }> };
-    const exprs = [readFileSync(join(CONTRIB, "rules.yml"), "utf8"), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))].join("\n");
+    const dashboard = JSON.parse(readFileSync(join(CONTRIB, "grafana-dashboard.json"), "utf8")) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const rules = parseYaml(readFileSync(join(CONTRIB, "rules.yml"), "utf8")) as { groups: Array<{ rules: Array<{ expr: string }> }> };
+    const exprs = [...rules.groups.flatMap((g) => g.rules.map((r) => r.expr)), ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr))].join("\n");
     const used = new Set([...exprs.matchAll(/\b((?:rdp|rdpcert)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, "")));
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);
