@@ -204,6 +204,12 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
     expect(await infoNotOne(prometheus!)).toEqual([]);
   });
 
+  it("no metric name comes from two sources (jobs): a host scraped every way has each name once", async () => {
+    const jobs = await prometheus!.query('count by (job) ({__name__=~"(rdp|rdpcert|probe)_.+"})');
+    expect(jobs.map((j) => j.metric.job).sort()).toEqual(["node", "rdp", "rdpcert_exporter", "rdpcert_local"]);
+    expect(await prometheus!.query('count by (__name__) (count by (__name__, job) ({__name__=~"(rdp|rdpcert|probe)_.+"})) > 1')).toEqual([]);
+  });
+
   it("every dashboard panel's query evaluates without error and returns data, for all hosts and for one; host panels honour $job and $instance", async () => {
     const dashboard = JSON.parse(readFileSync(join(CONTRIB, "grafana-dashboard.json"), "utf8")) as { panels: DashboardPanel[] };
     const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr, unit: p.fieldConfig?.defaults?.unit })));
@@ -232,6 +238,15 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
       }
     }
     expect(failures).toEqual([]);
+    // The variables, as Grafana runs label_values(SELECTOR, LABEL): every source's jobs, and instances for a job.
+    const variables = (dashboard as unknown as { templating: { list: Array<{ name: string; query: string }> } }).templating.list;
+    const values = async (name: string, job: string) => {
+      const match = /^label_values\((.+), (\w+)\)$/.exec(variables.find((v) => v.name === name)!.query)!;
+      return prometheus!.api<string[]>(`/api/v1/label/${match[2]}/values?match[]=${encodeURIComponent(match[1]!.replaceAll("$job", job))}`);
+    };
+    expect((await values("job", "")).sort()).toEqual(["node", "rdp", "rdpcert_local"]);
+    expect((await values("instance", "node"))).toEqual([node.address]);
+    expect((await values("instance", "rdp")).sort()).toEqual([healthy, nine, expired, downgraded].map(instance).sort());
   });
 
   it("the checks are real: a planted rule that errors and an _info series at 0 fail them", async () => {
