@@ -40,20 +40,40 @@ export function blackboxTlsVersion(version: string): string {
 
 const seconds = (date: Date): number => date.getTime() / 1000;
 
+/**
+ * notAfter of the certificates after the leaf, by their exact DER: a fleet
+ * sends the same few intermediates on every scrape, and parsing one costs
+ * more than the rest of the metrics. Bounded; NaN for one that does not parse.
+ */
+const intermediateNotAfter = new Map<string, number>();
+const INTERMEDIATE_CACHE_LIMIT = 256;
+
+function notAfterOf(der: Buffer): number {
+  const key = der.toString("latin1");
+  let notAfter = intermediateNotAfter.get(key);
+  if (notAfter === undefined) {
+    try {
+      notAfter = Date.parse(new X509Certificate(der).validTo);
+    } catch {
+      notAfter = Number.NaN;
+    }
+    if (intermediateNotAfter.size >= INTERMEDIATE_CACHE_LIMIT) intermediateNotAfter.clear();
+    intermediateNotAfter.set(key, notAfter);
+  }
+  return notAfter;
+}
+
 /** The earliest notAfter among the certificates the listener sent (blackbox: every peer certificate); the leaf's when the chain is unknown. */
 export function earliestExpiry(result: ProbeResult): Date | null {
   const leaf = result.certificate?.notAfter ?? null;
   if (leaf === null || !result.chain || result.chain.length < 2) return leaf;
-  let earliest = leaf;
-  for (const der of result.chain.slice(1)) {
-    try {
-      const notAfter = new Date(new X509Certificate(der).validTo);
-      if (!Number.isNaN(notAfter.getTime()) && notAfter < earliest) earliest = notAfter;
-    } catch {
-      // An intermediate that does not parse has no expiry to report.
-    }
+  let earliest = leaf.getTime();
+  for (let i = 1; i < result.chain.length; i++) {
+    // An intermediate that does not parse has no expiry to report.
+    const notAfter = notAfterOf(result.chain[i]!);
+    if (notAfter < earliest) earliest = notAfter;
   }
-  return earliest;
+  return new Date(earliest);
 }
 
 const HEALTHS: readonly Exclude<Health, "unknown">[] = ["ok", "warn", "critical"];
