@@ -35,6 +35,10 @@ const NEEDED: readonly Needed[] = [
   // Real Prometheus scraping the exporter; promtool checks the rules and the textfile output.
   { command: "promtool", pkg: "prometheus" },
   { command: "prometheus", pkg: "prometheus" },
+  // The shipped contrib/prometheus setup end to end: node_exporter's textfile collector reads rdpcert run's rdpcert.prom;
+  // blackbox_exporter side by side with the exporter's blackbox-compatible series.
+  { command: "prometheus-node-exporter", pkg: "prometheus-node-exporter" },
+  { command: "prometheus-blackbox-exporter", pkg: "prometheus-blackbox-exporter" },
   // A real ACME round trip for deploy: pebble issues, certbot's --deploy-hook runs rdpcert deploy --from-certbot.
   { command: "pebble", pkg: "pebble" },
   { command: "certbot", pkg: "certbot" },

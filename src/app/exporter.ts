@@ -3,6 +3,7 @@ import { type Server, createServer } from "node:http";
 import type { Config } from "../core/config";
 import { formatEndpoint } from "../core/target";
 import { localRegistry } from "../metrics/local-metrics";
+import { readTextfileOutcome } from "../schedule/textfile-record";
 import { collectStatus } from "./status";
 import { collectGarbageWhenIdle } from "./long-running";
 import { probe } from "../probe/prober";
@@ -42,7 +43,8 @@ export async function startExporter(options: RunExporterOptions): Promise<{ serv
       local: async (timeoutMs) => {
         // Read-only: the exporter never finishes or undoes an interrupted rotation.
         const report = await collectStatus({ ...options.config, timeoutMs, warnDays: options.warnDays }, { recover: false });
-        return localRegistry(report);
+        // What the last `run` met writing its textfile (absent when run never wrote one, or the exporter cannot read the state dir).
+        return localRegistry(report, readTextfileOutcome(options.config.stateDir));
       },
     },
   );

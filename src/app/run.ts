@@ -30,6 +30,8 @@ export async function preparePass(config: Config, options: { dryRun: boolean; qu
 export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[] }> {
   const { log, setup } = await preparePass(config, options);
   let outcome: { result: RunResult | null; error: string | null };
+  // A textfile that cannot be written is a warning of the pass (run --json warnings), not only a log line.
+  let textfileWarning: string | null = null;
   try {
     const renew = config.renewCommand?.[0];
     const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
@@ -63,11 +65,14 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");
       const failed = await writePassMetrics(config.textfileDir, { result: outcome.result, history: setup.ok ? setup.ctx.store.history() : [], stateDir: config.stateDir });
-      if (failed) log.log("warn", failed);
+      if (failed) {
+        log.log("warn", failed);
+        textfileWarning = failed;
+      }
     }
   } finally {
     await log.close();
   }
   // After close: every line has reached the file (or failed to).
-  return { ...outcome, runId: log.runId, warnings: log.warnings() };
+  return { ...outcome, runId: log.runId, warnings: textfileWarning ? [...log.warnings(), textfileWarning] : log.warnings() };
 }

@@ -125,7 +125,8 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
     const started = performance.now();
     const running = limiter.run(async () => {
       if (module === "local") return deps.local(timeoutMs);
-      const result = await deps.prober(target!, { timeoutMs });
+      // withChain: probe_ssl_earliest_cert_expiry is the earliest notAfter of every certificate sent, as blackbox's.
+      const result = await deps.prober(target!, { timeoutMs, withChain: true });
       return { registry: probeRegistry(result, { now: now(), warnDays }), success: result.error === null && result.certificate !== null };
     });
     if (!running) {

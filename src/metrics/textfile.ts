@@ -3,9 +3,15 @@ import type { Verdict } from "../core/assess";
 import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
 import { type RunResult, readBackoff } from "../schedule/run-pass";
+import { recordTextfileOutcome } from "../schedule/textfile-record";
 import { verdictGauge } from "./local-metrics";
 
-/** What one `run` pass leaves for node_exporter's (windows_exporter's) textfile collector. */
+/**
+ * What one `run` pass leaves for node_exporter's (windows_exporter's) textfile
+ * collector. One prefix for this source: `rdpcert_run_` (module=local's are
+ * `rdpcert_local_`, /probe's `rdp_`): a host scraped both ways never has one
+ * name twice.
+ */
 export interface RunMetrics {
   /** Null when the pass could not run (bad setup): every verdict series is 0. */
   readonly status: Verdict | null;
@@ -23,12 +29,12 @@ export const TEXTFILE_NAME = "rdpcert.prom";
 export async function runMetricsText(metrics: RunMetrics): Promise<string> {
   const registry = new Registry();
   const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers: [registry] });
-  verdictGauge(registry, metrics.status);
-  if (metrics.certNotAfter) gauge("rdpcert_cert_not_after_seconds", "notAfter of the configured certificate, in seconds since the Unix epoch").set(metrics.certNotAfter.getTime() / 1000);
-  gauge("rdpcert_last_run_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(metrics.finishedAt.getTime() / 1000);
-  gauge("rdpcert_last_run_exit_code", "Exit code of the last rdpcert run pass (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)").set(metrics.exitCode);
-  if (metrics.lastRotationAt) gauge("rdpcert_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation, in seconds since the Unix epoch").set(metrics.lastRotationAt.getTime() / 1000);
-  gauge("rdpcert_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(metrics.rotationFailures);
+  verdictGauge(registry, "rdpcert_run_status", metrics.status);
+  if (metrics.certNotAfter) gauge("rdpcert_run_cert_not_after_seconds", "notAfter of the configured certificate at the end of the last rdpcert run pass, in seconds since the Unix epoch").set(metrics.certNotAfter.getTime() / 1000);
+  gauge("rdpcert_run_finished_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(metrics.finishedAt.getTime() / 1000);
+  gauge("rdpcert_run_exit_code", "Exit code of the last rdpcert run pass (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)").set(metrics.exitCode);
+  if (metrics.lastRotationAt) gauge("rdpcert_run_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation or deployment, in seconds since the Unix epoch").set(metrics.lastRotationAt.getTime() / 1000);
+  gauge("rdpcert_run_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(metrics.rotationFailures);
   return registry.metrics();
 }
 
@@ -59,21 +65,25 @@ export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise
 /**
  * After a `run` pass: rdpcert.prom in `dir` from the pass's result (null: it
  * could not run, exit 3). A failure to write is returned as one line for the
- * log, never thrown: metrics never fail the pass.
+ * log and the pass's warnings, never thrown: metrics never fail the pass. The
+ * outcome is recorded in the state dir for module=local.
  */
 export async function writePassMetrics(dir: string, pass: { readonly result: RunResult | null; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date }): Promise<string | null> {
   const { result } = pass;
+  const now = pass.now ?? new Date();
+  let error: string | null = null;
   try {
     await writeRunMetrics(dir, {
       status: result?.status ?? null,
       certNotAfter: result?.certNotAfter ?? null,
-      finishedAt: pass.now ?? new Date(),
+      finishedAt: now,
       exitCode: result?.exitCode ?? 3,
       lastRotationAt: lastRotationAt(pass.history),
       rotationFailures: (result?.backoff ?? readBackoff(pass.stateDir)).failures,
     });
-    return null;
-  } catch (error) {
-    return `cannot write the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).name}`;
+  } catch (caught) {
+    error = (caught as NodeJS.ErrnoException).code ?? (caught as Error).name;
   }
+  recordTextfileOutcome(pass.stateDir, { at: now, error });
+  return error === null ? null : `cannot write the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${error}`;
 }

@@ -91,7 +91,7 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
     expect(byInstance(await settled('rdp_probe_success{job="rdp"}', 3))).toEqual({ [instance(healthy)]: 1, [instance(expiring)]: 1, [instance(downgraded)]: 0 });
     const errors = await settled('rdp_probe_error_info{job="rdp"}', 1);
     expect(errors.map((s) => [s.metric.instance, s.metric.kind])).toEqual([[instance(downgraded), "rdp-security-only"]]);
-    const health = await settled('rdp_probe_health_info{job="rdp"} == 1', 3);
+    const health = await settled('rdp_probe_health{job="rdp"} == 1', 3);
     expect(Object.fromEntries(health.map((s) => [s.metric.instance, s.metric.health]))).toEqual({ [instance(healthy)]: "ok", [instance(expiring)]: "warn", [instance(downgraded)]: "critical" });
   });
 
@@ -102,9 +102,9 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
   });
 
   it("module=local reports this host's verdict on the listener its config names", async () => {
-    const verdict = await settled('rdpcert_verdict_info{job="rdpcert_local"} == 1', 1);
+    const verdict = await settled('rdpcert_local_status{job="rdpcert_local"} == 1', 1);
     expect(verdict.map((s) => s.metric.status)).toEqual(["OK"]);
-    expect(byInstance(await settled('rdpcert_cert_not_after_seconds{job="rdpcert_local"}', 1))).toEqual({ [exporter.url.replace("http://", "")]: opensslNotAfter(healthy.certPath) });
+    expect(byInstance(await settled('rdpcert_local_cert_not_after_seconds{job="rdpcert_local"}', 1))).toEqual({ [exporter.url.replace("http://", "")]: opensslNotAfter(healthy.certPath) });
   });
 
   it("the exporter's own metrics count the probes Prometheus made", async () => {

@@ -25,6 +25,8 @@ describe("the npm package", () => {
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining(["dist/src/cli/main.js", "dist/src/hosts/windows/scripts/inspect.ps1", "package.json", "README.md"]));
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("src/core/"))).toBe(false);
+    // contrib/prometheus ships: the README's monitoring section points users at it.
+    expect(files).toEqual(expect.arrayContaining(["contrib/prometheus/prometheus.example.yml", "contrib/prometheus/rules.yml", "contrib/prometheus/rules.test.yml", "contrib/prometheus/grafana-dashboard.json", "contrib/prometheus/targets/rdp-listeners.example.yml"]));
 
     const prefix = join(dir, "prefix");
     execFileSync("npm", ["install", "-g", "--no-audit", "--no-fund", "--prefix", prefix, join(dir, packed[0]!.filename)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

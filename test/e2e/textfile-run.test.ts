@@ -35,13 +35,13 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
     const check = promtoolCheck(text);
     expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({ status: 0, out: "" });
     const s = samples(text);
-    expect(s.get('rdpcert_verdict_info{status="OK"}')).toBe(1);
-    expect(s.get('rdpcert_verdict_info{status="EXPIRED"}')).toBe(0);
-    expect(s.get("rdpcert_cert_not_after_seconds")).toBe(Date.parse(new X509Certificate(pair.certPem).validTo) / 1000);
-    expect(s.get("rdpcert_last_run_exit_code")).toBe(0);
-    expect(s.get("rdpcert_rotation_failures")).toBe(0);
-    expect(s.get("rdpcert_last_run_timestamp_seconds")).toBeGreaterThanOrEqual(Math.floor(before));
-    expect(s.has("rdpcert_last_rotation_timestamp_seconds")).toBe(false);
+    expect(s.get('rdpcert_run_status{status="OK"}')).toBe(1);
+    expect(s.get('rdpcert_run_status{status="EXPIRED"}')).toBe(0);
+    expect(s.get("rdpcert_run_cert_not_after_seconds")).toBe(Date.parse(new X509Certificate(pair.certPem).validTo) / 1000);
+    expect(s.get("rdpcert_run_exit_code")).toBe(0);
+    expect(s.get("rdpcert_run_rotation_failures")).toBe(0);
+    expect(s.get("rdpcert_run_finished_timestamp_seconds")).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(s.has("rdpcert_run_last_rotation_timestamp_seconds")).toBe(false);
   });
 
   it("from the config's textfileDir: after a rotation, the new certificate's notAfter and the rotation's time", async () => {
@@ -53,8 +53,8 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
     expect((JSON.parse(run.stdout) as { outcome: string }).outcome).toBe("rotated");
     const s = samples(readFileSync(join(dir, "rdpcert.prom"), "utf8"));
     const served = new X509Certificate(readFileSync(server.certPath));
-    expect(s.get("rdpcert_cert_not_after_seconds")).toBe(Date.parse(served.validTo) / 1000);
-    expect(s.get("rdpcert_last_rotation_timestamp_seconds")).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(s.get("rdpcert_run_cert_not_after_seconds")).toBe(Date.parse(served.validTo) / 1000);
+    expect(s.get("rdpcert_run_last_rotation_timestamp_seconds")).toBeGreaterThan(Date.now() / 1000 - 600);
   });
 
   it("a textfile directory that does not exist: the pass still succeeds and the log says why there is no file", async () => {
@@ -64,6 +64,9 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
     expect(run.code).toBe(0);
     const log = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8");
     expect(log).toMatch(/cannot write the textfile metrics .*missing\/rdpcert\.prom: ENOENT/);
+    // And in run --json's warnings, and in the state dir for the exporter's module=local.
+    expect((JSON.parse(run.stdout) as { warnings: string[] }).warnings).toEqual([`cannot write the textfile metrics ${join(dir, "rdpcert.prom")}: ENOENT`]);
+    expect(JSON.parse(readFileSync(join(server.dir, "state", "textfile.json"), "utf8"))).toEqual({ at: expect.any(String), error: "ENOENT" });
   });
 
   it("--dry-run writes nothing", async () => {

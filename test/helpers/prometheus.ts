@@ -61,7 +61,13 @@ function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> 
 }
 
 /** A real Prometheus (Debian's package) on a free loopback port with its own config and storage, stopped by stop(). */
-export async function startPrometheus(configYaml: string): Promise<RunningProcess & { query(expr: string): Promise<Sample[]> }> {
+export interface RunningPrometheus extends RunningProcess {
+  query(expr: string): Promise<Sample[]>;
+  api<T>(path: string): Promise<T>;
+  tryQuery(expr: string): Promise<{ status: string; error?: string; resultCount: number }>;
+}
+
+export async function startPrometheus(configYaml: string): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), "rdpcert-prometheus-"));
   writeFileSync(join(dir, "prometheus.yml"), configYaml);
   const port = await freePort();
@@ -87,7 +93,52 @@ export async function startPrometheus(configYaml: string): Promise<RunningProces
     if (json.status !== "success") throw new Error(`query ${expr} failed: ${res.body}`);
     return json.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
-  return { url, output: () => output, stop, query };
+  /** GET an API path (e.g. /api/v1/rules): its `data`, or an error with the body. */
+  const api = async <T>(path: string): Promise<T> => {
+    const res = await httpGet(`${url}${path}`);
+    const json = JSON.parse(res.body) as { status: string; data: T };
+    if (json.status !== "success") throw new Error(`${path} failed: ${res.body}`);
+    return json.data;
+  };
+  /** Runs `expr` as Grafana would: status and error (never throws for a query Prometheus refuses). */
+  const tryQuery = async (expr: string): Promise<{ status: string; error?: string; resultCount: number }> => {
+    const res = await httpGet(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const json = JSON.parse(res.body) as { status: string; error?: string; data?: { result: unknown[] } };
+    return { status: json.status, error: json.error, resultCount: json.data?.result.length ?? 0 };
+  };
+  return { url, output: () => output, stop, query, api, tryQuery };
+}
+
+/** A Debian daemon (node_exporter, blackbox_exporter) on a free loopback port; resolves once `readyPath` answers 200. */
+async function startDaemon(command: string, args: (address: string) => readonly string[], readyPath: string): Promise<RunningProcess & { address: string }> {
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  let output = "";
+  const child = spawn(command, args(address), { stdio: ["ignore", "pipe", "pipe"] });
+  const append = (c: Buffer) => (output = (output + c.toString()).slice(-65_536));
+  child.stdout!.on("data", append);
+  child.stderr!.on("data", append);
+  const stop = stopper(child, () => undefined);
+  try {
+    await eventually(async () => {
+      if (child.exitCode !== null) throw new GaveUp(`${command} exited with ${child.exitCode}: ${output}`);
+      return (await httpGet(`http://${address}${readyPath}`)).status === 200 ? true : null;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `http://${address}`, address, output: () => output, stop };
+}
+
+/** Debian's prometheus-node-exporter with only the textfile collector, reading `dir`. */
+export function startNodeExporter(dir: string): Promise<RunningProcess & { address: string }> {
+  return startDaemon("prometheus-node-exporter", (address) => [`--web.listen-address=${address}`, "--collector.disable-defaults", "--collector.textfile", `--collector.textfile.directory=${dir}`], "/metrics");
+}
+
+/** Debian's prometheus-blackbox-exporter with `configYaml`. */
+export function startBlackboxExporter(configPath: string): Promise<RunningProcess & { address: string }> {
+  return startDaemon("prometheus-blackbox-exporter", (address) => [`--web.listen-address=${address}`, `--config.file=${configPath}`], "/-/healthy");
 }
 
 /** The built CLI's `rdpcert exporter` on a free loopback port; resolves once it listens. */

@@ -111,10 +111,10 @@ describe("exporter HTTP server", () => {
     const res = await get("/probe?target=10.1.2.3:3390&warn_days=5", { "X-Prometheus-Scrape-Timeout-Seconds": "3" });
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(seen).toEqual([{ target: { input: "10.1.2.3:3390", host: "10.1.2.3", port: 3390 }, options: { timeoutMs: 2500 } }]);
+    expect(seen).toEqual([{ target: { input: "10.1.2.3:3390", host: "10.1.2.3", port: 3390 }, options: { timeoutMs: 2500, withChain: true } }]);
     expect(res.body).toMatch(/^rdp_probe_success 1$/m);
     // 10 days left with warn_days=5: ok.
-    expect(res.body).toMatch(/^rdp_probe_health_info\{health="ok"\} 1$/m);
+    expect(res.body).toMatch(/^rdp_probe_health\{health="ok"\} 1$/m);
   });
 
   it("refuses targets outside the allow-list with 403 and one line, without probing", async () => {
