@@ -4,6 +4,7 @@ import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial
 import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
 import { readBounded } from "../hosts/local/bounded-read";
+import { UntrustedPathError, readTrustedFile } from "../hosts/local/trust";
 import { type RotationResult, decideDeployment, deploy } from "../rotation/rotate";
 import { type Session, type SessionOptions, openSession } from "./session";
 
@@ -26,10 +27,15 @@ export type Prepared =
   | { readonly ok: true; readonly session: Extract<Session, { ok: true }>; readonly certificate: SuppliedCertificate; readonly subject: string; readonly issuer: string; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
-function read(path: string, kind: "certificate" | "key", what: string): Buffer {
+/**
+ * `trusted`: a file rdpcert found by itself (a certbot lineage, deploySource), not one root named
+ * on the command line: it must pass the trust rules, links and every directory up to / included.
+ */
+function read(path: string, kind: "certificate" | "key", what: string, trusted = false): Buffer {
   try {
-    return readBounded(path, kind);
+    return trusted ? readTrustedFile(path, kind, what) : readBounded(path, kind);
   } catch (error) {
+    if (error instanceof UntrustedPathError) throw new DeployInputError(error.message, error.fix);
     const code = (error as NodeJS.ErrnoException).code;
     // Never the content: the errno, or the bounded reader's phrase about the file.
     throw new DeployInputError(`cannot read ${what} ${path}: ${code ?? (error as Error).message}`, code === "EACCES" ? "run rdpcert deploy as root" : `check ${path}`);
@@ -68,10 +74,11 @@ export async function materialFor(source: DeploySource, session: Extract<Session
     case "directory": {
       const fullchain = `${source.lineage.replace(/\/+$/, "")}/fullchain.pem`;
       const privkey = `${source.lineage.replace(/\/+$/, "")}/privkey.pem`;
+      const what = source.kind === "certbot" ? "the certbot lineage's" : "deploySource's";
       return {
         origin: source.kind === "certbot" ? `certbot lineage ${source.lineage}` : `deploySource ${source.lineage}`,
-        certificates: certificatesIn(read(fullchain, "certificate", "the certbot lineage's"), fullchain, "the certbot lineage's"),
-        keyPem: keyIn(read(privkey, "key", "the certbot lineage's"), privkey),
+        certificates: certificatesIn(read(fullchain, "certificate", what, true), fullchain, what),
+        keyPem: keyIn(read(privkey, "key", what, true), privkey),
       };
     }
     case "thumbprint": {
