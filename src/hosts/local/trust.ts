@@ -116,7 +116,8 @@ export function untrustedDirectory(path: string, stats: Stats, last: boolean): s
   if (!trustedOwners().includes(stats.uid)) return `${path} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
   if ((stats.mode & 0o022) === 0) return null;
   // A sticky directory of root's (/tmp): others may add entries but never rename or remove root's,
-  // and the entry below it is checked in turn. Not for the last directory: there, others could add the file.
+  // and the entry below it is judged in turn (a file or directory they added is theirs, and refused).
+  // Not when the directory itself is what root reads from or writes into (`last`).
   if (!last && stats.uid === 0 && (stats.mode & 0o1000) !== 0) return null;
   return `${path} is writable by ${(stats.mode & 0o002) !== 0 ? "every user" : "its group"} (${modeText(stats)})`;
 }
@@ -130,8 +131,9 @@ const MAX_LINKS = 40;
  * through the kernel), and refuses (UntrustedPathError) when any directory on
  * the way, including every directory a link passes through, is owned by
  * another user or writable by its group or others (a root-owned sticky
- * directory such as /tmp excepted, see untrustedDirectory). A link is trusted
- * because the directory holding it is. Returns the path it resolves to and
+ * directory such as /tmp excepted, see untrustedDirectory), or when a link is
+ * not root's (in a trusted directory only root could have made it anyway; in
+ * a sticky one, anyone). Returns the path it resolves to and
  * its lstat, unjudged (callers judge the file itself by fstat of what they
  * open), or null when a component does not exist. Relative paths are taken
  * from the working directory. Windows: no POSIX owners; the path as given.
@@ -164,6 +166,8 @@ export function trustedChain(path: string, what: string): { real: string; stats:
     if (found === null) return null;
     if (found.isSymbolicLink()) {
       if (++links > MAX_LINKS) refuse(`${path} passes through more than ${MAX_LINKS} links`);
+      // In a sticky directory (/tmp) anyone may add a link: it must be root's (as fs.protected_symlinks wants).
+      if (!trustedOwners().includes(found.uid)) refuse(`${next} is a link owned by uid ${found.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""}`);
       const target = readlinkSync(next);
       pending.unshift(...target.split("/").filter((part) => part !== ""));
       if (isAbsolute(target)) current = "/";
@@ -171,7 +175,7 @@ export function trustedChain(path: string, what: string): { real: string; stats:
     }
     if (pending.length > 0) {
       if (!found.isDirectory()) return null;
-      const reason = untrustedDirectory(next, found, !pending.some((part) => part !== "." && part !== ".."));
+      const reason = untrustedDirectory(next, found, false);
       if (reason) refuse(reason);
     }
     current = next;
