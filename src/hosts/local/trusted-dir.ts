@@ -1,5 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
-import { UntrustedPathError, trustedChain, untrustedDirectory } from "./trust";
+import { UntrustedPathError, lstatOrNull, trustedChain, untrustedDirectory } from "./trust";
 
 /**
  * A directory root writes into (issue 19: rdpcert's managed `rdpcert/` beside
@@ -56,7 +56,8 @@ export function openTrustedDirectory(path: string, options: OpenDirectoryOptions
     fd = openSync(real, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") throw refusal(options.what, path, `${real} is a link`);
+    // O_DIRECTORY | O_NOFOLLOW on a link: ELOOP or ENOTDIR, depending on the kernel.
+    if (code === "ELOOP" || (code === "ENOTDIR" && lstatOrNull(real)?.isSymbolicLink())) throw refusal(options.what, path, `${real} is a link`);
     if (code === "ENOTDIR") throw refusal(options.what, path, `${real} is not a directory`);
     throw error;
   }
