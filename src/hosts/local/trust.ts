@@ -206,7 +206,7 @@ export function readTrustedFile(path: string, kind: ReadKind, what: string): Buf
   }
   try {
     const stats = fstatSync(fd);
-    if (stats.ino !== chain.stats.ino || stats.dev !== chain.stats.dev) throw new UntrustedPathError(`${what} ${shown} was replaced while it was read: refusing to use it`);
+    if (process.platform !== "win32" && (stats.ino !== chain.stats.ino || stats.dev !== chain.stats.dev)) throw new UntrustedPathError(`${what} ${shown} was replaced while it was read: refusing to use it`);
     if (stats.isFile()) {
       const reason = untrustedReason(`${what} ${shown}`, stats);
       if (reason) throw new UntrustedPathError(`${reason}: refusing to use it (as root, a file that another user can write decides what root does)`, `chown root:root ${chain.real} && chmod go-w ${chain.real}`);
