@@ -3,7 +3,6 @@ import type { Config } from "../core/config";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
 import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
-import { readBounded } from "../hosts/local/bounded-read";
 import { UntrustedPathError, readTrustedFile } from "../hosts/local/trust";
 import { type RotationResult, decideDeployment, deploy } from "../rotation/rotate";
 import { type Session, type SessionOptions, openSession } from "./session";
@@ -28,12 +27,12 @@ export type Prepared =
   | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
 /**
- * `trusted`: a file rdpcert found by itself (a certbot lineage, deploySource), not one root named
- * on the command line: it must pass the trust rules, links and every directory up to / included.
+ * Every file deploy reads decides what root serves: it must pass the trust rules (issue 19),
+ * links and every directory up to / included, and is judged by the descriptor it is read from.
  */
-function read(path: string, kind: "certificate" | "key", what: string, trusted = false): Buffer {
+function read(path: string, kind: "certificate" | "key", what: string): Buffer {
   try {
-    return trusted ? readTrustedFile(path, kind, what) : readBounded(path, kind);
+    return readTrustedFile(path, kind, what);
   } catch (error) {
     if (error instanceof UntrustedPathError) throw new DeployInputError(error.message, error.fix);
     const code = (error as NodeJS.ErrnoException).code;
@@ -77,8 +76,8 @@ export async function materialFor(source: DeploySource, session: Extract<Session
       const what = source.kind === "certbot" ? "the certbot lineage's" : "deploySource's";
       return {
         origin: source.kind === "certbot" ? `certbot lineage ${source.lineage}` : `deploySource ${source.lineage}`,
-        certificates: certificatesIn(read(fullchain, "certificate", what, true), fullchain, what),
-        keyPem: keyIn(read(privkey, "key", what, true), privkey),
+        certificates: certificatesIn(read(fullchain, "certificate", what), fullchain, what),
+        keyPem: keyIn(read(privkey, "key", what), privkey),
       };
     }
     case "thumbprint": {

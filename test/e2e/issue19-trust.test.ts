@@ -132,6 +132,42 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     expect(snapshot(server.dir)).toEqual(files);
   }, 120_000);
 
+  it("deploy --cert/--key/--pfx from the other user's directory (or a file of theirs) is refused; copied into root's, deployed", async () => {
+    const server = await start(certValid(-10, 170));
+    const before = await presented(server);
+    const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
+    const base = adminDir();
+    chmodSync(base, 0o755);
+    const theirs = join(base, "home-t2");
+    mkdirSync(theirs, { mode: 0o755 });
+    const cert = join(theirs, "fullchain.pem");
+    const key = join(theirs, "privkey.pem");
+    writeFileSync(cert, readFileSync(leaf.fullchainPath));
+    writeFileSync(key, readFileSync(leaf.keyPath), { mode: 0o600 });
+    const pfx = join(theirs, "cert.pfx");
+    spawnSync("openssl", ["pkcs12", "-export", "-in", leaf.fullchainPath, "-inkey", leaf.keyPath, "-out", pfx, "-passout", "pass:pw"]);
+    chownSync(theirs, t2.uid, t2.gid);
+    const files = snapshot(server.dir);
+    const args = ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes"];
+    for (const [extra, input] of [[["--cert", cert, "--key", key], ""], [["--pfx", pfx], "pw\n"]] as const) {
+      const { code, json } = await rdpcertJson<Report>([...args, ...extra], { input });
+      expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringContaining(`${theirs} is owned by uid ${t2.uid}, not by root`)]);
+    }
+    // A file of theirs in root's directory: refused too.
+    const mine = join(base, "mine");
+    mkdirSync(mine, { mode: 0o755 });
+    writeFileSync(join(mine, "fullchain.pem"), readFileSync(leaf.fullchainPath));
+    writeFileSync(join(mine, "privkey.pem"), readFileSync(leaf.keyPath), { mode: 0o600 });
+    chownSync(join(mine, "privkey.pem"), t2.uid, t2.gid);
+    const theirKey = await rdpcertJson<Report>([...args, "--cert", join(mine, "fullchain.pem"), "--key", join(mine, "privkey.pem")]);
+    expect([theirKey.json.outcome, theirKey.code, theirKey.json.reason]).toEqual(["refused", 3, expect.stringMatching(/privkey\.pem is owned by uid \d+, not by root/)]);
+    expect(snapshot(server.dir)).toEqual(files);
+    expect(await presented(server)).toBe(before);
+    chownSync(join(mine, "privkey.pem"), 0, 0);
+    const ok = await rdpcertJson<Report>([...args, "--cert", join(mine, "fullchain.pem"), "--key", join(mine, "privkey.pem")]);
+    expect([ok.json.outcome, ok.code]).toEqual(["deployed", 0]);
+  }, 120_000);
+
   it("run with a deploySource another user controls (flag, RDPCERT_DEPLOY_SOURCE, config file): cannot-run, exit 3, no byte changed", async () => {
     const server = await start(certValid(-10, 170));
     const leaf = ca.issue("rdp.example.test");
