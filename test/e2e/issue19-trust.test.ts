@@ -343,6 +343,28 @@ describe("issue 19: root writes only into directories it checked, never through 
     expect(t2.uid).toBeGreaterThan(0);
   }, 120_000);
 
+  it("after a deploy (the ini names rdpcert/'s pair), rdpcert/ replaced by a link: rotate --force is refused, the other directory unchanged", async () => {
+    const server = await start(certValid(-10, 170));
+    const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
+    const args = ["--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes"];
+    const deployed = await rdpcertJson<Report>(["deploy", ...args, "--cert", leaf.fullchainPath, "--key", leaf.keyPath]);
+    expect([deployed.json.outcome, deployed.code]).toEqual(["deployed", 0]);
+    const managed = join(server.dir, "rdpcert");
+    expect([statSync(managed).uid, statSync(managed).mode & 0o777]).toEqual([0, 0o755]);
+    // The xrdp user, who owns the ini's directory, moves rdpcert/ aside and plants a link to another directory.
+    const victim = join(adminDir(), "victim");
+    mkdirSync(victim, { mode: 0o755 });
+    writeFileSync(join(victim, "key.pem"), "-----BEGIN PRIVATE KEY-----\nvictim\n-----END PRIVATE KEY-----\n", { mode: 0o600 });
+    writeFileSync(join(victim, "cert.pem"), "-----BEGIN CERTIFICATE-----\nvictim\n-----END CERTIFICATE-----\n", { mode: 0o644 });
+    spawnSync("mv", [managed, join(server.dir, "moved")]);
+    symlinkSync(victim, managed);
+    lchownSync(managed, server.runAs!.uid, server.runAs!.gid);
+    const victimFiles = snapshot(victim);
+    const rotate = await rdpcertJson<Report>(["rotate", ...args, "--force"]);
+    expect([rotate.json.outcome, rotate.code, rotate.json.reason]).toEqual(["refused", 3, expect.stringContaining(`${managed} is a link`)]);
+    expect(snapshot(victim)).toEqual(victimFiles);
+  }, 120_000);
+
   it.each<[string, (dir: string, base: string) => string]>([
     [
       "a link to the other user's directory",

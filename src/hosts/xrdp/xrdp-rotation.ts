@@ -320,7 +320,9 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
 
     refuseTargets(inspection) {
       const targets = replacementTargets(inspection);
-      return (targets.repointIni ? managedDirRefusal(inspection.source) : null) ?? refuseFiles(targets, inspection, "rotate");
+      // Also when the ini already names rdpcert's own pair (after a deploy): it is written there all the same.
+      const managed = managedName(inspection.source, targets.cert) !== null || managedName(inspection.source, targets.key) !== null;
+      return (managed ? managedDirRefusal(inspection.source) : null) ?? refuseFiles(targets, inspection, "rotate");
     },
 
     removeLeftovers(inspection) {
@@ -385,14 +387,14 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
         beforeWrite?.(planned);
         // Key first: xrdp reads both per connection, and a new key beside the old cert fails one
         // handshake at worst, while the reverse order could present a cert whose key is not there.
-        const writePair = (key: string, cert: string): void => {
-          writeFileAtomic(key, pair.keyPem, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
-          writeFileAtomic(cert, pair.certPem, { mode: 0o644, uid: 0, gid: 0 });
+        // rdpcert's own files only through its managed directory as opened and checked (issue 19).
+        const put = (path: string, data: string, mode: { mode: number; uid: number; gid: number }): void => {
+          const name = managedName(inspection.source, path);
+          if (name === null) writeFileAtomic(path, data, mode);
+          else inManagedDir(inspection.source, (at) => writeFileAtomic(join(at, name), data, mode));
         };
-        const keyName = managedName(inspection.source, targets.key);
-        const certName = managedName(inspection.source, targets.cert);
-        if (targets.repointIni && keyName !== null && certName !== null) inManagedDir(inspection.source, (at) => writePair(join(at, keyName), join(at, certName)));
-        else writePair(targets.key, targets.cert);
+        put(targets.key, pair.keyPem, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+        put(targets.cert, pair.certPem, { mode: 0o644, uid: 0, gid: 0 });
         const written = [targets.key, targets.cert];
         if (iniText !== null) {
           // A symlinked ini is edited at its target, crash-safely; the link stays.
