@@ -1,7 +1,6 @@
 import type { Config, ConfigField } from "../core/config";
 import { churnError, configDefaults, hasEnvOverrides } from "../core/config-defaults";
-import { readBoundedText } from "../hosts/local/bounded-read";
-import { untrustedConfig } from "../hosts/local/trust";
+import { UntrustedPathError, readTrustedFile } from "../hosts/local/trust";
 
 /** A configuration that cannot be used: one line naming the field, the value and what is allowed (exit 3). */
 export class ConfigError extends Error {
@@ -18,17 +17,18 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
   let fileValues: Record<string, unknown> = {};
   let text: string | null = null;
   try {
-    // Bounded first: a FIFO or a device is named as such, and never read.
-    text = readBoundedText(path, "config");
+    // Trusted before anything in it is used (its commands run as root): every directory and link
+    // on the way, then the file judged by fstat of the descriptor it is read from (issue 19).
+    // Bounded: a FIFO or a device is named as such, and never read. A UTF-8 BOM (Windows
+    // PowerShell 5.1's Set-Content -Encoding UTF8) is not part of the JSON.
+    text = readTrustedFile(path, "config", "the config file").toString("utf8").replace(/^\uFEFF/, "");
   } catch (error) {
+    if (error instanceof UntrustedPathError) throw new ConfigError(`${error.message}; fix: ${error.fix}`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" || explicit) {
       throw new ConfigError(`cannot read the config file ${path}: ${code === "ENOENT" ? "it does not exist (create it with: rdpcert config init --config PATH)" : (code ?? (error as Error).message)}`);
     }
   }
-  // Then trusted before anything in it is used: its commands run as root.
-  const untrusted = text === null ? null : untrustedConfig(path);
-  if (untrusted) throw new ConfigError(untrusted);
   if (text !== null) {
     try {
       fileValues = JSON.parse(text) as Record<string, unknown>;

@@ -3,7 +3,7 @@ import type { Config } from "../core/config";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
 import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
-import { readBounded } from "../hosts/local/bounded-read";
+import { UntrustedPathError, readTrustedFile } from "../hosts/local/trust";
 import { type RotationResult, decideDeployment, deploy } from "../rotation/rotate";
 import { type Session, type SessionOptions, openSession } from "./session";
 
@@ -26,10 +26,15 @@ export type Prepared =
   | { readonly ok: true; readonly session: Extract<Session, { ok: true }>; readonly certificate: SuppliedCertificate; readonly subject: string; readonly issuer: string; readonly warnings: readonly string[] }
   | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
+/**
+ * Every file deploy reads decides what root serves: it must pass the trust rules (issue 19),
+ * links and every directory up to / included, and is judged by the descriptor it is read from.
+ */
 function read(path: string, kind: "certificate" | "key", what: string): Buffer {
   try {
-    return readBounded(path, kind);
+    return readTrustedFile(path, kind, what);
   } catch (error) {
+    if (error instanceof UntrustedPathError) throw new DeployInputError(error.message, error.fix);
     const code = (error as NodeJS.ErrnoException).code;
     // Never the content: the errno, or the bounded reader's phrase about the file.
     throw new DeployInputError(`cannot read ${what} ${path}: ${code ?? (error as Error).message}`, code === "EACCES" ? "run rdpcert deploy as root" : `check ${path}`);
@@ -68,10 +73,11 @@ export async function materialFor(source: DeploySource, session: Extract<Session
     case "directory": {
       const fullchain = `${source.lineage.replace(/\/+$/, "")}/fullchain.pem`;
       const privkey = `${source.lineage.replace(/\/+$/, "")}/privkey.pem`;
+      const what = source.kind === "certbot" ? "the certbot lineage's" : "deploySource's";
       return {
         origin: source.kind === "certbot" ? `certbot lineage ${source.lineage}` : `deploySource ${source.lineage}`,
-        certificates: certificatesIn(read(fullchain, "certificate", "the certbot lineage's"), fullchain, "the certbot lineage's"),
-        keyPem: keyIn(read(privkey, "key", "the certbot lineage's"), privkey),
+        certificates: certificatesIn(read(fullchain, "certificate", what), fullchain, what),
+        keyPem: keyIn(read(privkey, "key", what), privkey),
       };
     }
     case "thumbprint": {

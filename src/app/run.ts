@@ -1,6 +1,6 @@
 import type { Config } from "../core/config";
 import { runCommand } from "../hosts/command-runner";
-import { untrustedExecutable } from "../hosts/local/trust";
+import { UntrustedPathError, checkTrustedDirectory, untrustedExecutable } from "../hosts/local/trust";
 import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
 import { type RunResult, runPass } from "../schedule/run-pass";
@@ -35,12 +35,16 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
   try {
     const renew = config.renewCommand?.[0];
     const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
+    const untrustedSource = config.deploySource === null ? null : untrustedDeploySource(config.deploySource);
     if (!setup.ok) {
       log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
       outcome = { result: null, error: `${setup.reason}; ${setup.fix}` };
     } else if (untrustedRenew) {
       log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
       outcome = { result: null, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
+    } else if (untrustedSource) {
+      log.log("error", `cannot run: ${untrustedSource.reason} (${untrustedSource.fix})`);
+      outcome = { result: null, error: `${untrustedSource.reason}; ${untrustedSource.fix}` };
     } else {
       // Only backends that leave temp files beside managed files (xrdp) pay for this extra inspection.
       if (!options.dryRun && setup.ctx.backend.rotation?.removeLeftovers) {
@@ -75,4 +79,19 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
   }
   // After close: every line has reached the file (or failed to).
   return { ...outcome, runId: log.runId, warnings: textfileWarning ? [...log.warnings(), textfileWarning] : log.warnings() };
+}
+
+/**
+ * deploySource decides what root deploys: it and every directory above it must pass the
+ * trust rules (issue 19). A directory that does not exist yet passes (certbot has not issued);
+ * its files are judged again, by descriptor, when they are read.
+ */
+function untrustedDeploySource(path: string): { reason: string; fix: string } | null {
+  try {
+    checkTrustedDirectory(path, "deploySource");
+    return null;
+  } catch (error) {
+    if (error instanceof UntrustedPathError) return { reason: error.message, fix: error.fix };
+    return null;
+  }
 }

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { resolve } from "node:path";
 import type { Config, ConfigField } from "../core/config";
 import { splitCommand } from "./argv";
 import { UsageError } from "./exit-codes";
@@ -23,12 +24,20 @@ const FLAG_FIELDS: Readonly<Record<string, ConfigField>> = {
   deploySource: "deploySource",
 };
 
+/** Flags that name a file or directory (core/config.ts PATH_FIELDS). */
+const PATH_FLAGS: ReadonlySet<string> = new Set(["xrdpIni", "stateDir", "logDir", "textfileDir", "deploySource"]);
+
 /** Only flags the user typed override the file (commander fills defaults for the rest). */
 export function flagOverrides(command: Command, exclude: readonly string[] = []): Partial<Record<ConfigField, unknown>> {
   const opts = command.opts<Record<string, unknown>>();
   const out: Partial<Record<ConfigField, unknown>> = {};
   const typed = (name: string): boolean => command.getOptionValueSource(name) === "cli";
-  for (const [flag, field] of Object.entries(FLAG_FIELDS)) if (typed(flag) && !exclude.includes(flag)) out[field] = flag === "keyBits" ? Number(opts[flag]) : opts[flag];
+  for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
+    if (!typed(flag) || exclude.includes(flag)) continue;
+    // A path typed on the command line is taken from the working directory, as admins expect;
+    // the config file and RDPCERT_* variables must give absolute ones (core/config.ts).
+    out[field] = flag === "keyBits" ? Number(opts[flag]) : PATH_FLAGS.has(flag) && typeof opts[flag] === "string" && opts[flag] !== "" ? resolve(opts[flag]) : opts[flag];
+  }
   if (typed("restart") && opts.restart === false) {
     if (typed("restartCommand")) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
     out.restartCommand = null;

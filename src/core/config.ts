@@ -10,12 +10,31 @@ import { findJsonSyntaxError } from "./json-syntax";
  */
 const argv = z.array(z.string().min(1)).min(1);
 
+/**
+ * An absolute path on this platform (Windows: a drive, a UNC or a root-relative path). A
+ * config file or RDPCERT_* value is used by root from whatever directory it was started in
+ * (under sudo, a user's home): a relative one would put the state dir, with its key backups,
+ * there (issue 19). Flags are made absolute by the CLI, against the working directory.
+ */
+export function isAbsolutePath(value: string): boolean {
+  return process.platform === "win32" ? /^([A-Za-z]:[\\/]|[\\/])/.test(value) : value.startsWith("/");
+}
+
+const ABSOLUTE = "must be an absolute path: a relative one would depend on the directory rdpcert is started from";
+const absolutePath = z.string().min(1).refine(isAbsolutePath, { message: ABSOLUTE });
+
+/** Fields that name files or directories: absolute only (isAbsolutePath). */
+export const PATH_FIELDS = ["xrdpIni", "stateDir", "logDir", "textfileDir", "deploySource"] as const;
+
+/** How deep a value of the configuration may nest (its deepest is an argv: 2); deeper is refused before validation. */
+const MAX_DEPTH = 32;
+
 export const configSchema = z
   .object({
     backend: z.enum(["auto", "windows", "xrdp"]).default("auto"),
     /** Probe this port instead of the configured one (e.g. behind a port forward); null: the configured port. */
     port: z.number().int().min(1).max(65535).nullable().default(null),
-    xrdpIni: z.string().min(1).default("/etc/xrdp/xrdp.ini"),
+    xrdpIni: absolutePath.default("/etc/xrdp/xrdp.ini"),
     warnDays: z.number().int().min(0).max(3650).default(30),
     criticalDays: z.number().int().min(0).max(3650).default(7),
     /** Renew a self-signed certificate after this fraction of its lifetime. */
@@ -26,8 +45,8 @@ export const configSchema = z
     /** Cron expression for `rdpcert schedule` and `rdpcert task` (5 fields, or 6 with seconds). */
     schedule: z.string().min(1).default("0 3 * * *"),
     jitterMinutes: z.number().int().min(0).max(1440).default(30),
-    stateDir: z.string().min(1).default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert"),
-    logDir: z.string().min(1).default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\logs` : "/var/log/rdpcert"),
+    stateDir: absolutePath.default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert"),
+    logDir: absolutePath.default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\logs` : "/var/log/rdpcert"),
     keepBackups: z.number().int().min(1).max(1000).default(5),
     /** "auto" (systemctl restart xrdp when systemd runs it), null (never), or argv. */
     restartCommand: z.union([z.literal("auto"), z.null(), argv]).default("auto"),
@@ -41,13 +60,13 @@ export const configSchema = z
     timeoutMs: z.number().int().min(1).max(600_000).default(5000),
     verifyTimeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
     /** Where `run` writes rdpcert.prom after every pass (node_exporter's or windows_exporter's textfile directory); null: nowhere. */
-    textfileDir: z.string().min(1).nullable().default(null),
+    textfileDir: absolutePath.nullable().default(null),
     /**
      * xrdp: a directory holding fullchain.pem and privkey.pem (a certbot lineage such as
      * /etc/letsencrypt/live/NAME, or where acme.sh installs): `run` deploys a newer certificate
      * for the same names from it when the CA-issued one nears expiry. Windows looks in LocalMachine\My.
      */
-    deploySource: z.string().min(1).nullable().default(null),
+    deploySource: absolutePath.nullable().default(null),
   })
   .strict();
 
@@ -76,9 +95,26 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;
 }
 
+/** The first field whose value nests deeper than MAX_DEPTH (counted without recursion), or null. */
+function tooDeep(input: Record<string, unknown>): string | null {
+  for (const [field, value] of Object.entries(input)) {
+    const stack: [unknown, number][] = [[value, 1]];
+    while (stack.length > 0) {
+      const [item, depth] = stack.pop()!;
+      if (item === null || typeof item !== "object") continue;
+      if (depth > MAX_DEPTH) return field;
+      for (const child of Object.values(item as Record<string, unknown>)) stack.push([child, depth + 1]);
+    }
+  }
+  return null;
+}
+
 /** Validates parsed JSON; the error is one line naming the field, the value and what is allowed. */
 export function validateConfig(input: unknown, source: string): ConfigResult {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return { ok: false, error: `${source}: the configuration must be a JSON object` };
+  // Before the schema: a value nested thousands deep would overflow the stack of the validator and of the message.
+  const deep = tooDeep(input as Record<string, unknown>);
+  if (deep !== null) return { ok: false, error: `${source}: ${deep}: the value is nested more than ${MAX_DEPTH} levels deep, which no field of rdpcert's configuration allows` };
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) return { ok: false, error: `${source}: ${describeIssue(parsed.error.issues[0]!, input)}` };
   const churn = churnError(parsed.data);

@@ -61,6 +61,8 @@ export function sinkFailureText(file: string, error: NodeJS.ErrnoException): str
     ENOTDIR: "a path component is not a directory",
     EEXIST: "a file is in the way of the log directory",
     EISDIR: "it is a directory",
+    ELOOP: "it is a link, which rdpcert never writes its log through",
+    ENOTREG: "it is not a regular file",
   };
   const code = error.code ?? "unknown error";
   return `cannot write the log file ${file}: ${why[code] ?? code} (${code}); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)`;

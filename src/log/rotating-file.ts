@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -43,7 +43,14 @@ export class RotatingFile {
       }
       const bytes = Buffer.byteLength(line) + 1;
       if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
-      appendFileSync(this.path(0), `${line}\n`, { mode: 0o640 });
+      // Never through a link planted where the log goes (root would append to its target), nor into a FIFO or device.
+      const fd = openSync(this.path(0), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0), 0o640);
+      try {
+        if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${this.path(0)} is not a regular file`), { code: "ENOTREG" });
+        writeSync(fd, `${line}\n`);
+      } finally {
+        closeSync(fd);
+      }
       this.size += bytes;
     } catch (error) {
       this.onError(error as NodeJS.ErrnoException);

@@ -2,6 +2,8 @@ import { Gauge, Registry } from "prom-client";
 import type { Verdict } from "../core/assess";
 import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
+import { UntrustedPathError } from "../hosts/local/trust";
+import { withTrustedDirectory } from "../hosts/local/trusted-dir";
 import { type RunResult, readBackoff } from "../schedule/run-pass";
 import { recordTextfileOutcome } from "../schedule/textfile-record";
 import { verdictGauge } from "./local-metrics";
@@ -54,12 +56,15 @@ export function lastRotationAt(history: readonly unknown[]): Date | null {
 /**
  * Writes DIR/rdpcert.prom atomically (temp file, fsync, rename): the textfile
  * collector never reads half a file. World-readable: it holds no secrets, and
- * node_exporter often runs as its own user.
+ * node_exporter often runs as its own user. DIR and every directory and link
+ * on the way to it must pass the trust rules, and the file is written into the
+ * directory as opened and checked (issue 19: never through a link another
+ * user chose); an UntrustedPathError otherwise, and nothing is written.
  */
 export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise<string> {
-  const path = join(dir, TEXTFILE_NAME);
-  writeFileAtomic(path, await runMetricsText(metrics), { mode: 0o644 });
-  return path;
+  const text = await runMetricsText(metrics);
+  withTrustedDirectory(dir, { what: "the textfile directory", chain: "full" }, (at) => writeFileAtomic(join(at, TEXTFILE_NAME), text, { mode: 0o644 }));
+  return join(dir, TEXTFILE_NAME);
 }
 
 /**
@@ -82,6 +87,10 @@ export async function writePassMetrics(dir: string, pass: { readonly result: Run
       rotationFailures: (result?.backoff ?? readBackoff(pass.stateDir)).failures,
     });
   } catch (caught) {
+    if (caught instanceof UntrustedPathError) {
+      recordTextfileOutcome(pass.stateDir, { at: now, error: "untrusted directory" });
+      return `not writing the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${caught.message}; fix: ${caught.fix}`;
+    }
     error = (caught as NodeJS.ErrnoException).code ?? (caught as Error).name;
   }
   recordTextfileOutcome(pass.stateDir, { at: now, error });

@@ -7,6 +7,7 @@ import { buildSelfSigned } from "../../src/core/self-signed";
 import { probe } from "../../src/probe/prober";
 import { certValid, testKey } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
+import { adminDir } from "../helpers/admin-dir";
 import { ensureUser } from "../helpers/users";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
@@ -62,7 +63,7 @@ async function status(ini: string, options: { uid?: number; gid?: number; prefix
 }
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(server.dir, "config.json");
+  const path = join(adminDir(), "config.json");
   writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
   return path;
 }

@@ -5,6 +5,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { xrdpPool } from "../helpers/xrdp-pool";
 import { type RunningProcess, type Sample, eventually, httpGet, startExporterCli, startPrometheus } from "../helpers/prometheus";
+import { adminDir } from "../helpers/admin-dir";
 
 /**
  * Issue 14 end to end: a real Prometheus scrapes `rdpcert exporter`, which
@@ -34,7 +35,7 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
 
   beforeAll(async () => {
     [healthy, expiring, downgraded] = await Promise.all([start(certValid(-1, 179, "healthy")), start(certValid(-170, 5, "expiring")), start({ ...certValid(-1, 179, "downgraded"), securityLayer: "rdp" })]);
-    const config = join(healthy.dir, "rdpcert.json");
+    const config = join(adminDir(), "rdpcert.json");
     writeFileSync(config, JSON.stringify({ backend: "xrdp", xrdpIni: healthy.iniPath }));
     exporter = await startExporterCli(["--config", config]);
     const exporterAddress = exporter.url.replace(/^http:\/\//, "");

@@ -7,6 +7,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { xrdpPool } from "../helpers/xrdp-pool";
 import { certValid } from "../helpers/certs";
 import { CLI, rdpcert } from "../helpers/cli";
+import { adminDir } from "../helpers/admin-dir";
 import { type Tmpfs, mountTmpfs } from "../helpers/tmpfs";
 
 /** Issue 12: faults of the machine (log sink, disks, signals, descriptors) against real xrdp and real tmpfs mounts. */
@@ -52,7 +53,7 @@ describe("faults (issue 12) against real xrdp", () => {
   });
 
   const writeConfig = (server: XrdpServer, logDir: string, extra: Record<string, unknown> = {}): string => {
-    const path = join(server.dir, "config.json");
+    const path = join(adminDir(), "config.json");
     writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir, restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
     return path;
   };

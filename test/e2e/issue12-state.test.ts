@@ -8,6 +8,7 @@ import { generateKey } from "../../src/core/self-signed";
 import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
 import { rdpcert, rdpcertJson } from "../helpers/cli";
+import { adminDir } from "../helpers/admin-dir";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
@@ -195,7 +196,7 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     otherUser();
     const server = await start(certValid(-170, 10));
     const marker = join(server.dir, "ran-as-root");
-    const config = join(server.dir, "config.json");
+    const config = join(adminDir(), "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: ["touch", marker] }));
     loosen(config);
     const before = snapshot([server.certPath, server.keyPath, server.iniPath]);
@@ -209,7 +210,7 @@ describe("issue 12: the state dir is root's (case 6)", () => {
   it("a restart command whose executable another user can change is refused before anything changes", async () => {
     const other = otherUser();
     const server = await start(certValid(-170, 10));
-    const script = join(server.dir, "restart.sh");
+    const script = join(adminDir(), "restart.sh");
     writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     chownSync(script, other.uid, other.gid);
     const before = snapshot([server.certPath, server.keyPath, server.iniPath]);
@@ -304,7 +305,7 @@ describe("issue 12: never overwrite what is not the listener's pair (case 7)", (
     if (how === "hardlink") linkSync(key, join(dir, "other-service.key"));
     writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(`=${server.certPath}`, `=${cert}`).replace(`=${server.keyPath}`, `=${key}`));
     const before = snapshot([cert, key]);
-    const config = join(server.dir, "config.json");
+    const config = join(adminDir(), "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000 }));
     const run = await rdpcert(["run", "--config", config, "--json"]);
     const json = JSON.parse(run.stdout) as { outcome: string; exitCode: number; rotation: { plan: string[] } | null };
@@ -410,7 +411,7 @@ describe("issue 12: leftover temp files of interrupted writes (case 12)", () => 
     const state = join(server.dir, "state");
     let run;
     if (command === "run") {
-      const config = join(server.dir, "config.json");
+      const config = join(adminDir(), "config.json");
       writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: state, logDir: join(server.dir, "log"), restartCommand: null }));
       run = await rdpcert(["run", "--config", config]);
     } else if (command === "rotate") run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"]);

@@ -7,6 +7,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { xrdpPool } from "../helpers/xrdp-pool";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
+import { adminDir } from "../helpers/admin-dir";
 
 /** `rdpcert run` (what the scheduler runs) end to end against real xrdp, driven by a real config file. */
 interface RunJson {
@@ -25,7 +26,7 @@ const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerpr
 const presented = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate;
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(server.dir, "config.json");
+  const path = join(adminDir(), "config.json");
   writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
   return path;
 }

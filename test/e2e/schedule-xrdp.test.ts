@@ -6,6 +6,7 @@ import { probe } from "../../src/probe/prober";
 import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { CLI, rdpcert } from "../helpers/cli";
+import { adminDir } from "../helpers/admin-dir";
 
 /** The `rdpcert schedule` daemon as a real process, against a real xrdp. */
 function daemon(config: string): { child: ChildProcess; output: () => string; exited: Promise<number | null>; waitFor: (pattern: RegExp, count?: number) => Promise<void> } {
@@ -44,7 +45,7 @@ describe("rdpcert schedule", () => {
     const server = await startXrdp(certValid(-170, 10));
     servers.push(server);
     const state = join(server.dir, "state");
-    const config = join(server.dir, "config.json");
+    const config = join(adminDir(), "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: state, logDir: join(server.dir, "log"), schedule: "* * * * * *", jitterMinutes: 0, restartCommand: ["sleep", "3"], verifyTimeoutMs: 8000 }));
     const d = daemon(config);
     await d.waitFor(/rotating: /);
@@ -68,7 +69,7 @@ describe("rdpcert schedule", () => {
   it("SIGHUP runs a pass now; SIGTERM when idle exits 0 at once", async () => {
     const server = await startXrdp(certValid(-1, 179));
     servers.push(server);
-    const config = join(server.dir, "config.json");
+    const config = join(adminDir(), "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), schedule: "0 3 * * *", jitterMinutes: 30 }));
     const d = daemon(config);
     await d.waitFor(/scheduled "0 3 \* \* \*" plus up to 30 min jitter; next run at \d{4}-/);

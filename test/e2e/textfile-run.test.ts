@@ -6,11 +6,12 @@ import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
+import { adminDir } from "../helpers/admin-dir";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /** `rdpcert run --textfile-dir`: rdpcert.prom for node_exporter's textfile collector, checked by promtool. */
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(server.dir, "config.json");
+  const path = join(adminDir(), "config.json");
   writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
   return path;
 }
@@ -24,7 +25,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
   it("healthy: writes rdpcert.prom atomically with the verdict and the served certificate's notAfter; promtool accepts it", async () => {
     const pair = certValid(-1, 179);
     const server = await start(pair);
-    const dir = join(server.dir, "textfile");
+    const dir = join(adminDir(), "textfile");
     mkdirSync(dir);
     const before = Date.now() / 1000;
     const run = await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--json"]);
@@ -46,7 +47,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
 
   it("from the config's textfileDir: after a rotation, the new certificate's notAfter and the rotation's time", async () => {
     const server = await start(certValid(-130, 50));
-    const dir = join(server.dir, "textfile");
+    const dir = join(adminDir(), "textfile");
     mkdirSync(dir);
     const run = await rdpcert(["run", "--config", writeConfig(server, { textfileDir: dir }), "--json"]);
     expect(run.code).toBe(0);
@@ -59,7 +60,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
 
   it("a textfile directory that does not exist: the pass still succeeds and the log says why there is no file", async () => {
     const server = await start(certValid(-1, 179));
-    const dir = join(server.dir, "missing");
+    const dir = join(adminDir(), "missing");
     const run = await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--json"]);
     expect(run.code).toBe(0);
     const log = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8");
@@ -71,7 +72,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
 
   it("--dry-run writes nothing", async () => {
     const server = await start(certValid(-1, 179));
-    const dir = join(server.dir, "textfile");
+    const dir = join(adminDir(), "textfile");
     mkdirSync(dir);
     expect((await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--dry-run", "--json"])).code).toBe(0);
     expect(readdirSync(dir)).toEqual([]);

@@ -66,7 +66,8 @@ Exit codes:
      (the output names the backup to restore with 'rdpcert backups restore ID')
   3  the certificate was refused (no byte changed), the listener cannot be changed here
      (down, another process serves it, a Group Policy binding), another rotation holds
-     the lock, or bad usage`,
+     the lock, or bad usage; also a certbot lineage, or rdpcert/ beside the ini, that
+     another user can write or that a directory above it lets them swap (trust rules)`,
     )
     .action(async (opts: DeployFlags, command: Command) => {
       process.exitCode = await runDeployCommand(opts, command);

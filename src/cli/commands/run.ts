@@ -32,7 +32,8 @@ Exit codes:
   2  CRITICAL: the listener is unhealthy (rotation rolled back or not-fixed, backing off
      after failures, a problem a new certificate does not fix, CA-issued within
      criticalDays, listener down, ...)
-  3  bad configuration or usage, or the listener could not be inspected`,
+  3  bad configuration or usage (also a deploySource or renew command another user
+     could change: see the README's trust rules), or the listener could not be inspected`,
     )
     .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
       const { configFor } = await import("../config-flags");

@@ -51,27 +51,31 @@ const sizeText = (bytes: number): string => (bytes >= MiB ? `${Math.round((bytes
  * (ENOENT, EACCES, ...) are thrown unchanged.
  */
 export function readBounded(path: string, kind: ReadKind): Buffer {
-  const limit = READ_LIMITS[kind];
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
   try {
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new BoundedReadError(`is ${fileType(stats)}, not a regular file (rdpcert reads ${KIND_NAMES[kind]} only from a regular file)`);
-    if (stats.size > limit) throw new BoundedReadError(`is ${stats.size} bytes, more than the ${sizeText(limit)} ${KIND_NAMES[kind]} may have`);
-    // The file may grow while we read: read at most one byte past the cap to tell.
-    const chunks: Buffer[] = [];
-    let length = 0;
-    while (length <= limit) {
-      const chunk = Buffer.alloc(Math.min(limit + 1 - length, Math.max(stats.size + 1 - length, 64 * 1024)));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      length += n;
-    }
-    if (length > limit) throw new BoundedReadError(`grew past the ${sizeText(limit)} ${KIND_NAMES[kind]} may have while it was read`);
-    return Buffer.concat(chunks, length);
+    return readBoundedFd(fd, fstatSync(fd), kind);
   } finally {
     closeSync(fd);
   }
+}
+
+/** readBounded's checks and read on a descriptor the caller opened (and judged by `stats`, its fstat). */
+export function readBoundedFd(fd: number, stats: Stats, kind: ReadKind): Buffer {
+  const limit = READ_LIMITS[kind];
+  if (!stats.isFile()) throw new BoundedReadError(`is ${fileType(stats)}, not a regular file (rdpcert reads ${KIND_NAMES[kind]} only from a regular file)`);
+  if (stats.size > limit) throw new BoundedReadError(`is ${stats.size} bytes, more than the ${sizeText(limit)} ${KIND_NAMES[kind]} may have`);
+  // The file may grow while we read: read at most one byte past the cap to tell.
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length <= limit) {
+    const chunk = Buffer.alloc(Math.min(limit + 1 - length, Math.max(stats.size + 1 - length, 64 * 1024)));
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    length += n;
+  }
+  if (length > limit) throw new BoundedReadError(`grew past the ${sizeText(limit)} ${KIND_NAMES[kind]} may have while it was read`);
+  return Buffer.concat(chunks, length);
 }
 
 export function readBoundedText(path: string, kind: ReadKind, encoding: BufferEncoding = "utf8"): string {

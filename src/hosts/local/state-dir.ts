@@ -208,6 +208,47 @@ export class StateDir {
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);
     for (const name of ["journal.json", "rotate.lock", "backoff.json"]) removeLeftoverTemps(this.file(name));
+    this.removeStaleLockFiles();
+  }
+
+  /**
+   * lock() writes `rotate.lock.PID` and moves a stale lock aside as
+   * `rotate.lock.stale.PID`; a crash between those steps leaves them behind
+   * (issue 19). Removes them (and writeFileAtomic's temps of them) when
+   * their process is gone: only those names, regular files owned by root or
+   * the running user, whose pid is not running or is a process that started
+   * after the file was written. Never throws.
+   */
+  private removeStaleLockFiles(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.path);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const match = /^rotate\.lock\.(?:stale\.)?(\d+)$/.exec(name);
+      if (!match) {
+        const temp = /^\.(rotate\.lock\.(?:stale\.)?\d+)\.rdpcert-\d+-[0-9a-f]{8}$/.exec(name);
+        if (temp) removeLeftoverTemps(this.file(temp[1]!));
+        continue;
+      }
+      const path = this.file(name);
+      try {
+        const stats = lstatOrNull(path);
+        if (stats === null || !stats.isFile() || untrustedReason(path, stats) !== null) continue;
+        const pid = Number(match[1]);
+        if (pid === process.pid) continue;
+        if (isAlive(pid)) {
+          const started = processStartedAtMs(pid);
+          // The same pid may be the writer still at work; a process started after the write is not.
+          if (started === null || started <= stats.mtimeMs + 1000) continue;
+        }
+        unlinkSync(path);
+      } catch {
+        // Gone meanwhile, or not ours to remove.
+      }
+    }
   }
 
   /**

@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import type { CommandRunner } from "../command-runner";
 import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
 import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
+import { untrustedDirectory } from "../local/trust";
+import { withTrustedDirectory } from "../local/trusted-dir";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
 
@@ -22,6 +24,34 @@ const NAME_SOURCES: Record<CertificateNames["source"], string> = {
 export function managedPaths(iniPath: string): { dir: string; cert: string; key: string } {
   const dir = join(dirname(iniPath), "rdpcert");
   return { dir, cert: join(dir, "cert.pem"), key: join(dir, "key.pem") };
+}
+
+/**
+ * Why rdpcert must not write into its managed directory (issue 19): a link, not a directory,
+ * or a directory another user owns or can write (the ini's directory may be xrdp's own, so
+ * its user could have put a link to another directory there). Null when it is fine or missing.
+ */
+export function managedDirRefusal(iniPath: string): { reason: string; fix: string } | null {
+  const { dir } = managedPaths(iniPath);
+  let stats;
+  try {
+    stats = lstatSync(dir);
+  } catch {
+    return null;
+  }
+  const why = stats.isSymbolicLink() ? `${dir} is a link` : !stats.isDirectory() ? `${dir} is not a directory` : untrustedDirectory(dir, stats, true);
+  return why ? { reason: `rdpcert's own directory ${why}: rdpcert will not write the certificate and key through it`, fix: `move ${dir} aside (rdpcert creates it again, root's, 0755), then run again` } : null;
+}
+
+/** Runs `write` with rdpcert's managed directory created if missing and opened without following a link (see openTrustedDirectory). */
+function inManagedDir<T>(iniPath: string, write: (at: string) => T): T {
+  return withTrustedDirectory(managedPaths(iniPath).dir, { what: "rdpcert's own directory", chain: "last", create: 0o755 }, write);
+}
+
+/** `path` as written: inside the opened managed directory when it is one of rdpcert's managed files. */
+function managedName(iniPath: string, path: string): string | null {
+  const managed = managedPaths(iniPath);
+  return path === managed.cert || path === managed.key ? path.slice(managed.dir.length + 1) : null;
 }
 
 function isLink(path: string): boolean {
@@ -285,18 +315,23 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       if (certificate.keyPem === null || certificate.chain.length === 0) {
         return { reason: "xrdp needs the certificate and its private key as files: a certificate held only in a Windows store cannot be deployed here", fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
       }
-      return refuseFiles(deployTargets(inspection), inspection, "deploy");
+      return managedDirRefusal(inspection.source) ?? refuseFiles(deployTargets(inspection), inspection, "deploy");
     },
 
     refuseTargets(inspection) {
-      return refuseFiles(replacementTargets(inspection), inspection, "rotate");
+      const targets = replacementTargets(inspection);
+      // Also when the ini already names rdpcert's own pair (after a deploy): it is written there all the same.
+      const managed = managedName(inspection.source, targets.cert) !== null || managedName(inspection.source, targets.key) !== null;
+      return (managed ? managedDirRefusal(inspection.source) : null) ?? refuseFiles(targets, inspection, "rotate");
     },
 
     removeLeftovers(inspection) {
       const targets = replacementTargets(inspection);
       const managed = managedPaths(inspection.source);
+      // Never through a managed directory that is a link or another user's.
+      const skip = managedDirRefusal(inspection.source) ? new Set([managed.cert, managed.key]) : new Set<string>();
       const paths = new Set([inspection.certificate.location, inspection.key.location ?? targets.key, targets.cert, targets.key, managed.cert, managed.key, iniTarget(inspection.source)]);
-      return [...paths].flatMap((path) => removeLeftoverTemps(path));
+      return [...paths].filter((path) => !skip.has(path)).flatMap((path) => removeLeftoverTemps(path));
     },
 
     async collectBackup(inspection, replacement): Promise<StepResult<BackupSet>> {
@@ -350,11 +385,16 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
           ...(iniText === null ? [] : [{ path: ini, sha256: sha256(iniText) }]),
         ];
         beforeWrite?.(planned);
-        if (targets.repointIni) mkdirSync(dirname(targets.cert), { recursive: true, mode: 0o755 });
         // Key first: xrdp reads both per connection, and a new key beside the old cert fails one
         // handshake at worst, while the reverse order could present a cert whose key is not there.
-        writeFileAtomic(targets.key, pair.keyPem, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
-        writeFileAtomic(targets.cert, pair.certPem, { mode: 0o644, uid: 0, gid: 0 });
+        // rdpcert's own files only through its managed directory as opened and checked (issue 19).
+        const put = (path: string, data: string, mode: { mode: number; uid: number; gid: number }): void => {
+          const name = managedName(inspection.source, path);
+          if (name === null) writeFileAtomic(path, data, mode);
+          else inManagedDir(inspection.source, (at) => writeFileAtomic(join(at, name), data, mode));
+        };
+        put(targets.key, pair.keyPem, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+        put(targets.cert, pair.certPem, { mode: 0o644, uid: 0, gid: 0 });
         const written = [targets.key, targets.cert];
         if (iniText !== null) {
           // A symlinked ini is edited at its target, crash-safely; the link stays.
@@ -392,13 +432,20 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       const refused = guard ? restoreRefusal(guard, toWrite, toRemove) : null;
       if (refused) return { ok: false, reason: refused.reason, conflict: refused.conflict };
       try {
+        const source = guard?.inspection.source ?? null;
+        // rdpcert's managed files only through the managed directory as opened and checked (issue 19).
+        const inPlace = (path: string, act: (at: string) => void): void => {
+          const name = source === null ? null : managedName(source, path);
+          if (name === null || source === null) act(path);
+          else inManagedDir(source, (at) => act(join(at, name)));
+        };
         for (const item of toWrite) {
           // Permission bits only: never setuid, setgid or sticky from a backup.
-          writeFileAtomic(item.originalPath, item.data, { mode: item.mode & 0o777, uid: item.uid, gid: item.gid });
+          inPlace(item.originalPath, (path) => writeFileAtomic(path, item.data, { mode: item.mode & 0o777, uid: item.uid, gid: item.gid }));
           restored.push(item.originalPath);
         }
         for (const path of toRemove) {
-          rmSync(path, { force: true });
+          inPlace(path, (at) => rmSync(at, { force: true }));
           restored.push(`${path} (removed: it did not exist before)`);
         }
         return { ok: true, value: { restored } };
@@ -442,9 +489,11 @@ function writeSupplied(inspection: HostInspection, supplied: SuppliedCertificate
     { path: targets.cert, sha256: sha256(certText) },
     ...(iniText === null ? [] : [{ path: ini, sha256: sha256(iniText) }]),
   ]);
-  mkdirSync(dirname(targets.cert), { recursive: true, mode: 0o755 });
-  writeFileAtomic(targets.key, keyText, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
-  writeFileAtomic(targets.cert, certText, { mode: 0o644, uid: 0, gid: 0 });
+  // Into the managed directory as opened and checked, never through a link put in its place (issue 19).
+  inManagedDir(inspection.source, (at) => {
+    writeFileAtomic(join(at, basename(targets.key)), keyText, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
+    writeFileAtomic(join(at, basename(targets.cert)), certText, { mode: 0o644, uid: 0, gid: 0 });
+  });
   const written = [targets.key, targets.cert];
   if (iniText !== null) {
     const stats = statSync(ini);

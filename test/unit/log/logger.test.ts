@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandRunner } from "../../../src/hosts/command-runner";
@@ -73,5 +73,19 @@ describe("logging", () => {
     log.log("error", "two");
     await log.close();
     expect(reported).toEqual(["rdpcert: cannot write to the Windows event log (New-EventLog : Requested registry access is not allowed.); the log file still has every line, and further event log failures are not repeated"]);
+  });
+});
+
+describe("the log file is never written through a link (issue 19)", () => {
+  it("rdpcert.log planted as a link: the target is unchanged, one warning, the work goes on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-log-link-"));
+    const target = join(dir, "victim");
+    writeFileSync(target, "untouched\n");
+    symlinkSync(target, join(dir, LOG_FILE));
+    const log = createLog({ logDir: dir, console: false, runId: "r" });
+    log.log("info", "a line");
+    await log.close();
+    expect(readFileSync(target, "utf8")).toBe("untouched\n");
+    expect(log.warnings()).toEqual([expect.stringContaining("it is a link, which rdpcert never writes its log through (ELOOP)")]);
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootId, processStartTime } from "../../../../src/hosts/local/process-info";
@@ -179,5 +179,27 @@ describe("StateDir", () => {
 describe("windowsAclArgs", () => {
   it("limits the state dir to SYSTEM and Administrators by SID, without inheritance", () => {
     expect(windowsAclArgs("C:\\ProgramData\\rdpcert")).toEqual(["C:\\ProgramData\\rdpcert", "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"]);
+  });
+});
+
+describe("StateDir: lock files left by a crash (issue 19)", () => {
+  let dir: string;
+  beforeEach(() => (dir = join(mkdtempSync(join(tmpdir(), "rdpcert-state-")), "state")));
+  afterEach(() => rmSync(join(dir, ".."), { recursive: true, force: true }));
+
+  it("removes rotate.lock.PID, rotate.lock.stale.PID and their temps whose process is gone; keeps a live writer's and other names", () => {
+    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+    new StateDir(dir).ensure();
+    const stale = [`rotate.lock.${dead}`, `rotate.lock.stale.${dead}`, `.rotate.lock.${dead}.rdpcert-${dead}-0a1b2c3d`];
+    // A live process that wrote its file after it started: still at work, kept.
+    const live = `rotate.lock.${process.ppid}`;
+    const other = ["rotate.lock.notapid", `rotate.lock.${dead}.bak`, "history.jsonl"];
+    for (const name of [...stale, live, ...other]) writeFileSync(join(dir, name), "{}", { mode: 0o600 });
+    const lock = new StateDir(dir).lock();
+    expect(lock.ok).toBe(true);
+    if (lock.ok) lock.release();
+    const left = readdirSync(dir).sort();
+    for (const name of stale) expect(left).not.toContain(name);
+    for (const name of [live, ...other]) expect(left).toContain(name);
   });
 });
