@@ -285,6 +285,23 @@ async function waitForListener(ctx: RotationContext, inspection: HostInspection,
   }
 }
 
+/**
+ * `restartCommand: "auto"` on xrdp restarts nothing (issue 23): xrdp reads its pair for every new
+ * connection, and a restart ends every connected session. Only when the first handshake after the
+ * change still shows what was presented before (`stale`: a server that does not re-read its pair)
+ * does it run the restart, and say so in the steps and the log. A failed restart is left to the
+ * verification that follows, which says what the listener presents.
+ */
+async function restartIfStale(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, records: StepRecord[], accept: (p: ProbeResult) => string | null, stale: string, withChain = false): Promise<void> {
+  const command = settings.restart.enabled && !settings.restart.command ? settings.restart.ifStale : null;
+  const steps = ctx.backend.rotation;
+  if (!command || !steps) return;
+  const first = await probeOf(ctx, inspection, settings.probeTimeoutMs, withChain);
+  if (accept(first) === null || signature(first) !== stale) return;
+  ctx.log("warn", `the listener still presents ${stale} after the change (it does not re-read its pair): restarting it with ${command.join(" ")}, which ends connected sessions`);
+  await timed(records, "restart", () => steps.restart({ enabled: true, command, timeoutMs: settings.restart.timeoutMs }, null), (v) => `the listener still presented ${stale} after the change: ${v.command ?? "restarted"}`);
+}
+
 /** `newThumbprint` null: the server makes the new certificate itself (Windows); any other than the old one will do. */
 function expectNew(now: () => Date, oldThumbprint: string | null, newThumbprint: string | null) {
   return (p: ProbeResult): string | null => {
@@ -446,6 +463,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       const unchangedOk = replaced.value.presentedMayStay === true;
       const chainChecked = checksChain(steps, supplied);
       const accept = supplied ? expectSupplied(ctx.now, supplied, chainChecked) : expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint);
+      await restartIfStale(ctx, settings, inspection, records, accept, beforeSignature, chainChecked);
       const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, accept, chainChecked), (v) => `${supplied ? `${supplied.thumbprint}${chainChecked ? " and its chain" : ""}` : unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
       else {
@@ -471,7 +489,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
 
   ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);
   advanceAfterChange("restoring");
-  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written);
+  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written, newThumbprint);
   const outcome = rolledBack.ok ? "rolled-back" : "rollback-failed";
   close({ outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
   if (rolledBack.ok) {
@@ -533,7 +551,7 @@ export function removeLeftovers(ctx: RotationContext, inspection: HostInspection
   for (const path of removed) ctx.log("warn", `removed ${path}, left over by an interrupted write`);
 }
 
-async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"]) {
+async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"], stale: string | null) {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
   if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read`, conflict: false };
@@ -619,12 +637,14 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
     // Never prune the backup being restored (issue 12, case 13).
     const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2), [id]);
+    const presentedBefore = settings.restart.ifStale ? signature(await probeOf(ctx, outcome.inspection, settings.probeTimeoutMs)) : null;
     const restored = await steps.restore(backup, { inspection: outcome.inspection });
     if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     ctx.log("info", `restored backup ${id} (${backup.thumbprint ?? "no certificate"}); the state before is in backup ${safetyBackupId}`);
     if (!backup.thumbprint) return result("restored-unverified", `backup ${id} restored; it holds no certificate to look for`, { safetyBackupId });
+    if (presentedBefore && presentedBefore !== backup.thumbprint) await restartIfStale(ctx, settings, outcome.inspection, [], expectSignature(backup.thumbprint), presentedBefore);
     const verified = await waitForListener(ctx, outcome.inspection, settings, expectSignature(backup.thumbprint));
     return verified.ok
       ? result("restored", `the listener presents ${backup.thumbprint} from backup ${id}`, { safetyBackupId, presentedThumbprint: backup.thumbprint })
