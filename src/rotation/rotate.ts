@@ -562,6 +562,7 @@ async function rollBack(ctx: RotationContext, settings: RotationSettings, inspec
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const gone = restored.value.oldCertificateGone;
   const accept = gone ? expectNew(ctx.now, null, null) : expectSignature(expected);
+  if (stale && stale !== expected) await restartIfStale(ctx, settings, inspection, records, accept, stale);
   const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), () => (gone ? `${gone}; a valid certificate is presented with the binding as before` : "old state presented again"));
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
   if (verified.ok && gone) {
