@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
-import { thumbprintOf } from "../core/certificate";
+import { describeCertificate, thumbprintOf } from "../core/certificate";
 import type { Policy } from "../core/policy";
 import { probeAddressFor } from "../core/target";
 import type { BackupSet, HostBackend, HostInspection, Replacement, ReplacementSpec, RestartSpec, RotationSteps, SuppliedCertificate } from "../hosts/host-backend";
@@ -254,11 +254,31 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   const cert = inspection.certificate;
   const refused = refusal(assessment, inspection, settings, issuedByRdpcert(ctx.store.history(), cert.state === "present" ? thumbprintOf(cert.der) : null));
   if (refused) return { kind: "refused", ...refused, plan, ...base };
-  if (assessment.status === "OK" && !settings.force) {
+  const names = namesToChange(cert.state === "present" ? cert.der : null, settings.spec.requested);
+  if (assessment.status === "OK" && !settings.force && !names) {
     return { kind: "not-needed", reason: `the listener is healthy: ${assessment.reason}`, fix: "pass --force to rotate anyway", plan, ...base };
   }
-  const why = assessment.status === "OK" ? "forced" : `${assessment.status}: ${assessment.reason}`;
+  const why = assessment.status !== "OK" ? `${assessment.status}: ${assessment.reason}` : names ?? "forced";
   return { kind: "rotate", reason: why, fix: null, plan, ...base };
+}
+
+/**
+ * `rotate --name/--ip` (what doctor's name fix runs): a certificate whose names differ from the
+ * requested ones is rotated even when healthy (issue 23); why, or null when it already names exactly them.
+ */
+function namesToChange(der: Buffer | null, requested: ReplacementSpec["requested"]): string | null {
+  if (!requested || requested.dnsNames.length + requested.ipAddresses.length === 0) return null;
+  let sans: readonly string[] = [];
+  try {
+    sans = der ? describeCertificate(der).subjectAltNames : [];
+  } catch {
+    sans = [];
+  }
+  const has = new Set(sans.map((n) => n.replace(/^IP Address:/, "IP:").toLowerCase()));
+  const wanted = [...requested.dnsNames.map((n) => `DNS:${n}`), ...requested.ipAddresses.map((n) => `IP:${n}`)];
+  const missing = wanted.filter((n) => !has.has(n.toLowerCase()));
+  if (missing.length) return `the certificate does not name ${missing.join(", ")} (requested with --name/--ip)`;
+  return has.size === wanted.length ? null : `the certificate names more than requested with --name/--ip (${sans.join(", ")})`;
 }
 
 async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>, detail: (value: T) => string | null = () => null) {
