@@ -36,7 +36,8 @@ describe("assess", () => {
     expect(a.status).toBe("WARN");
     expect(a.health).toBe("warn");
     expect(a.reason).toMatch(/expires in 9 days/);
-    expect(a.fix).toMatch(/self-signed pair for xrdp/);
+    expect(a.fix).toMatch(/^sudo rdpcert rotate --yes: a new self-signed pair/);
+    expect(a.fix).not.toMatch(/make-ssl-cert/);
   });
 
   it("WARNs once 2/3 of a self-signed lifetime has passed, even far from expiry", () => {
@@ -123,7 +124,7 @@ describe("assess", () => {
     });
     const a = assess(configured, presented(fallback), DEFAULT_POLICY, now);
     expect(a.problems.map((p) => p.verdict)).toEqual(["CORRUPT", "MISMATCH"]);
-    expect(a.fix).toMatch(/Remote Desktop|SessionEnv/);
+    expect(a.fix).toMatch(/^rdpcert rotate --yes \(from an elevated prompt\)/);
   });
 
   it("reports an expired presented certificate that differs from a healthy configured one", () => {
