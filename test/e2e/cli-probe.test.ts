@@ -63,7 +63,7 @@ describe("rdpcert probe (the built CLI)", () => {
       const crit = await rdpcert(["probe", "--warn-days", "30", "--critical-days", "14", `127.0.0.1:${expiring.port}`]);
       expect(crit.code).toBe(2);
       expect(crit.stdout.split("\n")[0]).toMatch(/^RDPCERT CRITICAL - 1 target: 1 CRITICAL \| '127\.0\.0\.1:\d+_days'=9;30:;14:$/);
-      expect(crit.stdout).toMatch(/CRITICAL  certificate expires in 9 days \(within --critical-days 14\)/);
+      expect(crit.stdout).toMatch(/CRITICAL {2}certificate expires in 9 days \(within --critical-days 14\)/);
     });
 
     it("--problems-only lists only the targets that are not OK; the first line still counts them all", async () => {
