@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
 import { describeCertificate, thumbprintOf } from "../core/certificate";
@@ -26,6 +26,8 @@ export interface RotationStore {
   saveBackup(set: BackupSet, reason: string | null, keep: number, protect?: readonly string[]): string;
   loadBackup(id: string): BackupSet | null;
   backupPath(id: string): string;
+  /** Records a finished change that has no journal (a restore by hand) in history.jsonl. */
+  appendHistory(record: object): void;
   /** Finished rotations, oldest first (history.jsonl); unparsed records. */
   history(): unknown[];
 }
@@ -407,6 +409,14 @@ async function replaceSafely(ctx: RotationContext, settings: RotationSettings, o
   }
 }
 
+/** The old certificate's SHA-1 and SHA-256 for the log (issue 23: every change logged with both fingerprints). */
+function printsOf(decision: Decision): string {
+  const cert = decision.inspection?.certificate;
+  if (cert?.state === "present") return `SHA-1 ${thumbprintOf(cert.der)}, SHA-256 ${createHash("sha256").update(cert.der).digest("hex").toUpperCase()}`;
+  const presented = decision.before?.certificate;
+  return presented ? `SHA-1 ${presented.thumbprint}, SHA-256 ${presented.sha256}` : "none";
+}
+
 function oldOf(decision: Decision): string | null {
   const cert = decision.inspection?.certificate;
   if (cert?.state === "present") return thumbprintOf(cert.der);
@@ -418,6 +428,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   const steps = ctx.backend.rotation as RotationSteps;
   const records: StepRecord[] = [];
   const oldThumbprint = oldOf(decision);
+  const oldPrints = printsOf(decision);
   const beforeSignature = signature(decision.before!);
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
   const startedAt = ctx.now();
@@ -497,13 +508,13 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
 
   if (failure === null && supplied) {
     close({ outcome: "deployed", reason: null, finishedAt: ctx.now().toISOString() });
-    ctx.log("info", `deployed ${newThumbprint} (${supplied.origin}) on the ${ctx.backend.kind} listener: old ${oldThumbprint ?? "none"}; backup ${backupId}`);
+    ctx.log("info", `deployed ${supplied.origin} on the ${ctx.backend.kind} listener: old ${oldPrints} -> new SHA-1 ${newThumbprint}, SHA-256 ${newSha256}; backup ${backupId}`);
     const removal = replacement.kind === "supplied" && replacement.removeOld ? await removeOld(ctx, backupId, supplied, records) : { removed: [], warnings: [] };
     return blank("deployed", `the listener presents ${newThumbprint} from ${supplied.origin}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, ...removal });
   }
   if (failure === null) {
     close({ outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
-    ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldThumbprint ?? "none"} -> new ${newThumbprint}; backup ${backupId}`);
+    ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldPrints} -> new SHA-1 ${newThumbprint}, SHA-256 ${newSha256}; backup ${backupId}`);
     return blank("rotated", `the listener presents the new certificate ${newThumbprint}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, fix: PINNED_CLIENTS });
   }
 
@@ -643,7 +654,24 @@ export interface RestoreResult {
 
 /** `rdpcert backups restore ID`: back up the current state, put the backup back, restart, and check what the listener presents. */
 export async function restoreBackupById(ctx: RotationContext, settings: RotationSettings, id: string): Promise<RestoreResult> {
-  const result = (outcome: RestoreResult["outcome"], reason: string, extra: Partial<RestoreResult> = {}): RestoreResult => ({ outcome, reason, safetyBackupId: null, presentedThumbprint: null, ...extra });
+  const startedAt = ctx.now().toISOString();
+  let before: string | null = null;
+  let oldPrints = "not seen";
+  let newPrints = "not verified";
+  const result = (outcome: RestoreResult["outcome"], reason: string, extra: Partial<RestoreResult> = {}): RestoreResult => {
+    const done: RestoreResult = { outcome, reason, safetyBackupId: null, presentedThumbprint: null, ...extra };
+    // A restore that changed files is a change like a rotation (issue 23): in the history and the log, with both fingerprints.
+    if (done.safetyBackupId) {
+      const restored = ctx.store.loadBackup(id)?.thumbprint ?? null;
+      try {
+        ctx.store.appendHistory({ kind: "restore", id: `restore-${id}-${startedAt.replace(/[-:.]/g, "").slice(0, 15)}`, pid: process.pid, startedAt, finishedAt: ctx.now().toISOString(), backend: ctx.backend.kind, backupId: id, safetyBackupId: done.safetyBackupId, oldThumbprint: before, newThumbprint: restored, outcome, reason });
+      } catch (error) {
+        ctx.log("error", `cannot record the restore in history.jsonl: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      ctx.log(outcome === "failed" ? "error" : "info", `backups restore ${id}: ${outcome}: ${reason}; presented before: ${oldPrints} -> now: ${newPrints}; the state before is in backup ${done.safetyBackupId}`);
+    }
+    return done;
+  };
   const steps = ctx.backend.rotation;
   if (!steps) return result("failed", `restoring is not available for the ${ctx.backend.kind} backend yet`);
   const lock = ctx.store.lock();
@@ -656,17 +684,20 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     if (!outcome.ok) return result("failed", `cannot inspect the listener: ${outcome.reason}`);
     const current = await steps.collectBackup(outcome.inspection);
     if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
+    before = current.value.thumbprint;
     // Never prune the backup being restored (issue 12, case 13).
     const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2), [id]);
-    const presentedBefore = settings.restart.ifStale ? signature(await probeOf(ctx, outcome.inspection, settings.probeTimeoutMs)) : null;
+    const beforeProbe = await probeOf(ctx, outcome.inspection, settings.probeTimeoutMs);
+    const presentedBefore = settings.restart.ifStale ? signature(beforeProbe) : null;
+    oldPrints = beforeProbe.certificate ? `SHA-1 ${beforeProbe.certificate.thumbprint}, SHA-256 ${beforeProbe.certificate.sha256}` : signature(beforeProbe);
     const restored = await steps.restore(backup, { inspection: outcome.inspection });
     if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
-    ctx.log("info", `restored backup ${id} (${backup.thumbprint ?? "no certificate"}); the state before is in backup ${safetyBackupId}`);
     if (!backup.thumbprint) return result("restored-unverified", `backup ${id} restored; it holds no certificate to look for`, { safetyBackupId });
     if (presentedBefore && presentedBefore !== backup.thumbprint) await restartIfStale(ctx, settings, outcome.inspection, [], expectSignature(backup.thumbprint), presentedBefore);
     const verified = await waitForListener(ctx, outcome.inspection, settings, expectSignature(backup.thumbprint));
+    if (verified.ok) newPrints = `SHA-1 ${verified.value.result.certificate!.thumbprint}, SHA-256 ${verified.value.result.certificate!.sha256}`;
     return verified.ok
       ? result("restored", `the listener presents ${backup.thumbprint} from backup ${id}`, { safetyBackupId, presentedThumbprint: backup.thumbprint })
       : result("restored-unverified", `backup ${id} restored, but ${verified.reason}`, { safetyBackupId });
