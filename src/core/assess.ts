@@ -244,7 +244,12 @@ function inspectPresented(
           verdict: "CORRUPT",
           code: "handshake-failed",
           reason: `the listener selected TLS but the handshake failed: ${error.message}`,
-          fix: explained ? unusableFix(backend) : `${unusableFix(backend)}; the certificate and key look usable, so check the TLS settings (ssl_protocols, tls_ciphers) first`,
+          fix: explained
+            ? unusableFix(backend)
+            : inspection.key.state === "unknown" || inspection.certificate.state === "unchecked"
+              ? // A check not made is not a pass (issue 23): without root the key could not be read.
+                `${unusableFix(backend)}; the key was not checked (this user cannot read it): run rdpcert status as root to see whether the server can use it`
+              : `${unusableFix(backend)}; the certificate and key look usable, so check the TLS settings (ssl_protocols, tls_ciphers) first`,
           fixedByReplacement: explained,
         });
         return;

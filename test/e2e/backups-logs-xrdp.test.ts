@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
-import { rdpcertJson } from "../helpers/cli";
+import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { makeTestCa } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
@@ -57,6 +57,23 @@ describe("backups and logs (issue 23)", () => {
     expect(line.message).toContain(`backups restore 0001: restored`);
     expect(line.message).toContain(`presented before: SHA-1 ${current.sha1}, SHA-256 ${current.sha256} -> now: SHA-1 ${prints(original.certPem).sha1}, SHA-256 ${prints(original.certPem).sha256}`);
   }, 180_000);
+
+  it("backups list by an unprivileged user who cannot read the backups: one line, exit 3 (not 'no backups'); --json prints the error as JSON", async () => {
+    const server = await start(certValid(-1, 179, "listed"));
+    const { json } = await rdpcertJson<RotateJson>(["rotate", "--yes", "--force", ...common(server)]);
+    expect(json.outcome).toBe("rotated");
+    const state = join(server.dir, "state");
+    const asNobody = { prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] };
+    const text = await rdpcert(["backups", "list", "--state-dir", state], asNobody);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toBe("");
+    expect(text.stderr).toBe(`rdpcert: cannot list ${join(state, "backups")}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write\n`);
+    const asJson = await rdpcert(["backups", "list", "--state-dir", state, "--json"], asNobody);
+    expect(asJson.code).toBe(3);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ schema: "rdpcert.error/v1", exitCode: 3, error: { code: "EACCES" } });
+    const root = await rdpcertJson<{ backups: { id: string }[] }>(["backups", "list", "--state-dir", state, "--json"]);
+    expect(root.json.backups.map((b) => b.id)).toEqual(["0001"]);
+  });
 
   it("a hand-typed rotate and deploy write the --log-dir log with the old and new SHA-1 and SHA-256", async () => {
     const old = certValid(-170, 10, "old");

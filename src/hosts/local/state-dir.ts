@@ -406,6 +406,12 @@ export class StateDir {
 
   listBackups(): BackupSummary[] {
     this.check();
+    // Backups that this user cannot read are not "no backups" (issue 23): the errno (EACCES) goes up, one line, exit 3.
+    try {
+      readdirSync(this.file("backups"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
     return this.backupIds().flatMap((id) => {
       const meta = this.readMeta(id);
       return meta ? [{ id, createdAt: meta.createdAt, backend: meta.backend, thumbprint: meta.thumbprint, reason: meta.reason, items: meta.items.map(({ role, originalPath, wasLink }) => ({ role, originalPath, wasLink })) }] : [];

@@ -148,6 +148,15 @@ describe("assess", () => {
     expect(a.health).toBe("critical");
   });
 
+  it("a failed handshake with a key this user could not read: the key is 'not checked', never 'looks usable' (issue 23)", () => {
+    const key = { state: "unknown", location: "/k", reason: "the private key /k was not checked: this user cannot look at it (run as root)" } as const;
+    const failed = presented(null, { kind: "tls-handshake-failed", message: "handshake failed", reason: "alert" } as ProbeError);
+    const unchecked = assess(inspection({ key }, healthy), failed, DEFAULT_POLICY, now);
+    expect(unchecked.fix).toContain("the key was not checked (this user cannot read it): run rdpcert status as root");
+    expect(unchecked.fix).not.toMatch(/look usable/);
+    expect(assess(inspection({}, healthy), failed, DEFAULT_POLICY, now).fix).toMatch(/look usable/);
+  });
+
   it("blames security_layer=rdp for a downgrade when that is the configuration", () => {
     const configured = inspection({ listener: { address: null, port: 3389, securityLayer: "rdp", nla: null } }, healthy);
     const a = assess(configured, presented(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);
