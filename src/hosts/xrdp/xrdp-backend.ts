@@ -230,7 +230,9 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
     const access = readableBy(path, server);
     if (!access.ok && !access.checked) return { state: "unknown", location: path, reason: `whether xrdp can read its private key was not checked: ${access.reason}` };
     if (!access.ok) {
-      const fix = "closedDir" in access && access.closedDir ? enterFix(access.closedDir) : keyAccessFix(path, server, who);
+      // Debian's /etc/ssl/private (root:ssl-cert 0710) is closed on purpose: the fix is xrdp's own pair, never opening it.
+      const shared = /ssl-cert-snakeoil\.key$/.test(realOrSame(path)) || ("closedDir" in access && access.closedDir === "/etc/ssl/private");
+      const fix = "closedDir" in access && access.closedDir && !shared ? enterFix(access.closedDir) : keyAccessFix(path, server, who);
       return { state: "unreadable", location: path, reason: `xrdp cannot read its private key: ${access.reason}`, fix, basis: who.description.basis };
     }
   }
@@ -391,7 +393,7 @@ function keyAccessFix(path: string, server: Identity, who: WhoServes): string {
   if (who.listener && who.unit && who.unit.uid === server.uid && readableBy(path, who.unit).ok) {
     return `restart xrdp (systemctl restart xrdp): the running xrdp (pid ${who.listener.pid}) started before ${server.name} was given access, and keeps its old groups until then`;
   }
-  if (/ssl-cert-snakeoil\.key$/.test(target)) return sharedKeyFix(server.name.split(":")[0]!);
+  if (/ssl-cert-snakeoil\.key$/.test(target) || target.startsWith("/etc/ssl/private/")) return sharedKeyFix(server.name.split(":")[0]!);
   return `chgrp ${groupName(server.gids[0] ?? 0)} ${target} && chmod 640 ${target}`;
 }
 
