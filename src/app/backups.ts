@@ -1,7 +1,7 @@
 import type { Config } from "../core/config";
 import { type BackupSummary, StateDir } from "../hosts/local/state-dir";
 import { type RestoreResult, restoreBackupById } from "../rotation/rotate";
-import { openSession } from "./session";
+import { type SessionOptions, openSession } from "./session";
 
 /** `rdpcert backups list`: the state dir the configuration names. */
 export function listBackups(config: Config): readonly BackupSummary[] {
@@ -19,8 +19,8 @@ export type RestoreOutcome =
  * backed up first, then verified on the wire. Inside an RDP session on
  * Windows it hands itself to a SYSTEM task, as `rotate` does.
  */
-export async function restoreBackup(config: Config, id: string, options: { readonly inSession?: boolean; readonly listener?: string } = {}): Promise<RestoreOutcome> {
-  const session = await openSession(config, { reason: `restore backup ${id}`, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}) });
+export async function restoreBackup(config: Config, id: string, options: { readonly inSession?: boolean; readonly listener?: string; readonly log?: SessionOptions["log"] } = {}): Promise<RestoreOutcome> {
+  const session = await openSession(config, { reason: `restore backup ${id}`, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}), ...(options.log ? { log: options.log } : {}) });
   if (!session.ok) return { outcome: "refused", reason: session.reason, fix: session.fix };
   const why = session.ctx.backend.rotation?.mustHandOff?.() ?? null;
   if (why) {

@@ -38,18 +38,24 @@ export const killAtFault = (point: FaultPoint): void => {
   if (process.env.RDPCERT_TEST_FAULT === point) process.kill(process.pid, "SIGKILL");
 };
 
-/** The config's `restartCommand`: "auto" (systemctl when systemd runs xrdp), null (none), or argv; its executable must be root's. */
+/**
+ * The config's `restartCommand`: "auto", null (none), or argv; its executable must be root's.
+ * "auto" on xrdp restarts nothing (xrdp reads its pair for every new connection, and
+ * `systemctl restart xrdp` ends every connected session): `systemctl restart xrdp`, when
+ * systemd runs xrdp, only if the old certificate is still presented after the change.
+ */
 export async function restartSpecFor(backend: HostBackend, config: Config, runner: CommandRunner): Promise<RestartSpec> {
   const timeoutMs = config.restartTimeoutMs;
   const spec: RestartSpec =
     config.restartCommand === null
       ? { enabled: false, command: null, timeoutMs }
       : config.restartCommand === "auto"
-        ? { enabled: true, command: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs }
+        ? { enabled: true, command: null, ifStale: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs }
         : { enabled: true, command: config.restartCommand, timeoutMs };
-  const file = spec.enabled ? spec.command?.[0] : undefined;
-  const untrusted = file === undefined ? null : untrustedExecutable(file);
-  if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
+  for (const file of spec.enabled ? [spec.command?.[0], spec.ifStale?.[0]] : []) {
+    const untrusted = file === undefined ? null : untrustedExecutable(file);
+    if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
+  }
   return spec;
 }
 

@@ -57,5 +57,9 @@ export function flagOverrides(command: Command, exclude: readonly string[] = [])
 export async function configFor(command: Command, options: { missingIsDefault?: boolean; exclude?: readonly string[] } = {}): Promise<Config> {
   const { loadConfig } = await import("../app/config");
   const explicit = command.getOptionValueSource("config") === "cli" && !options.missingIsDefault;
+  const { unknownEnvVariables } = await import("../core/config-defaults");
+  for (const unknown of unknownEnvVariables(process.env)) {
+    process.stderr.write(`rdpcert: warning: ${unknown.name} is not an rdpcert setting, so it is ignored${unknown.nearest ? ` (did you mean ${unknown.nearest}?)` : ""}\n`);
+  }
   return loadConfig(command.opts<{ config: string }>().config, explicit, flagOverrides(command, options.exclude));
 }

@@ -71,7 +71,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? ExitCode.OK : ExitCode.UNKNOWN;
+      if (error.exitCode === 0) return ExitCode.OK;
+      // A flag error with --json (issue 23): commander said it on stderr; stdout still carries the JSON error report.
+      if (argv.includes("--json")) {
+        try {
+          const message = error.message.replace(/^error: /, "");
+          process.stdout.write(`${jsonText({ schema: ERROR_SCHEMA, command: argv.find((a) => !a.startsWith("-")) ?? null, outcome: "error", exitCode: ExitCode.UNKNOWN, error: { code: "usage", message, fix: null } })}\n`);
+        } catch {
+          // stdout is gone: the exit code still tells.
+        }
+      }
+      return ExitCode.UNKNOWN;
     }
     const failure = describeFailure(error);
     const debug = argv.includes("--debug");

@@ -244,7 +244,12 @@ function inspectPresented(
           verdict: "CORRUPT",
           code: "handshake-failed",
           reason: `the listener selected TLS but the handshake failed: ${error.message}`,
-          fix: explained ? unusableFix(backend) : `${unusableFix(backend)}; the certificate and key look usable, so check the TLS settings (ssl_protocols, tls_ciphers) first`,
+          fix: explained
+            ? unusableFix(backend)
+            : inspection.key.state === "unknown" || inspection.certificate.state === "unchecked"
+              ? // A check not made is not a pass (issue 23): without root the key could not be read.
+                `${unusableFix(backend)}; the key was not checked (this user cannot read it): run rdpcert status as root to see whether the server can use it`
+              : `${unusableFix(backend)}; the certificate and key look usable, so check the TLS settings (ssl_protocols, tls_ciphers) first`,
           fixedByReplacement: explained,
         });
         return;
@@ -282,17 +287,28 @@ function inspectPresented(
   }
 }
 
-/** Advice until `rdpcert rotate` lands: what an admin does by hand today. */
+/**
+ * The fix names rdpcert's own command wherever rdpcert can do it (issue 23): `rotate`
+ * makes a new self-signed pair and verifies it on the wire (a shared pair such as
+ * Debian's snakeoil is left untouched: rdpcert writes its own next to the ini), `deploy`
+ * puts a CA-issued certificate in place, `run` is what the schedule does.
+ */
 function replaceFix(backend: BackendKind, issuance: Issuance): string {
-  if (issuance === "ca-issued") return "re-issue the certificate from its CA, install it with its key, and point the listener at it";
+  if (issuance === "ca-issued") {
+    return backend === "xrdp"
+      ? "re-issue the certificate from its CA, then: sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes"
+      : "re-issue the certificate from its CA, then: rdpcert deploy --pfx FILE.pfx --yes (or --thumbprint HASH when it is in LocalMachine\\My)";
+  }
   return backend === "xrdp"
-    ? "generate a new self-signed pair for xrdp and point certificate=/key_file= at it (Debian's default pair: make-ssl-cert generate-default-snakeoil --force-overwrite); xrdp uses it from the next connection"
-    : "delete the certificate from Cert:\\LocalMachine\\Remote Desktop and run Restart-Service SessionEnv: Windows creates a new self-signed one";
+    ? "sudo rdpcert rotate --yes: a new self-signed pair, verified on the wire, no restart (a shared pair such as Debian's snakeoil is left untouched; rdpcert writes its own next to xrdp.ini); or rdpcert deploy for a CA-issued one"
+    : "rdpcert rotate --yes (from an elevated prompt): Windows issues a new self-signed certificate, verified on the wire; or rdpcert deploy for a CA-issued one";
 }
 
 function renewFix(backend: BackendKind, issuance: Issuance): string {
-  if (issuance === "ca-issued") return "renew it with the issuing CA and configure the new certificate (rdpcert never deletes a CA-issued certificate)";
-  return replaceFix(backend, issuance);
+  if (issuance === "ca-issued") {
+    return `renew it with the issuing CA, then ${backend === "xrdp" ? "sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (certbot: --from-certbot)" : "rdpcert deploy --pfx FILE.pfx --yes (or --thumbprint HASH)"} (rdpcert never deletes a CA-issued certificate)`;
+  }
+  return `${replaceFix(backend, issuance)}; rdpcert run (the schedule: rdpcert task install) does this before it expires`;
 }
 
 function downFix(backend: BackendKind): string {

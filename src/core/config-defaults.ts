@@ -62,3 +62,32 @@ export function churnError(config: { readonly warnDays: number; readonly rotateD
   }
   return null;
 }
+
+/** Variables that are not settings but that rdpcert reads (threads, test hooks, tools). */
+const OTHER_RDPCERT_VARIABLES = new Set(["RDPCERT_PROBE_THREADS", "RDPCERT_TEST_FAULT", "RDPCERT_XRDP_BIN", "RDPCERT_PWSH", "RDPCERT_BENCH_RUSAGE"]);
+
+/** `RDPCERT_*` variables that name no setting (a typo is otherwise silently ignored; issue 23), each with the nearest setting's name. */
+export function unknownEnvVariables(env: Readonly<Record<string, string | undefined>>): { name: string; nearest: string | null }[] {
+  const known = Object.keys(configDefaults()).map((field) => envName(field));
+  return Object.keys(env)
+    .filter((name) => name.startsWith("RDPCERT_") && !known.includes(name) && !OTHER_RDPCERT_VARIABLES.has(name))
+    .sort()
+    .map((name) => {
+      const nearest = known.map((k) => [k, distance(k, name)] as const).sort((a, b) => a[1] - b[1])[0];
+      return { name, nearest: nearest && nearest[1] <= 3 ? nearest[0] : null };
+    });
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

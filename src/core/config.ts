@@ -92,6 +92,11 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (allowed: ${CONFIG_FIELDS.join(", ")})`;
+  // A command typed as one string (issue 23): it is never split or run through a shell, so say how to write it.
+  if ((path === "restartCommand" || path === "renewCommand") && typeof value === "string" && value !== "auto") {
+    const example = path === "restartCommand" ? '["systemctl","restart","xrdp"]' : '["/usr/bin/certbot","renew","--quiet"]';
+    return `${path}: ${JSON.stringify(value)} is not allowed: it must be an argv array (never run through a shell), e.g. ${example}${path === "restartCommand" ? ', or "auto", or null' : ", or null"}`;
+  }
   return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;
 }
 
@@ -170,3 +175,4 @@ export function resolveConfig(
   const named = fromEnv.names.length ? ` (environment overrides: ${fromEnv.names.join(", ")})` : "";
   return { ok: false, error: `${result.error}${named}` };
 }
+

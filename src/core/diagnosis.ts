@@ -220,7 +220,7 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     status: expired || notYet ? "fail" : left <= facts.warnDays ? "warn" : "pass",
     detail: expired ? `expired ${-left} days ago (${cert.notAfter.toISOString()})` : notYet ? `not valid until ${cert.notBefore.toISOString()}` : `${left} days left (until ${cert.notAfter.toISOString()})`,
   });
-  if (expired) causes.push({ id: "certificate-expired", summary: `the certificate expired on ${cert.notAfter.toISOString().slice(0, 10)}`, fix: cert.selfSigned ? rotateFix : ["renew it with the issuing CA and install the new one"] });
+  if (expired) causes.push({ id: "certificate-expired", summary: `the certificate expired on ${cert.notAfter.toISOString().slice(0, 10)}`, fix: cert.selfSigned ? rotateFix : [facts.target.local ? "renew it with the issuing CA, then sudo rdpcert deploy --cert CERT.pem --key KEY.pem --yes (Windows: rdpcert deploy --pfx FILE.pfx)" : "renew it with the issuing CA, then on the server: rdpcert deploy"] });
   if (notYet) causes.push({ id: "certificate-not-yet-valid", summary: `the certificate is not valid before ${cert.notBefore.toISOString()}: a clock is wrong`, fix: ["check the clocks of server and client (timedatectl / w32tm /query /status)"] });
 
   const typed = facts.target.host;

@@ -15,9 +15,15 @@ export function assessProbe(
   outcome: { readonly error: ProbeError | null; readonly certificate: CertificateInfo | null },
   now: Date,
   warnDays: number,
+  /** `--critical-days`: expiring within this many days is CRITICAL (monitoring plugins' second threshold); 0: only once expired. */
+  criticalDays = 0,
 ): ProbeVerdict {
   if (outcome.error) return { health: "critical", reason: outcome.error.message };
   if (!outcome.certificate) return { health: "critical", reason: "no certificate was presented" };
   const validity = validityAt(outcome.certificate, now, warnDays);
-  return { health: validityHealth(validity), reason: describeValidity(validity) };
+  const health = validityHealth(validity);
+  if (health === "warn" && criticalDays > 0 && outcome.certificate.notAfter.getTime() - now.getTime() < criticalDays * 86_400_000) {
+    return { health: "critical", reason: `${describeValidity(validity)} (within --critical-days ${criticalDays})` };
+  }
+  return { health, reason: describeValidity(validity) };
 }

@@ -65,6 +65,25 @@ export function parseTargetList(text: string, defaultPort = DEFAULT_RDP_PORT, so
   return targets;
 }
 
+/** A line of a targets list: a target, or why that line names none (issue 23: one bad line does not stop the others). */
+export type TargetLine = { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly input: string; readonly reason: string };
+
+/** parseTargetList, but a bad line is that line's error ("SOURCE line N: reason", never the line's text), not the list's. */
+export function parseTargetLines(text: string, defaultPort = DEFAULT_RDP_PORT, source = "targets file"): TargetLine[] {
+  const lines: TargetLine[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const content = line.replace(/#.*/, "").trim();
+    if (!content) return;
+    try {
+      lines.push({ ok: true, target: parseTarget(content, defaultPort) });
+    } catch (error) {
+      if (!(error instanceof TargetError)) throw error;
+      lines.push({ ok: false, input: `${source} line ${index + 1}`, reason: `${source} line ${index + 1}: ${error.reason}` });
+    }
+  });
+  return lines;
+}
+
 export function formatEndpoint(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -95,6 +95,13 @@ export interface RestartSpec {
   /** argv of a restart command (xrdp); null: the backend's own restart, or none for xrdp (it reloads per connection). */
   readonly command: readonly string[] | null;
   readonly timeoutMs: number;
+  /**
+   * Run only when the first handshake after the change still presents what was
+   * there before (a server that does not re-read its pair): `restartCommand: "auto"`
+   * on xrdp, which reads its pair for every new connection, so that a rotation
+   * does not end the sessions of connected users (issue 23).
+   */
+  readonly ifStale?: readonly string[] | null;
 }
 
 /**

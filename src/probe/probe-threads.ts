@@ -48,11 +48,14 @@ export async function probeClaimed(share: ThreadShare, prober: Prober, onResult:
 }
 
 /** probeAll on `threads` threads: this one and threads - 1 workers (src/probe/probe-worker.ts). */
-export async function probeAllThreaded(targets: readonly Target[], options: ProbeOptions, concurrency: number, threads: number): Promise<ProbeResult[]> {
-  if (threads <= 1) return probeAll(targets, options, concurrency, probe);
+export async function probeAllThreaded(targets: readonly Target[], options: ProbeOptions, concurrency: number, threads: number, onResult?: (index: number, result: ProbeResult) => void): Promise<ProbeResult[]> {
+  if (threads <= 1) return probeAll(targets, options, concurrency, probe, onResult);
   const results = new Array<ProbeResult | undefined>(targets.length);
   const claimed = new Int32Array(new SharedArrayBuffer(4));
-  const store = (index: number, result: ProbeResult): void => void (results[index] = result);
+  const store = (index: number, result: ProbeResult): void => {
+    results[index] = result;
+    onResult?.(index, result);
+  };
   const lanes = Array.from({ length: threads }, (_, t) => Math.floor(concurrency / threads) + (t < concurrency % threads ? 1 : 0));
   await Promise.all([
     probeClaimed({ targets, options, concurrency: lanes[0]!, claimed }, probe, store),

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
-import { thumbprintOf } from "../core/certificate";
+import { describeCertificate, thumbprintOf } from "../core/certificate";
 import type { Policy } from "../core/policy";
 import { probeAddressFor } from "../core/target";
 import type { BackupSet, HostBackend, HostInspection, Replacement, ReplacementSpec, RestartSpec, RotationSteps, SuppliedCertificate } from "../hosts/host-backend";
@@ -26,6 +26,8 @@ export interface RotationStore {
   saveBackup(set: BackupSet, reason: string | null, keep: number, protect?: readonly string[]): string;
   loadBackup(id: string): BackupSet | null;
   backupPath(id: string): string;
+  /** Records a finished change that has no journal (a restore by hand) in history.jsonl. */
+  appendHistory(record: object): void;
   /** Finished rotations, oldest first (history.jsonl); unparsed records. */
   history(): unknown[];
 }
@@ -254,11 +256,31 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   const cert = inspection.certificate;
   const refused = refusal(assessment, inspection, settings, issuedByRdpcert(ctx.store.history(), cert.state === "present" ? thumbprintOf(cert.der) : null));
   if (refused) return { kind: "refused", ...refused, plan, ...base };
-  if (assessment.status === "OK" && !settings.force) {
+  const names = namesToChange(cert.state === "present" ? cert.der : null, settings.spec.requested);
+  if (assessment.status === "OK" && !settings.force && !names) {
     return { kind: "not-needed", reason: `the listener is healthy: ${assessment.reason}`, fix: "pass --force to rotate anyway", plan, ...base };
   }
-  const why = assessment.status === "OK" ? "forced" : `${assessment.status}: ${assessment.reason}`;
+  const why = assessment.status !== "OK" ? `${assessment.status}: ${assessment.reason}` : names ?? "forced";
   return { kind: "rotate", reason: why, fix: null, plan, ...base };
+}
+
+/**
+ * `rotate --name/--ip` (what doctor's name fix runs): a certificate whose names differ from the
+ * requested ones is rotated even when healthy (issue 23); why, or null when it already names exactly them.
+ */
+function namesToChange(der: Buffer | null, requested: ReplacementSpec["requested"]): string | null {
+  if (!requested || requested.dnsNames.length + requested.ipAddresses.length === 0) return null;
+  let sans: readonly string[] = [];
+  try {
+    sans = der ? describeCertificate(der).subjectAltNames : [];
+  } catch {
+    sans = [];
+  }
+  const has = new Set(sans.map((n) => n.replace(/^IP Address:/, "IP:").toLowerCase()));
+  const wanted = [...requested.dnsNames.map((n) => `DNS:${n}`), ...requested.ipAddresses.map((n) => `IP:${n}`)];
+  const missing = wanted.filter((n) => !has.has(n.toLowerCase()));
+  if (missing.length) return `the certificate does not name ${missing.join(", ")} (requested with --name/--ip)`;
+  return has.size === wanted.length ? null : `the certificate names more than requested with --name/--ip (${sans.join(", ")})`;
 }
 
 async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>, detail: (value: T) => string | null = () => null) {
@@ -283,6 +305,23 @@ async function waitForListener(ctx: RotationContext, inspection: HostInspection,
     await ctx.sleep(delay);
     delay = Math.min(delay * 2, SECOND);
   }
+}
+
+/**
+ * `restartCommand: "auto"` on xrdp restarts nothing (issue 23): xrdp reads its pair for every new
+ * connection, and a restart ends every connected session. Only when the first handshake after the
+ * change still shows what was presented before (`stale`: a server that does not re-read its pair)
+ * does it run the restart, and say so in the steps and the log. A failed restart is left to the
+ * verification that follows, which says what the listener presents.
+ */
+async function restartIfStale(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, records: StepRecord[], accept: (p: ProbeResult) => string | null, stale: string, withChain = false): Promise<void> {
+  const command = settings.restart.enabled && !settings.restart.command ? settings.restart.ifStale : null;
+  const steps = ctx.backend.rotation;
+  if (!command || !steps) return;
+  const first = await probeOf(ctx, inspection, settings.probeTimeoutMs, withChain);
+  if (accept(first) === null || signature(first) !== stale) return;
+  ctx.log("warn", `the listener still presents ${stale} after the change (it does not re-read its pair): restarting it with ${command.join(" ")}, which ends connected sessions`);
+  await timed(records, "restart", () => steps.restart({ enabled: true, command, timeoutMs: settings.restart.timeoutMs }, null), (v) => `the listener still presented ${stale} after the change: ${v.command ?? "restarted"}`);
 }
 
 /** `newThumbprint` null: the server makes the new certificate itself (Windows); any other than the old one will do. */
@@ -370,6 +409,14 @@ async function replaceSafely(ctx: RotationContext, settings: RotationSettings, o
   }
 }
 
+/** The old certificate's SHA-1 and SHA-256 for the log (issue 23: every change logged with both fingerprints). */
+function printsOf(decision: Decision): string {
+  const cert = decision.inspection?.certificate;
+  if (cert?.state === "present") return `SHA-1 ${thumbprintOf(cert.der)}, SHA-256 ${createHash("sha256").update(cert.der).digest("hex").toUpperCase()}`;
+  const presented = decision.before?.certificate;
+  return presented ? `SHA-1 ${presented.thumbprint}, SHA-256 ${presented.sha256}` : "none";
+}
+
 function oldOf(decision: Decision): string | null {
   const cert = decision.inspection?.certificate;
   if (cert?.state === "present") return thumbprintOf(cert.der);
@@ -381,6 +428,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
   const steps = ctx.backend.rotation as RotationSteps;
   const records: StepRecord[] = [];
   const oldThumbprint = oldOf(decision);
+  const oldPrints = printsOf(decision);
   const beforeSignature = signature(decision.before!);
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
   const startedAt = ctx.now();
@@ -446,6 +494,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
       const unchangedOk = replaced.value.presentedMayStay === true;
       const chainChecked = checksChain(steps, supplied);
       const accept = supplied ? expectSupplied(ctx.now, supplied, chainChecked) : expectNew(ctx.now, unchangedOk ? null : oldThumbprint, newThumbprint);
+      await restartIfStale(ctx, settings, inspection, records, accept, beforeSignature, chainChecked);
       const verified = await timed(records, "verify", () => waitForListener(ctx, inspection, settings, accept, chainChecked), (v) => `${supplied ? `${supplied.thumbprint}${chainChecked ? " and its chain" : ""}` : unchangedOk ? "a valid certificate" : "new certificate"} presented after ${v.attempts} handshake(s)`);
       if (!verified.ok) failure = `verification failed: ${verified.reason}`;
       else {
@@ -459,19 +508,19 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
 
   if (failure === null && supplied) {
     close({ outcome: "deployed", reason: null, finishedAt: ctx.now().toISOString() });
-    ctx.log("info", `deployed ${newThumbprint} (${supplied.origin}) on the ${ctx.backend.kind} listener: old ${oldThumbprint ?? "none"}; backup ${backupId}`);
+    ctx.log("info", `deployed ${supplied.origin} on the ${ctx.backend.kind} listener: old ${oldPrints} -> new SHA-1 ${newThumbprint}, SHA-256 ${newSha256}; backup ${backupId}`);
     const removal = replacement.kind === "supplied" && replacement.removeOld ? await removeOld(ctx, backupId, supplied, records) : { removed: [], warnings: [] };
     return blank("deployed", `the listener presents ${newThumbprint} from ${supplied.origin}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, ...removal });
   }
   if (failure === null) {
     close({ outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
-    ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldThumbprint ?? "none"} -> new ${newThumbprint}; backup ${backupId}`);
+    ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldPrints} -> new SHA-1 ${newThumbprint}, SHA-256 ${newSha256}; backup ${backupId}`);
     return blank("rotated", `the listener presents the new certificate ${newThumbprint}`, { ...common, newThumbprint, newSha256, backupId, backupPath, steps: records, fix: PINNED_CLIENTS });
   }
 
   ctx.log("warn", `rotation failed (${failure}); restoring backup ${backupId}`);
   advanceAfterChange("restoring");
-  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written);
+  const rolledBack = await rollBack(ctx, settings, inspection, backupId, beforeSignature, records, journal.written, newThumbprint);
   const outcome = rolledBack.ok ? "rolled-back" : "rollback-failed";
   close({ outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
   if (rolledBack.ok) {
@@ -533,7 +582,7 @@ export function removeLeftovers(ctx: RotationContext, inspection: HostInspection
   for (const path of removed) ctx.log("warn", `removed ${path}, left over by an interrupted write`);
 }
 
-async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"]) {
+async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"], stale: string | null) {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
   if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read`, conflict: false };
@@ -544,6 +593,7 @@ async function rollBack(ctx: RotationContext, settings: RotationSettings, inspec
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const gone = restored.value.oldCertificateGone;
   const accept = gone ? expectNew(ctx.now, null, null) : expectSignature(expected);
+  if (stale && stale !== expected) await restartIfStale(ctx, settings, inspection, records, accept, stale);
   const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), () => (gone ? `${gone}; a valid certificate is presented with the binding as before` : "old state presented again"));
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
   if (verified.ok && gone) {
@@ -604,7 +654,24 @@ export interface RestoreResult {
 
 /** `rdpcert backups restore ID`: back up the current state, put the backup back, restart, and check what the listener presents. */
 export async function restoreBackupById(ctx: RotationContext, settings: RotationSettings, id: string): Promise<RestoreResult> {
-  const result = (outcome: RestoreResult["outcome"], reason: string, extra: Partial<RestoreResult> = {}): RestoreResult => ({ outcome, reason, safetyBackupId: null, presentedThumbprint: null, ...extra });
+  const startedAt = ctx.now().toISOString();
+  let before: string | null = null;
+  let oldPrints = "not seen";
+  let newPrints = "not verified";
+  const result = (outcome: RestoreResult["outcome"], reason: string, extra: Partial<RestoreResult> = {}): RestoreResult => {
+    const done: RestoreResult = { outcome, reason, safetyBackupId: null, presentedThumbprint: null, ...extra };
+    // A restore that changed files is a change like a rotation (issue 23): in the history and the log, with both fingerprints.
+    if (done.safetyBackupId) {
+      const restored = ctx.store.loadBackup(id)?.thumbprint ?? null;
+      try {
+        ctx.store.appendHistory({ kind: "restore", id: `restore-${id}-${startedAt.replace(/[-:.]/g, "").slice(0, 15)}`, pid: process.pid, startedAt, finishedAt: ctx.now().toISOString(), backend: ctx.backend.kind, backupId: id, safetyBackupId: done.safetyBackupId, oldThumbprint: before, newThumbprint: restored, outcome, reason });
+      } catch (error) {
+        ctx.log("error", `cannot record the restore in history.jsonl: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      ctx.log(outcome === "failed" ? "error" : "info", `backups restore ${id}: ${outcome}: ${reason}; presented before: ${oldPrints} -> now: ${newPrints}; the state before is in backup ${done.safetyBackupId}`);
+    }
+    return done;
+  };
   const steps = ctx.backend.rotation;
   if (!steps) return result("failed", `restoring is not available for the ${ctx.backend.kind} backend yet`);
   const lock = ctx.store.lock();
@@ -617,15 +684,20 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     if (!outcome.ok) return result("failed", `cannot inspect the listener: ${outcome.reason}`);
     const current = await steps.collectBackup(outcome.inspection);
     if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
+    before = current.value.thumbprint;
     // Never prune the backup being restored (issue 12, case 13).
     const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2), [id]);
+    const beforeProbe = await probeOf(ctx, outcome.inspection, settings.probeTimeoutMs);
+    const presentedBefore = settings.restart.ifStale ? signature(beforeProbe) : null;
+    oldPrints = beforeProbe.certificate ? `SHA-1 ${beforeProbe.certificate.thumbprint}, SHA-256 ${beforeProbe.certificate.sha256}` : signature(beforeProbe);
     const restored = await steps.restore(backup, { inspection: outcome.inspection });
     if (!restored.ok) return result("failed", `${restored.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
-    ctx.log("info", `restored backup ${id} (${backup.thumbprint ?? "no certificate"}); the state before is in backup ${safetyBackupId}`);
     if (!backup.thumbprint) return result("restored-unverified", `backup ${id} restored; it holds no certificate to look for`, { safetyBackupId });
+    if (presentedBefore && presentedBefore !== backup.thumbprint) await restartIfStale(ctx, settings, outcome.inspection, [], expectSignature(backup.thumbprint), presentedBefore);
     const verified = await waitForListener(ctx, outcome.inspection, settings, expectSignature(backup.thumbprint));
+    if (verified.ok) newPrints = `SHA-1 ${verified.value.result.certificate!.thumbprint}, SHA-256 ${verified.value.result.certificate!.sha256}`;
     return verified.ok
       ? result("restored", `the listener presents ${backup.thumbprint} from backup ${id}`, { safetyBackupId, presentedThumbprint: backup.thumbprint })
       : result("restored-unverified", `backup ${id} restored, but ${verified.reason}`, { safetyBackupId });

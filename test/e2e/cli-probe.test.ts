@@ -26,7 +26,8 @@ describe("rdpcert probe (the built CLI)", () => {
   it("exits 0 and prints the certificate for a healthy listener", async () => {
     const run = await rdpcert(["probe", `127.0.0.1:${healthy.port}`]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${healthy.port}  OK  certificate valid for 17\\d more days`));
+    expect(run.stdout.split("\n")[0]).toMatch(new RegExp(`^RDPCERT OK - 1 target: 1 OK \\| '127\\.0\\.0\\.1:${healthy.port}_days'=17\\d;30:;0:$`));
+    expect(run.stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${healthy.port}  OK  certificate valid for 17\\d more days`, "m"));
     expect(run.stdout).toMatch(/thumbprint [0-9A-F]{40} \(SHA-1\)/);
     expect(run.stdout).toMatch(/key +rsa 2048, sha256WithRSAEncryption, EKU serverAuth/);
     expect(run.stderr).toBe("");
@@ -50,6 +51,70 @@ describe("rdpcert probe (the built CLI)", () => {
     expect(ok.certificate.thumbprint).toMatch(/^[0-9A-F]{40}$/);
     expect(Object.keys(ok.timings).sort()).toEqual(["connectMs", "negotiationMs", "tlsMs", "totalMs"]);
     expect(stalled).toMatchObject({ status: "critical", certificate: null, error: { kind: "timeout", phase: "negotiation" } });
+  });
+
+  describe("for a terminal and a monitoring system (issue 23)", () => {
+    const two = (): string => `127.0.0.1:${healthy.port}\n127.0.0.1:${expiring.port}\n`;
+
+    it("first line: the overall state, the counts and performance data (days left; warn and critical as ranges); --critical-days makes it CRITICAL", async () => {
+      const warn = await rdpcert(["probe", "--warn-days", "30", "--critical-days", "7", `127.0.0.1:${healthy.port}`, `127.0.0.1:${expiring.port}`]);
+      expect(warn.code).toBe(1);
+      expect(warn.stdout.split("\n")[0]).toMatch(new RegExp(`^RDPCERT WARNING - 2 targets: 1 OK, 1 WARNING \\| '127\\.0\\.0\\.1:${healthy.port}_days'=17\\d;30:;7: '127\\.0\\.0\\.1:${expiring.port}_days'=9;30:;7:$`));
+      const crit = await rdpcert(["probe", "--warn-days", "30", "--critical-days", "14", `127.0.0.1:${expiring.port}`]);
+      expect(crit.code).toBe(2);
+      expect(crit.stdout.split("\n")[0]).toMatch(/^RDPCERT CRITICAL - 1 target: 1 CRITICAL \| '127\.0\.0\.1:\d+_days'=9;30:;14:$/);
+      expect(crit.stdout).toMatch(/CRITICAL {2}certificate expires in 9 days \(within --critical-days 14\)/);
+    });
+
+    it("--problems-only lists only the targets that are not OK; the first line still counts them all", async () => {
+      const run = await rdpcert(["probe", "--problems-only", `127.0.0.1:${healthy.port}`, `127.0.0.1:${expiring.port}`]);
+      expect(run.stdout.split("\n")[0]).toMatch(/^RDPCERT WARNING - 2 targets: 1 OK, 1 WARNING \|/);
+      expect(run.stdout).toContain(`127.0.0.1:${expiring.port}  WARNING`);
+      expect(run.stdout).not.toContain(`127.0.0.1:${healthy.port}  OK`);
+    });
+
+    it("a bad line in a targets file is that line's typed error; the other lines are probed", async () => {
+      const file = join(dir, "with-bad-line.txt");
+      writeFileSync(file, `127.0.0.1:${healthy.port}\nnot a host!\n127.0.0.1:${expiring.port}\n`);
+      const run = await rdpcert(["probe", "--targets", file, "--json"]);
+      expect(run.code).toBe(2);
+      const json = JSON.parse(run.stdout) as { results: { target: string; status: string; error: { kind: string; message: string } | null }[] };
+      expect(json.results.map((r) => [r.status, r.error?.kind ?? null])).toEqual([["ok", null], ["critical", "bad-target"], ["warn", null]]);
+      expect(json.results[1]!.error!.message).toBe(`--targets ${file} line 2: not a valid host name: use host, host:port or [IPv6]:port`);
+      expect(run.stdout).not.toContain("not a host!");
+    });
+
+    it.each([["-"], ["/dev/stdin"]])("--targets %s reads the targets from a pipe", async (name) => {
+      const run = await rdpcert(["probe", "--targets", name, "--json"], { input: two() });
+      expect(run.code).toBe(1);
+      expect((JSON.parse(run.stdout) as { results: { port: number }[] }).results.map((r) => r.port)).toEqual([healthy.port, expiring.port]);
+    });
+
+    it("--targets FIFO (mkfifo) is read to its end; more than 16 MiB on standard input is one line, exit 3", async () => {
+      const fifo = join(dir, "targets.fifo");
+      spawnSync("mkfifo", [fifo]);
+      const run = spawnSync("sh", ["-c", 'printf "%s" "$1" > "$2" & exec "$3" "$4" probe --targets "$2" --json', "sh", two(), fifo, process.execPath, CLI], { encoding: "utf8" });
+      expect(run.status).toBe(1);
+      expect((JSON.parse(run.stdout) as { results: unknown[] }).results).toHaveLength(2);
+      const big = await rdpcert(["probe", "--targets", "-"], { input: "# padding\n".repeat(1_700_000) });
+      expect(big.code).toBe(3);
+      expect(big.stderr).toBe("rdpcert: cannot read --targets file standard input: sent more than the 16 MiB a targets file may have\n");
+    });
+
+    it("on a terminal: progress on stderr, each result as it completes in input order, the overall state last", () => {
+      const list = join(dir, "tty-targets.txt");
+      writeFileSync(list, `127.0.0.1:${expiring.port}\n127.0.0.1:${healthy.port}\n127.0.0.1:${silent.port}\n`);
+      // script(1) gives the CLI a real terminal for stdout and stderr.
+      const run = spawnSync("script", ["-qec", `${process.execPath} ${CLI} probe --timeout 3000 --targets ${list}`, "/dev/null"], { encoding: "utf8" });
+      const out = run.stdout.replace(/\r/g, "");
+      expect(out).toMatch(/probed 1\/3: /);
+      expect(out).toContain("probed 3/3: ");
+      const order = [expiring.port, healthy.port, silent.port].map((port) => out.indexOf(`127.0.0.1:${port}  `));
+      expect(order.every((at) => at >= 0)).toBe(true);
+      expect([...order].sort((a, b) => a - b)).toEqual(order);
+      expect(out.trimEnd().split("\n").at(-1)).toMatch(/RDPCERT CRITICAL - 3 targets: 1 OK, 1 WARNING, 1 CRITICAL$/);
+      expect(out).not.toContain(" | '");
+    });
   });
 
   it("reads --targets files with comments and blank lines", async () => {

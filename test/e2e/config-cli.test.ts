@@ -14,10 +14,29 @@ describe("rdpcert config validate", () => {
     return path;
   };
 
-  it("says when the file is absent: the defaults apply, and they are valid", async () => {
+  it("a file named with --config that does not exist: one line, exit 3 (issue 23)", async () => {
     const path = join(dir, "absent.json");
     const run = await rdpcert(["config", "validate", "--config", path]);
-    expect([run.code, run.stdout]).toEqual([0, `${path}: there is no such file; rdpcert uses the defaults (and RDPCERT_* overrides), which are valid\n`]);
+    expect([run.code, run.stdout]).toEqual([3, ""]);
+    expect(run.stderr).toBe(`rdpcert: cannot read the config file ${path}: it does not exist (create it with: rdpcert config init --config PATH)\n`);
+  });
+
+  it("a string restartCommand says it must be an argv array, with an example (issue 23)", async () => {
+    const run = await rdpcert(["config", "validate", "--config", file("string-restart.json", { restartCommand: "systemctl restart xrdp" })]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('restartCommand: "systemctl restart xrdp" is not allowed: it must be an argv array (never run through a shell), e.g. ["systemctl","restart","xrdp"], or "auto", or null');
+  });
+
+  it("an unknown RDPCERT_* variable is warned about, with the setting it probably means (issue 23)", async () => {
+    const run = await rdpcert(["config", "validate", "--config", file("plain.json", {})], { env: { RDPCERT_WARN_DAY: "3", RDPCERT_PROBE_THREADS: "1" } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("rdpcert: warning: RDPCERT_WARN_DAY is not an rdpcert setting, so it is ignored (did you mean RDPCERT_WARN_DAYS?)\n");
+  });
+
+  it("a flag error with --json prints the error as JSON on stdout too (issue 23)", async () => {
+    const run = await rdpcert(["status", "--timeout", "soon", "--json"]);
+    expect(run.code).toBe(3);
+    expect(JSON.parse(run.stdout)).toEqual({ schema: "rdpcert.error/v1", command: "status", outcome: "error", exitCode: 3, error: { code: "usage", message: expect.stringContaining("--timeout must be a whole number"), fix: null } });
   });
 
   it("refuses a cron expression that schedule would refuse, in one line (exit 3)", async () => {

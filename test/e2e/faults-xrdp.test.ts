@@ -6,7 +6,7 @@ import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { xrdpPool } from "../helpers/xrdp-pool";
 import { certValid } from "../helpers/certs";
-import { CLI, rdpcert } from "../helpers/cli";
+import { CLI, rdpcert, readableCli } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
 import { type Tmpfs, mountTmpfs } from "../helpers/tmpfs";
 
@@ -116,7 +116,7 @@ describe("faults (issue 12) against real xrdp", () => {
       const stateDir = join(server.dir, "nobody-state");
       mkdirSync(stateDir, { mode: 0o700 });
       chownSync(stateDir, 65534, 65534);
-      const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", stateDir, "--no-restart"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, readableCli(), "run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", stateDir, "--no-restart"], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

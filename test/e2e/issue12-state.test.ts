@@ -164,9 +164,9 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     const state = join(server.dir, "state");
     mkdirSync(state, { mode: 0o700 });
     writeFileSync(join(state, "journal.json"), "{}", { mode: 0o600 });
-    const { CLI } = await import("../helpers/cli");
+    const { readableCli } = await import("../helpers/cli");
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn("runuser", ["-u", OTHER, "--", process.execPath, CLI, "status", "--xrdp-ini", server.iniPath, "--state-dir", state, "--json"]);
+      const child = spawn("runuser", ["-u", OTHER, "--", process.execPath, readableCli(), "status", "--xrdp-ini", server.iniPath, "--state-dir", state, "--json"]);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

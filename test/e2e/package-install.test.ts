@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rdpcert } from "../helpers/cli";
@@ -43,6 +43,19 @@ describe("the npm package", () => {
     const print = spawnSync(bin, ["task", "install", "--print", "--config", config], { encoding: "utf8" });
     expect(print.status).toBe(0);
     expect(print.stdout).toContain(`ExecStart=${process.execPath} ${installed} run --config ${config}\n`);
+  });
+
+  it("npm pack in a clone that was never built builds first (prepack) and ships dist/ and the LICENSE (issue 23)", () => {
+    const clone = join(dir, "unbuilt");
+    mkdirSync(clone);
+    for (const entry of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src", "scripts", "README.md", "LICENSE"]) cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules"), join(clone, "node_modules"));
+    expect(existsSync(join(clone, "dist"))).toBe(false);
+    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", clone], { cwd: clone, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { files: { path: string }[] }[];
+    const files = packed[0]!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(["dist/src/cli/main.js", "dist/src/hosts/windows/scripts/inspect.ps1", "LICENSE"]));
+    expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
+    expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).license).toBe("MIT");
   });
 
   it("task install without a running systemd fails with one line before writing anything", async () => {

@@ -1,8 +1,46 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, parse } from "node:path";
 
-export const CLI = join(__dirname, "..", "..", "dist", "src", "cli", "main.js");
+const ROOT = join(__dirname, "..", "..");
+export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
+
+/** Whether every directory above `path` lets others in, and `path` lets them read. */
+function othersCanRead(path: string): boolean {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === parse(dir).root) break;
+  }
+  return (statSync(path).mode & 0o004) !== 0;
+}
+
+let readableCopy: string | null = null;
+
+/**
+ * The CLI as another (non-root) user can run it. A clone in a directory others cannot
+ * enter (/root/x, with /root 0700) is out of their reach (issue 23): then the built
+ * dist/, package.json and the production dependencies (package-lock.json entries
+ * without "dev") are copied once per test process into a 0755 temp dir, removed at exit.
+ */
+export function readableCli(): string {
+  if (othersCanRead(CLI)) return CLI;
+  if (readableCopy) return readableCopy;
+  const dir = mkdtempSync(join(tmpdir(), "rdpcert-cli-"));
+  chmodSync(dir, 0o755);
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(ROOT, "dist"), join(dir, "dist"), { recursive: true });
+  cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+  const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    if (path.startsWith("node_modules/") && !entry.dev && existsSync(join(ROOT, path))) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  }
+  readableCopy = join(dir, "dist", "src", "cli", "main.js");
+  return readableCopy;
+}
+
+/** Prefixes that run the CLI as another user. */
+const SWITCH_USER = new Set(["setpriv", "runuser", "su", "sudo"]);
 
 export interface CliRun {
   readonly code: number | null;
@@ -17,7 +55,8 @@ export function rdpcert(args: readonly string[], options: { env?: NodeJS.Process
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' (npm test does it for you)`);
   return new Promise((resolve, reject) => {
     // `prefix`: a command that runs node, e.g. ["faketime", "+400 days"] for a host whose clock jumped.
-    const [file, ...argv] = [...(options.prefix ?? []), process.execPath, CLI, ...args];
+    const otherUser = (options.uid !== undefined && options.uid !== process.getuid?.()) || SWITCH_USER.has(options.prefix?.[0] ?? "");
+    const [file, ...argv] = [...(options.prefix ?? []), process.execPath, otherUser ? readableCli() : CLI, ...args];
     const child = spawn(file!, argv, { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"], uid: options.uid, gid: options.gid });
     let stdout = "";
     let stderr = "";
@@ -25,6 +64,8 @@ export function rdpcert(args: readonly string[], options: { env?: NodeJS.Process
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.once("error", reject);
     child.once("close", (code, signal) => resolve({ code, stdout, stderr, signal }));
+    // A CLI that stops reading early (a bounded read refused the rest) closes its stdin: not the test's failure.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }

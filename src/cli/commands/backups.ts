@@ -65,7 +65,15 @@ Exit codes:
       const config = await configFor(command);
       const { restoreBackup } = await import("../../app/backups");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
-      const result = await restoreBackup(config, id, { inSession: opts.inSession === true, ...(opts.listener ? { listener: opts.listener } : {}) });
+      // A restore typed by hand is a change like a rotation: it goes to the log file (issue 23).
+      const { createLog } = await import("../../log/logger");
+      const fileLog = createLog({ logDir: config.logDir, console: true, consoleLevel: opts.json ? "warn" : "info" });
+      let result: Awaited<ReturnType<typeof restoreBackup>>;
+      try {
+        result = await restoreBackup(config, id, { inSession: opts.inSession === true, log: fileLog.log, ...(opts.listener ? { listener: opts.listener } : {}) });
+      } finally {
+        await fileLog.close();
+      }
       if (result.outcome === "handed-off") {
         process.stdout.write(
           opts.json

@@ -23,11 +23,12 @@ export function registerConfig(program: Command): void {
       process.stdout.write(`${jsonText(await configFor(command), 2)}\n`);
     });
   withOptions(config.command("validate").description("Check the configuration file (and RDPCERT_* overrides) as run, schedule and task would."), [configOption()])
-    .addHelpText("after", `\nChecks what run, schedule and task would: the schema, field combinations that churn, the cron expression;\nsays when the file is absent (the defaults apply) and when task cannot register the schedule.\n\nExamples:\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes:\n  0  valid (or absent: the defaults are valid)\n  3  not valid: one line names the field, the value and what is allowed`)
+    .addHelpText("after", `\nChecks what run, schedule and task would: the schema, field combinations that churn, the cron expression;\nsays when the file is absent (the defaults apply) and when task cannot register the schedule.\n\nExamples:\n  rdpcert config validate --config /etc/rdpcert/config.json\n\nExit codes:\n  0  valid (or the default file absent: the defaults are valid)\n  3  not valid, or a file named with --config that does not exist: one line names the field, the value and what is allowed`)
     .action(async (opts: { config: string }, command: Command) => {
       const { configFor } = await import("../config-flags");
       const { configValidate } = await import("../../app/config-file");
-      const out = configValidate(opts.config, await configFor(command, { missingIsDefault: true }));
+      // A file named with --config that does not exist is an error (issue 23); the absent default file means the defaults.
+      const out = configValidate(opts.config, await configFor(command, { missingIsDefault: command.getOptionValueSource("config") !== "cli" }));
       process.stdout.write(out.stdout);
       process.exitCode = out.exitCode;
     });

@@ -156,14 +156,26 @@ async function runDeployCommand(opts: DeployFlags, command: Command): Promise<nu
   const source: DeploySource = partial.kind === "pfx" ? { kind: "pfx", path: partial.path, password: await pfxPassword(opts.pfxPasswordFile) } : partial;
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
-  const { createConsoleLog } = await import("../../log/logger");
+  const { createConsoleLog, createLog } = await import("../../log/logger");
+  // Every change, typed or scheduled, goes to the log file (issue 23; --log-dir / logDir); a dry run changes nothing.
+  const fileLog = dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" });
+  try {
+    return await deployWith(config, opts, source, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));
+  } finally {
+    await fileLog?.close();
+  }
+}
+
+async function deployWith(config: Awaited<ReturnType<typeof import("../config-flags").configFor>>, opts: DeployFlags, source: DeploySource, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<number> {
+  const dryRun = opts.dryRun === true;
+  const json = opts.json === true;
   const app = await import("../../app/deploy");
   const { jsonText, terminalText } = await import("../../core/terminal-safe");
   const { exitCodeForRotation } = await import("../render/rotate-render");
   const { deployJson, renderDeployText } = await import("../render/deploy-render");
   const prepared = await app.prepareDeploy(config, source, {
     reason: opts.reason ?? null,
-    ...(json ? { log: createConsoleLog({ level: "warn" }).log } : {}),
+    ...(log ? { log } : {}),
     ...(opts.listener ? { listener: opts.listener } : {}),
   });
   if (!prepared.ok) {

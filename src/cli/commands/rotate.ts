@@ -78,8 +78,8 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
   const { createConsoleLog, createLog } = await import("../../log/logger");
-  // In the hand-off task (--in-session, Windows) nobody reads the console: the log dir keeps the record.
-  const fileLog = opts.inSession ? createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" }) : null;
+  // Every change, typed or scheduled, goes to the log file (issue 23; --log-dir / logDir); a dry run changes nothing.
+  const fileLog = dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" });
   try {
     return await rotateWith(config, opts, names, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));
   } finally {

@@ -69,6 +69,7 @@ export function probeReportJson(report: ProbeReport) {
     schema: PROBE_SCHEMA,
     generatedAt: report.now.toISOString(),
     warnDays: report.warnDays,
+    criticalDays: report.criticalDays,
     status: report.health,
     exitCode: report.exitCode,
     results: report.results.map((result, i) => probeResultJson(result, report.verdicts[i]!, report.now)),

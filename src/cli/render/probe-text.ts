@@ -24,8 +24,9 @@ export function certificateRows(cert: CertificateInfo, now: Date): string {
   );
 }
 
-function resultBlock(result: ProbeResult, health: Health, reason: string, now: Date): string {
-  return `${formatEndpoint(result.target.host, result.target.port)}  ${healthLabel[health]}  ${reason}\n${presentedRows(result, now)}`;
+export function resultBlock(result: ProbeResult, health: Health, reason: string, now: Date): string {
+  const where = result.error?.kind === "bad-target" ? result.target.input : formatEndpoint(result.target.host, result.target.port);
+  return `${where}  ${healthLabel[health]}  ${reason}\n${presentedRows(result, now)}`;
 }
 
 /** The probe's details, one row each: shared by probe and status. */
@@ -42,14 +43,35 @@ export function presentedRows(result: ProbeResult, now: Date): string {
   return out;
 }
 
-export function renderProbeText(report: ProbeReport): string {
-  const blocks = report.results.map((result, i) => resultBlock(result, report.verdicts[i]!.health, report.verdicts[i]!.reason, report.now));
+/** "a OK, b WARNING, c CRITICAL" over the verdicts so far. */
+export function countsText(verdicts: readonly { readonly health: Health }[]): string {
   const counts = new Map<Health, number>();
-  for (const v of report.verdicts) counts.set(v.health, (counts.get(v.health) ?? 0) + 1);
-  const summary = (["ok", "warn", "critical"] as const)
+  for (const v of verdicts) counts.set(v.health, (counts.get(v.health) ?? 0) + 1);
+  return (["ok", "warn", "critical", "unknown"] as const)
     .filter((h) => counts.get(h))
     .map((h) => `${counts.get(h)} ${healthLabel[h]}`)
     .join(", ");
+}
+
+/** A performance-data label: the host (and the port when it is not 3389), without the quote and `=` the format reserves. */
+function perfLabel(result: ProbeResult): string {
+  const where = result.error?.kind === "bad-target" ? result.target.input : result.target.port === 3389 ? result.target.host : formatEndpoint(result.target.host, result.target.port);
+  return `'${where.replace(/['=]/g, "_")}_days'`;
+}
+
+/**
+ * The monitoring plugins' first line (Nagios/Icinga plugin guidelines): the overall state
+ * and the counts, then ` | ` and one performance value per target, days left with the
+ * thresholds as ranges (`30:` = warn below 30 days; `U` = no certificate seen).
+ */
+export function monitoringLine(report: ProbeReport): string {
   const n = report.results.length;
-  return `${blocks.join("\n")}\n${n} target${n === 1 ? "" : "s"}: ${summary}\n`;
+  const perf = report.results.map((result) => `${perfLabel(result)}=${result.certificate ? daysLeft(result.certificate.notAfter, report.now) : "U"};${report.warnDays}:;${report.criticalDays}:`);
+  return `RDPCERT ${healthLabel[report.health]} - ${n} target${n === 1 ? "" : "s"}: ${countsText(report.verdicts)} | ${perf.join(" ")}\n`;
+}
+
+/** Not a terminal (a monitoring system, a pipe): the overall line first, then each target (only those not OK with `problemsOnly`). */
+export function renderProbeText(report: ProbeReport, options: { readonly problemsOnly?: boolean } = {}): string {
+  const blocks = report.results.flatMap((result, i) => (options.problemsOnly && report.verdicts[i]!.health === "ok" ? [] : [resultBlock(result, report.verdicts[i]!.health, report.verdicts[i]!.reason, report.now)]));
+  return `${monitoringLine(report)}${blocks.length ? `\n${blocks.join("\n")}` : ""}`;
 }

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import type { Readable } from "node:stream";
 
 /** What a file is read as; each kind has its own size cap. */
 export type ReadKind = "certificate" | "key" | "ini" | "config" | "targets";
@@ -80,4 +81,51 @@ export function readBoundedFd(fd: number, stats: Stats, kind: ReadKind): Buffer 
 
 export function readBoundedText(path: string, kind: ReadKind, encoding: BufferEncoding = "utf8"): string {
   return readBounded(path, kind).toString(encoding);
+}
+
+/**
+ * A list that may come through a pipe (`probe --targets -`, `--targets /dev/stdin`, a FIFO;
+ * issue 19): standard input or a FIFO is read to its end as a stream, at most
+ * READ_LIMITS[kind] bytes (more is refused, and reading stops there); anything else is
+ * read by readBounded (a regular file only). `/dev/stdin` is read through the process's
+ * own standard input, which may be a socket that cannot be opened by name.
+ */
+export async function readBoundedInput(path: string, kind: ReadKind): Promise<Buffer> {
+  const limit = READ_LIMITS[kind];
+  let stream: Readable;
+  if (path === "-" || isStandardInput(path)) stream = process.stdin;
+  else {
+    let stats: Stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      return readBounded(path, kind);
+    }
+    if (!stats.isFIFO()) return readBounded(path, kind);
+    stream = createReadStream(path);
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of stream) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      length += buffer.length;
+      if (length > limit) throw new BoundedReadError(`sent more than the ${sizeText(limit)} ${KIND_NAMES[kind]} may have`);
+      chunks.push(buffer);
+    }
+  } finally {
+    if (stream !== process.stdin) stream.destroy();
+    else process.stdin.pause();
+  }
+  return Buffer.concat(chunks, length);
+}
+
+function isStandardInput(path: string): boolean {
+  try {
+    const named = statSync(path);
+    const stdin = fstatSync(0);
+    return named.dev === stdin.dev && named.ino === stdin.ino && !named.isFile() && !named.isCharacterDevice();
+  } catch {
+    return false;
+  }
 }

@@ -10,7 +10,7 @@ export async function hostNames(runner: CommandRunner): Promise<string[]> {
   return [...new Set(names.map((n) => n.toLowerCase()).filter((n) => /^[a-z0-9.-]+$/.test(n)))];
 }
 
-/** Default restart for xrdp: `systemctl restart xrdp` when systemd runs it, else none (xrdp reloads per connection). */
+/** xrdp's restart when it still presents the old certificate after a change: `systemctl restart xrdp` when systemd runs it, else none. */
 export async function defaultXrdpRestart(runner: CommandRunner): Promise<string[] | null> {
   const active = await runner("systemctl", ["is-active", "--quiet", "xrdp"], { timeoutMs: 5000 });
   return active.exitCode === 0 ? ["systemctl", "restart", "xrdp"] : null;

@@ -60,6 +60,9 @@ export interface JournalClose {
   readonly finishedAt: string;
 }
 
+/** The first backup in a state dir: what was there before rdpcert changed anything. Kept beyond keepBackups. */
+export const ORIGINAL_BACKUP = "0001";
+
 export interface BackupSummary {
   readonly id: string;
   readonly createdAt: string;
@@ -356,8 +359,16 @@ export class StateDir {
 
   /** Appends the finished rotation to history.jsonl (never through a symlink) and removes the open journal. */
   closeJournal(journal: Journal, close: JournalClose): void {
+    this.appendHistory({ ...journal, ...close });
+    rmSync(this.file("journal.json"), { force: true });
+    fsyncDirectory(this.path);
+  }
+
+  /** Appends one finished change (a rotation, a deploy, a restore) to history.jsonl, never through a symlink. */
+  appendHistory(record: object): void {
     this.check();
-    const line = `${JSON.stringify({ ...journal, ...close })}\n`;
+    this.ensure();
+    const line = `${JSON.stringify(record)}\n`;
     const fd = openSync(this.file("history.jsonl"), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     try {
       const reason = untrustedReason(this.file("history.jsonl"), fstatSync(fd));
@@ -366,8 +377,6 @@ export class StateDir {
     } finally {
       closeSync(fd);
     }
-    rmSync(this.file("journal.json"), { force: true });
-    fsyncDirectory(this.path);
   }
 
   history(): unknown[] {
@@ -384,7 +393,7 @@ export class StateDir {
   }
 
   /**
-   * Writes a numbered backup (0001, 0002, ...) and keeps the newest `keep`;
+   * Writes a numbered backup (0001, 0002, ...) and keeps the newest `keep` and 0001 (the original pair);
    * `protect` names backups that must survive the pruning (the one being
    * restored: issue 12, case 13).
    */
@@ -406,7 +415,8 @@ export class StateDir {
     // A backup becomes visible only when complete.
     renameSync(staging, join(root, next));
     fsyncDirectory(root);
-    const kept = new Set(protect.map((id) => id.padStart(4, "0")));
+    // 0001 is the pair from before rdpcert's first change here (issue 23): the admin's original, never pruned.
+    const kept = new Set([ORIGINAL_BACKUP, ...protect.map((id) => id.padStart(4, "0"))]);
     for (const old of this.backupIds().slice(0, -Math.max(1, keep))) if (!kept.has(old)) rmSync(join(root, old), { recursive: true, force: true });
     return next;
   }
@@ -437,6 +447,12 @@ export class StateDir {
 
   listBackups(): BackupSummary[] {
     this.check();
+    // Backups that this user cannot read are not "no backups" (issue 23): the errno (EACCES) goes up, one line, exit 3.
+    try {
+      readdirSync(this.file("backups"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
     return this.backupIds().flatMap((id) => {
       const meta = this.readMeta(id);
       return meta ? [{ id, createdAt: meta.createdAt, backend: meta.backend, thumbprint: meta.thumbprint, reason: meta.reason, items: meta.items.map(({ role, originalPath, wasLink }) => ({ role, originalPath, wasLink })) }] : [];

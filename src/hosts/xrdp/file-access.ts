@@ -13,7 +13,8 @@ export interface Identity {
  * `checked: false`: this process could not look (it lacks permission to
  * resolve or stat the path), so nothing is known about the server's access.
  */
-export type Access = { readonly ok: true } | { readonly ok: false; readonly checked: true; readonly reason: string } | { readonly ok: false; readonly checked: false; readonly reason: string };
+/** `closedDir`: the directory on the way that `who` cannot enter (the fix is there, not on the file). */
+export type Access = { readonly ok: true } | { readonly ok: false; readonly checked: true; readonly reason: string; readonly closedDir?: string } | { readonly ok: false; readonly checked: false; readonly reason: string };
 
 const denied = (error: unknown): boolean => ["EACCES", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "");
 
@@ -50,7 +51,7 @@ export function readableBy(path: string, who: Identity): Access {
   try {
     for (const dir of chain) {
       const stats = statSync(dir);
-      if (!allows(stats, who, 1)) return { ok: false, checked: true, reason: `${who.name} cannot enter ${dir} (${modeText(stats)})` };
+      if (!allows(stats, who, 1)) return { ok: false, checked: true, reason: `${who.name} cannot enter ${dir} (${modeText(stats)})`, closedDir: dir };
     }
     const stats = statSync(resolved);
     if (!allows(stats, who, 4)) {

@@ -190,7 +190,8 @@ function readConfiguredCertificate(path: string, server: Identity | null): Confi
   if (server) {
     const access = readableBy(path, server);
     if (!access.ok && access.checked) {
-      return { state: "unreadable", location: path, reason: `xrdp cannot read its certificate: ${access.reason}`, fix: `make ${path} readable by ${server.name} (e.g. chmod 644 for a certificate)` };
+      const fix = access.closedDir ? enterFix(access.closedDir) : `chmod 644 ${realOrSame(path)} (a certificate is public)`;
+      return { state: "unreadable", location: path, reason: `xrdp cannot read its certificate: ${access.reason}`, fix };
     }
   }
   const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/.exec(text);
@@ -229,7 +230,10 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
     const access = readableBy(path, server);
     if (!access.ok && !access.checked) return { state: "unknown", location: path, reason: `whether xrdp can read its private key was not checked: ${access.reason}` };
     if (!access.ok) {
-      return { state: "unreadable", location: path, reason: `xrdp cannot read its private key: ${access.reason}`, fix: keyAccessFix(path, server, who), basis: who.description.basis };
+      // Debian's /etc/ssl/private (root:ssl-cert 0710) is closed on purpose: the fix is xrdp's own pair, never opening it.
+      const shared = /ssl-cert-snakeoil\.key$/.test(realOrSame(path)) || ("closedDir" in access && access.closedDir === "/etc/ssl/private");
+      const fix = "closedDir" in access && access.closedDir && !shared ? enterFix(access.closedDir) : keyAccessFix(path, server, who);
+      return { state: "unreadable", location: path, reason: `xrdp cannot read its private key: ${access.reason}`, fix, basis: who.description.basis };
     }
   }
   let pem: string;
@@ -389,8 +393,22 @@ function keyAccessFix(path: string, server: Identity, who: WhoServes): string {
   if (who.listener && who.unit && who.unit.uid === server.uid && readableBy(path, who.unit).ok) {
     return `restart xrdp (systemctl restart xrdp): the running xrdp (pid ${who.listener.pid}) started before ${server.name} was given access, and keeps its old groups until then`;
   }
-  if (/ssl-cert-snakeoil\.key$/.test(target)) return `add xrdp's user to the ssl-cert group (adduser ${server.name.split(":")[0]} ssl-cert) and restart xrdp`;
+  if (/ssl-cert-snakeoil\.key$/.test(target) || target.startsWith("/etc/ssl/private/")) return sharedKeyFix(server.name.split(":")[0]!);
   return `chgrp ${groupName(server.gids[0] ?? 0)} ${target} && chmod 640 ${target}`;
+}
+
+/** The fix is on the directory xrdp cannot enter, not on the file (issue 23): traversal only, it lists nothing. */
+function enterFix(dir: string): string {
+  return `xrdp cannot enter ${dir}: chmod o+x ${dir} (lets it pass through to the files it may read; it still cannot list ${dir}), or keep xrdp's pair outside it`;
+}
+
+/**
+ * Debian's default: the snakeoil key is root:ssl-cert 0640 and xrdp is not in the group. `adduser xrdp
+ * ssl-cert` opens every key of that group to xrdp; rdpcert's own pair next to xrdp.ini is xrdp's alone
+ * (issue 23), and the shared pair stays as it is for the other services.
+ */
+function sharedKeyFix(user: string): string {
+  return `sudo rdpcert rotate --force --yes: xrdp gets its own pair next to xrdp.ini (key root:${user} 0640) and the ini points at it; the shared snakeoil pair is left as it is (or: adduser ${user} ssl-cert and restart xrdp, which opens every key of the ssl-cert group to xrdp)`;
 }
 
 /** What the unit's identity could not read, when it differs from the running process'. */
@@ -408,7 +426,7 @@ function predictAfterRestart(unit: Identity, server: Identity, certPath: string,
         what === "certificate"
           ? `chmod 644 ${target}`
           : /ssl-cert-snakeoil\.key$/.test(target)
-            ? `adduser ${unit.name.split(":")[0]} ssl-cert`
+            ? sharedKeyFix(unit.name.split(":")[0]!)
             : `chgrp ${groupName(unit.gids[0] ?? 0)} ${target} && chmod 640 ${target}`,
     });
   }

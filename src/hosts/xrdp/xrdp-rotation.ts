@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import type { CommandRunner } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
+import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestartSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
 import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
 import { untrustedDirectory } from "../local/trust";
 import { withTrustedDirectory } from "../local/trusted-dir";
@@ -293,7 +293,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
           targets.repointIni
             ? `point certificate= and key_file= in ${ini} at them (the rest of the ini unchanged); ${inspection.certificate.location} and ${inspection.key.location ?? "the old key"} are left untouched`
             : `${ini} already points at them`,
-          restart.enabled && restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)",
+          restartLine(restart),
         ];
       }
       const spec = replacement.spec;
@@ -307,7 +307,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
         const ini = iniTarget(inspection.source);
         lines.push(`${inspection.certificate.location} or ${inspection.key.location} ${why === null || why === "a link" ? "is a link to a shared pair" : `is shared (${why})`}: leave it untouched and point certificate= and key_file= in ${ini === inspection.source ? ini : `${ini} (the target of the link ${inspection.source}, which is kept)`} at the new files (the rest of the ini unchanged)`);
       }
-      lines.push(restart.enabled && restart.command ? `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)` : "no restart (xrdp reads its certificate for every new connection)");
+      lines.push(restartLine(restart));
       return lines;
     },
 
@@ -526,4 +526,11 @@ function restoreRefusal(guard: RestoreGuard, toWrite: readonly BackupItem[], toR
     if (!ours(path, currentHash(path))) return { reason: `${path} was created during the rotation by someone else: nothing was restored or removed`, conflict: true };
   }
   return null;
+}
+
+/** The plan's restart line: by default none, since xrdp reads its pair for every new connection and a restart ends every session. */
+function restartLine(restart: RestartSpec): string {
+  if (restart.enabled && restart.command) return `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms): this ends the sessions of connected users`;
+  const none = "no restart: xrdp reads its certificate for every new connection, and connected sessions stay up";
+  return restart.enabled && restart.ifStale ? `${none}; only if the first handshake after the change still presents the old certificate: ${restart.ifStale.join(" ")} (timeout ${restart.timeoutMs} ms)` : none;
 }

@@ -36,7 +36,8 @@ describe("assess", () => {
     expect(a.status).toBe("WARN");
     expect(a.health).toBe("warn");
     expect(a.reason).toMatch(/expires in 9 days/);
-    expect(a.fix).toMatch(/self-signed pair for xrdp/);
+    expect(a.fix).toMatch(/^sudo rdpcert rotate --yes: a new self-signed pair/);
+    expect(a.fix).not.toMatch(/make-ssl-cert/);
   });
 
   it("WARNs once 2/3 of a self-signed lifetime has passed, even far from expiry", () => {
@@ -123,7 +124,7 @@ describe("assess", () => {
     });
     const a = assess(configured, presented(fallback), DEFAULT_POLICY, now);
     expect(a.problems.map((p) => p.verdict)).toEqual(["CORRUPT", "MISMATCH"]);
-    expect(a.fix).toMatch(/Remote Desktop|SessionEnv/);
+    expect(a.fix).toMatch(/^rdpcert rotate --yes \(from an elevated prompt\)/);
   });
 
   it("reports an expired presented certificate that differs from a healthy configured one", () => {
@@ -145,6 +146,15 @@ describe("assess", () => {
     expect(a.status).toBe(verdict);
     expect(a.reason).toContain(`probe says ${kind}`);
     expect(a.health).toBe("critical");
+  });
+
+  it("a failed handshake with a key this user could not read: the key is 'not checked', never 'looks usable' (issue 23)", () => {
+    const key = { state: "unknown", location: "/k", reason: "the private key /k was not checked: this user cannot look at it (run as root)" } as const;
+    const failed = presented(null, { kind: "tls-handshake-failed", message: "handshake failed", reason: "alert" } as ProbeError);
+    const unchecked = assess(inspection({ key }, healthy), failed, DEFAULT_POLICY, now);
+    expect(unchecked.fix).toContain("the key was not checked (this user cannot read it): run rdpcert status as root");
+    expect(unchecked.fix).not.toMatch(/look usable/);
+    expect(assess(inspection({}, healthy), failed, DEFAULT_POLICY, now).fix).toMatch(/look usable/);
   });
 
   it("blames security_layer=rdp for a downgrade when that is the configuration", () => {

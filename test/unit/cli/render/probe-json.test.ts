@@ -8,7 +8,7 @@ import { presentedBy } from "../../../helpers/fakes";
 const now = new Date();
 
 function report(results: ProbeReport["results"], notes: readonly string[] = []): ProbeReport {
-  return { results, verdicts: results.map((r) => assessProbe(r, now, 14)), health: "ok", now, warnDays: 14, notes, exitCode: 0 };
+  return { results, verdicts: results.map((r) => assessProbe(r, now, 14)), health: "ok", now, warnDays: 14, criticalDays: 0, notes, exitCode: 0 };
 }
 
 const whole = (r: ProbeReport): string => `${jsonText({ ...probeReportJson(r), notes: r.notes }, 2)}\n`;

@@ -87,10 +87,10 @@ describe("StateDir", () => {
   it("never prunes a protected backup (the one being restored: issue 12, case 13)", () => {
     const state = new StateDir(dir);
     const set = { backend: "xrdp" as const, thumbprint: "T", items: [] };
-    for (let n = 0; n < 3; n++) state.saveBackup(set, null, 2);
-    expect(state.backupIds()).toEqual(["0002", "0003"]);
-    state.saveBackup(set, "safety", 2, ["2"]);
-    expect(state.backupIds()).toEqual(["0002", "0003", "0004"]);
+    for (let n = 0; n < 4; n++) state.saveBackup(set, null, 2);
+    expect(state.backupIds()).toEqual(["0001", "0003", "0004"]);
+    state.saveBackup(set, "safety", 2, ["3"]);
+    expect(state.backupIds()).toEqual(["0001", "0003", "0004", "0005"]);
   });
 
   it("restores permission bits only: a backup's setuid, setgid and sticky bits are dropped", () => {
@@ -142,27 +142,29 @@ describe("StateDir", () => {
     }
   });
 
-  it("numbers backups, writes them 0700/0600, and keeps the newest N", () => {
+  it("numbers backups, writes them 0700/0600, and keeps the newest N and 0001, the pair before rdpcert's first change (issue 23)", () => {
     const state = new StateDir(dir);
     const set = (n: number) => ({
       backend: "xrdp" as const,
       thumbprint: `T${n}`,
       items: [{ role: "key" as const, originalPath: "/etc/xrdp/key.pem", data: Buffer.from(`key ${n}`), mode: 0o600, uid: 0, gid: 0, wasLink: false }],
     });
-    const ids = [1, 2, 3, 4].map((n) => state.saveBackup(set(n), `reason ${n}`, 3));
-    expect(ids).toEqual(["0001", "0002", "0003", "0004"]);
-    expect(state.backupIds()).toEqual(["0002", "0003", "0004"]);
+    const ids = [1, 2, 3, 4, 5].map((n) => state.saveBackup(set(n), `reason ${n}`, 3));
+    expect(ids).toEqual(["0001", "0002", "0003", "0004", "0005"]);
+    expect(state.backupIds()).toEqual(["0001", "0003", "0004", "0005"]);
     expect(state.listBackups().map((b) => [b.id, b.thumbprint, b.reason])).toEqual([
-      ["0002", "T2", "reason 2"],
+      ["0001", "T1", "reason 1"],
       ["0003", "T3", "reason 3"],
       ["0004", "T4", "reason 4"],
+      ["0005", "T5", "reason 5"],
     ]);
     const loaded = state.loadBackup("4");
     expect(loaded?.items[0]?.data.toString()).toBe("key 4");
     expect(statSync(state.backupPath("0004")).mode & 0o777).toBe(0o700);
     expect(statSync(join(state.backupPath("0004"), "0-key")).mode & 0o777).toBe(0o600);
     expect(state.loadBackup("../../etc")).toBeNull();
-    expect(state.loadBackup("0001")).toBeNull();
+    expect(state.loadBackup("0002")).toBeNull();
+    expect(state.loadBackup("0001")?.thumbprint).toBe("T1");
   });
 
   it("keeps the open journal until it is closed into history", () => {

@@ -44,7 +44,7 @@ describe("readableBy", () => {
     chownSync(join(dir, "private"), 0, 4100);
     chmodSync(join(dir, "private"), 0o710);
     expect(readableBy(path, team)).toEqual({ ok: true });
-    expect(readableBy(path, alice)).toEqual({ ok: false, checked: true, reason: expect.stringContaining(`alice cannot enter ${join(dir, "private")}`) });
+    expect(readableBy(path, alice)).toEqual({ ok: false, checked: true, reason: expect.stringContaining(`alice cannot enter ${join(dir, "private")}`), closedDir: join(dir, "private") });
   });
 
   it("follows links and names the target", () => {
