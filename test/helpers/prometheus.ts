@@ -47,6 +47,10 @@ export interface RunningProcess {
   readonly url: string;
   output(): string;
   stop(): Promise<void>;
+  /** Sends a signal to the process (the exporter: SIGHUP). */
+  kill(signal: NodeJS.Signals): void;
+  /** Its exit code or signal once it ended, else null. */
+  ended(): number | NodeJS.Signals | null;
 }
 
 function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
@@ -87,12 +91,13 @@ export async function startPrometheus(configYaml: string): Promise<RunningProces
     if (json.status !== "success") throw new Error(`query ${expr} failed: ${res.body}`);
     return json.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
-  return { url, output: () => output, stop, query };
+  return { url, output: () => output, stop, query, kill: (signal) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
 }
 
-/** The built CLI's `rdpcert exporter` on a free loopback port; resolves once it listens. */
-export async function startExporterCli(args: readonly string[] = []): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [CLI, "exporter", "--listen", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** The built CLI's `rdpcert exporter` on a free loopback port; resolves once it listens. `prefix`: a command that execs node (a mount namespace). */
+export async function startExporterCli(args: readonly string[] = [], prefix: readonly string[] = []): Promise<RunningProcess> {
+  const [file, ...argv] = [...prefix, process.execPath, CLI, "exporter", "--listen", "127.0.0.1:0", ...args];
+  const child = spawn(file!, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
@@ -104,5 +109,5 @@ export async function startExporterCli(args: readonly string[] = []): Promise<Ru
     await stop();
     throw error;
   });
-  return { url, output: () => output, stop };
+  return { url, output: () => output, stop, kill: (signal) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
 }
