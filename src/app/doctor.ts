@@ -1,11 +1,11 @@
-import { lookup } from "node:dns/promises";
 import * as net from "node:net";
 import type { Config } from "../core/config";
 import { type DoctorFacts, type LinkSample, type NegotiationAttempt, linkStats } from "../core/diagnosis";
 import type { ProbeResult } from "../core/probe-result";
 import { type Target, probeAddressFor } from "../core/target";
 import { PROTOCOL_HYBRID, PROTOCOL_SSL, negotiationFailureNames, protocolName } from "../probe/negotiation";
-import { probe } from "../probe/prober";
+import { probe, resolveDeadline } from "../probe/prober";
+import { ResolveTimeout, lookupWithin } from "../hosts/local/resolve-name";
 import { collectStatus } from "./status";
 
 /**
@@ -66,12 +66,16 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
     host = { assessment: status.assessment, findings: status.outcome.inspection.findings };
   }
 
+  // Resolution gets the probe's share of --timeout (half), so a DNS server that never answers cannot hold doctor.
+  const resolveMs = resolveDeadline(options.timeout);
   let resolved: DoctorFacts["resolved"];
   try {
-    const found = await lookup(target.host, { all: true });
-    resolved = { addresses: [...new Set(found.map((f) => f.address))], error: null };
+    resolved = { addresses: await lookupWithin(target.host, resolveMs), error: null };
   } catch (error) {
-    resolved = { addresses: [], error: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+    resolved = {
+      addresses: [],
+      error: error instanceof ResolveTimeout ? `no answer within ${resolveMs} ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or give the IP address` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message),
+    };
   }
   const reachability = await Promise.all(resolved.addresses.map((a) => tcpCheck(a, target.port, options.timeout)));
   const open = reachability.find((r) => r.result === "open");
@@ -87,13 +91,11 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
     handshake = { error: main.error, certificate: main.certificate, tls: main.tls };
     if (main.certificate) {
       const names = main.certificate.subjectAltNames.filter((s) => s.startsWith("DNS:") && !s.includes("*")).map((s) => s.slice(4)).slice(0, 5);
-      for (const name of names) {
-        try {
-          certificateNameAddresses[name] = (await lookup(name, { all: true })).map((f) => f.address);
-        } catch {
-          // A name that does not resolve says nothing about this server.
-        }
-      }
+      // All at once, each within the same deadline: a name that does not resolve (in time) says nothing about this server.
+      const found = await Promise.all(names.map((name) => lookupWithin(name, resolveMs).catch(() => null)));
+      names.forEach((name, i) => {
+        if (found[i]) certificateNameAddresses[name] = found[i]!;
+      });
       const samples: LinkSample[] = [];
       for (let i = 0; i < options.samples; i++) {
         const r = await at(PROTOCOL_SSL | PROTOCOL_HYBRID);

@@ -1,4 +1,3 @@
-import { lookup } from "node:dns/promises";
 import { type Server, createServer } from "node:http";
 import type { Config } from "../core/config";
 import { formatEndpoint } from "../core/target";
@@ -9,6 +8,7 @@ import { collectGarbageWhenIdle } from "./long-running";
 import { probe } from "../probe/prober";
 import type { AllowList } from "../metrics/allow-list";
 import { type Exporter, createExporter } from "../metrics/exporter-server";
+import { resolveForExporter } from "../hosts/local/resolve-name";
 
 export interface RunExporterOptions {
   readonly host: string;
@@ -20,6 +20,8 @@ export interface RunExporterOptions {
   readonly ratePerSecond: number;
   /** The effective configuration: module=local inspects this host with its backend and xrdpIni. */
   readonly config: Config;
+  /** Reads the configuration again (SIGHUP); rejects with a one-line reason when it is bad. */
+  readonly reload?: () => Promise<{ config: Config; warnDays: number }>;
 }
 
 export class ListenError extends Error {
@@ -27,7 +29,9 @@ export class ListenError extends Error {
 }
 
 /** Starts the HTTP server; resolves once it listens, with the address it got (port 0: a free one). */
-export async function startExporter(options: RunExporterOptions): Promise<{ server: Server; exporter: Exporter; url: string }> {
+export async function startExporter(options: RunExporterOptions): Promise<{ server: Server; exporter: Exporter; url: string; reconfigure: (next: { config: Config; warnDays: number }) => void }> {
+  // module=local reads these at each scrape, so that a reload (SIGHUP) applies to the next one.
+  let current = { config: options.config, warnDays: options.warnDays };
   const exporter = createExporter(
     {
       allow: options.allow,
@@ -39,12 +43,12 @@ export async function startExporter(options: RunExporterOptions): Promise<{ serv
     },
     {
       prober: probe,
-      lookup: async (name) => (await lookup(name, { all: true })).map((a) => a.address),
+      lookup: resolveForExporter,
       local: async (timeoutMs) => {
         // Read-only: the exporter never finishes or undoes an interrupted rotation.
-        const report = await collectStatus({ ...options.config, timeoutMs, warnDays: options.warnDays }, { recover: false });
+        const report = await collectStatus({ ...current.config, timeoutMs, warnDays: current.warnDays }, { recover: false });
         // What the last `run` met writing its textfile (absent when run never wrote one, or the exporter cannot read the state dir).
-        return localRegistry(report, readTextfileOutcome(options.config.stateDir));
+        return localRegistry(report, readTextfileOutcome(current.config.stateDir));
       },
     },
   );
@@ -64,13 +68,39 @@ export async function startExporter(options: RunExporterOptions): Promise<{ serv
   });
   const address = server.address();
   const port = address && typeof address === "object" ? address.port : options.port;
-  return { server, exporter, url: `http://${formatEndpoint(options.host, port)}` };
+  return { server, exporter, url: `http://${formatEndpoint(options.host, port)}`, reconfigure: (next) => (current = next) };
 }
 
-/** `rdpcert exporter`: serves until SIGTERM or SIGINT, then closes and exits 0. */
+/**
+ * `rdpcert exporter`: serves until SIGTERM or SIGINT, then closes and exits 0.
+ * SIGHUP reads the configuration file again (as blackbox_exporter and
+ * Prometheus do): module=local uses the new one from the next scrape; a bad
+ * file is one line on stderr and the running configuration stays. Flags
+ * (--listen, --allow-target, --timeout, limits) need a restart.
+ */
 export async function runExporter(options: RunExporterOptions): Promise<number> {
-  const { server, url } = await startExporter(options);
+  const { server, url, reconfigure } = await startExporter(options);
   process.stderr.write(`rdpcert exporter: listening on ${url} (probe targets allowed: ${options.allow.entries.join(", ")})\n`);
+  let reloading = false;
+  const reload = (): void => {
+    if (!options.reload) {
+      process.stderr.write("rdpcert exporter: SIGHUP: nothing to reload\n");
+      return;
+    }
+    if (reloading) return;
+    reloading = true;
+    options
+      .reload()
+      .then(
+        (next) => {
+          reconfigure(next);
+          process.stderr.write("rdpcert exporter: SIGHUP: configuration reloaded\n");
+        },
+        (error: unknown) => process.stderr.write(`rdpcert exporter: SIGHUP: configuration not reloaded, the running one stays: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`),
+      )
+      .finally(() => (reloading = false));
+  };
+  process.on("SIGHUP", reload);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGTERM", stop);
@@ -82,5 +112,6 @@ export async function runExporter(options: RunExporterOptions): Promise<number> 
     process.on("SIGINT", stop);
   });
   process.stderr.write("rdpcert exporter: stopped\n");
+  // The SIGHUP handler stays to the end: a reload racing the stop is not the default action (exit 129).
   return 0;
 }

@@ -200,6 +200,15 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
           fix: facts.target.local ? ["check xrdp's ssl_protocols and tls_ciphers (Windows: the Schannel protocols), then sudo rdpcert status"] : ["on the server: sudo rdpcert doctor (it sees the TLS settings and the key)"],
         });
       }
+    } else if (kind === "protocol-error" && handshake?.tls) {
+      // Negotiation and TLS both completed: an RDP listener, whose certificate is the fault.
+      causes.push({
+        id: "certificate-unparseable",
+        summary: `${where} is an RDP listener (it negotiated ${handshake.tls.version}) presenting a certificate that does not parse: ${message}`,
+        fix: facts.target.local
+          ? [...(keyProblem?.fix ? [keyProblem.fix] : []), ...rotateFix]
+          : ["on the server: sudo rdpcert status (it reads the configured certificate), then replace it: sudo rdpcert rotate --yes, or deploy a CA-issued one"],
+      });
     } else if (kind === "timeout") {
       causes.push({ id: "listener-stalls", summary: `the listener accepts connections but does not answer (${message}): the service is hung or overloaded, or something in the path swallows the traffic`, fix: ["restart the RDP service", "check for a proxy or IPS between client and server"] });
     } else {

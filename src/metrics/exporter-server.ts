@@ -3,7 +3,8 @@ import { isIP } from "node:net";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { type Target, TargetError, parseTarget } from "../core/target";
 import { probeRegistry } from "../metrics/probe-metrics";
-import type { Prober } from "../probe/prober";
+import { type Prober, resolveDeadline, resolveFailure, resolveTimeout, unresolvedResult } from "../probe/prober";
+import type { ProbeResult } from "../core/probe-result";
 import type { AllowList } from "./allow-list";
 import { type Limiter, createLimiter } from "./limits";
 
@@ -24,8 +25,11 @@ export interface ExporterOptions {
 
 export interface ExporterDeps {
   readonly prober: Prober;
-  /** Every address a name resolves to (dns.lookup with all: true). */
-  readonly lookup: (name: string) => Promise<string[]>;
+  /**
+   * Every address a name resolves to, within `deadlineMs`: rejects with an
+   * error named "ResolveTimeout" at the deadline, or with the resolver's error.
+   */
+  readonly lookup: (name: string, deadlineMs: number) => Promise<string[]>;
   /** This host's status as metrics (`module=local`), within `timeoutMs`. */
   readonly local: (timeoutMs: number) => Promise<Registry>;
   readonly now?: () => Date;
@@ -38,12 +42,17 @@ export interface Exporter {
   readonly limiter: Limiter;
 }
 
-/** The probe's deadline from Prometheus' scrape timeout header (seconds, may be fractional). */
-export function probeTimeoutMs(header: string | string[] | undefined, fallbackMs: number): number {
+/**
+ * The probe's deadline: Prometheus' scrape timeout header (seconds, may be
+ * fractional) minus the margin, never more than the configured timeout
+ * (`configuredMs`, --timeout): the client may shorten the deadline, not
+ * lengthen it, so a few slow requests cannot hold every slot for minutes.
+ */
+export function probeTimeoutMs(header: string | string[] | undefined, configuredMs: number): number {
   const text = Array.isArray(header) ? header[0] : header;
-  if (text === undefined || !/^\d+(\.\d+)?$/.test(text.trim())) return fallbackMs;
+  if (text === undefined || !/^\d{1,9}(\.\d{1,9})?$/.test(text.trim())) return configuredMs;
   const ms = Number(text.trim()) * 1000 - SCRAPE_TIMEOUT_MARGIN_MS;
-  return Math.min(600_000, Math.max(MIN_PROBE_TIMEOUT_MS, Math.floor(ms)));
+  return Math.min(configuredMs, Math.max(MIN_PROBE_TIMEOUT_MS, Math.floor(ms)));
 }
 
 type Answer = { readonly status: number; readonly body: string; readonly contentType?: string; readonly headers?: Record<string, string> };
@@ -69,17 +78,34 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
   });
   const limiter = createLimiter(options);
 
-  const allowedTarget = async (target: Target): Promise<Target | null> => {
-    if (isIP(target.host)) return options.allow.allowsAddress(target.host) ? target : null;
-    if (options.allow.allowsName(target.host)) return target;
+  /**
+   * A target name, resolved inside the probe's deadline (half of it, as the
+   * prober does) and only once the request holds a slot: its addresses must
+   * all be allowed unless the name itself is. The probe then gets what is
+   * left of the deadline.
+   */
+  const resolveTarget = async (target: Target, timeoutMs: number): Promise<{ target: Target; timeoutMs: number } | { refused: true } | { failed: ProbeResult }> => {
+    const listed = options.allow.allowsName(target.host);
+    const resolveMs = resolveDeadline(timeoutMs);
+    const started = performance.now();
     let addresses: string[];
     try {
-      addresses = await deps.lookup(target.host);
-    } catch {
-      return null;
+      addresses = await deps.lookup(target.host, resolveMs);
+    } catch (error) {
+      const took = performance.now() - started;
+      if (error instanceof Error && error.name === "ResolveTimeout") return { failed: unresolvedResult(target, resolveTimeout(resolveMs, "half of the probe's deadline"), took) };
+      // A name nobody listed that does not resolve cannot be shown to be allowed.
+      if (!listed) return { refused: true };
+      return { failed: unresolvedResult(target, resolveFailure(error as NodeJS.ErrnoException), took) };
     }
-    if (addresses.length === 0 || !addresses.every((a) => options.allow.allowsAddress(a))) return null;
-    return { ...target, host: addresses[0]! };
+    if (addresses.length === 0 && listed) return { failed: unresolvedResult(target, { kind: "resolve-failed", message: "name does not resolve (no address)" }, performance.now() - started) };
+    if (!listed && (addresses.length === 0 || !addresses.every((a) => options.allow.allowsAddress(a)))) return { refused: true };
+    return { target: { ...target, host: addresses[0]! }, timeoutMs: Math.max(1, Math.floor(timeoutMs - (performance.now() - started))) };
+  };
+
+  const refusedAnswer = (module: string, host: string): Answer => {
+    probes.inc({ module, result: "refused" });
+    return line(403, `rdpcert exporter: target ${host} is not allowed: add it, or a network holding it, with --allow-target`);
   };
 
   const probeAnswer = async (req: IncomingMessage, url: URL): Promise<Answer> => {
@@ -103,19 +129,15 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
         probes.inc({ module, result: "invalid" });
         return line(400, "rdpcert exporter: give exactly one target=HOST:PORT");
       }
-      let parsed: Target;
       try {
-        parsed = parseTarget(targets[0]!);
+        target = parseTarget(targets[0]!);
       } catch (error) {
         probes.inc({ module, result: "invalid" });
         if (error instanceof TargetError) return line(400, `rdpcert exporter: ${error.reason}`);
         throw error;
       }
-      target = await allowedTarget(parsed);
-      if (!target) {
-        probes.inc({ module, result: "refused" });
-        return line(403, `rdpcert exporter: target ${parsed.host} is not allowed: add it, or a network holding it, with --allow-target`);
-      }
+      // An address is judged at once; a name only once the limits admit the request (below).
+      if (isIP(target.host) && !options.allow.allowsAddress(target.host)) return refusedAnswer(module, target.host);
     }
 
     if (!limiter.admit()) {
@@ -123,10 +145,21 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
       return line(429, "rdpcert exporter: too many probe requests per second (--max-rate)", { "Retry-After": "1" });
     }
     const started = performance.now();
-    const running = limiter.run(async () => {
-      if (module === "local") return deps.local(timeoutMs);
+    const running = limiter.run(async (): Promise<{ registry: Registry; success: boolean } | { refused: true }> => {
+      // The deadline counts from the request's arrival: time spent waiting for a slot is spent.
+      const left = Math.max(MIN_PROBE_TIMEOUT_MS, Math.ceil(timeoutMs - (performance.now() - started)));
+      if (module === "local") return { registry: await deps.local(left), success: true };
+      let probeTarget = target!;
+      let probeMs = left;
+      if (!isIP(probeTarget.host)) {
+        const resolved = await resolveTarget(probeTarget, left);
+        if ("refused" in resolved) return resolved;
+        if ("failed" in resolved) return { registry: probeRegistry(resolved.failed, { now: now(), warnDays }), success: false };
+        probeTarget = resolved.target;
+        probeMs = resolved.timeoutMs;
+      }
       // withChain: probe_ssl_earliest_cert_expiry is the earliest notAfter of every certificate sent, as blackbox's.
-      const result = await deps.prober(target!, { timeoutMs, withChain: true });
+      const result = await deps.prober(probeTarget, { timeoutMs: probeMs, withChain: true });
       return { registry: probeRegistry(result, { now: now(), warnDays }), success: result.error === null && result.certificate !== null };
     });
     if (!running) {
@@ -134,11 +167,10 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
       return line(429, "rdpcert exporter: too many probes waiting (--max-concurrent)", { "Retry-After": "1" });
     }
     const outcome = await running;
+    if ("refused" in outcome) return refusedAnswer(module, target!.host);
     duration.observe({ module }, (performance.now() - started) / 1000);
-    const reg = outcome instanceof Registry ? outcome : outcome.registry;
-    const success = outcome instanceof Registry ? true : outcome.success;
-    probes.inc({ module, result: success ? "success" : "failure" });
-    return { status: 200, body: await reg.metrics(), contentType: reg.contentType };
+    probes.inc({ module, result: outcome.success ? "success" : "failure" });
+    return { status: 200, body: await outcome.registry.metrics(), contentType: outcome.registry.contentType };
   };
 
   const answer = async (req: IncomingMessage): Promise<Answer> => {

@@ -210,11 +210,11 @@ export function resolveDeadline(timeoutMs: number): number {
   return Math.max(1, Math.floor(timeoutMs / 2));
 }
 
-function resolveTimeout(ms: number): ProbeError {
-  return { kind: "resolve-timeout", message: `name resolution did not answer within ${ms} ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or probe the IP address` };
+export function resolveTimeout(ms: number, share = "half of --timeout"): ProbeError {
+  return { kind: "resolve-timeout", message: `name resolution did not answer within ${ms} ms (${share}): check the DNS servers (/etc/resolv.conf), or probe the IP address` };
 }
 
-function resolveFailure(error: NodeJS.ErrnoException): ProbeError {
+export function resolveFailure(error: NodeJS.ErrnoException): ProbeError {
   const code = error.code ?? "";
   if (code === "ENOTFOUND" || code === "EAI_NONAME" || code === "EAI_NODATA") return { kind: "resolve-failed", message: `name does not resolve (${code})` };
   return { kind: "resolve-failed", message: `name resolution failed (${code || error.message})` };
@@ -229,7 +229,7 @@ let systemResolverBound = false;
  * deadline through RES_OPTIONS (resolv.conf(5); read when a thread first
  * resolves), once per process, before the first lookup; other systems ignore it.
  */
-function boundSystemResolver(deadlineMs: number): void {
+export function boundSystemResolver(deadlineMs: number): void {
   if (systemResolverBound) return;
   systemResolverBound = true;
   const seconds = Math.min(30, Math.ceil(deadlineMs / 1000) + 1);
@@ -263,4 +263,9 @@ export function tlsFailure(error: NodeJS.ErrnoException & { reason?: string }): 
   else if (error.code === "ECONNRESET" || /socket disconnected|connection closed/i.test(error.message)) reason = "the listener closed the connection during the TLS handshake";
   else reason = (error.message.split("\n")[0] ?? "unknown").trim();
   return { kind: "tls-handshake-failed", reason, message: `TLS handshake failed: ${reason}` };
+}
+
+/** The result of a probe that stopped before it connected: the name did not resolve (or not in time). */
+export function unresolvedResult(target: Target, error: ProbeError, totalMs: number, requestedProtocols = DEFAULT_REQUESTED_PROTOCOLS): ProbeResult {
+  return { target, address: null, requestedProtocols, confirm: null, tls: null, certificate: null, certificateDer: null, timings: { connectMs: null, negotiationMs: null, tlsMs: null, totalMs: round(totalMs) }, error };
 }

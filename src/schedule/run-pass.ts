@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Assessment, assess } from "../core/assess";
 import { type Backoff, NO_BACKOFF, type RunAction, type RunPolicy, decideRun, recordFailure } from "../core/run-policy";
 import { probeAddressFor } from "../core/target";
-import type { CommandRunner } from "../hosts/command-runner";
+import { type CommandRunner, describeExit } from "../hosts/command-runner";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
 import type { CertificateInfo } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
@@ -159,7 +159,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       : ran.timedOut
         ? `renewCommand did not finish within ${deps.renewTimeoutMs} ms`
         : ran.exitCode !== 0
-          ? `renewCommand exited with ${ran.exitCode}${ran.stderr.trim() ? `: ${ran.stderr.trim().split("\n")[0]}` : ""}`
+          ? `renewCommand ${describeExit(ran)}${ran.stderr.trim() ? `: ${ran.stderr.trim().split("\n")[0]}` : ""}`
           : null;
     const after = failure ? null : await inspectAndAssess(deps);
     if (after && after.assessment.status !== "OK" && thenDeploy) {

@@ -47,6 +47,10 @@ export interface RunningProcess {
   readonly url: string;
   output(): string;
   stop(): Promise<void>;
+  /** Sends a signal to the process (the exporter: SIGHUP). */
+  kill(signal: NodeJS.Signals): void;
+  /** Its exit code or signal once it ended, else null. */
+  ended(): number | NodeJS.Signals | null;
 }
 
 function stopper(child: ChildProcess, cleanup: () => void): () => Promise<void> {
@@ -106,7 +110,7 @@ export async function startPrometheus(configYaml: string): Promise<RunningPromet
     const json = JSON.parse(res.body) as { status: string; error?: string; data?: { result: unknown[] } };
     return { status: json.status, error: json.error, resultCount: json.data?.result.length ?? 0 };
   };
-  return { url, output: () => output, stop, query, api, tryQuery };
+  return { url, output: () => output, stop, query, api, tryQuery, kill: (signal: NodeJS.Signals) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
 }
 
 /** A Debian daemon (node_exporter, blackbox_exporter) on a free loopback port; resolves once `readyPath` answers 200. */
@@ -128,7 +132,7 @@ async function startDaemon(command: string, args: (address: string) => readonly 
     await stop();
     throw error;
   }
-  return { url: `http://${address}`, address, output: () => output, stop };
+  return { url: `http://${address}`, address, output: () => output, stop, kill: (signal: NodeJS.Signals) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
 }
 
 /** Debian's prometheus-node-exporter with only the textfile collector, reading `dir`. */
@@ -141,9 +145,10 @@ export function startBlackboxExporter(configPath: string): Promise<RunningProces
   return startDaemon("prometheus-blackbox-exporter", (address) => [`--web.listen-address=${address}`, `--config.file=${configPath}`], "/-/healthy");
 }
 
-/** The built CLI's `rdpcert exporter` on a free loopback port; resolves once it listens. */
-export async function startExporterCli(args: readonly string[] = []): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [CLI, "exporter", "--listen", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** The built CLI's `rdpcert exporter` on a free loopback port; resolves once it listens. `prefix`: a command that execs node (a mount namespace). */
+export async function startExporterCli(args: readonly string[] = [], prefix: readonly string[] = []): Promise<RunningProcess> {
+  const [file, ...argv] = [...prefix, process.execPath, CLI, "exporter", "--listen", "127.0.0.1:0", ...args];
+  const child = spawn(file!, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
@@ -155,5 +160,5 @@ export async function startExporterCli(args: readonly string[] = []): Promise<Ru
     await stop();
     throw error;
   });
-  return { url, output: () => output, stop };
+  return { url, output: () => output, stop, kill: (signal) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
 }

@@ -23,8 +23,10 @@ export function registerExporter(program: Command): Command {
     .addHelpText(
       "after",
       `
-The deadline of each probe is Prometheus' scrape timeout (the X-Prometheus-Scrape-Timeout-Seconds
-header) minus 0.5 s; --timeout applies to requests without the header. Targets outside
+The deadline of each probe is --timeout, or Prometheus' scrape timeout (the
+X-Prometheus-Scrape-Timeout-Seconds header) minus 0.5 s when that is shorter: a client can shorten
+the deadline, never lengthen it. A name is resolved (within half the deadline) only once the rate
+and concurrency limits admitted the request. SIGHUP reads the configuration file again. Targets outside
 --allow-target get 403 (it is not an open scanner); a name is allowed when it is listed, or when
 every address it resolves to is.
 
@@ -84,7 +86,11 @@ Exit codes:
       const warnDays = command.getOptionValueSource("warnDays") === "cli" ? opts.warnDays : config.warnDays;
       const { runExporter, ListenError } = await import("../../app/exporter");
       try {
-        process.exitCode = await runExporter({ host: listen.host, port: listen.port, allow, timeoutMs: opts.timeout, warnDays, maxConcurrent: opts.maxConcurrent, ratePerSecond: opts.maxRate, config });
+        const reload = async (): Promise<{ config: typeof config; warnDays: number }> => {
+          const next = await configFor(command, { exclude: ["port", "timeout", "warnDays"] });
+          return { config: next, warnDays: command.getOptionValueSource("warnDays") === "cli" ? opts.warnDays : next.warnDays };
+        };
+        process.exitCode = await runExporter({ host: listen.host, port: listen.port, allow, timeoutMs: opts.timeout, warnDays, maxConcurrent: opts.maxConcurrent, ratePerSecond: opts.maxRate, config, reload });
       } catch (error) {
         if (error instanceof ListenError) throw new UsageError(error.message);
         throw error;

@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
-import type { CommandRunner } from "../command-runner";
+import { type CommandRunner, describeExit } from "../command-runner";
 import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestartSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
 import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
 import { untrustedDirectory } from "../local/trust";
@@ -418,7 +418,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       if (result.timedOut) return { ok: false, reason: `restart command ${text} did not finish within ${restart.timeoutMs} ms` };
       if (result.exitCode !== 0) {
         const detail = (result.stderr || result.stdout).trim().split("\n")[0] ?? "";
-        return { ok: false, reason: `restart command ${text} exited with ${result.exitCode}${detail ? `: ${detail}` : ""}` };
+        return { ok: false, reason: `restart command ${text} ${describeExit(result)}${detail ? `: ${detail}` : ""}` };
       }
       return { ok: true, value: { command: text } };
     },

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
-import { type CheckOptions, checkMaterial, pemCertificates, readPfx } from "../../../src/core/deploy-input";
+import { type CheckOptions, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../../../src/core/deploy-input";
 import { type TestCa, makeTestCa } from "../../helpers/test-ca";
 
 /** deploy's checks on real certificates made by openssl (test/helpers/test-ca.ts). */
@@ -83,5 +83,31 @@ describe("deploy's input checks", () => {
       expect(() => readPfx(pfx, "wrong", "--pfx test")).toThrow("the PFX password is wrong");
     }
     expect(() => readPfx(Buffer.from("not a pfx"), "pw", "--pfx test")).toThrow("is not a PKCS#12 (PFX) file");
+  });
+
+  it("finds PEM blocks in one pass: a BEGIN counts only with the END of its own label; an encrypted PKCS#1 key keeps its headers", () => {
+    const leaf = ca.issue("pem.example.test");
+    const body = leaf.certPem.replace(/-----[^-]+-----/g, "").trim();
+    expect(pemCertificates(`junk\n-----BEGIN CERTIFICATE-----\n${body}\n-----END X509 CERTIFICATE-----\n${leaf.certPem}`)).toHaveLength(1);
+    expect(pemCertificates(`-----BEGIN TRUSTED CERTIFICATE-----\n${body}\n-----END TRUSTED CERTIFICATE-----\n`)).toHaveLength(1);
+    const encrypted = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC,0123456789ABCDEF\n\nAAAA\n-----END RSA PRIVATE KEY-----";
+    expect(pemPrivateKey(`text before\n${encrypted}\nafter`)).toBe(encrypted);
+    expect(pemPrivateKey("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")).toBeNull();
+    expect(pemPrivateKey(`-----BEGIN ${"A".repeat(100_000)}-----END PRIVATE KEY-----`)).toBeNull();
+    // A megabyte of BEGIN lines without an END: nothing, in linear time (the jest timeout bounds it).
+    expect(pemPrivateKey("-----BEGIN PRIVATE KEY-----".repeat(40_000))).toBeNull();
+    expect(pemCertificates("-----BEGIN CERTIFICATE-----\n".repeat(40_000))).toEqual([]);
+  });
+
+  it("refuses more than ten certificates with one line, before parsing any", () => {
+    const leaf = ca.issue("many.example.test");
+    const der = pemCertificates(readFileSync(leaf.fullchainPath, "utf8"));
+    const eleven = [...der, ...Array.from({ length: 9 }, () => der[1]!)];
+    expect(checkMaterial({ origin: "--cert x", certificates: eleven, keyPem: leaf.keyPem }, options())).toEqual({
+      ok: false,
+      reason: "--cert x holds 11 certificates; a certificate chain has at most 10 (the leaf, its intermediates, perhaps a root)",
+      fix: "give the leaf and its intermediate certificates only (certbot: fullchain.pem), not a bundle of CA certificates",
+    });
+    expect(checkMaterial({ origin: "--cert x", certificates: eleven.slice(0, 10), keyPem: leaf.keyPem }, options())).toMatchObject({ ok: true });
   });
 });

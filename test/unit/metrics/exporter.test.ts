@@ -62,8 +62,11 @@ describe("limits", () => {
 });
 
 describe("probe deadline", () => {
-  it("is the scrape timeout minus half a second, the fallback without the header, never below 100 ms", () => {
-    expect(probeTimeoutMs("10", 5000)).toBe(9500);
+  it("is the scrape timeout minus half a second, never more than the configured timeout, the configured one without the header, never below 100 ms", () => {
+    expect(probeTimeoutMs("10", 20_000)).toBe(9500);
+    expect(probeTimeoutMs("10", 5000)).toBe(5000);
+    expect(probeTimeoutMs("600", 5000)).toBe(5000);
+    expect(probeTimeoutMs("99999999999", 5000)).toBe(5000);
     expect(probeTimeoutMs("2.5", 5000)).toBe(2000);
     expect(probeTimeoutMs(undefined, 5000)).toBe(5000);
     expect(probeTimeoutMs("junk", 5000)).toBe(5000);
@@ -80,7 +83,7 @@ describe("exporter HTTP server", () => {
   };
   let server: Server;
   let base: string;
-  const start = async (overrides: Partial<ExporterOptions> = {}, lookup = async (_: string): Promise<string[]> => ["10.9.9.9"]) => {
+  const start = async (overrides: Partial<ExporterOptions> = {}, lookup = async (_: string, _deadlineMs: number): Promise<string[]> => ["10.9.9.9"]) => {
     const exporter = createExporter(
       { allow: parseAllowList([...DEFAULT_ALLOWED, "10.1.0.0/16"]), defaultTimeoutMs: 4000, warnDays: 30, maxConcurrent: 8, queueLimit: 8, ratePerSecond: 1000, ...overrides },
       { prober, lookup, local: async () => new Registry() },
@@ -134,6 +137,32 @@ describe("exporter HTTP server", () => {
     await start({}, async () => ["10.1.0.5", "203.0.113.9"]);
     expect((await get("/probe?target=rdp.example.test:3389")).status).toBe(403);
     expect(seen).toHaveLength(1);
+  });
+
+  it("resolves a name only after the rate limit admitted the request, within half the probe's deadline; a lookup past it is resolve-timeout", async () => {
+    const asked: Array<[string, number]> = [];
+    const never = (name: string, deadlineMs: number): Promise<string[]> => {
+      asked.push([name, deadlineMs]);
+      return Promise.reject(Object.assign(new Error("no answer"), { name: "ResolveTimeout" }));
+    };
+    await start({ ratePerSecond: 1 }, never);
+    const first = await get("/probe?target=slow.example.test:3389", { "X-Prometheus-Scrape-Timeout-Seconds": "3" });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatch(/^rdp_probe_success 0$/m);
+    expect(first.body).toMatch(/^rdp_probe_error_info\{kind="resolve-timeout"\} 1$/m);
+    expect(asked).toEqual([["slow.example.test", 1250]]);
+    // Over the rate: 429, and nothing is resolved.
+    const second = await get("/probe?target=slow2.example.test:3389");
+    expect(second.status).toBe(429);
+    expect(asked).toHaveLength(1);
+    expect(seen).toHaveLength(0);
+  });
+
+  it("an address outside the allow-list is refused before the rate limit is charged", async () => {
+    await start({ ratePerSecond: 1 });
+    expect((await get("/probe?target=10.2.0.1:3389")).status).toBe(403);
+    expect((await get("/probe?target=10.2.0.1:3389")).status).toBe(403);
+    expect((await get("/probe?target=10.1.0.1:3389")).status).toBe(200);
   });
 
   it("rejects bad input with 400 and one line that does not echo it", async () => {
