@@ -62,8 +62,79 @@ Describe 'inspect.ps1' {
     @($doc.services | Where-Object { $_.status -eq 'Running' }).Count | Should -Be 3
     $doc.firewall.rules | Should -Be 2
     $doc.firewall.portRules | Should -Be 2
-    @($doc.keyFolders | Where-Object { $_.systemFullControl -and $_.administratorsFullControl }).Count | Should -Be 2
+    @($doc.keyFolders | Where-Object { $_.windowsCanCreate }).Count | Should -Be 2
     @($doc.errors).Count | Should -Be 0
+    $doc.build | Should -Be 20348
+  }
+
+  It 'Windows'' own key on Server 2019 and later: an elevated admin cannot open it (Keyset does not exist), the file and its ACL are still found, judged for NETWORK SERVICE [EV01 1.1, 1.7]' {
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyOpened | Should -BeFalse
+    $doc.certificate.privateKeyError | Should -Match 'Keyset does not exist'
+    $doc.certificate.keyPath | Should -Be 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_c5d2b969-b61a-4159-8f78-6391a1c805db'
+    $doc.certificate.keyFileExists | Should -BeTrue
+    $doc.certificate.keyAccess.networkService | Should -BeTrue
+    $doc.certificate.keyAccess.sessionEnv | Should -BeTrue
+    $doc.certificate.keyAccess.caller | Should -BeFalse
+  }
+
+  It 'Server 2016 (Administrators Read on the key) and a SYSTEM task open Windows'' own key' {
+    $WinModel.Build = 14393
+    (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyAcl = @(Get-ModelOwnKeyAcl)
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyOpened | Should -BeTrue
+    $doc.certificate.keyAccess.caller | Should -BeTrue
+    $doc.certificate.keyAccess.sessionEnv | Should -BeFalse
+    New-WindowsModel
+    $WinModel.CallerSids = @('S-1-5-18')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyOpened | Should -BeTrue
+  }
+
+  It 'the seed case: a key that exists but will not open, CAPI (as SYSTEM: readable, still broken) and CNG; Schannel 36870 with its Type/ErrorCode/ErrorStatus data' {
+    $WinModel.CallerSids = @('S-1-5-18')
+    (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyBroken = $true
+    [void](Get-ModelPresented)
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyOpened | Should -BeFalse
+    $doc.certificate.privateKeyError | Should -Match 'Key not valid'
+    $doc.certificate.keyAccess.caller | Should -BeTrue
+    $e = $doc.events | Where-Object { $_.id -eq 36870 }
+    $e.message | Should -Match '0x8009030D.*10001'
+    @($e.data) | Should -Be @('server', '0x8009030d', '10001')
+    New-WindowsModel
+    $custom = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R'); KeyBroken = $true }
+    Set-Binding $custom.Thumbprint
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.store | Should -Be 'My'
+    $doc.certificate.keyOpened | Should -BeFalse
+    $doc.certificate.privateKeyError | Should -Match 'Key not valid'
+  }
+
+  It 'reads GENERIC_READ, GENERIC_ALL and split grants as read, not bit 0 only; a deny-less write-only grant is not read' {
+    $c = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA'; KeyAcl = @('S-1-5-32-544:F', 'S-1-5-20:0x80000000') }
+    Set-Binding $c.Thumbprint
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+    $c.KeyAcl = @('S-1-5-32-544:F', 'S-1-5-20:0x10000000')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+    # [EV01 1.1] Windows may split one grant: 0x20089 + 0x100000.
+    $c.KeyAcl = @('S-1-5-32-544:F', 'S-1-5-20:0x20088', 'S-1-5-20:0x1')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+    $c.KeyAcl = @('S-1-5-18:F', 'S-1-5-20:0x40000000', 'S-1-5-32-544:F')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeFalse
+    # A group NETWORK SERVICE is in (Users) counts.
+    $c.KeyAcl = @('S-1-5-32-544:F', 'S-1-5-32-545:R')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+  }
+
+  It 'deploy.ps1 and inspect.ps1 read ACLs with one text (Get-AllowedRights, Test-Granted)' {
+    function Get-FunctionText([string]$Script, [string]$Name) {
+      $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $ScriptDir $Script), [ref]$null, [ref]$null)
+      $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq $Name }, $true)[0].Extent.Text
+    }
+    foreach ($name in 'Get-AllowedRights', 'Test-Granted') {
+      Get-FunctionText 'deploy.ps1' $name | Should -Not -BeNullOrEmpty
+      Get-FunctionText 'deploy.ps1' $name | Should -BeExactly (Get-FunctionText 'inspect.ps1' $name)
+    }
   }
 
   It 'judges a custom certificate''s key by its file''s ACL for NETWORK SERVICE (S-1-5-20), not by whether an admin can open it' {
@@ -79,7 +150,7 @@ Describe 'inspect.ps1' {
   }
 
   It 'finds a CNG key under Crypto\Keys' {
-    $custom = Add-Cert @{ Store = 'My'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-20:R') }
+    $custom = Add-Cert @{ Store = 'My'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R') }
     Set-Binding $custom.Thumbprint
     $doc = Invoke-RdpScript 'inspect.ps1' @{}
     $doc.certificate.keyProvider | Should -Be 'CNG'
@@ -103,12 +174,15 @@ Describe 'inspect.ps1' {
     $doc.certificate | Should -BeNullOrEmpty
   }
 
-  It 'reports key folders whose ACL lost SYSTEM or Administrators Full Control' {
-    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R')
+  It 'key folders: the documented default (Everyone R,W + Administrators F, no SYSTEM) and a hardened SYSTEM + Administrators folder let Windows create its key; a read-only one does not [EV01 1.1]' {
     $doc = Invoke-RdpScript 'inspect.ps1' @{}
-    $machineKeys = $doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }
-    $machineKeys.systemFullControl | Should -BeFalse
-    $machineKeys.administratorsFullControl | Should -BeFalse
+    ($doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }).windowsCanCreate | Should -BeTrue
+    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-5-18:F', 'S-1-5-32-544:F')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }).windowsCanCreate | Should -BeTrue
+    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R', 'S-1-5-32-544:0x80000000')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }).windowsCanCreate | Should -BeFalse
   }
 
   It 'reports events per id with count, newest time, message and data (1056/1057, 1063-1065, Schannel 36870)' {
@@ -223,12 +297,34 @@ Describe 'backup.ps1' {
 }
 
 Describe 'remove.ps1' {
-  It 'removes Windows'' own certificate with its key (-DeleteKey) from Remote Desktop' {
+  It 'removes Windows'' own certificate with its key (-DeleteKey) from Remote Desktop where the key opens (SYSTEM, Server 2016)' {
+    $WinModel.CallerSids = @('S-1-5-18')
     $old = $WinModel.SelfSignedThumbprint
     $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop'; clearConfigured = $false }
     @($doc.removed) | Should -Be @("Cert:\LocalMachine\Remote Desktop\$old")
     Get-ModelCertificate 'Remote Desktop' $old | Should -BeNullOrEmpty
+    @($WinModel.OrphanKeyFiles).Count | Should -Be 0
     @($WinModel.Violations).Count | Should -Be 0
+  }
+
+  It 'a key that will not open for -DeleteKey (Server 2019+ as admin, or damaged): the certificate, then its key file by name, so that Windows can create TSSecKeySet1 again [EV02 2.9, 03 3.3]' {
+    (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyBroken = $true
+    $old = $WinModel.SelfSignedThumbprint
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    @($doc.removed) | Should -Be @("Cert:\LocalMachine\Remote Desktop\$old", 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_c5d2b969-b61a-4159-8f78-6391a1c805db')
+    $doc.keyError | Should -Match 'Keyset does not exist'
+    @($WinModel.OrphanKeyFiles).Count | Should -Be 0
+    Invoke-ModelServiceStarted 'SessionEnv'
+    $WinModel.SelfSignedThumbprint | Should -Not -Be $old
+    (Get-ModelPresented).kind | Should -Be 'tls'
+  }
+
+  It 'the model: a key file left behind blocks the new certificate (1058 object already exists) [EV02 2.9]' {
+    $old = $WinModel.SelfSignedThumbprint
+    Remove-Item -LiteralPath "Cert:\LocalMachine\Remote Desktop\$old"
+    Invoke-ModelServiceStarted 'SessionEnv'
+    $WinModel.SelfSignedThumbprint | Should -Be $old
+    ($WinModel.Events | Where-Object { $_.Id -eq 1058 }).Message | Should -Match 'object already exists'
   }
 
   It 'never removes from My' {
@@ -237,12 +333,22 @@ Describe 'remove.ps1' {
     Get-ModelCertificate 'My' $custom.Thumbprint | Should -Not -BeNullOrEmpty
   }
 
-  It 'refuses to delete when the key folders'' ACL would keep Windows from issuing a new certificate (1057/1058)' {
-    $WinModel.KeyFolderAcl.Keys = @('S-1-5-32-544:F')
+  It 'refuses to delete when the key folders'' ACL would keep Windows from issuing a new certificate (1057/1058), and never suggests Administrators Full Control on every key' {
+    $WinModel.KeyFolderAcl.Keys = @('S-1-1-0:R', 'S-1-5-18:0x120089')
     $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }
     $doc.refused | Should -Be 'key-folders-acl'
-    $doc.fix | Should -Match 'S-1-5-18'
+    $doc.fix | Should -Match 'S-1-1-0:\(R,W\)'
+    $doc.fix | Should -Not -Match '\(OI\)|\(CI\)'
     Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint | Should -Not -BeNullOrEmpty
+  }
+
+  It 'deletes on the documented default ACL (no SYSTEM entry, KB 278381) and on a GENERIC_ALL grant [EV01 1.1, 1.5]' {
+    $WinModel.KeyFolderAcl.MachineKeys | Should -Be @('S-1-1-0:0x12019f', 'S-1-5-32-544:F')
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }
+    $doc.refused | Should -BeNullOrEmpty
+    New-WindowsModel
+    $WinModel.KeyFolderAcl.Keys = @('S-1-5-32-544:0x10000000')
+    (Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }).refused | Should -BeNullOrEmpty
   }
 
   It 'leaves a Group Policy template binding (type 2) alone' {
@@ -648,7 +754,9 @@ Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
     $new = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA' }
     (Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).kept | Should -Be 'a listener still uses it'
     Set-Binding $new.Thumbprint
-    @((Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).removed) | Should -Be @('Cert:\LocalMachine\Remote Desktop\' + $self)
+    # Server 2022 as an admin: the key does not open for -DeleteKey, so its file goes by name.
+    @((Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).removed) | Should -Be @(('Cert:\LocalMachine\Remote Desktop\' + $self), 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_c5d2b969-b61a-4159-8f78-6391a1c805db')
+    @($WinModel.OrphanKeyFiles).Count | Should -Be 0
     { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'CA'; keep = $new.Thumbprint } } | Should -Throw '*store*'
     { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'My'; keep = 'x' } } | Should -Throw '*keep*'
     { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = 'x'; store = 'My'; keep = $self } } | Should -Throw '*thumbprint*'
