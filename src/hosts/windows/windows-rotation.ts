@@ -47,7 +47,10 @@ const thumbprintOf = (location: string): string | null => /\\([0-9A-F]{40})$/.ex
 
 /** An RDP session's SESSIONNAME is RDP-Tcp#N; the console's is Console, a service's is unset. */
 export function insideRdpSession(sessionName: string | null): boolean {
-  return sessionName !== null && /^RDP-Tcp#/i.test(sessionName);
+  // A session on a listener is "<listener>#<n>": rdp-tcp#0 (qwinsta), RDP-Tcp#0 (SESSIONNAME), any case
+  // (windows-evidence/05 5.8-5.11). Another listener's sessions follow the same pattern by its name
+  // (RDP-Tcp-Admin#1): no capture of one exists, so any "<name>#<digits>" counts. Console, Services do not.
+  return sessionName !== null && /^[A-Za-z0-9-]+#\d+$/.test(sessionName.trim());
 }
 
 export function createWindowsRotation(options: WindowsRotationOptions): RotationSteps {
