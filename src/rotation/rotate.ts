@@ -69,7 +69,8 @@ export interface StepRecord {
 
 export interface RecoveryResult {
   readonly journal: Journal;
-  readonly outcome: "completed" | "rolled-back" | "rollback-failed" | "abandoned";
+  /** deferred: left open, because finishing it here would restart Remote Desktop Services inside an RDP session. */
+  readonly outcome: "completed" | "rolled-back" | "rollback-failed" | "abandoned" | "deferred";
   readonly reason: string;
 }
 
@@ -543,10 +544,13 @@ async function rollBack(ctx: RotationContext, settings: RotationSettings, inspec
   // A failing restart does not end the rollback: what counts is what the listener presents.
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const gone = restored.value.oldCertificateGone;
-  const accept = gone ? expectNew(ctx.now, null, null) : expectSignature(expected);
-  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), () => (gone ? `${gone}; a valid certificate is presented with the binding as before` : "old state presented again"));
+  const renewable = restored.value.renewableByHost;
+  // Judged by what is served: the old state, or (Windows) a valid certificate the host renewed on the restart.
+  const accept = gone ? expectNew(ctx.now, null, null) : renewable ? (p: ProbeResult) => (expectSignature(expected)(p) === null ? null : expectNew(ctx.now, null, null)(p)) : expectSignature(expected);
+  const renewed = (v: { result: ProbeResult }): boolean => !gone && renewable !== undefined && signature(v.result) !== expected;
+  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), (v) => (gone ? `${gone}; a valid certificate is presented with the binding as before` : renewed(v) ? `${renewable}: ${signature(v.result)} is presented, valid, with the binding as before` : "old state presented again"));
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
-  if (verified.ok && gone) {
+  if (verified.ok && (gone || renewed(verified.value))) {
     const configuredCheck = await configuredMatches(ctx, verified.value.result.certificate!.thumbprint);
     if (configuredCheck) return { ok: false as const, reason: configuredCheck, conflict: false };
   }
@@ -570,6 +574,13 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   if (journal.step === "started" || journal.step === "backed-up" || journal.backupId === null) {
     return close("abandoned", "it stopped before changing anything");
   }
+  // Undoing it restarts services: not from inside an RDP session, which that would cut (status hands it to a SYSTEM task).
+  const handOff = ctx.backend.rotation?.mustHandOff?.() ?? null;
+  if (handOff) {
+    const reason = `${handOff}; left open for rdpcert status, which hands the recovery to a SYSTEM task`;
+    ctx.log("warn", `interrupted rotation ${journal.id} (pid ${journal.pid}, at step ${journal.step}): deferred: ${reason}`);
+    return { journal, outcome: "deferred", reason };
+  }
   const outcome = await ctx.backend.inspect();
   if (!outcome.ok) return close("rollback-failed", `cannot inspect the listener: ${outcome.reason}`);
   const inspection = outcome.inspection;
@@ -587,9 +598,19 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   const restored = await steps.restore(backup, { inspection, written: journal.written });
   if (!restored.ok) return close("rollback-failed", restored.reason);
   const restarted = await steps.restart(settings.restart, null);
+  // As in a rollback (rollBack): an old certificate that cannot come back (Windows' own key is not
+  // exportable), or one the host renewed, is judged by a valid certificate served with the binding as before.
+  const gone = restored.value.oldCertificateGone ?? (restored.value.renewableByHost && expected ? restored.value.renewableByHost : undefined);
   if (expected) {
-    const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)));
+    const accept = gone ? (p: ProbeResult) => (expectSignature(expected)(p) === null ? null : expectNew(ctx.now, null, null)(p)) : expectSignature(expected);
+    const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept));
     if (!verified.ok) return close("rollback-failed", `${restarted.ok ? "" : `${restarted.reason}; `}${verified.reason}`);
+    const shows = signature(verified.value.result);
+    if (shows !== expected) {
+      const configuredCheck = await configuredMatches(ctx, shows);
+      if (configuredCheck) return close("rollback-failed", configuredCheck);
+      return close("rolled-back", `backup ${journal.backupId} restored; ${gone}; the listener presents ${shows}, valid, with the binding as before`);
+    }
   } else if (!restarted.ok) return close("rollback-failed", restarted.reason);
   return close("rolled-back", `backup ${journal.backupId} restored${expected ? `; the listener shows ${expected} again` : ""}`);
 }

@@ -32,6 +32,9 @@ $certificateWait = 15
 if ($params.certificateWaitSeconds) { $certificateWait = [int]$params.certificateWaitSeconds }
 $expectNew = $true
 if ($null -ne $params.expectNewCertificate) { $expectNew = [bool]$params.expectNewCertificate }
+# false inside an RDP session (a deploy's rollback runs there): restarting TermService would cut it.
+$allowTermService = $true
+if ($null -ne $params.allowTermService) { $allowTermService = [bool]$params.allowTermService }
 
 # Functions below set keys of this dictionary (one shared object): never $script:result, since
 # bootstrap.ps1 runs this file as a script block, which has no script scope of its own.
@@ -102,7 +105,9 @@ if ((Stop-Bounded 'SessionEnv') -and (Start-Bounded 'SessionEnv')) {
   $result.restarted += 'SessionEnv'
   $result.thumbprint = Wait-Certificate $since
 }
-if (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0) {
+if (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0 -and -not $allowTermService) {
+  $result.fix = 'TermService was not restarted: this runs inside an RDP session, which that restart would cut; run rdpcert status from the console (or from the session: it hands the work to a SYSTEM task)'
+} elseif (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0) {
   $since = Get-Date
   $umRdp = Get-Service -Name 'UmRdpService' -ErrorAction SilentlyContinue
   $ok = $true
