@@ -441,6 +441,14 @@ Describe 'restart.ps1' {
     $doc.fix | Should -Match '1068'
   }
 
+  It 'inside an RDP session (allowTermService false) never restarts TermService, and says why' {
+    $WinModel.IssuesOnRestartOf = 'TermService'
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1; allowTermService = $false }
+    @($doc.restarted) | Should -Be @('SessionEnv')
+    $doc.thumbprint | Should -BeNullOrEmpty
+    $doc.fix | Should -Match 'TermService was not restarted: this runs inside an RDP session'
+  }
+
   It 'never calls the unbounded service cmdlets (their warnings would reach stdout)' {
     Mock Restart-Service { throw 'unbounded' }
     Mock Stop-Service { throw 'unbounded' }

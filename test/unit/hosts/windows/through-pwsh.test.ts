@@ -11,7 +11,7 @@ import { type PowerShellLauncher, encodedBootstrap } from "../../../../src/hosts
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import type { Prober } from "../../../../src/probe/prober";
 import type { SuppliedCertificate } from "../../../../src/hosts/host-backend";
-import { type RotationSettings, deploy, rotate } from "../../../../src/rotation/rotate";
+import { type RotationSettings, deploy, recoverInterrupted, rotate } from "../../../../src/rotation/rotate";
 import { materialFor } from "../../../../src/app/deploy";
 import type { Session } from "../../../../src/app/session";
 import { defaultConfig } from "../../../../src/core/config";
@@ -131,6 +131,38 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(outcome.inspection.findings.map((f) => f.code)).not.toContain("key-folder-acl");
     const assessment = assess(outcome, await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }), DEFAULT_POLICY, new Date());
     expect(assessment.status).toBe("OK");
+  });
+
+  describe("rollback and recovery judged by what is served (issue 20)", () => {
+    it("a rollback where nothing was changed restarts nothing (a restart is itself a change), and the old state is served again", async () => {
+      host = modelHost(["expired", "key-folders-broken"]);
+      const old = host.model().SelfSignedThumbprint;
+      const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
+      expect(result.outcome).toBe("rolled-back");
+      expect(host.runs.map((r) => r.script).filter((s) => s === "restart.ps1")).toEqual([]);
+      expect(result.steps.find((s) => s.step === "verify-old")?.detail).toBe("old state presented again");
+      expect(host.model().SelfSignedThumbprint).toBe(old);
+    }, 180_000);
+
+    it("recovery of a rotation interrupted after the removal: Windows' key was not exportable, Windows issued a valid new certificate: rolled-back, not rollback-failed", async () => {
+      host = modelHost(["expiring"]);
+      const ctx = contextFor(host);
+      await expect(rotate({ ...ctx, fault: (point: string) => { if (point === "after-replace") throw new Error("killed"); } }, settings, { dryRun: false })).rejects.toThrow("killed");
+      const recovered = await recoverInterrupted(contextFor(host), settings);
+      expect(recovered?.outcome).toBe("rolled-back");
+      expect(recovered?.reason).toMatch(/cannot be put back.*the listener presents [0-9A-F]{40}, valid, with the binding as before/);
+    }, 180_000);
+
+    it("recovery inside an RDP session is deferred (status hands it to a SYSTEM task): nothing restarted, the journal left open", async () => {
+      host = modelHost(["expiring"]);
+      await expect(rotate({ ...contextFor(host), fault: (point: string) => { if (point === "after-replace") throw new Error("killed"); } }, settings, { dryRun: false })).rejects.toThrow("killed");
+      const runsBefore = host.runs.length;
+      const inSession = { ...contextFor(host), backend: createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", sessionName: "RDP-Tcp#3" }) };
+      const recovered = await recoverInterrupted(inSession, settings);
+      expect(recovered?.outcome).toBe("deferred");
+      expect(host.runs.length).toBe(runsBefore);
+      expect(new StateDir(join(host.dir, "rdpcert-state")).readJournal()).not.toBeNull();
+    }, 180_000);
   });
 
   describe("the seed case: mstsc 0x904/0x7 because Windows' own key will not open (issue 20)", () => {
@@ -385,6 +417,18 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect(m.Certificates.some((c) => c.Thumbprint === certificate.thumbprint)).toBe(false);
       expect(m.Certificates.some((c) => c.Thumbprint === old && c.Store === "My")).toBe(true);
     });
+
+    it("a deploy rolled back on an expired self-signed host: the rollback's SessionEnv restart lets Windows renew, which is reported as such, never as ROLLBACK FAILED (issue 20)", async () => {
+      host = modelHost(["expired"]);
+      const old = host.model().SelfSignedThumbprint;
+      const stale: Prober = async (target, o) => (host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
+      const result = await deploy(contextFor(host, stale), { ...settings, verifyTimeoutMs: 300 }, certificate, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("rolled-back");
+      const m = host.model();
+      expect(m.SelfSignedThumbprint).not.toBe(old);
+      expect(result.steps.find((s) => s.step === "verify-old")?.detail).toBe(`Windows issued a certificate of its own on the restart (it renews an expired one): ${m.SelfSignedThumbprint} is presented, valid, with the binding as before`);
+      expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
+    }, 180_000);
 
     it("--remove-old after verification removes the previous certificate from My with its key, and never the new one", async () => {
       host = modelHost(["custom-binding"]);

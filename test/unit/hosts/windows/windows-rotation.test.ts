@@ -53,6 +53,16 @@ describe("Windows rotation steps", () => {
     expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3" }).rotation!.mustHandOff!({ kind: "supplied", certificate: { origin: "x", chain: [], keyPem: null, thumbprint: "A".repeat(40), names: [], notAfter: new Date() }, removeOld: false })).toBeNull();
   });
 
+  it("inside an RDP session (a deploy and its rollback run there) restart.ps1 may not escalate to TermService; outside, or handed off (--in-session), it may (issue 20)", async () => {
+    for (const [sessionName, inSession, allowed] of [["rdp-tcp#3", false, false], ["RDP-Tcp-Admin#1", false, false], ["Console", false, true], ["RDP-Tcp#3", true, true]] as const) {
+      const { runner, calls } = answering({ "restart.ps1": { stdout: '{"restarted":["SessionEnv"],"thumbprint":null,"failureEvents":[],"stuck":null,"fix":"TermService was not restarted: this runs inside an RDP session"}' } });
+      const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName, inSession });
+      const restarted = await steps.restart(restart, null);
+      expect(calls[0]!.input).toMatchObject({ allowTermService: allowed });
+      expect(restarted).toEqual({ ok: false, reason: expect.stringMatching(/TermService was not restarted: this runs inside an RDP session/) });
+    }
+  });
+
   it("backs up with the PFX password only on stdin, and keeps the binding as it was", async () => {
     const { runner, calls } = answering({ "backup.ps1": { stdout: '{"rawData":"AAEC","pfx":"UEZY","exportable":true,"exportError":null,"binding":{"hashType":3,"registryHashPresent":true,"registryHash":"AB"}}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
