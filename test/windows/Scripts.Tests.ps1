@@ -441,6 +441,31 @@ Describe 'restart.ps1' {
     $doc.fix | Should -Match '1068'
   }
 
+  It 'a Disabled SessionEnv: a typed stuck with its fix, checked before anything is stopped (not exit 1 with a raw .NET message)' {
+    $WinModel.Services.SessionEnv.StartType = 'Disabled'
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1 }
+    $doc.stuck | Should -Be 'SessionEnv'
+    $doc.fix | Should -Match 'Set-Service SessionEnv -StartupType Manual'
+    $WinModel.Services.SessionEnv.Status | Should -Be 'Running'
+    @($doc.restarted).Count | Should -Be 0
+  }
+
+  It 'a Start() that throws (a failing dependency) is a typed stuck with the message, not exit 1' {
+    $WinModel.Services.SessionEnv.StartFails = 'The dependency service or group failed to start.'
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1 }
+    $doc.stuck | Should -Be 'SessionEnv'
+    $doc.fix | Should -Match 'did not start within 20 s \(.*dependency service'
+  }
+
+  It '.NET Framework''s Stop() takes running dependents down: they are started again [GUESS: a dependent of SessionEnv]' {
+    $WinModel.Services['RdpModelDependent'] = [ordered]@{ DisplayName = 'A dependent'; Status = 'Running'; StartType = 'Manual'; DependsOn = @('SessionEnv'); StopSeconds = 0; Hangs = $false; StartFails = $null }
+    $WinModel.IssuesOnRestartOf = 'nobody'
+    $WinModel.Certificates.Clear()
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = ('AB' * 20); certificateWaitSeconds = 1; allowTermService = $false }
+    @($doc.restarted) | Should -Be @('SessionEnv')
+    $WinModel.Services.RdpModelDependent.Status | Should -Be 'Running'
+  }
+
   It 'inside an RDP session (allowTermService false) never restarts TermService, and says why' {
     $WinModel.IssuesOnRestartOf = 'TermService'
     $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1; allowTermService = $false }
@@ -879,10 +904,63 @@ Describe 'bootstrap.ps1' {
     ($writer.ToString().Split("--- rdpcert-json ---")[-1] | ConvertFrom-Json).ok | Should -BeTrue
   }
 
+  It 'refuses Constrained Language Mode with one line, before touching anything' {
+    $pwsh = (Get-Process -Id $PID).Path
+    $bootstrap = Join-Path $ScriptDir 'bootstrap.ps1'
+    $err = & $pwsh -NoProfile -NonInteractive -Command ('$ExecutionContext.SessionState.LanguageMode = ''ConstrainedLanguage''; & ''{0}''' -f $bootstrap) 2>&1 | Out-String
+    $LASTEXITCODE | Should -Not -Be 0
+    $err | Should -Match 'rdpcert: PowerShell runs in ConstrainedLanguage'
+  }
+
   It 'runs only an absolute .ps1 path' {
     $writer = [System.IO.StringWriter]::new()
     { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"inspect.ps1","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'
     { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"/etc/passwd","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'
   }
 }
+}
+
+Describe 'Windows PowerShell 5.1: native stderr under $ErrorActionPreference = ''Stop'' (windows-evidence/06)' {
+  # The model of 5.1's rule, which pwsh 7 cannot show [EV06 6.1-6.8]: with any 2> redirection, the
+  # first line a native command writes to stderr is a terminating NativeCommandError under 'Stop',
+  # so the exit-code check after it never runs. Rule for the scripts: every native call with a 2>
+  # redirection sits in a function that sets $ErrorActionPreference to Continue before it.
+  It 'every native call with a 2> redirection runs with ErrorActionPreference Continue in its scope' {
+    $checked = 0
+    foreach ($file in Get-ChildItem -LiteralPath $ScriptDir -Filter '*.ps1') {
+      $ast = [System.Management.Automation.Language.Parser]::ParseFile($file.FullName, [ref]$null, [ref]$null)
+      $calls = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] -and $n.InvocationOperator -eq 'Ampersand' -and @($n.Redirections | Where-Object { $_.FromStream -eq 'Error' }).Count -gt 0 }, $true)
+      foreach ($call in $calls) {
+        $checked++
+        $scope = $call.Parent
+        while ($null -ne $scope -and $scope -isnot [System.Management.Automation.Language.FunctionDefinitionAst]) { $scope = $scope.Parent }
+        $scope | Should -Not -BeNullOrEmpty -Because "$($file.Name): $($call.Extent.Text) must run inside a function"
+        $before = $scope.Body.Extent.Text.Substring(0, $call.Extent.StartOffset - $scope.Body.Extent.StartOffset)
+        $before | Should -Match '\$ErrorActionPreference = ''(Silently)?Continue''' -Because "$($file.Name): $($call.Extent.Text)"
+      }
+    }
+    $checked | Should -BeGreaterOrEqual 2
+  }
+
+  It 'the icacls grant reports icacls'' exit code and message when icacls writes to stderr and fails' {
+    $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $ScriptDir 'deploy.ps1'), [ref]$null, [ref]$null)
+    $text = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Grant-NetworkServiceRead' }, $true)[0].Extent.Text
+    $root = Join-Path ([System.IO.Path]::GetTempPath()) ('rdpcert-icacls-' + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path (Join-Path $root 'System32') | Out-Null
+    $fake = Join-Path $root 'System32/icacls.exe'
+    Set-Content -LiteralPath $fake -Value "#!/bin/sh`necho 'file.key: Access is denied.' 1>&2`necho 'Successfully processed 0 files; Failed processing 1 files'`nexit 5"
+    chmod +x $fake
+    $saved = $env:SystemRoot
+    try {
+      $env:SystemRoot = $root
+      & {
+        $ErrorActionPreference = 'Stop'
+        . ([scriptblock]::Create($text.Replace("'System32\icacls.exe'", "'System32/icacls.exe'")))
+        { Grant-NetworkServiceRead 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\file.key' } | Should -Throw 'icacls failed (5): *Access is denied.*'
+      }
+    } finally {
+      $env:SystemRoot = $saved
+      Remove-Item -LiteralPath $root -Recurse -Force
+    }
+  }
 }

@@ -140,6 +140,8 @@ function New-WindowsModel {
     SelfSignedThumbprint = $selfSigned.Thumbprint
     # DOMAIN.md "Regeneration": which restart issues the certificate is unconfirmed; SessionEnv is Microsoft's step.
     IssuesOnRestartOf = 'SessionEnv'
+    # [EV05 5.7] start types measured on six builds (all Manual here); [EV05 5.1] UmRdpService is
+    # TermService's only dependent on a plain host (RDS-role hosts: no capture).
     Services = [ordered]@{
       SessionEnv = [ordered]@{ DisplayName = 'Remote Desktop Configuration'; Status = 'Running'; StartType = 'Manual'; DependsOn = @(); StopSeconds = 2; Hangs = $false; StartFails = $null }
       TermService = [ordered]@{ DisplayName = 'Remote Desktop Services'; Status = 'Running'; StartType = 'Manual'; DependsOn = @(); StopSeconds = 6; Hangs = $false; StartFails = $null }
@@ -687,8 +689,11 @@ function New-ModelServiceObject([string]$Name) {
   $s = $global:WinModel.Services[$Name]
   $o = [pscustomobject]@{ Name = $Name; ServiceName = $Name; DisplayName = $s.DisplayName; Status = $s.Status; StartType = $s.StartType }
   $o | Add-Member -MemberType ScriptMethod -Name Refresh -Value { $this.Status = $global:WinModel.Services[$this.Name].Status }
-  # ServiceController.Stop(): fails when running dependents exist ("Cannot stop X service on computer '.'").
-  $o | Add-Member -MemberType ScriptMethod -Name Stop -Value { Invoke-ModelStop $this.Name $false }
+  # .NET Framework's ServiceController.Stop() (reference source, ServiceController.cs) first stops
+  # every running dependent (waiting up to 30 s each) and never starts them again (issue 20);
+  # .NET on pwsh 7 behaves otherwise, so the model follows the Framework.
+  $o | Add-Member -MemberType ScriptMethod -Name Stop -Value { Invoke-ModelStop $this.Name $true }
+  $o | Add-Member -MemberType ScriptProperty -Name DependentServices -Value { $n = $this.Name; @($global:WinModel.Services.Keys | Where-Object { $global:WinModel.Services[$_].DependsOn -contains $n } | ForEach-Object { New-ModelServiceObject $_ }) }
   $o | Add-Member -MemberType ScriptMethod -Name Start -Value { Invoke-ModelStart $this.Name }
   # ServiceController.WaitForStatus(status, timeout): bounded, throws System.ServiceProcess.TimeoutException.
   $o | Add-Member -MemberType ScriptMethod -Name WaitForStatus -Value {
@@ -725,6 +730,8 @@ function Invoke-ModelStart([string]$Name) {
     if ($global:WinModel.Services[$dep].Status -ne 'Running') { Invoke-ModelStart $dep; Complete-ModelPending $dep ([TimeSpan]::FromSeconds(60)) }
   }
   if ($s.StartFails) { throw [System.InvalidOperationException]::new("Cannot start service $Name on computer '.'. $($s.StartFails)") }
+  # ServiceController.Start() on a Disabled service: InvalidOperationException, inner Win32 error 1058.
+  if ($s.StartType -eq 'Disabled') { throw [System.InvalidOperationException]::new("Cannot start service $Name on computer '.'.", [System.ComponentModel.Win32Exception]::new(1058)) }
   $s.Status = 'StartPending'
   $s.PendingUntil = 'Running'
 }

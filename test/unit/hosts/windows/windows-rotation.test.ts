@@ -89,7 +89,7 @@ describe("Windows rotation steps", () => {
     const { runner, calls } = answering({ "restart.ps1": { stdout: '{"restarted":["SessionEnv","TermService"],"thumbprint":null,"failureEvents":[],"stuck":"TermService","fix":"TermService did not stop within 20 s (stuck in StopPending): end its process"}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
     expect(await steps.restart(restart, thumb)).toEqual({ ok: false, reason: "restarted SessionEnv, then TermService; TermService did not stop within 20 s (stuck in StopPending): end its process" });
-    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, terminalName: "RDP-Tcp", expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15 });
+    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, terminalName: "RDP-Tcp", expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15, allowTermService: true });
     expect(calls[0]!.timeoutMs).toBe((5 * 20 + 2 * 15 + 30) * 1000);
     const failed = answering({ "restart.ps1": { stdout: '{"restarted":"SessionEnv","thumbprint":null,"failureEvents":{"id":1057,"message":"failed to create a new self signed certificate"},"stuck":null}' } });
     expect(await createWindowsRotation({ runner: failed.runner, timeoutMs: 5000, sessionName: null, inSession: false }).restart(restart, thumb)).toEqual({
@@ -99,12 +99,15 @@ describe("Windows rotation steps", () => {
   });
 
   it("restore: a backup without a PFX says the old certificate cannot come back (rollback is judged on the wire)", async () => {
-    const { runner, calls } = answering({ "restore.ps1": { stdout: '{"imported":false,"certificateRestored":false,"certificateError":"the backup holds no PFX (the private key was not exportable)","binding":{"hashType":1}}' } });
+    const { runner, calls } = answering({ "restore.ps1": { stdout: '{"imported":false,"certificateRestored":false,"certificateError":"the backup holds no PFX (the private key was not exportable)","binding":{"hashType":1},"bindingWritten":false}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: null, inSession: false });
     const binding = { terminalName: "RDP-Tcp", hashType: 1, registryHashPresent: false, registryHash: null };
     const restored = await steps.restore({ backend: "windows", thumbprint: thumb, items: [], extra: { store: "Remote Desktop", thumbprint: thumb, binding } });
     expect(restored).toEqual({ ok: true, value: { restored: ["the binding (no SSLCertificateSHA1Hash: Windows' own certificate)"], oldCertificateGone: `${thumb} cannot be put back: the backup holds no PFX (the private key was not exportable)` } });
     expect(calls[0]!.input).toEqual({ store: "Remote Desktop", pfx: null, password: null, thumbprint: thumb, binding });
+    // Nothing imported, no binding written: the rollback restarts nothing (issue 20).
+    expect(await steps.restart(restart, null)).toEqual({ ok: true, value: { command: null } });
+    expect(calls.length).toBe(1);
   });
 
   it("hands off to a one-off SYSTEM task with handoff.ps1: the command as data on stdin", async () => {
