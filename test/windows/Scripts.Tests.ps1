@@ -198,6 +198,16 @@ Describe 'inspect.ps1' {
     ($doc.events | Where-Object { $_.id -eq 36870 }).data | Should -Contain 'iis-key-container'
   }
 
+  It 'reads 1052/1053/1054/1062 and the errors and warnings of the RemoteConnectionManager/Operational channel, with the log they came from' {
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1062 'certificate event 1062'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1052 'certificate event 1052'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1149 'The server security layer detected an error (0x80090304) in the protocol stream and the client (Client IP:10.4.50.253) has been disconnected.' -LogName 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational' -Level 2
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 261 'Listener RDP-Tcp received a connection' -LogName 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational' -Level 4
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    @($doc.events | ForEach-Object { $_.id }) | Sort-Object | Should -Be @(1052, 1062, 1149)
+    ($doc.events | Where-Object { $_.id -eq 1149 }).log | Should -Be 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational'
+  }
+
   It 'writes non-ASCII as \u escapes, so no console code page can garble it' {
     Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Échec du remplacement du certificat expiré'
     $json = @(& ([System.IO.Path]::Combine($ScriptDir, 'inspect.ps1')) -InputJson '{}')[-1]

@@ -209,8 +209,8 @@ function Get-ModelCertificate([string]$Store, [string]$Thumbprint) {
 }
 
 function Add-ModelEvent {
-  param([string]$Provider, [int]$Id, [string]$Message, [string[]]$Data = @())
-  $global:WinModel.Events.Add([ordered]@{ LogName = 'System'; ProviderName = $Provider; Id = $Id; TimeCreated = (Get-Date).ToUniversalTime().ToString('o'); Message = $Message; Data = @($Data) })
+  param([string]$Provider, [int]$Id, [string]$Message, [string[]]$Data = @(), [string]$LogName = 'System', [int]$Level = 2)
+  $global:WinModel.Events.Add([ordered]@{ LogName = $LogName; ProviderName = $Provider; Id = $Id; Level = $Level; TimeCreated = (Get-Date).ToUniversalTime().ToString('o'); Message = $Message; Data = @($Data) })
 }
 
 function Get-ModelMask([string]$What) {
@@ -804,7 +804,7 @@ function Get-WinEvent {
   $ids = @($f.Id)
   $start = if ($f.ContainsKey('StartTime')) { ([datetime]$f.StartTime).ToUniversalTime() } else { [datetime]::MinValue }
   $found = @($global:WinModel.Events | Where-Object {
-      $_.LogName -eq $f.LogName -and (-not $f.ContainsKey('ProviderName') -or $_.ProviderName -eq $f.ProviderName) -and ($ids.Count -eq 0 -or $ids -contains $_.Id) -and ([datetime]::Parse($_.TimeCreated).ToUniversalTime() -ge $start)
+      $_.LogName -eq $f.LogName -and (-not $f.ContainsKey('ProviderName') -or $_.ProviderName -eq $f.ProviderName) -and ($ids.Count -eq 0 -or $ids -contains $_.Id) -and (-not $f.ContainsKey('Level') -or @($f.Level) -contains [int]$(if ($_.Contains('Level')) { $_.Level } else { 2 })) -and ([datetime]::Parse($_.TimeCreated).ToUniversalTime() -ge $start)
     } | Sort-Object { [datetime]::Parse($_.TimeCreated) } -Descending)
   if ($MaxEvents -gt 0) { $found = @($found | Select-Object -First $MaxEvents) }
   if ($found.Count -eq 0) {

@@ -164,7 +164,7 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
     });
   }
 
-  findings.push(...eventFindings(doc, now, record(doc.certificate)));
+  findings.push(...eventFindings(doc, now));
   findings.push(...bindingFindings(doc, setting, configuredThumbprint));
 
   const firewall = record(doc.firewall);
@@ -407,16 +407,21 @@ function keyFailureEvidence(doc: Record<string, unknown>, der: Buffer | null): s
   return null;
 }
 
-function eventFindings(doc: Record<string, unknown>, now: Date, cert: Record<string, unknown> | null): HostFinding[] {
+function eventFindings(doc: Record<string, unknown>, now: Date): HostFinding[] {
   const events = asArray(doc.events).flatMap((event) => {
     const id = field(event, "id", "number");
     if (id === null) return [];
-    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), other: id === 36870 ? otherTlsServer(event) : null }];
+    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), other: id === 36870 ? otherTlsServer(event) : null, operational: /\/Operational$/i.test(field(event, "log", "string") ?? "") }];
   });
   const created = events.filter((e) => e.id === 1056 && e.newest).map((e) => e.newest!.getTime());
   const lastCreated = created.length > 0 ? Math.max(...created) : null;
-  return events.map(({ id, count, newest, message, other }) => {
-    const known = EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null };
+  return events.map(({ id, count, newest, message, other, operational }) => {
+    // The listener's Operational channel: per-connection errors and warnings, shown as notes; a TLS error in the protocol stream as a warning.
+    const known: EventMeaning = operational
+      ? /security layer detected an error|0x8009030[0-9a-f]/i.test(message)
+        ? { severity: "warn", text: "RemoteConnectionManager/Operational: TLS failed on incoming connections", fix: null }
+        : { severity: "info", text: "RemoteConnectionManager/Operational", fix: null }
+      : (EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null });
     const meaning: EventMeaning = other
       ? { severity: "info", text: `${known.text}, for another TLS server (the SSPI client process is ${other})`, fix: null }
       : id === 36870
@@ -427,7 +432,7 @@ function eventFindings(doc: Record<string, unknown>, now: Date, cert: Record<str
     const when = newest ? `, newest ${age(newest, now)}` : "";
     return {
       severity: resolved ? "info" : meaning.severity,
-      code: `event-${id}`,
+      code: operational ? `event-operational-${id}` : `event-${id}`,
       message: `event ${id} (${times}${when}): ${meaning.text}${resolved ? `; since resolved: Windows created a new certificate on ${age(new Date(lastCreated), now)}` : ""}${message ? ` - "${message}"` : ""}`,
       fix: resolved ? null : meaning.fix,
     };

@@ -292,8 +292,11 @@ foreach ($name in @('TermService', 'SessionEnv', 'UmRdpService')) {
 $events = New-Object 'System.Collections.Generic.List[object]'
 $since = (Get-Date).AddDays(-$eventDays)
 $eventQueries = @(
-  [ordered]@{ part = 'events:RemoteConnectionManager'; filter = @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1051, 1055, 1056, 1057, 1058, 1059, 1063, 1064, 1065); StartTime = $since } },
-  [ordered]@{ part = 'events:Schannel'; filter = @{ LogName = 'System'; ProviderName = 'Schannel'; Id = @(36870); StartTime = $since } }
+  [ordered]@{ part = 'events:RemoteConnectionManager'; filter = @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1051, 1052, 1053, 1054, 1055, 1056, 1057, 1058, 1059, 1062, 1063, 1064, 1065); StartTime = $since } },
+  [ordered]@{ part = 'events:Schannel'; filter = @{ LogName = 'System'; ProviderName = 'Schannel'; Id = @(36870); StartTime = $since } },
+  # The listener's own channel: errors and warnings only (Level 2, 3), e.g. "The server security
+  # layer detected an error (0x80090304) in the protocol stream" (windows-evidence/02 2.7).
+  [ordered]@{ part = 'events:RemoteConnectionManager/Operational'; filter = @{ LogName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational'; Level = @(2, 3); StartTime = $since } }
 )
 foreach ($query in $eventQueries) {
   $found = @()
@@ -313,7 +316,7 @@ foreach ($query in $eventQueries) {
     # whether a Schannel event concerns the RDP certificate, since Schannel serves every TLS server.
     $data = @()
     if ($null -ne $newest.PSObject.Properties['Properties']) { $data = @($newest.Properties | ForEach-Object { [string]$_.Value } | Select-Object -First 10) }
-    $events.Add([ordered]@{ id = [int]$group.Name; provider = [string]$newest.ProviderName; count = [int]$group.Count; newest = $newest.TimeCreated; message = $message; data = $data })
+    $events.Add([ordered]@{ id = [int]$group.Name; provider = [string]$newest.ProviderName; log = [string]$query.filter.LogName; count = [int]$group.Count; newest = $newest.TimeCreated; message = $message; data = $data })
   }
 }
 

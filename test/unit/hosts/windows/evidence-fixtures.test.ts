@@ -100,3 +100,21 @@ describe("sessions of other listeners (issue 20)", () => {
     expect(insideRdpSession(null)).toBe(false);
   });
 });
+
+describe("the RemoteConnectionManager/Operational channel and events 1052-1062 (issue 20)", () => {
+  it("02 2.7: 'The server security layer detected an error (0x80090304)' from the Operational channel is a warning; its other errors are notes; 1052/1053/1054/1062 show with their own text", () => {
+    const operational = (message: string) => ({ id: 1, provider: "Microsoft-Windows-TerminalServices-RemoteConnectionManager", log: "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational", count: 2, newest: new Date(now.getTime() - 60_000), message, data: [] });
+    const events = [
+      operational("The server security layer detected an error (0x80090304) in the protocol stream and the client (Client IP:10.4.50.253) has been disconnected."),
+      { ...operational("Something else went wrong."), id: 2 },
+      event(1062, "A Remote Desktop certificate event text as Windows logged it."),
+    ];
+    const findings = ok(map(inspectDoc({ pem: selfSigned, events }))).findings;
+    expect(findings.map((f) => [f.code, f.severity])).toEqual([
+      ["event-operational-1", "warn"],
+      ["event-operational-2", "info"],
+      ["event-1062", "warn"],
+    ]);
+    expect(findings[2]!.message).toContain("A Remote Desktop certificate event text as Windows logged it.");
+  });
+});
