@@ -241,6 +241,9 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   const looked = await look(ctx, settings, { kind: "self-signed", spec: settings.spec }, "rotate");
   if ("kind" in looked) return looked;
   const { base, steps, inspection, assessment, plan } = looked;
+  // First: a refusal that --force cannot lift must not be preceded by advice to pass --force.
+  const unsafe = steps.refuseTargets?.(inspection) ?? null;
+  if (unsafe) return { kind: "refused", ...unsafe, plan, ...base };
   if (inspection.issuance === "ca-issued" && !settings.force) {
     return {
       kind: "refused",
@@ -250,8 +253,6 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
       ...base,
     };
   }
-  const unsafe = steps.refuseTargets?.(inspection) ?? null;
-  if (unsafe) return { kind: "refused", ...unsafe, plan, ...base };
   const cert = inspection.certificate;
   const refused = refusal(assessment, inspection, settings, issuedByRdpcert(ctx.store.history(), cert.state === "present" ? thumbprintOf(cert.der) : null));
   if (refused) return { kind: "refused", ...refused, plan, ...base };

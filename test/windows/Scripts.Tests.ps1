@@ -208,6 +208,16 @@ Describe 'inspect.ps1' {
     ($doc.events | Where-Object { $_.id -eq 1149 }).log | Should -Be 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational'
   }
 
+  It 'bounds the firewall port query: past its budget the count is not checked (null) with a part error, and the rest is reported' {
+    for ($i = 0; $i -lt 8; $i++) { $WinModel.Firewall.Add([ordered]@{ Name = "Custom-$i"; DisplayName = "Custom $i"; Group = ''; DisplayGroup = ''; Direction = 'Inbound'; Action = 'Allow'; Enabled = 'True'; LocalPort = '443'; Protocol = 'TCP' }) }
+    $WinModel.FirewallPortFilterMs = 400
+    $doc = Invoke-RdpScript 'inspect.ps1' @{ firewallSeconds = 1 }
+    $doc.firewall.rules | Should -Be 2
+    $doc.firewall.portRules | Should -BeNullOrEmpty
+    ($doc.errors | Where-Object { $_.part -eq 'firewall' }).message | Should -Match 'not checked: more than 1 s'
+    $doc.certificate.thumbprint | Should -Be $WinModel.SelfSignedThumbprint
+  }
+
   It 'writes non-ASCII as \u escapes, so no console code page can garble it' {
     Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Échec du remplacement du certificat expiré'
     $json = @(& ([System.IO.Path]::Combine($ScriptDir, 'inspect.ps1')) -InputJson '{}')[-1]
@@ -807,7 +817,7 @@ Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
 }
 
 Describe 'handoff.ps1' {
-  It 'registers a one-off SYSTEM task that runs on battery, has an end and deletes itself, and starts it' {
+  It 'registers a one-off SYSTEM task that runs on battery, has an end and deletes itself, and runs once (its trigger; never also Start-ScheduledTask)' {
     $doc = Invoke-RdpScript 'handoff.ps1' @{ taskName = 'rdpcert-rotate-once'; execute = 'C:\Program Files\nodejs\node.exe'; arguments = '"C:\Program Files\rdpcert\main.js" rotate --yes --in-session' }
     $doc.taskName | Should -Be 'rdpcert-rotate-once'
     $task = $WinModel.ScheduledTasks['rdpcert-rotate-once']
@@ -817,7 +827,10 @@ Describe 'handoff.ps1' {
     $task.StopIfGoingOnBatteries | Should -BeFalse
     $task.HasEndBoundary | Should -BeTrue
     $task.DeleteExpiredTaskAfter | Should -Not -BeNullOrEmpty
-    $task.Started | Should -BeTrue
+    # The model: Start-ScheduledTask would mark it started; the one-off trigger (HasTrigger) runs it once.
+    $task.Started | Should -BeFalse
+    $task.HasTrigger | Should -BeTrue
+    ([datetime]$doc.started) | Should -BeGreaterThan (Get-Date).ToUniversalTime().AddSeconds(-1)
     $task.Execute | Should -Be 'C:\Program Files\nodejs\node.exe'
   }
 

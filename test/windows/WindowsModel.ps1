@@ -847,7 +847,11 @@ function Get-NetFirewallRule {
 function Get-NetFirewallPortFilter {
   [CmdletBinding()]
   param([Parameter(ValueFromPipeline)]$AssociatedNetFirewallRule)
-  process { [pscustomobject]@{ LocalPort = $AssociatedNetFirewallRule.ModelLocalPort; Protocol = $AssociatedNetFirewallRule.ModelProtocol } }
+  # FirewallPortFilterMs: how long one rule's filter takes (a host with a thousand rules takes a minute in all, issue 20) [GUESS on the figure].
+  process {
+    if ($global:WinModel.Contains('FirewallPortFilterMs') -and $global:WinModel.FirewallPortFilterMs) { Start-Sleep -Milliseconds ([int]$global:WinModel.FirewallPortFilterMs) }
+    [pscustomobject]@{ LocalPort = $AssociatedNetFirewallRule.ModelLocalPort; Protocol = $AssociatedNetFirewallRule.ModelProtocol }
+  }
 }
 
 # ---- ACLs of the key folders and files (DOMAIN.md, [KB2001849]) ----------------
@@ -895,7 +899,7 @@ function New-ScheduledTaskTrigger { param([switch]$Once, [datetime]$At) [pscusto
 function Register-ScheduledTask {
   param([string]$TaskName, $Action, $Principal, $Settings, $Trigger, [switch]$Force)
   if ($global:WinModel.ScheduledTasks.Contains($TaskName) -and -not $Force) { throw "Cannot create a file when that file already exists." }
-  $global:WinModel.ScheduledTasks[$TaskName] = [ordered]@{ Execute = $Action.Execute; Arguments = $Action.Arguments; UserId = $Principal.UserId; RunLevel = $Principal.RunLevel; DisallowStartIfOnBatteries = $Settings.DisallowStartIfOnBatteries; StopIfGoingOnBatteries = $Settings.StopIfGoingOnBatteries; DeleteExpiredTaskAfter = [string]$Settings.DeleteExpiredTaskAfter; HasEndBoundary = [bool]($Trigger -and $Trigger.EndBoundary); Started = $false }
+  $global:WinModel.ScheduledTasks[$TaskName] = [ordered]@{ Execute = $Action.Execute; Arguments = $Action.Arguments; UserId = $Principal.UserId; RunLevel = $Principal.RunLevel; DisallowStartIfOnBatteries = $Settings.DisallowStartIfOnBatteries; StopIfGoingOnBatteries = $Settings.StopIfGoingOnBatteries; DeleteExpiredTaskAfter = [string]$Settings.DeleteExpiredTaskAfter; HasEndBoundary = [bool]($Trigger -and $Trigger.EndBoundary); HasTrigger = $null -ne $Trigger; Started = $false }
   [pscustomobject]@{ TaskName = $TaskName }
 }
 function Start-ScheduledTask { param([string]$TaskName) if (-not $global:WinModel.ScheduledTasks.Contains($TaskName)) { throw "The system cannot find the file specified." }; $global:WinModel.ScheduledTasks[$TaskName].Started = $true }

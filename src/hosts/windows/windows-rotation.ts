@@ -157,6 +157,16 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       return { ok: true, value: { thumbprint: null, written: [...removed.map((r) => `removed ${r}`), ...(cleared ? ["cleared SSLCertificateSHA1Hash"] : [])], presentedMayStay: cleared && removed.length === 0 } };
     },
 
+    refuseTargets(inspection) {
+      // SSLCertificateSHA1HashType 2: AD CS auto-enrollment manages the certificate, and SessionEnv enrols
+      // template certificates, so even restarting it is a change: refused up front, --force or not.
+      if (!inspection.findings.some((f) => f.code === "binding-group-policy")) return null;
+      return {
+        reason: "the certificate comes from a Group Policy template (AD CS auto-enrollment, SSLCertificateSHA1HashType 2): rdpcert neither deletes it nor restarts SessionEnv, which enrols template certificates",
+        fix: "renew it through AD CS auto-enrollment (certutil -pulse), or change the Group Policy (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Server authentication certificate template)",
+      };
+    },
+
     async restart(restart, oldThumbprint) {
       // A deploy restarts nothing (see deploy.ps1): no service, no session cut.
       if (!restart.enabled || skipRestart) return { ok: true, value: { command: null } };

@@ -341,8 +341,16 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     if (!outcome.ok) throw new Error(outcome.reason);
     expect(outcome.inspection.findings.find((f) => f.code === "binding-group-policy")?.message).toMatch(/Group Policy template .*leave it alone/);
     const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
-    expect(result.outcome).not.toBe("rotated");
+    // Refused up front (issue 20): nothing backed up, removed or restarted, and no advice to pass --force.
+    expect(result.outcome).toBe("refused");
+    expect(result.reason).toMatch(/Group Policy template .*nor restarts SessionEnv/);
+    expect(result.fix).toMatch(/certutil -pulse/);
+    expect(result.fix).not.toMatch(/--force/);
+    expect(host.runs.map((r) => r.script).filter((s) => s !== "inspect.ps1")).toEqual([]);
+    const unforced = await rotate(contextFor(host), settings, { dryRun: false });
+    expect([unforced.outcome, unforced.fix]).toEqual(["refused", result.fix]);
     expect(installed()).toEqual(before);
+    expect(host.model().Services.SessionEnv!.Status).toBe("Running");
     expect(host.model().Listeners["RDP-Tcp"]!.HashType).toBe(2);
   });
 
