@@ -179,13 +179,6 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
   if (!steps || (replacement.kind === "supplied" && !steps.refuseSupplied)) {
     return { kind: "refused", reason: `${what} is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
   }
-  const handOff = steps.mustHandOff?.(replacement) ?? null;
-  if (handOff) {
-    const fix = command === "rotate"
-      ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
-      : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
-    return { kind: "refused", reason: handOff, fix, plan: [], ...base };
-  }
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
   const chainChecked = checksChain(steps, supplied);
   const expected = supplied
@@ -199,6 +192,14 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
     ...(replacement.kind === "supplied" && replacement.removeOld ? ["after verification only: remove the previous certificate (--remove-old)"] : []),
     ...(supplied ? [] : [PINNED_CLIENTS]),
   ];
+  // The plan comes with the refusal, so that an interactive rotate in a session shows it before handing off.
+  const handOff = steps.mustHandOff?.(replacement) ?? null;
+  if (handOff) {
+    const fix = command === "rotate"
+      ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
+      : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
+    return { kind: "refused", reason: handOff, fix, plan, ...base };
+  }
   return { base, steps, inspection, assessment, plan };
 }
 

@@ -5,6 +5,14 @@ import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/pow
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffCommand, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_POLICY } from "../../../../src/core/policy";
+import { StateDir } from "../../../../src/hosts/local/state-dir";
+import { decideRotation } from "../../../../src/rotation/rotate";
+import { presentedBy } from "../../../helpers/fakes";
+import { inspectDoc } from "./inspect-output";
 import { rdpcert } from "../../../helpers/cli";
 
 /**
@@ -60,6 +68,21 @@ describe("Windows rotation steps", () => {
       const restarted = await steps.restart(restart, null);
       expect(calls[0]!.input).toMatchObject({ allowTermService: allowed });
       expect(restarted).toEqual({ ok: false, reason: expect.stringMatching(/TermService was not restarted: this runs inside an RDP session/) });
+    }
+  });
+
+  it("inside a session the rotation is refused for the hand-off with its plan, so that an interactive rotate shows the plan before handing off (issue 20)", async () => {
+    const expiring = certValid(-170, 10, "WIN-RDP01").certPem;
+    const { runner } = answering({ "inspect.ps1": { stdout: JSON.stringify(inspectDoc({ pem: expiring })) } });
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-handoff-plan-"));
+    try {
+      const ctx = { backend: createWindowsBackend({ runner, platform: "win32", sessionName: "rdp-tcp#3" }), store: new StateDir(dir), prober: async () => presentedBy(expiring), now: () => new Date(), sleep: async () => undefined, fault: () => undefined, log: () => undefined };
+      const decision = await decideRotation(ctx, { spec: { keyBits: 2048, validityDays: 180, names: [] }, restart, verifyTimeoutMs: 1000, probeTimeoutMs: 1000, policy: DEFAULT_POLICY, keepBackups: 5, force: false, reason: null });
+      expect(decision.kind).toBe("refused");
+      expect(decision.reason).toMatch(/SESSIONNAME=rdp-tcp#3/);
+      expect(decision.plan.join("\n")).toMatch(/remove .*Remote Desktop/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
