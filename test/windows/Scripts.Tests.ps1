@@ -239,7 +239,7 @@ Describe 'inspect.ps1' {
     Mock Get-WinEvent { throw [System.UnauthorizedAccessException]::new('Attempted to perform an unauthorized operation.') }
     $doc = Invoke-RdpScript 'inspect.ps1' @{}
     $doc.firewall.rules | Should -Be 0
-    @($doc.errors | Where-Object { $_.part -like 'events:*' }).Count | Should -Be 2
+    @($doc.errors | Where-Object { $_.part -like 'events:*' }).Count | Should -Be 3
     $doc.certificate.store | Should -Be 'Remote Desktop'
   }
 
@@ -928,7 +928,7 @@ Describe 'bootstrap.ps1' {
   }
 
   It 'refuses Constrained Language Mode with one line, before touching anything' {
-    $pwsh = (Get-Process -Id $PID).Path
+    $pwsh = Join-Path $PSHOME 'pwsh'
     $bootstrap = Join-Path $ScriptDir 'bootstrap.ps1'
     $err = & $pwsh -NoProfile -NonInteractive -Command ('$ExecutionContext.SessionState.LanguageMode = ''ConstrainedLanguage''; & ''{0}''' -f $bootstrap) 2>&1 | Out-String
     $LASTEXITCODE | Should -Not -Be 0

@@ -801,7 +801,7 @@ function Get-WinEvent {
   [CmdletBinding()]
   param([hashtable[]]$FilterHashtable, [int]$MaxEvents = 0)
   $f = $FilterHashtable[0]
-  $ids = @($f.Id)
+  $ids = @($f.Id | Where-Object { $null -ne $_ })
   $start = if ($f.ContainsKey('StartTime')) { ([datetime]$f.StartTime).ToUniversalTime() } else { [datetime]::MinValue }
   $found = @($global:WinModel.Events | Where-Object {
       $_.LogName -eq $f.LogName -and (-not $f.ContainsKey('ProviderName') -or $_.ProviderName -eq $f.ProviderName) -and ($ids.Count -eq 0 -or $ids -contains $_.Id) -and (-not $f.ContainsKey('Level') -or @($f.Level) -contains [int]$(if ($_.Contains('Level')) { $_.Level } else { 2 })) -and ([datetime]::Parse($_.TimeCreated).ToUniversalTime() -ge $start)
