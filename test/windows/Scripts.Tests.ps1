@@ -944,6 +944,7 @@ Describe 'bootstrap.ps1' {
 }
 
 Describe 'Windows PowerShell 5.1: native stderr under $ErrorActionPreference = ''Stop'' (windows-evidence/06)' {
+  BeforeAll { $ScriptDir = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../../src/hosts/windows/scripts')) }
   # The model of 5.1's rule, which pwsh 7 cannot show [EV06 6.1-6.8]: with any 2> redirection, the
   # first line a native command writes to stderr is a terminating NativeCommandError under 'Stop',
   # so the exit-code check after it never runs. Rule for the scripts: every native call with a 2>

@@ -242,9 +242,14 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
         timeoutMs,
       );
       if (!result.ok) return { ok: false, reason: result.reason };
-      // Restart only what the change touched: a restore that imported nothing and wrote no binding restarts
-      // nothing (a SessionEnv restart is itself a change: Windows may renew an expired certificate on it).
-      skipRestart = field(result.json, "bindingWritten", "boolean") === false && !field(result.json, "imported", "boolean") && !field(result.json, "removedDeployed", "string");
+      // Restart only what the change touched: a restore that imported nothing, wrote no binding and found the old
+      // certificate in place restarts nothing (a SessionEnv restart is itself a change: Windows may renew an expired
+      // certificate on it). One whose old certificate cannot come back restarts, so that Windows issues one.
+      skipRestart =
+        field(result.json, "bindingWritten", "boolean") === false &&
+        !field(result.json, "imported", "boolean") &&
+        !field(result.json, "removedDeployed", "string") &&
+        field(result.json, "certificateRestored", "boolean") !== false;
       const restored: string[] = [];
       if (field(result.json, "imported", "boolean")) restored.push(`${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`);
       const grantError = field(result.json, "grantError", "string");

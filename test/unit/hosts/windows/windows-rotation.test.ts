@@ -126,11 +126,11 @@ describe("Windows rotation steps", () => {
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: null, inSession: false });
     const binding = { terminalName: "RDP-Tcp", hashType: 1, registryHashPresent: false, registryHash: null };
     const restored = await steps.restore({ backend: "windows", thumbprint: thumb, items: [], extra: { store: "Remote Desktop", thumbprint: thumb, binding } });
-    expect(restored).toEqual({ ok: true, value: { restored: ["the binding (no SSLCertificateSHA1Hash: Windows' own certificate)"], oldCertificateGone: `${thumb} cannot be put back: the backup holds no PFX (the private key was not exportable)` } });
+    expect(restored).toEqual({ ok: true, value: { restored: ["the binding (no SSLCertificateSHA1Hash: Windows' own certificate)"], oldCertificateGone: `${thumb} cannot be put back: the backup holds no PFX (the private key was not exportable)`, renewableByHost: expect.stringMatching(/^Windows issued a certificate of its own/) } });
     expect(calls[0]!.input).toEqual({ store: "Remote Desktop", pfx: null, password: null, thumbprint: thumb, binding });
-    // Nothing imported, no binding written: the rollback restarts nothing (issue 20).
-    expect(await steps.restart(restart, null)).toEqual({ ok: true, value: { command: null } });
-    expect(calls.length).toBe(1);
+    // The old certificate cannot come back: the rollback restarts, so that Windows issues one (and is judged on the wire).
+    await steps.restart(restart, null);
+    expect(calls.map((c) => c.script)).toEqual(["restore.ps1", "restart.ps1"]);
   });
 
   it("hands off to a one-off SYSTEM task with handoff.ps1: the command as data on stdin", async () => {
