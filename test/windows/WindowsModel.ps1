@@ -138,7 +138,8 @@ function New-WindowsModel {
     }
     # The certificate Windows issued for itself (in Remote Desktop); WMI reports it for HashType 1.
     SelfSignedThumbprint = $selfSigned.Thumbprint
-    # DOMAIN.md "Regeneration": which restart issues the certificate is unconfirmed; SessionEnv is Microsoft's step.
+    # [EV03 3.1, 3.2] Microsoft's procedure restarts SessionEnv and "the certificate reappears"; which
+    # service does it on each build is not separated by a capture [EV03 Not found]: scenarios vary it.
     IssuesOnRestartOf = 'SessionEnv'
     # [EV05 5.7] start types measured on six builds (all Manual here); [EV05 5.1] UmRdpService is
     # TermService's only dependent on a plain host (RDS-role hosts: no capture).
