@@ -43,6 +43,7 @@ const REPLACEABLE = new Set([
   "key-missing",
   "key-mismatch",
   "key-not-a-key",
+  "key-corrupt",
   "expired",
   "expiring",
   "renewal-due",
@@ -178,7 +179,7 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
       code: `key-${key.state}`,
       reason: key.reason ?? `the private key is ${key.state}`,
       fix: key.fix ?? replaceFix(backend, issuance),
-      ...(key.replaceable === false ? { fixedByReplacement: false } : {}),
+      ...(key.replaceable !== undefined ? { fixedByReplacement: key.replaceable } : {}),
     });
   }
   if (info) {
@@ -215,9 +216,19 @@ function inspectPresented(
       case "connect-timeout":
       case "connect-failed":
       case "timeout":
-      case "protocol-error":
         problems.push({ verdict: "DOWN", code: `listener-${error.kind}`, reason: `the listener is not answering: ${error.message}`, fix: downFix(backend) });
         return;
+      case "protocol-error": {
+        // Windows' answer to a key it cannot use is not settled by any capture (windows-evidence/02, "Not found"):
+        // a reset or close during negotiation on a host whose own evidence says the key is broken is that key's
+        // symptom, so the repair that fixes the key may go ahead; without that evidence it stays DOWN and blocks.
+        if (backend === "windows" && explained && /reset|closed/i.test(error.message)) {
+          problems.push({ verdict: "CORRUPT", code: "negotiation-dropped", reason: `the listener dropped the connection: ${error.message}, which the key problem the host reports explains`, fix: unusableFix(backend), fixedByReplacement: true });
+          return;
+        }
+        problems.push({ verdict: "DOWN", code: `listener-${error.kind}`, reason: `the listener is not answering: ${error.message}`, fix: downFix(backend) });
+        return;
+      }
       case "rdp-security-only":
       case "negotiation-failure":
         problems.push({

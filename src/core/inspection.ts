@@ -83,18 +83,23 @@ export type ConfiguredCertificate =
  * The private key's state, from the server's point of view:
  * - ok: exists, readable by the server, and matches the certificate's public key;
  * - missing / unreadable (by us or by the server's runtime user) / not-a-key;
+ * - corrupt: the key exists but will not open for the identity that serves
+ *   (Windows: the key behind the certificate is damaged, the 0x904/0x7 case);
  * - mismatch: a valid key, but for another certificate;
  * - unknown: could not be checked (e.g. no permission to look).
  */
 export interface KeyState {
-  readonly state: "ok" | "missing" | "unreadable" | "not-a-key" | "mismatch" | "unknown";
+  readonly state: "ok" | "missing" | "unreadable" | "not-a-key" | "corrupt" | "mismatch" | "unknown";
   readonly location: string | null;
   readonly reason: string | null;
   /** What to do about it, when the backend knows better than the generic advice. */
   readonly fix?: string | null;
   /** For "unreadable": whose access was judged (see ServerIdentity). */
   readonly basis?: ServerIdentity["basis"];
-  /** false: a new pair would not fix it (the path holds something that is not the listener's key, and rdpcert will not overwrite it). */
+  /**
+   * false: a new pair would not fix it (the path holds something that is not the listener's key, and rdpcert will not overwrite it);
+   * true: it would, even where the state alone says otherwise (Windows' own key: a new certificate comes with a new key and a correct ACL).
+   */
   readonly replaceable?: boolean;
 }
 

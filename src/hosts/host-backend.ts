@@ -174,6 +174,9 @@ export interface RotationSteps {
    * `oldCertificateGone`: the old certificate cannot come back (Windows' own key is not
    * exportable, so the backup holds no PFX); rollback then means "a valid certificate is
    * presented and the binding is as before", not "the old certificate again".
+   * `renewableByHost`: the old certificate is one the server itself may replace on the
+   * rollback's restart (Windows renews its own expired self-signed certificate): a valid
+   * certificate presented with the binding as before is then a rollback too, and said so.
    */
-  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[]; readonly oldCertificateGone?: string }>>;
+  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[]; readonly oldCertificateGone?: string; readonly renewableByHost?: string }>>;
 }

@@ -71,7 +71,8 @@ export interface StepRecord {
 
 export interface RecoveryResult {
   readonly journal: Journal;
-  readonly outcome: "completed" | "rolled-back" | "rollback-failed" | "abandoned";
+  /** deferred: left open, because finishing it here would restart Remote Desktop Services inside an RDP session. */
+  readonly outcome: "completed" | "rolled-back" | "rollback-failed" | "abandoned" | "deferred";
   readonly reason: string;
 }
 
@@ -180,13 +181,6 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
   if (!steps || (replacement.kind === "supplied" && !steps.refuseSupplied)) {
     return { kind: "refused", reason: `${what} is not available for the ${ctx.backend.kind} backend yet`, fix: null, plan: [], ...base };
   }
-  const handOff = steps.mustHandOff?.(replacement) ?? null;
-  if (handOff) {
-    const fix = command === "rotate"
-      ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
-      : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
-    return { kind: "refused", reason: handOff, fix, plan: [], ...base };
-  }
   const supplied = replacement.kind === "supplied" ? replacement.certificate : null;
   const chainChecked = checksChain(steps, supplied);
   const expected = supplied
@@ -200,6 +194,14 @@ async function look(ctx: RotationContext, settings: RotationSettings, replacemen
     ...(replacement.kind === "supplied" && replacement.removeOld ? ["after verification only: remove the previous certificate (--remove-old)"] : []),
     ...(supplied ? [] : [PINNED_CLIENTS]),
   ];
+  // The plan comes with the refusal, so that an interactive rotate in a session shows it before handing off.
+  const handOff = steps.mustHandOff?.(replacement) ?? null;
+  if (handOff) {
+    const fix = command === "rotate"
+      ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
+      : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
+    return { kind: "refused", reason: handOff, fix, plan, ...base };
+  }
   return { base, steps, inspection, assessment, plan };
 }
 
@@ -242,6 +244,9 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   const looked = await look(ctx, settings, { kind: "self-signed", spec: settings.spec }, "rotate");
   if ("kind" in looked) return looked;
   const { base, steps, inspection, assessment, plan } = looked;
+  // First: a refusal that --force cannot lift must not be preceded by advice to pass --force.
+  const unsafe = steps.refuseTargets?.(inspection) ?? null;
+  if (unsafe) return { kind: "refused", ...unsafe, plan, ...base };
   if (inspection.issuance === "ca-issued" && !settings.force) {
     return {
       kind: "refused",
@@ -251,8 +256,6 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
       ...base,
     };
   }
-  const unsafe = steps.refuseTargets?.(inspection) ?? null;
-  if (unsafe) return { kind: "refused", ...unsafe, plan, ...base };
   const cert = inspection.certificate;
   const refused = refusal(assessment, inspection, settings, issuedByRdpcert(ctx.store.history(), cert.state === "present" ? thumbprintOf(cert.der) : null));
   if (refused) return { kind: "refused", ...refused, plan, ...base };
@@ -592,11 +595,14 @@ async function rollBack(ctx: RotationContext, settings: RotationSettings, inspec
   // A failing restart does not end the rollback: what counts is what the listener presents.
   const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
   const gone = restored.value.oldCertificateGone;
-  const accept = gone ? expectNew(ctx.now, null, null) : expectSignature(expected);
+  const renewable = restored.value.renewableByHost;
+  // Judged by what is served: the old state, or (Windows) a valid certificate the host renewed on the restart.
+  const accept = gone ? expectNew(ctx.now, null, null) : renewable ? (p: ProbeResult) => (expectSignature(expected)(p) === null ? null : expectNew(ctx.now, null, null)(p)) : expectSignature(expected);
+  const renewed = (v: { result: ProbeResult }): boolean => !gone && renewable !== undefined && signature(v.result) !== expected;
   if (stale && stale !== expected) await restartIfStale(ctx, settings, inspection, records, accept, stale);
-  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), () => (gone ? `${gone}; a valid certificate is presented with the binding as before` : "old state presented again"));
+  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), (v) => (gone ? `${gone}; a valid certificate is presented with the binding as before` : renewed(v) ? `${renewable}: ${signature(v.result)} is presented, valid, with the binding as before` : "old state presented again"));
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
-  if (verified.ok && gone) {
+  if (verified.ok && (gone || renewed(verified.value))) {
     const configuredCheck = await configuredMatches(ctx, verified.value.result.certificate!.thumbprint);
     if (configuredCheck) return { ok: false as const, reason: configuredCheck, conflict: false };
   }
@@ -620,6 +626,13 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   if (journal.step === "started" || journal.step === "backed-up" || journal.backupId === null) {
     return close("abandoned", "it stopped before changing anything");
   }
+  // Undoing it restarts services: not from inside an RDP session, which that would cut (status hands it to a SYSTEM task).
+  const handOff = ctx.backend.rotation?.mustHandOff?.() ?? null;
+  if (handOff) {
+    const reason = `${handOff}; left open for rdpcert status, which hands the recovery to a SYSTEM task`;
+    ctx.log("warn", `interrupted rotation ${journal.id} (pid ${journal.pid}, at step ${journal.step}): deferred: ${reason}`);
+    return { journal, outcome: "deferred", reason };
+  }
   const outcome = await ctx.backend.inspect();
   if (!outcome.ok) return close("rollback-failed", `cannot inspect the listener: ${outcome.reason}`);
   const inspection = outcome.inspection;
@@ -637,9 +650,19 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   const restored = await steps.restore(backup, { inspection, written: journal.written });
   if (!restored.ok) return close("rollback-failed", restored.reason);
   const restarted = await steps.restart(settings.restart, null);
+  // As in a rollback (rollBack): an old certificate that cannot come back (Windows' own key is not
+  // exportable), or one the host renewed, is judged by a valid certificate served with the binding as before.
+  const gone = restored.value.oldCertificateGone ?? (restored.value.renewableByHost && expected ? restored.value.renewableByHost : undefined);
   if (expected) {
-    const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, expectSignature(expected)));
+    const accept = gone ? (p: ProbeResult) => (expectSignature(expected)(p) === null ? null : expectNew(ctx.now, null, null)(p)) : expectSignature(expected);
+    const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept));
     if (!verified.ok) return close("rollback-failed", `${restarted.ok ? "" : `${restarted.reason}; `}${verified.reason}`);
+    const shows = signature(verified.value.result);
+    if (shows !== expected) {
+      const configuredCheck = await configuredMatches(ctx, shows);
+      if (configuredCheck) return close("rollback-failed", configuredCheck);
+      return close("rolled-back", `backup ${journal.backupId} restored; ${gone}; the listener presents ${shows}, valid, with the binding as before`);
+    }
   } else if (!restarted.ok) return close("rollback-failed", restarted.reason);
   return close("rolled-back", `backup ${journal.backupId} restored${expected ? `; the listener shows ${expected} again` : ""}`);
 }

@@ -62,8 +62,79 @@ Describe 'inspect.ps1' {
     @($doc.services | Where-Object { $_.status -eq 'Running' }).Count | Should -Be 3
     $doc.firewall.rules | Should -Be 2
     $doc.firewall.portRules | Should -Be 2
-    @($doc.keyFolders | Where-Object { $_.systemFullControl -and $_.administratorsFullControl }).Count | Should -Be 2
+    @($doc.keyFolders | Where-Object { $_.windowsCanCreate }).Count | Should -Be 2
     @($doc.errors).Count | Should -Be 0
+    $doc.build | Should -Be 20348
+  }
+
+  It 'Windows'' own key on Server 2019 and later: an elevated admin cannot open it (Keyset does not exist), the file and its ACL are still found, judged for NETWORK SERVICE [EV01 1.1, 1.7]' {
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyOpened | Should -BeFalse
+    $doc.certificate.privateKeyError | Should -Match 'Keyset does not exist'
+    $doc.certificate.keyPath | Should -Be 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_c5d2b969-b61a-4159-8f78-6391a1c805db'
+    $doc.certificate.keyFileExists | Should -BeTrue
+    $doc.certificate.keyAccess.networkService | Should -BeTrue
+    $doc.certificate.keyAccess.sessionEnv | Should -BeTrue
+    $doc.certificate.keyAccess.caller | Should -BeFalse
+  }
+
+  It 'Server 2016 (Administrators Read on the key) and a SYSTEM task open Windows'' own key' {
+    $WinModel.Build = 14393
+    (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyAcl = @(Get-ModelOwnKeyAcl)
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyOpened | Should -BeTrue
+    $doc.certificate.keyAccess.caller | Should -BeTrue
+    $doc.certificate.keyAccess.sessionEnv | Should -BeFalse
+    New-WindowsModel
+    $WinModel.CallerSids = @('S-1-5-18')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyOpened | Should -BeTrue
+  }
+
+  It 'the seed case: a key that exists but will not open, CAPI (as SYSTEM: readable, still broken) and CNG; Schannel 36870 with its Type/ErrorCode/ErrorStatus data' {
+    $WinModel.CallerSids = @('S-1-5-18')
+    (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyBroken = $true
+    [void](Get-ModelPresented)
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.keyOpened | Should -BeFalse
+    $doc.certificate.privateKeyError | Should -Match 'Key not valid'
+    $doc.certificate.keyAccess.caller | Should -BeTrue
+    $e = $doc.events | Where-Object { $_.id -eq 36870 }
+    $e.message | Should -Match '0x8009030D.*10001'
+    @($e.data) | Should -Be @('server', '0x8009030d', '10001')
+    New-WindowsModel
+    $custom = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R'); KeyBroken = $true }
+    Set-Binding $custom.Thumbprint
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    $doc.certificate.store | Should -Be 'My'
+    $doc.certificate.keyOpened | Should -BeFalse
+    $doc.certificate.privateKeyError | Should -Match 'Key not valid'
+  }
+
+  It 'reads GENERIC_READ, GENERIC_ALL and split grants as read, not bit 0 only; a deny-less write-only grant is not read' {
+    $c = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA'; KeyAcl = @('S-1-5-32-544:F', 'S-1-5-20:0x80000000') }
+    Set-Binding $c.Thumbprint
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+    $c.KeyAcl = @('S-1-5-32-544:F', 'S-1-5-20:0x10000000')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+    # [EV01 1.1] Windows may split one grant: 0x20089 + 0x100000.
+    $c.KeyAcl = @('S-1-5-32-544:F', 'S-1-5-20:0x20088', 'S-1-5-20:0x1')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+    $c.KeyAcl = @('S-1-5-18:F', 'S-1-5-20:0x40000000', 'S-1-5-32-544:F')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeFalse
+    # A group NETWORK SERVICE is in (Users) counts.
+    $c.KeyAcl = @('S-1-5-32-544:F', 'S-1-5-32-545:R')
+    (Invoke-RdpScript 'inspect.ps1' @{}).certificate.keyAccess.networkService | Should -BeTrue
+  }
+
+  It 'deploy.ps1 and inspect.ps1 read ACLs with one text (Get-AllowedRights, Test-Granted)' {
+    function Get-FunctionText([string]$Script, [string]$Name) {
+      $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $ScriptDir $Script), [ref]$null, [ref]$null)
+      $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq $Name }, $true)[0].Extent.Text
+    }
+    foreach ($name in 'Get-AllowedRights', 'Test-Granted') {
+      Get-FunctionText 'deploy.ps1' $name | Should -Not -BeNullOrEmpty
+      Get-FunctionText 'deploy.ps1' $name | Should -BeExactly (Get-FunctionText 'inspect.ps1' $name)
+    }
   }
 
   It 'judges a custom certificate''s key by its file''s ACL for NETWORK SERVICE (S-1-5-20), not by whether an admin can open it' {
@@ -79,7 +150,7 @@ Describe 'inspect.ps1' {
   }
 
   It 'finds a CNG key under Crypto\Keys' {
-    $custom = Add-Cert @{ Store = 'My'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-20:R') }
+    $custom = Add-Cert @{ Store = 'My'; KeyProvider = 'CNG'; KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R') }
     Set-Binding $custom.Thumbprint
     $doc = Invoke-RdpScript 'inspect.ps1' @{}
     $doc.certificate.keyProvider | Should -Be 'CNG'
@@ -103,12 +174,15 @@ Describe 'inspect.ps1' {
     $doc.certificate | Should -BeNullOrEmpty
   }
 
-  It 'reports key folders whose ACL lost SYSTEM or Administrators Full Control' {
-    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R')
+  It 'key folders: the documented default (Everyone R,W + Administrators F, no SYSTEM) and a hardened SYSTEM + Administrators folder let Windows create its key; a read-only one does not [EV01 1.1]' {
     $doc = Invoke-RdpScript 'inspect.ps1' @{}
-    $machineKeys = $doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }
-    $machineKeys.systemFullControl | Should -BeFalse
-    $machineKeys.administratorsFullControl | Should -BeFalse
+    ($doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }).windowsCanCreate | Should -BeTrue
+    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-5-18:F', 'S-1-5-32-544:F')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }).windowsCanCreate | Should -BeTrue
+    $WinModel.KeyFolderAcl.MachineKeys = @('S-1-1-0:R', 'S-1-5-32-544:0x80000000')
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    ($doc.keyFolders | Where-Object { $_.path -like '*MachineKeys' }).windowsCanCreate | Should -BeFalse
   }
 
   It 'reports events per id with count, newest time, message and data (1056/1057, 1063-1065, Schannel 36870)' {
@@ -122,6 +196,26 @@ Describe 'inspect.ps1' {
     $e1057.message | Should -Be 'failed to create again'
     ($doc.events | Where-Object { $_.id -eq 1064 }).count | Should -Be 1
     ($doc.events | Where-Object { $_.id -eq 36870 }).data | Should -Contain 'iis-key-container'
+  }
+
+  It 'reads 1052/1053/1054/1062 and the errors and warnings of the RemoteConnectionManager/Operational channel, with the log they came from' {
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1062 'certificate event 1062'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1052 'certificate event 1052'
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1149 'The server security layer detected an error (0x80090304) in the protocol stream and the client (Client IP:10.4.50.253) has been disconnected.' -LogName 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational' -Level 2
+    Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 261 'Listener RDP-Tcp received a connection' -LogName 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational' -Level 4
+    $doc = Invoke-RdpScript 'inspect.ps1' @{}
+    @($doc.events | ForEach-Object { $_.id }) | Sort-Object | Should -Be @(1052, 1062, 1149)
+    ($doc.events | Where-Object { $_.id -eq 1149 }).log | Should -Be 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational'
+  }
+
+  It 'bounds the firewall port query: past its budget the count is not checked (null) with a part error, and the rest is reported' {
+    for ($i = 0; $i -lt 8; $i++) { $WinModel.Firewall.Add([ordered]@{ Name = "Custom-$i"; DisplayName = "Custom $i"; Group = ''; DisplayGroup = ''; Direction = 'Inbound'; Action = 'Allow'; Enabled = 'True'; LocalPort = '443'; Protocol = 'TCP' }) }
+    $WinModel.FirewallPortFilterMs = 400
+    $doc = Invoke-RdpScript 'inspect.ps1' @{ firewallSeconds = 1 }
+    $doc.firewall.rules | Should -Be 2
+    $doc.firewall.portRules | Should -BeNullOrEmpty
+    ($doc.errors | Where-Object { $_.part -eq 'firewall' }).message | Should -Match 'not checked: more than 1 s'
+    $doc.certificate.thumbprint | Should -Be $WinModel.SelfSignedThumbprint
   }
 
   It 'writes non-ASCII as \u escapes, so no console code page can garble it' {
@@ -145,7 +239,7 @@ Describe 'inspect.ps1' {
     Mock Get-WinEvent { throw [System.UnauthorizedAccessException]::new('Attempted to perform an unauthorized operation.') }
     $doc = Invoke-RdpScript 'inspect.ps1' @{}
     $doc.firewall.rules | Should -Be 0
-    @($doc.errors | Where-Object { $_.part -like 'events:*' }).Count | Should -Be 2
+    @($doc.errors | Where-Object { $_.part -like 'events:*' }).Count | Should -Be 3
     $doc.certificate.store | Should -Be 'Remote Desktop'
   }
 
@@ -223,12 +317,34 @@ Describe 'backup.ps1' {
 }
 
 Describe 'remove.ps1' {
-  It 'removes Windows'' own certificate with its key (-DeleteKey) from Remote Desktop' {
+  It 'removes Windows'' own certificate with its key (-DeleteKey) from Remote Desktop where the key opens (SYSTEM, Server 2016)' {
+    $WinModel.CallerSids = @('S-1-5-18')
     $old = $WinModel.SelfSignedThumbprint
     $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop'; clearConfigured = $false }
     @($doc.removed) | Should -Be @("Cert:\LocalMachine\Remote Desktop\$old")
     Get-ModelCertificate 'Remote Desktop' $old | Should -BeNullOrEmpty
+    @($WinModel.OrphanKeyFiles).Count | Should -Be 0
     @($WinModel.Violations).Count | Should -Be 0
+  }
+
+  It 'a key that will not open for -DeleteKey (Server 2019+ as admin, or damaged): the certificate, then its key file by name, so that Windows can create TSSecKeySet1 again [EV02 2.9, 03 3.3]' {
+    (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyBroken = $true
+    $old = $WinModel.SelfSignedThumbprint
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }
+    @($doc.removed) | Should -Be @("Cert:\LocalMachine\Remote Desktop\$old", 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_c5d2b969-b61a-4159-8f78-6391a1c805db')
+    $doc.keyError | Should -Match 'Keyset does not exist'
+    @($WinModel.OrphanKeyFiles).Count | Should -Be 0
+    Invoke-ModelServiceStarted 'SessionEnv'
+    $WinModel.SelfSignedThumbprint | Should -Not -Be $old
+    (Get-ModelPresented).kind | Should -Be 'tls'
+  }
+
+  It 'the model: a key file left behind blocks the new certificate (1058 object already exists) [EV02 2.9]' {
+    $old = $WinModel.SelfSignedThumbprint
+    Remove-Item -LiteralPath "Cert:\LocalMachine\Remote Desktop\$old"
+    Invoke-ModelServiceStarted 'SessionEnv'
+    $WinModel.SelfSignedThumbprint | Should -Be $old
+    ($WinModel.Events | Where-Object { $_.Id -eq 1058 }).Message | Should -Match 'object already exists'
   }
 
   It 'never removes from My' {
@@ -237,12 +353,22 @@ Describe 'remove.ps1' {
     Get-ModelCertificate 'My' $custom.Thumbprint | Should -Not -BeNullOrEmpty
   }
 
-  It 'refuses to delete when the key folders'' ACL would keep Windows from issuing a new certificate (1057/1058)' {
-    $WinModel.KeyFolderAcl.Keys = @('S-1-5-32-544:F')
+  It 'refuses to delete when the key folders'' ACL would keep Windows from issuing a new certificate (1057/1058), and never suggests Administrators Full Control on every key' {
+    $WinModel.KeyFolderAcl.Keys = @('S-1-1-0:R', 'S-1-5-18:0x120089')
     $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }
     $doc.refused | Should -Be 'key-folders-acl'
-    $doc.fix | Should -Match 'S-1-5-18'
+    $doc.fix | Should -Match 'S-1-1-0:\(R,W\)'
+    $doc.fix | Should -Not -Match '\(OI\)|\(CI\)'
     Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint | Should -Not -BeNullOrEmpty
+  }
+
+  It 'deletes on the documented default ACL (no SYSTEM entry, KB 278381) and on a GENERIC_ALL grant [EV01 1.1, 1.5]' {
+    $WinModel.KeyFolderAcl.MachineKeys | Should -Be @('S-1-1-0:0x12019f', 'S-1-5-32-544:F')
+    $doc = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }
+    $doc.refused | Should -BeNullOrEmpty
+    New-WindowsModel
+    $WinModel.KeyFolderAcl.Keys = @('S-1-5-32-544:0x10000000')
+    (Invoke-RdpScript 'remove.ps1' @{ thumbprint = $WinModel.SelfSignedThumbprint; store = 'Remote Desktop' }).refused | Should -BeNullOrEmpty
   }
 
   It 'leaves a Group Policy template binding (type 2) alone' {
@@ -333,6 +459,39 @@ Describe 'restart.ps1' {
     $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; serviceWaitSeconds = 5; certificateWaitSeconds = 1 }
     $doc.stuck | Should -Be 'SessionEnv'
     $doc.fix | Should -Match '1068'
+  }
+
+  It 'a Disabled SessionEnv: a typed stuck with its fix, checked before anything is stopped (not exit 1 with a raw .NET message)' {
+    $WinModel.Services.SessionEnv.StartType = 'Disabled'
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1 }
+    $doc.stuck | Should -Be 'SessionEnv'
+    $doc.fix | Should -Match 'Set-Service SessionEnv -StartupType Manual'
+    $WinModel.Services.SessionEnv.Status | Should -Be 'Running'
+    @($doc.restarted).Count | Should -Be 0
+  }
+
+  It 'a Start() that throws (a failing dependency) is a typed stuck with the message, not exit 1' {
+    $WinModel.Services.SessionEnv.StartFails = 'The dependency service or group failed to start.'
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1 }
+    $doc.stuck | Should -Be 'SessionEnv'
+    $doc.fix | Should -Match 'did not start within 20 s \(.*dependency service'
+  }
+
+  It '.NET Framework''s Stop() takes running dependents down: they are started again [GUESS: a dependent of SessionEnv]' {
+    $WinModel.Services['RdpModelDependent'] = [ordered]@{ DisplayName = 'A dependent'; Status = 'Running'; StartType = 'Manual'; DependsOn = @('SessionEnv'); StopSeconds = 0; Hangs = $false; StartFails = $null }
+    $WinModel.IssuesOnRestartOf = 'nobody'
+    $WinModel.Certificates.Clear()
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = ('AB' * 20); certificateWaitSeconds = 1; allowTermService = $false }
+    @($doc.restarted) | Should -Be @('SessionEnv')
+    $WinModel.Services.RdpModelDependent.Status | Should -Be 'Running'
+  }
+
+  It 'inside an RDP session (allowTermService false) never restarts TermService, and says why' {
+    $WinModel.IssuesOnRestartOf = 'TermService'
+    $doc = Invoke-RdpScript 'restart.ps1' @{ oldThumbprint = $WinModel.SelfSignedThumbprint; certificateWaitSeconds = 1; allowTermService = $false }
+    @($doc.restarted) | Should -Be @('SessionEnv')
+    $doc.thumbprint | Should -BeNullOrEmpty
+    $doc.fix | Should -Match 'TermService was not restarted: this runs inside an RDP session'
   }
 
   It 'never calls the unbounded service cmdlets (their warnings would reach stdout)' {
@@ -648,7 +807,9 @@ Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
     $new = Add-Cert @{ Store = 'My'; Issuer = 'CN=Corp CA' }
     (Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).kept | Should -Be 'a listener still uses it'
     Set-Binding $new.Thumbprint
-    @((Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).removed) | Should -Be @('Cert:\LocalMachine\Remote Desktop\' + $self)
+    # Server 2022 as an admin: the key does not open for -DeleteKey, so its file goes by name.
+    @((Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'Remote Desktop'; keep = $new.Thumbprint }).removed) | Should -Be @(('Cert:\LocalMachine\Remote Desktop\' + $self), 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_c5d2b969-b61a-4159-8f78-6391a1c805db')
+    @($WinModel.OrphanKeyFiles).Count | Should -Be 0
     { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'CA'; keep = $new.Thumbprint } } | Should -Throw '*store*'
     { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = $self; store = 'My'; keep = 'x' } } | Should -Throw '*keep*'
     { Invoke-RdpScript 'remove-old.ps1' @{ thumbprint = 'x'; store = 'My'; keep = $self } } | Should -Throw '*thumbprint*'
@@ -656,7 +817,7 @@ Describe 'a deploy''s rollback (backup.ps1, restore.ps1) and remove-old.ps1' {
 }
 
 Describe 'handoff.ps1' {
-  It 'registers a one-off SYSTEM task that runs on battery, has an end and deletes itself, and starts it' {
+  It 'registers a one-off SYSTEM task that runs on battery, has an end and deletes itself, and runs once (its trigger; never also Start-ScheduledTask)' {
     $doc = Invoke-RdpScript 'handoff.ps1' @{ taskName = 'rdpcert-rotate-once'; execute = 'C:\Program Files\nodejs\node.exe'; arguments = '"C:\Program Files\rdpcert\main.js" rotate --yes --in-session' }
     $doc.taskName | Should -Be 'rdpcert-rotate-once'
     $task = $WinModel.ScheduledTasks['rdpcert-rotate-once']
@@ -666,7 +827,10 @@ Describe 'handoff.ps1' {
     $task.StopIfGoingOnBatteries | Should -BeFalse
     $task.HasEndBoundary | Should -BeTrue
     $task.DeleteExpiredTaskAfter | Should -Not -BeNullOrEmpty
-    $task.Started | Should -BeTrue
+    # The model: Start-ScheduledTask would mark it started; the one-off trigger (HasTrigger) runs it once.
+    $task.Started | Should -BeFalse
+    $task.HasTrigger | Should -BeTrue
+    ([datetime]$doc.started) | Should -BeGreaterThan (Get-Date).ToUniversalTime().AddSeconds(-1)
     $task.Execute | Should -Be 'C:\Program Files\nodejs\node.exe'
   }
 
@@ -763,10 +927,65 @@ Describe 'bootstrap.ps1' {
     ($writer.ToString().Split("--- rdpcert-json ---")[-1] | ConvertFrom-Json).ok | Should -BeTrue
   }
 
+  It 'refuses Constrained Language Mode with one line, before touching anything' {
+    $pwsh = Join-Path $PSHOME 'pwsh'
+    $bootstrap = Join-Path $ScriptDir 'bootstrap.ps1'
+    $err = & $pwsh -NoProfile -NonInteractive -Command ('$ExecutionContext.SessionState.LanguageMode = ''ConstrainedLanguage''; & ''{0}''' -f $bootstrap) 2>&1 | Out-String
+    $LASTEXITCODE | Should -Not -Be 0
+    $err | Should -Match 'rdpcert: PowerShell runs in ConstrainedLanguage'
+  }
+
   It 'runs only an absolute .ps1 path' {
     $writer = [System.IO.StringWriter]::new()
     { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"inspect.ps1","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'
     { & ([System.IO.Path]::Combine($ScriptDir, 'bootstrap.ps1')) -Stdin ([System.IO.StringReader]::new('{"script":"/etc/passwd","input":{}}')) -Stdout $writer } | Should -Throw '*absolute*'
   }
 }
+}
+
+Describe 'Windows PowerShell 5.1: native stderr under $ErrorActionPreference = ''Stop'' (windows-evidence/06)' {
+  BeforeAll { $ScriptDir = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../../src/hosts/windows/scripts')) }
+  # The model of 5.1's rule, which pwsh 7 cannot show [EV06 6.1-6.8]: with any 2> redirection, the
+  # first line a native command writes to stderr is a terminating NativeCommandError under 'Stop',
+  # so the exit-code check after it never runs. Rule for the scripts: every native call with a 2>
+  # redirection sits in a function that sets $ErrorActionPreference to Continue before it.
+  It 'every native call with a 2> redirection runs with ErrorActionPreference Continue in its scope' {
+    $checked = 0
+    foreach ($file in Get-ChildItem -LiteralPath $ScriptDir -Filter '*.ps1') {
+      $ast = [System.Management.Automation.Language.Parser]::ParseFile($file.FullName, [ref]$null, [ref]$null)
+      $calls = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] -and $n.InvocationOperator -eq 'Ampersand' -and @($n.Redirections | Where-Object { $_.FromStream -eq 'Error' }).Count -gt 0 }, $true)
+      foreach ($call in $calls) {
+        $checked++
+        $scope = $call.Parent
+        while ($null -ne $scope -and $scope -isnot [System.Management.Automation.Language.FunctionDefinitionAst]) { $scope = $scope.Parent }
+        $scope | Should -Not -BeNullOrEmpty -Because "$($file.Name): $($call.Extent.Text) must run inside a function"
+        $before = $scope.Body.Extent.Text.Substring(0, $call.Extent.StartOffset - $scope.Body.Extent.StartOffset)
+        $before | Should -Match '\$ErrorActionPreference = ''(Silently)?Continue''' -Because "$($file.Name): $($call.Extent.Text)"
+      }
+    }
+    $checked | Should -BeGreaterOrEqual 2
+  }
+
+  It 'the icacls grant reports icacls'' exit code and message when icacls writes to stderr and fails' {
+    $ast = [System.Management.Automation.Language.Parser]::ParseFile((Join-Path $ScriptDir 'deploy.ps1'), [ref]$null, [ref]$null)
+    $text = $ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.FunctionDefinitionAst] -and $n.Name -eq 'Grant-NetworkServiceRead' }, $true)[0].Extent.Text
+    $root = Join-Path ([System.IO.Path]::GetTempPath()) ('rdpcert-icacls-' + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path (Join-Path $root 'System32') | Out-Null
+    $fake = Join-Path $root 'System32/icacls.exe'
+    Set-Content -LiteralPath $fake -Value "#!/bin/sh`necho 'file.key: Access is denied.' 1>&2`necho 'Successfully processed 0 files; Failed processing 1 files'`nexit 5"
+    chmod +x $fake
+    $saved = $env:SystemRoot
+    try {
+      $env:SystemRoot = $root
+      & {
+        $ErrorActionPreference = 'Stop'
+        # Under another name: the model's alias for Grant-NetworkServiceRead would win over the function.
+        . ([scriptblock]::Create($text.Replace("'System32\icacls.exe'", "'System32/icacls.exe'").Replace('function Grant-NetworkServiceRead', 'function Invoke-ShippedIcaclsGrant')))
+        { Invoke-ShippedIcaclsGrant 'C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\file.key' } | Should -Throw 'icacls failed (5): *Access is denied.*'
+      }
+    } finally {
+      $env:SystemRoot = $saved
+      Remove-Item -LiteralPath $root -Recurse -Force
+    }
+  }
 }

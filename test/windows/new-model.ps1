@@ -47,6 +47,27 @@ foreach ($name in $Scenario) {
     }
     # An imported PFX's key lands in a CNG key storage provider (Crypto\Keys).
     'pfx-cng' { $WinModel.PfxKeyProvider = 'CNG' }
+    # The seed case: Windows' own certificate valid, its key file present but damaged [EV02 2.10];
+    # clients have been failing, each attempt logging Schannel 36870 [EV02 2.3].
+    'key-broken' {
+      (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyBroken = $true
+      [void](Get-ModelPresented)
+    }
+    # The same key as a CNG key of a custom certificate in My (bound by hand, type 3).
+    'key-broken-cng' {
+      $c = New-ModelCertificate -Store 'My' -Subject ('CN=' + $WinModel.ComputerName) -Issuer 'CN=Corp Issuing CA' -DaysAgo 30 -DaysValid 330 -KeyProvider 'CNG' -KeyAcl @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R') -KeyBroken $true
+      $WinModel.Certificates.Add($c)
+      $WinModel.Listeners['RDP-Tcp'].RegistryHash = $c.Thumbprint; $WinModel.Listeners['RDP-Tcp'].HashType = 3
+    }
+    # Against a broken key Windows resets the connection during the X.224 exchange [GUESS: no capture].
+    'wire-reset' { $WinModel.BrokenKeyWire = 'reset' }
+    # Server 2016: the RDP key grants Administrators Read [EV01 1.1].
+    'build-14393' {
+      $WinModel.Build = 14393
+      (Get-ModelCertificate 'Remote Desktop' $WinModel.SelfSignedThumbprint).KeyAcl = @(Get-ModelOwnKeyAcl)
+    }
+    # The scripts run as SYSTEM (the hand-off task).
+    'as-system' { $WinModel.CallerSids = @('S-1-5-18') }
     'event-non-ascii' { Add-ModelEvent 'Microsoft-Windows-TerminalServices-RemoteConnectionManager' 1058 'Le serveur Terminal Server n''a pas pu remplacer le certificat expiré — état : accès refusé' }
     default { throw "unknown scenario $name" }
   }

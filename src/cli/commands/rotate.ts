@@ -112,6 +112,15 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
   };
   const handOff = app.mustHandOff(session);
   if (handOff && !dryRun) {
+    // Interactive: the plan first (what the SYSTEM task will do), then the hand-off.
+    if (!opts.yes) {
+      const decision = await app.decide(session);
+      if (decision.reason !== handOff) return write(await app.runRotation(session, true));
+      if (!(await confirmPlan(decision.plan, "Hand this rotation to a SYSTEM task now?", terminalText))) {
+        process.stderr.write("rdpcert: nothing changed\n");
+        return ExitCode.OK;
+      }
+    }
     const handed = await app.handOffRotation(config, { force: opts.force === true, reason: opts.reason ?? null, ...(opts.listener ? { listener: opts.listener } : {}) });
     if (!handed.ok) {
       process.stderr.write(terminalText(`rdpcert: ${handOff}; handing the rotation to a SYSTEM task failed: ${handed.reason}\n`));

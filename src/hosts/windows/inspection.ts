@@ -23,11 +23,17 @@ function keyAclFix(keyPath: string | null): string {
     : `give NETWORK SERVICE (SID S-1-5-20) read access to the certificate's key file in ${MACHINE_KEYS} (CNG keys: ${CNG_KEYS}), e.g. icacls <file> /grant *S-1-5-20:R`;
 }
 
-function unreadableKeyFix(issuance: Issuance, keyPath: string | null): string {
-  return issuance === "self-signed"
-    ? `rdpcert rotate (Windows then issues a new certificate and key); if it recurs, check the MachineKeys ACL: ${keyAclFix(keyPath)}`
+/** Windows' own certificate: rdpcert rotate deletes it with its key and SessionEnv issues a new pair with a correct ACL (windows-evidence/03 3.3). */
+const OWN_KEY_FIX = "rdpcert rotate (deletes Windows' certificate with its key and restarts SessionEnv, which issues a new pair)";
+
+function unreadableKeyFix(ownKey: boolean, keyPath: string | null): string {
+  return ownKey
+    ? `${OWN_KEY_FIX}; if it recurs, something rewrites the MachineKeys ACL: ${keyAclFix(keyPath)}`
     : `${keyAclFix(keyPath)}; if the key file is gone or corrupt, re-import the certificate with its key (PFX)`;
 }
+
+/** Who may read Windows' RDP key by default (windows-evidence/01 1.1): checks run as an admin cannot open it from Server 2019. */
+const OWN_KEY_ACL_NOTE = "from Windows Server 2019 (build 17763) Windows' own RDP key grants SYSTEM, NETWORK SERVICE and NT SERVICE\\SessionEnv, not Administrators";
 
 interface EventMeaning {
   readonly severity: HostFinding["severity"];
@@ -60,11 +66,11 @@ const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
   1063: { severity: "info", text: "Windows installed a certificate from the Group Policy template (AD CS auto-enrollment)", fix: null },
   1064: { severity: "critical", text: "Windows failed to create a certificate from the Group Policy template", fix: "check the template and the enrollment (certutil -pulse, the CA's event log); rdpcert does not replace template certificates" },
   1065: { severity: "critical", text: "the Group Policy template certificate expired and was not replaced", fix: "renew it through AD CS auto-enrollment (certutil -pulse); rdpcert does not replace template certificates" },
-  // Schannel serves every TLS server on the host (IIS too): it counts only when its data names the RDP key (eventFindings).
+  // Schannel serves every TLS server on the host (IIS too), and 36870 names no key (windows-evidence/02): see eventFindings.
   36870: {
     severity: "warn",
-    text: "Schannel cannot access a TLS server credential's private key (0x8009030D)",
-    fix: `fix the MachineKeys ACL: ${keyAclFix(null)}; for Windows' own self-signed certificate, rdpcert rotate`,
+    text: "Schannel cannot access a TLS server credential's private key",
+    fix: `for Windows' own self-signed certificate: ${OWN_KEY_FIX}; for a custom one: ${keyAclFix(null)}`,
   },
 };
 
@@ -158,7 +164,7 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
     });
   }
 
-  findings.push(...eventFindings(doc, now, record(doc.certificate)));
+  findings.push(...eventFindings(doc, now));
   findings.push(...bindingFindings(doc, setting, configuredThumbprint));
 
   const firewall = record(doc.firewall);
@@ -220,13 +226,14 @@ function bindingFindings(doc: Record<string, unknown>, setting: Record<string, u
   }
   for (const folder of asArray(doc.keyFolders)) {
     const path = field(folder, "path", "string") ?? "the key folder";
-    const missing = [field(folder, "systemFullControl", "boolean") === false ? "SYSTEM (S-1-5-18)" : null, field(folder, "administratorsFullControl", "boolean") === false ? "Administrators (S-1-5-32-544)" : null].filter(Boolean);
-    if (missing.length === 0) continue;
+    // The default (KB 278381; windows-evidence/01 1.1) is Everyone (R,W) + Administrators Full Control, no SYSTEM entry:
+    // only a folder where SYSTEM's token may not create a file keeps Windows from issuing its key.
+    if (field(folder, "windowsCanCreate", "boolean") !== false) continue;
     findings.push({
       severity: "critical",
       code: "key-folder-acl",
-      message: `${path} does not give ${missing.join(" and ")} Full Control: Windows cannot create or replace its certificate (events 1057/1058, Schannel 36870)`,
-      fix: `icacls "${path}" /grant *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F (then rdpcert rotate); rdpcert does not delete a certificate while this is broken`,
+      message: `${path} lets neither SYSTEM, Administrators nor Everyone create files: Windows cannot create or replace its certificate's key (events 1057/1058 "Access is denied")`,
+      fix: `restore the default ACL of the folder (KB 278381): icacls "${path}" /grant *S-1-1-0:(R,W) *S-1-5-32-544:F (this folder only, as Windows sets it), then rdpcert rotate; rdpcert does not delete a certificate while this is broken`,
     });
   }
   const terminalName = field(doc, "terminalName", "string") ?? "RDP-tcp";
@@ -293,59 +300,139 @@ function certificateAndKey(
 
   const keyPath = field(cert, "keyPath", "string");
   const keyError = field(cert, "privateKeyError", "string");
-  const opens = field(cert, "privateKeyOpens", "boolean");
-  const key: KeyState =
-    field(cert, "hasPrivateKey", "boolean") === false
-      ? {
-          state: "missing",
-          location,
-          reason: `${location} has no private key`,
-          fix: issuance === "self-signed" && store === "Remote Desktop" ? "rdpcert rotate (Windows then issues a new certificate with its key)" : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My",
-        }
-      : opens === true
-        ? { state: "ok", location: keyPath ?? location, reason: null }
-        : opens === false
-          ? {
-              state: "unreadable",
-              location: keyPath ?? location,
-              // Judged by the key file's ACL for the account TermService runs as, not by whether an elevated admin can open it.
-              reason: keyPath ? `NETWORK SERVICE (S-1-5-20), which TermService runs as, cannot read the key file ${keyPath} of ${location}` : `the private key of ${location} does not open${keyError ? `: ${firstLine(keyError)}` : ""}`,
-              fix: unreadableKeyFix(issuance, keyPath),
-            }
-          : { state: "unknown", location, reason: keyError ? firstLine(keyError) : "the private key was not checked" };
-  return { certificate, key, issuance };
+  const access = record(cert.keyAccess);
+  // Whether NETWORK SERVICE (TermService's account) may read the key file: privateKeyOpens in schema 2 before issue 20.
+  const serving = access ? field(access, "networkService", "boolean") : field(cert, "privateKeyOpens", "boolean");
+  const callerReads = field(access, "caller", "boolean");
+  const opened = field(cert, "keyOpened", "boolean");
+  const fileExists = field(cert, "keyFileExists", "boolean");
+  const ownKey = store === "Remote Desktop" && issuance !== "ca-issued";
+  const replaceable = ownKey;
+  const where = keyPath ?? location;
+  const evidence = keyFailureEvidence(doc, certificate.state === "present" ? certificate.der : null);
+  const openError = keyError ? firstLine(keyError) : "it does not open";
+  let key: KeyState;
+  if (field(cert, "hasPrivateKey", "boolean") === false) {
+    key = {
+      state: "missing",
+      location,
+      reason: `${location} has no private key`,
+      fix: ownKey ? "rdpcert rotate (Windows then issues a new certificate with its key)" : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My",
+    };
+  } else if (fileExists === false) {
+    // windows-evidence/03 3.3: an entry whose key file is gone blocks a new one (1057/1058 "Keyset does not exist", "object already exists").
+    key = { state: "missing", location: where, reason: `the key file ${where} of ${location} is gone`, fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My", replaceable };
+  } else if (serving === false) {
+    // Judged by the key file's ACL for the account TermService runs as, not by whether an elevated admin can open it.
+    key = { state: "unreadable", location: where, reason: `NETWORK SERVICE (S-1-5-20), which TermService runs as, cannot read the key file ${where} of ${location}`, fix: unreadableKeyFix(ownKey, keyPath), basis: "listener", replaceable };
+  } else if (opened === false && callerReads === true) {
+    // This account may read the file, and the key still does not open: the key itself is damaged.
+    key = { state: "corrupt", location: where, reason: `the private key of ${location} exists but will not open, although this account may read ${where}: ${openError}${evidence ? `; ${evidence}` : ""}`, fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it", replaceable };
+  } else if (opened === false && evidence) {
+    key = {
+      state: "corrupt",
+      location: where,
+      reason: `the private key of ${location} does not work for the listener: ${evidence} (this account cannot open it to check: ${openError}${callerReads === false ? `; ${OWN_KEY_ACL_NOTE}` : ""})`,
+      fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it",
+      replaceable,
+    };
+  } else if (opened === false && callerReads === null && !ACCESS_ERROR.test(keyError ?? "")) {
+    key = { state: "corrupt", location: where, reason: `the private key of ${location} will not open: ${openError}`, fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it", replaceable };
+  } else if (opened === false && callerReads === false && serving === true) {
+    // Not the serving identity, so its failure to open says nothing (windows-evidence/01 1.7, 1.8): judged by the ACL for NETWORK SERVICE.
+    key = { state: "ok", location: where, reason: `judged by the key file's ACL (NETWORK SERVICE may read it); not opened, since this account may not: ${OWN_KEY_ACL_NOTE}` };
+  } else if (opened === false) {
+    // Say "not checked" rather than call a healthy key corrupt (windows-evidence/01 1.7, 1.8).
+    key = {
+      state: "unknown",
+      location: where,
+      reason: `not checked whether the private key of ${location} opens: this account cannot open it (${openError})${callerReads === false ? `, and its ACL does not let this account read it: ${OWN_KEY_ACL_NOTE}; run as SYSTEM to check` : ""}${serving === true ? "; NETWORK SERVICE may read it" : ""}`,
+    };
+  } else if (serving === true) {
+    key = { state: "ok", location: where, reason: null };
+  } else {
+    key = { state: "unknown", location, reason: keyError ? firstLine(keyError) : "the private key was not checked" };
+  }  return { certificate, key, issuance };
 }
+
+/** Errors that say "not for you" rather than "broken": Keyset does not exist (0x80090016), access denied. */
+const ACCESS_ERROR = /keyset does not exist|access is denied|access denied|0x80090016|0x80070005|0x80090010/i;
 
 /**
- * Schannel 36870 is logged for any TLS server whose key cannot be read (IIS,
- * LDAPS, WinRM): it counts against RDP only when its data names the RDP
- * certificate's key container (or thumbprint).
+ * Schannel 36870 is logged for any TLS server whose key cannot be accessed
+ * (IIS, LDAPS, WinRM, Windows Admin Center). Its data is Type, ErrorCode and
+ * ErrorStatus and names no key or thumbprint (windows-evidence/02): newer
+ * builds add "The SSPI client process is <name> (PID: <n>)". It is another
+ * server's only when that line names a process other than svchost (which
+ * hosts TermService); otherwise it may be the listener's own.
  */
-function schannelConcernsRdp(event: unknown, cert: Record<string, unknown> | null): boolean {
-  const keyPath = field(cert, "keyPath", "string");
-  const names = [keyPath ? keyPath.split("\\").pop()! : null, field(cert, "thumbprint", "string")].filter((n): n is string => !!n).map((n) => n.toLowerCase());
-  const data = asArray(record(event)?.data).filter((d): d is string => typeof d === "string");
-  const text = [...data, field(event, "message", "string") ?? ""].join("\n").toLowerCase();
-  return names.some((n) => text.includes(n));
+function schannelProcess(event: unknown): string | null {
+  const match = /SSPI client process is\s+(.+?)\s*\(PID/i.exec(field(event, "message", "string") ?? "");
+  return match ? match[1]!.trim() : null;
 }
 
-function eventFindings(doc: Record<string, unknown>, now: Date, cert: Record<string, unknown> | null): HostFinding[] {
+const otherTlsServer = (event: unknown): string | null => {
+  const process = schannelProcess(event);
+  return process && !/^svchost(\.exe)?$/i.test(process) ? process : null;
+};
+
+/** 0x8009030D (SEC_E_UNKNOWN_CREDENTIALS) as the message or the data gives it: hex, or signed/unsigned decimal. */
+const isCredentialKeyError = (event: unknown): boolean => {
+  const data = asArray(record(event)?.data).filter((d): d is string => typeof d === "string");
+  return /8009030d|-2146893043|2148074253/i.test([...data, field(event, "message", "string") ?? ""].join(" "));
+};
+
+/**
+ * Host evidence that the listener cannot use its key: Schannel 36870
+ * (0x8009030D) not attributed to another process, newer than the
+ * certificate's notBefore (an older one concerns an older certificate).
+ */
+function keyFailureEvidence(doc: Record<string, unknown>, der: Buffer | null): string | null {
+  let since = 0;
+  if (der) {
+    try {
+      since = describeCertificate(der).notBefore.getTime();
+    } catch {
+      since = 0;
+    }
+  }
+  for (const event of asArray(doc.events)) {
+    if (field(event, "id", "number") !== 36870 || !isCredentialKeyError(event) || otherTlsServer(event)) continue;
+    const newest = parsePsDate(record(event)?.newest);
+    if (newest && newest.getTime() < since) continue;
+    const count = field(event, "count", "number") ?? 1;
+    const state = /internal error state is (\d+)/i.exec(field(event, "message", "string") ?? "")?.[1] ?? asArray(record(event)?.data).filter((d): d is string => typeof d === "string")[2] ?? null;
+    return `Schannel logged event 36870 ${count === 1 ? "once" : `${count} times`} since the certificate was issued (0x8009030D${state ? `, internal error state ${state}` : ""}: it cannot access the TLS server credential's private key)`;
+  }
+  return null;
+}
+
+function eventFindings(doc: Record<string, unknown>, now: Date): HostFinding[] {
   const events = asArray(doc.events).flatMap((event) => {
     const id = field(event, "id", "number");
     if (id === null) return [];
-    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), rdp: id !== 36870 || schannelConcernsRdp(event, cert) }];
+    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), other: id === 36870 ? otherTlsServer(event) : null, operational: /\/Operational$/i.test(field(event, "log", "string") ?? "") }];
   });
   const created = events.filter((e) => e.id === 1056 && e.newest).map((e) => e.newest!.getTime());
   const lastCreated = created.length > 0 ? Math.max(...created) : null;
-  return events.map(({ id, count, newest, message, rdp }) => {
-    const known = EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null };
-    const meaning: EventMeaning = rdp ? known : { severity: "info", text: `${known.text}, for another TLS server (its data does not name the RDP certificate's key)`, fix: null };
+  return events.map(({ id, count, newest, message, other, operational }) => {
+    // The listener's Operational channel: per-connection errors and warnings, shown as notes; a TLS error in the protocol stream as a warning.
+    const known: EventMeaning = operational
+      ? /security layer detected an error|0x8009030[0-9a-f]/i.test(message)
+        ? { severity: "warn", text: "RemoteConnectionManager/Operational: TLS failed on incoming connections", fix: null }
+        : { severity: "info", text: "RemoteConnectionManager/Operational", fix: null }
+      : (EVENT_MEANINGS[id] ?? { severity: "warn", text: "a Remote Desktop certificate event", fix: null });
+    const meaning: EventMeaning = other
+      ? { severity: "info", text: `${known.text}, for another TLS server (the SSPI client process is ${other})`, fix: null }
+      : id === 36870
+        ? { ...known, text: `${known.text} (the event does not say which server: this listener's, or IIS, LDAPS, WinRM...)` }
+        : known;
     const resolved = RESOLVED_BY_1056.has(id) && newest !== null && lastCreated !== null && lastCreated > newest.getTime();
     const times = count === 1 ? "once" : `${count} times`;
     const when = newest ? `, newest ${age(newest, now)}` : "";
     return {
       severity: resolved ? "info" : meaning.severity,
-      code: `event-${id}`,
+      code: operational ? `event-operational-${id}` : `event-${id}`,
       message: `event ${id} (${times}${when}): ${meaning.text}${resolved ? `; since resolved: Windows created a new certificate on ${age(new Date(lastCreated), now)}` : ""}${message ? ` - "${message}"` : ""}`,
       fix: resolved ? null : meaning.fix,
     };

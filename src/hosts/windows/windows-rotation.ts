@@ -47,7 +47,10 @@ const thumbprintOf = (location: string): string | null => /\\([0-9A-F]{40})$/.ex
 
 /** An RDP session's SESSIONNAME is RDP-Tcp#N; the console's is Console, a service's is unset. */
 export function insideRdpSession(sessionName: string | null): boolean {
-  return sessionName !== null && /^RDP-Tcp#/i.test(sessionName);
+  // A session on a listener is "<listener>#<n>": rdp-tcp#0 (qwinsta), RDP-Tcp#0 (SESSIONNAME), any case
+  // (windows-evidence/05 5.8-5.11). Another listener's sessions follow the same pattern by its name
+  // (RDP-Tcp-Admin#1): no capture of one exists, so any "<name>#<digits>" counts. Console, Services do not.
+  return sessionName !== null && /^[A-Za-z0-9-]+#\d+$/.test(sessionName.trim());
 }
 
 export function createWindowsRotation(options: WindowsRotationOptions): RotationSteps {
@@ -154,12 +157,24 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       return { ok: true, value: { thumbprint: null, written: [...removed.map((r) => `removed ${r}`), ...(cleared ? ["cleared SSLCertificateSHA1Hash"] : [])], presentedMayStay: cleared && removed.length === 0 } };
     },
 
+    refuseTargets(inspection) {
+      // SSLCertificateSHA1HashType 2: AD CS auto-enrollment manages the certificate, and SessionEnv enrols
+      // template certificates, so even restarting it is a change: refused up front, --force or not.
+      if (!inspection.findings.some((f) => f.code === "binding-group-policy")) return null;
+      return {
+        reason: "the certificate comes from a Group Policy template (AD CS auto-enrollment, SSLCertificateSHA1HashType 2): rdpcert neither deletes it nor restarts SessionEnv, which enrols template certificates",
+        fix: "renew it through AD CS auto-enrollment (certutil -pulse), or change the Group Policy (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Server authentication certificate template)",
+      };
+    },
+
     async restart(restart, oldThumbprint) {
       // A deploy restarts nothing (see deploy.ps1): no service, no session cut.
       if (!restart.enabled || skipRestart) return { ok: true, value: { command: null } };
       // No old certificate, or a dangling binding was cleared: the certificate Windows has counts.
       const expectNew = oldThumbprint !== null && !clearedDangling;
-      const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds };
+      // Inside an RDP session (a deploy runs there, and so does its rollback) TermService is never restarted: it would cut the session.
+      const allowTermService = options.inSession || !insideRdpSession(options.sessionName);
+      const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds, allowTermService };
       // Node's timeout stays above the script's own worst case, so the script's answer (stuck, 1057) always arrives.
       const worstCaseMs = (5 * waits.serviceSeconds + 2 * waits.certificateSeconds + 30) * 1000;
       const result = await runScript(shell, "restart.ps1", params, Math.max(restart.timeoutMs, worstCaseMs));
@@ -171,9 +186,9 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const events = asArray<Record<string, unknown>>((result.json as { failureEvents?: unknown }).failureEvents);
       if (events.length) {
         const quoted = events.map((e) => `event ${field(e, "id", "number") ?? "?"}: ${field(e, "message", "string") ?? ""}`).join("; ");
-        return { ok: false, reason: `${command}; Windows could not issue a certificate (${quoted}): check SYSTEM and Administrators Full Control on C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys and ...\\Crypto\\Keys` };
+        return { ok: false, reason: `${command}; Windows could not issue a certificate (${quoted}): check that SYSTEM, Administrators or Everyone may create files in C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys and ...\\Crypto\\Keys (the default is Everyone (R,W) + Administrators Full Control, KB 278381), and that no key file f686aace..._<MachineGuid> is left without its certificate` };
       }
-      if (!field(result.json, "thumbprint", "string")) return { ok: false, reason: `${command}; no ${expectNew ? "new " : ""}certificate appeared within ${waits.certificateSeconds} s of each restart` };
+      if (!field(result.json, "thumbprint", "string")) return { ok: false, reason: `${command}; no ${expectNew ? "new " : ""}certificate appeared within ${waits.certificateSeconds} s of each restart${field(result.json, "fix", "string") ? `; ${field(result.json, "fix", "string")}` : ""}` };
       return { ok: true, value: { command } };
     },
 
@@ -227,8 +242,14 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
         timeoutMs,
       );
       if (!result.ok) return { ok: false, reason: result.reason };
-      // A deploy that failed before binding left the binding as it was: its rollback restarts nothing.
-      skipRestart = extra.deploy !== undefined && field(result.json, "bindingWritten", "boolean") === false && !field(result.json, "imported", "boolean");
+      // Restart only what the change touched: a restore that imported nothing, wrote no binding and found the old
+      // certificate in place restarts nothing (a SessionEnv restart is itself a change: Windows may renew an expired
+      // certificate on it). One whose old certificate cannot come back restarts, so that Windows issues one.
+      skipRestart =
+        field(result.json, "bindingWritten", "boolean") === false &&
+        !field(result.json, "imported", "boolean") &&
+        !field(result.json, "removedDeployed", "string") &&
+        field(result.json, "certificateRestored", "boolean") !== false;
       const restored: string[] = [];
       if (field(result.json, "imported", "boolean")) restored.push(`${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`);
       const grantError = field(result.json, "grantError", "string");
@@ -240,7 +261,9 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (binding) restored.push(`the binding (${field(binding, "registryHashPresent", "boolean") ? `SSLCertificateSHA1Hash = ${field(binding, "registryHash", "string")}` : "no SSLCertificateSHA1Hash: Windows' own certificate"})`);
       // Windows' own key is usually not exportable: the old certificate cannot come back, and a valid one with the old binding is the rollback.
       const gone = field(result.json, "certificateRestored", "boolean") === false ? `${thumbprint} cannot be put back: ${field(result.json, "certificateError", "string") ?? "no PFX"}` : null;
-      return { ok: true, value: { restored, ...(gone ? { oldCertificateGone: gone } : {}) } };
+      // Windows renews its own expired self-signed certificate (windows-evidence/03 3.3): on the rollback's restart it may.
+      const own = ((extra.store as string | null) ?? "Remote Desktop") === "Remote Desktop" && !field(binding, "registryHashPresent", "boolean");
+      return { ok: true, value: { restored, ...(gone ? { oldCertificateGone: gone } : {}), ...(own && !skipRestart ? { renewableByHost: "Windows issued a certificate of its own on the restart (it renews an expired one)" } : {}) } };
     },
   };
 }

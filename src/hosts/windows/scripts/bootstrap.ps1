@@ -12,8 +12,19 @@
 # (Stdin and Stdout default to the console; the tests pass a reader and a writer.)
 # stdout: whatever the host writes, then the marker line, then the script's one
 # JSON document (its last output). Node reads only what follows the last marker.
+#
+# Minimum: Windows PowerShell 5.1 on .NET Framework 4.6.2 or later (RSACertificateExtensions,
+# ECDsaCertificateExtensions and ServiceController.StartType need 4.6.1), in FullLanguage mode:
+# each checked first, with one line.
 param($Stdin = $null, $Stdout = $null)
 $ErrorActionPreference = 'Stop'
+if ([string]$ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') { throw ('rdpcert: PowerShell runs in ' + [string]$ExecutionContext.SessionState.LanguageMode + ' (an AppLocker or WDAC policy): rdpcert needs FullLanguage for its scripts; run it where the policy allows them (e.g. as SYSTEM, or sign and allow them)') }
+if ($PSVersionTable.PSVersion.Major -lt 5 -or ($PSVersionTable.PSVersion.Major -eq 5 -and $PSVersionTable.PSVersion.Minor -lt 1)) { throw ('rdpcert: Windows PowerShell ' + [string]$PSVersionTable.PSVersion + ' is too old: rdpcert needs 5.1 (WMF 5.1) and .NET Framework 4.6.2 or later') }
+if ([string]$PSVersionTable.PSEdition -eq 'Desktop') {
+  $release = (Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full' -Name 'Release' -ErrorAction SilentlyContinue).Release
+  # 394802: .NET Framework 4.6.2 (Microsoft's "How to determine which .NET Framework versions are installed").
+  if ($null -eq $release -or [int]$release -lt 394802) { throw 'rdpcert: .NET Framework 4.6.2 or later is needed (Release 394802 in HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full)' }
+}
 $ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
 $VerbosePreference = 'SilentlyContinue'

@@ -1,5 +1,5 @@
 # rdpcert handoff.ps1: run a rotation outside this RDP session, which restarting
-# TermService would cut off. Registers a one-off task as SYSTEM and starts it now.
+# TermService would cut off. Registers a one-off task as SYSTEM that starts in 5 s, once.
 # Windows PowerShell 5.1. Input (JSON): { taskName, execute, arguments }.
 # The task runs on battery power too (a laptop or a UPS-backed host must not skip it),
 # has a time limit, and deletes itself after it expired (an end boundary plus
@@ -21,6 +21,6 @@ $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAcc
 $trigger = New-ScheduledTaskTrigger -Once -At $start
 $trigger.EndBoundary = $start.AddHours(2).ToString('s')
 $settings = New-ScheduledTaskSettingsSet -StartWhenAvailable -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -ExecutionTimeLimit (New-TimeSpan -Hours 1) -DeleteExpiredTaskAfter (New-TimeSpan -Minutes 5)
+# The one-off trigger starts it, once: Start-ScheduledTask as well would run it a second time.
 Register-ScheduledTask -TaskName $name -Action $action -Principal $principal -Trigger $trigger -Settings $settings -Force | Out-Null
-Start-ScheduledTask -TaskName $name
-ConvertTo-Json -InputObject ([ordered]@{ taskName = $name; started = (Get-Date).ToUniversalTime().ToString('o') }) -Compress
+ConvertTo-Json -InputObject ([ordered]@{ taskName = $name; started = $start.ToUniversalTime().ToString('o') }) -Compress

@@ -30,7 +30,8 @@ function Test-RsaCertificateExtensions {
 }
 function Get-CngKeyName($Certificate) {
   $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
-  if ($null -eq $key) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate) }
+  # ECDsaCertificateExtensions came with .NET Framework 4.6.1.
+  if ($null -eq $key -and $null -ne ('System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions' -as [type])) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate) }
   if ($null -eq $key -or $null -eq $key.Key) { return $null }
   return [string]$key.Key.UniqueName
 }
@@ -42,6 +43,8 @@ if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName mus
 $eventDays = 30
 if ($null -ne $params -and $null -ne $params.eventDays) { $eventDays = [int]$params.eventDays }
 if ($eventDays -lt 1 -or $eventDays -gt 366) { throw 'eventDays must be between 1 and 366' }
+$firewallSeconds = 10
+if ($null -ne $params -and $null -ne $params.firewallSeconds) { $firewallSeconds = [int]$params.firewallSeconds }
 
 $partErrors = New-Object 'System.Collections.Generic.List[object]'
 function Add-PartError([string]$Part, $Record, [string]$Message) {
@@ -115,42 +118,57 @@ if ($null -ne $tsSetting -and $tsSetting.sslCertificateSha1Hash) {
 }
 $machineKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\RSA\MachineKeys'
 $cngKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\Keys'
-$sids = @{ system = 'S-1-5-18'; administrators = 'S-1-5-32-544'; networkService = 'S-1-5-20'; everyone = 'S-1-1-0'; authenticatedUsers = 'S-1-5-11'; users = 'S-1-5-32-545' }
+$sids = @{ system = 'S-1-5-18'; administrators = 'S-1-5-32-544'; networkService = 'S-1-5-20'; everyone = 'S-1-1-0'; authenticatedUsers = 'S-1-5-11'; users = 'S-1-5-32-545'; sessionEnv = 'S-1-5-80-4022436659-1090538466-1613889075-870485073-3428993833' }
 
+# ---- ACL reading: the same text as in deploy.ps1 (a Pester test holds them equal) ----
 function Get-AllowedRights([string]$Path) {
-  # Allow rules by SID (account names are localized): SID -> FileSystemRights bits.
+  # Allow rules by SID (account names are localized): SID -> access mask (0..0xFFFFFFFF).
+  # FileSystemRights is an Int32 enum, so the generic bits come out negative: made unsigned here.
   $rights = @{}
   $acl = Get-Acl -LiteralPath $Path
   foreach ($rule in @($acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]))) {
     if ([string]$rule.AccessControlType -ne 'Allow') { continue }
     $sid = [string]$rule.IdentityReference.Value
-    $bits = [int]$rule.FileSystemRights
+    $bits = [long][int]$rule.FileSystemRights
+    if ($bits -lt 0) { $bits += 4294967296 }
     if ($rights.ContainsKey($sid)) { $rights[$sid] = $rights[$sid] -bor $bits } else { $rights[$sid] = $bits }
   }
   return $rights
 }
+function Test-Granted($Rights, [string[]]$Sids, [string]$Want) {
+  # Whether the entries for any of these SIDs (one token) add up to the right: 'read' is
+  # ReadData (1), GENERIC_READ or GENERIC_ALL; 'write' is WriteData (2, create a file),
+  # GENERIC_WRITE or GENERIC_ALL. Windows may split one grant into several entries (evidence 01 1.1).
+  $mask = [long]0
+  foreach ($sid in $Sids) { if ($Rights.ContainsKey($sid)) { $mask = $mask -bor $Rights[$sid] } }
+  $generic = [long]268435456
+  if ($Want -eq 'read') { $generic += [long]2147483648; $specific = 1 } else { $generic += [long]1073741824; $specific = 2 }
+  return ((($mask -band $specific) -ne 0) -or (($mask -band $generic) -ne 0))
+}
+# A token's groups: every account has Everyone, Authenticated Users and Users.
+$networkServiceToken = @('S-1-5-20', 'S-1-1-0', 'S-1-5-11', 'S-1-5-32-545')
+# ---- end of the shared ACL reading ----
 
-function Get-NetworkServiceAccess([string]$Path) {
-  # TermService runs as NETWORK SERVICE (S-1-5-20): ReadData (bit 1) for it, or a group it is in.
-  $rights = Get-AllowedRights $Path
-  $read = $false
-  foreach ($sid in @($sids.networkService, $sids.everyone, $sids.authenticatedUsers, $sids.users)) {
-    if ($rights.ContainsKey($sid) -and ($rights[$sid] -band 1)) { $read = $true }
-  }
-  return @{ read = $read }
+function Get-CallerSids {
+  # The account this runs as and its groups: an elevated administrator is not SYSTEM.
+  $identity = [System.Security.Principal.WindowsIdentity]::GetCurrent()
+  @([string]$identity.User.Value) + @($identity.Groups | ForEach-Object { [string]$_.Value })
 }
 
-# The key folders: SYSTEM and Administrators need Full Control (2032127), or Windows cannot
-# issue a new self-signed certificate (events 1057/1058). KB 2001849.
+$build = $null
+try { $build = [int](Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion' -Name 'CurrentBuildNumber').CurrentBuildNumber } catch { Add-PartError 'build' $_ }
+
+# The key folders: SessionEnv (LocalSystem) must be able to create Windows' new key there. The
+# default MachineKeys ACL is Everyone (R,W) + Administrators Full Control with no SYSTEM entry
+# (KB 278381; evidence 01 1.1), so no particular entry is required: only that SYSTEM's token
+# (SYSTEM, Administrators, Everyone) may create a file (events 1057/1058 "Access is denied" otherwise).
 $keyFolders = New-Object 'System.Collections.Generic.List[object]'
 foreach ($folder in @($machineKeys, $cngKeys)) {
   try {
     $rights = Get-AllowedRights $folder
-    $full = 2032127
     $keyFolders.Add([ordered]@{
         path = $folder
-        systemFullControl = ($rights.ContainsKey($sids.system) -and (($rights[$sids.system] -band $full) -eq $full))
-        administratorsFullControl = ($rights.ContainsKey($sids.administrators) -and (($rights[$sids.administrators] -band $full) -eq $full))
+        windowsCanCreate = (Test-Granted $rights @($sids.system, $sids.administrators, $sids.everyone, $sids.authenticatedUsers) 'write')
       })
   } catch {
     Add-PartError 'keyFolders' $_
@@ -163,12 +181,18 @@ if ($null -ne $thumbprint) {
       $path = 'Cert:\LocalMachine\{0}\{1}' -f $store, $thumbprint
       if (-not (Test-Path -LiteralPath $path)) { continue }
       $cert = Get-Item -LiteralPath $path
-      $opens = $null
       $keyError = $null
       $keyProvider = $null
       $keyPath = $null
+      $keyOpened = $null
+      $keyFileExists = $null
+      $access = $null
+      $notChecked = $false
       if ($cert.HasPrivateKey) {
-        # The key file, whose ACL says whether TermService (NETWORK SERVICE) can read it.
+        # Opening the key tells whether it works, but only for this account: from Server 2019
+        # (17763) Windows' own RDP key grants SYSTEM, NETWORK SERVICE and NT SERVICE\SessionEnv,
+        # not Administrators (evidence 01 1.1, 1.7), so an elevated admin gets "Keyset does not
+        # exist" on a healthy host. The key file's ACL says who else may read it.
         # CAPI keys: PrivateKey.CspKeyContainerInfo (MachineKeys); CNG keys: PrivateKey throws
         # on .NET Framework, and RSACertificateExtensions (.NET 4.6) gives the CNG key name.
         $containerName = $null
@@ -177,6 +201,7 @@ if ($null -ne $thumbprint) {
           if ($null -ne $privateKey -and $null -ne $privateKey.CspKeyContainerInfo) {
             $keyProvider = 'CAPI'
             $containerName = [string]$privateKey.CspKeyContainerInfo.UniqueKeyContainerName
+            $keyOpened = $true
           }
         } catch {
           $keyError = $_.Exception.Message
@@ -185,26 +210,50 @@ if ($null -ne $thumbprint) {
           if (Test-RsaCertificateExtensions) {
             try {
               $containerName = Get-CngKeyName $cert
-              if ($containerName) { $keyProvider = 'CNG'; $keyError = $null }
+              if ($containerName) { $keyProvider = 'CNG'; $keyError = $null; $keyOpened = $true }
             } catch {
               $keyError = $_.Exception.Message
             }
           } else {
             $keyError = 'RSACertificateExtensions (.NET 4.6) is not available: the key could not be checked'
+            $notChecked = $true
           }
         }
+        if ($null -eq $containerName -and $store -eq 'Remote Desktop' -and $null -ne $keyError) {
+          # Windows' own key, which this account could not open: its CAPI container TSSecKeySet1
+          # always has the file f686aace6942fb7f7ceb231212eef4a4_<MachineGuid> (evidence 01 1.1, 1.9).
+          try {
+            $guid = [string](Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Cryptography' -Name 'MachineGuid').MachineGuid
+            if ($guid -match '^[0-9A-Fa-f-]{36}\z') { $containerName = 'f686aace6942fb7f7ceb231212eef4a4_' + $guid; $keyProvider = 'CAPI' }
+          } catch {
+            Add-PartError 'keyAcl' $_
+          }
+        }
+        if ($notChecked) { $keyOpened = $null } elseif ($null -ne $keyError) { $keyOpened = ($keyOpened -eq $true) }
         if ($containerName) {
           $folder = $machineKeys
           if ($keyProvider -eq 'CNG') { $folder = $cngKeys }
           $keyPath = Join-Path $folder $containerName
           try {
-            $access = Get-NetworkServiceAccess $keyPath
-            $opens = $access.read
+            $keyFileExists = [bool](Test-Path -LiteralPath $keyPath)
+            if ($keyFileExists) {
+              $rights = Get-AllowedRights $keyPath
+              $caller = $null
+              try { $caller = Test-Granted $rights @(Get-CallerSids) 'read' } catch { $caller = $null }
+              $access = [ordered]@{
+                networkService = (Test-Granted $rights $networkServiceToken 'read')
+                sessionEnv = (Test-Granted $rights @($sids.sessionEnv) 'read')
+                system = (Test-Granted $rights @($sids.system, $sids.administrators, $sids.everyone) 'read')
+                caller = $caller
+              }
+            }
           } catch {
             Add-PartError 'keyAcl' $_
           }
         }
       }
+      $opens = $null
+      if ($null -ne $access) { $opens = $access.networkService }
       $certificate = [ordered]@{
         store = $store
         thumbprint = [string]$cert.Thumbprint
@@ -213,6 +262,10 @@ if ($null -ne $thumbprint) {
         # Whether NETWORK SERVICE may read the key file (null: could not be checked).
         privateKeyOpens = $opens
         privateKeyError = $keyError
+        # Whether the key opened for this account (null: not tried), whether its file exists, and who may read it.
+        keyOpened = $keyOpened
+        keyFileExists = $keyFileExists
+        keyAccess = $access
         keyProvider = $keyProvider
         keyPath = $keyPath
       }
@@ -241,8 +294,11 @@ foreach ($name in @('TermService', 'SessionEnv', 'UmRdpService')) {
 $events = New-Object 'System.Collections.Generic.List[object]'
 $since = (Get-Date).AddDays(-$eventDays)
 $eventQueries = @(
-  [ordered]@{ part = 'events:RemoteConnectionManager'; filter = @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1051, 1055, 1056, 1057, 1058, 1059, 1063, 1064, 1065); StartTime = $since } },
-  [ordered]@{ part = 'events:Schannel'; filter = @{ LogName = 'System'; ProviderName = 'Schannel'; Id = @(36870); StartTime = $since } }
+  [ordered]@{ part = 'events:RemoteConnectionManager'; filter = @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id = @(1051, 1052, 1053, 1054, 1055, 1056, 1057, 1058, 1059, 1062, 1063, 1064, 1065); StartTime = $since } },
+  [ordered]@{ part = 'events:Schannel'; filter = @{ LogName = 'System'; ProviderName = 'Schannel'; Id = @(36870); StartTime = $since } },
+  # The listener's own channel: errors and warnings only (Level 2, 3), e.g. "The server security
+  # layer detected an error (0x80090304) in the protocol stream" (windows-evidence/02 2.7).
+  [ordered]@{ part = 'events:RemoteConnectionManager/Operational'; filter = @{ LogName = 'Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational'; Level = @(2, 3); StartTime = $since } }
 )
 foreach ($query in $eventQueries) {
   $found = @()
@@ -262,7 +318,7 @@ foreach ($query in $eventQueries) {
     # whether a Schannel event concerns the RDP certificate, since Schannel serves every TLS server.
     $data = @()
     if ($null -ne $newest.PSObject.Properties['Properties']) { $data = @($newest.Properties | ForEach-Object { [string]$_.Value } | Select-Object -First 10) }
-    $events.Add([ordered]@{ id = [int]$group.Name; provider = [string]$newest.ProviderName; count = [int]$group.Count; newest = $newest.TimeCreated; message = $message; data = $data })
+    $events.Add([ordered]@{ id = [int]$group.Name; provider = [string]$newest.ProviderName; log = [string]$query.filter.LogName; count = [int]$group.Count; newest = $newest.TimeCreated; message = $message; data = $data })
   }
 }
 
@@ -279,8 +335,16 @@ try {
 # An admin's own enabled inbound allow rule for the port counts too.
 if ($null -ne $firewall -and $null -ne $portNumber) {
   try {
-    $allow = @(Get-NetFirewallRule -Direction Inbound -Enabled True -Action Allow | Get-NetFirewallPortFilter | Where-Object { @($_.LocalPort) -contains [string]$portNumber })
-    $firewall.portRules = $allow.Count
+    # Bounded: on a host with a thousand rules the port filters take a minute, which would sink the
+    # whole inspection; past the budget the count is "not checked" (null) and said so.
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    $count = 0
+    foreach ($rule in @(Get-NetFirewallRule -Direction Inbound -Enabled True -Action Allow)) {
+      if ($clock.Elapsed.TotalSeconds -gt $firewallSeconds) { $count = $null; break }
+      if (@(($rule | Get-NetFirewallPortFilter).LocalPort) -contains [string]$portNumber) { $count++ }
+    }
+    $firewall.portRules = $count
+    if ($null -eq $count) { Add-PartError -Part 'firewall' -Message ('the inbound allow rules for port {0} were not checked: more than {1} s' -f $portNumber, $firewallSeconds) }
   } catch {
     Add-PartError 'firewall' $_
   }
@@ -297,6 +361,7 @@ $result = [ordered]@{
   registryHashPresent = $registryHashPresent
   registryHash = $registryHash
   listeners = $listeners
+  build = $build
   keyFolders = $keyFolders
   certificate = $certificate
   services = $services

@@ -34,7 +34,21 @@ if ($thumbprint -eq $keep) {
 } elseif (-not (Test-Path -LiteralPath $path)) {
   $result.kept = 'it is no longer installed'
 } else {
-  Remove-Item -LiteralPath $path -DeleteKey
-  $result.removed = @($path)
+  try {
+    Remove-Item -LiteralPath $path -DeleteKey
+    $result.removed = @($path)
+  } catch {
+    if ($store -ne 'Remote Desktop') { throw }
+    # As remove.ps1: Windows' own key does not open for an admin from Server 2019 on, so the
+    # certificate goes alone and its key file (TSSecKeySet1: f686aace..._<MachineGuid>) by name.
+    Remove-Item -LiteralPath $path
+    $result.removed = @($path)
+    $guid = [string](Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Cryptography' -Name 'MachineGuid').MachineGuid
+    $keyFile = Join-Path $env:ProgramData ('Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_' + $guid)
+    if ($guid -match '^[0-9A-Fa-f-]{36}\z' -and (Test-Path -LiteralPath $keyFile)) {
+      Remove-Item -LiteralPath $keyFile -Force
+      $result.removed += $keyFile
+    }
+  }
 }
 ConvertTo-Json -InputObject $result -Depth 4 -Compress

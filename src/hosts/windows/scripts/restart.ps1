@@ -32,6 +32,9 @@ $certificateWait = 15
 if ($params.certificateWaitSeconds) { $certificateWait = [int]$params.certificateWaitSeconds }
 $expectNew = $true
 if ($null -ne $params.expectNewCertificate) { $expectNew = [bool]$params.expectNewCertificate }
+# false inside an RDP session (a deploy's rollback runs there): restarting TermService would cut it.
+$allowTermService = $true
+if ($null -ne $params.allowTermService) { $allowTermService = [bool]$params.allowTermService }
 
 # Functions below set keys of this dictionary (one shared object): never $script:result, since
 # bootstrap.ps1 runs this file as a script block, which has no script scope of its own.
@@ -70,11 +73,18 @@ function Wait-Certificate([datetime]$Since) {
   }
 }
 
+# .NET Framework's ServiceController.Stop() first stops every running dependent, and nothing
+# starts them again: they are noted here and started after the service (Start-Dependents).
+$stoppedDependents = New-Object 'System.Collections.Generic.List[string]'
+
 function Stop-Bounded([string]$Name) {
   $service = Get-Service -Name $Name
   if ([string]$service.Status -eq 'Stopped') { return $true }
-  if ([string]$service.Status -ne 'StopPending') { $service.Stop() }
   try {
+    foreach ($dependent in @($service.DependentServices)) {
+      if ($null -ne $dependent -and [string]$dependent.Status -eq 'Running' -and -not $stoppedDependents.Contains([string]$dependent.ServiceName)) { $stoppedDependents.Add([string]$dependent.ServiceName) }
+    }
+    if ([string]$service.Status -ne 'StopPending') { $service.Stop() }
     $service.WaitForStatus('Stopped', [TimeSpan]::FromSeconds($serviceWait))
     return $true
   } catch {
@@ -84,32 +94,56 @@ function Stop-Bounded([string]$Name) {
   }
 }
 
-function Start-Bounded([string]$Name) {
+function Test-Startable([string]$Name) {
+  # Checked before stopping it: a Disabled service would stay stopped. StartType came with
+  # .NET Framework 4.6.1; without it, Start() says so itself.
   $service = Get-Service -Name $Name
-  if ([string]$service.Status -ne 'Running') { $service.Start() }
+  if ($null -ne $service.PSObject.Properties['StartType'] -and [string]$service.StartType -eq 'Disabled') {
+    $result.stuck = $Name
+    $result.fix = ('{0} is Disabled, so Windows cannot start it (nor issue its certificate): Set-Service {0} -StartupType Manual (its default), then rdpcert rotate again' -f $Name)
+    return $false
+  }
+  return $true
+}
+
+function Start-Bounded([string]$Name) {
+  if (-not (Test-Startable $Name)) { return $false }
+  $service = Get-Service -Name $Name
   try {
+    if ([string]$service.Status -ne 'Running') { $service.Start() }
     $service.WaitForStatus('Running', [TimeSpan]::FromSeconds($serviceWait))
     return $true
   } catch {
     $result.stuck = $Name
-    $result.fix = ('{0} did not start within {1} s: Start-Service {0}; if it fails with error 1068, start the services it depends on' -f $Name, $serviceWait)
+    $result.fix = ('{0} did not start within {1} s ({2}): Start-Service {0}; if it fails with error 1068, start the services it depends on' -f $Name, $serviceWait, $_.Exception.Message.Split([char]10)[0].Trim())
     return $false
   }
 }
 
+function Start-Dependents {
+  # The dependents Stop() took down with a service, in the order they were running.
+  foreach ($name in @($stoppedDependents)) {
+    if ([string](Get-Service -Name $name).Status -ne 'Running') { [void](Start-Bounded $name) }
+  }
+}
+
 $since = Get-Date
-if ((Stop-Bounded 'SessionEnv') -and (Start-Bounded 'SessionEnv')) {
+if ((Test-Startable 'SessionEnv') -and (Stop-Bounded 'SessionEnv') -and (Start-Bounded 'SessionEnv')) {
   $result.restarted += 'SessionEnv'
+  Start-Dependents
   $result.thumbprint = Wait-Certificate $since
 }
-if (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0) {
+if (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0 -and -not $allowTermService) {
+  $result.fix = 'TermService was not restarted: this runs inside an RDP session, which that restart would cut; run rdpcert status from the console (or from the session: it hands the work to a SYSTEM task)'
+} elseif (-not $result.thumbprint -and -not $result.stuck -and $result.failureEvents.Count -eq 0) {
   $since = Get-Date
   $umRdp = Get-Service -Name 'UmRdpService' -ErrorAction SilentlyContinue
   $ok = $true
   if ($null -ne $umRdp) { $ok = Stop-Bounded 'UmRdpService' }
-  if ($ok -and (Stop-Bounded 'TermService') -and (Start-Bounded 'TermService')) {
+  if ($ok -and (Test-Startable 'TermService') -and (Stop-Bounded 'TermService') -and (Start-Bounded 'TermService')) {
     $result.restarted += 'TermService'
     if ($null -ne $umRdp) { [void](Start-Bounded 'UmRdpService') }
+    Start-Dependents
     $result.thumbprint = Wait-Certificate $since
   }
 }

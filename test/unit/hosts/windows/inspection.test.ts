@@ -1,3 +1,5 @@
+import { assess } from "../../../../src/core/assess";
+import { DEFAULT_POLICY } from "../../../../src/core/policy";
 import type { HostInspection, InspectOutcome } from "../../../../src/hosts/host-backend";
 import { inspectionFromScript } from "../../../../src/hosts/windows/inspection";
 import { caIssued, certValid } from "../../../helpers/certs";
@@ -61,13 +63,14 @@ describe("inspectionFromScript", () => {
     expect(inspection.issuance).toBe("unknown");
   });
 
-  it("a key that does not open: unreadable, with the message, and a fix naming the MachineKeys ACL and NETWORK SERVICE's SID", () => {
+  it("Windows' own key that NETWORK SERVICE cannot read: unreadable, and the fix is what rdpcert can do (rotate: a new key comes with a correct ACL), then the ACL", () => {
     const inspection = ok(map(inspectDoc({ pem: selfSigned, privateKeyOpens: false, privateKeyError: "Keyset does not exist\r\n" })));
     const location = `Cert:\\LocalMachine\\Remote Desktop\\${thumbprintOfPem(selfSigned)}`;
-    expect(inspection.key).toMatchObject({ state: "unreadable", location, reason: `the private key of ${location} does not open: Keyset does not exist` });
-    expect(inspection.key.fix).toContain("MachineKeys");
+    expect(inspection.key).toMatchObject({ state: "unreadable", location, reason: expect.stringMatching(/NETWORK SERVICE \(S-1-5-20\).*cannot read/), replaceable: true });
+    expect(inspection.key.fix).toMatch(/^rdpcert rotate/);
     expect(inspection.key.fix).toContain("S-1-5-20");
-    expect(inspection.key.fix).toContain("rdpcert rotate");
+    const assessment = assess({ ok: true, inspection }, null, DEFAULT_POLICY, new Date());
+    expect(assessment.problems.find((p) => p.code === "key-unreadable")?.fixedByReplacement).toBe(true);
   });
 
   it("a CA-issued key that does not open, with its file known: the fix is the icacls command for that file", () => {
@@ -136,10 +139,15 @@ describe("inspectionFromScript", () => {
     ]);
   });
 
-  it("Schannel 36870 whose data does not name the RDP key is another TLS server's (IIS, LDAPS, WinRM): a note, not a finding against RDP", () => {
-    const events = [{ id: 36870, provider: "Schannel", count: 2, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key.", data: ["0x8009030D", "iis_key_container"] }];
-    const findings = ok(map(ps51Json(inspectDoc({ pem: selfSigned, events, keyPath: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f3a1_machineguid" })))).findings;
-    expect(findings).toEqual([{ severity: "info", code: "event-36870", message: expect.stringMatching(/for another TLS server/), fix: null }]);
+  it("Schannel 36870 names no key (windows-evidence/02): this listener's own (0x8009030D, state 10001, data Type/ErrorCode/ErrorStatus) is not downgraded; one whose SSPI client process is another program is a note", () => {
+    // windows-evidence/02 2.9 (Microsoft's sample text) and 2.4 (a real capture, Windows Admin Center).
+    const own = { id: 36870, provider: "Schannel", count: 3, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.  \r\nThe internal error state is 10001.", data: ["server", "0x8009030d", "10001"] };
+    const wac = { id: 36870, provider: "Schannel", count: 1, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D. The internal error state is 10001.\r\nThe SSPI client process is WindowsAdminCenter (PID: 3380).", data: [] };
+    const [ownFinding] = ok(map(ps51Json(inspectDoc({ pem: selfSigned, events: [own] })))).findings;
+    expect(ownFinding).toMatchObject({ severity: "warn", code: "event-36870", fix: expect.stringMatching(/rdpcert rotate/) });
+    expect(ownFinding!.message).not.toMatch(/another TLS server/);
+    const [wacFinding] = ok(map(ps51Json(inspectDoc({ pem: selfSigned, events: [wac] })))).findings;
+    expect(wacFinding).toEqual({ severity: "info", code: "event-36870", message: expect.stringMatching(/for another TLS server \(the SSPI client process is WindowsAdminCenter\)/), fix: null });
   });
 
   it("template events 1064/1065 are critical with the AD CS fix, 1063 a note", () => {
@@ -284,10 +292,13 @@ describe("inspectionFromScript: schema 2 (binding, key folders, NETWORK SERVICE,
     expect(finding).toMatchObject({ severity: "info", message: expect.stringMatching(/leave it alone/), fix: expect.stringMatching(/certutil -pulse/) });
   });
 
-  it("key folders without SYSTEM or Administrators Full Control are critical, with the icacls fix by SID", () => {
-    const doc = { ...base(), keyFolders: [{ path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", systemFullControl: false, administratorsFullControl: true }, { path: "C:\\ProgramData\\Microsoft\\Crypto\\Keys", systemFullControl: true, administratorsFullControl: true }] };
+  it("key folders: the default ACL (no SYSTEM entry, KB 278381) is no finding; one where SYSTEM's token cannot create files is critical, and the fix restores the default, never Administrators Full Control on every key", () => {
+    const clean = { ...base(), keyFolders: [{ path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", windowsCanCreate: true }] };
+    expect(ok(map(clean)).findings.filter((f) => f.code === "key-folder-acl")).toEqual([]);
+    const doc = { ...base(), keyFolders: [{ path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", windowsCanCreate: false }, { path: "C:\\ProgramData\\Microsoft\\Crypto\\Keys", windowsCanCreate: true }] };
     const findings = ok(map(doc)).findings.filter((f) => f.code === "key-folder-acl");
-    expect(findings).toEqual([{ severity: "critical", code: "key-folder-acl", message: expect.stringMatching(/MachineKeys does not give SYSTEM \(S-1-5-18\) Full Control/), fix: expect.stringMatching(/icacls .*\*S-1-5-18:\(OI\)\(CI\)F/) }]);
+    expect(findings).toEqual([{ severity: "critical", code: "key-folder-acl", message: expect.stringMatching(/MachineKeys lets neither SYSTEM, Administrators nor Everyone create files/), fix: expect.stringMatching(/icacls ".*MachineKeys" \/grant \*S-1-1-0:\(R,W\) \*S-1-5-32-544:F /) }]);
+    expect(findings[0]!.fix).not.toMatch(/\(OI\)|\(CI\)/);
   });
 
   it("a key file NETWORK SERVICE cannot read is unreadable, named by its path; a key that could not be checked is unknown, never unreadable", () => {

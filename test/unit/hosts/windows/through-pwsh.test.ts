@@ -4,13 +4,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_POLICY } from "../../../../src/core/policy";
+import { assess } from "../../../../src/core/assess";
 import { type CommandRunner, runCommand } from "../../../../src/hosts/command-runner";
 import { StateDir } from "../../../../src/hosts/local/state-dir";
 import { type PowerShellLauncher, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import type { Prober } from "../../../../src/probe/prober";
 import type { SuppliedCertificate } from "../../../../src/hosts/host-backend";
-import { type RotationSettings, deploy, rotate } from "../../../../src/rotation/rotate";
+import { type RotationSettings, deploy, recoverInterrupted, rotate } from "../../../../src/rotation/rotate";
 import { materialFor } from "../../../../src/app/deploy";
 import type { Session } from "../../../../src/app/session";
 import { defaultConfig } from "../../../../src/core/config";
@@ -66,6 +67,8 @@ function modelHost(scenarios: string[] = []) {
     const p = model().Presented;
     if (p.kind === "tls") return presentedBy(`-----BEGIN CERTIFICATE-----\n${p.rawData!.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
     if (p.kind === "down") return presentedBy(null, { kind: "connect-refused", message: "connection refused (nothing listens)" });
+    // The prober's own words for a reset during the X.224 exchange (src/probe/prober.ts).
+    if (p.kind === "reset") return presentedBy(null, { kind: "protocol-error", message: "the listener reset the connection during negotiation (after 0 bytes)" });
     return presentedBy(null, { kind: "tls-handshake-failed", message: "TLS handshake failed", reason: "alert" });
   };
   /** Changes the model between two scripts, as Windows changes under a running deploy. */
@@ -117,6 +120,121 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(outcome.inspection.findings.filter((f) => f.severity !== "info")).toEqual([]);
     expect(host.runs.map((r) => r.script)).toEqual(["inspect.ps1"]);
     expect(host.runs[0]!.input).toEqual({ terminalName: "RDP-tcp", eventDays: 30 });
+  });
+
+  it("a healthy Server 2022 host inspected by an admin: Windows' own key does not open for that account, judged by its ACL, never corrupt; the default MachineKeys ACL is no finding", async () => {
+    host = modelHost();
+    const outcome = await contextFor(host).backend.inspect();
+    if (!outcome.ok) throw new Error(outcome.reason);
+    expect(outcome.inspection.key.state).toBe("ok");
+    expect(outcome.inspection.key.reason).toMatch(/judged by the key file's ACL .*not Administrators/);
+    expect(outcome.inspection.findings.map((f) => f.code)).not.toContain("key-folder-acl");
+    const assessment = assess(outcome, await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }), DEFAULT_POLICY, new Date());
+    expect(assessment.status).toBe("OK");
+  });
+
+  describe("rollback and recovery judged by what is served (issue 20)", () => {
+    it("a rollback where nothing was changed restarts nothing (a restart is itself a change), and the old state is served again", async () => {
+      host = modelHost(["expired", "key-folders-broken"]);
+      const old = host.model().SelfSignedThumbprint;
+      const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
+      expect(result.outcome).toBe("rolled-back");
+      expect(host.runs.map((r) => r.script).filter((s) => s === "restart.ps1")).toEqual([]);
+      expect(result.steps.find((s) => s.step === "verify-old")?.detail).toBe("old state presented again");
+      expect(host.model().SelfSignedThumbprint).toBe(old);
+    }, 180_000);
+
+    it("recovery of a rotation interrupted after the removal: Windows' key was not exportable, Windows issued a valid new certificate: rolled-back, not rollback-failed", async () => {
+      host = modelHost(["expiring"]);
+      const ctx = contextFor(host);
+      await expect(rotate({ ...ctx, fault: (point: string) => { if (point === "after-replace") throw new Error("killed"); } }, settings, { dryRun: false })).rejects.toThrow("killed");
+      const recovered = await recoverInterrupted(contextFor(host), settings);
+      expect(recovered?.outcome).toBe("rolled-back");
+      expect(recovered?.reason).toMatch(/cannot be put back.*the listener presents [0-9A-F]{40}, valid, with the binding as before/);
+    }, 180_000);
+
+    it("recovery inside an RDP session is deferred (status hands it to a SYSTEM task): nothing restarted, the journal left open", async () => {
+      host = modelHost(["expiring"]);
+      await expect(rotate({ ...contextFor(host), fault: (point: string) => { if (point === "after-replace") throw new Error("killed"); } }, settings, { dryRun: false })).rejects.toThrow("killed");
+      const runsBefore = host.runs.length;
+      const inSession = { ...contextFor(host), backend: createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", sessionName: "RDP-Tcp#3" }) };
+      const recovered = await recoverInterrupted(inSession, settings);
+      expect(recovered?.outcome).toBe("deferred");
+      expect(host.runs.length).toBe(runsBefore);
+      expect(new StateDir(join(host.dir, "rdpcert-state")).readJournal()).not.toBeNull();
+    }, 180_000);
+  });
+
+  describe("the seed case: mstsc 0x904/0x7 because Windows' own key will not open (issue 20)", () => {
+    it("inspection: CORRUPT with its cause (Schannel 36870 0x8009030D, internal state 10001, read as possibly this listener's), a new certificate fixes it", async () => {
+      host = modelHost(["key-broken"]);
+      const outcome = await contextFor(host).backend.inspect();
+      if (!outcome.ok) throw new Error(outcome.reason);
+      expect(outcome.inspection.key.state).toBe("corrupt");
+      expect(outcome.inspection.key.reason).toMatch(/Schannel logged event 36870 once since the certificate was issued \(0x8009030D, internal error state 10001/);
+      const event = outcome.inspection.findings.find((f) => f.code === "event-36870")!;
+      expect(event.severity).toBe("warn");
+      expect(event.message).not.toMatch(/another TLS server/);
+      const assessment = assess(outcome, await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }), DEFAULT_POLICY, new Date());
+      expect(assessment.status).toBe("CORRUPT");
+      expect(assessment.health).toBe("critical");
+      expect(assessment.problems.find((p) => p.code === "key-corrupt")).toMatchObject({ fixedByReplacement: true, fix: expect.stringMatching(/^rdpcert rotate/) });
+      expect(assessment.problems.find((p) => p.code === "handshake-failed")).toMatchObject({ verdict: "CORRUPT", fixedByReplacement: true });
+    });
+
+    it("rotate: deletes the certificate and its key file, restarts SessionEnv, Windows re-issues, verified by handshake", async () => {
+      host = modelHost(["key-broken"]);
+      const old = host.model().SelfSignedThumbprint;
+      const result = await rotate(contextFor(host), settings, { dryRun: false });
+      expect([result.outcome, result.reason]).toEqual(["rotated", `the listener presents the new certificate ${host.model().SelfSignedThumbprint}`]);
+      expect(result.newThumbprint).not.toBe(old);
+      expect(result.steps.find((s) => s.step === "replace")?.detail).toMatch(/removed Cert:\\LocalMachine\\Remote Desktop\\[0-9A-F]{40}, removed C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f686aace6942fb7f7ceb231212eef4a4_/);
+      expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv");
+      expect(host.model().Presented.kind).toBe("tls");
+      expect(host.model().Violations).toEqual([]);
+    }, 180_000);
+
+    it("a connection reset during the X.224 exchange does not block the repair when the host's evidence explains it; without that evidence it is DOWN and refused", async () => {
+      host = modelHost(["key-broken", "wire-reset"]);
+      const result = await rotate(contextFor(host), settings, { dryRun: false });
+      expect(result.outcome).toBe("rotated");
+      expect(result.assessment?.problems.find((p) => p.code === "negotiation-dropped")).toMatchObject({ verdict: "CORRUPT", fixedByReplacement: true });
+      host.cleanup();
+      host = modelHost(["wire-reset"]);
+      const reset: Prober = async () => presentedBy(null, { kind: "protocol-error", message: "the listener reset the connection during negotiation (after 0 bytes)" });
+      const refused = await rotate(contextFor(host, reset), settings, { dryRun: false });
+      expect(refused.outcome).toBe("refused");
+      expect(refused.reason).toMatch(/the listener is down/);
+    }, 180_000);
+
+    it("run as SYSTEM (which may read the key): the key that will not open is corrupt by itself, without any event", async () => {
+      host = modelHost(["as-system"]);
+      host.edit((s) => {
+        const certs = s.Certificates as { Store: string; KeyBroken: boolean }[];
+        certs.find((c) => c.Store === "Remote Desktop")!.KeyBroken = true;
+      });
+      const outcome = await contextFor(host).backend.inspect();
+      if (!outcome.ok) throw new Error(outcome.reason);
+      expect(outcome.inspection.key).toMatchObject({ state: "corrupt", reason: expect.stringMatching(/exists but will not open, although this account may read .*Key not valid for use in specified state/) });
+      expect(outcome.inspection.findings.map((f) => f.code)).not.toContain("event-36870");
+    });
+
+    it("a custom certificate whose CNG key will not open: CORRUPT, and not replaced by rotate (a CA-issued certificate is never deleted)", async () => {
+      host = modelHost(["key-broken-cng"]);
+      const outcome = await contextFor(host).backend.inspect();
+      if (!outcome.ok) throw new Error(outcome.reason);
+      expect(outcome.inspection.key).toMatchObject({ state: "corrupt", replaceable: false });
+      expect(outcome.inspection.key.location).toMatch(/^Cert:\\LocalMachine\\My\\/);
+    });
+
+    it("an expired certificate: rotated and verified", async () => {
+      host = modelHost(["expired"]);
+      const old = host.model().SelfSignedThumbprint;
+      const result = await rotate(contextFor(host), settings, { dryRun: false });
+      expect(result.outcome).toBe("rotated");
+      expect(result.newThumbprint).not.toBe(old);
+      expect(result.steps.find((s) => s.step === "verify")?.ok).toBe(true);
+    }, 180_000);
   });
 
   it("carries non-ASCII event messages through UTF-8 both ways", async () => {
@@ -179,7 +297,7 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(outcome.inspection.findings.find((f) => f.code === "key-folder-acl")?.severity).toBe("critical");
     const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
     expect(result.outcome).toBe("rolled-back");
-    expect(result.reason).toMatch(/nothing removed \(key-folders-acl\).*S-1-5-18/);
+    expect(result.reason).toMatch(/nothing removed \(key-folders-acl\).*S-1-1-0:\(R,W\)/);
     expect(host.model().Certificates.map((c) => c.Thumbprint)).toContain(old);
   });
 
@@ -223,8 +341,16 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     if (!outcome.ok) throw new Error(outcome.reason);
     expect(outcome.inspection.findings.find((f) => f.code === "binding-group-policy")?.message).toMatch(/Group Policy template .*leave it alone/);
     const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
-    expect(result.outcome).not.toBe("rotated");
+    // Refused up front (issue 20): nothing backed up, removed or restarted, and no advice to pass --force.
+    expect(result.outcome).toBe("refused");
+    expect(result.reason).toMatch(/Group Policy template .*nor restarts SessionEnv/);
+    expect(result.fix).toMatch(/certutil -pulse/);
+    expect(result.fix).not.toMatch(/--force/);
+    expect(host.runs.map((r) => r.script).filter((s) => s !== "inspect.ps1")).toEqual([]);
+    const unforced = await rotate(contextFor(host), settings, { dryRun: false });
+    expect([unforced.outcome, unforced.fix]).toEqual(["refused", result.fix]);
     expect(installed()).toEqual(before);
+    expect(host.model().Services.SessionEnv!.Status).toBe("Running");
     expect(host.model().Listeners["RDP-Tcp"]!.HashType).toBe(2);
   });
 
@@ -299,6 +425,18 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect(m.Certificates.some((c) => c.Thumbprint === certificate.thumbprint)).toBe(false);
       expect(m.Certificates.some((c) => c.Thumbprint === old && c.Store === "My")).toBe(true);
     });
+
+    it("a deploy rolled back on an expired self-signed host: the rollback's SessionEnv restart lets Windows renew, which is reported as such, never as ROLLBACK FAILED (issue 20)", async () => {
+      host = modelHost(["expired"]);
+      const old = host.model().SelfSignedThumbprint;
+      const stale: Prober = async (target, o) => (host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
+      const result = await deploy(contextFor(host, stale), { ...settings, verifyTimeoutMs: 300 }, certificate, { dryRun: false, removeOld: false });
+      expect(result.outcome).toBe("rolled-back");
+      const m = host.model();
+      expect(m.SelfSignedThumbprint).not.toBe(old);
+      expect(result.steps.find((s) => s.step === "verify-old")?.detail).toBe(`Windows issued a certificate of its own on the restart (it renews an expired one): ${m.SelfSignedThumbprint} is presented, valid, with the binding as before`);
+      expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
+    }, 180_000);
 
     it("--remove-old after verification removes the previous certificate from My with its key, and never the new one", async () => {
       host = modelHost(["custom-binding"]);

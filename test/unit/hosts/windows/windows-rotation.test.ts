@@ -5,6 +5,14 @@ import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/pow
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
 import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffCommand, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_POLICY } from "../../../../src/core/policy";
+import { StateDir } from "../../../../src/hosts/local/state-dir";
+import { decideRotation } from "../../../../src/rotation/rotate";
+import { presentedBy } from "../../../helpers/fakes";
+import { inspectDoc } from "./inspect-output";
 import { rdpcert } from "../../../helpers/cli";
 
 /**
@@ -53,6 +61,31 @@ describe("Windows rotation steps", () => {
     expect(createWindowsBackend({ runner, platform: "win32", sessionName: "RDP-Tcp#3" }).rotation!.mustHandOff!({ kind: "supplied", certificate: { origin: "x", chain: [], keyPem: null, thumbprint: "A".repeat(40), names: [], notAfter: new Date() }, removeOld: false })).toBeNull();
   });
 
+  it("inside an RDP session (a deploy and its rollback run there) restart.ps1 may not escalate to TermService; outside, or handed off (--in-session), it may (issue 20)", async () => {
+    for (const [sessionName, inSession, allowed] of [["rdp-tcp#3", false, false], ["RDP-Tcp-Admin#1", false, false], ["Console", false, true], ["RDP-Tcp#3", true, true]] as const) {
+      const { runner, calls } = answering({ "restart.ps1": { stdout: '{"restarted":["SessionEnv"],"thumbprint":null,"failureEvents":[],"stuck":null,"fix":"TermService was not restarted: this runs inside an RDP session"}' } });
+      const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName, inSession });
+      const restarted = await steps.restart(restart, null);
+      expect(calls[0]!.input).toMatchObject({ allowTermService: allowed });
+      expect(restarted).toEqual({ ok: false, reason: expect.stringMatching(/TermService was not restarted: this runs inside an RDP session/) });
+    }
+  });
+
+  it("inside a session the rotation is refused for the hand-off with its plan, so that an interactive rotate shows the plan before handing off (issue 20)", async () => {
+    const expiring = certValid(-170, 10, "WIN-RDP01").certPem;
+    const { runner } = answering({ "inspect.ps1": { stdout: JSON.stringify(inspectDoc({ pem: expiring })) } });
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-handoff-plan-"));
+    try {
+      const ctx = { backend: createWindowsBackend({ runner, platform: "win32", sessionName: "rdp-tcp#3" }), store: new StateDir(dir), prober: async () => presentedBy(expiring), now: () => new Date(), sleep: async () => undefined, fault: () => undefined, log: () => undefined };
+      const decision = await decideRotation(ctx, { spec: { keyBits: 2048, validityDays: 180, names: [] }, restart, verifyTimeoutMs: 1000, probeTimeoutMs: 1000, policy: DEFAULT_POLICY, keepBackups: 5, force: false, reason: null });
+      expect(decision.kind).toBe("refused");
+      expect(decision.reason).toMatch(/SESSIONNAME=rdp-tcp#3/);
+      expect(decision.plan.join("\n")).toMatch(/remove .*Remote Desktop/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("backs up with the PFX password only on stdin, and keeps the binding as it was", async () => {
     const { runner, calls } = answering({ "backup.ps1": { stdout: '{"rawData":"AAEC","pfx":"UEZY","exportable":true,"exportError":null,"binding":{"hashType":3,"registryHashPresent":true,"registryHash":"AB"}}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
@@ -79,7 +112,7 @@ describe("Windows rotation steps", () => {
     const { runner, calls } = answering({ "restart.ps1": { stdout: '{"restarted":["SessionEnv","TermService"],"thumbprint":null,"failureEvents":[],"stuck":"TermService","fix":"TermService did not stop within 20 s (stuck in StopPending): end its process"}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: "Console", inSession: false });
     expect(await steps.restart(restart, thumb)).toEqual({ ok: false, reason: "restarted SessionEnv, then TermService; TermService did not stop within 20 s (stuck in StopPending): end its process" });
-    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, terminalName: "RDP-Tcp", expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15 });
+    expect(calls[0]!.input).toEqual({ oldThumbprint: thumb, terminalName: "RDP-Tcp", expectNewCertificate: true, serviceWaitSeconds: 20, certificateWaitSeconds: 15, allowTermService: true });
     expect(calls[0]!.timeoutMs).toBe((5 * 20 + 2 * 15 + 30) * 1000);
     const failed = answering({ "restart.ps1": { stdout: '{"restarted":"SessionEnv","thumbprint":null,"failureEvents":{"id":1057,"message":"failed to create a new self signed certificate"},"stuck":null}' } });
     expect(await createWindowsRotation({ runner: failed.runner, timeoutMs: 5000, sessionName: null, inSession: false }).restart(restart, thumb)).toEqual({
@@ -89,12 +122,15 @@ describe("Windows rotation steps", () => {
   });
 
   it("restore: a backup without a PFX says the old certificate cannot come back (rollback is judged on the wire)", async () => {
-    const { runner, calls } = answering({ "restore.ps1": { stdout: '{"imported":false,"certificateRestored":false,"certificateError":"the backup holds no PFX (the private key was not exportable)","binding":{"hashType":1}}' } });
+    const { runner, calls } = answering({ "restore.ps1": { stdout: '{"imported":false,"certificateRestored":false,"certificateError":"the backup holds no PFX (the private key was not exportable)","binding":{"hashType":1},"bindingWritten":false}' } });
     const steps = createWindowsRotation({ runner, timeoutMs: 5000, sessionName: null, inSession: false });
     const binding = { terminalName: "RDP-Tcp", hashType: 1, registryHashPresent: false, registryHash: null };
     const restored = await steps.restore({ backend: "windows", thumbprint: thumb, items: [], extra: { store: "Remote Desktop", thumbprint: thumb, binding } });
-    expect(restored).toEqual({ ok: true, value: { restored: ["the binding (no SSLCertificateSHA1Hash: Windows' own certificate)"], oldCertificateGone: `${thumb} cannot be put back: the backup holds no PFX (the private key was not exportable)` } });
+    expect(restored).toEqual({ ok: true, value: { restored: ["the binding (no SSLCertificateSHA1Hash: Windows' own certificate)"], oldCertificateGone: `${thumb} cannot be put back: the backup holds no PFX (the private key was not exportable)`, renewableByHost: expect.stringMatching(/^Windows issued a certificate of its own/) } });
     expect(calls[0]!.input).toEqual({ store: "Remote Desktop", pfx: null, password: null, thumbprint: thumb, binding });
+    // The old certificate cannot come back: the rollback restarts, so that Windows issues one (and is judged on the wire).
+    await steps.restart(restart, null);
+    expect(calls.map((c) => c.script)).toEqual(["restore.ps1", "restart.ps1"]);
   });
 
   it("hands off to a one-off SYSTEM task with handoff.ps1: the command as data on stdin", async () => {
