@@ -9,6 +9,7 @@ import { caIssued, certValid } from "../helpers/certs";
 import { CLI } from "../helpers/cli";
 import { type TestCa, makeTestCa } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
+import { adminDir } from "../helpers/admin-dir";
 
 /**
  * The Ansible collection `rdpcert.rdpcert` (contrib/ansible, issue 26), built
@@ -71,7 +72,7 @@ const sha1 = (pem: string): string => new X509Certificate(pem).fingerprint.repla
 const presented = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(server.dir, "config.json");
+  const path = join(adminDir(), "config.json");
   writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
   return path;
 }
@@ -209,7 +210,7 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
 
   it("rdpcert_status: a bad config fails with rdpcert's one line, not a traceback", async () => {
     const server = await start(certValid(-1, 179));
-    const config = join(server.dir, "bad.json");
+    const config = join(adminDir(), "bad.json");
     writeFileSync(config, JSON.stringify({ jitterMinutes: -5 }));
     const run = await playbook([{ "rdpcert.rdpcert.rdpcert_status": { config } }]);
     expect(run.results[0]).toMatchObject({ failed: true, rc: 3, exit_name: "UNKNOWN" });

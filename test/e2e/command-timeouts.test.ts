@@ -7,6 +7,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
 import { xrdpPool } from "../helpers/xrdp-pool";
+import { adminDir } from "../helpers/admin-dir";
 
 /**
  * renewCommand and restartCommand are bounded by their timeouts even when they
@@ -53,7 +54,7 @@ function leftovers(...seconds: string[]): string[] {
 }
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown>): string {
-  const path = join(server.dir, "config.json");
+  const path = join(adminDir(), "config.json");
   writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
   return path;
 }

@@ -7,6 +7,7 @@ import { type TestDns, startTestDns } from "../helpers/dns-server";
 import { type HostileListener, hostileListener } from "../helpers/hostile";
 import { type RunningProcess, eventually, startExporterCli } from "../helpers/prometheus";
 import { xrdpPool } from "../helpers/xrdp-pool";
+import { adminDir } from "../helpers/admin-dir";
 
 /**
  * The real `rdpcert exporter` process keeps every wait bounded (issue 19):
@@ -97,11 +98,11 @@ describe("rdpcert exporter: deadlines and signals", () => {
 
   it("SIGHUP reloads the configuration (module=local follows the new xrdpIni); a bad file keeps the running one; it never exits", async () => {
     const [first, second] = await Promise.all([start(certValid(-1, 179, "first")), start(certValid(-1, 90, "second"))]);
-    const config = join(first.dir, "rdpcert.json");
+    const config = join(adminDir(), "rdpcert.json");
     writeFileSync(config, JSON.stringify({ backend: "xrdp", xrdpIni: first.iniPath }));
     const exporter = await startExporterCli(["--config", config]);
     running.push(exporter);
-    const notAfter = async (): Promise<number | null> => sample((await get(`${exporter.url}/probe?module=local`)).body, "rdpcert_cert_not_after_seconds");
+    const notAfter = async (): Promise<number | null> => sample((await get(`${exporter.url}/probe?module=local`)).body, "rdpcert_local_cert_not_after_seconds");
     const before = await notAfter();
     expect(before).not.toBeNull();
 

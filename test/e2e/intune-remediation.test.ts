@@ -8,6 +8,7 @@ import { certValid } from "../helpers/certs";
 import { CLI } from "../helpers/cli";
 import { pwshPath } from "../helpers/pwsh";
 import { xrdpPool } from "../helpers/xrdp-pool";
+import { adminDir } from "../helpers/admin-dir";
 
 /**
  * The Intune Remediations pair (contrib/intune, issue 26) under PowerShell 7,
@@ -39,7 +40,7 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
   it("expiring: detection exits 1 with verdict, days left and thumbprint; remediation rotates (exit 0); detection then exits 0; a rerun changes nothing", async () => {
     const old = certValid(-130, 50); // past the renewal point
     const server = await start(old);
-    const config = join(server.dir, "config.json");
+    const config = join(adminDir(), "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000 }));
     const before = sha1(old.certPem);
 
@@ -64,7 +65,7 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
 
   it("a failure rdpcert cannot fix: detection exits 1, remediation exits 1 with rdpcert's reason and exit code", async () => {
     const server = await start({ certPem: certValid(-1, 179).certPem }); // key missing
-    const config = join(server.dir, "config.json");
+    const config = join(adminDir(), "config.json");
     writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, autoRepair: false }));
     const detect = intune("Detect-RdpCert.ps1", config);
     expect(detect).toMatchObject({ code: 1, stdout: expect.stringMatching(/^rdpcert CORRUPT \(critical\): /) });

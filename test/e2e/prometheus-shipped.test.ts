@@ -228,6 +228,8 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
       { job: ".+", instance: ".+" },
       { job: "rdp|rdpcert_local|node", instance: [instance(nine), exporterAddress, node.address].join("|") },
     ];
+    // The exporter's own rate panels need two scrapes of its /metrics after its first probe.
+    await eventually(async () => ((await prometheus!.query("rate(rdpcert_exporter_probe_duration_seconds_bucket[5m])")).length > 0 ? true : null), 500);
     const failures: string[] = [];
     for (const vars of substitutions) {
       for (const e of exprs) {

@@ -9,6 +9,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
 import { xrdpPool } from "../helpers/xrdp-pool";
+import { adminDir } from "../helpers/admin-dir";
 
 /**
  * Issue 23: a rotation must not drop connected users. xrdp reads its pair for
@@ -107,7 +108,7 @@ describe("a rotation keeps connected xrdp sessions (issue 23)", () => {
   }
 
   function config(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-    const path = join(server.dir, "config.json");
+    const path = join(adminDir(), "config.json");
     writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), verifyTimeoutMs: 8000, ...extra }));
     return path;
   }

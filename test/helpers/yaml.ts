@@ -1,8 +1,7 @@
 /**
  * YAML for the tests that edit the shipped contrib/prometheus files the way a
- * user would. js-yaml is already installed with the dev tools (eslint's
- * @eslint/eslintrc depends on it); Prometheus reads the JSON we write back
- * (YAML is a superset of JSON).
+ * user would (js-yaml, a devDependency); Prometheus reads the JSON we write
+ * back (YAML is a superset of JSON).
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const jsYaml = require("js-yaml") as { load(text: string): unknown };
