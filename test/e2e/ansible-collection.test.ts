@@ -209,7 +209,6 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
   }, 120_000);
 
   it("rdpcert_status: a bad config fails with rdpcert's one line, not a traceback", async () => {
-    const server = await start(certValid(-1, 179));
     const config = join(adminDir(), "bad.json");
     writeFileSync(config, JSON.stringify({ jitterMinutes: -5 }));
     const run = await playbook([{ "rdpcert.rdpcert.rdpcert_status": { config } }]);
