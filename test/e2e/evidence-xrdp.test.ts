@@ -211,6 +211,15 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     } catch {
       // left by an earlier run
     }
+    // An earlier run on this machine may have left xrdp in the group: the case starts from "not a member".
+    const leave = (): void => {
+      try {
+        execFileSync("gpasswd", ["--delete", "xrdp", KEY_GROUP], { stdio: "ignore" });
+      } catch {
+        // not a member
+      }
+    };
+    leave();
     const gid = Number(execFileSync("getent", ["group", KEY_GROUP], { encoding: "utf8" }).split(":")[2]);
     chownSync(server.keyPath, 0, gid);
     chmodSync(server.keyPath, 0o640);
@@ -226,6 +235,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     const doctor = await rdpcert(["doctor", "--xrdp-ini", server.iniPath, "--samples", "1"]);
     expect(doctor.stdout).toMatch(/fix: restart xrdp/);
     for (const text of [JSON.stringify(json), doctor.stdout]) expect(text).not.toMatch(/security.layer/i);
+    leave();
   });
 
   it("case 6: a config whose warnDays is not below validityDays is refused by config validate and by run, naming both fields", async () => {
