@@ -82,12 +82,11 @@ describe("bad input (issue 12) against real xrdp", () => {
       expect(JSON.parse(key.stdout).configured.key).toMatchObject({ location: "/dev/zero", reason: expect.stringContaining("is a character device, not a regular file") });
     });
 
-    it("--targets /dev/zero, a FIFO or a directory: one line, exit 3", async () => {
-      const fifo = join(dir, "targets.fifo");
-      execFileSync("mkfifo", [fifo]);
-      for (const [path, what] of [["/dev/zero", "a character device"], [fifo, "a FIFO"], [dir, "a directory"]] as const) {
+    // A FIFO and standard input are read, bounded at 16 MiB (issue 19): test/e2e/cli-probe.test.ts.
+    it("--targets /dev/zero or a directory: one line, exit 3", async () => {
+      for (const [path, what] of [["/dev/zero", "a character device"], [dir, "a directory"]] as const) {
         const run = await rdpcert(["probe", "--targets", path]);
-        expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: cannot read --targets file ${path}: is ${what}, not a regular file (rdpcert reads a targets file only from a regular file)\n`]);
+        expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: cannot read --targets file ${path}: is ${what}, not a regular file (rdpcert reads a targets file from a regular file, a pipe (FIFO) or standard input (-))\n`]);
       }
     });
 
@@ -117,11 +116,17 @@ describe("bad input (issue 12) against real xrdp", () => {
       }
     });
 
-    it("probe --targets FILE: names the file and line, exit 3, never the line", async () => {
+    it("probe --targets FILE: each bad line is its own error naming the file and line, never the line's text", async () => {
       const file = join(dir, "shadow-targets");
       writeFileSync(file, `127.0.0.1\n${shadowLike}`, { mode: 0o600 });
-      const run = await rdpcert(["probe", "--targets", file]);
-      expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: --targets ${file} line 2: not a valid target: use host, host:port or [IPv6]:port\n`]);
+      for (const json of [[], ["--json"]]) {
+        const run = await rdpcert(["probe", "--targets", file, "--timeout", "1000", ...json]);
+        // One bad line no longer ends the run (issue 23): it is that line's CRITICAL, the others are probed.
+        expect(run.code).toBe(2);
+        expect(`${run.stdout}${run.stderr}`).not.toMatch(/SECRET|root:|daemon|\$y\$/);
+        expect(run.stdout).toContain(`--targets ${file} line 2: not a valid target: use host, host:port or [IPv6]:port`);
+        expect(run.stdout).toContain(`--targets ${file} line 3: not a valid target`);
+      }
     });
   });
 

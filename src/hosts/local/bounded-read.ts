@@ -63,7 +63,10 @@ export function readBounded(path: string, kind: ReadKind): Buffer {
 /** readBounded's checks and read on a descriptor the caller opened (and judged by `stats`, its fstat). */
 export function readBoundedFd(fd: number, stats: Stats, kind: ReadKind): Buffer {
   const limit = READ_LIMITS[kind];
-  if (!stats.isFile()) throw new BoundedReadError(`is ${fileType(stats)}, not a regular file (rdpcert reads ${KIND_NAMES[kind]} only from a regular file)`);
+  if (!stats.isFile()) {
+    const from = kind === "targets" ? "from a regular file, a pipe (FIFO) or standard input (-)" : "only from a regular file";
+    throw new BoundedReadError(`is ${fileType(stats)}, not a regular file (rdpcert reads ${KIND_NAMES[kind]} ${from})`);
+  }
   if (stats.size > limit) throw new BoundedReadError(`is ${stats.size} bytes, more than the ${sizeText(limit)} ${KIND_NAMES[kind]} may have`);
   // The file may grow while we read: read at most one byte past the cap to tell.
   const chunks: Buffer[] = [];
