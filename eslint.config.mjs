@@ -1,7 +1,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-// Habit 4 (STYLE.md): only src/hosts/** and src/schedule/** spawn processes or
+// Only src/hosts/**, src/schedule/** and src/log/** spawn processes or
 // touch system paths; everything else talks to the contracts.
 const systemModules = ["child_process", "node:child_process", "fs", "node:fs", "fs/promises", "node:fs/promises"];
 

@@ -1,5 +1,5 @@
 /**
- * Fleet-scale benchmarks (issue 14), each beside a baseline measured in the same run:
+ * Fleet-scale benchmarks, each beside a baseline measured in the same run:
  * - `rdpcert probe --targets` over a simulated fleet (scripts/fleet-sim.ts) at
  *   a simulated RTT, against the floor client (bench-fleet-floor.ts) on the same fleet;
  * - `rdpcert exporter` under a Prometheus-style load (every target scraped once

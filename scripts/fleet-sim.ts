@@ -1,5 +1,5 @@
 /**
- * Fleet simulator for the benchmarks (issue 14): many lightweight RDP-speaking
+ * Fleet simulator for the benchmarks: many lightweight RDP-speaking
  * TLS listeners in one process, one per loopback address (127.77.x.y, one
  * port), each of a kind:
  * - healthy: X.224 Connection Confirm selecting TLS, then TLS (1.3 with the

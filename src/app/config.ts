@@ -18,7 +18,7 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
   let text: string | null = null;
   try {
     // Trusted before anything in it is used (its commands run as root): every directory and link
-    // on the way, then the file judged by fstat of the descriptor it is read from (issue 19).
+    // on the way, then the file judged by fstat of the descriptor it is read from, so a file swapped after the check is never the one read.
     // Bounded: a FIFO or a device is named as such, and never read. A UTF-8 BOM (Windows
     // PowerShell 5.1's Set-Content -Encoding UTF8) is not part of the JSON.
     text = readTrustedFile(path, "config", "the config file").toString("utf8").replace(/^\uFEFF/, "");
@@ -33,7 +33,7 @@ export function loadConfig(path: string, explicit: boolean, flags: Partial<Recor
     try {
       fileValues = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      // Never JSON.parse's message: it quotes the file (issue 12: /etc/shadow).
+      // Never JSON.parse's message: it quotes the file, and --config /etc/shadow must not print a line of it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const where = error instanceof SyntaxError ? (require("../core/json-syntax") as typeof import("../core/json-syntax")).findJsonSyntaxError(text) : null;
       throw new ConfigError(`${path}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}; rdpcert's configuration is a JSON object (see: rdpcert config init --config PATH)`);

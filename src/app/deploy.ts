@@ -8,7 +8,7 @@ import { type RotationResult, decideDeployment, deploy } from "../rotation/rotat
 import { type Session, type SessionOptions, openSession } from "./session";
 
 /**
- * `rdpcert deploy`'s use case (issue 13): read the certificate from where it
+ * `rdpcert deploy`'s use case: read the certificate from where it
  * was given, check it before anything changes (core/deploy-input), then the
  * rotation state machine with a supplied certificate as the replacement: the
  * same lock, journal, backup, verification and rollback as `rotate`.
@@ -27,7 +27,7 @@ export type Prepared =
   | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
 /**
- * Every file deploy reads decides what root serves: it must pass the trust rules (issue 19),
+ * Every file deploy reads decides what root serves: it must pass the trust rules (hosts/local/trust.ts),
  * links and every directory up to / included, and is judged by the descriptor it is read from.
  */
 function read(path: string, kind: "certificate" | "key", what: string): Buffer {

@@ -50,7 +50,7 @@ export interface DoctorRequest {
 
 export type DoctorGathered = { readonly ok: true; readonly facts: DoctorFacts } | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
-/** doctor's measurements, in DOMAIN.md's order; core/diagnosis judges them. */
+/** doctor's measurements, from the most to the least likely cause of "0x904 / extended 0x7" (core/diagnosis.ts's order); core/diagnosis judges them. */
 export async function gatherDoctorFacts(config: Config, request: DoctorRequest): Promise<DoctorGathered> {
   const options = { timeout: config.timeoutMs, samples: request.samples };
   let target: DoctorFacts["target"];

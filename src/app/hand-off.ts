@@ -6,8 +6,8 @@ import { installedCommand, workingDirectory } from "../hosts/local/self";
  * Windows, inside an RDP session: restarting Remote Desktop Services would cut
  * this session and the command with it. The same command runs as a one-off
  * SYSTEM task instead, with --in-session, every option of this one, and its
- * log in the log dir (DOMAIN.md: "A rotation started from inside an RDP
- * session must hand the work to a process outside the session").
+ * log in the log dir: a rotation started from inside an RDP session must hand
+ * the work to a process outside the session.
  */
 export interface HandOffRequest {
   readonly force?: boolean;

@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 /**
- * For the processes that stay up (`schedule`, `exporter`), issue 14's idle RSS
+ * For the processes that stay up (`schedule`, `exporter`), the idle RSS
  * under 80 MB and flat.
  *
  * V8 grows the young generation's semi-spaces from 1 MB to 16 MB each after a

@@ -16,7 +16,7 @@ export type Targets = { readonly ok: true; readonly lines: readonly TargetLine[]
 /**
  * The command line's targets, then the --targets file's lines (`-` or a pipe: standard
  * input, bounded). A bad target on the command line is a usage error; a bad line of the
- * file is that line's error, and the other lines are probed (issue 23).
+ * file is that line's error, and the other lines are probed.
  */
 export async function collectTargets(inputs: readonly string[], targetsFile: string | undefined, defaultPort: number): Promise<Targets> {
   const lines: TargetLine[] = [];

@@ -83,7 +83,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
 
 /**
  * deploySource decides what root deploys: it and every directory above it must pass the
- * trust rules (issue 19). A directory that does not exist yet passes (certbot has not issued);
+ * trust rules (hosts/local/trust.ts). A directory that does not exist yet passes (certbot has not issued);
  * its files are judged again, by descriptor, when they are read.
  */
 function untrustedDeploySource(path: string): { reason: string; fix: string } | null {

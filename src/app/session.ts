@@ -64,7 +64,7 @@ export async function openSession(config: Config, options: SessionOptions = {}):
   try {
     return await wire(config, options);
   } catch (error) {
-    // The trust rules (README): a state dir or restart command that others control is refused, exit 3.
+    // The trust rules (docs/trust.md): a state dir or restart command that others control is refused, exit 3.
     if (error instanceof UntrustedPathError) return { ok: false, reason: error.message, fix: error.fix };
     throw error;
   }

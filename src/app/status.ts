@@ -20,7 +20,7 @@ export interface StatusReport {
   readonly exitCode: number;
   /** What status did about an interrupted rotation it found (null: none was open). */
   readonly recovered: { readonly outcome: string; readonly reason: string } | null;
-  /** Temp files of an interrupted write that were removed (issue 12, case 12). */
+  /** Temp files of an interrupted crash-safe write that were removed (a key's temp file is a copy of the key). */
   readonly removedLeftovers: readonly string[];
 }
 

@@ -22,7 +22,7 @@ Exit codes:
                handshake failed, or unreachable
   3  UNKNOWN   bad usage, or rdpcert could not run the check`;
 
-/** The JSON report of a command that failed before it could report (`--json`): README "Exit codes". */
+/** The JSON report of a command that failed before it could report (`--json`): docs/exit-codes.md. */
 export const ERROR_SCHEMA = "rdpcert.error/v1";
 
 export interface Failure {

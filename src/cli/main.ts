@@ -72,7 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return ExitCode.OK;
-      // A flag error with --json (issue 23): commander said it on stderr; stdout still carries the JSON error report.
+      // A flag error with --json: commander said it on stderr; stdout still carries the JSON error report.
       if (argv.includes("--json")) {
         try {
           const message = error.message.replace(/^error: /, "");
@@ -101,7 +101,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 /**
  * Name lookups (getaddrinfo) run on libuv's thread pool, 4 threads by default:
  * four names waiting on a silent DNS server would queue every other lookup,
- * `localhost` included (issue 12 item 4). One thread per probe in flight (up to
+ * `localhost` included. One thread per probe in flight (up to
  * 128), plus the default four for file work; read by libuv when the pool first starts.
  */
 export function threadPoolSize(argv: readonly string[]): number {

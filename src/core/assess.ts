@@ -35,7 +35,7 @@ export interface Problem {
   readonly fixedByReplacement: boolean;
 }
 
-/** Problem codes a new self-signed pair fixes (issue 11: "rotate only what a rotation fixes"). */
+/** Problem codes a new self-signed pair fixes: rotate only for these, never for what a rotation does not fix. */
 const REPLACEABLE = new Set([
   "certificate-missing",
   "certificate-not-pem",
@@ -258,7 +258,7 @@ function inspectPresented(
           fix: explained
             ? unusableFix(backend)
             : inspection.key.state === "unknown" || inspection.certificate.state === "unchecked"
-              ? // A check not made is not a pass (issue 23): without root the key could not be read.
+              ? // A check not made is not a pass: without root the key could not be read.
                 `${unusableFix(backend)}; the key was not checked (this user cannot read it): run rdpcert status as root to see whether the server can use it`
               : `${unusableFix(backend)}; the certificate and key look usable, so check the TLS settings (ssl_protocols, tls_ciphers) first`,
           fixedByReplacement: explained,
@@ -299,7 +299,7 @@ function inspectPresented(
 }
 
 /**
- * The fix names rdpcert's own command wherever rdpcert can do it (issue 23): `rotate`
+ * The fix names rdpcert's own command wherever rdpcert can do it: `rotate`
  * makes a new self-signed pair and verifies it on the wire (a shared pair such as
  * Debian's snakeoil is left untouched: rdpcert writes its own next to the ini), `deploy`
  * puts a CA-issued certificate in place, `run` is what the schedule does.

@@ -90,7 +90,7 @@ export function publicKeyInfo(publicKey: KeyObject): PublicKeyInfo {
   };
 }
 
-/** A certificate whose DER parses but whose facts rdpcert cannot trust (issue 12: "Bad time value"). */
+/** A certificate whose DER parses but whose facts rdpcert cannot trust (e.g. a validity date Node rejects with "Bad time value"). */
 export class CertificateParseError extends Error {
   override name = "CertificateParseError";
 }

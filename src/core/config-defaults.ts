@@ -45,7 +45,7 @@ export function hasEnvOverrides(env: Readonly<Record<string, string | undefined>
 }
 
 /**
- * Combinations that make every run rotate (issue 11, case 6): a certificate
+ * Combinations that make every run rotate: a certificate
  * that is "expiring" or "due" the day it is issued is replaced on every pass.
  * Null when the fields fit together; else one line naming both fields.
  */
@@ -66,7 +66,7 @@ export function churnError(config: { readonly warnDays: number; readonly rotateD
 /** Variables that are not settings but that rdpcert reads (threads, test hooks, tools). */
 const OTHER_RDPCERT_VARIABLES = new Set(["RDPCERT_PROBE_THREADS", "RDPCERT_TEST_FAULT", "RDPCERT_XRDP_BIN", "RDPCERT_PWSH", "RDPCERT_BENCH_RUSAGE"]);
 
-/** `RDPCERT_*` variables that name no setting (a typo is otherwise silently ignored; issue 23), each with the nearest setting's name. */
+/** `RDPCERT_*` variables that name no setting (a typo is otherwise silently ignored), each with the nearest setting's name. */
 export function unknownEnvVariables(env: Readonly<Record<string, string | undefined>>): { name: string; nearest: string | null }[] {
   const known = Object.keys(configDefaults()).map((field) => envName(field));
   return Object.keys(env)

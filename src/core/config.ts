@@ -14,7 +14,7 @@ const argv = z.array(z.string().min(1)).min(1);
  * An absolute path on this platform (Windows: a drive, a UNC or a root-relative path). A
  * config file or RDPCERT_* value is used by root from whatever directory it was started in
  * (under sudo, a user's home): a relative one would put the state dir, with its key backups,
- * there (issue 19). Flags are made absolute by the CLI, against the working directory.
+ * there (the trust rules judge the path). Flags are made absolute by the CLI, against the working directory.
  */
 export function isAbsolutePath(value: string): boolean {
   return process.platform === "win32" ? /^([A-Za-z]:[\\/]|[\\/])/.test(value) : value.startsWith("/");
@@ -92,7 +92,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (allowed: ${CONFIG_FIELDS.join(", ")})`;
-  // A command typed as one string (issue 23): it is never split or run through a shell, so say how to write it.
+  // A command typed as one string: it is never split or run through a shell, so say how to write it.
   if ((path === "restartCommand" || path === "renewCommand") && typeof value === "string" && value !== "auto") {
     const example = path === "restartCommand" ? '["systemctl","restart","xrdp"]' : '["/usr/bin/certbot","renew","--quiet"]';
     return `${path}: ${JSON.stringify(value)} is not allowed: it must be an argv array (never run through a shell), e.g. ${example}${path === "restartCommand" ? ', or "auto", or null' : ", or null"}`;
@@ -131,7 +131,7 @@ export function parseConfigText(text: string, source: string): ConfigResult {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    // Never JSON.parse's message: it quotes the text (issue 12).
+    // Never JSON.parse's message: it quotes the text, and errors never quote a file.
     const where = error instanceof SyntaxError ? findJsonSyntaxError(text) : null;
     return { ok: false, error: `${source}: not valid JSON${where ? ` at line ${where.line}, column ${where.column}: expected ${where.expected}` : ""}` };
   }

@@ -5,7 +5,7 @@ import type * as Pkijs from "pkijs";
 import { thumbprintOf } from "./certificate";
 
 /**
- * `rdpcert deploy`'s checks, before anything changes (issue 13): the key
+ * `rdpcert deploy`'s checks, before anything changes: the key
  * belongs to the certificate, the certificate is valid now, its EKU allows
  * server authentication (or Remote Desktop Authentication), its key is RSA
  * 2048+ or EC P-256+, the host's names are among its names (a warning), and
@@ -58,7 +58,7 @@ export type CheckOutcome =
   | { readonly ok: false; readonly reason: string; readonly fix: string };
 
 export const OID_SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
-/** Remote Desktop Authentication, which RDS prefers (DOMAIN.md, "Deploying CA-issued certificates"). */
+/** Remote Desktop Authentication, the EKU RDS prefers (Server Authentication is accepted too). */
 export const OID_REMOTE_DESKTOP_AUTH = "1.3.6.1.4.1.311.54.1.2";
 const OID_ANY_EKU = "2.5.29.37.0";
 const OID_EKU = "2.5.29.37";

@@ -6,7 +6,10 @@ import { daysLeft } from "./validity";
 
 /**
  * `rdpcert doctor`: measurements in, a checklist and the most likely cause of
- * "0x904 / extended 0x7" out, ordered as ../shared/DOMAIN.md's symptom table.
+ * "0x904 / extended 0x7" out, in the order a diagnosis should test the
+ * causes: listener down or blocked, TLS refused, certificate expired, key
+ * corrupt or unreadable, a configured thumbprint naming a missing certificate
+ * (the silent fallback), and last a slow or lossy link.
  * Pure: the command gathers, this judges.
  */
 
@@ -280,7 +283,7 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     }
   }
   if (!matches && causes.length === 0) {
-    // Issue 11, case 3: a self-signed certificate is warned about by its issuer anyway, so the name is a note;
+    // A name mismatch on a self-signed certificate: it is warned about by its issuer anyway, so the name is a note;
     // and a plain rotation keeps the names, so the fix names them or the rotation that adds this one.
     const names = cert.subjectAltNames.join(", ") || cert.subject;
     const addName = isIP(typed) ? `--ip ${typed}` : `--name ${typed}`;

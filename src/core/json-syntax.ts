@@ -1,6 +1,6 @@
 /**
  * Where a JSON text stops being JSON, and what was expected there, without
- * quoting it: JSON.parse's own message quotes the input (issue 12: `run
+ * quoting it: JSON.parse's own message quotes the input (e.g. `run
  * --config /etc/shadow` printed the start of a password hash).
  */
 export interface JsonSyntaxError {

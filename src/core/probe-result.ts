@@ -26,7 +26,7 @@ export type ProbeError =
   | { readonly kind: "tls-handshake-failed"; readonly message: string; readonly reason: string }
   | { readonly kind: "timeout"; readonly message: string; readonly phase: ProbePhase }
   | { readonly kind: "protocol-error"; readonly message: string }
-  /** A line of a targets file that names no listener (issue 23): that line's error, the other lines are probed. */
+  /** A line of a targets file that names no listener: that line's error, the other lines are probed. */
   | { readonly kind: "bad-target"; readonly message: string };
 
 export type ProbeErrorKind = ProbeError["kind"];

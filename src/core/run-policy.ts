@@ -23,7 +23,7 @@ export interface Backoff {
   readonly lastReason: string | null;
   /**
    * A problem a verified rotation did not make go away: later passes do not
-   * rotate again for it (issue 11: never twice for the same problem).
+   * rotate again for it (never twice for the same problem).
    */
   readonly unfixed?: { readonly code: string; readonly at: string } | null;
 }

@@ -36,7 +36,7 @@ export interface CertificateNames {
 export const BACKDATE_MS = 60 * 60_000;
 
 /**
- * The names a replacement carries (issue 11, case 9): those requested
+ * The names a replacement carries: those requested
  * (`--name`/`--ip`); else the old certificate's subject CN and SANs, so that
  * clients that reach the server by any of them keep matching; else the host's
  * names. Pure.

@@ -9,7 +9,7 @@ export const DEFAULT_RDP_PORT = 3389;
 
 export class TargetError extends Error {
   override name = "TargetError";
-  /** The same failure without the input: what a file's line is told (issue 12: never quote a file). */
+  /** The same failure without the input: what a file's line is told (errors never quote a file). */
   readonly reason: string;
   constructor(message: string, reason: string) {
     super(message);
@@ -65,7 +65,7 @@ export function parseTargetList(text: string, defaultPort = DEFAULT_RDP_PORT, so
   return targets;
 }
 
-/** A line of a targets list: a target, or why that line names none (issue 23: one bad line does not stop the others). */
+/** A line of a targets list: a target, or why that line names none (one bad line does not stop the others). */
 export type TargetLine = { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly input: string; readonly reason: string };
 
 /** parseTargetList, but a bad line is that line's error ("SOURCE line N: reason", never the line's text), not the list's. */

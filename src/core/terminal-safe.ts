@@ -2,7 +2,7 @@
  * Text from certificates and users reaches terminals and logs: C0 controls
  * (ESC), DEL, C1 controls (U+009B is a one-byte CSI) and bidirectional
  * overrides (U+202E turns "txt.exe" into "exe.txt") could rewrite what an
- * admin sees (issue 12 item 11). Text output shows them escaped, as \xHH or
+ * admin sees. Text output shows them escaped, as \xHH or
  * \uHHHH; JSON keeps every character, written as a \uHHHH escape.
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point

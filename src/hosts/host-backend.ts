@@ -60,7 +60,7 @@ export interface WrittenFile {
 }
 
 /**
- * What a rollback may do (issue 12, cases 6 and 8): write only to `allowed`
+ * What a rollback may do: write only to `allowed`
  * paths (the files the current configuration names, and rdpcert's own), and
  * overwrite a file only while it still holds the backup's bytes or what the
  * rotation wrote (`written`): anything else was deployed by someone else.
@@ -99,7 +99,7 @@ export interface RestartSpec {
    * Run only when the first handshake after the change still presents what was
    * there before (a server that does not re-read its pair): `restartCommand: "auto"`
    * on xrdp, which reads its pair for every new connection, so that a rotation
-   * does not end the sessions of connected users (issue 23).
+   * does not end the sessions of connected users.
    */
   readonly ifStale?: readonly string[] | null;
 }

@@ -48,7 +48,7 @@ export interface LogOptions {
   readonly onSinkFailure?: (line: string) => void;
 }
 
-/** Sinks already reported in this process: the daemon's log and each pass's log share the report (issue 12: "once"). */
+/** Sinks already reported in this process: the daemon's log and each pass's log share the report: a broken sink is reported once per process, not on every line. */
 const reportedSinks = new Set<string>();
 
 export function sinkFailureText(file: string, error: NodeJS.ErrnoException): string {
@@ -178,7 +178,7 @@ export function createLog(options: LogOptions = {}): Log {
       try {
         logger.log(level, message, meta);
       } catch (error) {
-        // Logging never stops the work (issue 12): a sink that throws is a warning.
+        // Logging never stops the work: a sink that throws is a warning.
         sinkFailed(`logger ${(error as Error).name}`, `logging failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; the work goes on`);
       }
     },

@@ -15,7 +15,7 @@ export class RotatingFile {
   /**
    * `onError` hears every failed write (a file where the directory should be,
    * a read-only or full disk, no permission): a log sink never throws into
-   * the work it records (issue 12). Later writes try again.
+   * the work it records. Later writes try again.
    */
   constructor(
     private readonly dir: string,

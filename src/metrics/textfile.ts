@@ -58,7 +58,7 @@ export function lastRotationAt(history: readonly unknown[]): Date | null {
  * collector never reads half a file. World-readable: it holds no secrets, and
  * node_exporter often runs as its own user. DIR and every directory and link
  * on the way to it must pass the trust rules, and the file is written into the
- * directory as opened and checked (issue 19: never through a link another
+ * directory as opened and checked (the trust rules: never through a link another
  * user chose); an UntrustedPathError otherwise, and nothing is written.
  */
 export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise<string> {

@@ -5,7 +5,7 @@ import { probeAll } from "./probe-all";
 import { type ProbeOptions, type ProbeResult, type Prober, probe } from "./prober";
 
 /**
- * A long target list probed by several threads (issue 14): one handshake costs
+ * A long target list probed by several threads: one handshake costs
  * Node about 1 ms of CPU, so a fleet scan on one thread is CPU-bound long before
  * the network is. Every thread claims the next target from one shared counter
  * (no thread idles while another has a queue), results land at their target's

@@ -176,7 +176,7 @@ export const probe: Prober = (target, options) => {
       socket.connect({ host: target.host, port: target.port });
       return;
     }
-    // Resolution has its own deadline inside the probe's (issue 12 item 4): a DNS
+    // Resolution has its own deadline inside the probe's: a DNS
     // server that never answers is `resolve-timeout`, and leaves half the budget.
     phase = "resolve";
     const resolveMs = resolveDeadline(options.timeoutMs);

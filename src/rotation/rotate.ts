@@ -9,7 +9,7 @@ import type { Journal, JournalClose, JournalStep, LockInfo, LockOutcome } from "
 import type { ProbeResult, Prober } from "../probe/prober";
 
 /**
- * The rotation state machine (DESIGN.md, "Flow of one scheduled run"):
+ * The rotation state machine:
  * lock -> re-check -> journal -> backup -> replace -> restart -> verify,
  * and on any failure after the backup: restore -> restart -> verify the old
  * certificate again. The listener is never left without a working
@@ -148,7 +148,7 @@ function refusal(assessment: Assessment, inspection: HostInspection, settings: R
   const listener = listenerRefusal(assessment, inspection);
   if (listener) return listener;
   if (settings.force) return null;
-  // A certificate rdpcert issued itself under a wrong clock is its own mistake to repair (issue 11, case 7).
+  // A certificate rdpcert issued itself under a wrong clock is its own mistake to repair (one rdpcert did not issue is a clock problem, not rotated).
   const fixed = (p: Problem): boolean => p.fixedByReplacement || (p.code === "not-yet-valid" && ownCertificate);
   const blocking = assessment.problems.find((p) => !fixed(p) && healthOf(p.verdict) === "critical");
   if (blocking) return { reason: `${blocking.reason}: a new certificate does not fix this`, fix: blocking.fix };
@@ -269,7 +269,7 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
 
 /**
  * `rotate --name/--ip` (what doctor's name fix runs): a certificate whose names differ from the
- * requested ones is rotated even when healthy (issue 23); why, or null when it already names exactly them.
+ * requested ones is rotated even when healthy; why, or null when it already names exactly them.
  */
 function namesToChange(der: Buffer | null, requested: ReplacementSpec["requested"]): string | null {
   if (!requested || requested.dnsNames.length + requested.ipAddresses.length === 0) return null;
@@ -311,7 +311,7 @@ async function waitForListener(ctx: RotationContext, inspection: HostInspection,
 }
 
 /**
- * `restartCommand: "auto"` on xrdp restarts nothing (issue 23): xrdp reads its pair for every new
+ * `restartCommand: "auto"` on xrdp restarts nothing: xrdp reads its pair for every new
  * connection, and a restart ends every connected session. Only when the first handshake after the
  * change still shows what was presented before (`stale`: a server that does not re-read its pair)
  * does it run the restart, and say so in the steps and the log. A failed restart is left to the
@@ -412,7 +412,7 @@ async function replaceSafely(ctx: RotationContext, settings: RotationSettings, o
   }
 }
 
-/** The old certificate's SHA-1 and SHA-256 for the log (issue 23: every change logged with both fingerprints). */
+/** The old certificate's SHA-1 and SHA-256 for the log (every change is logged with both fingerprints). */
 function printsOf(decision: Decision): string {
   const cert = decision.inspection?.certificate;
   if (cert?.state === "present") return `SHA-1 ${thumbprintOf(cert.der)}, SHA-256 ${createHash("sha256").update(cert.der).digest("hex").toUpperCase()}`;
@@ -441,7 +441,7 @@ async function swap(ctx: RotationContext, settings: RotationSettings, decision: 
     ctx.store.writeJournal(journal);
   };
   // Once files may have changed, a state dir that fills up or turns read-only must not skip the
-  // verification or the rollback (issue 12, case 5): the journal on disk stays at its last step,
+  // verification or the rollback: the journal on disk stays at its last step,
   // which makes the next run or status check what the listener presents.
   let journalTrouble = false;
   const record = (what: string, write: () => void): void => {
@@ -579,7 +579,7 @@ function expectSupplied(now: () => Date, supplied: SuppliedCertificate, withChai
   };
 }
 
-/** Leftover temp files of interrupted crash-safe writes (issue 12, case 12): removed, and said so. */
+/** Leftover temp files of interrupted crash-safe writes (a key's is a copy of the key): removed, and said so. */
 export function removeLeftovers(ctx: RotationContext, inspection: HostInspection): void {
   const removed = ctx.backend.rotation?.removeLeftovers?.(inspection) ?? [];
   for (const path of removed) ctx.log("warn", `removed ${path}, left over by an interrupted write`);
@@ -683,7 +683,7 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
   let newPrints = "not verified";
   const result = (outcome: RestoreResult["outcome"], reason: string, extra: Partial<RestoreResult> = {}): RestoreResult => {
     const done: RestoreResult = { outcome, reason, safetyBackupId: null, presentedThumbprint: null, ...extra };
-    // A restore that changed files is a change like a rotation (issue 23): in the history and the log, with both fingerprints.
+    // A restore that changed files is a change like a rotation: in the history and the log, with both fingerprints.
     if (done.safetyBackupId) {
       const restored = ctx.store.loadBackup(id)?.thumbprint ?? null;
       try {
@@ -708,7 +708,7 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     const current = await steps.collectBackup(outcome.inspection);
     if (!current.ok) return result("failed", `cannot back up the current state first: ${current.reason}`);
     before = current.value.thumbprint;
-    // Never prune the backup being restored (issue 12, case 13).
+    // Never prune the backup being restored (a restore must not delete its own source).
     const safetyBackupId = ctx.store.saveBackup(current.value, `before restoring backup ${id}`, Math.max(settings.keepBackups, 2), [id]);
     const beforeProbe = await probeOf(ctx, outcome.inspection, settings.probeTimeoutMs);
     const presentedBefore = settings.restart.ifStale ? signature(beforeProbe) : null;

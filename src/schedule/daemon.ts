@@ -52,7 +52,7 @@ export const nodeCronScheduler: Scheduler = (expression, onTick) => {
 
 export function startDaemon(options: DaemonOptions): Daemon {
   const random = options.random ?? Math.random;
-  // Logging never stops the schedule (issue 12): a failing log is the logger's to report.
+  // Logging never stops the schedule: a failing log is the logger's to report.
   const log: DaemonOptions["log"] = (level, message) => {
     try {
       options.log(level, message);
@@ -115,7 +115,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
     cancelWait?.();
     log("info", `${signal}: stopping${running ? " after the run in progress" : ""}`);
     // A SIGHUP from here on (a reload racing the stop) is ignored, not the default
-    // action that kills the process with 129 (issue 12 item 14); the listener stays.
+    // action that kills the process with 129; the listener stays.
     options.signals.on("SIGHUP", ignoreHup);
     void (running ?? Promise.resolve()).then(() => {
       options.signals.off("SIGHUP", onHup);

@@ -65,7 +65,7 @@ Exit codes:
       const config = await configFor(command);
       const { restoreBackup } = await import("../../app/backups");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
-      // A restore typed by hand is a change like a rotation: it goes to the log file (issue 23).
+      // A restore typed by hand is a change like a rotation: it goes to the log file.
       const { createLog } = await import("../../log/logger");
       const fileLog = createLog({ logDir: config.logDir, console: true, consoleLevel: opts.json ? "warn" : "info" });
       let result: Awaited<ReturnType<typeof restoreBackup>>;

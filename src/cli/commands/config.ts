@@ -27,7 +27,7 @@ export function registerConfig(program: Command): void {
     .action(async (opts: { config: string }, command: Command) => {
       const { configFor } = await import("../config-flags");
       const { configValidate } = await import("../../app/config-file");
-      // A file named with --config that does not exist is an error (issue 23); the absent default file means the defaults.
+      // A file named with --config that does not exist is an error (a typo must not silently mean the defaults); the absent default file means the defaults.
       const out = configValidate(opts.config, await configFor(command, { missingIsDefault: command.getOptionValueSource("config") !== "cli" }));
       process.stdout.write(out.stdout);
       process.exitCode = out.exitCode;

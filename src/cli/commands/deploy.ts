@@ -24,7 +24,7 @@ interface DeployFlags {
 /** The generated-certificate options of rotate do not apply to a supplied certificate. */
 const DEPLOY_ROTATION_OPTIONS = new Set(["--key-bits", "--validity-days"]);
 
-/** `rdpcert deploy`: put a CA-issued certificate on the listener, verified on the wire, rolled back on failure (issue 13). */
+/** `rdpcert deploy`: put a CA-issued certificate on the listener, verified on the wire, rolled back on failure. */
 export function registerDeploy(program: Command): void {
   const deploy = program
     .command("deploy")
@@ -157,7 +157,7 @@ async function runDeployCommand(opts: DeployFlags, command: Command): Promise<nu
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
   const { createConsoleLog, createLog } = await import("../../log/logger");
-  // Every change, typed or scheduled, goes to the log file (issue 23; --log-dir / logDir); a dry run changes nothing.
+  // Every change, typed or scheduled, goes to the log file (--log-dir / logDir); a dry run changes nothing.
   const fileLog = dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" });
   try {
     return await deployWith(config, opts, source, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));

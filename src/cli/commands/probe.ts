@@ -44,7 +44,7 @@ ${EXIT_CODES_HELP}`,
       const targets = await collectTargets(inputs, opts.targets, opts.port);
       if (!targets.ok) throw new UsageError(targets.reason);
       const total = targets.lines.length;
-      // On a terminal (issue 23): results in input order as they complete, progress on stderr.
+      // On a terminal: results in input order as they complete, progress on stderr.
       const streaming = !opts.json && process.stdout.isTTY === true;
       const progress = process.stderr.isTTY === true && total > 1;
       const ready = new Map<number, string>();

@@ -78,7 +78,7 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
   const { createConsoleLog, createLog } = await import("../../log/logger");
-  // Every change, typed or scheduled, goes to the log file (issue 23; --log-dir / logDir); a dry run changes nothing.
+  // Every change, typed or scheduled, goes to the log file (--log-dir / logDir); a dry run changes nothing.
   const fileLog = dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" });
   try {
     return await rotateWith(config, opts, names, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));

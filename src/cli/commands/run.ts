@@ -33,7 +33,7 @@ Exit codes:
      after failures, a problem a new certificate does not fix, CA-issued within
      criticalDays, listener down, ...)
   3  bad configuration or usage (also a deploySource or renew command another user
-     could change: see the README's trust rules), or the listener could not be inspected`,
+     could change: see docs/trust.md), or the listener could not be inspected`,
     )
     .action(async (opts: { dryRun?: boolean; json?: boolean }, command: Command) => {
       const { configFor } = await import("../config-flags");

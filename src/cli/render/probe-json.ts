@@ -12,7 +12,7 @@ export const PROBE_SCHEMA = "rdpcert.probe/v1";
 /** The probe use case's report (app/probe.ts) with the exit code it maps to. */
 export type ProbeReport = AppProbeReport & { readonly exitCode: number };
 
-/** The JSON form of a certificate, shared by every report that shows one (README: JSON output). */
+/** The JSON form of a certificate, shared by every report that shows one (docs/json-schemas.md). */
 export function certificateJson(cert: CertificateInfo, now: Date) {
   return {
     subject: cert.subject,

@@ -19,7 +19,7 @@ export function exitCodeForRotation(result: RotationResult): number {
 
 export const ROTATE_SCHEMA = "rdpcert.rotate/v1";
 
-/** The documented `rdpcert rotate --json` report (README: JSON output). */
+/** The documented `rdpcert rotate --json` report (docs/json-schemas.md). */
 export function rotationJson(result: RotationResult, exitCode: number, dryRun: boolean, now: Date) {
   return {
     schema: ROTATE_SCHEMA,

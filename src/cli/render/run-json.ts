@@ -3,7 +3,7 @@ import { exitCodeForRotation, rotationJson } from "./rotate-render";
 
 export const RUN_SCHEMA = "rdpcert.run/v1";
 
-/** The documented `rdpcert run --json` report (README: JSON output). */
+/** The documented `rdpcert run --json` report (docs/json-schemas.md). */
 export function runJson(result: RunResult, runId: string, dryRun: boolean, now: Date, warnings: readonly string[] = []) {
   return {
     schema: RUN_SCHEMA,

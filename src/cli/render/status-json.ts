@@ -3,7 +3,7 @@ import { certificateJson, presentedJson } from "./probe-json";
 
 export const STATUS_SCHEMA = "rdpcert.status/v1";
 
-/** The documented `rdpcert status --json` report (README: JSON output). */
+/** The documented `rdpcert status --json` report (docs/json-schemas.md). */
 export function statusReportJson(report: StatusReport) {
   const { assessment, outcome, now } = report;
   const inspection = outcome.ok ? outcome.inspection : null;

@@ -60,7 +60,7 @@ const TEMP_NAME = /^\.([^]+)\.rdpcert-(\d+)-[0-9a-f]{8}$/;
 
 /**
  * A crash inside writeFileAtomic leaves its temp file (a private key copy,
- * when the target is a key: issue 12, case 12). Removes the leftovers beside
+ * when the target is a key, so it must not stay behind). Removes the leftovers beside
  * `path`: only names of writeFileAtomic's own pattern for that file, regular
  * files owned by root or the running user, whose writer is gone (its pid is
  * not running, or is a process that started after the file was written).

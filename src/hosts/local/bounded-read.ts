@@ -6,7 +6,7 @@ export type ReadKind = "certificate" | "key" | "ini" | "config" | "targets";
 
 const MiB = 1024 * 1024;
 
-/** Far above any real file of the kind, far below what would hurt a host (issue 12: `/dev/zero` ate 4.7 GB). */
+/** Far above any real file of the kind, far below what would hurt a host (an unbounded read of `/dev/zero` took 4.7 GB). */
 export const READ_LIMITS: Readonly<Record<ReadKind, number>> = {
   certificate: MiB,
   key: MiB,
@@ -88,7 +88,7 @@ export function readBoundedText(path: string, kind: ReadKind, encoding: BufferEn
 
 /**
  * A list that may come through a pipe (`probe --targets -`, `--targets /dev/stdin`, a FIFO;
- * issue 19): standard input or a FIFO is read to its end as a stream, at most
+ * the trust rules): standard input or a FIFO is read to its end as a stream, at most
  * READ_LIMITS[kind] bytes (more is refused, and reading stops there); anything else is
  * read by readBounded (a regular file only). `/dev/stdin` is read through the process's
  * own standard input, which may be a socket that cannot be opened by name.

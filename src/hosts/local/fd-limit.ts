@@ -33,7 +33,7 @@ export const DESCRIPTORS_PER_PROBE = 2;
 
 /**
  * How many probes may run at once: the limit minus what is open and a reserve,
- * over what one probe may hold (issue 12: `--concurrency 1024`
+ * over what one probe may hold (e.g. `--concurrency 1024`
  * under `ulimit -n 1024` made healthy listeners CRITICAL with EMFILE).
  */
 export function concurrencyWithin(requested: number, targets: number, limit: number | null, open: number | null): { concurrency: number; note: string | null } {

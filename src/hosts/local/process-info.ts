@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 
 /**
  * Identity of a process beyond its pid, which the kernel reuses (after a
- * crash and a reboot, a lock's pid is often some other live process: issue
- * 12, case 9). Linux only; elsewhere these return null and callers fall back
+ * crash and a reboot, a lock's pid is often some other live process, which
+ * must not count as the lock's holder). Linux only; elsewhere these return null and callers fall back
  * to the pid alone.
  */
 

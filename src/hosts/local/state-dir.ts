@@ -20,7 +20,7 @@ export interface LockInfo {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
-  /** Field 22 of /proc/PID/stat and the boot id: a reused pid is not the holder (issue 12, case 9). */
+  /** Field 22 of /proc/PID/stat and the boot id: a reused pid is not the holder. */
   readonly startTime?: string | null;
   readonly bootId?: string | null;
 }
@@ -48,7 +48,7 @@ export interface Journal {
   /**
    * What the replacement writes (path and SHA-256), recorded before it writes:
    * a rollback overwrites only files that still hold the backup or these
-   * (issue 12, case 8). Absent in journals of older versions.
+   * (anything else was deployed by someone else meanwhile). Absent in journals of older versions.
    */
   readonly written?: readonly WrittenFile[];
 }
@@ -161,7 +161,7 @@ export class StateDir {
   }
 
   /**
-   * The trust rules (README, "The state dir's trust rules"): the state dir,
+   * The trust rules (docs/trust.md): the state dir,
    * `backups/`, every backup and every file in them are root's (or the running
    * user's when not root), writable by nobody else, and no symlink anywhere.
    * Throws UntrustedPathError (exit 3) naming the first offender and the fix.
@@ -217,7 +217,7 @@ export class StateDir {
   /**
    * lock() writes `rotate.lock.PID` and moves a stale lock aside as
    * `rotate.lock.stale.PID`; a crash between those steps leaves them behind
-   * (issue 19). Removes them (and writeFileAtomic's temps of them) when
+   * (the trust rules). Removes them (and writeFileAtomic's temps of them) when
    * their process is gone: only those names, regular files owned by root or
    * the running user, whose pid is not running or is a process that started
    * after the file was written. Never throws.
@@ -395,7 +395,7 @@ export class StateDir {
   /**
    * Writes a numbered backup (0001, 0002, ...) and keeps the newest `keep` and 0001 (the original pair);
    * `protect` names backups that must survive the pruning (the one being
-   * restored: issue 12, case 13).
+   * restored, so a restore can never delete its own source).
    */
   saveBackup(set: BackupSet, reason: string | null, keep: number, protect: readonly string[] = []): string {
     this.ensure();
@@ -415,7 +415,7 @@ export class StateDir {
     // A backup becomes visible only when complete.
     renameSync(staging, join(root, next));
     fsyncDirectory(root);
-    // 0001 is the pair from before rdpcert's first change here (issue 23): the admin's original, never pruned.
+    // 0001 is the pair from before rdpcert's first change here: the admin's original, never pruned.
     const kept = new Set([ORIGINAL_BACKUP, ...protect.map((id) => id.padStart(4, "0"))]);
     for (const old of this.backupIds().slice(0, -Math.max(1, keep))) if (!kept.has(old)) rmSync(join(root, old), { recursive: true, force: true });
     return next;
@@ -447,7 +447,7 @@ export class StateDir {
 
   listBackups(): BackupSummary[] {
     this.check();
-    // Backups that this user cannot read are not "no backups" (issue 23): the errno (EACCES) goes up, one line, exit 3.
+    // Backups that this user cannot read are not "no backups": the errno (EACCES) goes up, one line, exit 3.
     try {
       readdirSync(this.file("backups"));
     } catch (error) {
@@ -462,7 +462,7 @@ export class StateDir {
   /**
    * A backup as rdpcert wrote it: meta.json validated, item files read
    * without following links, and only permission bits kept (no setuid,
-   * setgid or sticky: issue 12, case 6). null when missing or not valid.
+   * setgid or sticky: a backup must not plant a setuid file). null when missing or not valid.
    */
   loadBackup(id: string): BackupSet | null {
     if (!/^\d{1,10}$/.test(id)) return null;

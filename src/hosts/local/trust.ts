@@ -6,13 +6,13 @@ import { type ReadKind, readBoundedFd } from "./bounded-read";
  * rdpcert runs as root: whatever steers it (its state dir, its config file,
  * the restart command it runs) must be as trustworthy as root itself. A path
  * that another user owns or can write, or a symlink inside the state dir
- * (issue 12, case 6), is refused with one line; the CLI maps this to exit 3.
+ * (which another user could have placed), is refused with one line; the CLI maps this to exit 3.
  */
 export class UntrustedPathError extends Error {
   override name = "UntrustedPathError";
   constructor(
     reason: string,
-    readonly fix = "use files that only root owns and can write (README: the state dir's trust rules)",
+    readonly fix = "use files that only root owns and can write (docs/trust.md: the state dir's trust rules)",
   ) {
     super(reason);
   }
@@ -126,7 +126,7 @@ export function untrustedDirectory(path: string, stats: Stats, last: boolean): s
 const MAX_LINKS = 40;
 
 /**
- * sshd's StrictModes for a path root is about to act on (issue 19): walks it
+ * sshd's StrictModes for a path root is about to act on: walks it
  * from `/` one component at a time, following links by reading them (never
  * through the kernel), and refuses (UntrustedPathError) when any directory on
  * the way, including every directory a link passes through, is owned by

@@ -2,7 +2,7 @@ import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync } from
 import { UntrustedPathError, lstatOrNull, trustedChain, untrustedDirectory } from "./trust";
 
 /**
- * A directory root writes into (issue 19: rdpcert's managed `rdpcert/` beside
+ * A directory root writes into (e.g. rdpcert's managed `rdpcert/` beside
  * the ini, the textfile directory), opened without following a link and
  * judged by fstat of that descriptor. `at` names the opened directory itself
  * (`/proc/self/fd/N` on Linux): files created and renamed under it land in the

@@ -47,7 +47,7 @@ const FELL_BACK: EventMeaning = {
   fix: "make the configured certificate usable (installed in Cert:\\LocalMachine\\My with its key, readable by NETWORK SERVICE, S-1-5-20), or run rdpcert rotate to clear an SSLCertificateSHA1Hash that names a missing certificate",
 };
 
-/** DOMAIN.md, "Events". */
+/** What the System log's RDP and Schannel events mean for the listener (Microsoft, "Troubleshoot RDP connection issues by Event ID"). */
 const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
   1051: FELL_BACK,
   1055: FELL_BACK,
@@ -301,7 +301,7 @@ function certificateAndKey(
   const keyPath = field(cert, "keyPath", "string");
   const keyError = field(cert, "privateKeyError", "string");
   const access = record(cert.keyAccess);
-  // Whether NETWORK SERVICE (TermService's account) may read the key file: privateKeyOpens in schema 2 before issue 20.
+  // Whether NETWORK SERVICE (TermService's account) may read the key file: privateKeyOpens in inspect.ps1's older schema 2 output, keyAccess.networkService since.
   const serving = access ? field(access, "networkService", "boolean") : field(cert, "privateKeyOpens", "boolean");
   const callerReads = field(access, "caller", "boolean");
   const opened = field(cert, "keyOpened", "boolean");

@@ -32,7 +32,7 @@ export const INSPECT_PARAMS = { terminalName: "RDP-tcp", eventDays: 30 } as cons
  * The Windows backend: certificate store, WMI, registry, services and event
  * log through PowerShell scripts (src/hosts/windows/scripts). It has not run on
  * a real Windows host yet: it is proven by exact-command tests and a
- * PowerShell parser check of every script (README, support matrix).
+ * PowerShell parser check of every script (docs/verification.md).
  */
 export function createWindowsBackend(options: WindowsBackendOptions = {}): HostBackend {
   const runner = options.runner ?? runCommand;

@@ -7,7 +7,7 @@ import { buildPfx } from "./pfx";
 import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
 
 /**
- * Windows rotation (DOMAIN.md, "Regeneration"): Windows issues the listener's
+ * Windows rotation: Windows issues the listener's
  * self-signed certificate itself. rdpcert backs up the old one (its key as a
  * password-protected PFX where the key is exportable), removes it with its key
  * from `Remote Desktop` (and clears a configured thumbprint that names a
@@ -15,7 +15,7 @@ import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } f
  * certificate appears, and verifies by handshake. The new thumbprint is known
  * only after the restart, so `replace` returns null and verification learns it.
  *
- * Windows deploy (issue 13, `rdpcert deploy`): a supplied certificate goes into
+ * Windows deploy (`rdpcert deploy`): a supplied certificate goes into
  * LocalMachine\My (from a PFX built here, its password passed as data on
  * stdin), NETWORK SERVICE gets Read on exactly its key file, and the listener
  * is bound to it through CIM (deploy.ps1). Nothing is restarted: a hash set

@@ -32,7 +32,7 @@ function allows(stats: Stats, who: Identity, bit: 4 | 1): boolean {
 /**
  * Whether `who` can open `path` for reading: traverse every directory on the
  * resolved path and read the file, by mode bits (POSIX ACLs and capabilities
- * other than root's are not considered; the README says so).
+ * other than root's are not considered; docs/xrdp.md says so).
  */
 export function readableBy(path: string, who: Identity): Access {
   let resolved: string;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Identity } from "./file-access";
 
 /**
- * Who really serves (DOMAIN.md, "xrdp: who really serves"): the process that
+ * Who really serves: the process that
  * holds the listening socket, found through /proc/net/tcp{,6} (socket inode)
  * and /proc/PID/fd (which process holds it). Its uid and groups, read from
  * /proc/PID/status, are the identity that opens the key for every connection,

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import type { HostFinding } from "../host-backend";
 
 /**
- * Who else can change what xrdp serves (issue 12, case 6): an xrdp.ini, or a
+ * Who else can change what xrdp serves: an xrdp.ini, or a
  * directory holding the certificate or key, that every user can write or
  * that a user other than root (or xrdp's own user) owns is a warning with its
  * fix. A world-writable directory with the sticky bit still lets anyone add

@@ -268,7 +268,7 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
   return { state: "ok", location: path, reason: null };
 }
 
-/** A key_file= that is something else entirely (issue 12, case 7): no chgrp advice for it. */
+/** A key_file= that is something else entirely (not a key, e.g. a copy of a password file): no chgrp advice for it. */
 function notAKey(path: string): string | null {
   try {
     // A FIFO or a device is reported by the bounded read below, which names its type.
@@ -389,7 +389,7 @@ function samePath(a: string, b: string): boolean {
 
 function keyAccessFix(path: string, server: Identity, who: WhoServes): string {
   const target = realOrSame(path);
-  // Case 5 of issue 11: the user was given access (adduser xrdp ssl-cert) but the running process predates it.
+  // The user was given access (adduser xrdp ssl-cert) but the running process predates it: it keeps its old groups until restarted.
   if (who.listener && who.unit && who.unit.uid === server.uid && readableBy(path, who.unit).ok) {
     return `restart xrdp (systemctl restart xrdp): the running xrdp (pid ${who.listener.pid}) started before ${server.name} was given access, and keeps its old groups until then`;
   }
@@ -397,7 +397,7 @@ function keyAccessFix(path: string, server: Identity, who: WhoServes): string {
   return `chgrp ${groupName(server.gids[0] ?? 0)} ${target} && chmod 640 ${target}`;
 }
 
-/** The fix is on the directory xrdp cannot enter, not on the file (issue 23): traversal only, it lists nothing. */
+/** The fix is on the directory xrdp cannot enter, not on the file: traversal only, it lists nothing. */
 function enterFix(dir: string): string {
   return `xrdp cannot enter ${dir}: chmod o+x ${dir} (lets it pass through to the files it may read; it still cannot list ${dir}), or keep xrdp's pair outside it`;
 }
@@ -405,7 +405,7 @@ function enterFix(dir: string): string {
 /**
  * Debian's default: the snakeoil key is root:ssl-cert 0640 and xrdp is not in the group. `adduser xrdp
  * ssl-cert` opens every key of that group to xrdp; rdpcert's own pair next to xrdp.ini is xrdp's alone
- * (issue 23), and the shared pair stays as it is for the other services.
+ * (a key of its own rather than every key of the ssl-cert group), and the shared pair stays as it is for the other services.
  */
 function sharedKeyFix(user: string): string {
   return `sudo rdpcert rotate --force --yes: xrdp gets its own pair next to xrdp.ini (key root:${user} 0640) and the ini points at it; the shared snakeoil pair is left as it is (or: adduser ${user} ssl-cert and restart xrdp, which opens every key of the ssl-cert group to xrdp)`;

@@ -27,7 +27,7 @@ export function managedPaths(iniPath: string): { dir: string; cert: string; key:
 }
 
 /**
- * Why rdpcert must not write into its managed directory (issue 19): a link, not a directory,
+ * Why rdpcert must not write into its managed directory (the trust rules): a link, not a directory,
  * or a directory another user owns or can write (the ini's directory may be xrdp's own, so
  * its user could have put a link to another directory there). Null when it is fine or missing.
  */
@@ -77,7 +77,7 @@ function groupId(name: string): number | null {
 
 /**
  * Why a configured certificate or key file is shared with other services and
- * must not be overwritten (issue 12, case 7), or null: a link, Debian's
+ * must not be overwritten (overwriting it would change what they serve), or null: a link, Debian's
  * snakeoil pair by name, a file under /etc/ssl, group ssl-cert, or more than
  * one hard link.
  */
@@ -154,7 +154,7 @@ export function repointIni(text: string, certPath: string, keyPath: string): str
   return out;
 }
 
-/** The ini as written: its target when `--xrdp-ini` names a link (edited there, the link kept: issue 12, case 16). */
+/** The ini as written: its target when `--xrdp-ini` names a link (edited there, the link kept, so whatever else reads the link sees the change). */
 export function iniTarget(iniPath: string): string {
   try {
     return lstatSync(iniPath).isSymbolicLink() ? realpathSync(iniPath) : iniPath;
@@ -195,7 +195,7 @@ function probeContent(path: string): { kind: "empty" } | { kind: "not-regular" }
 
 /**
  * Why a file rdpcert would overwrite is not the listener's certificate or key
- * (issue 12, case 7: a key_file= naming a copy of a password file), or null.
+ * (e.g. a key_file= naming a copy of a password file, which a rotation must not overwrite), or null.
  * A truncated PEM (the BEGIN line is there) is still repairable. Never quotes
  * the file.
  */
@@ -387,7 +387,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
         beforeWrite?.(planned);
         // Key first: xrdp reads both per connection, and a new key beside the old cert fails one
         // handshake at worst, while the reverse order could present a cert whose key is not there.
-        // rdpcert's own files only through its managed directory as opened and checked (issue 19).
+        // rdpcert's own files only through its managed directory as opened and checked (never through a link put in its place).
         const put = (path: string, data: string, mode: { mode: number; uid: number; gid: number }): void => {
           const name = managedName(inspection.source, path);
           if (name === null) writeFileAtomic(path, data, mode);
@@ -433,7 +433,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       if (refused) return { ok: false, reason: refused.reason, conflict: refused.conflict };
       try {
         const source = guard?.inspection.source ?? null;
-        // rdpcert's managed files only through the managed directory as opened and checked (issue 19).
+        // rdpcert's managed files only through the managed directory as opened and checked (never through a link put in its place).
         const inPlace = (path: string, act: (at: string) => void): void => {
           const name = source === null ? null : managedName(source, path);
           if (name === null || source === null) act(path);
@@ -489,7 +489,7 @@ function writeSupplied(inspection: HostInspection, supplied: SuppliedCertificate
     { path: targets.cert, sha256: sha256(certText) },
     ...(iniText === null ? [] : [{ path: ini, sha256: sha256(iniText) }]),
   ]);
-  // Into the managed directory as opened and checked, never through a link put in its place (issue 19).
+  // Into the managed directory as opened and checked, never through a link put in its place.
   inManagedDir(inspection.source, (at) => {
     writeFileAtomic(join(at, basename(targets.key)), keyText, { mode: owner.mode, uid: owner.uid, gid: owner.gid });
     writeFileAtomic(join(at, basename(targets.cert)), certText, { mode: 0o644, uid: 0, gid: 0 });
@@ -508,7 +508,7 @@ function writeSupplied(inspection: HostInspection, supplied: SuppliedCertificate
  * remove is one the current configuration names (or rdpcert's own), and every
  * file it would overwrite still holds the backup or what the rotation wrote.
  * A file that holds something else was deployed by someone else meanwhile:
- * the rollback stops rather than put the old pair over it (issue 12, case 8).
+ * the rollback stops rather than put the old pair over it.
  */
 function restoreRefusal(guard: RestoreGuard, toWrite: readonly BackupItem[], toRemove: readonly string[]): { reason: string; conflict: boolean } | null {
   const allowed = allowedRestorePaths(guard.inspection);

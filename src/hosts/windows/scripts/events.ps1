@@ -2,7 +2,7 @@
 # Input (JSON): { sinceMs, ids }: milliseconds since 1970 (UTC) and the event ids, by default
 # 1051, 1055 and 1059 of TerminalServices-RemoteConnectionManager in the System log (the
 # configured certificate was unusable and the listener fell back to its self-signed one;
-# DOMAIN.md, the Azure article "Troubleshoot RDP connection issues by Event ID").
+# Microsoft's article "Troubleshoot RDP connection issues by Event ID").
 # Output: one JSON document { events: [{ id, time, message }] }, newest first, at most 20.
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
