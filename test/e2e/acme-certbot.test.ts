@@ -12,9 +12,9 @@ import { opensslThumbprint } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * A real ACME round trip (issue 13): Debian's pebble (an ACME test server that
+ * A real ACME round trip: Debian's pebble (an ACME test server that
  * here skips challenge validation) issues a certificate to Debian's certbot,
- * whose --deploy-hook runs `rdpcert deploy --from-certbot --yes`, the README's
+ * whose --deploy-hook runs `rdpcert deploy --from-certbot --yes`, docs/commands/deploy.md's
  * recipe; the xrdp listener then presents the ACME-issued certificate with
  * pebble's intermediate. A forced renewal runs the hook again.
  */
@@ -50,7 +50,7 @@ describe("certbot + pebble + rdpcert deploy --from-certbot on real xrdp", () => 
 
     const server = await start(certValid(-10, 170));
     const state = join(server.dir, "state");
-    // The README's recipe, with the test's own paths (certbot runs the hook through a shell).
+    // docs/commands/deploy.md's recipe, with the test's own paths (certbot runs the hook through a shell).
     const hook = `${process.execPath} ${CLI} deploy --from-certbot --yes --xrdp-ini ${server.iniPath} --state-dir ${state} --no-restart --log-dir ${join(dir, "log")}`;
     const certbot = (...args: string[]) =>
       spawnSync("certbot", [...args, "--non-interactive", "--server", `https://127.0.0.1:${acmePort}/dir`, "--no-verify-ssl", "--config-dir", join(dir, "config"), "--work-dir", join(dir, "work"), "--logs-dir", join(dir, "logs")], { encoding: "utf8", timeout: 120_000 });

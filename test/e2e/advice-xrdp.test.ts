@@ -10,7 +10,7 @@ import { rdpcertJson } from "../helpers/cli";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Issue 23: every fix names rdpcert's own command where rdpcert can do it, never
+ * Every fix names rdpcert's own command where rdpcert can do it, never
  * `make-ssl-cert generate-default-snakeoil --force-overwrite` (which rewrites the
  * pair other services share); permission fixes name the real cause; and the
  * advice works when followed, against real xrdp.

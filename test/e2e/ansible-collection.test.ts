@@ -12,7 +12,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
 
 /**
- * The Ansible collection `rdpcert.rdpcert` (contrib/ansible, issue 26), built
+ * The Ansible collection `rdpcert.rdpcert` (contrib/ansible), built
  * and installed with Debian's ansible-core into a temporary collections path,
  * and run with `ansible-playbook` against localhost (connection: local) and
  * real xrdp servers on loopback: the modules call the built rdpcert CLI; the

@@ -9,7 +9,7 @@ import { makeTestCa } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Issue 23, backups and logs, against real xrdp: the admin's original pair
+ * Backups and logs, against real xrdp: the admin's original pair
  * (backup 0001) outlives keepBackups; a restore is in the history and the log;
  * a hand-typed rotate, deploy or restore writes the log file (`--log-dir`
  * honoured), each change with both fingerprints, SHA-1 and SHA-256.

@@ -6,7 +6,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 import { certValid, certWithRawNotAfter, certWithSubject } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 
-/** Issue 12: bad input from certificates and files is reported, never a crash, never OK. */
+/** Bad input from certificates and files is reported, never a crash, never OK. */
 describe("bad input (issue 12) against real xrdp", () => {
   const start = xrdpPool();
   let dir: string;
@@ -82,7 +82,7 @@ describe("bad input (issue 12) against real xrdp", () => {
       expect(JSON.parse(key.stdout).configured.key).toMatchObject({ location: "/dev/zero", reason: expect.stringContaining("is a character device, not a regular file") });
     });
 
-    // A FIFO and standard input are read, bounded at 16 MiB (issue 19): test/e2e/cli-probe.test.ts.
+    // A FIFO and standard input are read, bounded at 16 MiB: test/e2e/cli-probe.test.ts.
     it("--targets /dev/zero or a directory: one line, exit 3", async () => {
       for (const [path, what] of [["/dev/zero", "a character device"], [dir, "a directory"]] as const) {
         const run = await rdpcert(["probe", "--targets", path]);
@@ -121,7 +121,7 @@ describe("bad input (issue 12) against real xrdp", () => {
       writeFileSync(file, `127.0.0.1\n${shadowLike}`, { mode: 0o600 });
       for (const json of [[], ["--json"]]) {
         const run = await rdpcert(["probe", "--targets", file, "--timeout", "1000", ...json]);
-        // One bad line no longer ends the run (issue 23): it is that line's CRITICAL, the others are probed.
+        // One bad line no longer ends the run: it is that line's CRITICAL, the others are probed.
         expect(run.code).toBe(2);
         expect(`${run.stdout}${run.stderr}`).not.toMatch(/SECRET|root:|daemon|\$y\$/);
         expect(run.stdout).toContain(`--targets ${file} line 2: not a valid target: use host, host:port or [IPv6]:port`);

@@ -9,7 +9,7 @@ import { type Leaf, makeTestCa } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Issue 22: users already run blackbox_exporter's stock certificate alert
+ * Users already run blackbox_exporter's stock certificate alert
  * (`probe_ssl_earliest_cert_expiry - time() < 86400 * N`). Side by side, on a
  * real Prometheus: Debian's blackbox_exporter fails on an xrdp listener (RDP
  * wants an X.224 Connection Request before TLS), rdpcert exporter's /probe

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rdpcert } from "../helpers/cli";
 
-/** `rdpcert config validate` checks what run, schedule and task would check (issue 15). */
+/** `rdpcert config validate` checks what run, schedule and task would check. */
 describe("rdpcert config validate", () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "rdpcert-config-"))));

@@ -7,7 +7,7 @@ import { rdpcert } from "../helpers/cli";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Every command reads the config file (issue 15): with only `--config`, and
+ * Every command reads the config file: with only `--config`, and
  * no --xrdp-ini or --state-dir flag, status, rotate, doctor and backups use
  * the file's `xrdpIni` and `stateDir`; a flag still overrides the file.
  */

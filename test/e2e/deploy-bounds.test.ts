@@ -9,7 +9,7 @@ import { type TestCa, makeTestCa } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Unbounded work under the size caps (issue 19): hostile inputs the test
+ * Unbounded work under the size caps: hostile inputs the test
  * generates itself, through the built CLI's `deploy --dry-run` against real
  * xrdp. Each is refused with one line and exit 3, and the test's own timeout
  * bounds the wall clock (before: 69 s for a long chain, 17-41 s for a junk key

@@ -12,7 +12,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * `rdpcert deploy` against real xrdp servers on loopback, with a test CA made
- * by openssl in the test (issue 13): the listener presents the deployed
+ * by openssl in the test: the listener presents the deployed
  * certificate and its chain, bad inputs change no byte, a failing restart and
  * a kill -9 are rolled back or recovered.
  */

@@ -4,7 +4,7 @@ import { type TestDns, startTestDns } from "../helpers/dns-server";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * `rdpcert doctor` (issue 19): its name resolution honours --timeout as the
+ * `rdpcert doctor`: its name resolution honours --timeout as the
  * probe's does (a DNS server that never answers: a real one on loopback, in
  * the CLI's own mount namespace), and a listener whose certificate does not
  * parse is named for what it is. The wall clock is bounded by each test's own

@@ -123,7 +123,7 @@ describe("rdpcert doctor", () => {
     expect(json.notes.map((n) => n.id)).toEqual(["name-mismatch"]);
   });
 
-  // Issue 11, case 3: reached by IP, the advice was "rotate", and a rotation reproduced the mismatch.
+  // A self-signed certificate reached by IP: the advice used to be "rotate", and a rotation reproduced the mismatch.
   it("a healthy self-signed listener reached by IP: exit 0, and the fix adds the IP while keeping the names", async () => {
     const now = Date.now();
     const server = await start(buildSelfSigned(testKey(), { commonName: "localhost", dnsNames: ["localhost"], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) }));

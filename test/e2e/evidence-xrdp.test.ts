@@ -12,9 +12,10 @@ import { ensureUser } from "../helpers/users";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Issue 11, "verdicts grounded in evidence", end to end on real xrdp: each of
- * the ten cases the issue lists (3 and 10 live in doctor.test.ts and
- * probe-hostile.test.ts), and ten healthy passes that change nothing. These
+ * Verdicts grounded in evidence, end to end on real xrdp: each of
+ * the numbered cases below (case 3, a name mismatch on a self-signed
+ * certificate, lives in doctor.test.ts; case 10, a negotiation answer of 0x10,
+ * in probe-hostile.test.ts), and ten healthy passes that change nothing. These
  * tests need root: xrdp runs as root or as the `xrdp` user, the CLI as root or
  * as an unprivileged monitoring user, and groups are changed for real.
  */

@@ -10,7 +10,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
 
 /**
- * The real `rdpcert exporter` process keeps every wait bounded (issue 19):
+ * The real `rdpcert exporter` process keeps every wait bounded:
  * names resolve only once the limits admitted the request and within the
  * probe's deadline, so a flood of names a DNS server never answers does not
  * stall later scrapes of names; the client cannot lengthen the deadline past

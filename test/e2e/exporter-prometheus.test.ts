@@ -8,7 +8,7 @@ import { type RunningProcess, type Sample, eventually, httpGet, startExporterCli
 import { adminDir } from "../helpers/admin-dir";
 
 /**
- * Issue 14 end to end: a real Prometheus scrapes `rdpcert exporter`, which
+ * End to end: a real Prometheus scrapes `rdpcert exporter`, which
  * probes real xrdp listeners (healthy, expiring, TLS not offered) and this
  * "host" (module=local against the healthy one's xrdp.ini).
  */

@@ -10,7 +10,7 @@ import { CLI, rdpcert, readableCli } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
 import { type Tmpfs, mountTmpfs } from "../helpers/tmpfs";
 
-/** Issue 12: faults of the machine (log sink, disks, signals, descriptors) against real xrdp and real tmpfs mounts. */
+/** Faults of the machine (log sink, disks, signals, descriptors) against real xrdp and real tmpfs mounts. */
 interface RunJson {
   outcome: string;
   status: string;

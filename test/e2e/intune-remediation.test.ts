@@ -11,7 +11,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
 
 /**
- * The Intune Remediations pair (contrib/intune, issue 26) under PowerShell 7,
+ * The Intune Remediations pair (contrib/intune) under PowerShell 7,
  * driving the real built rdpcert against a real xrdp on loopback: detection
  * exits 1 on an expiring certificate, remediation rotates it (rdpcert run),
  * detection exits 0 afterwards, and a second remediation is harmless. What

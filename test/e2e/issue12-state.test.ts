@@ -12,8 +12,12 @@ import { adminDir } from "../helpers/admin-dir";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Issue 12, the state dir and file-trust cases (6, 7, 8, 9, 12, 13, 16), as
- * an attacker or an unlucky admin would meet them: the built CLI, real xrdp
+ * The state dir and the files a rotation touches, as an attacker or an
+ * unlucky admin would meet them (the state dir is root's; never overwrite what
+ * is not the listener's pair; a rollback never overwrites a newer pair; a
+ * stale lock whose pid was reused; leftover temp files; a restore never prunes
+ * the backup it restores; a symlinked xrdp.ini; the describe blocks keep the
+ * case numbers they were filed under): the built CLI, real xrdp
  * servers on loopback, and a real second user (rdpcert-t2) for what another
  * user can plant. Runs as root.
  */

@@ -11,7 +11,7 @@ import { ensureUser } from "../helpers/users";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
- * Issue 19 (file trust and configuration): nothing another user writes decides what root
+ * File trust and configuration (docs/trust.md): nothing another user writes decides what root
  * deploys, runs or writes through. The built CLI as root, real xrdp on loopback, a real second
  * user (rdpcert-t2), real links and directories made by the test; each refusal is one line, a
  * documented exit code, and no byte changed (the listener keeps presenting what it did).

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { rdpcert } from "../helpers/cli";
 
 /**
- * What a package manager would accept (issue 15): `npm pack` gives a tarball
+ * What a package manager would accept: `npm pack` gives a tarball
  * that installs with `npm install -g` into a fresh prefix and puts `rdpcert`,
  * with its PowerShell scripts, on that prefix's PATH; `task install` names
  * the installed binary and node by absolute path; without a running systemd
@@ -25,7 +25,7 @@ describe("the npm package", () => {
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining(["dist/src/cli/main.js", "dist/src/hosts/windows/scripts/inspect.ps1", "package.json", "README.md"]));
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("src/core/"))).toBe(false);
-    // contrib/prometheus ships: the README's monitoring section points users at it.
+    // contrib/prometheus ships: docs/monitoring.md points users at it.
     expect(files).toEqual(expect.arrayContaining(["contrib/prometheus/prometheus.example.yml", "contrib/prometheus/rules.yml", "contrib/prometheus/rules.test.yml", "contrib/prometheus/grafana-dashboard.json", "contrib/prometheus/targets/rdp-listeners.example.yml"]));
 
     const prefix = join(dir, "prefix");

@@ -97,7 +97,7 @@ describe("probe against hostile listeners", () => {
     expect(result.error).toEqual({ kind: "protocol-error", message: "the listener selected protocol 0x8 (HYBRID_EX), which was not offered (offered SSL|HYBRID)" });
   });
 
-  // Issue 11, case 10: 0x10 is no protocol at all (it used to read as "standard RDP security"),
+  // 0x10 is no protocol at all (it used to read as "standard RDP security"),
   // and a selection must be one protocol (0x3 and 0xffffffff used to be accepted as TLS).
   it.each([
     [0x10, "the listener selected protocol 0x10 (UNKNOWN(0x10)), which was not offered (offered SSL|HYBRID)"],

@@ -7,7 +7,7 @@ import { freePort } from "../../scripts/xrdp-server";
 import { rdpcertJson } from "../helpers/cli";
 
 /**
- * `probe --targets` on several threads (issue 14) reports exactly what one
+ * `probe --targets` on several threads reports exactly what one
  * thread does: same order, same verdicts, same JSON but for the timings. Runs
  * against the benchmarks' simulated fleet (scripts/fleet-sim.ts, built).
  */

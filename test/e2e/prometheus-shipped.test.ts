@@ -10,7 +10,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 import { parseYaml } from "../helpers/yaml";
 
 /**
- * Issue 22: the SHIPPED contrib/prometheus files as a user deploys them. A real
+ * The SHIPPED contrib/prometheus files as a user deploys them. A real
  * Prometheus (Debian's) loads prometheus.example.yml and rules.yml; the test
  * changes only addresses, file paths and intervals, by editing the parsed
  * YAML. It scrapes the real `rdpcert exporter` (/probe, module=local, its own

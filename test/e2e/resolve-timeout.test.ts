@@ -7,7 +7,7 @@ import { certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 
 /**
- * Issue 12 item 4: a DNS server that never answers. A real UDP socket on
+ * A DNS server that never answers. A real UDP socket on
  * 127.0.0.153:53 reads the queries and never replies; the CLI runs in its own
  * mount namespace where /etc/resolv.conf names only that server (the host's
  * file is untouched), so the system resolver (getaddrinfo) really waits on it.

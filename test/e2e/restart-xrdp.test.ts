@@ -12,7 +12,7 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
 
 /**
- * Issue 23: a rotation must not drop connected users. xrdp reads its pair for
+ * A rotation must not drop connected users. xrdp reads its pair for
  * every new connection, so `restartCommand: "auto"` (the default) restarts
  * nothing on xrdp. systemd does not run here (no PID 1 systemd in the test
  * machine), so `systemctl` is a stand-in on PATH that does what

@@ -19,7 +19,7 @@ let readableCopy: string | null = null;
 
 /**
  * The CLI as another (non-root) user can run it. A clone in a directory others cannot
- * enter (/root/x, with /root 0700) is out of their reach (issue 23): then the built
+ * enter (/root/x, with /root 0700) is out of their reach: then the built
  * dist/, package.json and the production dependencies (package-lock.json entries
  * without "dev") are copied once per test process into a 0755 temp dir, removed at exit.
  */

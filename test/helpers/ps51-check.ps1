@@ -14,7 +14,7 @@ $syntaxRules = @(
   @{ rule = '?? or ??= (PowerShell 7)'; test = { param($a) $a -is [System.Management.Automation.Language.BinaryExpressionAst] -and [string]$a.Operator -eq 'QuestionQuestion' } },
   @{ rule = '??= (PowerShell 7)'; test = { param($a) $a -is [System.Management.Automation.Language.AssignmentStatementAst] -and [string]$a.Operator -eq 'QuestionQuestionEquals' } },
   @{ rule = '?. or ?[] (PowerShell 7)'; test = { param($a) ($a -is [System.Management.Automation.Language.MemberExpressionAst] -or $a -is [System.Management.Automation.Language.IndexExpressionAst]) -and $a.NullConditional } },
-  # Windows Server 2012 R2 ships PowerShell 4, where ::new() does not exist (DOMAIN.md): New-Object works everywhere.
+  # Windows Server 2012 R2 ships PowerShell 4, where ::new() does not exist (WMF 5.1 is an update there): New-Object works everywhere.
   @{ rule = '::new() (PowerShell 5; use New-Object)'; test = { param($a) $a -is [System.Management.Automation.Language.InvokeMemberExpressionAst] -and $a.Static -and $a.Member -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $a.Member.Value -eq 'new' } },
   @{ rule = 'clean block (PowerShell 7.3)'; test = { param($a) $a -is [System.Management.Automation.Language.NamedBlockAst] -and [string]$a.BlockKind -eq 'Clean' } },
   # Not a version matter: bootstrap.ps1 runs every script as a script block, which has no script scope.

@@ -1,6 +1,6 @@
-# The Intune Remediations pair (contrib/intune, issue 26) under Pester: the rdpcert invocation
+# The Intune Remediations pair (contrib/intune) under Pester: the rdpcert invocation
 # (-Node, -Cli) points at a stand-in that prints rdpcert.status/v1 and rdpcert.run/v1 documents
-# (fields as README "JSON output" documents them) with rdpcert's exit codes; the files' bytes;
+# (fields as docs/json-schemas.md documents them) with rdpcert's exit codes; the files' bytes;
 # the 32-bit -> Sysnative relaunch. test/e2e/intune-remediation.test.ts runs the same scripts
 # against the real rdpcert and a real xrdp. Neither has run on Windows or in Intune.
 # Windows facts these rules rest on (Microsoft docs):

@@ -403,7 +403,7 @@ Describe 'restart.ps1' {
 
   It 'then stops UmRdpService first and restarts TermService when only that issues it (bounded waits)' {
     $WinModel.IssuesOnRestartOf = 'TermService'
-    # DOMAIN.md: TermService hangs in Stopping while UmRdpService still runs.
+    # [EV05 5.2-5.5]: TermService hangs in Stopping while UmRdpService still runs.
     $WinModel.Services.TermService.Hangs = 'unless-dependents-stopped'
     $old = $WinModel.SelfSignedThumbprint
     $null = Invoke-RdpScript 'remove.ps1' @{ thumbprint = $old; store = 'Remote Desktop' }

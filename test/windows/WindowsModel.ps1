@@ -9,13 +9,13 @@
 # which each script keeps in one small function, are replaced by aliases
 # (resolved before functions, which is also how Pester's Mock works).
 #
-# Every rule carries its source (issue 20): a capture from a real host in the project's
-# evidence folder (windows-evidence/NN section: /work/shared/windows-evidence/, listed in
-# README "Windows: what is not verified on a real host"), or a Microsoft document:
+# Every rule carries its source: a capture from a real host in the project's
+# evidence collection (windows-evidence/NN section, published with the project; see
+# docs/windows.md "Windows: what is not verified on a real host"), or a Microsoft document:
 #   [EV01 1.1] windows-evidence/01-machinekeys-acl.md section 1.1, and so on for 02..06
-#   [GUESS]  no published capture or document: a modelling choice, listed in the README's
+#   [GUESS]  no published capture or document: a modelling choice, listed in docs/windows.md's
 #            "not verified on a real host"
-# and DOMAIN.md (/work/shared/DOMAIN.md) with the Microsoft documents it cites:
+# or one of these Microsoft documents and public scripts:
 #   [TSGS]   Win32_TSGeneralSetting class reference (learn.microsoft.com)
 #   [KB3042780] "Remote Desktop listener certificate configurations"
 #   [KB2001849] RDP listener certificate / MachineKeys permissions
@@ -40,7 +40,7 @@ function New-ModelCertificate {
     [bool]$HasPrivateKey = $true,
     [bool]$Exportable = $false,
     [ValidateSet('CAPI', 'CNG')][string]$KeyProvider = 'CAPI',
-    # Windows' own self-signed key grants NETWORK SERVICE Read; an imported one does not (DOMAIN.md).
+    # Windows' own self-signed key grants NETWORK SERVICE Read; an imported one does not ([KB2001849]; Posh-ACME.Deploy #12).
     [string[]]$KeyAcl = $null,
     [string]$KeyFileName = $null,
     # A key file that exists but will not open (damaged): [EV02 2.10] measured, [EV02 2.7b] reported.
@@ -123,12 +123,12 @@ function New-WindowsModel {
     Certificates = [System.Collections.Generic.List[object]]::new()
     Listeners = [ordered]@{
       # [TSGS] one Win32_TSGeneralSetting per listener; the registry mirror is
-      # HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\<name> (DOMAIN.md).
+      # HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\<name> ([KB3042780]).
       'RDP-Tcp' = [ordered]@{
         PortNumber = 3389
         SecurityLayer = 2
         UserAuthentication = 1
-        # [KB3042780]/DOMAIN.md: 1 = the default self-signed certificate, and then the
+        # [KB3042780], [EV04 4.2]: 1 = the default self-signed certificate, and then the
         # registry value SSLCertificateSHA1Hash is usually absent; 3 = custom (value set);
         # 2 = Group Policy template (AD CS auto-enrollment); 0 = not valid.
         HashType = 1
@@ -146,7 +146,7 @@ function New-WindowsModel {
     Services = [ordered]@{
       SessionEnv = [ordered]@{ DisplayName = 'Remote Desktop Configuration'; Status = 'Running'; StartType = 'Manual'; DependsOn = @(); StopSeconds = 2; Hangs = $false; StartFails = $null }
       TermService = [ordered]@{ DisplayName = 'Remote Desktop Services'; Status = 'Running'; StartType = 'Manual'; DependsOn = @(); StopSeconds = 6; Hangs = $false; StartFails = $null }
-      # DOMAIN.md: UmRdpService depends on TermService.
+      # [EV05 5.1, 5.2]: UmRdpService depends on TermService.
       UmRdpService = [ordered]@{ DisplayName = 'Remote Desktop Services UserMode Port Redirector'; Status = 'Running'; StartType = 'Manual'; DependsOn = @('TermService'); StopSeconds = 0; Hangs = $false; StartFails = $null }
     }
     # [EV01 1.1] measured on six builds, [EV01 1.2, 1.3, 1.5] agree: MachineKeys is
@@ -167,7 +167,7 @@ function New-WindowsModel {
     Firewall = [System.Collections.Generic.List[object]]::new()
     RegistryHkcu = [ordered]@{}
     ScheduledTasks = [ordered]@{}
-    # DOMAIN.md: Windows Server 2012 R2 may lack .NET 4.6 (RSACertificateExtensions).
+    # Windows Server 2012 R2 ships .NET Framework 4.5.x and may lack 4.6's RSACertificateExtensions.
     HasRsaCertificateExtensions = $true
     # Which key storage an imported PFX's RSA key lands in: a PFX without a CSP attribute (as
     # rdpcert builds it) goes to a CAPI provider on the Windows versions we know of, a KSP-tagged
@@ -253,7 +253,7 @@ function Test-ModelKeyFoldersHealthy {
 }
 
 function Test-ModelUsableByNetworkService($cert) {
-  # DOMAIN.md, [EV02 2.10]: TermService runs as NETWORK SERVICE (S-1-5-20); a key it cannot read,
+  # [KB2001849], [EV02 2.10]: TermService runs as NETWORK SERVICE (S-1-5-20); a key it cannot read,
   # or one that will not open, is unusable (Schannel 36870).
   [bool]$cert.HasPrivateKey -and -not $cert.KeyBroken -and (Test-ModelAcl $cert.KeyAcl $global:ModelNetworkServiceSids 'R')
 }
@@ -278,7 +278,7 @@ function Get-ModelListenerHash([string]$Name) {
 }
 
 function Get-ModelPresented([string]$Name = 'RDP-Tcp') {
-  # What a client sees on the listener's port. DOMAIN.md "What goes wrong": a configured
+  # What a client sees on the listener's port. [AZ], [KB3042780]: a configured
   # certificate that is missing or unusable makes Windows silently serve its self-signed
   # one (events 1051/1055/1059); SecurityLayer 0 never offers TLS; TermService down, nothing.
   if ($global:WinModel.Services.TermService.Status -ne 'Running') { return [ordered]@{ kind = 'down' } }
@@ -303,13 +303,13 @@ function Get-ModelPresented([string]$Name = 'RDP-Tcp') {
     Add-ModelBrokenKeyEvent $self.Thumbprint
     return [ordered]@{ kind = $global:WinModel.BrokenKeyWire }
   }
-  # No usable certificate at all: the handshake fails (DOMAIN.md: TLS alert / closed after negotiation).
+  # No usable certificate at all: the handshake fails (a TLS alert, or the connection closed after negotiation: what clients report as 0x904 / 0x7).
   return [ordered]@{ kind = 'tls-failed' }
 }
 
 function Add-ModelBrokenKeyEvent([string]$Thumbprint) {
   # [EV02 2.4, 2.9] the text, the same in every source; it names no key or thumbprint. Its data is
-  # Type, ErrorCode, ErrorStatus (issue 20; [EV02 2.6] shows Schannel's EventData shape): the
+  # Type, ErrorCode, ErrorStatus ([EV02 2.6] shows Schannel's EventData shape): the
   # exact values are a [GUESS], no 36870 XML was found ([EV02] Not found).
   if (@($global:WinModel.BrokenKeyLogged) -contains $Thumbprint) { return }
   $global:WinModel.BrokenKeyLogged = @($global:WinModel.BrokenKeyLogged) + $Thumbprint
@@ -317,7 +317,7 @@ function Add-ModelBrokenKeyEvent([string]$Thumbprint) {
 }
 
 function Add-ModelFallbackEvent([string]$Hash) {
-  # [KB3042780]/DOMAIN.md: a configured certificate whose key NETWORK SERVICE cannot read is
+  # [KB3042780], [AZ]: a configured certificate whose key NETWORK SERVICE cannot read is
   # unusable: Schannel logs 36870 and the listener falls back to its self-signed certificate
   # (TerminalServices-RemoteConnectionManager 1051/1055/1059). Which of the three Windows logs
   # for which cause is not in our sources: the model logs 1059. A configured thumbprint naming
@@ -329,7 +329,7 @@ function Add-ModelFallbackEvent([string]$Hash) {
 }
 
 function Invoke-ModelServiceStarted([string]$Name) {
-  # DOMAIN.md "Regeneration": restarting the service that issues the certificate makes Windows
+  # [EV03 3.1, 3.2] (Microsoft's procedure), [AZ]: restarting the service that issues the certificate makes Windows
   # create a new self-signed one when Remote Desktop holds no valid one (event 1056);
   # with broken key-folder ACLs it cannot (1057 when none existed, 1058 when the old one expired).
   # [EV03 3.1, 3.2] Microsoft's procedure: delete, restart SessionEnv, "the certificate reappears";
@@ -421,7 +421,7 @@ function Get-ModelRegistryValues([string]$Path) {
     if (-not $key) { return $null }
     $l = $global:WinModel.Listeners[$key]
     $values = [ordered]@{ PortNumber = [int]$l.PortNumber; SecurityLayer = [int]$l.SecurityLayer; UserAuthentication = [int]$l.UserAuthentication }
-    # DOMAIN.md: SSLCertificateSHA1Hash is binary, and absent for the default self-signed certificate.
+    # [TSGS], [EV04 4.2]: SSLCertificateSHA1Hash is binary, and absent for the default self-signed certificate.
     if ($l.RegistryHash) { $values.SSLCertificateSHA1Hash = [byte[]]([Convert]::FromHexString($l.RegistryHash)) }
     return $values
   }
@@ -492,7 +492,7 @@ function Remove-ItemProperty {
   if ($p -notmatch '^HK(LM|CU):') { return Microsoft.PowerShell.Management\Remove-ItemProperty @PSBoundParameters }
   $l = $global:WinModel.Listeners[$p.Substring($global:ModelWinStations.Length).TrimEnd('\')]
   if ($Name -ne 'SSLCertificateSHA1Hash' -or $null -eq $l -or -not $l.RegistryHash) { throw "Property $Name does not exist at path $p." }
-  # [KB3042780]/DOMAIN.md: removing the value restores the default self-signed binding (type 1).
+  # [KB3042780]: removing the value restores the default self-signed binding (type 1).
   $l.RegistryHash = $null; $l.HashType = 1
 }
 
@@ -593,7 +593,7 @@ function Import-PfxCertificate {
   $copy = [ordered]@{} + $source
   $copy.Store = $store
   # An imported key gets a new key file whose ACL grants SYSTEM and Administrators only:
-  # NETWORK SERVICE must be granted Read on it (DOMAIN.md; Posh-ACME.Deploy #12).
+  # NETWORK SERVICE must be granted Read on it ([PEERS]; Posh-ACME.Deploy #12).
   $copy.KeyFileName = ([guid]::NewGuid().ToString('N')) + '_machineguid'
   $copy.KeyAcl = @('S-1-5-18:F', 'S-1-5-32-544:F')
   $copy.Exportable = [bool]$Exportable
@@ -606,7 +606,7 @@ function Import-ModelRealPfx([byte[]]$Bytes, [string]$CertStoreLocation, [secure
   # password as Windows would: a wrong password fails ("The specified network password is not
   # correct."). [PKI] Import-PfxCertificate puts every certificate of the PFX into the named
   # store and returns them; the key gets a new key file whose ACL grants SYSTEM and
-  # Administrators only (DOMAIN.md; Posh-ACME.Deploy #12), so NETWORK SERVICE must be granted Read.
+  # Administrators only ([PEERS]; Posh-ACME.Deploy #12), so NETWORK SERVICE must be granted Read.
   $plain = [System.Net.NetworkCredential]::new('', $Password).Password
   $collection = [System.Security.Cryptography.X509Certificates.X509Certificate2Collection]::new()
   try {
@@ -677,7 +677,7 @@ function Set-CimInstance {
     $l = $global:WinModel.Listeners[$InputObject.TerminalName]
     if ($Property.ContainsKey('SSLCertificateSHA1Hash')) {
       $hash = ([string]$Property.SSLCertificateSHA1Hash).ToUpperInvariant()
-      # DOMAIN.md: WMI sets SSLCertificateSHA1Hash only for a certificate in LocalMachine\My; others fail with "Invalid Parameter".
+      # [TSGS], [PEERS]: WMI sets SSLCertificateSHA1Hash only for a certificate in LocalMachine\My; others fail with "Invalid Parameter".
       if (-not (Get-ModelCertificate 'My' $hash)) { throw [Microsoft.Management.Infrastructure.CimException]::new('Invalid parameter ') }
       $l.RegistryHash = $hash; $l.HashType = 3
     }
@@ -691,7 +691,7 @@ function New-ModelServiceObject([string]$Name) {
   $o = [pscustomobject]@{ Name = $Name; ServiceName = $Name; DisplayName = $s.DisplayName; Status = $s.Status; StartType = $s.StartType }
   $o | Add-Member -MemberType ScriptMethod -Name Refresh -Value { $this.Status = $global:WinModel.Services[$this.Name].Status }
   # .NET Framework's ServiceController.Stop() (reference source, ServiceController.cs) first stops
-  # every running dependent (waiting up to 30 s each) and never starts them again (issue 20);
+  # every running dependent (waiting up to 30 s each) and never starts them again;
   # .NET on pwsh 7 behaves otherwise, so the model follows the Framework.
   $o | Add-Member -MemberType ScriptMethod -Name Stop -Value { Invoke-ModelStop $this.Name $true }
   $o | Add-Member -MemberType ScriptProperty -Name DependentServices -Value { $n = $this.Name; @($global:WinModel.Services.Keys | Where-Object { $global:WinModel.Services[$_].DependsOn -contains $n } | ForEach-Object { New-ModelServiceObject $_ }) }
@@ -715,7 +715,7 @@ function Invoke-ModelStop([string]$Name, [bool]$WithDependents) {
   }
   foreach ($d in $dependents) { $global:WinModel.Services[$d].Status = 'Stopped' }
   if ($s.Status -eq 'Stopped') { return }
-  # DOMAIN.md: TermService can hang in Stopping; stopping UmRdpService first helps (so it hangs when
+  # [EV05 5.2-5.5]: TermService can hang in Stopping; stopping UmRdpService first helps (so it hangs when
   # UmRdpService was still running when asked, or when the model says it always hangs).
   if ($s.Hangs -eq $true -or ($s.Hangs -eq 'unless-dependents-stopped' -and $dependents.Count -gt 0)) { $s.Status = 'StopPending'; return }
   $s.Status = 'StopPending'
@@ -727,7 +727,7 @@ function Invoke-ModelStart([string]$Name) {
   if ($s.Status -eq 'Running') { return }
   if ($s.Status -eq 'StopPending') { throw [System.InvalidOperationException]::new("Cannot start service $Name on computer '.'.") }
   foreach ($dep in $s.DependsOn) {
-    # DOMAIN.md: starting can fail with error 1068 (dependency failed).
+    # [SVC]: starting can fail with error 1068 (ERROR_SERVICE_DEPENDENCY_FAIL).
     if ($global:WinModel.Services[$dep].Status -ne 'Running') { Invoke-ModelStart $dep; Complete-ModelPending $dep ([TimeSpan]::FromSeconds(60)) }
   }
   if ($s.StartFails) { throw [System.InvalidOperationException]::new("Cannot start service $Name on computer '.'. $($s.StartFails)") }
@@ -848,14 +848,14 @@ function Get-NetFirewallRule {
 function Get-NetFirewallPortFilter {
   [CmdletBinding()]
   param([Parameter(ValueFromPipeline)]$AssociatedNetFirewallRule)
-  # FirewallPortFilterMs: how long one rule's filter takes (a host with a thousand rules takes a minute in all, issue 20) [GUESS on the figure].
+  # FirewallPortFilterMs: how long one rule's filter takes (a host with a thousand rules takes a minute in all) [GUESS on the figure].
   process {
     if ($global:WinModel.Contains('FirewallPortFilterMs') -and $global:WinModel.FirewallPortFilterMs) { Start-Sleep -Milliseconds ([int]$global:WinModel.FirewallPortFilterMs) }
     [pscustomobject]@{ LocalPort = $AssociatedNetFirewallRule.ModelLocalPort; Protocol = $AssociatedNetFirewallRule.ModelProtocol }
   }
 }
 
-# ---- ACLs of the key folders and files (DOMAIN.md, [KB2001849]) ----------------
+# ---- ACLs of the key folders and files ([KB2001849], [EV01]) -------------------
 
 function Get-ModelKeyAcl([string]$Path) {
   $machineKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\RSA\MachineKeys'

@@ -32,7 +32,7 @@ foreach ($name in $Scenario) {
     'group-policy-template' {
       $t = New-ModelCertificate -Store 'My' -Subject ('CN=' + $WinModel.ComputerName) -Issuer 'CN=Corp Issuing CA' -DaysAgo 300 -DaysValid 365 -KeyAcl @('S-1-5-18:F', 'S-1-5-32-544:F', 'S-1-5-20:R')
       $WinModel.Certificates.Add($t)
-      # The policy, not the WinStations value, names it: a hash set there by hand would take precedence (DOMAIN.md).
+      # The policy, not the WinStations value, names it: a hash set there by hand would take precedence ([KB3042780]).
       $WinModel.Listeners['RDP-Tcp'].HashType = 2; $WinModel.Listeners['RDP-Tcp'].TemplateHash = $t.Thumbprint
     }
     # A CA-issued certificate in My bound by hand (type 3, the registry value set), its key readable by NETWORK SERVICE.

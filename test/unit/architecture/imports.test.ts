@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /**
- * The architecture the README draws, checked on the source: no import
+ * The architecture docs/architecture.md draws, checked on the source: no import
  * circles; the whole layer order (a module imports its own tier or lower
  * ones); no command module imports another. Type-only and lazy
  * (`await import(...)`) imports count like any other.
@@ -57,7 +57,7 @@ function cycles(of: Graph = graph): string[][] {
 }
 
 /**
- * The README's layer order, lowest 0: `cli ──► app ──► rotation, metrics ──►
+ * docs/architecture.md's layer order, lowest 0: `cli ──► app ──► rotation, metrics ──►
  * hosts, probe, log, schedule ──► core`. A module may import its own layer,
  * any layer of its tier, and any lower tier; never a higher one.
  */

@@ -1,6 +1,6 @@
 import { UsageError, describeFailure } from "../../../src/cli/exit-codes";
 
-/** Issue 12 item 5: every failure is one line naming what failed and what to do. */
+/** Every failure is one line naming what failed and what to do. */
 describe("describeFailure", () => {
   it("an errno error names the operation, the path, the meaning and a fix", () => {
     const error = Object.assign(new Error("EROFS: read-only file system, open '/var/lib/rdpcert/rotate.lock'"), { code: "EROFS", syscall: "open", path: "/var/lib/rdpcert/rotate.lock" });

@@ -1,6 +1,6 @@
 import { PATH_FIELDS, envName, isAbsolutePath, parseConfigText, resolveConfig, validateConfig } from "../../../src/core/config";
 
-/** Issue 19: path fields absolute only (file and environment), a deeply nested value is a typed one-line error. */
+/** Path fields absolute only (a relative path would depend on the working directory) (file and environment), a deeply nested value is a typed one-line error. */
 describe("config: paths and nesting (issue 19)", () => {
   it.each(PATH_FIELDS.map((field) => [field]))("%s: a relative path in the file is refused with one line naming the field", (field) => {
     for (const value of ["state", "./state", "../etc/rdpcert", "var/lib/x"]) {

@@ -38,7 +38,7 @@ describe("config", () => {
     expect(result).toEqual({ ok: false, error: expect.stringMatching(/^cfg: warnDays: -1 is not allowed .*\(environment overrides: RDPCERT_WARN_DAYS\)$/) });
   });
 
-  // Issue 11, case 6: these passed validation, then every run rotated.
+  // Combinations that once passed validation, then made every run rotate.
   it.each([
     ['{"warnDays": 400}', "warnDays (400) must be below validityDays (180)"],
     ['{"warnDays": 180}', "warnDays (180) must be below validityDays (180)"],

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { findJsonSyntaxError } from "../../../src/core/json-syntax";
 
-/** Issue 12 item 10: where JSON breaks and what was expected, never the text. */
+/** Where JSON breaks and what was expected, never the text. */
 describe("findJsonSyntaxError", () => {
   it("names line, column and what was expected", () => {
     expect(findJsonSyntaxError("root:$y$j9T$abc:19000:0:99999:7:::\n")).toEqual({ line: 1, column: 1, expected: "a value (an object, array, string, number, true, false or null)" });

@@ -74,7 +74,7 @@ describe("decideRun", () => {
     expect(decideRun(broken, "self-signed", { ...runPolicy, autoRepair: false }, NO_BACKOFF, now)).toMatchObject({ kind: "none", exitCode: 2, reason: expect.stringContaining("autoRepair is off") });
   });
 
-  // Issue 11: a new pair does not fix a permission, a TLS setting or another process on the port.
+  // Rotate only for what a rotation fixes: a new pair does not fix a permission, a TLS setting or another process on the port.
   it("never rotates for what a new certificate does not fix: an unreadable key is CRITICAL with its permission fix", () => {
     const pem = der(certValid(-10, 170).certPem);
     const unreadable = assess(configured(pem, "self-signed", { state: "unreadable", location: "/k", reason: "xrdp cannot read its private key", fix: "chgrp xrdp /k && chmod 640 /k" }), presentedDer(null, { kind: "rdp-security-only", message: "no TLS" }), DEFAULT_POLICY, now);

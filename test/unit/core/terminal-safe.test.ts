@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { jsonText, terminalField, terminalText } from "../../../src/core/terminal-safe";
 
-/** Issue 12 item 11: nothing that steers a terminal or reorders text is written raw. */
+/** Nothing that steers a terminal or reorders text is written raw. */
 describe("terminal-safe text", () => {
   it("escapes C0 (but the line feed), DEL, C1 and bidi/invisible formatting characters", () => {
     expect(terminalText("a\u001b[2Jb\u009b31m\u202egpj.exe\u2066\u200b\tc\n")).toBe("a\\x1b[2Jb\\x9b31m\\u202egpj.exe\\u2066\\u200b\\x09c\n");

@@ -9,7 +9,7 @@ import { certValid } from "../../helpers/certs";
 import { inspected, presentedBy } from "../../helpers/fakes";
 
 /**
- * Issue 23: `restartCommand: "auto"` on xrdp restarts nothing, and runs its restart only when the
+ * `restartCommand: "auto"` on xrdp restarts nothing, and runs its restart only when the
  * first handshake after the change still presents the old certificate. Real xrdp always re-reads
  * its pair (test/e2e/restart-xrdp.test.ts), so a server that does not is modelled here: the files
  * change on `replace`, and what the listener serves changes on `replace` (re-reads) or only on a

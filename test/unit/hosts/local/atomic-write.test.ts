@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeLeftoverTemps } from "../../../../src/hosts/local/atomic-write";
 
-/** Leftovers of a crash inside writeFileAtomic (issue 12, case 12), on real files. */
+/** Leftovers of a crash inside writeFileAtomic (a key's temp file is a copy of the key), on real files. */
 describe("removeLeftoverTemps", () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "rdpcert-atomic-"))));

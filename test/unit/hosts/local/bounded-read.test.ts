@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BoundedReadError, READ_LIMITS, readBounded, readBoundedText } from "../../../../src/hosts/local/bounded-read";
 
-/** Issue 12 item 3: every read is bounded; real FIFOs, devices and files, no mocks. */
+/** Every read is bounded (a device or FIFO never exhausts memory); real FIFOs, devices and files, no mocks. */
 describe("readBounded", () => {
   let dir: string;
   beforeAll(() => {

@@ -7,7 +7,7 @@ import { openTrustedDirectory } from "../../../../src/hosts/local/trusted-dir";
 import { ensureUser } from "../../../helpers/users";
 
 /**
- * Issue 19: sshd's StrictModes for what root reads, runs and writes into, with a real second
+ * The trust rules (docs/trust.md): sshd's StrictModes for what root reads, runs and writes into, with a real second
  * user (rdpcert-t2), real links and real directories. Needs root (chown).
  */
 const root = process.getuid?.() === 0;

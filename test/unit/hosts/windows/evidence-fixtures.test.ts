@@ -8,7 +8,7 @@ import { inspectDoc, ps51Json } from "./inspect-output";
 
 /**
  * Output published from real Windows hosts (the project's windows-evidence
- * folder, issue 20), used verbatim as fixtures: the Node inspection accepts
+ * folder), used verbatim as fixtures: the Node inspection accepts
  * each one and reaches the right verdict. Every fixture names its source.
  */
 const now = new Date();

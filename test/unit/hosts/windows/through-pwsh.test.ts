@@ -341,7 +341,7 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     if (!outcome.ok) throw new Error(outcome.reason);
     expect(outcome.inspection.findings.find((f) => f.code === "binding-group-policy")?.message).toMatch(/Group Policy template .*leave it alone/);
     const result = await rotate(contextFor(host), { ...settings, force: true }, { dryRun: false });
-    // Refused up front (issue 20): nothing backed up, removed or restarted, and no advice to pass --force.
+    // Refused up front: nothing backed up, removed or restarted, and no advice to pass --force.
     expect(result.outcome).toBe("refused");
     expect(result.reason).toMatch(/Group Policy template .*nor restarts SessionEnv/);
     expect(result.fix).toMatch(/certutil -pulse/);
@@ -475,7 +475,7 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect(host.model().Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
     });
 
-    // The README's Windows recipes through the application layer (app/deploy.ts), as the CLI runs them.
+    // docs/commands/deploy.md's Windows recipes through the application layer (app/deploy.ts), as the CLI runs them.
     const checked = (material: Parameters<typeof checkMaterial>[0]) => {
       const outcome = checkMaterial(material, { now: new Date(), hostNames: ["rdp.example.test"], requireCompleteChain: false, roots: [] });
       if (!outcome.ok) throw new Error(outcome.reason);

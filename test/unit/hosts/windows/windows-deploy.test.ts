@@ -146,7 +146,7 @@ describe("Windows deploy steps", () => {
     const deployBackup = { backend: "windows" as const, thumbprint: selfThumb, items: [], extra: { store: "Remote Desktop", thumbprint: selfThumb, binding: { hashType: 1 }, deploy: { thumbprint, presentBefore: false } } };
     await s.restore(deployBackup);
     expect(await s.restart(restart, null)).toEqual({ ok: true, value: { command: null } });
-    // The same answer for a rotation's backup: nothing was changed back, so nothing restarts either (issue 20).
+    // The same answer for a rotation's backup: nothing was changed back, so nothing restarts either (a restart would itself be a change: Windows renews an expired certificate on it).
     await s.restore({ ...deployBackup, extra: { store: "Remote Desktop", thumbprint: selfThumb, binding: { hashType: 1 } } });
     expect(await s.restart(restart, null)).toEqual({ ok: true, value: { command: null } });
     expect(calls.map((c) => c.script)).toEqual(["deploy.ps1", "remove.ps1", "restart.ps1", "restore.ps1", "restore.ps1"]);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { notOursToOverwrite, sharedBecause } from "../../../../src/hosts/xrdp/xrdp-rotation";
 
-/** Which files a rotation may overwrite (issue 12, case 7), on real files, a real FIFO and real hard links. */
+/** Which files a rotation may overwrite (never a shared pair, nor a file that is not a certificate or key), on real files, a real FIFO and real hard links. */
 describe("notOursToOverwrite", () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "rdpcert-targets-"))));
