@@ -26,7 +26,7 @@ COMMON_ARGS = dict(
     timeout=dict(type='int'),
 )
 
-# rdpcert reports health with these exit codes (README "Exit codes").
+# rdpcert reports health with these exit codes (docs/exit-codes.md).
 EXIT_NAMES = {0: 'OK', 1: 'WARNING', 2: 'CRITICAL', 3: 'UNKNOWN'}
 
 
