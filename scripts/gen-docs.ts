@@ -90,7 +90,7 @@ const END = "<!-- END GENERATED REFERENCE -->";
 export function renderCommandDocs(program: Command = buildProgram()): Map<string, { title: string; block: string }> {
   freeze(program);
   const pages = new Map<string, { title: string; block: string }>();
-  const commands = program.commands.filter((c) => c.name() !== "help");
+  const commands = program.commands;
   const note = "Defaults shown are Linux's; on Windows the state dir is `%ProgramData%\\rdpcert` and the config file `%ProgramData%\\rdpcert\\config.json`.";
   for (const command of commands) {
     pages.set(`${command.name()}.md`, { title: `# \`rdpcert ${command.name()}\``, block: [...section(command, 2, "Reference (`--help`)"), note].join("\n") });

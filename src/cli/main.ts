@@ -6,6 +6,7 @@ import { registerConfig } from "./commands/config";
 import { registerDeploy } from "./commands/deploy";
 import { registerDoctor } from "./commands/doctor";
 import { registerExporter } from "./commands/exporter";
+import { registerHelp } from "./commands/help";
 import { registerProbe } from "./commands/probe";
 import { registerRotate } from "./commands/rotate";
 import { registerRun } from "./commands/run";
@@ -49,7 +50,7 @@ Every failure is one line on stderr naming what failed and what to do (exit 3);
 with --json, stdout carries {"schema":"rdpcert.error/v1", ..., "error":{code,message,fix}};
 --debug adds the stack trace of an internal error.`,
     );
-  for (const register of [registerProbe, registerStatus, registerRotate, registerDeploy, registerBackups, registerDoctor, registerRun, registerSchedule, registerTask, registerConfig, registerExporter]) register(program);
+  for (const register of [registerProbe, registerStatus, registerRotate, registerDeploy, registerBackups, registerDoctor, registerRun, registerSchedule, registerTask, registerConfig, registerExporter, registerHelp]) register(program);
   return program;
 }
 

@@ -111,6 +111,39 @@ describe("docs/commands: generated from the commander definitions", () => {
   });
 });
 
+describe("rdpcert help [COMMAND...|TOPIC]", () => {
+  const CLI = join(ROOT, "dist", "src", "cli", "main.js");
+  const cli = (args: readonly string[]): { code: number | null; stdout: string; stderr: string } => {
+    const run = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
+    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  };
+
+  it("a command's help is the command's --help, subcommands included", () => {
+    for (const words of [["probe"], ["backups", "restore"], ["help"]]) {
+      const viaHelp = cli(["help", ...words]);
+      expect([words, viaHelp.code, viaHelp.stdout]).toEqual([words, 0, cli([...words, "--help"]).stdout]);
+    }
+  });
+
+  it("a topic prints its docs page exactly; 'topics' lists every page but the index", () => {
+    const trust = cli(["help", "trust"]);
+    expect([trust.code, trust.stdout]).toEqual([0, readFileSync(join(ROOT, "docs", "trust.md"), "utf8")]);
+    const topics = cli(["help", "topics"]);
+    const pagesThere = readdirSync(join(ROOT, "docs")).filter((n) => n.endsWith(".md") && n !== "README.md").map((n) => n.slice(0, -3)).sort();
+    expect([topics.code, topics.stdout.trim().split("\n")]).toEqual([0, pagesThere]);
+    expect(pagesThere).toEqual(expect.arrayContaining(["trust", "config", "exit-codes", "json-schemas", "windows", "xrdp"]));
+  });
+
+  it("a name that is neither a command nor a page is one line, exit 3, listing the pages; never a path", () => {
+    for (const words of [["nope"], ["../README"], ["trust.md"], ["probe", "nope"]]) {
+      const run = cli(["help", ...words]);
+      expect([words, run.code, run.stdout]).toEqual([words, 3, ""]);
+      expect(run.stderr).toMatch(/^rdpcert: no command or reference page by that name: try 'rdpcert --help', or one of .*\btrust\b/);
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
+
 describe("links in README.md and docs/", () => {
   /**
    * Pages other branches of the same change add (the other Linux servers, client trust):
