@@ -37,6 +37,10 @@ describe("the npm package", () => {
     const installed = realpathSync(bin);
     expect(installed).toBe(join(prefix, "lib", "node_modules", "rdpcert", "dist", "src", "cli", "main.js"));
     expect(existsSync(join(prefix, "lib", "node_modules", "rdpcert", "dist", "src", "hosts", "windows", "scripts", "restart.ps1"))).toBe(true);
+    // The docs ship, so the README's links resolve in the package and `rdpcert help TOPIC` finds its pages.
+    expect(files).toEqual(expect.arrayContaining(["docs/README.md", "docs/trust.md", "docs/commands/probe.md"]));
+    const trust = spawnSync(bin, ["help", "trust"], { encoding: "utf8" });
+    expect([trust.status, trust.stdout]).toEqual([0, readFileSync(join(ROOT, "docs", "trust.md"), "utf8")]);
 
     const config = join(dir, "config.json");
     writeFileSync(config, "{}");
