@@ -56,9 +56,9 @@ describe("doctor --client (Windows RDP client state)", () => {
     expect(clientExitCode(stopped.state)).toBe(2);
   });
 
-  it("on Linux the CLI says it inspects a Windows client (exit 3); --fix without --client is a usage error", async () => {
-    const run = await rdpcert(["doctor", "--client", "rdp01"]);
-    expect([run.code, run.stderr.trim()]).toEqual([3, "rdpcert: doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs linux"]);
+  it("on Linux --client --fix says it cleans a Windows client (exit 3: --client alone compares FreeRDP's pins, issue 25); --fix without --client is a usage error", async () => {
+    const run = await rdpcert(["doctor", "--client", "rdp01", "--fix"]);
+    expect([run.code, run.stderr.trim()]).toEqual([3, "rdpcert: doctor --client --fix cleans the Windows Remote Desktop client (mstsc); this host runs linux"]);
     const fix = await rdpcert(["doctor", "--fix"]);
     expect([fix.code, fix.stderr.trim()]).toEqual([3, "rdpcert: --fix goes with --client (it cleans the Windows client's cached state)"]);
   });
