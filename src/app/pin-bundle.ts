@@ -64,7 +64,7 @@ async function pinsFor(session: Parameters<typeof publishPins>[0], verifiedSha25
     return { written: true, path: await writePinBundle(config.stateDir, bundle), bundle };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    return { written: false, reason: e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]! };
+    return { written: false, reason: `cannot write the pin bundle: ${e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]!}` };
   }
 }
 
