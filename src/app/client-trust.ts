@@ -163,6 +163,18 @@ async function readPin(store: ClientStore, location: string, target: Target): Pr
   }
 }
 
+/**
+ * Windows: mstsc's pin (the CertHash client.ps1 read for `doctor --client`)
+ * against what the listener presents now.
+ */
+export async function compareMstscPin(request: { target: Target; timeoutMs: number; certHash: string | null }): Promise<ClientPinsOutcome> {
+  const seen = await presentedCertificate(request.target, request.timeoutMs);
+  if (!seen.ok) return { ok: false, reason: seen.reason };
+  const pin = mstscStoredPin(request.certHash);
+  const location = locationOf("mstsc", request.target, null, {});
+  return { ok: true, presented: seen.presented, stores: [{ store: "mstsc", name: STORE_NAMES.mstsc, location, verdict: comparePin(pin, seen.presented), pinned: pin.kind === "pin" ? pin.hex : null, detail: pin.kind === "unreadable" ? pin.reason : null }] };
+}
+
 /** A pin bundle file (`--from-bundle`): the expected SHA-256 and the listener it was made for. */
 export type BundleRead = { readonly ok: true; readonly sha256: string; readonly host: string; readonly port: number } | { readonly ok: false; readonly reason: string };
 

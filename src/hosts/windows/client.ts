@@ -10,6 +10,8 @@ export interface ClientItem {
   readonly kind: "default-rdp" | "bitmap-cache" | "stored-certificate";
   readonly location: string;
   readonly detail: string;
+  /** stored-certificate: mstsc's CertHash (upper-case hex of the SHA-1 it pins), or null. */
+  readonly certHash?: string | null;
 }
 
 export interface ClientState {
@@ -49,7 +51,7 @@ export async function inspectClient(runner: CommandRunner, options: { host: stri
   const server = (doc as Record<string, unknown>).server;
   if (server && typeof server === "object") {
     const hash = field(server, "certHash", "string");
-    items.push({ kind: "stored-certificate", location: field(server, "key", "string") ?? "Servers", detail: hash ? `the client trusts certificate ${hash} for ${options.host}; a rotated server presents another one` : `saved settings for ${options.host} (user hint ${field(server, "usernameHint", "string") ?? "-"})` });
+    items.push({ kind: "stored-certificate", location: field(server, "key", "string") ?? "Servers", detail: hash ? `the client trusts certificate ${hash} for ${options.host}; a rotated server presents another one` : `saved settings for ${options.host} (user hint ${field(server, "usernameHint", "string") ?? "-"})`, certHash: hash });
   }
   const actions = asArray<Record<string, unknown>>((doc as Record<string, unknown>).actions).map((a) => ({ item: field(a, "item", "string") ?? "?", backup: field(a, "backup", "string") ?? "?" }));
   return { ok: true, state: { items, actions, fixError: field(doc, "fixError", "string") } };
