@@ -4,6 +4,7 @@ import { UntrustedPathError, checkTrustedDirectory, untrustedExecutable } from "
 import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
 import { type RunResult, runPass } from "../schedule/run-pass";
+import { publishPins } from "./pin-bundle";
 import { openSession } from "./session";
 
 /**
@@ -64,7 +65,8 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         dryRun: options.dryRun,
         ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
       });
-      outcome = { result, error: null };
+      // Issue 25: after a verified change, the clients' pin bundle (and SHA-256 in the log).
+      outcome = { result: result.rotation ? { ...result, rotation: await publishPins(setup, result.rotation) } : result, error: null };
     }
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");

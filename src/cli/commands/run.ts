@@ -52,6 +52,8 @@ Exit codes:
       else {
         process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
         if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
+        const pins = result.rotation?.pins;
+        if (pins) process.stdout.write(terminalText(pins.written ? `  new SHA-256 ${pins.bundle.sha256.hex}; pins for clients in ${pins.path}\n` : `  pins for clients not written: ${pins.reason}\n`));
       }
       process.exitCode = result.exitCode;
     });
