@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { ReplacementSpec } from "../../hosts/host-backend";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 type RequestedNames = ReplacementSpec["requested"];
 
@@ -43,7 +43,7 @@ export function registerRotate(program: Command): void {
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
     .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName);
-  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `
@@ -58,6 +58,7 @@ handed-off (Windows, from inside an RDP session: the rotation runs as a one-off 
 
 Exit codes:
   0  rotated, not needed, or planned (--dry-run)
+  1  rotated and verified (the new certificate stays), but the post-change hook failed
   2  rolled back (the old certificate is in place again) or rollback failed
      (the output names the backup to restore with 'rdpcert backups restore ID')
   3  refused (CA-issued without --force, listener down, cannot inspect, a problem a new
@@ -101,13 +102,24 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
     inSession: opts.inSession === true,
     ...(opts.listener ? { listener: opts.listener } : {}),
   });
-  if (!session.ok) {
-    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: session.reason, fix: session.fix })}\n` : terminalText(`refused  ${session.reason}\n  fix: ${session.fix}\n`));
+  const hooks = await import("../../app/post-change");
+  const untrustedHook = session.ok ? hooks.untrustedPostChange(config) : null;
+  if (!session.ok || untrustedHook) {
+    const reason = session.ok ? untrustedHook! : session.reason;
+    const fix = session.ok ? hooks.POST_CHANGE_TRUST_FIX : session.fix;
+    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason, fix })}\n` : terminalText(`refused  ${reason}\n  fix: ${fix}\n`));
     return ExitCode.UNKNOWN;
   }
-  const write = (result: Awaited<ReturnType<typeof app.runRotation>>): number => {
-    const code = exitCodeForRotation(result);
-    process.stdout.write(json ? `${jsonText(rotationJson(result, code, dryRun, new Date()), 2)}\n` : terminalText(renderRotationText(result, dryRun)));
+  const write = async (result: Awaited<ReturnType<typeof app.runRotation>>): Promise<number> => {
+    // After a verified change only: the pin bundle, then the post-change hook (docs/hooks-and-staging.md).
+    const hook = dryRun ? null : await hooks.afterVerifiedChange(config, session.ctx.backend, result, session.ctx.log, null);
+    const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), hook);
+    const warnings = [...(result.warnings ?? []), ...(hook && !hook.ok ? [hook.reason] : [])];
+    process.stdout.write(
+      json
+        ? `${jsonText({ ...rotationJson(result, code, dryRun, new Date()), warnings, postChange: hooks.postChangeJson(hook) }, 2)}\n`
+        : terminalText(`${renderRotationText(result, dryRun)}${warnings.map((w) => `warning: ${w}\n`).join("")}`),
+    );
     return code;
   };
   const handOff = app.mustHandOff(session);
