@@ -364,6 +364,30 @@ export class StateDir {
     fsyncDirectory(this.path);
   }
 
+  /**
+   * Writes one listener's pin files (issue 25) into `pins/`: each file atomically,
+   * 0644 (fingerprints and a certificate: public, and hooks publish them), the
+   * directory 0755 inside the 0700 state dir. `stem` is a file name without
+   * separators; returns the paths in the order given.
+   */
+  writePinFiles(stem: string, files: ReadonlyArray<{ readonly suffix: string; readonly data: string | Buffer }>): string[] {
+    if (!/^[A-Za-z0-9._-]+$/.test(stem) || stem.startsWith(".")) throw new Error(`pin file stem ${JSON.stringify(stem)} is not a plain file name`);
+    this.check();
+    this.ensure();
+    const dir = this.file("pins");
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const stats = lstatOrNull(dir);
+    const reason = stats === null ? `${dir} vanished` : stats.isSymbolicLink() || !stats.isDirectory() ? `${dir} is not a directory` : untrustedReason(dir, stats);
+    if (reason) throw new UntrustedPathError(`${reason}: refusing to write pins there`, "move it aside and let rdpcert create it again");
+    chmodSync(dir, 0o755);
+    return files.map(({ suffix, data }) => {
+      const path = join(dir, `${stem}${suffix}`);
+      removeLeftoverTemps(path);
+      writeFileAtomic(path, data, { mode: 0o644 });
+      return path;
+    });
+  }
+
   /** Appends one finished change (a rotation, a deploy, a restore) to history.jsonl, never through a symlink. */
   appendHistory(record: object): void {
     this.check();
