@@ -4,7 +4,7 @@ import { UntrustedPathError, checkTrustedDirectory, untrustedExecutable } from "
 import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
 import { type RunResult, runPass } from "../schedule/run-pass";
-import { type PostChangeOutcome, afterVerifiedChange, exitCodeAfterHook, untrustedPostChange } from "./post-change";
+import { type AfterChange, afterVerifiedChange, exitCodeAfterHook, untrustedPostChange } from "./post-change";
 import { openSession } from "./session";
 
 /**
@@ -28,10 +28,10 @@ export async function preparePass(config: Config, options: { dryRun: boolean; qu
   return { log, setup };
 }
 
-export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[]; postChange?: PostChangeOutcome | null }> {
+export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[]; afterChange?: AfterChange | null }> {
   const { log, setup } = await preparePass(config, options);
   let outcome: { result: RunResult | null; error: string | null };
-  let postChange: PostChangeOutcome | null = null;
+  let afterChange: AfterChange | null = null;
   // A textfile that cannot be written is a warning of the pass (run --json warnings), not only a log line.
   let textfileWarning: string | null = null;
   try {
@@ -71,8 +71,8 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
       });
       // After a verified change only (docs/hooks-and-staging.md): a failed hook is a warning and exit 1 at least, never a rollback.
-      postChange = result.rotation && !options.dryRun ? await afterVerifiedChange(config, setup.ctx.backend, result.rotation, log.log, null) : null;
-      outcome = { result: postChange && !postChange.ok ? { ...result, exitCode: exitCodeAfterHook(result.exitCode, postChange) } : result, error: null };
+      afterChange = result.rotation && !options.dryRun ? await afterVerifiedChange(config, setup.ctx.backend, setup.settings.spec.names, result.rotation, log.log, new Date()) : null;
+      outcome = { result: { ...result, exitCode: exitCodeAfterHook(result.exitCode, afterChange?.hook ?? null) }, error: null };
     }
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");
@@ -86,7 +86,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     await log.close();
   }
   // After close: every line has reached the file (or failed to).
-  return { ...outcome, runId: log.runId, warnings: textfileWarning ? [...log.warnings(), textfileWarning] : log.warnings(), postChange };
+  return { ...outcome, runId: log.runId, warnings: textfileWarning ? [...log.warnings(), textfileWarning] : log.warnings(), afterChange };
 }
 
 /**

@@ -112,12 +112,12 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
   }
   const write = async (result: Awaited<ReturnType<typeof app.runRotation>>): Promise<number> => {
     // After a verified change only: the pin bundle, then the post-change hook (docs/hooks-and-staging.md).
-    const hook = dryRun ? null : await hooks.afterVerifiedChange(config, session.ctx.backend, result, session.ctx.log, null);
-    const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), hook);
-    const warnings = [...(result.warnings ?? []), ...(hook && !hook.ok ? [hook.reason] : [])];
+    const after = dryRun ? null : await hooks.afterVerifiedChange(config, session.ctx.backend, session.settings.spec.names, result, session.ctx.log, new Date());
+    const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), after?.hook ?? null);
+    const warnings = [...(result.warnings ?? []), ...hooks.afterChangeWarnings(after)];
     process.stdout.write(
       json
-        ? `${jsonText({ ...rotationJson(result, code, dryRun, new Date()), warnings, postChange: hooks.postChangeJson(hook) }, 2)}\n`
+        ? `${jsonText({ ...rotationJson(result, code, dryRun, new Date()), warnings, pinBundlePath: after?.bundle ?? null, postChange: hooks.postChangeJson(after?.hook ?? null) }, 2)}\n`
         : terminalText(`${renderRotationText(result, dryRun)}${warnings.map((w) => `warning: ${w}\n`).join("")}`),
     );
     return code;

@@ -43,18 +43,19 @@ Exit codes:
       const { RUN_SCHEMA, runJson } = await import("../render/run-json");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
       const dryRun = opts.dryRun === true;
-      const { result, runId, error, warnings: passWarnings, postChange } = await executePass(config, { dryRun, quietConsole: opts.json === true });
-      const { postChangeJson } = await import("../../app/post-change");
-      const warnings = postChange && !postChange.ok ? [...passWarnings, postChange.reason] : passWarnings;
+      const { result, runId, error, warnings: passWarnings, afterChange } = await executePass(config, { dryRun, quietConsole: opts.json === true });
+      const { afterChangeWarnings, postChangeJson } = await import("../../app/post-change");
+      const changeWarnings = afterChangeWarnings(afterChange ?? null);
+      const warnings = [...passWarnings, ...changeWarnings];
       if (!result) {
         process.stdout.write(opts.json ? `${jsonText({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error, warnings })}\n` : terminalText(`cannot run: ${error}\n`));
         process.exitCode = ExitCode.UNKNOWN;
         return;
       }
-      if (opts.json) process.stdout.write(`${jsonText({ ...runJson(result, runId, dryRun, new Date(), warnings), postChange: postChangeJson(postChange ?? null) }, 2)}\n`);
+      if (opts.json) process.stdout.write(`${jsonText({ ...runJson(result, runId, dryRun, new Date(), warnings), pinBundlePath: afterChange?.bundle ?? null, postChange: postChangeJson(afterChange?.hook ?? null) }, 2)}\n`);
       else {
         process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
-        if (postChange && !postChange.ok) process.stdout.write(terminalText(`warning: ${postChange.reason}\n`));
+        for (const warning of changeWarnings) process.stdout.write(terminalText(`warning: ${warning}\n`));
         if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
       }
       process.exitCode = result.exitCode;
