@@ -69,6 +69,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         stateDir: config.stateDir,
         dryRun: options.dryRun,
         ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
+        stage: async (action, assessment, dryRun) => (await import("./stage")).runStageStep(setup, action, assessment, dryRun),
       });
       // After a verified change only (docs/hooks-and-staging.md): a failed hook is a warning and exit 1 at least, never a rollback.
       afterChange = result.rotation && !options.dryRun ? await afterVerifiedChange(config, setup.ctx.backend, setup.settings.spec.names, result.rotation, log.log, new Date()) : null;
