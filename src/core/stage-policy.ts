@@ -77,14 +77,17 @@ export function decideStage(input: StageInput): StageStep {
     const at = activationTime(staged, stageDays);
     if (at === null) return { kind: "activate", reason: `activating the staged pair SHA-256 ${staged.sha256} (staged ${staged.stagedAt.slice(0, 10)}; stageDays is not set)` };
     if (now.getTime() >= at.getTime()) return { kind: "activate", reason: `stageDays (${stageDays}) have passed since ${staged.stagedAt.slice(0, 10)}: activating the staged pair SHA-256 ${staged.sha256}` };
-    const current = assessment.configured ?? assessment.presented;
-    const left = current ? daysLeft(current.notAfter, now) : -1;
+    const shown = assessment.configured ?? assessment.presented;
+    const left = shown ? daysLeft(shown.notAfter, now) : -1;
     if (left <= input.criticalDays) {
       return { kind: "activate", reason: `activating the staged pair SHA-256 ${staged.sha256} before its stageDays (${stageDays}) have passed: the current certificate expires in ${left} days (criticalDays ${input.criticalDays})` };
     }
     return { kind: "wait", until: at.toISOString(), reason: `the next pair is staged (SHA-256 ${staged.sha256}, since ${staged.stagedAt.slice(0, 10)}): run activates it on ${at.toISOString().slice(0, 10)}; ${assessment.reason}` };
   }
-  if (stageDays !== null && renewal) {
+  const current = assessment.configured ?? assessment.presented;
+  // Too close to expiry to give clients days: rotate now, as without staging.
+  const tooLate = current !== null && daysLeft(current.notAfter, now) <= input.criticalDays;
+  if (stageDays !== null && renewal && !tooLate) {
     return { kind: "stage", reason: `${unusable ? `${unusable}: staging a new pair instead; ` : ""}${assessment.reason}: staging the next pair, activated in ${stageDays} days` };
   }
   return { kind: "rotate" };
