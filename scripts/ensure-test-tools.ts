@@ -44,6 +44,9 @@ const NEEDED: readonly Needed[] = [
   { command: "certbot", pkg: "certbot" },
   // The Ansible collection (contrib/ansible): ansible-galaxy builds and installs it, ansible-playbook runs it.
   { command: "ansible-playbook", pkg: "ansible-core" },
+  // Issue 25: the real FreeRDP 2 client (strict /cert-deny) against real xrdp, under a virtual X server.
+  { command: "xfreerdp", pkg: "freerdp2-x11" },
+  { command: "Xvfb", pkg: "xvfb" },
 ];
 
 function have(command: string): boolean {

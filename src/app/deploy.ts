@@ -5,6 +5,7 @@ import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
 import { UntrustedPathError, readTrustedFile } from "../hosts/local/trust";
 import { type RotationResult, decideDeployment, deploy } from "../rotation/rotate";
+import { publishPins } from "./pin-bundle";
 import { type Session, type SessionOptions, openSession } from "./session";
 
 /**
@@ -118,8 +119,9 @@ export function decide(prepared: Extract<Prepared, { ok: true }>, removeOld: boo
   return decideDeployment(prepared.session.ctx, prepared.session.settings, prepared.certificate, removeOld);
 }
 
-export function runDeploy(prepared: Extract<Prepared, { ok: true }>, options: { dryRun: boolean; removeOld: boolean }): Promise<RotationResult> {
-  return deploy(prepared.session.ctx, prepared.session.settings, prepared.certificate, options);
+export async function runDeploy(prepared: Extract<Prepared, { ok: true }>, options: { dryRun: boolean; removeOld: boolean }): Promise<RotationResult> {
+  // Issue 25: after a verified change, the clients' pin bundle.
+  return publishPins(prepared.session, await deploy(prepared.session.ctx, prepared.session.settings, prepared.certificate, options));
 }
 
 /** Whether `run` has a place to look for a newer certificate: xrdp's deploySource, or Windows' LocalMachine\My. */

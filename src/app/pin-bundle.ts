@@ -1,5 +1,7 @@
-import type { PinBundle } from "../core/pin-bundle";
+import { type PinBundle, type PinsPublished, makePinBundle, pemOf } from "../core/pin-bundle";
+import { probeAddressFor } from "../core/target";
 import { StateDir } from "../hosts/local/state-dir";
+import type { RotationContext, RotationResult, RotationSettings } from "../rotation/rotate";
 
 /**
  * A pin bundle on disk (issue 25): `<stateDir>/pins/<host>_<port>.json` (the
@@ -31,4 +33,47 @@ export function pinFileStem(host: string, port: number): string {
 /** regedit's .reg files (Version 5.00) are UTF-16LE with a byte-order mark. */
 export function regFileBytes(text: string): Buffer {
   return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+}
+
+/**
+ * After a verified change (rotate, deploy, run): the certificate the listener
+ * presents now, if it is the verified new one (`result.newSha256`), as a pin
+ * bundle in the state dir, and one log line with its SHA-1 and SHA-256. A
+ * bundle that cannot be made or written is said, never undoes the change.
+ */
+export async function publishPins(session: { readonly config: { readonly stateDir: string }; readonly ctx: RotationContext; readonly settings: RotationSettings }, result: RotationResult): Promise<RotationResult> {
+  if (result.outcome !== "rotated" && result.outcome !== "deployed") return result;
+  const pins = await pinsFor(session, result.newSha256);
+  const { log } = session.ctx;
+  if (pins.written) log("info", `new certificate SHA-1 ${pins.bundle.sha1.thumbprint}, SHA-256 ${pins.bundle.sha256.hex}; pins for clients in ${pins.path}`);
+  else log("warn", `new certificate SHA-1 ${result.newThumbprint ?? "-"}, SHA-256 ${result.newSha256 ?? "-"}; pins for clients not written: ${pins.reason}`);
+  return { ...result, pins };
+}
+
+async function pinsFor(session: Parameters<typeof publishPins>[0], verifiedSha256: string | null): Promise<PinsPublished> {
+  const { ctx, settings, config } = session;
+  try {
+    const inspected = await ctx.backend.inspect();
+    if (!inspected.ok) return { written: false, reason: `cannot inspect the listener: ${inspected.reason}` };
+    const host = probeAddressFor(inspected.inspection.listener.address);
+    const port = inspected.inspection.listener.port;
+    const probed = await ctx.prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs: settings.probeTimeoutMs });
+    if (!probed.certificateDer || !probed.certificate) return { written: false, reason: `the listener could not be probed: ${probed.error?.message ?? "no certificate"}` };
+    if (verifiedSha256 && probed.certificate.sha256 !== verifiedSha256.toUpperCase()) return { written: false, reason: `the listener now presents SHA-256 ${probed.certificate.sha256}, not the verified ${verifiedSha256}` };
+    const bundle = makePinBundle(pemOf(probed.certificateDer), clientName(probed.certificate.subjectAltNames, settings.spec.names, host), port, ctx.now());
+    return { written: true, path: await writePinBundle(config.stateDir, bundle), bundle };
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return { written: false, reason: e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]! };
+  }
+}
+
+/**
+ * The name clients connect with, for the bundle's ready-made lines: the
+ * certificate's first DNS name, else this host's name, else the probed address.
+ * `client trust` makes its own lines for the name a client really uses.
+ */
+export function clientName(subjectAltNames: readonly string[], hostNames: readonly string[], probed: string): string {
+  const dns = subjectAltNames.find((name) => name.startsWith("DNS:") && !name.includes("*") && name !== "DNS:localhost");
+  return dns ? dns.slice(4) : (hostNames[0] ?? probed);
 }

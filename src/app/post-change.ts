@@ -1,12 +1,9 @@
-import { thumbprintOf } from "../core/certificate";
 import type { Config } from "../core/config";
-import { makePinBundle } from "../core/pin-bundle";
 import { probeAddressFor } from "../core/target";
 import { type CommandRunner, describeExit, runCommand } from "../hosts/command-runner";
 import type { HostBackend } from "../hosts/host-backend";
 import { untrustedExecutable } from "../hosts/local/trust";
 import type { RotationResult } from "../rotation/rotate";
-import { writePinBundle } from "./pin-bundle";
 
 /**
  * The post-change hook (issue 25), as certbot's --deploy-hook: `postChangeCommand`
@@ -46,24 +43,12 @@ export function untrustedPostChange(config: Config): string | null {
 
 export const POST_CHANGE_TRUST_FIX = "use a post-change command that only root owns and can write, in directories only root can write";
 
-/** Where clients reach the listener, for the pin bundle: its own address, or this host's name (FQDN first) when it listens on every address. */
-export function bundleHost(address: string | null, hostNames: readonly string[]): string {
-  const wildcard = address === null || address === "0.0.0.0" || address === "::";
-  return wildcard ? (hostNames[0] ?? probeAddressFor(address)) : address;
-}
-
-/** The listener as rdpcert probes it (HOST:PORT), the pin bundle's host and port, and the configured certificate; null when it cannot be inspected. */
-export async function listenerOf(backend: HostBackend, hostNames: readonly string[]): Promise<{ probed: string; host: string; port: number; configuredDer: Buffer | null } | null> {
+/** The listener as rdpcert probes it: HOST:PORT ([v6]:PORT); null when it cannot be inspected. */
+export async function listenerOf(backend: HostBackend): Promise<string | null> {
   const outcome = await backend.inspect();
   if (!outcome.ok) return null;
-  const { address, port } = outcome.inspection.listener;
-  const probe = probeAddressFor(address);
-  const cert = outcome.inspection.certificate;
-  return { probed: `${probe.includes(":") ? `[${probe}]` : probe}:${port}`, host: bundleHost(address, hostNames), port, configuredDer: cert.state === "present" ? cert.der : null };
-}
-
-export function pemOf(der: Buffer): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END CERTIFICATE-----\n`;
+  const probe = probeAddressFor(outcome.inspection.listener.address);
+  return `${probe.includes(":") ? `[${probe}]` : probe}:${outcome.inspection.listener.port}`;
 }
 
 /** The facts of a verified change, or null when the result is not one (dry run, not needed, refused, rolled back). */
@@ -138,46 +123,25 @@ export function postChangeJson(hook: PostChangeOutcome | null): object | null {
   return hook.ok ? { command: hook.command, ok: true, exitCode: 0 } : { command: hook.command, ok: false, exitCode: hook.exitCode, reason: hook.reason };
 }
 
-/** What followed a change: the pin bundle written for it (path, or why not) and the hook. */
+/** What followed a change: the pin bundle it was given (app/pin-bundle.ts publishPins) and the hook. */
 export interface AfterChange {
   readonly bundle: string | null;
-  readonly bundleError: string | null;
   readonly hook: PostChangeOutcome | null;
 }
 
 /**
- * After rotate, deploy or run: for a verified change, the pin bundle of the new certificate
- * (written first, so that the hook can publish it), then the post-change hook; else nothing.
- * The new certificate is the configured one, which verification showed on the wire.
+ * After rotate, deploy or run: for a verified change, the post-change hook, with the pin bundle
+ * that publishPins wrote for it (`result.pins`) as RDPCERT_BUNDLE; else nothing.
  */
-export async function afterVerifiedChange(
-  config: Config,
-  backend: HostBackend,
-  hostNames: readonly string[],
-  result: RotationResult,
-  log: (level: "info" | "warn" | "error", message: string) => void,
-  now: Date,
-): Promise<AfterChange> {
-  if (!VERIFIED_CHANGES.has(result.outcome)) return { bundle: null, bundleError: null, hook: null };
-  const listener = await listenerOf(backend, hostNames);
-  let bundle: string | null = null;
-  let bundleError: string | null = null;
-  if (listener?.configuredDer && thumbprintOf(listener.configuredDer) === result.newThumbprint) {
-    try {
-      bundle = await writePinBundle(config.stateDir, makePinBundle(pemOf(listener.configuredDer), listener.host, listener.port, now));
-      log("info", `pin bundle of ${listener.host}:${listener.port} written to ${bundle}`);
-    } catch (error) {
-      bundleError = `the pin bundle could not be written: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
-    }
-  } else bundleError = "the pin bundle was not written: the configured certificate is not the one verified on the wire";
-  if (bundleError) log("warn", bundleError);
-  const facts = changeFacts(result, listener?.probed ?? "", bundle);
-  const hook = facts && config.postChangeCommand ? await runPostChange(config, facts, log) : null;
-  return { bundle, bundleError, hook };
+export async function afterVerifiedChange(config: Config, backend: HostBackend, result: RotationResult, log: (level: "info" | "warn" | "error", message: string) => void): Promise<AfterChange> {
+  const bundle = result.pins?.written ? result.pins.path : null;
+  if (!config.postChangeCommand || !VERIFIED_CHANGES.has(result.outcome)) return { bundle, hook: null };
+  const facts = changeFacts(result, (await listenerOf(backend)) ?? "", bundle);
+  return { bundle, hook: facts ? await runPostChange(config, facts, log) : null };
 }
 
 /** The lines a change's aftermath adds to `warnings`: a bundle that could not be written, a failed hook. */
 export function afterChangeWarnings(after: AfterChange | null): string[] {
   if (!after) return [];
-  return [...(after.bundleError ? [after.bundleError] : []), ...(after.hook && !after.hook.ok ? [after.hook.reason] : [])];
+  return after.hook && !after.hook.ok ? [after.hook.reason] : [];
 }

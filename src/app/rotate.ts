@@ -1,5 +1,6 @@
 import type { Config } from "../core/config";
 import { type Decision, type RotationResult, decideRotation, rotate } from "../rotation/rotate";
+import { publishPins } from "./pin-bundle";
 import { type HandOffRequest, type HandOffResult, handOff } from "./hand-off";
 import { type Session, type SessionOptions, openSession } from "./session";
 
@@ -21,8 +22,9 @@ export function decide(session: Extract<Session, { ok: true }>): Promise<Decisio
   return decideRotation(session.ctx, session.settings);
 }
 
-export function runRotation(session: Extract<Session, { ok: true }>, dryRun: boolean): Promise<RotationResult> {
-  return rotate(session.ctx, session.settings, { dryRun });
+export async function runRotation(session: Extract<Session, { ok: true }>, dryRun: boolean): Promise<RotationResult> {
+  // Issue 25: after a verified change, the clients' pin bundle.
+  return publishPins(session, await rotate(session.ctx, session.settings, { dryRun }));
 }
 
 /** `rotate`'s hand-off to a SYSTEM task (app/hand-off.ts). */

@@ -4,6 +4,7 @@ import { UntrustedPathError, checkTrustedDirectory, untrustedExecutable } from "
 import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
 import { type RunResult, runPass } from "../schedule/run-pass";
+import { publishPins } from "./pin-bundle";
 import { type AfterChange, afterVerifiedChange, exitCodeAfterHook, untrustedPostChange } from "./post-change";
 import { openSession } from "./session";
 
@@ -71,9 +72,11 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
         stage: async (action, assessment, dryRun) => (await import("./stage")).runStageStep(setup, action, assessment, dryRun),
       });
-      // After a verified change only (docs/hooks-and-staging.md): a failed hook is a warning and exit 1 at least, never a rollback.
-      afterChange = result.rotation && !options.dryRun ? await afterVerifiedChange(config, setup.ctx.backend, setup.settings.spec.names, result.rotation, log.log, new Date()) : null;
-      outcome = { result: { ...result, exitCode: exitCodeAfterHook(result.exitCode, afterChange?.hook ?? null) }, error: null };
+      // Issue 25: after a verified change, the clients' pin bundle (and SHA-256 in the log), then the
+      // post-change hook (docs/hooks-and-staging.md): a failed hook is a warning and exit 1 at least, never a rollback.
+      const rotation = result.rotation ? await publishPins(setup, result.rotation) : null;
+      afterChange = rotation && !options.dryRun ? await afterVerifiedChange(config, setup.ctx.backend, rotation, log.log) : null;
+      outcome = { result: { ...result, rotation, exitCode: exitCodeAfterHook(result.exitCode, afterChange?.hook ?? null) }, error: null };
     }
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");

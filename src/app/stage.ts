@@ -9,9 +9,9 @@ import { type StagedMeta, type StagedView, decideStage, stagedUnusable, stagedVi
 import type { SuppliedCertificate } from "../hosts/host-backend";
 import { type StagedPair, consumeStaged, readStaged, writeStaged } from "../hosts/local/staged-pair";
 export type { StagedView } from "../core/stage-policy";
+import { probeAddressFor } from "../core/target";
 import { type RotationResult, deploy } from "../rotation/rotate";
-import { pinFileStem, regFileBytes } from "./pin-bundle";
-import { bundleHost } from "./post-change";
+import { clientName, pinFileStem, publishPins, regFileBytes } from "./pin-bundle";
 import type { Session } from "./session";
 
 /**
@@ -24,7 +24,6 @@ import type { Session } from "./session";
  * activated once.
  */
 type Open = Extract<Session, { ok: true }>;
-type Log = (level: "info" | "warn" | "error", message: string) => void;
 
 const DAY_MS = 86_400_000;
 
@@ -56,7 +55,9 @@ export async function stagePair(session: Open, options: { readonly dryRun: boole
   }
   const old = inspection.certificate.state === "present" ? describeCertificate(inspection.certificate.der) : null;
   const names = replacementNames(old, settings.spec.names, settings.spec.requested);
-  const host = bundleHost(inspection.listener.address, settings.spec.names);
+  // The name clients connect with, as the bundles after a change have it (app/pin-bundle.ts clientName).
+  const sans = [...names.dnsNames.map((n) => `DNS:${n}`), ...names.ipAddresses.map((n) => `IP:${n}`)];
+  const host = clientName(sans, settings.spec.names, probeAddressFor(inspection.listener.address));
   const port = inspection.listener.port;
   const plan = [
     `generate a new RSA ${settings.spec.keyBits} key and a self-signed certificate for ${describeNames(names)}, valid ${settings.spec.validityDays} days from an hour ago (as rotate does)`,
@@ -67,7 +68,7 @@ export async function stagePair(session: Open, options: { readonly dryRun: boole
   const now = ctx.now();
   if (options.dryRun) {
     const at = config.stageDays === null ? null : new Date(now.getTime() + config.stageDays * DAY_MS).toISOString();
-    return { outcome: "planned", reason: "would stage the next pair", plan, staged: { sha1: "", sha256: "", stagedAt: now.toISOString(), notAfter: new Date(now.getTime() + settings.spec.validityDays * DAY_MS).toISOString(), names: [...names.dnsNames.map((n) => `DNS:${n}`), ...names.ipAddresses.map((n) => `IP:${n}`)], activateAt: at, bundle: null, dir: null } };
+    return { outcome: "planned", reason: "would stage the next pair", plan, staged: { sha1: "", sha256: "", stagedAt: now.toISOString(), notAfter: new Date(now.getTime() + settings.spec.validityDays * DAY_MS).toISOString(), names: sans, activateAt: at, bundle: null, dir: null } };
   }
   const lock = ctx.store.lock();
   if (!lock.ok) return { outcome: "busy", reason: `another rotation is running: pid ${lock.heldBy.pid} since ${lock.heldBy.since}`, fix: "wait for it to finish, then stage again", plan };
@@ -140,7 +141,7 @@ function suppliedOf(session: Open, pair: StagedPair): SuppliedCertificate | { re
  * deploy's path, verified on the wire; consumed once it is presented. A rolled-back activation
  * keeps it staged (clients were told its pin).
  */
-export async function activateStaged(session: Open, options: { readonly dryRun: boolean; readonly force: boolean; readonly log?: Log }): Promise<ActivateResult> {
+export async function activateStaged(session: Open, options: { readonly dryRun: boolean; readonly force: boolean; readonly publish?: boolean }): Promise<ActivateResult> {
   const { ctx, settings, config } = session;
   const pair = readStaged(config.stateDir);
   if (!pair) {
@@ -161,7 +162,9 @@ export async function activateStaged(session: Open, options: { readonly dryRun: 
       return { kind: "refused", reason: "the configured certificate is CA-issued: activating the staged self-signed pair would make clients distrust the server", fix: "pass --force to activate it anyway" };
     }
   }
-  const result = await deploy(ctx, settings, supplied, { dryRun: options.dryRun, removeOld: false });
+  const deployed = await deploy(ctx, settings, supplied, { dryRun: options.dryRun, removeOld: false });
+  // `rotate --activate`: the pin bundle as after any change (`run` publishes its own pass's).
+  const result = options.publish ? await publishPins(session, deployed) : deployed;
   const staged = stagedView(pair, config.stageDays);
   if (!options.dryRun && (result.outcome === "deployed" || result.outcome === "not-needed")) {
     // Consumed once: an activation that is presented (or already was) removes the staged pair.

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { jsonText, terminalField, terminalText } from "../core/terminal-safe";
 import { registerBackups } from "./commands/backups";
+import { registerClient } from "./commands/client";
 import { registerConfig } from "./commands/config";
 import { registerDeploy } from "./commands/deploy";
 import { registerDoctor } from "./commands/doctor";
@@ -49,7 +50,7 @@ Every failure is one line on stderr naming what failed and what to do (exit 3);
 with --json, stdout carries {"schema":"rdpcert.error/v1", ..., "error":{code,message,fix}};
 --debug adds the stack trace of an internal error.`,
     );
-  for (const register of [registerProbe, registerStatus, registerRotate, registerDeploy, registerBackups, registerDoctor, registerRun, registerSchedule, registerTask, registerConfig, registerExporter]) register(program);
+  for (const register of [registerProbe, registerStatus, registerRotate, registerDeploy, registerBackups, registerDoctor, registerRun, registerSchedule, registerTask, registerConfig, registerExporter, registerClient]) register(program);
   return program;
 }
 

@@ -35,7 +35,7 @@ export async function stageCommand(
       return ExitCode.OK;
     }
   }
-  const activated = await app.activateStaged(session, { dryRun: options.dryRun, force: options.force });
+  const activated = await app.activateStaged(session, { dryRun: options.dryRun, force: options.force, publish: true });
   if (activated.kind === "refused") return refuse(activated.reason, activated.fix);
   return options.write(activated.result, { staged: activated.staged });
 }

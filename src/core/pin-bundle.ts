@@ -58,6 +58,9 @@ export interface PinBundle {
 
 export const RDP_DEFAULT_PORT = 3389;
 
+/** The bundle written after a verified change (rotate, deploy, run), or why none was. */
+export type PinsPublished = { readonly written: true; readonly path: string; readonly bundle: PinBundle } | { readonly written: false; readonly reason: string };
+
 export const MSTSC_SERVERS_KEY = "HKEY_CURRENT_USER\\Software\\Microsoft\\Terminal Server Client\\Servers";
 
 /** Throws CertificateParseError / Error for PEM that holds no certificate: callers turn it into an outcome. */

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
 import { describeCertificate, thumbprintOf } from "../core/certificate";
+import type { PinsPublished } from "../core/pin-bundle";
 import type { Policy } from "../core/policy";
 import { probeAddressFor } from "../core/target";
 import type { BackupSet, HostBackend, HostInspection, Replacement, ReplacementSpec, RestartSpec, RotationSteps, SuppliedCertificate } from "../hosts/host-backend";
@@ -95,6 +96,8 @@ export interface RotationResult {
   readonly removed?: readonly string[];
   /** Said beside a success (e.g. the old certificate could not be removed). */
   readonly warnings?: readonly string[];
+  /** After a verified change: the clients' pin bundle (app/pin-bundle.ts publishPins, issue 25). */
+  readonly pins?: PinsPublished;
 }
 
 const SECOND = 1000;

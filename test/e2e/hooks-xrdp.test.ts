@@ -24,7 +24,7 @@ interface ChangeJson {
   newThumbprint: string | null;
   newSha256: string | null;
   warnings?: string[];
-  pinBundlePath?: string | null;
+  pins?: { written: boolean; path?: string } | null;
   postChange?: { command: string; ok: boolean; exitCode: number | null; reason?: string } | null;
 }
 
@@ -72,7 +72,7 @@ describe("post-change hook against real xrdp", () => {
     expect(after.thumbprint).not.toBe(before.thumbprint);
     const env = envOf(hook.out);
     expect(env).toEqual({
-      RDPCERT_BUNDLE: json.pinBundlePath,
+      RDPCERT_BUNDLE: json.pins?.path,
       RDPCERT_LISTENER: `127.0.0.1:${server.port}`,
       RDPCERT_NEW_SHA1: after.thumbprint,
       RDPCERT_NEW_SHA256: after.sha256,
@@ -81,7 +81,8 @@ describe("post-change hook against real xrdp", () => {
     });
     const bundle = JSON.parse(readFileSync(env.RDPCERT_BUNDLE!, "utf8")) as { sha256: { hex: string }; listener: { host: string; port: number } };
     expect(bundle.sha256.hex).toBe(after.sha256.toLowerCase());
-    expect(bundle.listener).toEqual({ host: "127.0.0.1", port: server.port });
+    // The name clients connect with: the certificate's first DNS name (app/pin-bundle.ts clientName).
+    expect(bundle.listener).toEqual({ host: "rdpcert-test", port: server.port });
   });
 
   it("a failing hook: one warning line, exit 1, logged; the new certificate stays on the wire", async () => {
@@ -161,10 +162,10 @@ describe("post-change hook against real xrdp", () => {
     const web = join(dir, "www", "rdp-pins");
     const toWeb = await rotate(server, "--force", "--post-hook", `${hook} --web ${web}`);
     expect([toWeb.json.outcome, toWeb.code, toWeb.json.postChange?.ok]).toEqual(["rotated", 0, true]);
-    const stem = `127.0.0.1_${server.port}`;
+    const stem = `rdpcert-test_${server.port}`;
     const published = JSON.parse(readFileSync(join(web, `${stem}.json`), "utf8")) as { sha256: { hex: string } };
     expect(published.sha256.hex).toBe(toWeb.json.newSha256!.toLowerCase());
-    expect(readFileSync(join(web, `${stem}.known_hosts2`), "utf8")).toMatch(new RegExp(`^127\\.0\\.0\\.1 ${server.port} ${toWeb.json.newSha256!.toLowerCase().replace(/(..)(?!$)/g, "$1:")} `));
+    expect(readFileSync(join(web, `${stem}.known_hosts2`), "utf8")).toMatch(new RegExp(`^rdpcert-test ${server.port} ${toWeb.json.newSha256!.toLowerCase().replace(/(..)(?!$)/g, "$1:")} `));
 
     const repo = join(dir, "config-repo");
     mkdirSync(repo);

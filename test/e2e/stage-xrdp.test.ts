@@ -98,7 +98,7 @@ describe("staged rotation against real xrdp", () => {
     expect(new X509Certificate(certPem).checkPrivateKey(createPrivateKey(readFileSync(join(dir, "key.pem"))))).toBe(true);
     const bundle = JSON.parse(readFileSync(staged.bundle!, "utf8")) as { sha256: { hex: string }; freerdp2KnownHosts2: string };
     expect(bundle.sha256.hex).toBe(staged.sha256.toLowerCase());
-    expect(bundle.freerdp2KnownHosts2.split(" ").slice(0, 2)).toEqual(["127.0.0.1", String(server.port)]);
+    expect(bundle.freerdp2KnownHosts2.split(" ").slice(0, 3)).toEqual(["rdpcert-test", String(server.port), staged.sha256.toLowerCase().replace(/(..)(?!$)/g, "$1:")]);
 
     // Nothing on the wire changed, and no byte of the server's files.
     expect((await wire(server)).sha256).toBe(before.sha256);

@@ -897,6 +897,51 @@ Describe 'client.ps1' {
   }
 }
 
+Describe 'client-pin.ps1 (issue 25: mstsc''s pin, written by client trust)' {
+  BeforeEach {
+    $script:servers = 'HKCU:\Software\Microsoft\Terminal Server Client\Servers'
+    $script:sha1 = 'AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7'
+  }
+
+  It 'creates the server''s key when missing and writes CertHash as REG_BINARY, the 20 bytes of the SHA-1 in order' {
+    $doc = Invoke-RdpScript 'client-pin.ps1' @{ server = 'rdp01.example.test'; certHash = $script:sha1.ToLower(); write = $true }
+    $key = "$script:servers\rdp01.example.test"
+    $doc.key | Should -Be $key
+    $doc.before | Should -BeNullOrEmpty
+    $doc.after | Should -Be $script:sha1
+    $WinModel.RegistryHkcu[$key].CertHash | Should -BeOfType [byte]
+    [Convert]::ToHexString([byte[]]$WinModel.RegistryHkcu[$key].CertHash) | Should -Be $script:sha1
+    $WinModel.RegistryHkcuTypes["$key\CertHash"] | Should -Be 'Binary'
+    @($WinModel.Violations).Count | Should -Be 0
+  }
+
+  It 'replaces an existing pin and keeps the key''s other values (UsernameHint): the key is never recreated' {
+    $key = "$script:servers\rdp01.example.test"
+    $WinModel.RegistryHkcu[$key] = [ordered]@{ CertHash = [byte[]](1..20); UsernameHint = 'EXAMPLE\admin' }
+    $doc = Invoke-RdpScript 'client-pin.ps1' @{ server = 'rdp01.example.test'; certHash = $script:sha1; write = $true }
+    $doc.before | Should -Be '0102030405060708090A0B0C0D0E0F1011121314'
+    $doc.after | Should -Be $script:sha1
+    $WinModel.RegistryHkcu[$key].UsernameHint | Should -Be 'EXAMPLE\admin'
+  }
+
+  It 'only reads without write, and leaves the registry as it was' {
+    $key = "$script:servers\rdp02:3390"
+    $WinModel.RegistryHkcu[$key] = [ordered]@{ CertHash = [byte[]](1..20) }
+    $doc = Invoke-RdpScript 'client-pin.ps1' @{ server = 'rdp02:3390'; certHash = $null; write = $false }
+    $doc.before | Should -Be '0102030405060708090A0B0C0D0E0F1011121314'
+    $doc.after | Should -Be $doc.before
+    [Convert]::ToHexString([byte[]]$WinModel.RegistryHkcu[$key].CertHash) | Should -Be '0102030405060708090A0B0C0D0E0F1011121314'
+    (Invoke-RdpScript 'client-pin.ps1' @{ server = 'never-seen'; certHash = $null; write = $false }).before | Should -BeNullOrEmpty
+    $WinModel.RegistryHkcu.Keys | Should -Not -Contain "$script:servers\never-seen"
+  }
+
+  It 'refuses a server name that is not a host, and a hash that is not 40 hex digits, before touching the registry' {
+    { Invoke-RdpScript 'client-pin.ps1' @{ server = 'a\..\b'; certHash = $script:sha1; write = $true } } | Should -Throw '*not a host*'
+    { Invoke-RdpScript 'client-pin.ps1' @{ server = 'rdp01'; certHash = 'abc'; write = $true } } | Should -Throw '*40 hexadecimal*'
+    $WinModel.RegistryHkcu.Count | Should -Be 0
+  }
+}
+
 Describe 'bootstrap.ps1' {
   It 'runs the named script with the input from stdin and prints its JSON after the marker, whatever the script printed before' {
     $envelope = ConvertTo-Json -Compress -Depth 5 -InputObject @{ script = [System.IO.Path]::Combine($ScriptDir, 'inspect.ps1'); input = @{ terminalName = 'RDP-tcp'; eventDays = 30 } }

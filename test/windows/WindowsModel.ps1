@@ -25,6 +25,12 @@
 #   [CERT]   the Cert: provider (Remove-Item -DeleteKey), X509Certificate2
 #   [PKI]    the PKI module: Import-PfxCertificate, Import-Certificate (learn.microsoft.com)
 #   [PEERS]  win-acme dist/Scripts/ImportRDListener.ps1, Posh-ACME.Deploy Set-RDSHCertificate
+#   [NIP]    New-ItemProperty reference (learn.microsoft.com): -PropertyType Binary is REG_BINARY
+#            (a byte[] value); an existing value is replaced only with -Force, else "The property
+#            already exists"; the key must exist ("Cannot find path")
+#   [NI5444] PowerShell issue #5444 (github.com/PowerShell/PowerShell): the registry provider's
+#            New-Item -Force on an existing key recreates it, losing its values; New-Item -Force
+#            creates missing parent keys (New-Item reference: -Force)
 # No Set-StrictMode here: it would leak into the scripts, which Windows runs without it.
 
 
@@ -166,6 +172,8 @@ function New-WindowsModel {
     # [FW] the Remote Desktop group: resource id @FirewallAPI.dll,-28752, display name localized.
     Firewall = [System.Collections.Generic.List[object]]::new()
     RegistryHkcu = [ordered]@{}
+    # [NIP] the type each HKCU value was written as ('KEY\Name' -> Binary, String, ...).
+    RegistryHkcuTypes = [ordered]@{}
     ScheduledTasks = [ordered]@{}
     # DOMAIN.md: Windows Server 2012 R2 may lack .NET 4.6 (RSACertificateExtensions).
     HasRsaCertificateExtensions = $true
@@ -466,10 +474,42 @@ function New-ItemProperty {
   param([Parameter(Position = 0)][string]$Path, [string]$LiteralPath, [Parameter(Position = 1)][string]$Name, $Value, [string]$PropertyType, [switch]$Force)
   $p = if ($Path) { $Path } else { $LiteralPath }
   if ($p -notmatch '^HK(LM|CU):') { return Microsoft.PowerShell.Management\New-ItemProperty @PSBoundParameters }
+  if ($p -like 'HKCU:\*') { return Set-ModelHkcuValue $p $Name $Value $PropertyType ([bool]$Force) $true }
   Set-ModelRegistryValue $p $Name $Value
 }
 
+function New-Item {
+  [CmdletBinding()]
+  param([Parameter(Position = 0)][string[]]$Path, [string]$Name, [string]$ItemType, $Value, [switch]$Force)
+  $p = @($Path | Where-Object { $_ })[0]
+  if ($p -notlike 'HKCU:\*') { return Microsoft.PowerShell.Management\New-Item @PSBoundParameters }
+  if ($Name) { $p = $p.TrimEnd('\') + '\' + $Name }
+  $k = $global:WinModel.RegistryHkcu.Keys | Where-Object { $_ -eq $p } | Select-Object -First 1
+  if ($k -and -not $Force) { throw [System.IO.IOException]::new("A key at this path already exists.") }
+  # [NI5444] without -Force the parent key must exist (the model keeps keys flat: a parent exists when a key of that path does).
+  $parent = $p.Substring(0, $p.LastIndexOf('\'))
+  if (-not $Force -and -not ($global:WinModel.RegistryHkcu.Keys | Where-Object { $_ -eq $parent })) { throw [System.Management.Automation.ItemNotFoundException]::new("Cannot find path '$parent' because it does not exist.") }
+  # [NI5444] -Force on an existing key recreates it empty: its values are lost.
+  if ($k) { $global:WinModel.RegistryHkcu.Remove($k) }
+  $global:WinModel.RegistryHkcu[$p] = [ordered]@{}
+  return [pscustomobject]@{ PSPath = $p; Name = ($p -split '\\')[-1] }
+}
+
+function Set-ModelHkcuValue([string]$Path, [string]$Name, $Value, [string]$PropertyType, [bool]$Force, [bool]$New) {
+  $k = $global:WinModel.RegistryHkcu.Keys | Where-Object { $_ -eq $Path } | Select-Object -First 1
+  # [NIP] the key must exist.
+  if (-not $k) { throw [System.Management.Automation.ItemNotFoundException]::new("Cannot find path '$Path' because it does not exist.") }
+  $values = $global:WinModel.RegistryHkcu[$k]
+  # [NIP] New-ItemProperty replaces an existing value only with -Force.
+  if ($New -and $values.Contains($Name) -and -not $Force) { throw [System.IO.IOException]::new('The property already exists.') }
+  # [NIP] -PropertyType Binary is REG_BINARY: a byte array; anything else is recorded as a violation of what mstsc reads.
+  if ($PropertyType -eq 'Binary' -and $Value -isnot [byte[]]) { $global:WinModel.Violations.Add("$Name written as $($Value.GetType().Name), not byte[]") }
+  $values[$Name] = $Value
+  $global:WinModel.RegistryHkcuTypes["$k\$Name"] = if ($PropertyType) { $PropertyType } else { 'String' }
+}
+
 function Set-ModelRegistryValue([string]$Path, [string]$Name, $Value) {
+  if ($Path -like 'HKCU:\*') { return Set-ModelHkcuValue $Path $Name $Value '' $true $false }
   if (-not $Path.StartsWith($global:ModelWinStations, [StringComparison]::OrdinalIgnoreCase)) { throw "model: no registry key $Path" }
   $l = $global:WinModel.Listeners[$Path.Substring($global:ModelWinStations.Length).TrimEnd('\')]
   if ($null -eq $l) { throw "Cannot find path '$Path' because it does not exist." }

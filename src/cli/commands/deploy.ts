@@ -190,13 +190,13 @@ async function deployWith(config: Awaited<ReturnType<typeof import("../config-fl
   const removeOld = opts.removeOld === true;
   const write = async (result: Awaited<ReturnType<typeof app.runDeploy>>): Promise<number> => {
     // After a verified change only: the pin bundle, then the post-change hook (docs/hooks-and-staging.md).
-    const after = dryRun ? null : await hooks.afterVerifiedChange(config, prepared.session.ctx.backend, prepared.session.settings.spec.names, result, prepared.session.ctx.log, new Date());
+    const after = dryRun ? null : await hooks.afterVerifiedChange(config, prepared.session.ctx.backend, result, prepared.session.ctx.log);
     const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), after?.hook ?? null);
     const extra = hooks.afterChangeWarnings(after);
     const shown = extra.length ? { ...result, warnings: [...(result.warnings ?? []), ...extra] } : result;
     process.stdout.write(
       json
-        ? `${jsonText({ ...deployJson(shown, prepared, code, dryRun, new Date()), pinBundlePath: after?.bundle ?? null, postChange: hooks.postChangeJson(after?.hook ?? null) }, 2)}\n`
+        ? `${jsonText({ ...deployJson(shown, prepared, code, dryRun, new Date()), postChange: hooks.postChangeJson(after?.hook ?? null) }, 2)}\n`
         : terminalText(renderDeployText(shown, prepared, dryRun)),
     );
     return code;

@@ -13,7 +13,7 @@ export function registerDoctor(program: Command): void {
     .description('Diagnose "error code 0x904, extended error 0x7": resolution, reachability, negotiation, TLS and certificate, link quality, and on the host the configuration; then the most likely cause and its fix.')
     .argument("[target]", "host, host:port or [IPv6]:port; default: this host's listener")
     .addOption(new Option("--samples <n>", "handshakes for the link-quality check").default(10).argParser(integerIn(1, 1000, "--samples")))
-    .option("--client [host]", "Windows client side: Default.rdp, the bitmap cache and the certificate stored for HOST")
+    .option("--client [host]", "the client side: what this user's RDP clients pin for HOST[:PORT] against what it presents (FreeRDP 2 and 3; on Windows also Default.rdp, the bitmap cache and mstsc's stored certificate)")
     .option("--fix", "with --client: back each item up, then remove it")
     .addOption(portOption())
     .addOption(configOption())
@@ -29,18 +29,21 @@ Examples:
   sudo rdpcert doctor                      # on the RDP host: adds the configuration's view
   rdpcert doctor rdp01.example.com --samples 30
   rdpcert doctor 10.0.0.5:3390 --json
+  rdpcert doctor --client rdp01.example.com        # which local client store pins another certificate
   rdpcert doctor --client rdp01.example.com --fix   # on the Windows client that fails
 
 Exit codes (they answer "will a client connect?"):
   0  nothing explains a failed connection (notes may follow; --client --fix: cleaned)
   1  a warning: clients connect but warn (e.g. a name not in a CA-issued certificate)
   2  a cause of failure was found (the output names the most likely one and its fix)
-  3  doctor itself could not run (bad target, no local listener found)`,
+  3  doctor itself could not run (bad target, no local listener found)
+With --client on Linux: 0 no store pins another certificate, 2 a store does
+(named in the output), 3 the listener could not be probed.`,
     )
-    .action(async (target: string | undefined, opts: { samples: number; port: number; json?: boolean; client?: string | boolean; fix?: boolean }, command: Command) => {
+    .action(async (target: string | undefined, opts: { samples: number; port: number; timeout: number; json?: boolean; client?: string | boolean; fix?: boolean }, command: Command) => {
       if (opts.fix && opts.client === undefined) throw new UsageError("--fix goes with --client (it cleans the Windows client's cached state)");
       if (opts.client !== undefined) {
-        process.exitCode = await clientDoctorCommand({ host: typeof opts.client === "string" ? opts.client : (target ?? null), fix: opts.fix === true, json: opts.json === true });
+        process.exitCode = await clientDoctorCommand({ host: typeof opts.client === "string" ? opts.client : (target ?? null), port: opts.port, timeoutMs: opts.timeout, fix: opts.fix === true, json: opts.json === true });
         return;
       }
       const { TargetError, parseTarget } = await import("../../core/target");
@@ -110,6 +113,9 @@ async function doctorCommand(gathered: DoctorGathered, options: { json: boolean 
 
 export interface ClientDoctorOptions {
   readonly host: string | null;
+  /** The port of a HOST without one (doctor's --port). */
+  readonly port?: number;
+  readonly timeoutMs?: number;
   readonly fix: boolean;
   readonly json: boolean;
   readonly platform?: NodeJS.Platform;
@@ -119,7 +125,10 @@ export interface ClientDoctorOptions {
 export async function clientDoctorCommand(options: ClientDoctorOptions): Promise<number> {
   const { jsonText, terminalText } = await import("../../core/terminal-safe");
   const platform = options.platform ?? process.platform;
-  if (platform !== "win32") throw new UsageError(`doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs ${platform}`);
+  if (platform !== "win32") {
+    if (options.fix) throw new UsageError(`doctor --client --fix cleans the Windows Remote Desktop client (mstsc); this host runs ${platform}`);
+    return clientPinsCommand(options);
+  }
   const { clientExitCode, inspectClient } = await import("../../hosts/windows/client");
   const { runCommand } = await import("../../hosts/command-runner");
   const backupDir = `${process.env.LOCALAPPDATA ?? "."}\\rdpcert\\client-backups\\${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -140,4 +149,41 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
     else if (!options.fix) process.stdout.write(`\nThis is how a used client looks. If only this client fails, stale client state is the likely cause.\n  fix: rdpcert doctor --client${options.host ? ` ${options.host}` : ""} --fix   (each item is backed up first)\n`);
   }
   return exitCode === 2 ? ExitCode.CRITICAL : ExitCode.OK;
+}
+
+/** `doctor --client HOST[:PORT]` off Windows (issue 25): each FreeRDP store's pin against what HOST presents now. */
+async function clientPinsCommand(options: ClientDoctorOptions): Promise<number> {
+  const { jsonText, terminalText } = await import("../../core/terminal-safe");
+  const { TargetError, parseTarget } = await import("../../core/target");
+  if (!options.host) throw new UsageError("doctor --client needs the listener the clients connect to: --client HOST[:PORT]");
+  let target;
+  try {
+    target = parseTarget(options.host, options.port);
+  } catch (error) {
+    if (error instanceof TargetError) throw new UsageError(error.message);
+    throw error;
+  }
+  const { compareClientPins } = await import("../../app/client-trust");
+  const result = await compareClientPins({ target, timeoutMs: options.timeoutMs ?? 5000 });
+  if (!result.ok) {
+    if (options.json) process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client-pins/v1", target: target.input, exitCode: 3, error: result.reason })}\n`);
+    else process.stderr.write(terminalText(`rdpcert: doctor --client could not run: ${result.reason}\n`));
+    return ExitCode.UNKNOWN;
+  }
+  const disagree = result.stores.filter((s) => s.verdict === "differs");
+  const exitCode = disagree.length > 0 ? ExitCode.CRITICAL : ExitCode.OK;
+  if (options.json) {
+    process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client-pins/v1", target: target.input, exitCode, presented: result.presented, stores: result.stores }, 2)}\n`);
+    return exitCode;
+  }
+  const words = { matches: "[ ok ]", differs: "[FAIL]", "no-pin": "[none]", "not-checked": "[skip]" } as const;
+  const say = { matches: "pins the certificate presented now", differs: "pins ANOTHER certificate", "no-pin": "no pin for this listener", "not-checked": "not checked" } as const;
+  let out = `rdpcert doctor --client ${target.input}: presents SHA-256 ${result.presented.sha256}\n\n`;
+  for (const s of result.stores) out += `${words[s.verdict]} ${s.name.padEnd(24)} ${say[s.verdict]}${s.pinned && s.verdict === "differs" ? ` (${s.pinned})` : ""}${s.detail ? `: ${s.detail}` : ""}\n         ${s.location}\n`;
+  if (disagree.length > 0) {
+    out += `\n${disagree.map((s) => s.name).join(" and ")} ${disagree.length > 1 ? "disagree" : "disagrees"} with the listener: a strict client (FreeRDP /cert-deny) refuses it ("Host key verification failed").\n`;
+    out += `  fix: if the change was expected, rdpcert client trust ${target.input} --expect-sha256 ${result.presented.sha256}  (after checking that hash with the server's admin or its pin bundle)\n`;
+  }
+  process.stdout.write(terminalText(out));
+  return exitCode;
 }

@@ -124,13 +124,13 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
   }
   const write = async (result: Awaited<ReturnType<typeof app.runRotation>>, extra: object = {}): Promise<number> => {
     // After a verified change only: the pin bundle, then the post-change hook (docs/hooks-and-staging.md).
-    const after = dryRun ? null : await hooks.afterVerifiedChange(config, session.ctx.backend, session.settings.spec.names, result, session.ctx.log, new Date());
+    const after = dryRun ? null : await hooks.afterVerifiedChange(config, session.ctx.backend, result, session.ctx.log);
     const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), after?.hook ?? null);
     const warnings = [...(result.warnings ?? []), ...hooks.afterChangeWarnings(after)];
     process.stdout.write(
       json
-        ? `${jsonText({ ...rotationJson(result, code, dryRun, new Date()), warnings, pinBundlePath: after?.bundle ?? null, postChange: hooks.postChangeJson(after?.hook ?? null), ...extra }, 2)}\n`
-        : terminalText(`${renderRotationText(result, dryRun)}${after?.bundle ? `  pin bundle  ${after.bundle}\n` : ""}${warnings.map((w) => `warning: ${w}\n`).join("")}`),
+        ? `${jsonText({ ...rotationJson(result, code, dryRun, new Date()), warnings, postChange: hooks.postChangeJson(after?.hook ?? null), ...extra }, 2)}\n`
+        : terminalText(`${renderRotationText(result, dryRun)}${warnings.map((w) => `warning: ${w}\n`).join("")}`),
     );
     return code;
   };

@@ -52,11 +52,13 @@ Exit codes:
         process.exitCode = ExitCode.UNKNOWN;
         return;
       }
-      if (opts.json) process.stdout.write(`${jsonText({ ...runJson(result, runId, dryRun, new Date(), warnings), pinBundlePath: afterChange?.bundle ?? null, postChange: postChangeJson(afterChange?.hook ?? null) }, 2)}\n`);
+      if (opts.json) process.stdout.write(`${jsonText({ ...runJson(result, runId, dryRun, new Date(), warnings), postChange: postChangeJson(afterChange?.hook ?? null) }, 2)}\n`);
       else {
         process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
         for (const warning of changeWarnings) process.stdout.write(terminalText(`warning: ${warning}\n`));
         if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
+        const pins = result.rotation?.pins;
+        if (pins) process.stdout.write(terminalText(pins.written ? `  new SHA-256 ${pins.bundle.sha256.hex}; pins for clients in ${pins.path}\n` : `  pins for clients not written: ${pins.reason}\n`));
       }
       process.exitCode = result.exitCode;
     });

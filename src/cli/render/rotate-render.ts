@@ -39,6 +39,7 @@ export function rotationJson(result: RotationResult, exitCode: number, dryRun: b
     steps: result.steps,
     recovered: result.recovered && { id: result.recovered.journal.id, step: result.recovered.journal.step, outcome: result.recovered.outcome, reason: result.recovered.reason },
     heldBy: result.heldBy,
+    pins: result.pins ?? null,
   };
 }
 
@@ -50,6 +51,7 @@ export function renderRotationText(result: RotationResult, dryRun: boolean): str
   if (result.oldThumbprint || result.newThumbprint) out += `  old  ${result.oldThumbprint ?? "-"}\n  new  ${result.newThumbprint ?? "-"}\n`;
   if (result.newSha256) out += `  new SHA-256  ${result.newSha256}\n`;
   if (result.backupId) out += `  backup ${result.backupId} (${result.backupPath})\n`;
+  if (result.pins) out += result.pins.written ? `  pins for clients  ${result.pins.path}  (rdpcert client trust HOST --from-bundle FILE)\n` : `  pins for clients  not written: ${result.pins.reason}\n`;
   if (dryRun && result.plan.length) out += `\nPlan${result.outcome === "planned" ? "" : " (if it were run)"}: nothing has been changed\n${result.plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`;
   if (result.steps.length) out += `\nSteps:\n${result.steps.map((s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.step.padEnd(10)} ${String(s.ms).padStart(7)} ms  ${s.detail ?? ""}`).join("\n")}\n`;
   return out;

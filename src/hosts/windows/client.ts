@@ -54,3 +54,22 @@ export async function inspectClient(runner: CommandRunner, options: { host: stri
   const actions = asArray<Record<string, unknown>>((doc as Record<string, unknown>).actions).map((a) => ({ item: field(a, "item", "string") ?? "?", backup: field(a, "backup", "string") ?? "?" }));
   return { ok: true, state: { items, actions, fixError: field(doc, "fixError", "string") } };
 }
+
+/** mstsc's pin for one server as client-pin.ps1 read (and with `write`, set) it: upper-case hex or null. */
+export type MstscPinResult = { readonly ok: true; readonly key: string; readonly before: string | null; readonly after: string | null } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Reads mstsc's CertHash for `server` (HKCU\...\Servers\<server>) and, with
+ * `certHash`, sets it: client-pin.ps1 through the bootstrap, the values as JSON
+ * data on stdin (never part of a command line).
+ */
+export async function mstscPin(runner: CommandRunner, options: { server: string; certHash: string | null; launcher?: PowerShellLauncher }, timeoutMs = 60_000): Promise<MstscPinResult> {
+  const shell = options.launcher ? { runner, launcher: options.launcher } : { runner };
+  const result = await runScript(shell, "client-pin.ps1", { server: options.server, certHash: options.certHash, write: options.certHash !== null }, timeoutMs);
+  if (!result.ok) return { ok: false, reason: result.reason };
+  const hex = (name: string): string | null => {
+    const value = field(result.json, name, "string");
+    return value && /^[0-9A-F]{40}$/i.test(value) ? value.toUpperCase() : null;
+  };
+  return { ok: true, key: field(result.json, "key", "string") ?? options.server, before: hex("before"), after: hex("after") };
+}

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { CommandOptions, CommandRunner } from "../../../../src/hosts/command-runner";
-import { clientExitCode, inspectClient } from "../../../../src/hosts/windows/client";
+import { clientExitCode, inspectClient, mstscPin } from "../../../../src/hosts/windows/client";
 import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { rdpcert } from "../../../helpers/cli";
 
@@ -56,10 +56,30 @@ describe("doctor --client (Windows RDP client state)", () => {
     expect(clientExitCode(stopped.state)).toBe(2);
   });
 
-  it("on Linux the CLI says it inspects a Windows client (exit 3); --fix without --client is a usage error", async () => {
-    const run = await rdpcert(["doctor", "--client", "rdp01"]);
-    expect([run.code, run.stderr.trim()]).toEqual([3, "rdpcert: doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs linux"]);
+  it("on Linux --client --fix says it cleans a Windows client (exit 3: --client alone compares FreeRDP's pins, issue 25); --fix without --client is a usage error", async () => {
+    const run = await rdpcert(["doctor", "--client", "rdp01", "--fix"]);
+    expect([run.code, run.stderr.trim()]).toEqual([3, "rdpcert: doctor --client --fix cleans the Windows Remote Desktop client (mstsc); this host runs linux"]);
     const fix = await rdpcert(["doctor", "--fix"]);
     expect([fix.code, fix.stderr.trim()]).toEqual([3, "rdpcert: --fix goes with --client (it cleans the Windows client's cached state)"]);
+  });
+});
+
+describe("mstscPin (client trust on Windows, issue 25)", () => {
+  const PIN_SCRIPT = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts", "client-pin.ps1");
+
+  it("sends the server and the hash as JSON data on stdin (never in the command line) and reads the answer", async () => {
+    const { run, calls } = runner('{"key":"HKCU:\\\\Software\\\\Microsoft\\\\Terminal Server Client\\\\Servers\\\\rdp01;x","before":"0102030405060708090A0B0C0D0E0F1011121314","after":"AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7"}');
+    const result = await mstscPin(run, { server: "rdp01;x", certHash: "ac60a3fefa6bdd565a8ee7984b6cc1fe628539d7" });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args).toEqual(["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()]);
+    expect(calls[0]!.input).toEqual({ script: PIN_SCRIPT, input: { server: "rdp01;x", certHash: "ac60a3fefa6bdd565a8ee7984b6cc1fe628539d7", write: true } });
+    expect(result).toEqual({ ok: true, key: "HKCU:\\Software\\Microsoft\\Terminal Server Client\\Servers\\rdp01;x", before: "0102030405060708090A0B0C0D0E0F1011121314", after: "AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7" });
+  });
+
+  it("reads only when no hash is given; a value that is not a SHA-1 reads as none", async () => {
+    const { run, calls } = runner('{"key":"k","before":"zz","after":null}');
+    const result = await mstscPin(run, { server: "rdp01", certHash: null });
+    expect((calls[0]!.input as { input: { write: boolean } }).input.write).toBe(false);
+    expect(result).toEqual({ ok: true, key: "k", before: null, after: null });
   });
 });
