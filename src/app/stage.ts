@@ -108,7 +108,7 @@ export async function stagePair(session: Open, options: { readonly dryRun: boole
       },
     });
     ctx.log("info", `staged the next pair for the ${ctx.backend.kind} listener ${host}:${port}: SHA-1 ${meta.sha1}, SHA-256 ${meta.sha256}, valid until ${meta.notAfter}; pin bundle ${written.bundlePath}; nothing served changed`);
-    return { outcome: "staged", reason: `the next pair is staged (SHA-256 ${meta.sha256}); the listener still presents ${old?.thumbprint ?? "what it presented"}`, plan, staged: stagedView(written, config.stageDays) };
+    return { outcome: "staged", reason: `the next pair is staged (SHA-256 ${meta.sha256}); nothing served changed${old ? ` (configured: ${old.thumbprint})` : ""}`, plan, staged: stagedView(written, config.stageDays) };
   } finally {
     lock.release();
   }
@@ -149,13 +149,13 @@ export async function activateStaged(session: Open, options: { readonly dryRun: 
     return {
       kind: "refused",
       reason: last ? `nothing is staged: the last staged pair (SHA-256 ${last.sha256}) was activated at ${last.at}` : "nothing is staged",
-      fix: "stage the next pair first: rdpcert rotate --stage --yes",
+      fix: "stage the next pair first: rdpcert rotate --stage",
     };
   }
   const unusable = stagedUnusable(pair.meta, ctx.now(), config.criticalDays);
-  if (unusable) return { kind: "refused", reason: `${unusable}: it is not activated`, fix: "stage a new pair (rdpcert rotate --stage --force --yes) and give clients its pin" };
+  if (unusable) return { kind: "refused", reason: `${unusable}: it is not activated`, fix: "stage a new pair (rdpcert rotate --stage --force) and give clients its pin" };
   const supplied = suppliedOf(session, pair);
-  if ("refused" in supplied) return { kind: "refused", reason: `the staged pair cannot be activated: ${supplied.refused}`, fix: "stage a new pair (rdpcert rotate --stage --force --yes)" };
+  if ("refused" in supplied) return { kind: "refused", reason: `the staged pair cannot be activated: ${supplied.refused}`, fix: "stage a new pair (rdpcert rotate --stage --force)" };
   if (!options.force) {
     const inspected = await ctx.backend.inspect();
     if (inspected.ok && inspected.inspection.issuance === "ca-issued") {

@@ -117,6 +117,11 @@ describe("staged rotation against real xrdp", () => {
   it("--activate: exactly the staged certificate on the wire; a second --activate is a one-line refusal, exit 3", async () => {
     const server = await start(certValid(-1, 179));
     const staged = (await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"])).json.staged!;
+    const before = await wire(server);
+    const dry = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--dry-run"]);
+    expect([dry.json.outcome, dry.code]).toEqual(["planned", 0]);
+    expect((await wire(server)).sha256).toBe(before.sha256);
+    expect(existsSync(join(server.dir, "state", "staged", "key.pem"))).toBe(true);
     const activated = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--yes"]);
     expect([activated.json.outcome, activated.code]).toEqual(["deployed", 0]);
     const shown = await wire(server);
