@@ -13,8 +13,10 @@ import type { RotationContext, RotationResult, RotationSettings } from "../rotat
  * Each file is written atomically (temp, fsync, rename) through the state dir,
  * so the trust rules of the state dir hold for them too.
  */
-export async function writePinBundle(stateDir: string, bundle: PinBundle): Promise<string> {
-  const stem = pinFileStem(bundle.listener.host, bundle.listener.port);
+export async function writePinBundle(stateDir: string, bundle: PinBundle, options: { readonly variant?: string } = {}): Promise<string> {
+  // `variant` (e.g. "staged": a pair made but not served yet) names a second set beside the current one: <host>_<port>.<variant>.json.
+  if (options.variant !== undefined && !/^[a-z0-9-]{1,32}$/.test(options.variant)) throw new Error(`pin bundle variant ${JSON.stringify(options.variant)} is not a short lower-case name`);
+  const stem = `${pinFileStem(bundle.listener.host, bundle.listener.port)}${options.variant ? `.${options.variant}` : ""}`;
   const [json] = new StateDir(stateDir).writePinFiles(stem, [
     { suffix: ".json", data: `${JSON.stringify(bundle, null, 2)}\n` },
     { suffix: ".known_hosts2", data: `${bundle.freerdp2KnownHosts2}\n` },
@@ -64,7 +66,7 @@ async function pinsFor(session: Parameters<typeof publishPins>[0], verifiedSha25
     return { written: true, path: await writePinBundle(config.stateDir, bundle), bundle };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    return { written: false, reason: e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]! };
+    return { written: false, reason: `cannot write the pin bundle: ${e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]!}` };
   }
 }
 
