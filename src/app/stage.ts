@@ -28,7 +28,9 @@ type Open = Extract<Session, { ok: true }>;
 const DAY_MS = 86_400_000;
 
 export type StageResult =
-  | { readonly outcome: "staged" | "planned"; readonly reason: string; readonly plan: readonly string[]; readonly staged: StagedView }
+  | { readonly outcome: "staged"; readonly reason: string; readonly plan: readonly string[]; readonly staged: StagedView }
+  /** --dry-run: the plan; the pair is not made, so it has no fingerprints yet. */
+  | { readonly outcome: "planned"; readonly reason: string; readonly plan: readonly string[] }
   | { readonly outcome: "refused" | "busy"; readonly reason: string; readonly fix: string | null; readonly plan: readonly string[] };
 
 
@@ -66,10 +68,7 @@ export async function stagePair(session: Open, options: { readonly dryRun: boole
     ...(existing ? [`replace the pair staged at ${existing.meta.stagedAt} (SHA-256 ${existing.meta.sha256}; --force)`] : []),
   ];
   const now = ctx.now();
-  if (options.dryRun) {
-    const at = config.stageDays === null ? null : new Date(now.getTime() + config.stageDays * DAY_MS).toISOString();
-    return { outcome: "planned", reason: "would stage the next pair", plan, staged: { sha1: "", sha256: "", stagedAt: now.toISOString(), notAfter: new Date(now.getTime() + settings.spec.validityDays * DAY_MS).toISOString(), names: sans, activateAt: at, bundle: null, dir: null } };
-  }
+  if (options.dryRun) return { outcome: "planned", reason: "would stage the next pair", plan };
   const lock = ctx.store.lock();
   if (!lock.ok) return { outcome: "busy", reason: `another rotation is running: pid ${lock.heldBy.pid} since ${lock.heldBy.since}`, fix: "wait for it to finish, then stage again", plan };
   try {
