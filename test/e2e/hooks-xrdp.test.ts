@@ -7,6 +7,7 @@ import { probe } from "../../src/probe/prober";
 import { adminDir } from "../helpers/admin-dir";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
+import { makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { ensureUser } from "../helpers/users";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
@@ -151,6 +152,25 @@ describe("post-change hook against real xrdp", () => {
     expect(run.json.reason).toContain(`${theirs} is owned by uid ${t2.uid}`);
     expect((await wire(server)).thumbprint).toBe(before.thumbprint);
     expect(existsSync("/tmp/rdpcert-hook-must-not-run")).toBe(false);
+  });
+
+  it("deploy --post-hook: runs once for the deployed CA-issued certificate, not again when it is already presented", async () => {
+    const server = await start(certValid(-10, 170));
+    const before = await wire(server);
+    const dir = admin();
+    const ca = makeTestCa(join(dir, "ca"));
+    const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
+    const script = join(dir, "append.sh");
+    writeFileSync(script, '#!/bin/sh\necho "$RDPCERT_OLD_SHA256 $RDPCERT_NEW_SHA1 $RDPCERT_NEW_SHA256" >> "$1"\n', { mode: 0o755 });
+    const out = join(dir, "calls");
+    const args = ["deploy", ...common(server), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes", "--post-hook", `${script} ${out}`];
+    const first = await rdpcertJson<ChangeJson>(args);
+    expect([first.json.outcome, first.code, first.json.postChange?.ok]).toEqual(["deployed", 0, true]);
+    const after = await wire(server);
+    expect(after.thumbprint).toBe(opensslThumbprint(leaf.certPath));
+    const again = await rdpcertJson<ChangeJson>(args);
+    expect([again.json.outcome, again.code, again.json.postChange]).toEqual(["not-needed", 0, null]);
+    expect(readFileSync(out, "utf8")).toBe(`${before.sha256} ${after.thumbprint} ${after.sha256}\n`);
   });
 
   it("the example hook publishes the bundle to a web directory and commits it to a git repo, run for real", async () => {
