@@ -182,6 +182,8 @@ export interface StageStepResult {
   readonly rotation: RotationResult | null;
   /** The activation failed (rolled back): the backoff counts it. */
   readonly failed: boolean;
+  /** After an activation: the activated certificate's notAfter (the pass's certNotAfter, for the textfile metrics). */
+  readonly certNotAfter?: Date;
 }
 
 export async function runStageStep(session: Open, action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean): Promise<StageStepResult | null> {
@@ -212,7 +214,7 @@ export async function runStageStep(session: Open, action: Extract<RunAction, { k
       }
       const r = activated.result;
       if (dryRun) return { outcome: r.outcome === "planned" ? "dry-run: would activate" : `dry-run: ${r.outcome}`, exitCode: r.outcome === "refused" ? 2 : 0, reason: step.reason, rotation: r, failed: false };
-      if (r.outcome === "deployed" || r.outcome === "not-needed") return { outcome: "activated", exitCode: 0, reason: `${step.reason}; ${r.reason}`, rotation: r, failed: false };
+      if (r.outcome === "deployed" || r.outcome === "not-needed") return { outcome: "activated", exitCode: 0, reason: `${step.reason}; ${r.reason}`, rotation: r, failed: false, certNotAfter: new Date(activated.staged.notAfter) };
       if (r.outcome === "busy") return { outcome: "busy", exitCode: assessment.health === "warn" ? 1 : 2, reason: r.reason, rotation: r, failed: false };
       ctx.log("error", `activating the staged pair ${r.outcome}: ${r.reason}`);
       return { outcome: r.outcome, exitCode: 2, reason: r.reason, rotation: r, failed: r.outcome !== "refused" };

@@ -29,7 +29,7 @@ export interface RunPassDeps {
    */
   readonly findNewer?: (current: CertificateInfo | null) => Promise<{ readonly certificate: SuppliedCertificate } | { readonly none: string }>;
   /** Staged rotation (app/stage.ts): what to do instead of rotating (stage, wait, activate the staged pair), or null. */
-  readonly stage?: (action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean) => Promise<{ readonly outcome: string; readonly exitCode: number; readonly reason: string; readonly rotation: RotationResult | null; readonly failed: boolean } | null>;
+  readonly stage?: (action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean) => Promise<{ readonly outcome: string; readonly exitCode: number; readonly reason: string; readonly rotation: RotationResult | null; readonly failed: boolean; readonly certNotAfter?: Date } | null>;
 }
 
 export interface RunResult {
@@ -111,7 +111,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
   const staged = action.kind === "rotate" && deps.stage ? await deps.stage(action, assessment, deps.dryRun) : null;
   if (staged) {
     if (!deps.dryRun && (staged.failed || staged.outcome === "activated")) writeBackoff(deps.stateDir, staged.failed ? recordFailure(backoff, ctx.now(), staged.reason) : NO_BACKOFF);
-    return result(staged.outcome, staged.exitCode, staged.reason, { rotation: staged.rotation });
+    return result(staged.outcome, staged.exitCode, staged.reason, { rotation: staged.rotation, ...(staged.certNotAfter ? { certNotAfter: staged.certNotAfter } : {}) });
   }
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
 
