@@ -5,6 +5,7 @@ import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
 import { type RunResult, runPass } from "../schedule/run-pass";
 import { publishPins } from "./pin-bundle";
+import { type AfterChange, afterVerifiedChange, exitCodeAfterHook, untrustedPostChange } from "./post-change";
 import { openSession } from "./session";
 
 /**
@@ -28,21 +29,26 @@ export async function preparePass(config: Config, options: { dryRun: boolean; qu
   return { log, setup };
 }
 
-export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[] }> {
+export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[]; afterChange?: AfterChange | null }> {
   const { log, setup } = await preparePass(config, options);
   let outcome: { result: RunResult | null; error: string | null };
+  let afterChange: AfterChange | null = null;
   // A textfile that cannot be written is a warning of the pass (run --json warnings), not only a log line.
   let textfileWarning: string | null = null;
   try {
     const renew = config.renewCommand?.[0];
     const untrustedRenew = renew === undefined ? null : untrustedExecutable(renew, "the renew command");
     const untrustedSource = config.deploySource === null ? null : untrustedDeploySource(config.deploySource);
+    const untrustedHook = untrustedPostChange(config);
     if (!setup.ok) {
       log.log("error", `cannot run: ${setup.reason} (${setup.fix})`);
       outcome = { result: null, error: `${setup.reason}; ${setup.fix}` };
     } else if (untrustedRenew) {
       log.log("error", `cannot run: ${untrustedRenew}: refusing to run it as root`);
       outcome = { result: null, error: `${untrustedRenew}: refusing to run it as root; use a renew command that only root owns and can write` };
+    } else if (untrustedHook) {
+      log.log("error", `cannot run: ${untrustedHook}`);
+      outcome = { result: null, error: `${untrustedHook}; use a post-change command that only root owns and can write` };
     } else if (untrustedSource) {
       log.log("error", `cannot run: ${untrustedSource.reason} (${untrustedSource.fix})`);
       outcome = { result: null, error: `${untrustedSource.reason}; ${untrustedSource.fix}` };
@@ -64,9 +70,13 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         stateDir: config.stateDir,
         dryRun: options.dryRun,
         ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
+        stage: async (action, assessment, dryRun) => (await import("./stage")).runStageStep(setup, action, assessment, dryRun),
       });
-      // Issue 25: after a verified change, the clients' pin bundle (and SHA-256 in the log).
-      outcome = { result: result.rotation ? { ...result, rotation: await publishPins(setup, result.rotation) } : result, error: null };
+      // Issue 25: after a verified change, the clients' pin bundle (and SHA-256 in the log), then the
+      // post-change hook (docs/hooks-and-staging.md): a failed hook is a warning and exit 1 at least, never a rollback.
+      const rotation = result.rotation ? await publishPins(setup, result.rotation) : null;
+      afterChange = rotation && !options.dryRun ? await afterVerifiedChange(config, setup.ctx.backend, rotation, log.log) : null;
+      outcome = { result: { ...result, rotation, exitCode: exitCodeAfterHook(result.exitCode, afterChange?.hook ?? null) }, error: null };
     }
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");
@@ -80,7 +90,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     await log.close();
   }
   // After close: every line has reached the file (or failed to).
-  return { ...outcome, runId: log.runId, warnings: textfileWarning ? [...log.warnings(), textfileWarning] : log.warnings() };
+  return { ...outcome, runId: log.runId, warnings: textfileWarning ? [...log.warnings(), textfileWarning] : log.warnings(), afterChange };
 }
 
 /**

@@ -4,6 +4,7 @@ import { exitCodeFor } from "../core/exit-code";
 import type { HostInspection, InspectOutcome } from "../core/inspection";
 import type { Policy } from "../core/policy";
 import type { ProbeResult } from "../core/probe-result";
+import type { StagedView } from "../core/stage-policy";
 import { probeAddressFor } from "../core/target";
 import { selectBackend } from "../hosts/select-backend";
 import { type Prober, probe } from "../probe/prober";
@@ -22,6 +23,8 @@ export interface StatusReport {
   readonly recovered: { readonly outcome: string; readonly reason: string } | null;
   /** Temp files of an interrupted crash-safe write that were removed (a key's temp file is a copy of the key). */
   readonly removedLeftovers: readonly string[];
+  /** A pair staged by `rotate --stage` and not activated yet (null: none, or the state dir is not readable here). */
+  readonly staged?: StagedView | null;
 }
 
 export interface StatusDependencies {
@@ -46,7 +49,20 @@ export async function collectStatus(config: Config, deps: StatusDependencies = {
   const presented = outcome.ok ? await probeListener(outcome.inspection, config.timeoutMs, deps.prober ?? probe) : null;
   const now = (deps.now ?? (() => new Date()))();
   const assessment = assess(outcome, presented, policy, now);
-  return { backend: backend?.kind ?? null, outcome, presented, assessment, policy, now, exitCode: exitCodeFor(assessment.health), recovered, removedLeftovers };
+  const staged = deps.recover === false ? null : await stagedForStatus(config);
+  return { backend: backend?.kind ?? null, outcome, presented, assessment, policy, now, exitCode: exitCodeFor(assessment.health), recovered, removedLeftovers, staged };
+}
+
+/** The staged pair's facts, never its key; null when none is staged or this user cannot read the state dir. */
+async function stagedForStatus(config: Config): Promise<StagedView | null> {
+  const [{ readStaged }, { stagedView }] = await Promise.all([import("../hosts/local/staged-pair"), import("../core/stage-policy")]);
+  try {
+    const pair = readStaged(config.stateDir, false);
+    return pair ? stagedView(pair, config.stageDays) : null;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EACCES") return null;
+    throw error;
+  }
 }
 
 async function recoverForStatus(config: Config, inSession: boolean): Promise<StatusReport["recovered"]> {

@@ -28,6 +28,6 @@ export function splitCommand(text: string, flag: string): string[] {
   }
   if (quote) throw new UsageError(`${flag} has an unclosed ${quote} quote: ${text}`);
   if (inWord) words.push(current);
-  if (words.length === 0) throw new UsageError(`${flag} is empty: give a command, or use --no-restart`);
+  if (words.length === 0) throw new UsageError(`${flag} is empty: give a command${flag === "--restart-command" ? ", or use --no-restart" : ""}`);
   return words;
 }

@@ -42,6 +42,7 @@ export function flagOverrides(command: Command, exclude: readonly string[] = [])
     if (typed("restartCommand")) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
     out.restartCommand = null;
   } else if (typed("restartCommand")) out.restartCommand = splitCommand(String(opts.restartCommand), "--restart-command");
+  if (typed("postHook")) out.postChangeCommand = splitCommand(String(opts.postHook), "--post-hook");
   return out;
 }
 

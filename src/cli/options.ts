@@ -59,6 +59,10 @@ export const deploySourceOption = (): Option =>
 export const textfileDirOption = (): Option =>
   new Option("--textfile-dir <dir>", "write rdpcert.prom (Prometheus text format) here after every pass, for node_exporter's textfile collector or windows_exporter's textfile_inputs");
 
+/** `--post-hook CMD`: the config's postChangeCommand for this invocation (docs/hooks-and-staging.md). */
+export const postHookOption = (): Option =>
+  new Option("--post-hook <cmd>", "run this command (argv: quotes group words; no shell) after a verified change only, with RDPCERT_LISTENER, RDPCERT_OLD_SHA1/SHA256, RDPCERT_NEW_SHA1/SHA256 and RDPCERT_BUNDLE set; overrides postChangeCommand");
+
 /** commander's repeatable option: --name a --name b -> ["a", "b"]. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

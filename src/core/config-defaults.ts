@@ -31,6 +31,9 @@ export function configDefaults() {
     verifyTimeoutMs: 60_000,
     textfileDir: null as string | null,
     deploySource: null as string | null,
+    postChangeCommand: null as string[] | null,
+    postChangeTimeoutMs: 300_000,
+    stageDays: null as number | null,
   };
 }
 
@@ -49,8 +52,13 @@ export function hasEnvOverrides(env: Readonly<Record<string, string | undefined>
  * that is "expiring" or "due" the day it is issued is replaced on every pass.
  * Null when the fields fit together; else one line naming both fields.
  */
-export function churnError(config: { readonly warnDays: number; readonly rotateDays: number | null; readonly validityDays: number; readonly renewalFraction: number }): string | null {
+export function churnError(config: { readonly warnDays: number; readonly rotateDays: number | null; readonly validityDays: number; readonly renewalFraction: number; readonly stageDays?: number | null }): string | null {
   const { warnDays, rotateDays, validityDays, renewalFraction } = config;
+  const stageDays = config.stageDays ?? null;
+  // A staged pair ages from the day it is made: activated stageDays later, it must not already warn.
+  if (stageDays !== null && stageDays + warnDays >= validityDays) {
+    return `stageDays (${stageDays}) plus warnDays (${warnDays}) must be below validityDays (${validityDays}): a staged certificate would already warn the day it is activated`;
+  }
   if (warnDays >= validityDays) {
     return `warnDays (${warnDays}) must be below validityDays (${validityDays}): a new certificate would warn the day it is issued, and every run would replace it`;
   }
@@ -63,8 +71,11 @@ export function churnError(config: { readonly warnDays: number; readonly rotateD
   return null;
 }
 
+/** What a post-change hook finds in its environment (docs/hooks-and-staging.md): a hook that runs rdpcert again must not be warned about them. */
+export const POST_CHANGE_VARIABLES = ["RDPCERT_LISTENER", "RDPCERT_OLD_SHA1", "RDPCERT_OLD_SHA256", "RDPCERT_NEW_SHA1", "RDPCERT_NEW_SHA256", "RDPCERT_BUNDLE"] as const;
+
 /** Variables that are not settings but that rdpcert reads (threads, test hooks, tools). */
-const OTHER_RDPCERT_VARIABLES = new Set(["RDPCERT_PROBE_THREADS", "RDPCERT_TEST_FAULT", "RDPCERT_XRDP_BIN", "RDPCERT_PWSH", "RDPCERT_BENCH_RUSAGE"]);
+const OTHER_RDPCERT_VARIABLES = new Set(["RDPCERT_PROBE_THREADS", "RDPCERT_TEST_FAULT", "RDPCERT_XRDP_BIN", "RDPCERT_PWSH", "RDPCERT_BENCH_RUSAGE", ...POST_CHANGE_VARIABLES]);
 
 /** `RDPCERT_*` variables that name no setting (a typo is otherwise silently ignored), each with the nearest setting's name. */
 export function unknownEnvVariables(env: Readonly<Record<string, string | undefined>>): { name: string; nearest: string | null }[] {

@@ -67,6 +67,19 @@ export const configSchema = z
      * for the same names from it when the CA-issued one nears expiry. Windows looks in LocalMachine\My.
      */
     deploySource: absolutePath.nullable().default(null),
+    /**
+     * argv run after every verified change (rotate, deploy, run, rotate --activate) with the old and
+     * new fingerprints and the pin bundle in RDPCERT_* variables (docs/hooks-and-staging.md); never a shell.
+     */
+    postChangeCommand: argv.nullable().default(null),
+    /** Deadline for postChangeCommand. */
+    postChangeTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+    /**
+     * Staged rotation in `run`: when a self-signed certificate is due, stage the next pair (and its pin
+     * bundle) first and activate it this many days later (earlier only when the current one would
+     * expire within criticalDays). null: rotate at once, as without staging.
+     */
+    stageDays: z.number().int().min(0).max(3650).nullable().default(null),
   })
   .strict();
 
@@ -93,8 +106,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   for (const key of issue.path) value = value && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (allowed: ${CONFIG_FIELDS.join(", ")})`;
   // A command typed as one string: it is never split or run through a shell, so say how to write it.
-  if ((path === "restartCommand" || path === "renewCommand") && typeof value === "string" && value !== "auto") {
-    const example = path === "restartCommand" ? '["systemctl","restart","xrdp"]' : '["/usr/bin/certbot","renew","--quiet"]';
+  if ((path === "restartCommand" || path === "renewCommand" || path === "postChangeCommand") && typeof value === "string" && value !== "auto") {
+    const example = path === "restartCommand" ? '["systemctl","restart","xrdp"]' : path === "renewCommand" ? '["/usr/bin/certbot","renew","--quiet"]' : '["/usr/local/sbin/publish-rdp-pins"]';
     return `${path}: ${JSON.stringify(value)} is not allowed: it must be an argv array (never run through a shell), e.g. ${example}${path === "restartCommand" ? ', or "auto", or null' : ", or null"}`;
   }
   return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;

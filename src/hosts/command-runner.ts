@@ -26,6 +26,8 @@ export interface CommandOptions {
   readonly timeoutMs: number;
   /** Output beyond this many bytes per stream is dropped (a hostile or runaway command cannot exhaust memory). */
   readonly maxOutputBytes?: number;
+  /** Added to the inherited environment (a post-change hook's RDPCERT_* facts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export type CommandRunner = (file: string, args: readonly string[], options: CommandOptions) => Promise<CommandResult>;
@@ -127,7 +129,7 @@ export const runCommand: CommandRunner = (file, args, options) =>
       timers.add(timer);
     };
     // detached: the command leads a new process group (setsid), so that the group can be signalled as one.
-    const child = spawn(file, [...args], { shell: false, windowsHide: true, detached: GROUPS, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, [...args], { shell: false, windowsHide: true, detached: GROUPS, stdio: ["pipe", "pipe", "pipe"], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
     const stdout = collector(child.stdout, max);
     const stderr = collector(child.stderr, max);
     const pgid = child.pid;

@@ -28,6 +28,8 @@ export interface RunPassDeps {
    * deploySource; Windows: LocalMachine\My), checked as deploy checks it; or why there is none.
    */
   readonly findNewer?: (current: CertificateInfo | null) => Promise<{ readonly certificate: SuppliedCertificate } | { readonly none: string }>;
+  /** Staged rotation (app/stage.ts): what to do instead of rotating (stage, wait, activate the staged pair), or null. */
+  readonly stage?: (action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean) => Promise<{ readonly outcome: string; readonly exitCode: number; readonly reason: string; readonly rotation: RotationResult | null; readonly failed: boolean; readonly certNotAfter?: Date } | null>;
 }
 
 export interface RunResult {
@@ -106,6 +108,11 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     certNotAfter: (assessment.configured ?? assessment.presented)?.notAfter ?? null,
     ...extra,
   });
+  const staged = action.kind === "rotate" && deps.stage ? await deps.stage(action, assessment, deps.dryRun) : null;
+  if (staged) {
+    if (!deps.dryRun && (staged.failed || staged.outcome === "activated")) writeBackoff(deps.stateDir, staged.failed ? recordFailure(backoff, ctx.now(), staged.reason) : NO_BACKOFF);
+    return result(staged.outcome, staged.exitCode, staged.reason, { rotation: staged.rotation, ...(staged.certNotAfter ? { certNotAfter: staged.certNotAfter } : {}) });
+  }
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
 
   const lookForNewer = () => (deps.findNewer ? deps.findNewer(assessment.configured) : Promise.resolve({ none: "no deploySource is configured" }));

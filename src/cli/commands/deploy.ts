@@ -3,7 +3,7 @@ import { isAbsolute } from "node:path";
 import type { DeploySource } from "../../app/deploy";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 interface DeployFlags {
   pfx?: string;
@@ -41,7 +41,7 @@ export function registerDeploy(program: Command): void {
     .option("--reason <text>", "recorded in the journal and the backup")
     .option("--dry-run", "check the certificate, print the exact plan and change nothing")
     .option("--yes", "do not ask for confirmation (required without a terminal)");
-  withOptions(deploy, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions().filter((o) => !DEPLOY_ROTATION_OPTIONS.has(o.long ?? "")), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(deploy, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions().filter((o) => !DEPLOY_ROTATION_OPTIONS.has(o.long ?? "")), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `
@@ -62,6 +62,7 @@ busy, rolled-back, rollback-failed.
 
 Exit codes:
   0  deployed, already presented, or planned (--dry-run)
+  1  deployed and verified (the new certificate stays), but the post-change hook failed
   2  rolled back (the previous certificate is in place again) or rollback failed
      (the output names the backup to restore with 'rdpcert backups restore ID')
   3  the certificate was refused (no byte changed), the listener cannot be changed here
@@ -178,14 +179,26 @@ async function deployWith(config: Awaited<ReturnType<typeof import("../config-fl
     ...(log ? { log } : {}),
     ...(opts.listener ? { listener: opts.listener } : {}),
   });
-  if (!prepared.ok) {
-    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.deploy/v1", outcome: "refused", exitCode: ExitCode.UNKNOWN, reason: prepared.reason, fix: prepared.fix })}\n` : terminalText(`refused  ${prepared.reason}\n${prepared.fix ? `  fix: ${prepared.fix}\n` : ""}`));
+  const hooks = await import("../../app/post-change");
+  const untrustedHook = prepared.ok ? hooks.untrustedPostChange(config) : null;
+  if (!prepared.ok || untrustedHook) {
+    const reason = prepared.ok ? untrustedHook! : prepared.reason;
+    const fix = prepared.ok ? hooks.POST_CHANGE_TRUST_FIX : prepared.fix;
+    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.deploy/v1", outcome: "refused", exitCode: ExitCode.UNKNOWN, reason, fix })}\n` : terminalText(`refused  ${reason}\n${fix ? `  fix: ${fix}\n` : ""}`));
     return ExitCode.UNKNOWN;
   }
   const removeOld = opts.removeOld === true;
-  const write = (result: Awaited<ReturnType<typeof app.runDeploy>>): number => {
-    const code = exitCodeForRotation(result);
-    process.stdout.write(json ? `${jsonText(deployJson(result, prepared, code, dryRun, new Date()), 2)}\n` : terminalText(renderDeployText(result, prepared, dryRun)));
+  const write = async (result: Awaited<ReturnType<typeof app.runDeploy>>): Promise<number> => {
+    // After a verified change only: the pin bundle, then the post-change hook (docs/hooks-and-staging.md).
+    const after = dryRun ? null : await hooks.afterVerifiedChange(config, prepared.session.ctx.backend, result, prepared.session.ctx.log);
+    const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), after?.hook ?? null);
+    const extra = hooks.afterChangeWarnings(after);
+    const shown = extra.length ? { ...result, warnings: [...(result.warnings ?? []), ...extra] } : result;
+    process.stdout.write(
+      json
+        ? `${jsonText({ ...deployJson(shown, prepared, code, dryRun, new Date()), postChange: hooks.postChangeJson(after?.hook ?? null) }, 2)}\n`
+        : terminalText(renderDeployText(shown, prepared, dryRun)),
+    );
     return code;
   };
   if (!dryRun && !opts.yes) {

@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { ReplacementSpec } from "../../hosts/host-backend";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 type RequestedNames = ReplacementSpec["requested"];
 
@@ -24,6 +24,8 @@ interface RotateFlags {
   force?: boolean;
   reason?: string;
   inSession?: boolean;
+  stage?: boolean;
+  activate?: boolean;
   listener?: string;
   json?: boolean;
   name: string[];
@@ -41,9 +43,11 @@ export function registerRotate(program: Command): void {
     .option("--reason <text>", "recorded in the journal and the backup")
     .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
+    .option("--stage", "xrdp: make the next pair and its pin bundle in the state dir without serving it (give clients its pin, then --activate)")
+    .option("--activate", "switch to exactly the staged pair, verified on the wire; a staged pair is activated once")
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
     .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName);
-  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `
@@ -52,15 +56,21 @@ Examples:
   sudo rdpcert rotate --yes --reason "expires in 9 days"
   sudo rdpcert rotate --yes --name rdp01.example.com --name rdp01 --ip 192.0.2.10
   sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
+  sudo rdpcert rotate --stage            (then give clients the pin in /var/lib/rdpcert/staged/)
+  sudo rdpcert rotate --activate --yes --post-hook "/usr/local/sbin/publish-pins.sh --web /var/www/html/rdp-pins"
 
 Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed,
+staged (--stage), deployed (--activate: the staged pair is presented),
 handed-off (Windows, from inside an RDP session: the rotation runs as a one-off SYSTEM task).
 
 Exit codes:
   0  rotated, not needed, or planned (--dry-run)
+  1  rotated and verified (the new certificate stays), but the post-change hook failed
   2  rolled back (the old certificate is in place again) or rollback failed
      (the output names the backup to restore with 'rdpcert backups restore ID')
-  3  refused (CA-issued without --force, listener down, cannot inspect, a problem a new
+  3  --stage or --activate refused (a pair is already staged; nothing is staged, e.g. a second
+     --activate; the staged pair expired), or
+     refused (CA-issued without --force, listener down, cannot inspect, a problem a new
      certificate does not fix), another rotation holds the lock, or bad usage`,
     )
     .action(async (opts: RotateFlags, command: Command) => {
@@ -72,7 +82,10 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   const names = requestedNames(opts.name, opts.ip);
-  if (!dryRun && !opts.yes && !process.stdin.isTTY) {
+  if (opts.stage && opts.activate) throw new UsageError("--stage and --activate contradict each other: stage first, activate later");
+  if (opts.activate && names) throw new UsageError("--activate puts exactly the staged pair in place: --name and --ip go with --stage");
+  // --stage serves nothing new: no confirmation needed.
+  if (!dryRun && !opts.yes && !opts.stage && !process.stdin.isTTY) {
     throw new UsageError("rotate changes the listener's certificate: pass --yes to confirm (or --dry-run to see the plan)");
   }
   const { configFor } = await import("../config-flags");
@@ -101,15 +114,30 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
     inSession: opts.inSession === true,
     ...(opts.listener ? { listener: opts.listener } : {}),
   });
-  if (!session.ok) {
-    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason: session.reason, fix: session.fix })}\n` : terminalText(`refused  ${session.reason}\n  fix: ${session.fix}\n`));
+  const hooks = await import("../../app/post-change");
+  const untrustedHook = session.ok ? hooks.untrustedPostChange(config) : null;
+  if (!session.ok || untrustedHook) {
+    const reason = session.ok ? untrustedHook! : session.reason;
+    const fix = session.ok ? hooks.POST_CHANGE_TRUST_FIX : session.fix;
+    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason, fix })}\n` : terminalText(`refused  ${reason}\n  fix: ${fix}\n`));
     return ExitCode.UNKNOWN;
   }
-  const write = (result: Awaited<ReturnType<typeof app.runRotation>>): number => {
-    const code = exitCodeForRotation(result);
-    process.stdout.write(json ? `${jsonText(rotationJson(result, code, dryRun, new Date()), 2)}\n` : terminalText(renderRotationText(result, dryRun)));
+  const write = async (result: Awaited<ReturnType<typeof app.runRotation>>, extra: object = {}): Promise<number> => {
+    // After a verified change only: the pin bundle, then the post-change hook (docs/hooks-and-staging.md).
+    const after = dryRun ? null : await hooks.afterVerifiedChange(config, session.ctx.backend, result, session.ctx.log);
+    const code = hooks.exitCodeAfterHook(exitCodeForRotation(result), after?.hook ?? null);
+    const warnings = [...(result.warnings ?? []), ...hooks.afterChangeWarnings(after)];
+    process.stdout.write(
+      json
+        ? `${jsonText({ ...rotationJson(result, code, dryRun, new Date()), warnings, postChange: hooks.postChangeJson(after?.hook ?? null), ...extra }, 2)}\n`
+        : terminalText(`${renderRotationText(result, dryRun)}${warnings.map((w) => `warning: ${w}\n`).join("")}`),
+    );
     return code;
   };
+  if (opts.stage || opts.activate) {
+    const { stageCommand } = await import("../stage-command");
+    return stageCommand(session, opts.stage ? "stage" : "activate", { dryRun, json, force: opts.force === true, yes: opts.yes === true, write });
+  }
   const handOff = app.mustHandOff(session);
   if (handOff && !dryRun) {
     // Interactive: the plan first (what the SYSTEM task will do), then the hand-off.

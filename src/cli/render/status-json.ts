@@ -40,5 +40,6 @@ export function statusReportJson(report: StatusReport) {
     presented: report.presented && presentedJson(report.presented, now),
     findings: inspection?.findings ?? [],
     recovered: report.recovered,
+    staged: report.staged ?? null,
   };
 }

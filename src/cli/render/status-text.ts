@@ -58,6 +58,12 @@ export function renderStatusText(report: StatusReport): string {
   const confirm = presented?.confirm;
   const proto = confirm?.type === "response" ? `${protocolName(confirm.selectedProtocol)}${presented?.tls ? ` ${presented.tls.version}` : ""}` : confirm?.type === "failure" ? `RDP_NEG_FAILURE ${confirm.failureCode}` : "-";
   out += sideBySide("protocol", "", proto);
+  if (report.staged) {
+    const s = report.staged;
+    out += `\nstaged next pair (rotate --stage; not served yet): SHA-1 ${s.sha1}\n  SHA-256 ${s.sha256}, valid until ${s.notAfter.slice(0, 10)}\n`;
+    out += `  activation: ${s.activateAt ? `rdpcert run on ${s.activateAt.slice(0, 10)} (stageDays; earlier only if the current certificate would expire within criticalDays), or rdpcert rotate --activate` : "rdpcert rotate --activate (stageDays is not set)"}\n`;
+    if (s.bundle) out += `  pin bundle: ${s.bundle}\n`;
+  }
 
   const lines: string[] = [];
   for (const problem of a.problems) {
