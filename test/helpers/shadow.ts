@@ -59,34 +59,43 @@ export async function startShadow(pair: { certPem: string; keyPem: string; keyMo
     writeOwned(certPath, pair.certPem, 0o644, runAs);
     writeOwned(keyPath, pair.keyPem, pair.keyMode ?? 0o644, runAs);
   }
-  const xvfb = await startXvfb();
-  const port = await freePort();
-  const shadow = startProcess("freerdp-shadow-cli", [`/port:${port}`, "/bind-address:127.0.0.1", "-auth"], {
-    env: { PATH: process.env.PATH, HOME: home, DISPLAY: xvfb.display },
-    ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
-    cwd: home,
-  });
-  const stop = async (): Promise<void> => {
-    await stopProcess(shadow.child);
-    await stopProcess(xvfb.started.child);
-    rmSync(root, { recursive: true, force: true });
-  };
-  try {
-    // Generating its RSA key on first start takes a few seconds.
-    await waitForPort(port, shadow, "freerdp-shadow-cli", 40_000);
-  } catch (error) {
-    await stop();
-    throw error;
+  // Xvfb may report a display another test's X server grabs at the same moment: try a fresh one.
+  let attempt = 0;
+  for (;;) {
+    const xvfb = await startXvfb();
+    const port = await freePort();
+    const shadow = startProcess("freerdp-shadow-cli", [`/port:${port}`, "/bind-address:127.0.0.1", "-auth"], {
+      env: { PATH: process.env.PATH, HOME: home, DISPLAY: xvfb.display },
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      cwd: home,
+    });
+    const stopBoth = async (): Promise<void> => {
+      await stopProcess(shadow.child);
+      await stopProcess(xvfb.started.child);
+    };
+    const stop = async (): Promise<void> => {
+      await stopBoth();
+      rmSync(root, { recursive: true, force: true });
+    };
+    try {
+      // Generating its RSA key on first start takes a few seconds.
+      await waitForPort(port, shadow, "freerdp-shadow-cli", 40_000);
+    } catch (error) {
+      await stopBoth();
+      if (++attempt < 3 && /failed to open display/.test(shadow.output())) continue;
+      rmSync(root, { recursive: true, force: true });
+      throw error;
+    }
+    return {
+      port,
+      pid: shadow.child.pid!,
+      home,
+      certPath,
+      keyPath,
+      runAs,
+      running: () => shadow.child.exitCode === null && shadow.child.signalCode === null,
+      output: () => `${shadow.output()}\n${xvfb.started.output()}`,
+      stop,
+    };
   }
-  return {
-    port,
-    pid: shadow.child.pid!,
-    home,
-    certPath,
-    keyPath,
-    runAs,
-    running: () => shadow.child.exitCode === null && shadow.child.signalCode === null,
-    output: () => `${shadow.output()}\n${xvfb.started.output()}`,
-    stop,
-  };
 }
