@@ -44,6 +44,10 @@ const NEEDED: readonly Needed[] = [
   { command: "certbot", pkg: "certbot" },
   // The Ansible collection (contrib/ansible): ansible-galaxy builds and installs it, ansible-playbook runs it.
   { command: "ansible-playbook", pkg: "ansible-core" },
+  // The other Linux RDP servers (issue 24): weston's RDP backend, and FreeRDP's shadow server on Xvfb.
+  { command: "weston", pkg: "weston" },
+  { command: "freerdp-shadow-cli", pkg: "freerdp2-shadow-x11" },
+  { command: "Xvfb", pkg: "xvfb" },
 ];
 
 function have(command: string): boolean {
