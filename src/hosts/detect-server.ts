@@ -46,7 +46,13 @@ export const SERVER_DETECTORS: readonly ServerDetector[] = [
   {
     kind: "xrdp",
     matches: (p) => programName(p) === "xrdp",
-    create: async (ctx) => (await import("./xrdp/xrdp-backend")).createXrdpBackend({ iniPath: ctx.xrdpIni, runner: ctx.runner, platform: ctx.platform }),
+    create: async (ctx) => {
+      const xrdp = await import("./xrdp/xrdp-backend");
+      // Found by its port and started with -c INI: that ini, unless another one was named (--xrdp-ini, xrdpIni).
+      const started = ctx.listener?.kind === "found" ? (await import("./xrdp/listener-process")).configFromCmdline(ctx.listener.process.argv) : null;
+      const iniPath = started?.startsWith("/") && ctx.xrdpIni === xrdp.DEFAULT_XRDP_INI ? started : ctx.xrdpIni;
+      return xrdp.createXrdpBackend({ iniPath, runner: ctx.runner, platform: ctx.platform });
+    },
   },
   {
     kind: "weston",
