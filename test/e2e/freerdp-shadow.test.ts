@@ -1,11 +1,11 @@
 import { X509Certificate } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKey } from "../../src/core/self-signed";
 import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
-import { rdpcertJson } from "../helpers/cli";
+import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { type ShadowServer, startShadow } from "../helpers/shadow";
 import { ensureUser } from "../helpers/users";
 
@@ -142,5 +142,19 @@ describe("FreeRDP's shadow server", () => {
     expect(readFileSync(server.keyPath).equals(before.key)).toBe(true);
     expect((await presented(server.port))!.thumbprint).toBe(sha1(old.certPem));
     expect(server.running()).toBe(true);
+  }, 120_000);
+
+  it.each(["after-replace", "before-verify"])("a rotation killed %s: the next status finishes or rolls it back in the user's own directory; the served pair is the one in the files", async (point) => {
+    const user = ensureUser("rdpcert-t2");
+    const server = await start({ ...certValid(-170, 10, "shadow-killed"), keyMode: 0o600 }, { runAs: user });
+    const state = join(scratch(), "state");
+    const killed = await rdpcert(["rotate", "--port", String(server.port), "--state-dir", state, "--yes"], { env: { RDPCERT_TEST_FAULT: point } });
+    expect(killed.code).toBeNull(); // SIGKILL
+    const after = await rdpcertJson<StatusJson & { recovered: { outcome: string } | null }>(["status", "--port", String(server.port), "--state-dir", state, "--json"]);
+    expect(after.json.recovered?.outcome).toMatch(/^(completed|rolled-back)$/);
+    expect(existsSync(join(state, "journal.json"))).toBe(false);
+    expect((await presented(server.port))!.thumbprint).toBe(sha1(readFileSync(server.certPath)));
+    const key = statSync(server.keyPath);
+    expect([key.mode & 0o777, key.uid]).toEqual([0o600, user.uid]);
   }, 120_000);
 });

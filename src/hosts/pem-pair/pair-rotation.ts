@@ -290,9 +290,10 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
       }
       const restored: string[] = [];
       try {
+        // A recovery in a fresh process may not know the serving user yet: the backup's owner of each file stands in.
         for (const item of toWrite) {
           // Permission bits only: never setuid, setgid or sticky from a backup.
-          writeInto(dirname(item.originalPath), basename(item.originalPath), item.data, { mode: item.mode & 0o777, uid: item.uid, gid: item.gid }, options.serving());
+          writeInto(dirname(item.originalPath), basename(item.originalPath), item.data, { mode: item.mode & 0o777, uid: item.uid, gid: item.gid }, options.serving() ?? { name: `uid ${item.uid}`, uid: item.uid, gids: [item.gid] });
           restored.push(item.originalPath);
         }
         for (const path of toRemove) {
