@@ -44,8 +44,11 @@ const NEEDED: readonly Needed[] = [
   { command: "certbot", pkg: "certbot" },
   // The Ansible collection (contrib/ansible): ansible-galaxy builds and installs it, ansible-playbook runs it.
   { command: "ansible-playbook", pkg: "ansible-core" },
-  // Issue 25: the real FreeRDP 2 client (strict /cert-deny) against real xrdp, under a virtual X server.
+  // The real FreeRDP 2 client (strict /cert-deny) against real xrdp, under a virtual X server.
   { command: "xfreerdp", pkg: "freerdp2-x11" },
+  // The other Linux RDP servers: weston's RDP backend, and FreeRDP's shadow server on Xvfb.
+  { command: "weston", pkg: "weston" },
+  { command: "freerdp-shadow-cli", pkg: "freerdp2-shadow-x11" },
   { command: "Xvfb", pkg: "xvfb" },
 ];
 

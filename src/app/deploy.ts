@@ -1,3 +1,4 @@
+import { servesPemFiles } from "../core/inspection";
 import { rootCertificates } from "node:tls";
 import type { Config } from "../core/config";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
@@ -104,7 +105,7 @@ export async function prepareDeploy(config: Config, source: DeploySource, option
     checked = checkMaterial(material, {
       now: session.ctx.now(),
       hostNames: session.settings.spec.names,
-      requireCompleteChain: session.ctx.backend.kind === "xrdp",
+      requireCompleteChain: servesPemFiles(session.ctx.backend.kind),
       roots: rootCertificates,
     });
   } catch (error) {
@@ -126,7 +127,7 @@ export async function runDeploy(prepared: Extract<Prepared, { ok: true }>, optio
 
 /** Whether `run` has a place to look for a newer certificate: xrdp's deploySource, or Windows' LocalMachine\My. */
 export function canDeploy(config: Config, session: Extract<Session, { ok: true }>): boolean {
-  return session.ctx.backend.kind === "xrdp" ? config.deploySource !== null : session.ctx.backend.rotation?.candidates !== undefined;
+  return servesPemFiles(session.ctx.backend.kind) ? config.deploySource !== null : session.ctx.backend.rotation?.candidates !== undefined;
 }
 
 /**
@@ -135,7 +136,7 @@ export function canDeploy(config: Config, session: Extract<Session, { ok: true }
  * as Group Policy's template auto-selection picks one; or why there is none.
  */
 export async function findNewer(config: Config, session: Extract<Session, { ok: true }>, current: CertificateInfo | null): Promise<{ certificate: SuppliedCertificate } | { none: string }> {
-  const xrdp = session.ctx.backend.kind === "xrdp";
+  const xrdp = servesPemFiles(session.ctx.backend.kind);
   const check = (material: DeployMaterial): CheckOutcome =>
     checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: rootCertificates });
   const suits = (c: SuppliedCertificate): boolean =>

@@ -5,7 +5,7 @@ import { defaultXrdpRestart, hostNames } from "../hosts/local/host-names";
 import { StateDir } from "../hosts/local/state-dir";
 import { UntrustedPathError, untrustedExecutable } from "../hosts/local/trust";
 import { selectBackend } from "../hosts/select-backend";
-import { policyOf, withPortOverride } from "./listener-config";
+import { backendSettings, policyOf, withPortOverride } from "./listener-config";
 import { probe } from "../probe/prober";
 import { type FaultPoint, type RecoveryResult, type RotationContext, type RotationSettings, recoverInterrupted } from "../rotation/rotate";
 
@@ -46,12 +46,14 @@ export const killAtFault = (point: FaultPoint): void => {
  */
 export async function restartSpecFor(backend: HostBackend, config: Config, runner: CommandRunner): Promise<RestartSpec> {
   const timeoutMs = config.restartTimeoutMs;
-  const spec: RestartSpec =
+  let spec: RestartSpec =
     config.restartCommand === null
       ? { enabled: false, command: null, timeoutMs }
       : config.restartCommand === "auto"
         ? { enabled: true, command: null, ifStale: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs }
         : { enabled: true, command: config.restartCommand, timeoutMs };
+  // pem-pair: its reloadCommand, unless a restartCommand was given (docs/servers/pem-pair.md).
+  if (backend.kind === "pem-pair" && config.restartCommand === "auto" && config.reloadCommand) spec = { enabled: true, command: config.reloadCommand, timeoutMs };
   for (const file of spec.enabled ? [spec.command?.[0], spec.ifStale?.[0]] : []) {
     const untrusted = file === undefined ? null : untrustedExecutable(file);
     if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
@@ -73,7 +75,7 @@ export async function openSession(config: Config, options: SessionOptions = {}):
 async function wire(config: Config, options: SessionOptions): Promise<Session> {
   const runner = runCommand;
   new StateDir(config.stateDir).check();
-  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, runner, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}) });
+  const selected = await selectBackend({ ...backendSettings(config), runner, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}) });
   if (!selected.ok) return { ok: false, reason: selected.reason, fix: selected.fix };
   const backend = config.port ? withPortOverride(selected.backend, config.port) : selected.backend;
   const spec: ReplacementSpec = { keyBits: config.keyBits, validityDays: config.validityDays, names: await hostNames(runner), requested: options.requestedNames ?? null };

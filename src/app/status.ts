@@ -8,7 +8,7 @@ import type { StagedView } from "../core/stage-policy";
 import { probeAddressFor } from "../core/target";
 import { selectBackend } from "../hosts/select-backend";
 import { type Prober, probe } from "../probe/prober";
-import { policyOf, withPortOverride } from "./listener-config";
+import { backendSettings, policyOf, withPortOverride } from "./listener-config";
 
 /** Everything one status run learned; rendered as text or JSON by the CLI, and reused by doctor. */
 export interface StatusReport {
@@ -42,7 +42,7 @@ export interface StatusDependencies {
 export async function collectStatus(config: Config, deps: StatusDependencies = {}): Promise<StatusReport> {
   const policy = policyOf(config);
   const recovered = deps.recover === false ? null : await recoverForStatus(config, deps.inSession === true);
-  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, ...(deps.listener ? { listener: deps.listener } : {}) });
+  const selected = await selectBackend({ ...backendSettings(config), ...(deps.listener ? { listener: deps.listener } : {}) });
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
   const outcome: InspectOutcome = backend ? await backend.inspect() : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
   const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];

@@ -30,9 +30,12 @@ export const portOption = (): Option =>
   new Option("--port <port>", "port for targets that do not name one").default(3389).argParser(integerIn(1, 65535, "--port"));
 
 export const backendOption = (): Option =>
-  new Option("--backend <kind>", "the kind of RDP server on this host (auto: Windows on win32, xrdp where its ini exists)")
-    .choices(["auto", "windows", "xrdp"])
+  new Option("--backend <kind>", "the kind of RDP server on this host (auto: Windows on win32; else the server listening on --port, else xrdp where its ini exists)")
+    .choices(["auto", "windows", "xrdp", "weston", "freerdp-shadow", "pem-pair"])
     .default("auto");
+/** The local listener's port (the config's `port`): picks the server under --backend auto, and is where it is probed. No default: the configured one, else 3389. */
+export const listenerPortOption = (): Option =>
+  new Option("--port <port>", "the local listener's port: --backend auto finds the server listening there (default: the configured port, else 3389)").argParser(integerIn(1, 65535, "--port"));
 export const xrdpIniOption = (): Option => new Option("--xrdp-ini <path>", "xrdp's configuration file").default("/etc/xrdp/xrdp.ini");
 
 export const DEFAULT_STATE_DIR = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";

@@ -1,4 +1,5 @@
 import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "./inspection";
+import { isPairServer, pairDownFix, pairMismatchFix, pairReplaceFix, pairUnusableFix } from "./pair-server-fixes";
 import type { ProbeResult } from "./probe-result";
 import { type CertificateInfo, describeCertificate } from "./certificate";
 import { type Policy, renewalTimeFor } from "./policy";
@@ -91,9 +92,12 @@ export function assess(configured: InspectOutcome, presented: ProbeResult | null
         verdict: "WARN",
         code: "renewal-due",
         reason: `past its renewal time (${renewal.toISOString().slice(0, 10)}, ${policy.rotateDays ? `${policy.rotateDays} days before expiry` : `${Math.round(policy.renewalFraction * 100)}% of its lifetime`}); ${describeValidity(validity)}`,
-        fix: renewFix(inspection.backend, inspection.issuance),
+        fix: renewFix(inspection.backend, inspection.issuance, inspection.listener.port),
       });
     }
+  }
+  for (const finding of inspection.findings) {
+    if (finding.fixedByReplacement && finding.severity !== "info") problems.push({ verdict: "WARN", code: finding.code, reason: finding.message, fix: finding.fix, fixedByReplacement: true });
   }
   for (const prediction of inspection.afterRestart ?? []) {
     problems.push({ verdict: "WARN", code: prediction.code, reason: prediction.message, fix: prediction.fix, fixedByReplacement: false });
@@ -150,7 +154,7 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
       verdict: "CORRUPT",
       code: `certificate-${certificate.state}`,
       reason: certificate.reason,
-      fix: certificate.fix ?? replaceFix(backend, issuance),
+      fix: certificate.fix ?? replaceFix(backend, issuance, inspection.listener.port),
       ...(certificate.replaceable === false ? { fixedByReplacement: false } : {}),
     });
   } else {
@@ -161,7 +165,7 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
         verdict: "CORRUPT",
         code: "certificate-unparseable",
         reason: `the configured certificate ${certificate.location} does not parse (${(error as Error).message})`,
-        fix: replaceFix(backend, issuance),
+        fix: replaceFix(backend, issuance, inspection.listener.port),
       });
     }
   }
@@ -178,7 +182,7 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
       verdict: "CORRUPT",
       code: `key-${key.state}`,
       reason: key.reason ?? `the private key is ${key.state}`,
-      fix: key.fix ?? replaceFix(backend, issuance),
+      fix: key.fix ?? replaceFix(backend, issuance, inspection.listener.port),
       ...(key.replaceable !== undefined ? { fixedByReplacement: key.replaceable } : {}),
     });
   }
@@ -186,11 +190,11 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
     const validity = validityAt(info, now, policy.warnDays);
     const where = `the configured certificate (${info.subject})`;
     if (validity.state === "expired") {
-      problems.push({ verdict: "EXPIRED", code: "expired", reason: `${where}: ${describeValidity(validity)}, on ${info.notAfter.toISOString().slice(0, 10)}`, fix: renewFix(backend, issuance) });
+      problems.push({ verdict: "EXPIRED", code: "expired", reason: `${where}: ${describeValidity(validity)}, on ${info.notAfter.toISOString().slice(0, 10)}`, fix: renewFix(backend, issuance, inspection.listener.port) });
     } else if (validity.state === "not-yet-valid") {
       problems.push({ verdict: "NOT-YET-VALID", code: "not-yet-valid", reason: `${where}: ${describeValidity(validity)}`, fix: "check the host clock (timedatectl / w32tm /query /status) and the certificate's notBefore" });
     } else if (validity.state === "expiring") {
-      problems.push({ verdict: "WARN", code: "expiring", reason: `${where}: ${describeValidity(validity)}`, fix: renewFix(backend, issuance) });
+      problems.push({ verdict: "WARN", code: "expiring", reason: `${where}: ${describeValidity(validity)}`, fix: renewFix(backend, issuance, inspection.listener.port) });
     }
   }
   return info;
@@ -289,7 +293,7 @@ function inspectPresented(
   if (configured && cert.thumbprint === configured.thumbprint) return;
   const validity = validityAt(cert, now, policy.warnDays);
   if (!configured && inspection.certificate.state === "unchecked" && validity.state === "expiring") {
-    problems.push({ verdict: "WARN", code: "presented-expiring", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: renewFix(backend, inspection.issuance), fixedByReplacement: false });
+    problems.push({ verdict: "WARN", code: "presented-expiring", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: renewFix(backend, inspection.issuance, inspection.listener.port), fixedByReplacement: false });
   }
   if (validity.state === "expired") {
     problems.push({ verdict: "EXPIRED", code: "presented-expired", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: mismatchFix(backend, listener.port) });
@@ -304,7 +308,8 @@ function inspectPresented(
  * Debian's snakeoil is left untouched: rdpcert writes its own next to the ini), `deploy`
  * puts a CA-issued certificate in place, `run` is what the schedule does.
  */
-function replaceFix(backend: BackendKind, issuance: Issuance): string {
+function replaceFix(backend: BackendKind, issuance: Issuance, port: number | null = null): string {
+  if (isPairServer(backend)) return pairReplaceFix(backend, issuance, port);
   if (issuance === "ca-issued") {
     return backend === "xrdp"
       ? "re-issue the certificate from its CA, then: sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes"
@@ -315,14 +320,16 @@ function replaceFix(backend: BackendKind, issuance: Issuance): string {
     : "rdpcert rotate --yes (from an elevated prompt): Windows issues a new self-signed certificate, verified on the wire; or rdpcert deploy for a CA-issued one";
 }
 
-function renewFix(backend: BackendKind, issuance: Issuance): string {
+function renewFix(backend: BackendKind, issuance: Issuance, port: number | null = null): string {
   if (issuance === "ca-issued") {
+    if (isPairServer(backend)) return `renew it with the issuing CA, then sudo rdpcert deploy --backend ${backend}${port ? ` --port ${port}` : ""} --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (rdpcert never deletes a CA-issued certificate)`;
     return `renew it with the issuing CA, then ${backend === "xrdp" ? "sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (certbot: --from-certbot)" : "rdpcert deploy --pfx FILE.pfx --yes (or --thumbprint HASH)"} (rdpcert never deletes a CA-issued certificate)`;
   }
-  return `${replaceFix(backend, issuance)}; rdpcert run (the schedule: rdpcert task install) does this before it expires`;
+  return `${replaceFix(backend, issuance, port)}; rdpcert run (the schedule: rdpcert task install) does this before it expires`;
 }
 
 function downFix(backend: BackendKind): string {
+  if (isPairServer(backend)) return pairDownFix(backend);
   return backend === "xrdp"
     ? "start xrdp (systemctl start xrdp; see journalctl -u xrdp) and check the firewall for the listener port"
     : "start Remote Desktop Services (Start-Service TermService) and check that the Remote Desktop firewall rules are enabled";
@@ -335,12 +342,14 @@ function securityLayerFix(backend: BackendKind): string {
 }
 
 function unusableFix(backend: BackendKind): string {
+  if (isPairServer(backend)) return pairUnusableFix(backend);
   return backend === "xrdp"
     ? "xrdp cannot use its certificate or key: look for 'Cannot read' in its log (journalctl -u xrdp), make the key readable by xrdp's user, or replace the pair"
     : "Windows cannot use the certificate's private key (events 1057/1058, Schannel 36870): fix the MachineKeys ACL or delete the certificate and restart SessionEnv";
 }
 
 function mismatchFix(backend: BackendKind, port: number): string {
+  if (isPairServer(backend)) return pairMismatchFix(backend, port);
   // xrdp re-reads its ini for every connection: a mismatch is another process or another ini, not a stale one.
   return backend === "xrdp"
     ? `the process on port ${port} does not serve this configuration: find it (ss -ltnp 'sport = :${port}') and the ini it runs with (xrdp -c), or pass that ini with --xrdp-ini`

@@ -8,7 +8,7 @@ export function configDefaults() {
   const programData = process.env.ProgramData ?? "C:\\ProgramData";
   const windows = process.platform === "win32";
   return {
-    backend: "auto" as "auto" | "windows" | "xrdp",
+    backend: "auto" as "auto" | "windows" | "xrdp" | "weston" | "freerdp-shadow" | "pem-pair",
     port: null as number | null,
     xrdpIni: "/etc/xrdp/xrdp.ini",
     warnDays: 30,
@@ -34,6 +34,9 @@ export function configDefaults() {
     postChangeCommand: null as string[] | null,
     postChangeTimeoutMs: 300_000,
     stageDays: null as number | null,
+    certFile: null as string | null,
+    keyFile: null as string | null,
+    reloadCommand: null as string[] | null,
   };
 }
 

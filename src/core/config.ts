@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { churnError, configDefaults, envName } from "./config-defaults";
 import { findJsonSyntaxError } from "./json-syntax";
+import { BACKEND_KINDS } from "./inspection";
 
 /**
  * rdpcert's one configuration file (`/etc/rdpcert/config.json`,
@@ -24,14 +25,14 @@ const ABSOLUTE = "must be an absolute path: a relative one would depend on the d
 const absolutePath = z.string().min(1).refine(isAbsolutePath, { message: ABSOLUTE });
 
 /** Fields that name files or directories: absolute only (isAbsolutePath). */
-export const PATH_FIELDS = ["xrdpIni", "stateDir", "logDir", "textfileDir", "deploySource"] as const;
+export const PATH_FIELDS = ["xrdpIni", "stateDir", "logDir", "textfileDir", "deploySource", "certFile", "keyFile"] as const;
 
 /** How deep a value of the configuration may nest (its deepest is an argv: 2); deeper is refused before validation. */
 const MAX_DEPTH = 32;
 
 export const configSchema = z
   .object({
-    backend: z.enum(["auto", "windows", "xrdp"]).default("auto"),
+    backend: z.enum(["auto", ...BACKEND_KINDS]).default("auto"),
     /** Probe this port instead of the configured one (e.g. behind a port forward); null: the configured port. */
     port: z.number().int().min(1).max(65535).nullable().default(null),
     xrdpIni: absolutePath.default("/etc/xrdp/xrdp.ini"),
@@ -80,6 +81,11 @@ export const configSchema = z
      * expire within criticalDays). null: rotate at once, as without staging.
      */
     stageDays: z.number().int().min(0).max(3650).nullable().default(null),
+    /** The pem-pair backend (ogon, KRdp, any server configured with a PEM certificate and key): the two files it serves. */
+    certFile: absolutePath.nullable().default(null),
+    keyFile: absolutePath.nullable().default(null),
+    /** pem-pair: argv run after a new pair is written, for a server that loads its pair once (never through a shell); null: none. */
+    reloadCommand: argv.nullable().default(null),
   })
   .strict();
 

@@ -8,7 +8,14 @@
  * or a failing PowerShell call is a fact to report, not an exception.
  */
 
-export type BackendKind = "windows" | "xrdp";
+/** Every kind of RDP server rdpcert has a backend for (src/hosts/<kind>/). */
+export const BACKEND_KINDS = ["windows", "xrdp", "weston", "freerdp-shadow", "pem-pair"] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+
+/** The kinds that serve a PEM certificate file and key file on Linux (every kind but Windows). */
+export function servesPemFiles(kind: BackendKind): boolean {
+  return kind !== "windows";
+}
 
 
 /** How the listener is configured to secure connections. */
@@ -113,6 +120,11 @@ export interface HostFinding {
   readonly code: string;
   readonly message: string;
   readonly fix: string | null;
+  /**
+   * A new pair repairs it (a private key other users can read must be taken as known):
+   * the verdict is then at least WARN, and `run` rotates for it.
+   */
+  readonly fixedByReplacement?: boolean;
 }
 
 export interface HostInspection {

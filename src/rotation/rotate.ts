@@ -1,3 +1,4 @@
+import { servesPemFiles } from "../core/inspection";
 import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
@@ -216,7 +217,7 @@ function listenerRefusal(assessment: Assessment, inspection: HostInspection): { 
     return { reason: "the listener is configured for standard RDP security only, so it never presents a certificate", fix: assessment.fix };
   }
   const mismatch = assessment.problems.find((p) => p.verdict === "MISMATCH");
-  if (inspection.backend === "xrdp" && mismatch) {
+  if (servesPemFiles(inspection.backend) && mismatch) {
     return { reason: "the listener does not serve this configuration, so replacing its files cannot change what it presents", fix: mismatch.fix };
   }
   return null;

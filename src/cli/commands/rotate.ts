@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { ReplacementSpec } from "../../hosts/host-backend";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
 
 type RequestedNames = ReplacementSpec["requested"];
 
@@ -47,7 +47,7 @@ export function registerRotate(program: Command): void {
     .option("--activate", "switch to exactly the staged pair, verified on the wire; a staged pair is activated once")
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
     .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName);
-  withOptions(rotate, [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(rotate, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { STATUS_EXIT_CODES_HELP } from "../exit-codes";
-import { backendOption, configOption, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
 /** `rdpcert status`: on the host, configured vs presented, and a verdict with fixes. */
 export function registerStatus(program: Command): void {
@@ -9,6 +9,7 @@ export function registerStatus(program: Command): void {
     .description("Inspect this host's RDP listener: the configured certificate and key, what the listener presents, and a verdict with fixes.")
     .addOption(configOption())
     .addOption(backendOption())
+    .addOption(listenerPortOption())
     .addOption(xrdpIniOption())
     .addOption(stateDirOption())
     .addOption(timeoutOption())

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
+import { BACKEND_KINDS } from "../../core/inspection";
 import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
 import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
 import { UntrustedPathError, lstatOrNull, readOwnFile, untrustedReason } from "./trust";
@@ -98,7 +99,7 @@ function schemas() {
   kind: z.enum(["rotate", "deploy"]).optional(),
   pid: z.number().int(),
   startedAt: z.string().max(64),
-  backend: z.enum(["windows", "xrdp"]),
+  backend: z.enum(BACKEND_KINDS),
   step: z.enum(["started", "backed-up", "replacing", "replaced", "restarted", "verifying", "restoring"]),
   oldThumbprint: z.string().max(128).nullable(),
   newThumbprint: z.string().max(128).nullable(),
@@ -111,7 +112,7 @@ function schemas() {
   const backupMetaSchema = z.object({
   id: z.string().regex(/^\d{4,10}$/).optional(),
   createdAt: z.string().max(64),
-  backend: z.enum(["windows", "xrdp"]),
+  backend: z.enum(BACKEND_KINDS),
   thumbprint: z.string().max(128).nullable().default(null),
   reason: z.string().max(4096).nullable().default(null),
   items: z

@@ -1,14 +1,11 @@
-import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
 import type { Identity } from "./file-access";
+import { type ProcRoot, findListenerProcess } from "../local/listening-process";
+export { type ProcRoot, groupName, identityFromStatus, listeningSockets } from "../local/listening-process";
 
 /**
- * Who really serves: the process that
- * holds the listening socket, found through /proc/net/tcp{,6} (socket inode)
- * and /proc/PID/fd (which process holds it). Its uid and groups, read from
- * /proc/PID/status, are the identity that opens the key for every connection,
- * whatever xrdp.service's User= says. Linux only; a missing /proc is "not
- * visible", never a guess.
+ * xrdp's view of the listening process (src/hosts/local/listening-process.ts
+ * finds it for every server kind): xrdp processes are looked at first, and
+ * the ini it was started with is read from its command line.
  */
 export interface ListeningProcess {
   readonly pid: number;
@@ -21,72 +18,8 @@ export interface ListeningProcess {
 
 export type ListenerLookup =
   | { readonly kind: "found"; readonly process: ListeningProcess }
-  /** No socket listens on the port (xrdp is down, or listens elsewhere). */
   | { readonly kind: "none" }
-  /**
-   * A socket listens (owned by `socketUid`), but its process cannot be seen:
-   * another user's /proc/PID/fd needs root.
-   */
   | { readonly kind: "hidden"; readonly socketUid: number | null; readonly reason: string };
-
-export interface ProcRoot {
-  /** "/proc" in production; tests of the parsers pass fixture text instead. */
-  readonly path: string;
-}
-
-const LISTEN = "0A";
-
-interface ListeningSocket {
-  readonly inode: string;
-  readonly uid: number;
-  readonly address: string;
-}
-
-/** `0100007F:0D3D` (IPv4, little-endian words) or 32 hex digits (IPv6) -> address text; port from the hex after ':'. */
-function decodeAddress(hex: string): { address: string; port: number } | null {
-  const [addr, portHex] = hex.split(":");
-  if (!addr || !portHex) return null;
-  const port = parseInt(portHex, 16);
-  if (addr.length === 8) {
-    const bytes = Buffer.from(addr, "hex").reverse();
-    return { address: [...bytes].join("."), port };
-  }
-  if (addr.length === 32) {
-    const words: string[] = [];
-    for (let i = 0; i < 32; i += 8) words.push(Buffer.from(addr.slice(i, i + 8), "hex").reverse().toString("hex"));
-    const groups = words.join("").match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ""));
-    return { address: groups.join(":"), port };
-  }
-  return null;
-}
-
-/** Listening sockets on `port` from the text of /proc/net/tcp or tcp6. */
-export function listeningSockets(procNetText: string, port: number): ListeningSocket[] {
-  const out: ListeningSocket[] = [];
-  for (const line of procNetText.split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10 || f[3] !== LISTEN) continue;
-    const local = decodeAddress(f[1]!);
-    if (!local || local.port !== port) continue;
-    out.push({ inode: f[9]!, uid: Number(f[7]), address: local.address });
-  }
-  return out;
-}
-
-/** uid and groups as the kernel checks file access: the filesystem uid and gid, and the supplementary groups. */
-export function identityFromStatus(statusText: string, name: (uid: number) => string): Identity | null {
-  const field = (key: string): number[] | null => {
-    const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(statusText);
-    return m ? m[1]!.trim().split(/\s+/).filter(Boolean).map(Number) : null;
-  };
-  const uids = field("Uid");
-  const gidsLine = field("Gid");
-  if (!uids || uids.length < 4 || !gidsLine || gidsLine.length < 4) return null;
-  const fsUid = uids[3]!;
-  const fsGid = gidsLine[3]!;
-  const groups = field("Groups") ?? [];
-  return { name: name(fsUid), uid: fsUid, gids: [fsGid, ...groups.filter((g) => g !== fsGid)] };
-}
 
 /** `xrdp -n -c /etc/xrdp/xrdp.ini` -> "/etc/xrdp/xrdp.ini"; also `--config FILE`, `-cFILE`, `--config=FILE`. */
 export function configFromCmdline(argv: readonly string[]): string | null {
@@ -99,137 +32,10 @@ export function configFromCmdline(argv: readonly string[]): string | null {
   return null;
 }
 
-/**
- * The listening part of /proc/net/tcp{,6}. The kernel lists the listening
- * hash before established and TIME_WAIT sockets (net/ipv4/tcp_ipv4.c,
- * tcp_get_idx), and builds the file as it is read: stopping at the first
- * socket that is not listening keeps this fast on a host with thousands of
- * connections. Null when the file cannot be read.
- */
-function readListeningSection(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return null;
-  }
-  try {
-    const chunk = Buffer.alloc(65_536);
-    const kept: string[] = [];
-    let partial = "";
-    let header = true;
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) return [...kept, partial].join("\n");
-      const lines = (partial + chunk.subarray(0, n).toString("latin1")).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        // Past the header, the first socket that is not listening ends the listening section.
-        if (!header && line.trim().split(/\s+/, 5)[3] !== LISTEN) return kept.join("\n");
-        header = false;
-        kept.push(line);
-      }
-    }
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
-
-/** User names from /etc/passwd for messages; NSS users (LDAP) show as "uid N". */
-function userNames(): (uid: number) => string {
-  const names = new Map<number, string>();
-  for (const line of (readText("/etc/passwd") ?? "").split("\n")) {
-    const f = line.split(":");
-    if (f.length > 2 && !names.has(Number(f[2]))) names.set(Number(f[2]), f[0]!);
-  }
-  return (uid) => names.get(uid) ?? `uid ${uid}`;
-}
-
-function pids(proc: string): number[] {
-  try {
-    return readdirSync(proc)
-      .filter((n) => /^\d+$/.test(n))
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function holds(proc: string, pid: number, sockets: ReadonlySet<string>): boolean | null {
-  let fds: string[];
-  try {
-    fds = readdirSync(join(proc, String(pid), "fd"));
-  } catch {
-    return null; // another user's process: not visible without root
-  }
-  for (const fd of fds) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(join(proc, String(pid), "fd", fd)));
-      if (m && sockets.has(m[1]!)) return true;
-    } catch {
-      // The fd closed while we looked.
-    }
-  }
-  return false;
-}
-
-/**
- * The process listening on TCP `port` (and `address`, when the listener binds
- * one). xrdp processes are looked at first, in pid order, then every
- * process. With fork=true the children may hold the socket too: the first
- * (lowest pid, the parent) is reported; they share its identity.
- */
+/** The process listening on TCP `port` (xrdp processes first), with the ini from its command line. */
 export function findListeningProcess(port: number, address: string | null, root: ProcRoot = { path: "/proc" }): ListenerLookup {
-  const proc = root.path;
-  const tables = [readListeningSection(join(proc, "net", "tcp")), readListeningSection(join(proc, "net", "tcp6"))];
-  if (tables.every((t) => t === null)) return { kind: "hidden", socketUid: null, reason: `${proc}/net/tcp cannot be read` };
-  let sockets = tables.flatMap((t) => (t ? listeningSockets(t, port) : []));
-  if (address !== null && sockets.some((s) => s.address === address)) sockets = sockets.filter((s) => s.address === address);
-  if (sockets.length === 0) return { kind: "none" };
-  const inodes = new Set(sockets.map((s) => s.inode));
-  const all = pids(proc).sort((a, b) => a - b);
-  const comms = new Map(all.map((p) => [p, (readText(join(proc, String(p), "comm")) ?? "").trim()]));
-  const comm = (pid: number): string => comms.get(pid) ?? "";
-  const ordered = [...all.filter((p) => comm(p) === "xrdp"), ...all.filter((p) => comm(p) !== "xrdp")];
-  let hidden = 0;
-  let pid: number | null = null;
-  for (const candidate of ordered) {
-    const held = holds(proc, candidate, inodes);
-    if (held === null) hidden++;
-    else if (held) {
-      pid = candidate;
-      break;
-    }
-  }
-  if (pid === null) {
-    return {
-      kind: "hidden",
-      socketUid: sockets[0]!.uid,
-      reason: hidden > 0 ? `the process listening on port ${port} is not visible to this user (run as root)` : `no process holds the socket listening on port ${port}`,
-    };
-  }
-  const status = readText(join(proc, String(pid), "status"));
-  const identity = status ? identityFromStatus(status, userNames()) : null;
-  if (!identity) return { kind: "hidden", socketUid: sockets[0]!.uid, reason: `cannot read ${proc}/${pid}/status` };
-  const cmdline = (readText(join(proc, String(pid), "cmdline")) ?? "").split("\0").filter((a) => a !== "");
-  return { kind: "found", process: { pid, command: comm(pid) || (cmdline[0] ?? "?"), identity, configPath: configFromCmdline(cmdline) } };
-}
-
-/** A group's name for a fix line (`chgrp NAME`); the number when /etc/group does not name it. */
-export function groupName(gid: number): string {
-  for (const line of (readText("/etc/group") ?? "").split("\n")) {
-    const f = line.split(":");
-    if (f.length > 2 && Number(f[2]) === gid && f[0]) return f[0];
-  }
-  return String(gid);
+  const lookup = findListenerProcess(port, address, { root, prefer: ["xrdp"] });
+  if (lookup.kind !== "found") return lookup;
+  const p = lookup.process;
+  return { kind: "found", process: { pid: p.pid, command: p.command, identity: p.identity, configPath: configFromCmdline(p.argv) } };
 }
