@@ -58,6 +58,7 @@ export function renderStatusText(report: StatusReport): string {
   const confirm = presented?.confirm;
   const proto = confirm?.type === "response" ? `${protocolName(confirm.selectedProtocol)}${presented?.tls ? ` ${presented.tls.version}` : ""}` : confirm?.type === "failure" ? `RDP_NEG_FAILURE ${confirm.failureCode}` : "-";
   out += sideBySide("protocol", "", proto);
+  if (presented?.nlaPolicy) out += sideBySide("nla", "", presented.nlaPolicy === "required" ? "NLA required by the server (its policy, not a fault)" : "optional");
 
   const lines: string[] = [];
   for (const problem of a.problems) {
