@@ -73,7 +73,7 @@ export async function openSession(config: Config, options: SessionOptions = {}):
 async function wire(config: Config, options: SessionOptions): Promise<Session> {
   const runner = runCommand;
   new StateDir(config.stateDir).check();
-  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, runner, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}) });
+  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, grdConf: config.grdConf, grdUser: config.grdUser, port: config.port, warnDays: config.warnDays, runner, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}) });
   if (!selected.ok) return { ok: false, reason: selected.reason, fix: selected.fix };
   const backend = config.port ? withPortOverride(selected.backend, config.port) : selected.backend;
   const spec: ReplacementSpec = { keyBits: config.keyBits, validityDays: config.validityDays, names: await hostNames(runner), requested: options.requestedNames ?? null };

@@ -39,7 +39,7 @@ export interface StatusDependencies {
 export async function collectStatus(config: Config, deps: StatusDependencies = {}): Promise<StatusReport> {
   const policy = policyOf(config);
   const recovered = deps.recover === false ? null : await recoverForStatus(config, deps.inSession === true);
-  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, ...(deps.listener ? { listener: deps.listener } : {}) });
+  const selected = await selectBackend({ backend: config.backend, xrdpIni: config.xrdpIni, grdConf: config.grdConf, grdUser: config.grdUser, port: config.port, warnDays: config.warnDays, ...(deps.listener ? { listener: deps.listener } : {}) });
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
   const outcome: InspectOutcome = backend ? await backend.inspect() : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
   const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];

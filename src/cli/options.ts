@@ -31,9 +31,14 @@ export const portOption = (): Option =>
 
 export const backendOption = (): Option =>
   new Option("--backend <kind>", "the kind of RDP server on this host (auto: Windows on win32, xrdp where its ini exists)")
-    .choices(["auto", "windows", "xrdp"])
+    .choices(["auto", "windows", "xrdp", "gnome-remote-desktop"])
     .default("auto");
 export const xrdpIniOption = (): Option => new Option("--xrdp-ini <path>", "xrdp's configuration file").default("/etc/xrdp/xrdp.ini");
+/** gnome-remote-desktop: system mode's grd.conf, or the user whose session serves (user mode). */
+export const grdOptions = (): Option[] => [
+  new Option("--grd-conf <path>", "gnome-remote-desktop 46+ system mode: its configuration").default("/etc/gnome-remote-desktop/grd.conf"),
+  new Option("--grd-user <name>", "gnome-remote-desktop user mode: the user whose GNOME session serves RDP (default: the owner of the listening process)"),
+];
 
 export const DEFAULT_STATE_DIR = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
 export const stateDirOption = (): Option =>

@@ -1,4 +1,5 @@
 import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "./inspection";
+import { GRD_FIXES } from "./grd-fixes";
 import type { ProbeResult } from "./probe-result";
 import { type CertificateInfo, describeCertificate } from "./certificate";
 import { type Policy, renewalTimeFor } from "./policy";
@@ -305,6 +306,7 @@ function inspectPresented(
  * puts a CA-issued certificate in place, `run` is what the schedule does.
  */
 function replaceFix(backend: BackendKind, issuance: Issuance): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.replace(issuance);
   if (issuance === "ca-issued") {
     return backend === "xrdp"
       ? "re-issue the certificate from its CA, then: sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes"
@@ -316,6 +318,7 @@ function replaceFix(backend: BackendKind, issuance: Issuance): string {
 }
 
 function renewFix(backend: BackendKind, issuance: Issuance): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.replace(issuance);
   if (issuance === "ca-issued") {
     return `renew it with the issuing CA, then ${backend === "xrdp" ? "sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (certbot: --from-certbot)" : "rdpcert deploy --pfx FILE.pfx --yes (or --thumbprint HASH)"} (rdpcert never deletes a CA-issued certificate)`;
   }
@@ -323,24 +326,28 @@ function renewFix(backend: BackendKind, issuance: Issuance): string {
 }
 
 function downFix(backend: BackendKind): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.down;
   return backend === "xrdp"
     ? "start xrdp (systemctl start xrdp; see journalctl -u xrdp) and check the firewall for the listener port"
     : "start Remote Desktop Services (Start-Service TermService) and check that the Remote Desktop firewall rules are enabled";
 }
 
 function securityLayerFix(backend: BackendKind): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.unusable;
   return backend === "xrdp"
     ? "set security_layer=negotiate (or tls) in [Globals] of xrdp.ini and restart xrdp"
     : "set SecurityLayer to 1 (negotiate) or 2 (TLS) on Win32_TSGeneralSetting RDP-tcp";
 }
 
 function unusableFix(backend: BackendKind): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.unusable;
   return backend === "xrdp"
     ? "xrdp cannot use its certificate or key: look for 'Cannot read' in its log (journalctl -u xrdp), make the key readable by xrdp's user, or replace the pair"
     : "Windows cannot use the certificate's private key (events 1057/1058, Schannel 36870): fix the MachineKeys ACL or delete the certificate and restart SessionEnv";
 }
 
 function mismatchFix(backend: BackendKind, port: number): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.mismatch(port);
   // xrdp re-reads its ini for every connection: a mismatch is another process or another ini, not a stale one.
   return backend === "xrdp"
     ? `the process on port ${port} does not serve this configuration: find it (ss -ltnp 'sport = :${port}') and the ini it runs with (xrdp -c), or pass that ini with --xrdp-ini`

@@ -8,7 +8,7 @@
  * or a failing PowerShell call is a fact to report, not an exception.
  */
 
-export type BackendKind = "windows" | "xrdp";
+export type BackendKind = "windows" | "xrdp" | "gnome-remote-desktop";
 
 
 /** How the listener is configured to secure connections. */

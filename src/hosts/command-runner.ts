@@ -26,6 +26,11 @@ export interface CommandOptions {
   readonly timeoutMs: number;
   /** Output beyond this many bytes per stream is dropped (a hostile or runaway command cannot exhaust memory). */
   readonly maxOutputBytes?: number;
+  /** The whole environment of the command (default: this process'). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Run as this user and group (root only): a per-user setting read as its user (gsettings of the serving user). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export type CommandRunner = (file: string, args: readonly string[], options: CommandOptions) => Promise<CommandResult>;
@@ -127,7 +132,15 @@ export const runCommand: CommandRunner = (file, args, options) =>
       timers.add(timer);
     };
     // detached: the command leads a new process group (setsid), so that the group can be signalled as one.
-    const child = spawn(file, [...args], { shell: false, windowsHide: true, detached: GROUPS, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file, [...args], {
+      shell: false,
+      windowsHide: true,
+      detached: GROUPS,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    });
     const stdout = collector(child.stdout, max);
     const stderr = collector(child.stderr, max);
     const pgid = child.pid;

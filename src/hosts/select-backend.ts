@@ -8,6 +8,12 @@ export type BackendChoice = BackendKind | "auto";
 export interface BackendSelection {
   readonly backend: BackendChoice;
   readonly xrdpIni?: string;
+  /** gnome-remote-desktop: grd.conf (system mode) and the serving user (user mode). */
+  readonly grdConf?: string;
+  readonly grdUser?: string | null;
+  /** The port to look at (gnome-remote-desktop user mode has no setting for it); null: the configured one. */
+  readonly port?: number | null;
+  readonly warnDays?: number;
   readonly platform?: NodeJS.Platform;
   readonly runner?: CommandRunner;
   /** Windows: rotate even from inside an RDP session (--in-session). */
@@ -32,6 +38,20 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
       reason: `no RDP server found on this host: ${iniPath} does not exist and this is not Windows`,
       fix: "pass --xrdp-ini PATH if xrdp's configuration is elsewhere, or check a remote listener with `rdpcert probe HOST`",
     };
+  }
+  if (kind === "gnome-remote-desktop") {
+    const { createGrdBackend } = await import("./gnome-remote-desktop/grd-backend");
+    const grd = createGrdBackend({
+      runner: selection.runner,
+      platform,
+      user: selection.grdUser ?? null,
+      ...(selection.grdConf ? { confPath: selection.grdConf } : {}),
+      port: selection.port ?? null,
+      ...(selection.warnDays !== undefined ? { warnDays: selection.warnDays } : {}),
+    });
+    const capability = await grd.capability();
+    if (!capability.available) return { ok: false, reason: `the gnome-remote-desktop backend cannot run here: ${capability.reason}`, fix: "check the listener with rdpcert probe HOST from anywhere" };
+    return { ok: true, backend: grd };
   }
   const backend =
     kind === "xrdp"

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { STATUS_EXIT_CODES_HELP } from "../exit-codes";
-import { backendOption, configOption, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import { backendOption, configOption, grdOptions, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
 /** `rdpcert status`: on the host, configured vs presented, and a verdict with fixes. */
 export function registerStatus(program: Command): void {
@@ -10,6 +10,8 @@ export function registerStatus(program: Command): void {
     .addOption(configOption())
     .addOption(backendOption())
     .addOption(xrdpIniOption())
+    .addOption(grdOptions()[0]!)
+    .addOption(grdOptions()[1]!)
     .addOption(stateDirOption())
     .addOption(timeoutOption())
     .addOption(warnDaysOption())
