@@ -44,6 +44,12 @@ const NEEDED: readonly Needed[] = [
   { command: "certbot", pkg: "certbot" },
   // The Ansible collection (contrib/ansible): ansible-galaxy builds and installs it, ansible-playbook runs it.
   { command: "ansible-playbook", pkg: "ansible-core" },
+  // gnome-remote-desktop 43's configuration (issue 24): the real gsettings and dconf (its service, started on a
+  // private session bus by dbus-run-session, writes the user's database; the GIO module reads it), schemas compiled here.
+  { command: "gsettings", pkg: "libglib2.0-bin" },
+  { command: "glib-compile-schemas", pkg: "libglib2.0-bin" },
+  { command: "dbus-run-session", pkg: "dbus-daemon" },
+  { command: "/usr/libexec/dconf-service", pkg: "dconf-gsettings-backend" },
 ];
 
 function have(command: string): boolean {

@@ -53,3 +53,17 @@ describe("gsettings' GVariant string", () => {
   ])("%s -> %s", (text, value) => expect(parseGVariantString(text)).toBe(value));
   it.each(["", "@s ''", "'open", "'a'b'", "'bad\\q'", "true"])("%s is not one string", (text) => expect(parseGVariantString(text)).toBeNull());
 });
+
+describe("detectGnomeRemoteDesktop (--backend auto)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { detectGnomeRemoteDesktop } = require("../../../../src/hosts/gnome-remote-desktop/detect") as typeof import("../../../../src/hosts/gnome-remote-desktop/detect");
+  it("the system daemon, a headless session, a user's screen sharing; comm cut at 15 characters", () => {
+    expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", executable: "/usr/libexec/gnome-remote-desktop-daemon", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--system"], user: "gnome-remote-desktop" })).toEqual({ kind: "gnome-remote-desktop", mode: "system", user: null });
+    expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--headless"], user: "alice" })).toEqual({ kind: "gnome-remote-desktop", mode: "headless", user: "alice" });
+    expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", user: "bob" })).toEqual({ kind: "gnome-remote-desktop", mode: "user", user: "bob" });
+  });
+  it("anything else is not g-r-d", () => {
+    expect(detectGnomeRemoteDesktop({ command: "xrdp", executable: "/usr/sbin/xrdp", argv: ["/usr/sbin/xrdp", "--nodaemon"] })).toBeNull();
+    expect(detectGnomeRemoteDesktop({ command: "weston", argv: ["weston", "--backend=rdp-backend.so"] })).toBeNull();
+  });
+});
