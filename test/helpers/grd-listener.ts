@@ -14,6 +14,8 @@ export interface GrdListener {
   readonly port: number;
   /** requestedProtocols of every Connection Request, in arrival order. */
   readonly offers: number[];
+  /** A restart of g-r-d: new connections get this pair (g-r-d loads its pair only when it starts). */
+  reload(pair: { readonly certPem: string; readonly keyPem: string }): void;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,7 @@ export function grdConfirm(type: 2 | 3, value: number): Buffer {
 export async function grdListener(pair: { readonly certPem: string; readonly keyPem: string }): Promise<GrdListener> {
   const sockets = new Set<net.Socket>();
   const offers: number[] = [];
-  const context = tls.createSecureContext({ cert: pair.certPem, key: pair.keyPem });
+  let context = tls.createSecureContext({ cert: pair.certPem, key: pair.keyPem });
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("error", () => undefined);
@@ -61,6 +63,9 @@ export async function grdListener(pair: { readonly certPem: string; readonly key
   return {
     port,
     offers,
+    reload: (next) => {
+      context = tls.createSecureContext({ cert: next.certPem, key: next.keyPem });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

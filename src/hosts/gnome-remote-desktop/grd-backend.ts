@@ -4,7 +4,8 @@ import { basename } from "node:path";
 import { type CertificateInfo, describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
 import { readBoundedText } from "../local/bounded-read";
-import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, ServerIdentity } from "../host-backend";
+import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, RotationSteps, ServerIdentity } from "../host-backend";
+import { createGrdRotation } from "./grd-rotation";
 import { type Identity, readableBy } from "../xrdp/file-access";
 import { type ListenerLookup, findListeningProcess } from "../xrdp/listener-process";
 import { resolveIdentity } from "../xrdp/runtime-user";
@@ -40,6 +41,8 @@ export interface GrdBackendOptions {
   readonly warnDays?: number;
   readonly now?: () => Date;
   readonly platform?: NodeJS.Platform;
+  /** grdctl for system mode's writes; null: write grd.conf; default /usr/bin/grdctl when it exists. */
+  readonly grdctl?: string | null;
 }
 
 export type GrdMode = "user" | "system";
@@ -50,11 +53,36 @@ export function grdMode(options: Pick<GrdBackendOptions, "user" | "confPath">): 
 
 export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
   const platform = options.platform ?? process.platform;
+  const runner = options.runner ?? runCommand;
+  const mode = grdMode(options);
+  // Whose files and settings a rotation changes: known after the inspection that every rotation starts with.
+  let account: UserAccount | null = mode === "system" ? userAccount(GRD_SYSTEM_USER, options.passwd) : options.user ? userAccount(options.user, options.passwd) : null;
+  const steps = (): RotationSteps => {
+    if (!account) throw new Error("no serving user known: inspect first, or pass --grd-user NAME");
+    return createGrdRotation({
+      runner,
+      mode,
+      account,
+      confPath: options.confPath ?? GRD_CONF,
+      grdctl: options.grdctl !== undefined ? options.grdctl : existsSync("/usr/bin/grdctl") ? "/usr/bin/grdctl" : null,
+    });
+  };
+  const rotation: RotationSteps = {
+    describe: (...args) => steps().describe(...args),
+    collectBackup: (...args) => steps().collectBackup(...args),
+    replace: (...args) => steps().replace(...args),
+    restart: (...args) => steps().restart(...args),
+    restore: (...args) => steps().restore(...args),
+  };
   return {
     kind: "gnome-remote-desktop",
     capability: async () =>
       platform === "linux" ? { available: true } : { available: false, reason: "gnome-remote-desktop runs on Linux; this host runs " + platform },
-    inspect: () => inspectGrd(options),
+    inspect: async () => {
+      const outcome = await inspectGrd(options, (found) => (account = found ?? account));
+      return outcome;
+    },
+    rotation,
   };
 }
 
@@ -87,7 +115,7 @@ async function servingUser(options: GrdBackendOptions, mode: GrdMode, port: numb
   return { identity, description, account };
 }
 
-async function inspectGrd(options: GrdBackendOptions): Promise<InspectOutcome> {
+async function inspectGrd(options: GrdBackendOptions, found: (account: UserAccount | null) => void = () => undefined): Promise<InspectOutcome> {
   const runner = options.runner ?? runCommand;
   const confPath = options.confPath ?? GRD_CONF;
   const mode = grdMode(options);
@@ -128,6 +156,7 @@ async function inspectGrd(options: GrdBackendOptions): Promise<InspectOutcome> {
     source = pair.source;
   }
 
+  found(serving.account);
   const whoName = serving.identity?.name ?? (mode === "system" ? GRD_SYSTEM_USER : "the serving user");
   const certificate = readCertificate(certPath, serving.identity, whoName);
   const key = inspectKey(keyPath, certificate, serving, whoName, findings);

@@ -98,7 +98,7 @@ function schemas() {
   kind: z.enum(["rotate", "deploy"]).optional(),
   pid: z.number().int(),
   startedAt: z.string().max(64),
-  backend: z.enum(["windows", "xrdp"]),
+  backend: z.enum(["windows", "xrdp", "gnome-remote-desktop"]),
   step: z.enum(["started", "backed-up", "replacing", "replaced", "restarted", "verifying", "restoring"]),
   oldThumbprint: z.string().max(128).nullable(),
   newThumbprint: z.string().max(128).nullable(),
@@ -111,7 +111,7 @@ function schemas() {
   const backupMetaSchema = z.object({
   id: z.string().regex(/^\d{4,10}$/).optional(),
   createdAt: z.string().max(64),
-  backend: z.enum(["windows", "xrdp"]),
+  backend: z.enum(["windows", "xrdp", "gnome-remote-desktop"]),
   thumbprint: z.string().max(128).nullable().default(null),
   reason: z.string().max(4096).nullable().default(null),
   items: z
