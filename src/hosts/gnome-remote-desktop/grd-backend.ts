@@ -202,14 +202,11 @@ export function renewalFindings(info: CertificateInfo | null, certPath: string, 
   const gnomeMade = /(^|,\s*)CN=GNOME(,|$)/.test(info.subject) || basename(certPath) === "rdp-tls.crt";
   if (!gnomeMade) return [];
   const daysLeft = Math.floor((info.notAfter.getTime() - now.getTime()) / 86_400_000);
-  const fix =
-    mode === "user"
-      ? `as ${user}: move the old pair away (GNOME Settings makes a new one only when ${certPath} is missing), open GNOME Settings > Sharing > Remote Desktop, then systemctl --user restart gnome-remote-desktop`
-      : "make a new pair, then sudo grdctl --system rdp set-tls-cert CERT.pem, sudo grdctl --system rdp set-tls-key KEY.pem and sudo systemctl restart gnome-remote-desktop";
+  const fix = `sudo rdpcert rotate --backend gnome-remote-desktop${mode === "user" ? ` --grd-user ${user}` : ""} --yes (a new pair, g-r-d pointed at it and restarted, verified on the wire), and schedule rdpcert run (rdpcert task install) so that it is renewed before it expires`;
   const what = `the certificate ${certPath} was made by GNOME Settings, and nothing renews it (GNOME Settings makes a new one only when the file is missing; gnome-remote-desktop never does)`;
   if (daysLeft < 0) return [{ severity: "critical", code: "grd-certificate-not-renewed", message: `${what}: it expired ${-daysLeft} days ago, on ${info.notAfter.toISOString().slice(0, 10)}`, fix }];
   if (daysLeft <= warnDays) return [{ severity: "warn", code: "grd-certificate-not-renewed", message: `${what}: it expires in ${daysLeft} days, on ${info.notAfter.toISOString().slice(0, 10)}`, fix }];
-  return [{ severity: "info", code: "grd-certificate-not-renewed", message: `${what}; it is valid until ${info.notAfter.toISOString().slice(0, 10)}`, fix: null }];
+  return [{ severity: "info", code: "grd-certificate-not-renewed", message: `${what}; it is valid until ${info.notAfter.toISOString().slice(0, 10)}`, fix: "schedule rdpcert run (rdpcert task install): it renews the pair in time" }];
 }
 
 function readCertificate(path: string, server: Identity | null, who: string): ConfiguredCertificate {
