@@ -52,6 +52,7 @@ Examples:
   sudo rdpcert rotate --yes --reason "expires in 9 days"
   sudo rdpcert rotate --yes --name rdp01.example.com --name rdp01 --ip 192.0.2.10
   sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
+  sudo rdpcert rotate --yes --backend gnome-remote-desktop --grd-user alice --key-bits 4096
 
 Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed,
 handed-off (Windows, from inside an RDP session: the rotation runs as a one-off SYSTEM task).

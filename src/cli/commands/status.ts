@@ -29,6 +29,7 @@ Examples:
   sudo rdpcert status
   rdpcert status --xrdp-ini /etc/xrdp/xrdp.ini --warn-days 21
   rdpcert status --json | jq .status          # for monitoring: exit code 0/1/2/3
+  sudo rdpcert status --backend gnome-remote-desktop --grd-user alice   # g-r-d 43 (GSettings); 46+: grd.conf
 ${STATUS_EXIT_CODES_HELP}`,
     )
     .action(async (opts: { json?: boolean; inSession?: boolean; listener?: string }, command: Command) => {
