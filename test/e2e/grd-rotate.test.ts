@@ -120,6 +120,16 @@ describe("rdpcert rotate --backend gnome-remote-desktop (user mode)", () => {
     expect(readFileSync(certPath, "utf8")).toBe(pair.certPem);
   });
 
+  it("rdpcert run --dry-run: GNOME Settings' certificate near its end would be rotated (the schedule is what renews it)", async () => {
+    const run = await rdpcert(
+      ["run", "--dry-run", "--json", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs"), "--restart-command", `/usr/bin/touch ${flag}`],
+      { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port) } },
+    );
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ schema: "rdpcert.run/v1", dryRun: true, action: "rotate", outcome: "dry-run: would rotate" });
+    expect(await configured()).toEqual(expect.objectContaining({ certPath, keyPath }));
+  });
+
   it("rotates: a new pair owned by the user (key 0600), GSettings names it, the restarted listener serves it", async () => {
     const before = restarts;
     const run = await rotate(`/usr/bin/touch ${flag}`, ["--verify-timeout", "20000"]);
