@@ -68,6 +68,7 @@ export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
     });
   };
   const rotation: RotationSteps = {
+    refuseTargets: (inspection) => steps().refuseTargets?.(inspection) ?? null,
     describe: (...args) => steps().describe(...args),
     collectBackup: (...args) => steps().collectBackup(...args),
     replace: (...args) => steps().replace(...args),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
@@ -114,6 +114,32 @@ export function createGrdRotation(options: GrdRotationOptions): RotationSteps {
   const where = options.mode === "system" ? (options.grdctl ? `grdctl --system rdp set-tls-cert/set-tls-key` : `tls-cert= and tls-key= in [RDP] of ${options.confPath}`) : `GSettings ${GRD_RDP_SCHEMA} tls-cert and tls-key of ${account.name} (gsettings set as ${account.name})`;
 
   return {
+    /**
+     * The new pair goes into the directory of the configured certificate, which the serving user
+     * may own (their home): written by root only where that directory is no link, belongs to root
+     * or that user, and no one else can write it.
+     */
+    refuseTargets(inspection) {
+      const dir = dirname(grdTargets(inspection).cert);
+      let stats;
+      try {
+        stats = lstatSync(dir);
+      } catch (error) {
+        return { reason: `the certificate's directory ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? "error"}`, fix: `point gnome-remote-desktop at a pair in an existing directory of ${account.name}'s` };
+      }
+      const real = (() => {
+        try {
+          return realpathSync(dir);
+        } catch {
+          return dir;
+        }
+      })();
+      if (stats.isSymbolicLink() || real !== dir) return { reason: `the certificate's directory ${dir} is a link (to ${real}): rdpcert does not write through it as root`, fix: `point gnome-remote-desktop at a pair in ${real}, then rotate` };
+      if (stats.uid !== 0 && stats.uid !== account.uid) return { reason: `the certificate's directory ${dir} belongs to uid ${stats.uid}, neither root nor ${account.name}`, fix: `chown ${account.name} ${dir}` };
+      if ((stats.mode & 0o022) !== 0) return { reason: `the certificate's directory ${dir} is writable by others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod go-w ${dir}` };
+      return null;
+    },
+
     describe(inspection, replacement, restart) {
       const targets = grdTargets(inspection);
       const spec = replacement.kind === "self-signed" ? replacement.spec : null;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand, type CommandRunner } from "../../../../src/hosts/command-runner";
@@ -78,5 +78,22 @@ describe("gnome-remote-desktop rotation steps, system mode", () => {
       ["/usr/bin/grdctl", "--system", "rdp", "set-tls-key", join(dir, "rdpcert-tls-b.key")],
       ["systemctl", "restart", "gnome-remote-desktop.service"],
     ]);
+  });
+
+  it("refuses to write as root into a directory that is a link, another user's, or writable by others", () => {
+    const steps = createGrdRotation({ runner: runCommand, mode: "user", account, confPath: conf, grdctl: null });
+    const at = (d: string) => ({ ...inspection, certificate: { ...inspection.certificate, location: join(d, "rdp-tls.crt") } }) as HostInspection;
+    expect(steps.refuseTargets?.(at(dir))).toBeNull();
+    const open = join(dir, "open");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    expect(steps.refuseTargets?.(at(open))?.reason).toBe(`the certificate's directory ${open} is writable by others (mode 0777)`);
+    const link = join(dir, "link");
+    symlinkSync("/etc", link);
+    expect(steps.refuseTargets?.(at(link))?.reason).toBe(`the certificate's directory ${link} is a link (to /etc): rdpcert does not write through it as root`);
+    const foreign = join(dir, "foreign");
+    mkdirSync(foreign, { mode: 0o755 });
+    chownSync(foreign, account.uid + 1, account.gid);
+    expect(steps.refuseTargets?.(at(foreign))?.reason).toBe(`the certificate's directory ${foreign} belongs to uid ${account.uid + 1}, neither root nor rdpcert-t2`);
   });
 });
