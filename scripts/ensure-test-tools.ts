@@ -50,6 +50,12 @@ const NEEDED: readonly Needed[] = [
   { command: "weston", pkg: "weston" },
   { command: "freerdp-shadow-cli", pkg: "freerdp2-shadow-x11" },
   { command: "Xvfb", pkg: "xvfb" },
+  // gnome-remote-desktop 43's configuration: the real gsettings and dconf (its service, started on a
+  // private session bus by dbus-run-session, writes the user's database; the GIO module reads it), schemas compiled here.
+  { command: "gsettings", pkg: "libglib2.0-bin" },
+  { command: "glib-compile-schemas", pkg: "libglib2.0-bin" },
+  { command: "dbus-run-session", pkg: "dbus-daemon" },
+  { command: "/usr/libexec/dconf-service", pkg: "dconf-gsettings-backend" },
 ];
 
 function have(command: string): boolean {

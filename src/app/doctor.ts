@@ -79,16 +79,18 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
   }
   const reachability = await Promise.all(resolved.addresses.map((a) => tcpCheck(a, target.port, options.timeout)));
   const open = reachability.find((r) => r.result === "open");
-  const at = (requestedProtocols: number) => probe({ input: target.input, host: open!.address, port: target.port }, { timeoutMs: options.timeout, requestedProtocols });
+  // The matrix rows show each offer's own answer (no re-offer, no policy step); the main probe learns the NLA policy.
+  const at = (requestedProtocols: number, main = false) =>
+    probe({ input: target.input, host: open!.address, port: target.port }, { timeoutMs: options.timeout, requestedProtocols, ...(main ? {} : { reofferHybrid: false, nlaPolicy: false }) });
 
   let negotiation: NegotiationAttempt[] = [];
   let handshake: DoctorFacts["handshake"] = null;
   let link: DoctorFacts["link"] = null;
   const certificateNameAddresses: Record<string, string[]> = {};
   if (open) {
-    const [tlsOnly, credssp, rdpOnly, main] = [await at(PROTOCOL_SSL), await at(PROTOCOL_HYBRID | PROTOCOL_SSL), await at(0), await at(PROTOCOL_SSL | PROTOCOL_HYBRID)];
+    const [tlsOnly, credssp, rdpOnly, main] = [await at(PROTOCOL_SSL), await at(PROTOCOL_HYBRID | PROTOCOL_SSL), await at(0), await at(PROTOCOL_SSL | PROTOCOL_HYBRID, true)];
     negotiation = [attempt("TLS", PROTOCOL_SSL, tlsOnly), attempt("CredSSP", PROTOCOL_HYBRID | PROTOCOL_SSL, credssp), attempt("RDP", 0, rdpOnly)];
-    handshake = { error: main.error, certificate: main.certificate, tls: main.tls };
+    handshake = { error: main.error, certificate: main.certificate, tls: main.tls, nlaPolicy: main.nlaPolicy ?? null };
     if (main.certificate) {
       const names = main.certificate.subjectAltNames.filter((s) => s.startsWith("DNS:") && !s.includes("*")).map((s) => s.slice(4)).slice(0, 5);
       // All at once, each within the same deadline: a name that does not resolve (in time) says nothing about this server.

@@ -8,6 +8,8 @@ import { UsageError } from "./exit-codes";
 const FLAG_FIELDS: Readonly<Record<string, ConfigField>> = {
   backend: "backend",
   xrdpIni: "xrdpIni",
+  grdConf: "grdConf",
+  grdUser: "grdUser",
   stateDir: "stateDir",
   logDir: "logDir",
   warnDays: "warnDays",
@@ -25,7 +27,7 @@ const FLAG_FIELDS: Readonly<Record<string, ConfigField>> = {
 };
 
 /** Flags that name a file or directory (core/config.ts PATH_FIELDS). */
-const PATH_FLAGS: ReadonlySet<string> = new Set(["xrdpIni", "stateDir", "logDir", "textfileDir", "deploySource"]);
+const PATH_FLAGS: ReadonlySet<string> = new Set(["xrdpIni", "grdConf", "stateDir", "logDir", "textfileDir", "deploySource"]);
 
 /** Only flags the user typed override the file (commander fills defaults for the rest). */
 export function flagOverrides(command: Command, exclude: readonly string[] = []): Partial<Record<ConfigField, unknown>> {

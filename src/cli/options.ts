@@ -31,12 +31,17 @@ export const portOption = (): Option =>
 
 export const backendOption = (): Option =>
   new Option("--backend <kind>", "the kind of RDP server on this host (auto: Windows on win32; else the server listening on --port, else xrdp where its ini exists)")
-    .choices(["auto", "windows", "xrdp", "weston", "freerdp-shadow", "pem-pair"])
+    .choices(["auto", "windows", "xrdp", "weston", "freerdp-shadow", "pem-pair", "gnome-remote-desktop"])
     .default("auto");
 /** The local listener's port (the config's `port`): picks the server under --backend auto, and is where it is probed. No default: the configured one, else 3389. */
 export const listenerPortOption = (): Option =>
   new Option("--port <port>", "the local listener's port: --backend auto finds the server listening there (default: the configured port, else 3389)").argParser(integerIn(1, 65535, "--port"));
 export const xrdpIniOption = (): Option => new Option("--xrdp-ini <path>", "xrdp's configuration file").default("/etc/xrdp/xrdp.ini");
+/** gnome-remote-desktop: system mode's grd.conf, or the user whose session serves (user mode). */
+export const grdOptions = (): Option[] => [
+  new Option("--grd-conf <path>", "gnome-remote-desktop 46+ system mode: its configuration").default("/etc/gnome-remote-desktop/grd.conf"),
+  new Option("--grd-user <name>", "gnome-remote-desktop user mode: the user whose GNOME session serves RDP (default: the owner of the listening process)"),
+];
 
 export const DEFAULT_STATE_DIR = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
 export const stateDirOption = (): Option =>

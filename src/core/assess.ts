@@ -1,5 +1,6 @@
 import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "./inspection";
 import { isPairServer, pairDownFix, pairMismatchFix, pairReplaceFix, pairUnusableFix } from "./pair-server-fixes";
+import { GRD_FIXES } from "./grd-fixes";
 import type { ProbeResult } from "./probe-result";
 import { type CertificateInfo, describeCertificate } from "./certificate";
 import { type Policy, renewalTimeFor } from "./policy";
@@ -309,6 +310,7 @@ function inspectPresented(
  * puts a CA-issued certificate in place, `run` is what the schedule does.
  */
 function replaceFix(backend: BackendKind, issuance: Issuance, port: number | null = null): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.replace(issuance);
   if (isPairServer(backend)) return pairReplaceFix(backend, issuance, port);
   if (issuance === "ca-issued") {
     return backend === "xrdp"
@@ -321,6 +323,7 @@ function replaceFix(backend: BackendKind, issuance: Issuance, port: number | nul
 }
 
 function renewFix(backend: BackendKind, issuance: Issuance, port: number | null = null): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.replace(issuance);
   if (issuance === "ca-issued") {
     if (isPairServer(backend)) return `renew it with the issuing CA, then sudo rdpcert deploy --backend ${backend}${port ? ` --port ${port}` : ""} --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (rdpcert never deletes a CA-issued certificate)`;
     return `renew it with the issuing CA, then ${backend === "xrdp" ? "sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (certbot: --from-certbot)" : "rdpcert deploy --pfx FILE.pfx --yes (or --thumbprint HASH)"} (rdpcert never deletes a CA-issued certificate)`;
@@ -329,6 +332,7 @@ function renewFix(backend: BackendKind, issuance: Issuance, port: number | null 
 }
 
 function downFix(backend: BackendKind): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.down;
   if (isPairServer(backend)) return pairDownFix(backend);
   return backend === "xrdp"
     ? "start xrdp (systemctl start xrdp; see journalctl -u xrdp) and check the firewall for the listener port"
@@ -336,12 +340,14 @@ function downFix(backend: BackendKind): string {
 }
 
 function securityLayerFix(backend: BackendKind): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.unusable;
   return backend === "xrdp"
     ? "set security_layer=negotiate (or tls) in [Globals] of xrdp.ini and restart xrdp"
     : "set SecurityLayer to 1 (negotiate) or 2 (TLS) on Win32_TSGeneralSetting RDP-tcp";
 }
 
 function unusableFix(backend: BackendKind): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.unusable;
   if (isPairServer(backend)) return pairUnusableFix(backend);
   return backend === "xrdp"
     ? "xrdp cannot use its certificate or key: look for 'Cannot read' in its log (journalctl -u xrdp), make the key readable by xrdp's user, or replace the pair"
@@ -349,6 +355,7 @@ function unusableFix(backend: BackendKind): string {
 }
 
 function mismatchFix(backend: BackendKind, port: number): string {
+  if (backend === "gnome-remote-desktop") return GRD_FIXES.mismatch(port);
   if (isPairServer(backend)) return pairMismatchFix(backend, port);
   // xrdp re-reads its ini for every connection: a mismatch is another process or another ini, not a stale one.
   return backend === "xrdp"

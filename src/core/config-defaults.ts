@@ -8,9 +8,11 @@ export function configDefaults() {
   const programData = process.env.ProgramData ?? "C:\\ProgramData";
   const windows = process.platform === "win32";
   return {
-    backend: "auto" as "auto" | "windows" | "xrdp" | "weston" | "freerdp-shadow" | "pem-pair",
+    backend: "auto" as "auto" | "windows" | "xrdp" | "weston" | "freerdp-shadow" | "pem-pair" | "gnome-remote-desktop",
     port: null as number | null,
     xrdpIni: "/etc/xrdp/xrdp.ini",
+    grdConf: "/etc/gnome-remote-desktop/grd.conf",
+    grdUser: null as string | null,
     warnDays: 30,
     criticalDays: 7,
     renewalFraction: 2 / 3,

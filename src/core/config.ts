@@ -25,7 +25,7 @@ const ABSOLUTE = "must be an absolute path: a relative one would depend on the d
 const absolutePath = z.string().min(1).refine(isAbsolutePath, { message: ABSOLUTE });
 
 /** Fields that name files or directories: absolute only (isAbsolutePath). */
-export const PATH_FIELDS = ["xrdpIni", "stateDir", "logDir", "textfileDir", "deploySource", "certFile", "keyFile"] as const;
+export const PATH_FIELDS = ["xrdpIni", "grdConf", "stateDir", "logDir", "textfileDir", "deploySource", "certFile", "keyFile"] as const;
 
 /** How deep a value of the configuration may nest (its deepest is an argv: 2); deeper is refused before validation. */
 const MAX_DEPTH = 32;
@@ -36,6 +36,10 @@ export const configSchema = z
     /** Probe this port instead of the configured one (e.g. behind a port forward); null: the configured port. */
     port: z.number().int().min(1).max(65535).nullable().default(null),
     xrdpIni: absolutePath.default("/etc/xrdp/xrdp.ini"),
+    /** gnome-remote-desktop's system-mode configuration (46+). */
+    grdConf: absolutePath.default("/etc/gnome-remote-desktop/grd.conf"),
+    /** gnome-remote-desktop in user mode: the user whose session serves RDP; null: the owner of the listening process. */
+    grdUser: z.string().min(1).regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, "a user name").nullable().default(null),
     warnDays: z.number().int().min(0).max(3650).default(30),
     criticalDays: z.number().int().min(0).max(3650).default(7),
     /** Renew a self-signed certificate after this fraction of its lifetime. */

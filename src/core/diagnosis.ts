@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import type { ProbeErrorKind } from "./probe-result";
+import type { NlaPolicy, ProbeErrorKind } from "./probe-result";
 import type { Assessment } from "./assess";
 import type { CertificateInfo } from "./certificate";
 import { daysLeft } from "./validity";
@@ -71,7 +71,13 @@ export interface DoctorFacts {
   readonly reachability: readonly { readonly address: string; readonly result: "open" | "refused" | "timeout" | "error"; readonly detail: string }[];
   readonly negotiation: readonly NegotiationAttempt[];
   /** The main probe (TLS | CredSSP offered). */
-  readonly handshake: { readonly error: { readonly kind: ProbeErrorKind; readonly message: string } | null; readonly certificate: CertificateInfo | null; readonly tls: { readonly version: string; readonly cipher: string } | null } | null;
+  readonly handshake: {
+    readonly error: { readonly kind: ProbeErrorKind; readonly message: string } | null;
+    readonly certificate: CertificateInfo | null;
+    readonly tls: { readonly version: string; readonly cipher: string } | null;
+    /** The listener's NLA policy (issue 24); absent or null: not learned. */
+    readonly nlaPolicy?: NlaPolicy | null;
+  } | null;
   /** Addresses each DNS name of the certificate resolves to (only names that resolve). */
   readonly certificateNameAddresses: Readonly<Record<string, readonly string[]>>;
   readonly link: LinkStats | null;
@@ -167,8 +173,10 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
 
   // 3. Negotiation matrix.
   for (const n of facts.negotiation) {
-    const outcome = n.selected ? `selects ${n.selected}` : n.failure ? `RDP_NEG_FAILURE ${n.failure}` : `error: ${n.error}`;
-    const healthy = n.offered === "RDP" ? true : n.selected === "SSL" || n.selected === "HYBRID";
+    // HYBRID_REQUIRED_BY_SERVER to a TLS-only offer is the server's NLA policy (gnome-remote-desktop, Windows with NLA), not a fault.
+    const nlaRequired = n.offered === "TLS" && n.failure?.startsWith("HYBRID_REQUIRED_BY_SERVER") === true;
+    const outcome = n.selected ? `selects ${n.selected}` : n.failure ? `RDP_NEG_FAILURE ${n.failure}${nlaRequired ? ": NLA required by the server (its policy, not a fault)" : ""}` : `error: ${n.error}`;
+    const healthy = n.offered === "RDP" || nlaRequired ? true : n.selected === "SSL" || n.selected === "HYBRID";
     const label = n.offered === "TLS" ? "TLS only" : n.offered === "CredSSP" ? "CredSSP (with TLS)" : "standard RDP security only";
     checks.push({ id: `negotiate-${n.offered.toLowerCase()}`, title: `offered ${label}`, status: healthy ? "pass" : n.offered === "CredSSP" ? "warn" : "fail", detail: outcome });
   }
@@ -223,6 +231,14 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
   // 4. TLS and the certificate.
   const cert = handshake.certificate!;
   checks.push({ id: "tls", title: "TLS handshake", status: "pass", detail: `${handshake.tls?.version ?? "?"} ${handshake.tls?.cipher ?? ""}`.trim() });
+  if (handshake.nlaPolicy) {
+    checks.push({
+      id: "nla",
+      title: "NLA (CredSSP)",
+      status: "pass",
+      detail: handshake.nlaPolicy === "required" ? "NLA required by the server: clients must offer CredSSP; the certificate was read after the server selected it" : "optional: the server also accepts TLS without CredSSP",
+    });
+  }
   const left = daysLeft(cert.notAfter, facts.now);
   const expired = facts.now > cert.notAfter;
   const notYet = facts.now < cert.notBefore;

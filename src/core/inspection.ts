@@ -9,7 +9,7 @@
  */
 
 /** Every kind of RDP server rdpcert has a backend for (src/hosts/<kind>/). */
-export const BACKEND_KINDS = ["windows", "xrdp", "weston", "freerdp-shadow", "pem-pair"] as const;
+export const BACKEND_KINDS = ["windows", "xrdp", "weston", "freerdp-shadow", "pem-pair", "gnome-remote-desktop"] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
 
 /** The kinds that serve a PEM certificate file and key file on Linux (every kind but Windows). */

@@ -59,5 +59,14 @@ export interface ProbeResult {
   readonly chain?: readonly Buffer[];
   readonly timings: ProbeTimings;
   readonly error: ProbeError | null;
+  /**
+   * The listener's NLA (CredSSP) policy as the negotiation showed it (issue 24): "required" when
+   * it answered a TLS-only offer with RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (then the
+   * certificate was read by offering CredSSP again: the TLS handshake precedes CredSSP);
+   * "optional" when it selected TLS without CredSSP; null or absent: not learned.
+   */
+  readonly nlaPolicy?: NlaPolicy | null;
 }
+
+export type NlaPolicy = "required" | "optional";
 

@@ -28,6 +28,11 @@ export interface CommandOptions {
   readonly maxOutputBytes?: number;
   /** Added to the inherited environment (a post-change hook's RDPCERT_* facts). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The whole environment of the command instead of this process' (gsettings read as the serving user, with that user's environment). */
+  readonly wholeEnv?: NodeJS.ProcessEnv;
+  /** Run as this user and group (root only): a per-user setting read as its user (gsettings of the serving user). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 export type CommandRunner = (file: string, args: readonly string[], options: CommandOptions) => Promise<CommandResult>;
@@ -129,7 +134,15 @@ export const runCommand: CommandRunner = (file, args, options) =>
       timers.add(timer);
     };
     // detached: the command leads a new process group (setsid), so that the group can be signalled as one.
-    const child = spawn(file, [...args], { shell: false, windowsHide: true, detached: GROUPS, stdio: ["pipe", "pipe", "pipe"], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
+    const child = spawn(file, [...args], {
+      shell: false,
+      windowsHide: true,
+      detached: GROUPS,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(options.wholeEnv || options.env ? { env: { ...(options.wholeEnv ?? process.env), ...(options.env ?? {}) } } : {}),
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    });
     const stdout = collector(child.stdout, max);
     const stderr = collector(child.stderr, max);
     const pgid = child.pid;

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { CommandRunner } from "./command-runner";
+import { detectGnomeRemoteDesktop } from "./gnome-remote-desktop/detect";
 import type { BackendKind, HostBackend } from "./host-backend";
 import { type ListenerProcess, type ListenerProcessLookup, findListenerProcess } from "./local/listening-process";
 
@@ -19,6 +20,12 @@ export interface BackendContext {
   readonly certFile?: string | null;
   readonly keyFile?: string | null;
   readonly reloadCommand?: readonly string[] | null;
+  /** gnome-remote-desktop: grd.conf (system mode) and the serving user (user mode). */
+  readonly grdConf?: string;
+  readonly grdUser?: string | null;
+  /** The port as configured (--port, the config); null: none given. */
+  readonly explicitPort?: number | null;
+  readonly warnDays?: number;
   /** What detection found on the port, when it ran. */
   readonly listener?: ListenerProcessLookup;
 }
@@ -63,6 +70,24 @@ export const SERVER_DETECTORS: readonly ServerDetector[] = [
     kind: "freerdp-shadow",
     matches: (p) => /^freerdp-shadow/.test(programName(p)),
     create: async (ctx) => (await import("./freerdp-shadow/shadow-backend")).createShadowBackend(await pair(ctx)),
+  },
+  {
+    kind: "gnome-remote-desktop",
+    matches: (p) => detectGnomeRemoteDesktop({ command: p.command, executable: p.exe, argv: p.argv, user: p.identity.name }) !== null,
+    create: async (ctx) => {
+      const { createGrdBackend } = await import("./gnome-remote-desktop/grd-backend");
+      // Found on the port: a user-mode daemon's pair is in that user's GSettings (unless --grd-user names another).
+      const found = ctx.listener?.kind === "found" ? detectGnomeRemoteDesktop({ command: ctx.listener.process.command, executable: ctx.listener.process.exe, argv: ctx.listener.process.argv, user: ctx.listener.process.identity.name }) : null;
+      const user = ctx.grdUser ?? (found && found.mode !== "system" ? found.user : null);
+      return createGrdBackend({
+        runner: ctx.runner,
+        platform: ctx.platform,
+        user,
+        ...(ctx.grdConf ? { confPath: ctx.grdConf } : {}),
+        port: ctx.explicitPort ?? null,
+        ...(ctx.warnDays !== undefined ? { warnDays: ctx.warnDays } : {}),
+      });
+    },
   },
   {
     kind: "pem-pair",

@@ -9,13 +9,17 @@ export type BackendChoice = BackendKind | "auto";
 export interface BackendSelection {
   readonly backend: BackendChoice;
   readonly xrdpIni?: string;
+  /** gnome-remote-desktop: grd.conf (system mode) and the serving user (user mode). */
+  readonly grdConf?: string;
+  readonly grdUser?: string | null;
+  readonly warnDays?: number;
   readonly platform?: NodeJS.Platform;
   readonly runner?: CommandRunner;
   /** Windows: rotate even from inside an RDP session (--in-session). */
   readonly inSession?: boolean;
   /** Windows: the WinStations listener (default RDP-Tcp). */
   readonly listener?: string;
-  /** The listener's port (--port, the config's port); null: 3389. Linux servers other than xrdp are found by it. */
+  /** The listener's port (--port, the config's port); null: 3389. Linux servers other than xrdp are found by it (gnome-remote-desktop 43 has no setting for it). */
   readonly port?: number | null;
   /** pem-pair: the files it serves, and the command that makes it load a new pair. */
   readonly certFile?: string | null;
@@ -33,7 +37,7 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
   const platform = selection.platform ?? process.platform;
   const iniPath = selection.xrdpIni ?? DEFAULT_XRDP_INI;
   const port = selection.port ?? DEFAULT_XRDP_PORT;
-  const base: BackendContext = { port, runner: selection.runner, platform, xrdpIni: iniPath, certFile: selection.certFile ?? null, keyFile: selection.keyFile ?? null, reloadCommand: selection.reloadCommand ?? null };
+  const base: BackendContext = { port, runner: selection.runner, platform, xrdpIni: iniPath, certFile: selection.certFile ?? null, keyFile: selection.keyFile ?? null, reloadCommand: selection.reloadCommand ?? null, grdConf: selection.grdConf, grdUser: selection.grdUser ?? null, explicitPort: selection.port ?? null, ...(selection.warnDays !== undefined ? { warnDays: selection.warnDays } : {}) };
   let kind: BackendKind;
   let ctx = base;
   let unknown: string | null = null;

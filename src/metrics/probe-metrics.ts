@@ -101,6 +101,8 @@ export function addProbeMetrics(registry: Registry, result: ProbeResult, options
     if (confirm.type === "failure") gauge("rdp_negotiation_failure_code", "RDP_NEG_FAILURE failureCode the listener answered with").set(confirm.failureCode);
   }
 
+  if (result.nlaPolicy) gauge("rdp_nla_required", "1 when the listener requires NLA (it answers a TLS-only offer with HYBRID_REQUIRED_BY_SERVER), 0 when it also accepts TLS alone; absent when not learned").set(result.nlaPolicy === "required" ? 1 : 0);
+
   if (result.tls) gauge("rdp_tls_info", "TLS version and cipher the handshake agreed on; always 1", ["version", "cipher"]).set({ version: result.tls.version, cipher: result.tls.cipher }, 1);
 
   const cert = result.certificate;

@@ -23,6 +23,18 @@ export interface ProbeOptions {
   readonly requestedProtocols?: number;
   /** Also collect the certificates the listener sent after its own (deploy checks that the chain is served). */
   readonly withChain?: boolean;
+  /**
+   * Learn the listener's NLA policy (ProbeResult.nlaPolicy): after CredSSP was selected, one
+   * negotiation-only connection offering TLS alone. Default true; false: one connection only.
+   */
+  readonly nlaPolicy?: boolean;
+  /**
+   * An offer without CredSSP answered HYBRID_REQUIRED_BY_SERVER (gnome-remote-desktop, Windows
+   * with NLA required) is the server's policy: offer CredSSP again and read the certificate
+   * (the TLS handshake precedes CredSSP). Default true; false: report the refusal as it came
+   * (doctor's "TLS only" row).
+   */
+  readonly reofferHybrid?: boolean;
 }
 
 export type { ProbeResult, ProbeTimings } from "../core/probe-result";
@@ -56,7 +68,74 @@ function sentChain(socket: tls.TLSSocket): Buffer[] {
   return out;
 }
 
-export const probe: Prober = (target, options) => {
+export const HYBRID_REQUIRED_BY_SERVER = 5;
+
+/**
+ * One probe, as the server's policy needs it (issue 24): a TLS-only offer refused with
+ * HYBRID_REQUIRED_BY_SERVER is offered CredSSP again on a new connection, within the same
+ * deadline, and the result carries `nlaPolicy: "required"`; a CredSSP selection is followed by
+ * a negotiation-only TLS offer that tells "required" from "optional". What the policy step
+ * sees never makes the probe fail.
+ */
+export const probe: Prober = async (target, options) => {
+  const started = performance.now();
+  const requested = options.requestedProtocols ?? DEFAULT_REQUESTED_PROTOCOLS;
+  const first = await probeOnce(target, options, null);
+  const confirm = first.confirm;
+  const left = (): number => Math.floor(options.timeoutMs - (performance.now() - started));
+  if (confirm?.type === "failure" && confirm.failureCode === HYBRID_REQUIRED_BY_SERVER && (requested & PROTOCOL_HYBRID) === 0) {
+    if (options.reofferHybrid === false) return { ...first, nlaPolicy: "required" };
+    if (left() <= 0 || first.address === null) return { ...first, nlaPolicy: "required" };
+    const again = await probeOnce(target, { ...options, timeoutMs: left(), requestedProtocols: requested | PROTOCOL_HYBRID }, first.address);
+    return { ...again, nlaPolicy: "required", timings: { ...again.timings, totalMs: round(performance.now() - started) } };
+  }
+  if (confirm?.type === "response" && confirm.selectedProtocol === PROTOCOL_SSL) return { ...first, nlaPolicy: "optional" };
+  if (
+    confirm?.type === "response" &&
+    confirm.selectedProtocol === PROTOCOL_HYBRID &&
+    (requested & PROTOCOL_SSL) !== 0 &&
+    first.error === null &&
+    options.nlaPolicy !== false &&
+    first.address !== null &&
+    left() > 0
+  ) {
+    const policy = await negotiateOnly(first.address, target.port, PROTOCOL_SSL, left());
+    const nlaPolicy =
+      policy?.type === "failure" && policy.failureCode === HYBRID_REQUIRED_BY_SERVER ? "required" : policy?.type === "response" && policy.selectedProtocol === PROTOCOL_SSL ? "optional" : null;
+    return { ...first, nlaPolicy, timings: { ...first.timings, totalMs: round(performance.now() - started) } };
+  }
+  return first;
+};
+
+/**
+ * The Connection Confirm to `requestedProtocols` on a new connection to `address`, nothing
+ * more (the socket closes after it); null when none came within `timeoutMs`.
+ */
+export function negotiateOnly(address: string, port: number, requestedProtocols: number, timeoutMs: number): Promise<ConnectionConfirm | null> {
+  return new Promise((resolve) => {
+    let received = Buffer.alloc(0);
+    const socket = net.connect({ host: address, port });
+    const done = (confirm: ConnectionConfirm | null): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(confirm);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.setNoDelay(true);
+    socket.once("connect", () => socket.write(encodeConnectionRequest({ requestedProtocols })));
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]).subarray(0, MAX_CONFIRM_LENGTH + 1);
+      const decoded = decodeConnectionConfirm(received);
+      if (decoded.kind === "incomplete") return;
+      done(decoded.kind === "confirm" ? decoded.confirm : null);
+    });
+    socket.on("error", () => done(null));
+    socket.once("close", () => done(null));
+  });
+}
+
+/** One connection: negotiation with the offer of `options`, then TLS when it was selected. `connectTo`: an address already resolved. */
+function probeOnce(target: Target, options: ProbeOptions, connectTo: string | null): Promise<ProbeResult> {
   const requestedProtocols = options.requestedProtocols ?? DEFAULT_REQUESTED_PROTOCOLS;
   return new Promise<ProbeResult>((resolve) => {
     const started = performance.now();
@@ -172,8 +251,8 @@ export const probe: Prober = (target, options) => {
       if (phase === "negotiation") finish(closedDuringNegotiation(received.length));
     });
 
-    if (net.isIP(target.host) !== 0) {
-      socket.connect({ host: target.host, port: target.port });
+    if (connectTo !== null || net.isIP(target.host) !== 0) {
+      socket.connect({ host: connectTo ?? target.host, port: target.port });
       return;
     }
     // Resolution has its own deadline inside the probe's: a DNS
@@ -190,7 +269,7 @@ export const probe: Prober = (target, options) => {
       socket.connect({ host: resolved, port: target.port });
     });
   });
-};
+}
 
 let sharedSecureContext: tls.SecureContext | undefined;
 

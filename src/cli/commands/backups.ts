@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
 
 /** `rdpcert backups list|restore`: the numbered backups in the configuration's state dir. */
 export function registerBackups(program: Command): void {
@@ -46,7 +46,7 @@ Exit codes:
       .option("--yes", "do not ask for confirmation (required without a terminal)")
       .option("--in-session", "Windows: restore from inside an RDP session instead of handing the restore to a SYSTEM task")
       .option("--listener <name>", "Windows: the listener (WinStations key) the backup belongs to; default RDP-Tcp", listenerName),
-    [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
+    [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), ...rotationOptions(), timeoutOption(), warnDaysOption(), jsonOption()],
   )
     .addHelpText(
       "after",

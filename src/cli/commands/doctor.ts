@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import type { DoctorGathered } from "../../app/doctor";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, configOption, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import { backendOption, configOption, grdOptions, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
 export const DOCTOR_SCHEMA = "rdpcert.doctor/v1";
 
@@ -19,6 +19,8 @@ export function registerDoctor(program: Command): void {
     .addOption(configOption())
     .addOption(backendOption())
     .addOption(xrdpIniOption())
+    .addOption(grdOptions()[0]!)
+    .addOption(grdOptions()[1]!)
     .addOption(timeoutOption())
     .addOption(warnDaysOption())
     .addOption(jsonOption())

@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { ReplacementSpec } from "../../hosts/host-backend";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, listenerPortOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
 
 type RequestedNames = ReplacementSpec["requested"];
 
@@ -47,7 +47,7 @@ export function registerRotate(program: Command): void {
     .option("--activate", "switch to exactly the staged pair, verified on the wire; a staged pair is activated once")
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
     .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName);
-  withOptions(rotate, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(rotate, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `
@@ -58,6 +58,7 @@ Examples:
   sudo rdpcert rotate --yes --restart-command "systemctl restart xrdp" --verify-timeout 30000 --json
   sudo rdpcert rotate --stage            (then give clients the pin in /var/lib/rdpcert/staged/)
   sudo rdpcert rotate --activate --yes --post-hook "/usr/local/sbin/publish-pins.sh --web /var/www/html/rdp-pins"
+  sudo rdpcert rotate --yes --backend gnome-remote-desktop --grd-user alice --key-bits 4096
 
 Outcomes: rotated, not-needed, planned (--dry-run), refused, busy, rolled-back, rollback-failed,
 staged (--stage), deployed (--activate: the staged pair is presented),

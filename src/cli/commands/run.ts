@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, deploySourceOption, textfileDirOption, jsonOption, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, configOption, deploySourceOption, textfileDirOption, jsonOption, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
 
 /** `rdpcert run`: one pass of the policy, what the scheduler runs. */
 export function registerRun(program: Command): void {
@@ -9,7 +9,7 @@ export function registerRun(program: Command): void {
       .command("run")
       .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when a new one fixes what is wrong, run the renewal hook for a CA-issued one, back off after failures.")
       .option("--dry-run", "say what would be done and change nothing (the same decision and exit code as the real run)"),
-    [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), stateDirOption(), logDirOption(), textfileDirOption(), deploySourceOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()],
+    [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), textfileDirOption(), deploySourceOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()],
   )
     .addHelpText(
       "after",

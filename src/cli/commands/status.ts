@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { STATUS_EXIT_CODES_HELP } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, configOption, grdOptions, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
 
 /** `rdpcert status`: on the host, configured vs presented, and a verdict with fixes. */
 export function registerStatus(program: Command): void {
@@ -11,6 +11,8 @@ export function registerStatus(program: Command): void {
     .addOption(backendOption())
     .addOption(listenerPortOption())
     .addOption(xrdpIniOption())
+    .addOption(grdOptions()[0]!)
+    .addOption(grdOptions()[1]!)
     .addOption(stateDirOption())
     .addOption(timeoutOption())
     .addOption(warnDaysOption())
@@ -28,6 +30,7 @@ Examples:
   sudo rdpcert status
   rdpcert status --xrdp-ini /etc/xrdp/xrdp.ini --warn-days 21
   rdpcert status --json | jq .status          # for monitoring: exit code 0/1/2/3
+  sudo rdpcert status --backend gnome-remote-desktop --grd-user alice   # g-r-d 43 (GSettings); 46+: grd.conf
 ${STATUS_EXIT_CODES_HELP}`,
     )
     .action(async (opts: { json?: boolean; inSession?: boolean; listener?: string }, command: Command) => {

@@ -44,6 +44,7 @@ export function presentedJson(result: ProbeResult, now: Date) {
       selectedProtocol: confirm.type === "response" ? protocolName(confirm.selectedProtocol) : null,
       failureCode: confirm.type === "failure" ? confirm.failureCode : null,
     },
+    nlaPolicy: result.nlaPolicy ?? null,
     tls: result.tls,
     certificate: result.certificate && certificateJson(result.certificate, now),
     timings: result.timings,

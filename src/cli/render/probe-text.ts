@@ -37,10 +37,18 @@ export function presentedRows(result: ProbeResult, now: Date): string {
     const tls = result.tls ? `   ${result.tls.version} ${result.tls.cipher}` : "";
     out += row("protocol", `${protocolName(result.confirm.selectedProtocol)} (offered ${protocolNames(result.requestedProtocols).join(", ")})${tls}`);
   }
+  if (result.nlaPolicy) out += row("nla", nlaPolicyText(result.nlaPolicy));
   if (result.certificate) out += certificateRows(result.certificate, now);
   const t = result.timings;
   out += row("timings", `connect ${ms(t.connectMs)}, negotiation ${ms(t.negotiationMs)}, tls ${ms(t.tlsMs)}, total ${ms(t.totalMs)}`);
   return out;
+}
+
+/** The listener's NLA policy in words (issue 24): the server's choice, never a fault. */
+export function nlaPolicyText(policy: "required" | "optional"): string {
+  return policy === "required"
+    ? "NLA required by the server (it refuses a TLS-only offer with HYBRID_REQUIRED_BY_SERVER; its policy, not a fault)"
+    : "NLA optional (the server also accepts TLS without CredSSP)";
 }
 
 /** "a OK, b WARNING, c CRITICAL" over the verdicts so far. */
