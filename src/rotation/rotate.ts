@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type Assessment, type Problem, assess, healthOf } from "../core/assess";
+import { type Assessment, assess } from "../core/assess";
 import { describeCertificate, thumbprintOf } from "../core/certificate";
 import type { Policy } from "../core/policy";
+import { replacementVerdict } from "../core/replacement-rule";
 import { probeAddressFor } from "../core/target";
 import type { BackupSet, HostBackend, HostInspection, Replacement, ReplacementSpec, RestartSpec, RotationSteps, SuppliedCertificate } from "../hosts/host-backend";
 import type { Journal, JournalClose, JournalStep, LockInfo, LockOutcome } from "../hosts/local/state-dir";
@@ -148,11 +149,9 @@ function refusal(assessment: Assessment, inspection: HostInspection, settings: R
   const listener = listenerRefusal(assessment, inspection);
   if (listener) return listener;
   if (settings.force) return null;
-  // A certificate rdpcert issued itself under a wrong clock is its own mistake to repair (issue 11, case 7).
-  const fixed = (p: Problem): boolean => p.fixedByReplacement || (p.code === "not-yet-valid" && ownCertificate);
-  const blocking = assessment.problems.find((p) => !fixed(p) && healthOf(p.verdict) === "critical");
-  if (blocking) return { reason: `${blocking.reason}: a new certificate does not fix this`, fix: blocking.fix };
-  if (assessment.status !== "OK" && !assessment.problems.some(fixed)) {
+  const verdict = replacementVerdict(assessment, { issuance: inspection.issuance, issuedByRdpcert: ownCertificate });
+  if (verdict.kind === "blocked") return { reason: `${verdict.problem.reason}: a new certificate does not fix this`, fix: verdict.problem.fix };
+  if (verdict.kind === "not-fixed-by-replacement") {
     return { reason: `${assessment.reason}: a new certificate does not fix this (pass --force to replace it anyway)`, fix: assessment.fix };
   }
   return null;
