@@ -1,5 +1,5 @@
 import type { Issuance } from "./inspection";
-import type { Assessment } from "./assess";
+import type { Assessment, Verdict } from "./assess";
 import { replacementVerdict } from "./replacement-rule";
 import { daysLeft } from "./validity";
 
@@ -132,4 +132,21 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
     };
   }
   return action;
+}
+
+/**
+ * What one `run` pass ended with, in plain values: what the textfile metrics
+ * render and the JSON report starts from (the app's RunResult adds the
+ * rotation's and the recovery's details).
+ */
+export interface PassSummary {
+  readonly action: RunAction["kind"];
+  /** What happened: nothing, rotated, rolled-back, renewed, renew-failed, backoff, ... */
+  readonly outcome: string;
+  readonly exitCode: number;
+  readonly reason: string;
+  readonly status: Verdict;
+  readonly backoff: Backoff;
+  /** notAfter of the configured certificate at the end of the pass (after a rotation or renewal: the new one). */
+  readonly certNotAfter: Date | null;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
 import { UntrustedPathError } from "../hosts/local/trust";
 import { withTrustedDirectory } from "../hosts/local/trusted-dir";
-import { type RunResult, readBackoff } from "../schedule/run-pass";
+import type { PassSummary } from "../core/run-policy";
 import { recordTextfileOutcome } from "../schedule/textfile-record";
 import { verdictGauge } from "./local-metrics";
 
@@ -73,7 +73,10 @@ export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise
  * log and the pass's warnings, never thrown: metrics never fail the pass. The
  * outcome is recorded in the state dir for module=local.
  */
-export async function writePassMetrics(dir: string, pass: { readonly result: RunResult | null; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date }): Promise<string | null> {
+export async function writePassMetrics(
+  dir: string,
+  pass: { readonly result: PassSummary | null; /** The backoff count (from the state dir when the pass could not run). */ readonly rotationFailures: number; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date },
+): Promise<string | null> {
   const { result } = pass;
   const now = pass.now ?? new Date();
   let error: string | null = null;
@@ -84,7 +87,7 @@ export async function writePassMetrics(dir: string, pass: { readonly result: Run
       finishedAt: now,
       exitCode: result?.exitCode ?? 3,
       lastRotationAt: lastRotationAt(pass.history),
-      rotationFailures: (result?.backoff ?? readBackoff(pass.stateDir)).failures,
+      rotationFailures: pass.rotationFailures,
     });
   } catch (caught) {
     if (caught instanceof UntrustedPathError) {
