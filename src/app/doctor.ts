@@ -2,7 +2,7 @@ import * as net from "node:net";
 import type { Config } from "../core/config";
 import { type DoctorFacts, type LinkSample, type NegotiationAttempt, linkStats } from "../core/diagnosis";
 import type { ProbeResult } from "../core/probe-result";
-import { type Target, probeAddressFor } from "../core/target";
+import { type Target, formatEndpoint, probeAddressFor } from "../core/target";
 import { PROTOCOL_HYBRID, PROTOCOL_SSL, negotiationFailureNames, protocolName } from "../probe/negotiation";
 import { probe, resolveDeadline } from "../probe/prober";
 import { ResolveTimeout, lookupWithin } from "../hosts/local/resolve-name";
@@ -62,7 +62,7 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
     if (!status.outcome.ok) return { ok: false, reason: `cannot find the local listener: ${status.outcome.reason}`, fix: status.outcome.fix };
     const listener = status.outcome.inspection.listener;
     const address = probeAddressFor(listener.address);
-    target = { input: `${address.includes(":") ? `[${address}]` : address}:${listener.port}`, host: address, port: listener.port, local: true };
+    target = { input: formatEndpoint(address, listener.port), host: address, port: listener.port, local: true };
     host = { assessment: status.assessment, findings: status.outcome.inspection.findings };
   }
 

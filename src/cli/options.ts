@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { defaultStateDir } from "../core/config-defaults";
 import { UsageError } from "./exit-codes";
 
 /**
@@ -35,7 +36,7 @@ export const backendOption = (): Option =>
     .default("auto");
 export const xrdpIniOption = (): Option => new Option("--xrdp-ini <path>", "xrdp's configuration file").default("/etc/xrdp/xrdp.ini");
 
-export const DEFAULT_STATE_DIR = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
+export const DEFAULT_STATE_DIR = defaultStateDir();
 export const stateDirOption = (): Option =>
   new Option("--state-dir <dir>", "rdpcert's lock, journal and backups (0700)").default(DEFAULT_STATE_DIR);
 

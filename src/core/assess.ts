@@ -1,6 +1,6 @@
 import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "./inspection";
 import type { ProbeResult } from "./probe-result";
-import { type CertificateInfo, describeCertificate } from "./certificate";
+import { type CertificateInfo, DAY_MS, describeCertificate } from "./certificate";
 import { type Policy, renewalTimeFor } from "./policy";
 import { type Health, describeValidity, validityAt } from "./validity";
 
@@ -133,7 +133,7 @@ function servesConfigured(presented: ProbeResult | null, configured: { readonly 
 function okReason(configured: CertificateInfo | null, presented: ProbeResult | null, now: Date): string {
   const cert = configured ?? presented?.certificate ?? null;
   if (!cert) return "healthy";
-  const days = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86_400_000);
+  const days = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
   return presented?.certificate
     ? `the listener presents the configured certificate, valid for ${days} more days`
     : `the configured certificate is valid for ${days} more days`;

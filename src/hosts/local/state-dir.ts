@@ -15,7 +15,6 @@ import { ICACLS } from "../windows/system-paths";
  * finished ones, and numbered backups. Directories 0700, files 0600: backups
  * hold private keys.
  */
-export const DEFAULT_STATE_DIR = process.platform === "win32" ? join(process.env.ProgramData ?? "C:\\ProgramData", "rdpcert") : "/var/lib/rdpcert";
 
 export interface LockInfo {
   readonly pid: number;

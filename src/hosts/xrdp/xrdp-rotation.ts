@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
+import { type CertificateInfo, DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
 import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestartSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
@@ -12,7 +12,6 @@ import { withTrustedDirectory } from "../local/trusted-dir";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
 
-const DAY_MS = 86_400_000;
 
 const NAME_SOURCES: Record<CertificateNames["source"], string> = {
   requested: "as requested with --name/--ip",
