@@ -177,8 +177,15 @@ async function replaceFiles(run: SwapRun): Promise<Phase<Replaced>> {
     (v) => `wrote ${v.written.join(", ")}${v.keygenMs !== undefined ? `; key and certificate generated in ${v.keygenMs.toFixed(0)} ms` : ""}`,
   );
   if (!replaced.ok) return { ok: false, reason: replaced.reason, newThumbprint: null };
-  run.advanceAfterChange("replaced", { newThumbprint: replaced.value.thumbprint });
+  const thumbprint = replaced.value.thumbprint;
+  run.advanceAfterChange("replaced", { newThumbprint: thumbprint });
   ctx.fault("after-replace");
+  // certbot's config_test: what the server will load is checked before anything restarts onto it.
+  if (steps.configTest) {
+    const configTest = steps.configTest.bind(steps);
+    const tested = await timed(run.records, "config-test", () => configTest(run.inspection, run.replacement, thumbprint), (v) => v.checked);
+    if (!tested.ok) return { ok: false, reason: `config test failed: ${tested.reason}`, newThumbprint: thumbprint };
+  }
   return { ok: true, value: { thumbprint: replaced.value.thumbprint, presentedMayStay: replaced.value.presentedMayStay === true } };
 }
 

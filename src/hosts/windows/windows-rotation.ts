@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { win32 } from "node:path";
 import type { CommandRunner } from "../command-runner";
 import { describeCertificate } from "../../core/certificate";
-import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult, SuppliedCertificate } from "../host-backend";
+import type { BackupItem, BackupSet, ConfirmsAfterVerify, DeploysSupplied, GuardsTargets, HandsOff, HostInspection, OffersCandidates, RemovesOld, RotationContract, StepResult, SuppliedCertificate } from "../host-backend";
 import { buildPfx } from "./pfx";
 import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
 
@@ -53,7 +53,7 @@ export function insideRdpSession(sessionName: string | null): boolean {
   return sessionName !== null && /^[A-Za-z0-9-]+#\d+$/.test(sessionName.trim());
 }
 
-export function createWindowsRotation(options: WindowsRotationOptions): RotationSteps {
+export function createWindowsRotation(options: WindowsRotationOptions): RotationContract & DeploysSupplied & RemovesOld & OffersCandidates & HandsOff & GuardsTargets & ConfirmsAfterVerify {
   const { timeoutMs } = options;
   const waits = options.restartWaits ?? { serviceSeconds: SERVICE_WAIT_S, certificateSeconds: CERTIFICATE_WAIT_S };
   // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own

@@ -30,6 +30,8 @@ class FakeListener {
   down: ProbeError | null = null;
   /** What the backend's confirm() says after the handshake showed the new certificate; null: no objection. */
   confirmProblem: string | null = null;
+  /** What the backend's config test says about the pair as written; null: it loads. */
+  configProblem: string | null = null;
   readonly calls: Step[] = [];
   readonly failing = new Set<Step>();
   private generated = 0;
@@ -67,6 +69,7 @@ class FakeListener {
         }),
       restart: async () => this.step("restart", () => ({ command: null })),
       confirm: async () => this.confirmProblem,
+      configTest: async () => (this.configProblem ? { ok: false as const, reason: this.configProblem } : { ok: true as const, value: { checked: "the pair loads" } }),
       restore: async (backup) =>
         this.step("restore", () => {
           this.configured = backup.items[0]!.data.toString();
@@ -238,7 +241,7 @@ describe("swap(): each phase's failure policy", () => {
   it("a clean swap runs the phases in order: backup, replace, restart, verify", async () => {
     const listener = new FakeListener(certValid(-170, 10).certPem);
     const result = await rotate(contextFor(listener), settings(), { dryRun: false });
-    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "restart:ok", "verify:ok"]);
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:ok", "verify:ok"]);
     expect(listener.calls).toEqual(["collectBackup", "replace", "restart"]);
   });
 
@@ -253,6 +256,22 @@ describe("swap(): each phase's failure policy", () => {
     expect(ctx.store.history().at(-1)).toMatchObject({ outcome: "rolled-back", reason: "replace failed (planted)" });
   });
 
+  it("the config test fails (before the restart): the files are recovered, and the listener is never restarted onto the new pair", async () => {
+    const old = certValid(-170, 10).certPem;
+    const listener = new FakeListener(old);
+    listener.configProblem = "the key does not match the certificate";
+    let restartedOnto: string | null = null;
+    const backend = listener.backend();
+    const steps = backend.rotation!;
+    const ctx = { ...contextFor(listener), backend: { ...backend, rotation: { ...steps, restart: async (...args: Parameters<RotationSteps["restart"]>) => ((restartedOnto ??= listener.configured), steps.restart(...args)) } } };
+    const result = await rotate(ctx, settings(), { dryRun: false });
+    expect([result.outcome, result.reason]).toEqual(["rolled-back", "config test failed: the key does not match the certificate"]);
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
+    // The only restart is the rollback's, onto the restored old pair.
+    expect(restartedOnto).toBe(old);
+    expect(listener.presented()).toBe(old);
+  });
+
   it("the restart fails (after the change): rolled back, restarted, and the old certificate verified on the wire", async () => {
     const old = certValid(-170, 10).certPem;
     const listener = new FakeListener(old);
@@ -263,7 +282,7 @@ describe("swap(): each phase's failure policy", () => {
     const ctx = { ...contextFor(listener), backend: { ...backend, rotation: { ...steps, restart: async (...args: Parameters<RotationSteps["restart"]>) => (++restarts === 1 ? { ok: false as const, reason: "restart failed (planted)" } : steps.restart(...args)) } } };
     const result = await rotate(ctx, settings(), { dryRun: false });
     expect([result.outcome, result.reason]).toEqual(["rolled-back", "restart failed (planted)"]);
-    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "restart:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
     expect(result.newThumbprint).not.toBeNull();
     expect(listener.presented()).toBe(old);
   });
@@ -306,7 +325,7 @@ describe("swap(): each phase's failure policy", () => {
     });
     const result = await rotate({ ...ctx, store: flaky }, settings(), { dryRun: false });
     expect(result.outcome).toBe("rotated");
-    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "restart:ok", "verify:ok"]);
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:ok", "verify:ok"]);
     expect(ctx.logged.filter((l) => l.includes("in the state dir (ENOSPC)"))).toHaveLength(1);
     // The journal on disk stays at its last step: the next run or status checks what the listener presents.
     expect(store.readJournal()?.step).toBe("replaced");
