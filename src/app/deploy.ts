@@ -1,5 +1,5 @@
-import { rootCertificates } from "node:tls";
 import type { Config } from "../core/config";
+import { bundledRootCertificates } from "../hosts/local/tls-roots";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
 import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
@@ -104,7 +104,7 @@ export async function prepareDeploy(config: Config, source: DeploySource, option
       now: session.ctx.now(),
       hostNames: session.settings.spec.names,
       requireCompleteChain: session.ctx.backend.kind === "xrdp",
-      roots: rootCertificates,
+      roots: bundledRootCertificates,
     });
   } catch (error) {
     if (error instanceof DeployInputError) return { ok: false, reason: error.message, fix: error.fix };
@@ -135,7 +135,7 @@ export function canDeploy(config: Config, session: Extract<Session, { ok: true }
 export async function findNewer(config: Config, session: Extract<Session, { ok: true }>, current: CertificateInfo | null): Promise<{ certificate: SuppliedCertificate } | { none: string }> {
   const xrdp = session.ctx.backend.kind === "xrdp";
   const check = (material: DeployMaterial): CheckOutcome =>
-    checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: rootCertificates });
+    checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: bundledRootCertificates });
   const suits = (c: SuppliedCertificate): boolean =>
     current === null || (c.notAfter.getTime() > current.notAfter.getTime() && current.subjectAltNames.every((name) => c.names.includes(name)));
   if (xrdp) {
