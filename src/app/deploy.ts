@@ -1,4 +1,5 @@
 import type { Config } from "../core/config";
+import { readBoundedText } from "../hosts/local/bounded-read";
 import { bundledRootCertificates } from "../hosts/local/tls-roots";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
 import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
@@ -160,4 +161,9 @@ export async function findNewer(config: Config, session: Extract<Session, { ok: 
     .flatMap((o) => (o.ok && suits(o.certificate) ? [o.certificate] : []))
     .sort((a, b) => b.notAfter.getTime() - a.notAfter.getTime());
   return newer[0] ? { certificate: newer[0] } : { none: "LocalMachine\\My holds no valid certificate for the same names that expires later" };
+}
+
+/** `--pfx-password-file`: its text, read as bounded as a key file (the caller takes the first line). Throws the read's error. */
+export function readPasswordFile(path: string): string {
+  return readBoundedText(path, "key");
 }

@@ -120,16 +120,14 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
   const { jsonText, terminalText } = await import("../../core/terminal-safe");
   const platform = options.platform ?? process.platform;
   if (platform !== "win32") throw new UsageError(`doctor --client inspects the Windows Remote Desktop client (mstsc) of this machine; this host runs ${platform}`);
-  const { clientExitCode, inspectClient } = await import("../../hosts/windows/client");
-  const { runCommand } = await import("../../hosts/command-runner");
-  const backupDir = `${process.env.LOCALAPPDATA ?? "."}\\rdpcert\\client-backups\\${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  const result = await inspectClient(runCommand, { host: options.host, fix: options.fix, backupDir });
+  const { doctorClient } = await import("../../app/client-doctor");
+  const result = await doctorClient(options.host, options.fix);
   if (!result.ok) {
     process.stderr.write(terminalText(`rdpcert: doctor --client could not run: ${result.reason}\n`));
     return ExitCode.UNKNOWN;
   }
   const { items, actions, fixError } = result.state;
-  const exitCode = clientExitCode(result.state);
+  const exitCode = result.exitCode;
   if (options.json) {
     process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client/v1", host: options.host, items, actions, fixError, exitCode }, 2)}\n`);
   } else {

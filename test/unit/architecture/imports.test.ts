@@ -108,6 +108,11 @@ describe("the import graph of src/", () => {
     expect(crossCommand()).toEqual([]);
   });
 
+  it("commands parse, call the application layer and render: they wire no host module, logger or prober themselves", () => {
+    const wiring = [...graph].flatMap(([f, deps]) => (rel(f).startsWith("cli/commands/") ? deps.filter((d) => ["hosts", "log", "probe", "rotation"].includes(layer(d))).map((d) => `${rel(f)} -> ${rel(d)}`) : []));
+    expect(wiring).toEqual([]);
+  });
+
   it("the checks are real: run on a graph with planted edges, each finds its own", () => {
     const at = (p: string): string => join(SRC, p);
     const planted: Graph = new Map([
