@@ -1,5 +1,6 @@
 import { Gauge, Registry } from "prom-client";
 import type { Verdict } from "../core/assess";
+import { EXIT_CODE_SCALE } from "../core/exit-code";
 import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
 import { UntrustedPathError } from "../hosts/local/trust";
@@ -34,7 +35,7 @@ export async function runMetricsText(metrics: RunMetrics): Promise<string> {
   verdictGauge(registry, "rdpcert_run_status", metrics.status);
   if (metrics.certNotAfter) gauge("rdpcert_run_cert_not_after_seconds", "notAfter of the configured certificate at the end of the last rdpcert run pass, in seconds since the Unix epoch").set(metrics.certNotAfter.getTime() / 1000);
   gauge("rdpcert_run_finished_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(metrics.finishedAt.getTime() / 1000);
-  gauge("rdpcert_run_exit_code", "Exit code of the last rdpcert run pass (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)").set(metrics.exitCode);
+  gauge("rdpcert_run_exit_code", `Exit code of the last rdpcert run pass (${EXIT_CODE_SCALE})`).set(metrics.exitCode);
   if (metrics.lastRotationAt) gauge("rdpcert_run_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation or deployment, in seconds since the Unix epoch").set(metrics.lastRotationAt.getTime() / 1000);
   gauge("rdpcert_run_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(metrics.rotationFailures);
   return registry.metrics();
