@@ -17,6 +17,21 @@ export default tseslint.config(
     },
   },
   {
+    // The application layer talks to listeners through src/probe and to the host through src/hosts: no raw sockets.
+    files: ["src/app/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            ...systemModules.map((name) => ({ name, message: "Only src/hosts/** and src/schedule/** may spawn processes or touch system paths." })),
+            ...["net", "node:net", "tls", "node:tls"].map((name) => ({ name, message: "The application layer opens no sockets: use src/probe (listeners) or src/hosts (the host)." })),
+          ],
+        },
+      ],
+    },
+  },
+  {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },

@@ -1,6 +1,7 @@
 import { servesPemFiles } from "../core/inspection";
-import { rootCertificates } from "node:tls";
 import type { Config } from "../core/config";
+import { readBoundedText } from "../hosts/local/bounded-read";
+import { bundledRootCertificates } from "../hosts/local/tls-roots";
 import { type CheckOutcome, DeployInputError, type DeployMaterial, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../core/deploy-input";
 import { type CertificateInfo, normalizeThumbprint } from "../core/certificate";
 import type { SuppliedCertificate } from "../hosts/host-backend";
@@ -106,7 +107,7 @@ export async function prepareDeploy(config: Config, source: DeploySource, option
       now: session.ctx.now(),
       hostNames: session.settings.spec.names,
       requireCompleteChain: servesPemFiles(session.ctx.backend.kind),
-      roots: rootCertificates,
+      roots: bundledRootCertificates,
     });
   } catch (error) {
     if (error instanceof DeployInputError) return { ok: false, reason: error.message, fix: error.fix };
@@ -138,7 +139,7 @@ export function canDeploy(config: Config, session: Extract<Session, { ok: true }
 export async function findNewer(config: Config, session: Extract<Session, { ok: true }>, current: CertificateInfo | null): Promise<{ certificate: SuppliedCertificate } | { none: string }> {
   const xrdp = servesPemFiles(session.ctx.backend.kind);
   const check = (material: DeployMaterial): CheckOutcome =>
-    checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: rootCertificates });
+    checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: bundledRootCertificates });
   const suits = (c: SuppliedCertificate): boolean =>
     current === null || (c.notAfter.getTime() > current.notAfter.getTime() && current.subjectAltNames.every((name) => c.names.includes(name)));
   if (xrdp) {
@@ -163,4 +164,9 @@ export async function findNewer(config: Config, session: Extract<Session, { ok: 
     .flatMap((o) => (o.ok && suits(o.certificate) ? [o.certificate] : []))
     .sort((a, b) => b.notAfter.getTime() - a.notAfter.getTime());
   return newer[0] ? { certificate: newer[0] } : { none: "LocalMachine\\My holds no valid certificate for the same names that expires later" };
+}
+
+/** `--pfx-password-file`: its text, read as bounded as a key file (the caller takes the first line). Throws the read's error. */
+export function readPasswordFile(path: string): string {
+  return readBoundedText(path, "key");
 }

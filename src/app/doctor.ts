@@ -1,10 +1,10 @@
-import * as net from "node:net";
 import type { Config } from "../core/config";
 import { type DoctorFacts, type LinkSample, type NegotiationAttempt, linkStats } from "../core/diagnosis";
 import type { ProbeResult } from "../core/probe-result";
-import { type Target, probeAddressFor } from "../core/target";
+import { type Target, formatEndpoint, probeAddressFor } from "../core/target";
 import { PROTOCOL_HYBRID, PROTOCOL_SSL, negotiationFailureNames, protocolName } from "../probe/negotiation";
 import { probe, resolveDeadline } from "../probe/prober";
+import { tcpCheck } from "../probe/tcp-check";
 import { ResolveTimeout, lookupWithin } from "../hosts/local/resolve-name";
 import { collectStatus } from "./status";
 
@@ -13,23 +13,6 @@ import { collectStatus } from "./status";
  * negotiation matrix, TLS and the certificate, link quality) and, on the host,
  * add the status view. Pure judgement lives in core/diagnosis.ts.
  */
-
-function tcpCheck(address: string, port: number, timeoutMs: number): Promise<DoctorFacts["reachability"][number]> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = net.connect({ host: address, port });
-    const done = (result: "open" | "refused" | "timeout" | "error", detail: string): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ address, result, detail });
-    };
-    const timer = setTimeout(() => done("timeout", `no answer within ${timeoutMs} ms (filtered, or host down)`), timeoutMs);
-    socket.once("connect", () => done("open", `connected in ${Date.now() - started} ms`));
-    socket.once("error", (error: NodeJS.ErrnoException) =>
-      done(error.code === "ECONNREFUSED" ? "refused" : "error", error.code === "ECONNREFUSED" ? "connection refused (nothing listens)" : `${error.code ?? error.message}`),
-    );
-  });
-}
 
 function attempt(offered: NegotiationAttempt["offered"], requestedProtocols: number, result: ProbeResult): NegotiationAttempt {
   const confirm = result.confirm;
@@ -62,7 +45,7 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
     if (!status.outcome.ok) return { ok: false, reason: `cannot find the local listener: ${status.outcome.reason}`, fix: status.outcome.fix };
     const listener = status.outcome.inspection.listener;
     const address = probeAddressFor(listener.address);
-    target = { input: `${address.includes(":") ? `[${address}]` : address}:${listener.port}`, host: address, port: listener.port, local: true };
+    target = { input: formatEndpoint(address, listener.port), host: address, port: listener.port, local: true };
     host = { assessment: status.assessment, findings: status.outcome.inspection.findings };
   }
 

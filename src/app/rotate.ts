@@ -1,8 +1,12 @@
+import type { ReplacementSpec } from "../hosts/host-backend";
 import type { Config } from "../core/config";
 import { type Decision, type RotationResult, decideRotation, rotate } from "../rotation/rotate";
 import { publishPins } from "./pin-bundle";
 import { type HandOffRequest, type HandOffResult, handOff } from "./hand-off";
 import { type Session, type SessionOptions, openSession } from "./session";
+
+/** `rotate --name/--ip`: the names the new certificate must carry instead of the old one's. */
+export type RequestedNames = ReplacementSpec["requested"];
 
 /**
  * `rdpcert rotate`'s use case: the session, the decision (the exact plan), the

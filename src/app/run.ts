@@ -3,7 +3,8 @@ import { runCommand } from "../hosts/command-runner";
 import { UntrustedPathError, checkTrustedDirectory, untrustedExecutable } from "../hosts/local/trust";
 import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
-import { type RunResult, runPass } from "../schedule/run-pass";
+import { StateDir } from "../hosts/local/state-dir";
+import { type RunResult, runPass } from "./run-pass";
 import { publishPins } from "./pin-bundle";
 import { type AfterChange, afterVerifiedChange, exitCodeAfterHook, untrustedPostChange } from "./post-change";
 import { openSession } from "./session";
@@ -12,7 +13,7 @@ import { openSession } from "./session";
  * One scheduled pass (`rdpcert run`, and every tick of `rdpcert schedule`):
  * the log for it (console, JSON lines, Windows event log), the session, the
  * trust check of the renew command, the leftover sweep, then the policy
- * (schedule/run-pass.ts). Never throws for a broken host.
+ * (app/run-pass.ts). Never throws for a broken host.
  */
 
 /** Everything one pass needs, from the effective configuration; shared by `run` and `schedule`. */
@@ -67,7 +68,7 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
         runPolicy: { autoRepair: config.autoRepair, criticalDays: config.criticalDays, renewCommand: config.renewCommand, canDeploy: deployable },
         renewTimeoutMs: config.renewTimeoutMs,
         runner: runCommand,
-        stateDir: config.stateDir,
+        backoffStore: new StateDir(config.stateDir),
         dryRun: options.dryRun,
         ...(deployApp ? { findNewer: (current) => deployApp.findNewer(config, setup, current) } : {}),
         stage: async (action, assessment, dryRun) => (await import("./stage")).runStageStep(setup, action, assessment, dryRun),
@@ -80,7 +81,8 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     }
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");
-      const failed = await writePassMetrics(config.textfileDir, { result: outcome.result, history: setup.ok ? setup.ctx.store.history() : [], stateDir: config.stateDir });
+      const failures = (outcome.result?.backoff ?? new StateDir(config.stateDir).readBackoff()).failures;
+      const failed = await writePassMetrics(config.textfileDir, { result: outcome.result, rotationFailures: failures, history: setup.ok ? setup.ctx.store.history() : [], stateDir: config.stateDir });
       if (failed) {
         log.log("warn", failed);
         textfileWarning = failed;

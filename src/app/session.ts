@@ -105,7 +105,7 @@ async function wire(config: Config, options: SessionOptions): Promise<Session> {
 /**
  * status calls this when it found an open journal (a rotation was
  * interrupted): finish or undo it under the lock before looking at anything.
- * `run` recovers through its own pass (schedule/run-pass.ts).
+ * `run` recovers through its own pass (app/run-pass.ts).
  */
 export async function recoverOpenJournal(
   config: Config,

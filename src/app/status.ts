@@ -5,7 +5,7 @@ import type { HostInspection, InspectOutcome } from "../core/inspection";
 import type { Policy } from "../core/policy";
 import type { ProbeResult } from "../core/probe-result";
 import type { StagedView } from "../core/stage-policy";
-import { probeAddressFor } from "../core/target";
+import { formatEndpoint, probeAddressFor } from "../core/target";
 import { selectBackend } from "../hosts/select-backend";
 import { type Prober, probe } from "../probe/prober";
 import { backendSettings, policyOf, withPortOverride } from "./listener-config";
@@ -92,5 +92,5 @@ async function recoverWith(config: Config, inSession: boolean, log: ((level: "in
 export function probeListener(inspection: HostInspection, timeoutMs: number, prober: Prober): Promise<ProbeResult> {
   const host = probeAddressFor(inspection.listener.address);
   const port = inspection.listener.port;
-  return prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs });
+  return prober({ input: formatEndpoint(host, port), host, port }, { timeoutMs });
 }

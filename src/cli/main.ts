@@ -14,6 +14,7 @@ import { registerRun } from "./commands/run";
 import { registerSchedule } from "./commands/schedule";
 import { registerStatus } from "./commands/status";
 import { registerTask } from "./commands/task";
+import { EXIT_CODE_SCALE } from "../core/exit-code";
 import { ERROR_SCHEMA, ExitCode, describeFailure } from "./exit-codes";
 
 /**
@@ -45,7 +46,7 @@ Every command that looks at this host reads the config file (--config, default
 /etc/rdpcert/config.json) when present, then RDPCERT_* variables, then its flags.
 
 Exit codes (probe, status, run, doctor; each command's --help has its own):
-  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage, or could not check)
+  ${EXIT_CODE_SCALE} (bad usage, or could not check)
 
 Every failure is one line on stderr naming what failed and what to do (exit 3);
 with --json, stdout carries {"schema":"rdpcert.error/v1", ..., "error":{code,message,fix}};

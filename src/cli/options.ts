@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { defaultStateDir } from "../core/config-defaults";
 import { UsageError } from "./exit-codes";
 
 /**
@@ -43,7 +44,7 @@ export const grdOptions = (): Option[] => [
   new Option("--grd-user <name>", "gnome-remote-desktop user mode: the user whose GNOME session serves RDP (default: the owner of the listening process)"),
 ];
 
-export const DEFAULT_STATE_DIR = process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
+export const DEFAULT_STATE_DIR = defaultStateDir();
 export const stateDirOption = (): Option =>
   new Option("--state-dir <dir>", "rdpcert's lock, journal and backups (0700)").default(DEFAULT_STATE_DIR);
 

@@ -2,7 +2,7 @@ import type { BackendKind, HostInspection, InspectOutcome, Issuance } from "./in
 import { isPairServer, pairDownFix, pairMismatchFix, pairReplaceFix, pairUnusableFix } from "./pair-server-fixes";
 import { GRD_FIXES } from "./grd-fixes";
 import type { ProbeResult } from "./probe-result";
-import { type CertificateInfo, describeCertificate } from "./certificate";
+import { type CertificateInfo, DAY_MS, describeCertificate } from "./certificate";
 import { type Policy, renewalTimeFor } from "./policy";
 import { type Health, describeValidity, validityAt } from "./validity";
 
@@ -138,7 +138,7 @@ function servesConfigured(presented: ProbeResult | null, configured: { readonly 
 function okReason(configured: CertificateInfo | null, presented: ProbeResult | null, now: Date): string {
   const cert = configured ?? presented?.certificate ?? null;
   if (!cert) return "healthy";
-  const days = Math.floor((cert.notAfter.getTime() - now.getTime()) / 86_400_000);
+  const days = Math.floor((cert.notAfter.getTime() - now.getTime()) / DAY_MS);
   return presented?.certificate
     ? `the listener presents the configured certificate, valid for ${days} more days`
     : `the configured certificate is valid for ${days} more days`;

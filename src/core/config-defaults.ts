@@ -5,8 +5,6 @@
  * the schema's defaults (core/config.ts).
  */
 export function configDefaults() {
-  const programData = process.env.ProgramData ?? "C:\\ProgramData";
-  const windows = process.platform === "win32";
   return {
     backend: "auto" as "auto" | "windows" | "xrdp" | "weston" | "freerdp-shadow" | "pem-pair" | "gnome-remote-desktop",
     port: null as number | null,
@@ -20,8 +18,8 @@ export function configDefaults() {
     autoRepair: true,
     schedule: "0 3 * * *",
     jitterMinutes: 30,
-    stateDir: windows ? `${programData}\\rdpcert` : "/var/lib/rdpcert",
-    logDir: windows ? `${programData}\\rdpcert\\logs` : "/var/log/rdpcert",
+    stateDir: defaultStateDir(),
+    logDir: defaultLogDir(),
     keepBackups: 5,
     restartCommand: "auto" as "auto" | null | string[],
     restartTimeoutMs: 60_000,
@@ -40,6 +38,16 @@ export function configDefaults() {
     keyFile: null as string | null,
     reloadCommand: null as string[] | null,
   };
+}
+
+/** rdpcert's lock, journal, history and backups, unless --state-dir or stateDir says otherwise: the one definition. */
+export function defaultStateDir(): string {
+  return process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
+}
+
+/** Where `run` and `schedule` log, unless logDir says otherwise. */
+export function defaultLogDir(): string {
+  return process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\logs` : "/var/log/rdpcert";
 }
 
 /** RDPCERT_WARN_DAYS for warnDays. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { churnError, configDefaults, envName } from "./config-defaults";
+import { churnError, configDefaults, defaultLogDir, defaultStateDir, envName } from "./config-defaults";
 import { findJsonSyntaxError } from "./json-syntax";
 import { BACKEND_KINDS } from "./inspection";
 
@@ -50,8 +50,8 @@ export const configSchema = z
     /** Cron expression for `rdpcert schedule` and `rdpcert task` (5 fields, or 6 with seconds). */
     schedule: z.string().min(1).default("0 3 * * *"),
     jitterMinutes: z.number().int().min(0).max(1440).default(30),
-    stateDir: absolutePath.default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert"),
-    logDir: absolutePath.default(process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\logs` : "/var/log/rdpcert"),
+    stateDir: absolutePath.default(defaultStateDir()),
+    logDir: absolutePath.default(defaultLogDir()),
     keepBackups: z.number().int().min(1).max(1000).default(5),
     /** "auto" (systemctl restart xrdp when systemd runs it), null (never), or argv. */
     restartCommand: z.union([z.literal("auto"), z.null(), argv]).default("auto"),

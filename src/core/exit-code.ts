@@ -4,6 +4,11 @@ import type { Health } from "./validity";
 export const ExitCode = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** "0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN": the scale in one line, for help texts and metric descriptions. */
+export const EXIT_CODE_SCALE = Object.entries(ExitCode)
+  .map(([name, code]) => `${code} ${name}`)
+  .join(", ");
+
 export function exitCodeFor(health: Health): ExitCode {
   switch (health) {
     case "ok":

@@ -1,3 +1,4 @@
+import { DAY_MS } from "./certificate";
 /** When rdpcert wants a certificate renewed; pure, so it is tested with plain values. */
 export interface Policy {
   /** WARN when the certificate expires within this many days. */
@@ -18,6 +19,6 @@ export function renewalTime(validity: { readonly notBefore: Date; readonly notAf
 
 /** The renewal point under a policy: `rotateDays` before notAfter when set, else the lifetime fraction. */
 export function renewalTimeFor(validity: { readonly notBefore: Date; readonly notAfter: Date }, policy: Policy): Date {
-  if (policy.rotateDays) return new Date(validity.notAfter.getTime() - policy.rotateDays * 86_400_000);
+  if (policy.rotateDays) return new Date(validity.notAfter.getTime() - policy.rotateDays * DAY_MS);
   return renewalTime(validity, policy.renewalFraction);
 }

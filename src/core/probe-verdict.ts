@@ -1,5 +1,5 @@
 import type { ProbeError } from "./probe-result";
-import type { CertificateInfo } from "./certificate";
+import { type CertificateInfo, DAY_MS } from "./certificate";
 import { type Health, describeValidity, validityAt, validityHealth } from "./validity";
 
 export interface ProbeVerdict {
@@ -22,7 +22,7 @@ export function assessProbe(
   if (!outcome.certificate) return { health: "critical", reason: "no certificate was presented" };
   const validity = validityAt(outcome.certificate, now, warnDays);
   const health = validityHealth(validity);
-  if (health === "warn" && criticalDays > 0 && outcome.certificate.notAfter.getTime() - now.getTime() < criticalDays * 86_400_000) {
+  if (health === "warn" && criticalDays > 0 && outcome.certificate.notAfter.getTime() - now.getTime() < criticalDays * DAY_MS) {
     return { health: "critical", reason: `${describeValidity(validity)} (within --critical-days ${criticalDays})` };
   }
   return { health, reason: describeValidity(validity) };

@@ -1,5 +1,6 @@
 import type { Issuance } from "./inspection";
-import { type Assessment, type Problem, healthOf } from "./assess";
+import type { Assessment, Verdict } from "./assess";
+import { replacementVerdict } from "./replacement-rule";
 import { daysLeft } from "./validity";
 
 /**
@@ -81,9 +82,10 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
   const status = assessment.status;
   if (status === "OK") return { kind: "none", exitCode: 0, reason: assessment.reason };
   if (status === "UNKNOWN") return { kind: "none", exitCode: 3, reason: assessment.reason };
-  const problems: Problem[] = assessment.problems.map((p) => (p.code === "not-yet-valid" && facts.issuedByRdpcert && issuance === "self-signed" ? { ...p, fixedByReplacement: true } : p));
-  const blocking = problems.find((p) => !p.fixedByReplacement && healthOf(p.verdict) === "critical");
-  if (blocking) {
+  const verdict = replacementVerdict(assessment, { issuance, issuedByRdpcert: facts.issuedByRdpcert === true });
+  const problems = verdict.problems;
+  if (verdict.kind === "blocked") {
+    const blocking = verdict.problem;
     const why =
       blocking.verdict === "DOWN" ? "a new certificate cannot help" : blocking.verdict === "NOT-YET-VALID" ? "check the clock before replacing anything" : "a new certificate does not fix this";
     return { kind: "none", exitCode: 2, reason: `${blocking.reason}: ${why}${blocking.fix ? `; fix: ${blocking.fix}` : ""}` };
@@ -107,8 +109,8 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
     }
   } else {
     // Self-signed, or unknown because the certificate itself is missing or broken: regenerating is the repair.
-    const trigger = problems.find((p) => p.fixedByReplacement);
-    if (!trigger) return { kind: "none", exitCode: assessment.health === "warn" ? 1 : 2, reason: `${assessment.reason}${assessment.fix ? `; fix: ${assessment.fix}` : ""}` };
+    if (verdict.kind !== "replace") return { kind: "none", exitCode: assessment.health === "warn" ? 1 : 2, reason: `${assessment.reason}${assessment.fix ? `; fix: ${assessment.fix}` : ""}` };
+    const trigger = verdict.trigger;
     const repair = trigger.verdict !== "WARN" && trigger.verdict !== "EXPIRED";
     if (repair && !policy.autoRepair) return { kind: "none", exitCode: 2, reason: `${trigger.reason} (autoRepair is off)` };
     if (backoff.unfixed && problems.some((p) => p.fixedByReplacement && p.code === backoff.unfixed!.code)) {
@@ -130,4 +132,21 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
     };
   }
   return action;
+}
+
+/**
+ * What one `run` pass ended with, in plain values: what the textfile metrics
+ * render and the JSON report starts from (the app's RunResult adds the
+ * rotation's and the recovery's details).
+ */
+export interface PassSummary {
+  readonly action: RunAction["kind"];
+  /** What happened: nothing, rotated, rolled-back, renewed, renew-failed, backoff, ... */
+  readonly outcome: string;
+  readonly exitCode: number;
+  readonly reason: string;
+  readonly status: Verdict;
+  readonly backoff: Backoff;
+  /** notAfter of the configured certificate at the end of the pass (after a rotation or renewal: the new one). */
+  readonly certNotAfter: Date | null;
 }

@@ -105,48 +105,15 @@ export interface RestartSpec {
 }
 
 /**
- * The installer half of the contract (certbot's deploy/save/restart/rollback):
- * the rotation state machine in src/rotation drives these steps and owns the
- * lock, the journal and the backups.
+ * The installer half of the contract, mandatory for every backend that rotates (certbot's
+ * deploy/save/restart/rollback): the plan, the backup, the replacement, the restart and the
+ * restore. The rotation state machine in src/rotation drives these steps and owns the lock,
+ * the journal and the backups. What only some backends can do is a capability below; a
+ * backend's factory names the capabilities it has in its return type.
  */
-export interface RotationSteps {
-  /**
-   * A step that must not run here, e.g. a Windows rotation from inside an RDP
-   * session, which a TermService restart would cut off: why, or null.
-   */
-  mustHandOff?(replacement?: Replacement): string | null;
-  /**
-   * The listener sends exactly the chain it was given (xrdp: the certificate file), so a deploy
-   * verifies every chain certificate on the wire. Absent: the server builds the chain it sends
-   * from its own stores (Windows), and a deploy verifies the leaf.
-   */
-  readonly servesGivenChain?: boolean;
+export interface RotationContract {
   /** The exact plan, as lines for people (`--dry-run` prints it). */
   describe(inspection: HostInspection, replacement: Replacement, restart: RestartSpec): readonly string[];
-  /** Why the configured files must not be replaced at all (e.g. a key path that holds no key), or null. */
-  refuseTargets?(inspection: HostInspection): { readonly reason: string; readonly fix: string } | null;
-  /**
-   * Why this supplied certificate must not be deployed here (Windows: a binding that a Group
-   * Policy template manages, HashType 2), or null. Absent: deploying is not available for this kind.
-   */
-  refuseSupplied?(inspection: HostInspection, certificate: SuppliedCertificate): { readonly reason: string; readonly fix: string } | null;
-  /**
-   * After the handshake showed the new certificate: what else says it did not take (Windows: a
-   * fallback event 1051/1055/1059 since `since`), or null. A non-null answer rolls back.
-   */
-  confirm?(inspection: HostInspection, replacement: Replacement, since: Date): Promise<string | null>;
-  /**
-   * `deploy --remove-old`, called only after verification: removes the previous certificate
-   * (Windows: from LocalMachine\\My or Remote Desktop, with its key) unless something still uses it.
-   */
-  removeOld?(backup: BackupSet, keep: SuppliedCertificate): Promise<StepResult<{ readonly removed: readonly string[] }>>;
-  /**
-   * Certificates the host already holds that could replace the configured one (Windows: valid
-   * certificates with a private key in LocalMachine\\My); `run` picks a newer one for the same names.
-   */
-  candidates?(): Promise<StepResult<readonly SuppliedCertificate[]>>;
-  /** Removes leftover temp files of interrupted crash-safe writes beside the managed files; returns what it removed. */
-  removeLeftovers?(inspection: HostInspection): readonly string[];
   /** `replacement`: what will be written (a deploy writes rdpcert's own files, which the backup must then cover). */
   collectBackup(inspection: HostInspection, replacement?: Replacement): Promise<StepResult<BackupSet>>;
   replace(
@@ -180,3 +147,81 @@ export interface RotationSteps {
    */
   restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[]; readonly oldCertificateGone?: string; readonly renewableByHost?: string }>>;
 }
+
+/** Capability: deploying a supplied (CA-issued) certificate (`rdpcert deploy`, and `run` finding a renewed one). */
+export interface DeploysSupplied {
+  /**
+   * Why this supplied certificate must not be deployed here (Windows: a binding that a Group
+   * Policy template manages, HashType 2), or null.
+   */
+  refuseSupplied(inspection: HostInspection, certificate: SuppliedCertificate): { readonly reason: string; readonly fix: string } | null;
+}
+
+/**
+ * Capability: the chain on the wire. The listener sends exactly the chain it was given (xrdp: the
+ * certificate file), so a deploy verifies every chain certificate on the wire. Without it, the
+ * server builds the chain it sends from its own stores (Windows), and a deploy verifies the leaf.
+ */
+export interface ServesGivenChain {
+  readonly servesGivenChain: true;
+}
+
+/** Capability: `deploy --remove-old`. */
+export interface RemovesOld {
+  /**
+   * Called only after verification: removes the previous certificate (Windows: from
+   * LocalMachine\\My or Remote Desktop, with its key) unless something still uses it.
+   */
+  removeOld(backup: BackupSet, keep: SuppliedCertificate): Promise<StepResult<{ readonly removed: readonly string[] }>>;
+}
+
+/**
+ * Capability: certificates the host already holds that could replace the configured one (Windows:
+ * valid certificates with a private key in LocalMachine\\My); `run` picks a newer one for the same names.
+ */
+export interface OffersCandidates {
+  candidates(): Promise<StepResult<readonly SuppliedCertificate[]>>;
+}
+
+/** Capability: the hand-off. */
+export interface HandsOff {
+  /**
+   * A step that must not run here, e.g. a Windows rotation from inside an RDP session, which a
+   * TermService restart would cut off: why, or null.
+   */
+  mustHandOff(replacement?: Replacement): string | null;
+}
+
+/** Capability: refusing targets that must not be replaced at all. */
+export interface GuardsTargets {
+  /** Why the configured files must not be replaced at all (e.g. a key path that holds no key), or null. */
+  refuseTargets(inspection: HostInspection): { readonly reason: string; readonly fix: string } | null;
+}
+
+/**
+ * Capability: a configuration test before any restart (certbot's config_test): after the
+ * replacement, whether what the server will load is loadable and consistent (xrdp: the pair as
+ * written parses, and the key matches the certificate). A failure recovers the files, and the
+ * listener is never restarted onto a pair it cannot use.
+ */
+export interface TestsConfig {
+  configTest(inspection: HostInspection, replacement: Replacement, thumbprint: string | null): Promise<StepResult<{ readonly checked: string }>>;
+}
+
+/**
+ * Capability: after the handshake showed the new certificate, what else says it did not take
+ * (Windows: a fallback event 1051/1055/1059 since `since`), or null. A non-null answer rolls back.
+ */
+export interface ConfirmsAfterVerify {
+  confirm(inspection: HostInspection, replacement: Replacement, since: Date): Promise<string | null>;
+}
+
+/** Capability: removing leftover temp files of interrupted crash-safe writes beside the managed files; returns what it removed. */
+export interface SweepsLeftovers {
+  removeLeftovers(inspection: HostInspection): readonly string[];
+}
+
+export type RotationCapabilities = DeploysSupplied & ServesGivenChain & RemovesOld & OffersCandidates & HandsOff & GuardsTargets & TestsConfig & ConfirmsAfterVerify & SweepsLeftovers;
+
+/** What the state machine holds: the mandatory contract, and whichever capabilities this backend has. */
+export type RotationSteps = RotationContract & Partial<RotationCapabilities>;

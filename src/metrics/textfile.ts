@@ -1,10 +1,11 @@
 import { Gauge, Registry } from "prom-client";
 import type { Verdict } from "../core/assess";
+import { EXIT_CODE_SCALE } from "../core/exit-code";
 import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
 import { UntrustedPathError } from "../hosts/local/trust";
 import { withTrustedDirectory } from "../hosts/local/trusted-dir";
-import { type RunResult, readBackoff } from "../schedule/run-pass";
+import type { PassSummary } from "../core/run-policy";
 import { recordTextfileOutcome } from "../schedule/textfile-record";
 import { verdictGauge } from "./local-metrics";
 
@@ -34,7 +35,7 @@ export async function runMetricsText(metrics: RunMetrics): Promise<string> {
   verdictGauge(registry, "rdpcert_run_status", metrics.status);
   if (metrics.certNotAfter) gauge("rdpcert_run_cert_not_after_seconds", "notAfter of the configured certificate at the end of the last rdpcert run pass, in seconds since the Unix epoch").set(metrics.certNotAfter.getTime() / 1000);
   gauge("rdpcert_run_finished_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(metrics.finishedAt.getTime() / 1000);
-  gauge("rdpcert_run_exit_code", "Exit code of the last rdpcert run pass (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)").set(metrics.exitCode);
+  gauge("rdpcert_run_exit_code", `Exit code of the last rdpcert run pass (${EXIT_CODE_SCALE})`).set(metrics.exitCode);
   if (metrics.lastRotationAt) gauge("rdpcert_run_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation or deployment, in seconds since the Unix epoch").set(metrics.lastRotationAt.getTime() / 1000);
   gauge("rdpcert_run_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(metrics.rotationFailures);
   return registry.metrics();
@@ -73,7 +74,10 @@ export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise
  * log and the pass's warnings, never thrown: metrics never fail the pass. The
  * outcome is recorded in the state dir for module=local.
  */
-export async function writePassMetrics(dir: string, pass: { readonly result: RunResult | null; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date }): Promise<string | null> {
+export async function writePassMetrics(
+  dir: string,
+  pass: { readonly result: PassSummary | null; /** The backoff count (from the state dir when the pass could not run). */ readonly rotationFailures: number; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date },
+): Promise<string | null> {
   const { result } = pass;
   const now = pass.now ?? new Date();
   let error: string | null = null;
@@ -84,7 +88,7 @@ export async function writePassMetrics(dir: string, pass: { readonly result: Run
       finishedAt: now,
       exitCode: result?.exitCode ?? 3,
       lastRotationAt: lastRotationAt(pass.history),
-      rotationFailures: (result?.backoff ?? readBackoff(pass.stateDir)).failures,
+      rotationFailures: pass.rotationFailures,
     });
   } catch (caught) {
     if (caught instanceof UntrustedPathError) {

@@ -243,7 +243,7 @@ describe("faults (issue 12) against real xrdp", () => {
       const run = await rdpcert(["rotate", "--yes", "--json", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", state.dir, "--restart-command", restart]);
       const json = JSON.parse(run.stdout) as { outcome: string; steps: { step: string; ok: boolean }[] };
       expect([run.code, json.outcome]).toEqual([2, "rolled-back"]);
-      expect(json.steps.map((s) => s.step)).toEqual(["backup", "replace", "restart", "restore", "restart", "verify-old"]);
+      expect(json.steps.map((s) => s.step)).toEqual(["backup", "replace", "config-test", "restart", "restore", "restart", "verify-old"]);
       expect(run.stderr).toContain("cannot update the journal in the state dir (ENOSPC); the rotation goes on");
       expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
       expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""));

@@ -344,6 +344,7 @@ describe("issue 12: a rollback never overwrites a newer pair (case 8)", () => {
     expect(json.steps.map((s) => [s.step, s.ok])).toEqual([
       ["backup", true],
       ["replace", true],
+      ["config-test", true],
       ["restart", false],
       ["restore", false],
     ]);

@@ -160,6 +160,7 @@ describe("rdpcert rotate against real xrdp", () => {
     expect(json.steps.map((s) => [s.step, s.ok])).toEqual([
       ["backup", true],
       ["replace", true],
+      ["config-test", true],
       ["restart", false],
       ["restore", true],
       ["restart", false],

@@ -66,14 +66,8 @@ Exit codes:
       const { restoreBackup } = await import("../../app/backups");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
       // A restore typed by hand is a change like a rotation: it goes to the log file.
-      const { createLog } = await import("../../log/logger");
-      const fileLog = createLog({ logDir: config.logDir, console: true, consoleLevel: opts.json ? "warn" : "info" });
-      let result: Awaited<ReturnType<typeof restoreBackup>>;
-      try {
-        result = await restoreBackup(config, id, { inSession: opts.inSession === true, log: fileLog.log, ...(opts.listener ? { listener: opts.listener } : {}) });
-      } finally {
-        await fileLog.close();
-      }
+      const { withCommandLog } = await import("../../app/command-log");
+      const result = await withCommandLog(config, { dryRun: false, json: opts.json === true }, (log) => restoreBackup(config, id, { inSession: opts.inSession === true, ...(log ? { log } : {}), ...(opts.listener ? { listener: opts.listener } : {}) }));
       if (result.outcome === "handed-off") {
         process.stdout.write(
           opts.json

@@ -102,9 +102,9 @@ function sourceOf(opts: DeployFlags): SourceFlags {
 async function pfxPassword(file: string | undefined): Promise<string> {
   const firstLine = (text: string): string => text.split(/\r?\n/)[0] ?? "";
   if (file !== undefined) {
-    const { readBoundedText } = await import("../../hosts/local/bounded-read");
+    const { readPasswordFile } = await import("../../app/deploy");
     try {
-      return firstLine(readBoundedText(file, "key"));
+      return firstLine(readPasswordFile(file));
     } catch (error) {
       throw new UsageError(`cannot read --pfx-password-file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
@@ -157,14 +157,9 @@ async function runDeployCommand(opts: DeployFlags, command: Command): Promise<nu
   const source: DeploySource = partial.kind === "pfx" ? { kind: "pfx", path: partial.path, password: await pfxPassword(opts.pfxPasswordFile) } : partial;
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
-  const { createConsoleLog, createLog } = await import("../../log/logger");
+  const { withCommandLog } = await import("../../app/command-log");
   // Every change, typed or scheduled, goes to the log file (--log-dir / logDir); a dry run changes nothing.
-  const fileLog = dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" });
-  try {
-    return await deployWith(config, opts, source, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));
-  } finally {
-    await fileLog?.close();
-  }
+  return withCommandLog(config, { dryRun, json }, (log) => deployWith(config, opts, source, log));
 }
 
 async function deployWith(config: Awaited<ReturnType<typeof import("../config-flags").configFor>>, opts: DeployFlags, source: DeploySource, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<number> {

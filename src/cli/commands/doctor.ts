@@ -134,19 +134,17 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
     if (options.fix) throw new UsageError(`doctor --client --fix cleans the Windows Remote Desktop client (mstsc); this host runs ${platform}`);
     return clientPinsCommand(options);
   }
-  const { clientExitCode, inspectClient } = await import("../../hosts/windows/client");
-  const { runCommand } = await import("../../hosts/command-runner");
-  const backupDir = `${process.env.LOCALAPPDATA ?? "."}\\rdpcert\\client-backups\\${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  const result = await inspectClient(options.runner ?? runCommand, { host: options.host, fix: options.fix, backupDir });
+  const { doctorClient } = await import("../../app/client-doctor");
+  const result = await doctorClient(options.host, options.fix, options.runner);
   if (!result.ok) {
     process.stderr.write(terminalText(`rdpcert: doctor --client could not run: ${result.reason}\n`));
     return ExitCode.UNKNOWN;
   }
   const { items, actions, fixError } = result.state;
-  // Issue 25: mstsc's pin against what the listener presents now (before --fix removed it).
+  // mstsc's pin against what the listener presents now (before --fix removed it).
   const pins = options.host && !options.fix ? await mstscPinCheck(options.host, options, items.find((i) => i.kind === "stored-certificate")?.certHash ?? null) : null;
   const pinDiffers = pins?.ok === true && pins.stores.some((p) => p.verdict === "differs");
-  const exitCode = pinDiffers ? 2 : clientExitCode(result.state);
+  const exitCode = pinDiffers ? 2 : result.exitCode;
   if (options.json) {
     process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client/v1", host: options.host, items, actions, fixError, pins, exitCode }, 2)}\n`);
   } else {

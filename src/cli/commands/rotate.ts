@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { isIP } from "node:net";
-import type { ReplacementSpec } from "../../hosts/host-backend";
+import type { RequestedNames } from "../../app/rotate";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
 import { backendOption, listenerPortOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
 
-type RequestedNames = ReplacementSpec["requested"];
 
 /** Checks --name and --ip before any work: one line naming the bad value. */
 export function requestedNames(names: readonly string[], ips: readonly string[]): RequestedNames {
@@ -91,14 +90,9 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   }
   const { configFor } = await import("../config-flags");
   const config = await configFor(command);
-  const { createConsoleLog, createLog } = await import("../../log/logger");
+  const { withCommandLog } = await import("../../app/command-log");
   // Every change, typed or scheduled, goes to the log file (--log-dir / logDir); a dry run changes nothing.
-  const fileLog = dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: json ? "warn" : "info" });
-  try {
-    return await rotateWith(config, opts, names, fileLog?.log ?? (json ? createConsoleLog({ level: "warn" }).log : undefined));
-  } finally {
-    await fileLog?.close();
-  }
+  return withCommandLog(config, { dryRun, json }, (log) => rotateWith(config, opts, names, log));
 }
 
 async function rotateWith(config: Awaited<ReturnType<typeof import("../config-flags").configFor>>, opts: RotateFlags, names: RequestedNames, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<number> {

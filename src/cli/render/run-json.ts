@@ -1,4 +1,4 @@
-import type { RunResult } from "../../schedule/run-pass";
+import type { RunResult } from "../../app/run-pass";
 import { exitCodeForRotation, rotationJson } from "./rotate-render";
 
 export const RUN_SCHEMA = "rdpcert.run/v1";

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSy
 import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { type Backoff, NO_BACKOFF } from "../../core/run-policy";
 import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
 import { BACKEND_KINDS } from "../../core/inspection";
 import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
@@ -15,7 +16,6 @@ import { ICACLS } from "../windows/system-paths";
  * finished ones, and numbered backups. Directories 0700, files 0600: backups
  * hold private keys.
  */
-export const DEFAULT_STATE_DIR = process.platform === "win32" ? join(process.env.ProgramData ?? "C:\\ProgramData", "rdpcert") : "/var/lib/rdpcert";
 
 export interface LockInfo {
   readonly pid: number;
@@ -402,6 +402,26 @@ export class StateDir {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * The failures `run` remembers (backoff.json), read as any state file is: never through a
+   * link, only root's (or the running user's). Missing, unreadable, untrusted or not
+   * rdpcert's shape: no backoff (the worst is a retry sooner).
+   */
+  readBackoff(): Backoff {
+    try {
+      const parsed = JSON.parse(readOwnFile(this.file("backoff.json"), MAX_STATE_FILE).toString("utf8")) as Partial<Backoff> | null;
+      if (parsed === null || typeof parsed !== "object" || typeof parsed.failures !== "number") return NO_BACKOFF;
+      return { ...NO_BACKOFF, ...parsed };
+    } catch {
+      return NO_BACKOFF;
+    }
+  }
+
+  writeBackoff(backoff: Backoff): void {
+    this.ensure();
+    writeFileAtomic(this.file("backoff.json"), `${JSON.stringify(backoff, null, 2)}\n`, { mode: 0o600 });
   }
 
   history(): unknown[] {

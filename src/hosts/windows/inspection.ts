@@ -1,4 +1,4 @@
-import { describeCertificate, normalizeThumbprint } from "../../core/certificate";
+import { DAY_MS, describeCertificate, normalizeThumbprint } from "../../core/certificate";
 import type { ConfiguredCertificate, HostFinding, InspectOutcome, Issuance, KeyState, SecurityLayer } from "../host-backend";
 import { asArray, field, parsePsDate } from "./powershell";
 
@@ -10,7 +10,6 @@ import { asArray, field, parsePsDate } from "./powershell";
  */
 export const ELEVATE_FIX = "run from an elevated prompt (Administrator)";
 
-const DAY_MS = 86_400_000;
 const MACHINE_KEYS = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys";
 const CNG_KEYS = "C:\\ProgramData\\Microsoft\\Crypto\\Keys";
 /** The Remote Desktop firewall group by resource id: its display name is localized. */

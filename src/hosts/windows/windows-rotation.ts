@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { win32 } from "node:path";
 import type { CommandRunner } from "../command-runner";
 import { describeCertificate } from "../../core/certificate";
-import type { BackupItem, BackupSet, HostInspection, RotationSteps, StepResult, SuppliedCertificate } from "../host-backend";
+import type { BackupItem, BackupSet, ConfirmsAfterVerify, DeploysSupplied, GuardsTargets, HandsOff, HostInspection, OffersCandidates, RemovesOld, RotationContract, StepResult, SuppliedCertificate } from "../host-backend";
 import { buildPfx } from "./pfx";
 import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
 
@@ -53,7 +52,7 @@ export function insideRdpSession(sessionName: string | null): boolean {
   return sessionName !== null && /^[A-Za-z0-9-]+#\d+$/.test(sessionName.trim());
 }
 
-export function createWindowsRotation(options: WindowsRotationOptions): RotationSteps {
+export function createWindowsRotation(options: WindowsRotationOptions): RotationContract & DeploysSupplied & RemovesOld & OffersCandidates & HandsOff & GuardsTargets & ConfirmsAfterVerify {
   const { timeoutMs } = options;
   const waits = options.restartWaits ?? { serviceSeconds: SERVICE_WAIT_S, certificateSeconds: CERTIFICATE_WAIT_S };
   // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own
@@ -348,47 +347,6 @@ export function parseCandidates(json: unknown): SuppliedCertificate[] {
     }
   }
   return found;
-}
-
-/** What the in-session command was asked to do, to be done the same way by the SYSTEM task. */
-export interface HandOffOptions {
-  readonly stateDir: string;
-  /** The task's output goes nowhere: it logs to the log dir (JSON lines), like a scheduled run. */
-  readonly logDir?: string;
-  readonly verifyTimeout: number;
-  readonly restartTimeout: number;
-  readonly timeout: number;
-  readonly warnDays: number;
-  readonly force: boolean;
-  readonly restart: boolean;
-  readonly reason?: string | null;
-  readonly keepBackups: number;
-  readonly listener?: string;
-}
-
-/**
- * The SYSTEM task's arguments for `command` (`rotate`, `backups restore ID`,
- * `status` for the recovery of an interrupted rotation): every option of the
- * command it replaces, and the state and log dirs as absolute paths (the task
- * starts in %SystemRoot%\System32, where a relative one would land). `cwd` is
- * where the user ran rdpcert.
- */
-export function handOffCommand(cli: string, command: readonly string[], options: HandOffOptions, cwd: string): string[] {
-  const rotates = command[0] === "rotate";
-  const args = [cli, ...command, ...(command[0] === "status" ? [] : ["--yes"]), "--in-session", "--backend", "windows", "--state-dir", win32.resolve(cwd, options.stateDir)];
-  if (options.logDir) args.push("--log-dir", win32.resolve(cwd, options.logDir));
-  args.push("--timeout", String(options.timeout), "--warn-days", String(options.warnDays));
-  if (command[0] !== "status") args.push("--verify-timeout", String(options.verifyTimeout), "--restart-timeout", String(options.restartTimeout), "--keep-backups", String(options.keepBackups));
-  if (command[0] !== "status" && options.listener) args.push("--listener", options.listener);
-  if (rotates && options.force) args.push("--force");
-  if (command[0] !== "status" && !options.restart) args.push("--no-restart");
-  if (rotates && options.reason) args.push("--reason", options.reason);
-  return args;
-}
-
-/** `rdpcert rotate`'s hand-off (see handOffCommand). */
-export function handOffArguments(cli: string, options: HandOffOptions, cwd: string): string[] {
-  return handOffCommand(cli, ["rotate"], options, cwd);
 }
 
 /** The SYSTEM task that runs `rdpcert rotate --in-session ...` outside the RDP session. */

@@ -44,7 +44,7 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
       }
     },
     inspect: () => inspectXrdp(iniPath, runner, runtimeUser, options),
-    rotation: createXrdpRotation({ runner, runtimeUser }),
+    rotation: createXrdpRotation({ runner, runtimeUser, inspect: () => inspectXrdp(iniPath, runner, runtimeUser, options) }),
   };
 }
 

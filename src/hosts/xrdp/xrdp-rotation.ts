@@ -2,17 +2,35 @@ import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type CertificateInfo, describeCertificate, thumbprintOf } from "../../core/certificate";
+import { type CertificateInfo, DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, Replacement, ReplacementSpec, RestartSpec, RestoreGuard, RotationSteps, StepResult, SuppliedCertificate, WrittenFile } from "../host-backend";
+import type {
+  BackupItem,
+  BackupSet,
+  DeploysSupplied,
+  GuardsTargets,
+  HostInspection,
+  InspectOutcome,
+  KeyState,
+  Replacement,
+  ReplacementSpec,
+  RestartSpec,
+  RestoreGuard,
+  RotationContract,
+  ServesGivenChain,
+  StepResult,
+  SuppliedCertificate,
+  SweepsLeftovers,
+  TestsConfig,
+  WrittenFile,
+} from "../host-backend";
 import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
 import { untrustedDirectory } from "../local/trust";
 import { withTrustedDirectory } from "../local/trusted-dir";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
 
-const DAY_MS = 86_400_000;
 
 const NAME_SOURCES: Record<CertificateNames["source"], string> = {
   requested: "as requested with --name/--ip",
@@ -264,9 +282,14 @@ function unchanged(item: BackupItem): boolean {
 export interface XrdpRotationOptions {
   readonly runner: CommandRunner;
   readonly runtimeUser: () => RuntimeUserSetting;
+  /** The backend's own inspection: the config test reads the configuration as xrdp will. */
+  readonly inspect: () => Promise<InspectOutcome>;
 }
 
-export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps {
+/** Key states that say xrdp cannot use the pair as written. "unreadable" is left to the handshake: whose access it is, is judged from a model. */
+const UNUSABLE_KEY: ReadonlySet<KeyState["state"]> = new Set(["missing", "not-a-key", "corrupt", "mismatch"]);
+
+export function createXrdpRotation(options: XrdpRotationOptions): RotationContract & DeploysSupplied & ServesGivenChain & GuardsTargets & SweepsLeftovers & TestsConfig {
   const { runner } = options;
 
   /** Key: root-owned, readable by xrdp's group only (0640), or 0600 when xrdp runs as root. */
@@ -407,6 +430,22 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationSteps 
       } catch (error) {
         return { ok: false, reason: `writing the new pair failed: ${(error as Error).message}` };
       }
+    },
+
+    /**
+     * Before any restart: the configuration read again as xrdp will read it (the ini, the
+     * certificate it names, the key it names): the certificate is the one just written and the
+     * key is a key that matches it. A failure recovers the files before anything restarts.
+     */
+    async configTest(_inspection, _replacement, thumbprint) {
+      const outcome = await options.inspect();
+      if (!outcome.ok) return { ok: false, reason: `cannot read the configuration back: ${outcome.reason}` };
+      const { certificate, key, source } = outcome.inspection;
+      if (certificate.state !== "present") return { ok: false, reason: `${source} names ${certificate.location ?? "no certificate"}, which does not hold a readable certificate` };
+      const presentAt = thumbprintOf(certificate.der);
+      if (thumbprint !== null && presentAt !== thumbprint) return { ok: false, reason: `${certificate.location} holds ${presentAt}, not the ${thumbprint} just written` };
+      if (UNUSABLE_KEY.has(key.state)) return { ok: false, reason: key.reason ?? `the key ${key.location ?? ""} is ${key.state}` };
+      return { ok: true, value: { checked: `${source} names ${certificate.location} (${presentAt}) and a key that ${key.state === "ok" ? "matches it" : `was not checked (${key.state})`}` } };
     },
 
     async restart(restart) {

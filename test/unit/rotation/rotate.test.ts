@@ -28,6 +28,10 @@ class FakeListener {
   /** What the listener presents; null: follows `configured` on every handshake. */
   stuckOn: string | null = null;
   down: ProbeError | null = null;
+  /** What the backend's confirm() says after the handshake showed the new certificate; null: no objection. */
+  confirmProblem: string | null = null;
+  /** What the backend's config test says about the pair as written; null: it loads. */
+  configProblem: string | null = null;
   readonly calls: Step[] = [];
   readonly failing = new Set<Step>();
   private generated = 0;
@@ -64,6 +68,8 @@ class FakeListener {
           return { thumbprint: thumb(this.configured), written: ["/etc/xrdp/cert.pem"] };
         }),
       restart: async () => this.step("restart", () => ({ command: null })),
+      confirm: async () => this.confirmProblem,
+      configTest: async () => (this.configProblem ? { ok: false as const, reason: this.configProblem } : { ok: true as const, value: { checked: "the pair loads" } }),
       restore: async (backup) =>
         this.step("restore", () => {
           this.configured = backup.items[0]!.data.toString();
@@ -226,6 +232,103 @@ describe("rotate(): the swap", () => {
     expect(result.fix).toBe(`restore by hand: rdpcert backups restore ${result.backupId} (files in ${result.backupPath})`);
     expect(ctx.logged.some((l) => l.startsWith("error: ROLLBACK FAILED"))).toBe(true);
     expect(ctx.store.history().at(-1)).toMatchObject({ outcome: "rollback-failed" });
+  });
+});
+
+describe("swap(): each phase's failure policy", () => {
+  const stepsOf = (r: { steps: readonly { step: string; ok: boolean }[] }) => r.steps.map((s) => `${s.step}:${s.ok ? "ok" : "failed"}`);
+
+  it("a clean swap runs the phases in order: backup, replace, restart, verify", async () => {
+    const listener = new FakeListener(certValid(-170, 10).certPem);
+    const result = await rotate(contextFor(listener), settings(), { dryRun: false });
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:ok", "verify:ok"]);
+    expect(listener.calls).toEqual(["collectBackup", "replace", "restart"]);
+  });
+
+  it("the replace fails (before the restart): the files are recovered from the backup and the old state verified", async () => {
+    const old = certValid(-170, 10).certPem;
+    const listener = new FakeListener(old);
+    listener.failing.add("replace");
+    const ctx = contextFor(listener);
+    const result = await rotate(ctx, settings(), { dryRun: false });
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
+    expect([result.outcome, result.newThumbprint]).toEqual(["rolled-back", null]);
+    expect(ctx.store.history().at(-1)).toMatchObject({ outcome: "rolled-back", reason: "replace failed (planted)" });
+  });
+
+  it("the config test fails (before the restart): the files are recovered, and the listener is never restarted onto the new pair", async () => {
+    const old = certValid(-170, 10).certPem;
+    const listener = new FakeListener(old);
+    listener.configProblem = "the key does not match the certificate";
+    let restartedOnto: string | null = null;
+    const backend = listener.backend();
+    const steps = backend.rotation!;
+    const ctx = { ...contextFor(listener), backend: { ...backend, rotation: { ...steps, restart: async (...args: Parameters<RotationSteps["restart"]>) => ((restartedOnto ??= listener.configured), steps.restart(...args)) } } };
+    const result = await rotate(ctx, settings(), { dryRun: false });
+    expect([result.outcome, result.reason]).toEqual(["rolled-back", "config test failed: the key does not match the certificate"]);
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
+    // The only restart is the rollback's, onto the restored old pair.
+    expect(restartedOnto).toBe(old);
+    expect(listener.presented()).toBe(old);
+  });
+
+  it("the restart fails (after the change): rolled back, restarted, and the old certificate verified on the wire", async () => {
+    const old = certValid(-170, 10).certPem;
+    const listener = new FakeListener(old);
+    let restarts = 0;
+    const backend = listener.backend();
+    const steps = backend.rotation!;
+    // Only the swap's restart fails; the rollback's restart works.
+    const ctx = { ...contextFor(listener), backend: { ...backend, rotation: { ...steps, restart: async (...args: Parameters<RotationSteps["restart"]>) => (++restarts === 1 ? { ok: false as const, reason: "restart failed (planted)" } : steps.restart(...args)) } } };
+    const result = await rotate(ctx, settings(), { dryRun: false });
+    expect([result.outcome, result.reason]).toEqual(["rolled-back", "restart failed (planted)"]);
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
+    expect(result.newThumbprint).not.toBeNull();
+    expect(listener.presented()).toBe(old);
+  });
+
+  it("the backend's confirm() objects after the handshake: rolled back, and the reason is the backend's", async () => {
+    const old = certValid(-170, 10).certPem;
+    const listener = new FakeListener(old);
+    listener.confirmProblem = "event 1057: the listener fell back to its own certificate";
+    const result = await rotate(contextFor(listener), settings(), { dryRun: false });
+    expect([result.outcome, result.reason]).toEqual(["rolled-back", "verification failed: event 1057: the listener fell back to its own certificate"]);
+    expect(listener.calls).toEqual(["collectBackup", "replace", "restart", "restore", "restart"]);
+    expect(listener.presented()).toBe(old);
+  });
+
+  it("a journal that cannot be written before any change ends the swap: nothing replaced, the lock released", async () => {
+    const listener = new FakeListener(certValid(-170, 10).certPem);
+    const ctx = contextFor(listener);
+    const store = ctx.store;
+    const broken = Object.assign(Object.create(store) as StateDir, { writeJournal: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
+    await expect(rotate({ ...ctx, store: broken }, settings(), { dryRun: false })).rejects.toThrow("no space");
+    expect(listener.calls).toEqual([]);
+    expect((await rotate(contextFor(listener), settings(), { dryRun: false })).outcome).toBe("rotated");
+  });
+
+  it("a state dir that turns unwritable after the change does not skip the verification: rotated, said once, the journal left open", async () => {
+    const listener = new FakeListener(certValid(-170, 10).certPem);
+    const ctx = contextFor(listener);
+    const store = ctx.store;
+    let full = false;
+    const failing = () => {
+      throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+    };
+    const flaky = Object.assign(Object.create(store) as StateDir, {
+      writeJournal: (j: Parameters<StateDir["writeJournal"]>[0]) => {
+        if (full) failing();
+        store.writeJournal(j);
+        if (j.step === "replaced") full = true;
+      },
+      closeJournal: (...args: Parameters<StateDir["closeJournal"]>) => (full ? failing() : store.closeJournal(...args)),
+    });
+    const result = await rotate({ ...ctx, store: flaky }, settings(), { dryRun: false });
+    expect(result.outcome).toBe("rotated");
+    expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:ok", "verify:ok"]);
+    expect(ctx.logged.filter((l) => l.includes("in the state dir (ENOSPC)"))).toHaveLength(1);
+    // The journal on disk stays at its last step: the next run or status checks what the listener presents.
+    expect(store.readJournal()?.step).toBe("replaced");
   });
 });
 

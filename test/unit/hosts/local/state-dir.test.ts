@@ -167,6 +167,25 @@ describe("StateDir", () => {
     expect(state.loadBackup("0001")?.thumbprint).toBe("T1");
   });
 
+  it("remembers run's backoff in backoff.json (0600), and reads it only as a state file: never through a link", () => {
+    const state = new StateDir(dir);
+    expect(state.readBackoff()).toEqual({ failures: 0, lastFailureAt: null, nextAttemptAt: null, lastReason: null, unfixed: null });
+    const failed = { failures: 2, lastFailureAt: "2027-01-01T00:00:00.000Z", nextAttemptAt: "2027-01-01T02:00:00.000Z", lastReason: "restart failed", unfixed: null };
+    state.writeBackoff(failed);
+    expect(statSync(join(dir, "backoff.json")).mode & 0o777).toBe(0o600);
+    expect(new StateDir(dir).readBackoff()).toEqual(failed);
+    // A link in its place (to a file that would say 9 failures) is not followed: no backoff.
+    const elsewhere = join(dir, "..", "elsewhere.json");
+    writeFileSync(elsewhere, JSON.stringify({ ...failed, failures: 9 }));
+    rmSync(join(dir, "backoff.json"));
+    symlinkSync(elsewhere, join(dir, "backoff.json"));
+    expect(new StateDir(dir).readBackoff().failures).toBe(0);
+    // Not rdpcert's shape: no backoff either.
+    rmSync(join(dir, "backoff.json"));
+    writeFileSync(join(dir, "backoff.json"), "[1,2]", { mode: 0o600 });
+    expect(new StateDir(dir).readBackoff().failures).toBe(0);
+  });
+
   it("keeps the open journal until it is closed into history", () => {
     const state = new StateDir(dir);
     const journal = { id: "j1", pid: 1, startedAt: "t", backend: "xrdp", step: "replaced" as const, oldThumbprint: "A", newThumbprint: "B", backupId: "0001", reason: null, presentedBefore: "A" };

@@ -3,7 +3,8 @@ import type { CommandResult, CommandRunner } from "../../../../src/hosts/command
 import type { HostInspection } from "../../../../src/hosts/host-backend";
 import { JSON_MARKER, encodedBootstrap } from "../../../../src/hosts/windows/powershell";
 import { createWindowsBackend } from "../../../../src/hosts/windows/windows-backend";
-import { HANDOFF_TASK, createWindowsRotation, handOffArguments, handOffCommand, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
+import { handOffArguments, handOffCommand } from "../../../../src/app/hand-off";
+import { HANDOFF_TASK, createWindowsRotation, handOffToSystemTask, insideRdpSession } from "../../../../src/hosts/windows/windows-rotation";
 import { certValid } from "../../../helpers/certs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

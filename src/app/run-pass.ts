@@ -1,27 +1,32 @@
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { type Assessment, assess } from "../core/assess";
-import { type Backoff, NO_BACKOFF, type RunAction, type RunPolicy, decideRun, recordFailure } from "../core/run-policy";
-import { probeAddressFor } from "../core/target";
-import { type CommandRunner, describeExit } from "../hosts/command-runner";
-import { writeFileAtomic } from "../hosts/local/atomic-write";
 import type { CertificateInfo } from "../core/certificate";
+import { exitCodeFor } from "../core/exit-code";
+import { type Backoff, NO_BACKOFF, type PassSummary, type RunAction, type RunPolicy, decideRun, recordFailure } from "../core/run-policy";
+import { formatEndpoint, probeAddressFor } from "../core/target";
+import { type CommandRunner, describeExit } from "../hosts/command-runner";
 import type { SuppliedCertificate } from "../hosts/host-backend";
 import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, deploy, issuedByRdpcert, recoverInterrupted, rotate } from "../rotation/rotate";
 
 /**
- * One pass of the policy, what a scheduled task runs: finish or undo an
- * interrupted rotation, inspect, assess, act (rotate, or the CA renewal hook),
- * remember failures for the backoff. Never throws for a broken host; the
- * result carries the exit code.
+ * One pass of the policy, what a scheduled task runs (the `run` use case):
+ * finish or undo an interrupted rotation, inspect, assess, act (rotate, deploy,
+ * or the CA renewal hook), remember failures for the backoff. Never throws for
+ * a broken host; the result carries the exit code.
  */
+
+/** Where the pass remembers its failures: the state dir (hosts/local/state-dir.ts), through its trust checks. */
+export interface BackoffStore {
+  readBackoff(): Backoff;
+  writeBackoff(backoff: Backoff): void;
+}
+
 export interface RunPassDeps {
   readonly ctx: RotationContext;
   readonly settings: RotationSettings;
   readonly runPolicy: RunPolicy;
   readonly renewTimeoutMs: number;
   readonly runner: CommandRunner;
-  readonly stateDir: string;
+  readonly backoffStore: BackoffStore;
   readonly dryRun: boolean;
   /**
    * A valid certificate for the same names that expires later than `current` (xrdp: from
@@ -32,48 +37,17 @@ export interface RunPassDeps {
   readonly stage?: (action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean) => Promise<{ readonly outcome: string; readonly exitCode: number; readonly reason: string; readonly rotation: RotationResult | null; readonly failed: boolean; readonly certNotAfter?: Date } | null>;
 }
 
-export interface RunResult {
-  readonly action: RunAction["kind"];
-  /** What happened: nothing, rotated, rolled-back, renewed, renew-failed, backoff, ... */
-  readonly outcome: string;
-  readonly exitCode: number;
-  readonly reason: string;
-  readonly status: Assessment["status"];
+export interface RunResult extends PassSummary {
   readonly recovered: RecoveryResult | null;
   readonly rotation: RotationResult | null;
-  readonly backoff: Backoff;
-  /** notAfter of the configured certificate at the end of the pass (after a rotation or renewal: the new one). */
-  readonly certNotAfter: Date | null;
-}
-
-const BACKOFF_FILE = "backoff.json";
-
-export function readBackoff(stateDir: string): Backoff {
-  try {
-    return { ...NO_BACKOFF, ...(JSON.parse(readFileSync(join(stateDir, BACKOFF_FILE), "utf8")) as Partial<Backoff>) };
-  } catch {
-    return NO_BACKOFF;
-  }
-}
-
-function writeBackoff(stateDir: string, backoff: Backoff): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(stateDir, BACKOFF_FILE), `${JSON.stringify(backoff, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function inspectAndAssess(deps: RunPassDeps) {
   const { ctx, settings } = deps;
   const outcome = await ctx.backend.inspect();
-  const presented = outcome.ok
-    ? await ctx.prober(
-        (() => {
-          const host = probeAddressFor(outcome.inspection.listener.address);
-          const port = outcome.inspection.listener.port;
-          return { input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port };
-        })(),
-        { timeoutMs: settings.probeTimeoutMs },
-      )
-    : null;
+  const listener = outcome.ok ? outcome.inspection.listener : null;
+  const host = listener ? probeAddressFor(listener.address) : null;
+  const presented = listener && host ? await ctx.prober({ input: formatEndpoint(host, listener.port), host, port: listener.port }, { timeoutMs: settings.probeTimeoutMs }) : null;
   return { outcome, assessment: assess(outcome, presented, settings.policy, ctx.now()) };
 }
 
@@ -92,7 +66,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     }
   }
   const { outcome, assessment } = await inspectAndAssess(deps);
-  const backoff = readBackoff(deps.stateDir);
+  const backoff = deps.backoffStore.readBackoff();
   const issuance = outcome.ok ? outcome.inspection.issuance : null;
   const facts = { issuedByRdpcert: issuedByRdpcert(ctx.store.history(), assessment.configured?.thumbprint ?? null) };
   const action = decideRun(assessment, issuance, deps.runPolicy, backoff, ctx.now(), facts);
@@ -104,13 +78,13 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     status: assessment.status,
     recovered,
     rotation: null,
-    backoff: readBackoff(deps.stateDir),
+    backoff: deps.backoffStore.readBackoff(),
     certNotAfter: (assessment.configured ?? assessment.presented)?.notAfter ?? null,
     ...extra,
   });
   const staged = action.kind === "rotate" && deps.stage ? await deps.stage(action, assessment, deps.dryRun) : null;
   if (staged) {
-    if (!deps.dryRun && (staged.failed || staged.outcome === "activated")) writeBackoff(deps.stateDir, staged.failed ? recordFailure(backoff, ctx.now(), staged.reason) : NO_BACKOFF);
+    if (!deps.dryRun && (staged.failed || staged.outcome === "activated")) deps.backoffStore.writeBackoff(staged.failed ? recordFailure(backoff, ctx.now(), staged.reason) : NO_BACKOFF);
     return result(staged.outcome, staged.exitCode, staged.reason, { rotation: staged.rotation, ...(staged.certNotAfter ? { certNotAfter: staged.certNotAfter } : {}) });
   }
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
@@ -124,8 +98,8 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     const deployment = await deploy(ctx, rotationSettings, found.certificate, { dryRun: false, removeOld: false });
     if (deployment.outcome === "deployed" || deployment.outcome === "not-needed") {
       const after = await inspectAndAssess(deps);
-      writeBackoff(deps.stateDir, NO_BACKOFF);
-      return { done: result("deployed", after.assessment.health === "ok" ? 0 : after.assessment.health === "warn" ? 1 : 2, deployment.reason, { rotation: deployment, status: after.assessment.status, certNotAfter: after.assessment.configured?.notAfter ?? null }) };
+      deps.backoffStore.writeBackoff(NO_BACKOFF);
+      return { done: result("deployed", exitCodeFor(after.assessment.health), deployment.reason, { rotation: deployment, status: after.assessment.status, certNotAfter: after.assessment.configured?.notAfter ?? null }) };
     }
     if (deployment.outcome === "busy") return { done: result("busy", assessment.health === "warn" ? 1 : 2, deployment.reason, { rotation: deployment }) };
     if (deployment.outcome === "refused") {
@@ -133,7 +107,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       return { done: result("refused", 2, deployment.reason, { rotation: deployment }) };
     }
     const next = recordFailure(backoff, ctx.now(), deployment.reason);
-    writeBackoff(deps.stateDir, next);
+    deps.backoffStore.writeBackoff(next);
     log("error", `deploy ${deployment.outcome}: ${deployment.reason}; next attempt not before ${next.nextAttemptAt}`);
     return { done: result(deployment.outcome, 2, deployment.reason, { rotation: deployment }) };
   };
@@ -174,13 +148,13 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
       if ("done" in deployed) return deployed.done;
     }
     if (after && after.assessment.status === "OK") {
-      writeBackoff(deps.stateDir, NO_BACKOFF);
+      deps.backoffStore.writeBackoff(NO_BACKOFF);
       log("info", `renewCommand renewed the certificate: ${after.assessment.reason}`);
       return result("renewed", 0, after.assessment.reason, { certNotAfter: after.assessment.configured?.notAfter ?? null });
     }
     const reason = failure ?? `renewCommand succeeded but the listener is still ${after!.assessment.status}: ${after!.assessment.reason}`;
     const next = recordFailure(backoff, ctx.now(), reason);
-    writeBackoff(deps.stateDir, next);
+    deps.backoffStore.writeBackoff(next);
     log("error", `${reason}; next attempt not before ${next.nextAttemptAt}`);
     return result("renew-failed", assessment.health === "warn" ? 1 : 2, reason);
   }
@@ -189,7 +163,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     case "none": {
       const level = action.exitCode === 0 ? "info" : action.exitCode === 1 ? "warn" : "error";
       log(level, `${assessment.status}: ${action.reason}`);
-      if (action.exitCode === 0 && (backoff.failures > 0 || backoff.unfixed)) writeBackoff(deps.stateDir, NO_BACKOFF);
+      if (action.exitCode === 0 && (backoff.failures > 0 || backoff.unfixed)) deps.backoffStore.writeBackoff(NO_BACKOFF);
       return result("nothing", action.exitCode, action.reason);
     }
     case "backoff":
@@ -205,15 +179,15 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
         if (still) {
           const reason = `rotated (${rotation.newThumbprint}), but "${action.problem}" is still there: ${still.reason}`;
           const next = recordFailure(backoff, ctx.now(), reason, action.problem);
-          writeBackoff(deps.stateDir, next);
+          deps.backoffStore.writeBackoff(next);
           log("error", `${reason}; rdpcert will not rotate again for it`);
           return result("not-fixed", 2, reason, { rotation });
         }
-        writeBackoff(deps.stateDir, NO_BACKOFF);
+        deps.backoffStore.writeBackoff(NO_BACKOFF);
         return result(rotation.outcome, 0, rotation.reason, { rotation, certNotAfter: after.assessment.configured?.notAfter ?? null });
       }
       if (rotation.outcome === "not-needed") {
-        writeBackoff(deps.stateDir, NO_BACKOFF);
+        deps.backoffStore.writeBackoff(NO_BACKOFF);
         return result(rotation.outcome, 0, rotation.reason, { rotation });
       }
       if (rotation.outcome === "busy") {
@@ -225,7 +199,7 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
         return result("refused", 2, rotation.reason, { rotation });
       }
       const next = recordFailure(backoff, ctx.now(), rotation.reason);
-      writeBackoff(deps.stateDir, next);
+      deps.backoffStore.writeBackoff(next);
       log("error", `rotation ${rotation.outcome}: ${rotation.reason}; next attempt not before ${next.nextAttemptAt}`);
       return result(rotation.outcome, 2, rotation.reason, { rotation });
     }
