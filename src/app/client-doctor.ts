@@ -1,4 +1,5 @@
 import { type CommandRunner, runCommand } from "../hosts/command-runner";
+export type { CommandRunner };
 import { clientExitCode, inspectClient } from "../hosts/windows/client";
 
 /**

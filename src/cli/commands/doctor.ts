@@ -123,7 +123,7 @@ export interface ClientDoctorOptions {
   readonly json: boolean;
   readonly platform?: NodeJS.Platform;
   /** Tests: the runner PowerShell goes through. */
-  readonly runner?: import("../../hosts/command-runner").CommandRunner;
+  readonly runner?: import("../../app/client-doctor").CommandRunner;
 }
 
 /** `rdpcert doctor --client [HOST] [--fix]`: the Windows client side of 0x904. */
