@@ -10,7 +10,7 @@ import { CREATED_USERS_FILE } from "./helpers/users";
  * A user that cannot be removed is said on stderr and fails the run.
  */
 export default function globalTeardown(): void {
-  const dir = process.env.RDPCERT_TEST_RUN_DIR;
+  const dir = process.env.JEST_RDPCERT_RUN_DIR;
   if (!dir) return;
   let names: string[] = [];
   try {

@@ -23,7 +23,7 @@ describe("quick commands load only what they use", () => {
     dir = mkdtempSync(join(tmpdir(), "rdpcert-startup-"));
     writeFileSync(
       join(dir, "report.js"),
-      `process.on("exit", () => require("node:fs").writeFileSync(process.env.RDPCERT_TEST_LOADED, JSON.stringify({
+      `process.on("exit", () => require("node:fs").writeFileSync(process.env.JEST_RDPCERT_LOADED_FILE, JSON.stringify({
         files: Object.keys(require.cache).filter((f) => f !== __filename),
         builtins: process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice("NativeModule ".length)),
       })));`,
@@ -33,7 +33,7 @@ describe("quick commands load only what they use", () => {
 
   async function loaded(args: string[]): Promise<{ code: number | null; files: string[]; builtins: string[] }> {
     const out = join(dir, `loaded-${args[0]}.json`);
-    const run = await rdpcert(args, { env: { RDPCERT_TEST_LOADED: out, NODE_OPTIONS: `--require ${join(dir, "report.js")}` } });
+    const run = await rdpcert(args, { env: { JEST_RDPCERT_LOADED_FILE: out, NODE_OPTIONS: `--require ${join(dir, "report.js")}` } });
     return { code: run.code, ...(JSON.parse(readFileSync(out, "utf8")) as { files: string[]; builtins: string[] }) };
   }
 

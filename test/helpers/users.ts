@@ -14,7 +14,7 @@ export const CREATED_USERS_FILE = "created-users";
 export function ensureUser(name: string): { uid: number; gid: number } {
   if (!lookupUser(name)) {
     execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name]);
-    const runDir = process.env.RDPCERT_TEST_RUN_DIR;
+    const runDir = process.env.JEST_RDPCERT_RUN_DIR;
     if (runDir) appendFileSync(join(runDir, CREATED_USERS_FILE), `${name}\n`);
   }
   return lookupUser(name)!;

@@ -7,14 +7,14 @@ import { CREATED_USERS_FILE, ensureUser } from "../../helpers/users";
 
 /** Test users are created once per run and removed after it (issue 21): the teardown removes what the run created, nothing else. */
 describe("test users", () => {
-  const saved = process.env.RDPCERT_TEST_RUN_DIR;
+  const saved = process.env.JEST_RDPCERT_RUN_DIR;
   let runDir: string;
   beforeEach(() => {
     runDir = mkdtempSync(join(tmpdir(), "rdpcert-test-run-"));
-    process.env.RDPCERT_TEST_RUN_DIR = runDir;
+    process.env.JEST_RDPCERT_RUN_DIR = runDir;
   });
   afterEach(() => {
-    process.env.RDPCERT_TEST_RUN_DIR = saved;
+    process.env.JEST_RDPCERT_RUN_DIR = saved;
     rmSync(runDir, { recursive: true, force: true });
   });
 
