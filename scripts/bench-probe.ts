@@ -66,10 +66,10 @@ async function cliVersusFloor(name: string, args: (server: XrdpServer) => string
 }
 
 export const benchProbeCli = (runs = Number(process.env.BENCH_RUNS ?? 30)) =>
-  cliVersusFloor("probe --json", (s) => ["probe", `127.0.0.1:${s.port}`, "--json"], probeThumbprint, 1.5, runs);
+  cliVersusFloor("probe --json", (s) => ["probe", `127.0.0.1:${s.port}`, "--json"], probeThumbprint, 1.2, runs);
 
 export const benchStatusCli = (runs = Number(process.env.BENCH_RUNS ?? 30)) =>
-  cliVersusFloor("status --json", (s) => ["status", "--json", "--backend", "xrdp", "--xrdp-ini", s.iniPath, "--state-dir", `${s.dir}/state`], statusThumbprint, 1.6, runs);
+  cliVersusFloor("status --json", (s) => ["status", "--json", "--backend", "xrdp", "--xrdp-ini", s.iniPath, "--state-dir", `${s.dir}/state`], statusThumbprint, 1.3, runs);
 
 // 16 listeners: xrdp listens with a backlog of 2, so 8+ concurrent connects per listener overflow it
 // and wait for SYN retransmits (1 s); a fleet spreads its probes over many hosts.

@@ -24,7 +24,7 @@ import { ERROR_SCHEMA, ExitCode, describeFailure } from "./exit-codes";
  * renders). Each action loads its implementation only when its command runs,
  * so `--help` and quick commands start fast.
  */
-export function buildProgram(): Command {
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command("rdpcert")
     .description("Keeps the TLS certificates of Remote Desktop (RDP) listeners healthy.")
     .version(versionText(), "-V, --version")
@@ -52,8 +52,38 @@ Every failure is one line on stderr naming what failed and what to do (exit 3);
 with --json, stdout carries {"schema":"rdpcert.error/v1", ..., "error":{code,message,fix}};
 --debug adds the stack trace of an internal error.`,
     );
-  for (const register of [registerProbe, registerStatus, registerRotate, registerDeploy, registerBackups, registerDoctor, registerRun, registerSchedule, registerTask, registerConfig, registerExporter, registerClient, registerHelp]) register(program);
+  for (const register of commandsFor(argv)) register(program);
   return program;
+}
+
+/** Every command, in the order `--help` lists them. */
+const COMMANDS: ReadonlyMap<string, (program: Command) => void> = new Map([
+  ["probe", registerProbe],
+  ["status", registerStatus],
+  ["rotate", registerRotate],
+  ["deploy", registerDeploy],
+  ["backups", registerBackups],
+  ["doctor", registerDoctor],
+  ["run", registerRun],
+  ["schedule", registerSchedule],
+  ["task", registerTask],
+  ["config", registerConfig],
+  ["exporter", registerExporter],
+  ["client", registerClient],
+  ["help", registerHelp],
+]);
+
+/**
+ * The commands to declare: only the one named when the first word names one
+ * (declaring the others, with their options and help, was a measurable
+ * part of a quick command's start-up); all of them otherwise (`--help`,
+ * `help CMD` or `help TOPIC`, a mistyped command that commander suggests a name for).
+ */
+export function commandsFor(argv: readonly string[] | undefined): ((program: Command) => void)[] {
+  const named = argv?.find((arg) => !arg.startsWith("-"));
+  // `help COMMAND` shows another command's help: every command is declared for it.
+  const one = named === undefined || named === "help" ? undefined : COMMANDS.get(named);
+  return one ? [one] : [...COMMANDS.values()];
 }
 
 function versionText(): string {
@@ -68,7 +98,7 @@ function versionText(): string {
  * still carries a JSON report with the error; a stack trace only with --debug.
  */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;

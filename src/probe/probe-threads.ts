@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { SHARE_ENV, Worker } from "node:worker_threads";
+import type * as WorkerThreads from "node:worker_threads";
 import type { Target } from "../core/target";
 import { probeAll } from "./probe-all";
 import { type ProbeOptions, type ProbeResult, type Prober, probe } from "./prober";
@@ -75,7 +75,11 @@ function inWorker(share: ThreadShare, store: (index: number, result: ProbeResult
     // SHARE_ENV: the prober's RES_OPTIONS (the resolver's deadline) must reach the process environment.
     // A young generation of 16 MB, not V8's 48: in a 10,000-listener scan the worker's
     // peak fell by 10 MB for about 3% more CPU (benchmark fleet-probe).
-    const worker = new Worker(join(__dirname, "probe-worker.js"), { workerData: share, env: SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+    // `../probe/`: this code runs from dist/src/probe/ or inside the bundle dist/src/cli/main.js (one level deep too).
+    // node:worker_threads only with a second thread: a one-thread scan (the default) starts without it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const threads = require("node:worker_threads") as typeof WorkerThreads;
+    const worker = new threads.Worker(join(__dirname, "..", "probe", "probe-worker.js"), { workerData: share, env: threads.SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
     worker.on("message", (batch: ReadonlyArray<readonly [number, ProbeResult]> | "done") => {
       if (batch === "done") return resolve();
       for (const [index, result] of batch) store(index, revived(result));

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
@@ -60,6 +60,8 @@ describe("rdpcert deploy against real xrdp", () => {
   beforeAll(() => {
     ca = makeTestCa(join(execFileSync("mktemp", ["-d", "/tmp/rdpcert-ca-XXXXXX"], { encoding: "utf8" }).trim(), "ca"));
   });
+  // The CA (its keys too) lives in a temp dir of its own: removed with it.
+  afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
   it("deploys a CA-issued chain: the listener presents it (thumbprint as openssl prints it) with its intermediate; key root:xrdp 0640; the old pair untouched; a second deploy changes nothing", async () => {
     const old = certValid(-10, 170);
@@ -253,6 +255,8 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
   beforeAll(() => {
     ca = makeTestCa(join(execFileSync("mktemp", ["-d", "/tmp/rdpcert-ca-XXXXXX"], { encoding: "utf8" }).trim(), "ca"));
   });
+  // The CA (its keys too) lives in a temp dir of its own: removed with it.
+  afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
   interface RunJson {
     action: string;

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { probe } from "../../src/probe/prober";
 import { adminDir } from "../helpers/admin-dir";
@@ -64,6 +64,8 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     t2 = ensureUser(T2);
     ca = makeTestCa(join(adminDir("rdpcert-ca-"), "ca"));
   });
+  // The CA (its keys too) lives in a temp dir of its own: removed with it.
+  afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
   const deploy = (server: XrdpServer, lineage: string) =>
     rdpcertJson<Report>(["deploy", "--from-certbot", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes"], { env: { RENEWED_LINEAGE: lineage } });
@@ -301,6 +303,8 @@ describe("issue 19: root writes only into directories it checked, never through 
     t2 = ensureUser(T2);
     ca = makeTestCa(join(adminDir("rdpcert-ca-"), "ca"));
   });
+  // The CA (its keys too) lives in a temp dir of its own: removed with it.
+  afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
   it.each<[string, (server: XrdpServer, victim: string) => void, RegExp]>([
     [

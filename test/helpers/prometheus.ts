@@ -27,9 +27,15 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Thrown by a check that can never succeed (the process exited): ends the polling at once. */
 export class GaveUp extends Error {}
 
+/** A connection a server that is still starting refuses or drops: the one kind of error worth trying again. */
+const NOT_UP_YET = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE"]);
+
 /**
  * Polls `check` until it returns a value; the jest timeout bounds the wait (no
- * timed assertion). Errors other than GaveUp (a port not open yet) are retried.
+ * timed assertion). Only a connection refused or reset (a port not open yet) is
+ * tried again: any other error (a query Prometheus refuses, a body that is not
+ * JSON, a bug in the check, GaveUp) fails the test at once with its message,
+ * instead of polling until the jest timeout hides it.
  */
 export async function eventually<T>(check: () => Promise<T | null>, everyMs = 250): Promise<T> {
   for (;;) {
@@ -37,7 +43,7 @@ export async function eventually<T>(check: () => Promise<T | null>, everyMs = 25
       const value = await check();
       if (value !== null) return value;
     } catch (error) {
-      if (error instanceof GaveUp) throw error;
+      if (!NOT_UP_YET.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
     }
     await pause(everyMs);
   }

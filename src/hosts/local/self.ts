@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { SOURCE_ROOT } from "../install-root";
 import { writeFileAtomic } from "./atomic-write";
 
 /**
@@ -8,7 +9,7 @@ import { writeFileAtomic } from "./atomic-write";
  * `/usr/local/bin/rdpcert` is a link into the package), at install time.
  */
 export function installedCommand(): { readonly node: string; readonly cli: string } {
-  return { node: process.execPath, cli: realpathSync(process.argv[1] ?? join(__dirname, "..", "..", "cli", "main.js")) };
+  return { node: process.execPath, cli: realpathSync(process.argv[1] ?? join(SOURCE_ROOT, "cli", "main.js")) };
 }
 
 /** Writes bytes as they are (the Task Scheduler XML is UTF-16 with a BOM). */

@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import type * as ChildProcess from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Backoff, NO_BACKOFF } from "../../core/run-policy";
@@ -207,7 +207,8 @@ export class StateDir {
   ensure(): void {
     this.check();
     const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
-    if (created !== undefined && process.platform === "win32") execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:child_process only on Windows: `status` starts faster without it
+    if (created !== undefined && process.platform === "win32") (require("node:child_process") as typeof ChildProcess).execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);

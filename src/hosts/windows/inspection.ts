@@ -3,7 +3,7 @@ import type { ConfiguredCertificate, HostFinding, InspectOutcome, Issuance, KeyS
 import { asArray, field, parsePsDate } from "./powershell";
 
 /**
- * What inspect.ps1 reports (schema 1, see the contract at the top of the
+ * What inspect.ps1 reports (schema 2, see the contract at the top of the
  * script), mapped onto the host contract. Pure: tests feed it JSON shaped as
  * Windows PowerShell 5.1 writes it, and every property may be missing, null,
  * or a lone object where an array was meant.
@@ -106,9 +106,22 @@ function partErrors(doc: Record<string, unknown>): PartError[] {
 const isDenied = (message: string | null, category: string | null): boolean =>
   category === "PermissionDenied" || (message !== null && /denied|0x80041003|0x80070005/i.test(message));
 
+/** The inspect.ps1 document this parser reads; the script says which it writes in `schema`. */
+export const INSPECT_SCHEMA = 2;
+
 export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
   const doc = record(json);
   if (!doc) return { ok: false, reason: "inspect.ps1 answered with something other than a JSON object", fix: null };
+  // Another schema's fields mean other things (or are absent): read none of them.
+  // The command reports it as a check that could not be made (exit 3, UNKNOWN).
+  if (doc.schema !== INSPECT_SCHEMA) {
+    const said = typeof doc.schema === "number" ? `schema ${doc.schema}` : "no schema number";
+    return {
+      ok: false,
+      reason: `inspect.ps1 answered with ${said}; this rdpcert reads schema ${INSPECT_SCHEMA}, so its scripts come from another version`,
+      fix: "reinstall rdpcert: the scripts ship with it (dist/src/hosts/windows/scripts)",
+    };
+  }
   const terminalName = field(doc, "terminalName", "string") ?? "RDP-tcp";
   const setting = record(doc.tsSetting);
   if (!setting) {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "../command-runner";
+import { SOURCE_ROOT } from "../install-root";
 import { WINDOWS_POWERSHELL } from "./system-paths";
 
 /**
@@ -22,9 +23,9 @@ export const POWERSHELL = "powershell.exe";
 /** The line before the script's JSON document (bootstrap.ps1). Anything before it is host noise. */
 export const JSON_MARKER = "--- rdpcert-json ---";
 
-/** Absolute: ts-jest runs it from src/, the package from dist/src/ (scripts copied beside it). */
+/** Absolute: ts-jest runs it from src/, the package (bundled or not) from dist/src/ (scripts copied there). */
 export function scriptPath(name: string): string {
-  return join(__dirname, "scripts", name);
+  return join(SOURCE_ROOT, "hosts", "windows", "scripts", name);
 }
 
 /** bootstrap.ps1 as -EncodedCommand wants it: base64 of UTF-16LE. */

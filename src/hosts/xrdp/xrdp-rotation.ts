@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { type CertificateInfo, DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, type CertificateNames, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
@@ -389,7 +388,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
       try {
         const targets = replacementTargets(inspection);
         const owner = await keyOwnership();
-        const started = performance.now();
+        const started = Number(process.hrtime.bigint()) / 1e6;
         const key = generateKey({ type: "rsa", bits: spec.keyBits });
         const names = namesFor(inspection, spec);
         const pair = buildSelfSigned(key, {
@@ -399,7 +398,7 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
           notBefore: new Date(now.getTime() - BACKDATE_MS),
           notAfter: new Date(now.getTime() + spec.validityDays * DAY_MS),
         });
-        const keygenMs = performance.now() - started;
+        const keygenMs = Number(process.hrtime.bigint()) / 1e6 - started;
         const ini = iniTarget(inspection.source);
         const iniText = targets.repointIni ? repointIni(readFileSync(ini, "utf8"), targets.cert, targets.key) : null;
         const planned: WrittenFile[] = [

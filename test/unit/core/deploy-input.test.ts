@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { type CheckOptions, checkMaterial, pemCertificates, pemPrivateKey, readPfx } from "../../../src/core/deploy-input";
 import { type TestCa, makeTestCa } from "../../helpers/test-ca";
@@ -14,6 +14,8 @@ describe("deploy's input checks", () => {
   beforeAll(() => {
     ca = makeTestCa(join(mkdtempSync(join(tmpdir(), "rdpcert-ca-unit-")), "ca"));
   });
+  // The CA (its keys too) lives in a temp dir of its own: removed with it.
+  afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
   const material = (leaf: { fullchainPath: string; keyPem: string }, extra: Buffer[] = []) => ({ origin: "--cert test", certificates: [...pemCertificates(readFileSync(leaf.fullchainPath, "utf8")), ...extra], keyPem: leaf.keyPem });
 

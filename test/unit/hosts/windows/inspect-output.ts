@@ -44,11 +44,11 @@ export interface InspectDocOptions {
 
 const RUNNING = (name: string) => ({ name, status: "Running", startType: "Manual" });
 
-/** The document for a host, with every field inspect.ps1 writes (schema 1). */
+/** The document for a host, with every field inspect.ps1 writes (schema 2). */
 export function inspectDoc(o: InspectDocOptions): Record<string, unknown> {
   const hash = o.hash ?? (o.pem ? thumbprintOfPem(o.pem) : "AB".repeat(20));
   return {
-    schema: 1,
+    schema: 2,
     terminalName: "RDP-tcp",
     eventDays: 30,
     tsSetting: { terminalName: "RDP-Tcp", sslCertificateSha1Hash: hash, securityLayer: o.securityLayer === undefined ? 2 : o.securityLayer, userAuthenticationRequired: 1 },

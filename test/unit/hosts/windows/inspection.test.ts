@@ -1,7 +1,9 @@
 import { assess } from "../../../../src/core/assess";
 import { DEFAULT_POLICY } from "../../../../src/core/policy";
 import type { HostInspection, InspectOutcome } from "../../../../src/hosts/host-backend";
-import { inspectionFromScript } from "../../../../src/hosts/windows/inspection";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { INSPECT_SCHEMA, inspectionFromScript } from "../../../../src/hosts/windows/inspection";
 import { caIssued, certValid } from "../../../helpers/certs";
 import { base64OfPem, inspectDoc, ps51Json, thumbprintOfPem } from "./inspect-output";
 
@@ -255,18 +257,39 @@ describe("inspectionFromScript", () => {
   });
 
   it("WMI access denied: no inspection, and the fix is to elevate", () => {
-    const text = '{"schema":1,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","certificate":null,"services":{"name":"TermService","status":"Running","startType":"Manual"},"events":[],"errors":[]}\r\n';
+    const text = '{"schema":2,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","certificate":null,"services":{"name":"TermService","status":"Running","startType":"Manual"},"events":[],"errors":[]}\r\n';
     expect(map(text)).toEqual({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied", fix: "run from an elevated prompt (Administrator)" });
   });
 
   it("WMI denied in another language is recognised by its category", () => {
-    const text = '{"schema":1,"tsSetting":null,"tsSettingError":"Zugriff verweigert ","tsSettingErrorCategory":"PermissionDenied"}';
+    const text = '{"schema":2,"tsSetting":null,"tsSettingError":"Zugriff verweigert ","tsSettingErrorCategory":"PermissionDenied"}';
     expect(map(text)).toMatchObject({ ok: false, fix: "run from an elevated prompt (Administrator)" });
   });
 
   it("another WMI failure, or no RDP-tcp listener at all, is no inspection with its own fix", () => {
-    expect(map('{"schema":1,"tsSetting":null,"tsSettingError":"Invalid namespace ","tsSettingErrorCategory":"MetadataError"}')).toMatchObject({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Invalid namespace", fix: expect.stringContaining("Get-CimInstance") });
-    expect(map('{"schema":1,"tsSetting":null}')).toMatchObject({ ok: false, reason: "WMI Win32_TSGeneralSetting has no RDP-tcp listener (is Remote Desktop enabled?)" });
+    expect(map('{"schema":2,"tsSetting":null,"tsSettingError":"Invalid namespace ","tsSettingErrorCategory":"MetadataError"}')).toMatchObject({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Invalid namespace", fix: expect.stringContaining("Get-CimInstance") });
+    expect(map('{"schema":2,"tsSetting":null}')).toMatchObject({ ok: false, reason: "WMI Win32_TSGeneralSetting has no RDP-tcp listener (is Remote Desktop enabled?)" });
+  });
+
+  it("a document of another schema (1, a later one, none, or not a number) is refused in one line naming both schemas, never read", () => {
+    const current = inspectDoc({ pem: selfSigned });
+    expect(ok(map(current)).backend).toBe("windows");
+    for (const [schema, said] of [[1, "schema 1"], [3, "schema 3"], [undefined, "no schema number"], ["2", "no schema number"], [null, "no schema number"]] as const) {
+      const outcome = map({ ...current, schema });
+      expect(outcome).toEqual({
+        ok: false,
+        reason: `inspect.ps1 answered with ${said}; this rdpcert reads schema 2, so its scripts come from another version`,
+        fix: "reinstall rdpcert: the scripts ship with it (dist/src/hosts/windows/scripts)",
+      });
+      if (!outcome.ok) expect(outcome.reason).not.toContain("\n");
+    }
+  });
+
+  it("the schema the parser reads is the one inspect.ps1 writes, and the one the test documents carry", () => {
+    const script = readFileSync(join(__dirname, "../../../../src/hosts/windows/scripts/inspect.ps1"), "utf8");
+    expect([...script.matchAll(/^\s*schema = (\d+)\s*$/gm)].map((m) => Number(m[1]))).toEqual([INSPECT_SCHEMA]);
+    expect(script).toContain(`# Contract (schema ${INSPECT_SCHEMA})`);
+    expect(inspectDoc({ pem: null }).schema).toBe(INSPECT_SCHEMA);
   });
 
   it("a document that is not an object is no inspection", () => {

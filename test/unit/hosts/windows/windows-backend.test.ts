@@ -57,7 +57,7 @@ describe("Windows backend: inspect", () => {
   it("maps a whole 5.1 answer, BOM, CRLF, \\/Date\\/ and lone objects included", async () => {
     const thumbprint = thumbprintOfPem(pem);
     const stdout =
-      `\uFEFF{"schema":1,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":{"terminalName":"RDP-Tcp","sslCertificateSha1Hash":"${thumbprint}","securityLayer":1,"userAuthenticationRequired":0},` +
+      `\uFEFF{"schema":2,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":{"terminalName":"RDP-Tcp","sslCertificateSha1Hash":"${thumbprint}","securityLayer":1,"userAuthenticationRequired":0},` +
       `"tsSettingError":null,"tsSettingErrorCategory":null,"portNumber":3390,"certificate":{"store":"Remote Desktop","thumbprint":"${thumbprint}","rawData":"${base64OfPem(pem)}",` +
       `"hasPrivateKey":true,"privateKeyOpens":true,"privateKeyError":null,"keyProvider":"CAPI","keyPath":null},` +
       `"services":{"name":"TermService","status":"Running","startType":"Manual"},` +
@@ -102,7 +102,7 @@ describe("Windows backend: inspect", () => {
   });
 
   it("WMI denied inside the document (the script caught it): no inspection, elevate", async () => {
-    const stdout = '{"schema":1,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","services":[],"events":[],"errors":[]}\r\n';
+    const stdout = '{"schema":2,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","services":[],"events":[],"errors":[]}\r\n';
     expect(await backendAnswering({ stdout }).backend.inspect()).toEqual({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied", fix: "run from an elevated prompt (Administrator)" });
   });
 });
