@@ -207,8 +207,11 @@ export class StateDir {
   ensure(): void {
     this.check();
     const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:child_process only on Windows: `status` starts faster without it
-    if (created !== undefined && process.platform === "win32") (require("node:child_process") as typeof ChildProcess).execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
+    if (created !== undefined && process.platform === "win32") {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:child_process only on Windows: `status` starts faster without it
+      const { execFileSync } = require("node:child_process") as typeof ChildProcess;
+      execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
+    }
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keyFileString, parseKeyFile, readGrdSystemSettings, withTlsPair } from "../../../../src/hosts/gnome-remote-desktop/grd-conf";
+import { detectGnomeRemoteDesktop } from "../../../../src/hosts/gnome-remote-desktop/detect";
 import { parseGVariantString } from "../../../../src/hosts/gnome-remote-desktop/grd-gsettings";
 
 /** grd.conf as grd-settings-system.c reads it (GKeyFile, [RDP] enabled/tls-cert/tls-key/port), and gsettings' GVariant strings. */
@@ -55,8 +56,6 @@ describe("gsettings' GVariant string", () => {
 });
 
 describe("detectGnomeRemoteDesktop (--backend auto)", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { detectGnomeRemoteDesktop } = require("../../../../src/hosts/gnome-remote-desktop/detect") as typeof import("../../../../src/hosts/gnome-remote-desktop/detect");
   it("the system daemon, a headless session, a user's screen sharing; comm cut at 15 characters", () => {
     expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", executable: "/usr/libexec/gnome-remote-desktop-daemon", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--system"], user: "gnome-remote-desktop" })).toEqual({ kind: "gnome-remote-desktop", mode: "system", user: null });
     expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--headless"], user: "alice" })).toEqual({ kind: "gnome-remote-desktop", mode: "headless", user: "alice" });
