@@ -57,7 +57,7 @@ export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
   const mode = grdMode(options);
   // Whose files and settings a rotation changes: known after the inspection that every rotation starts with.
   let account: UserAccount | null = mode === "system" ? userAccount(GRD_SYSTEM_USER, options.passwd) : options.user ? userAccount(options.user, options.passwd) : null;
-  const steps = (): RotationSteps => {
+  const steps = (): ReturnType<typeof createGrdRotation> => {
     if (!account) throw new Error("no serving user known: inspect first, or pass --grd-user NAME");
     return createGrdRotation({
       runner,
@@ -68,7 +68,8 @@ export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
     });
   };
   const rotation: RotationSteps = {
-    refuseTargets: (inspection) => steps().refuseTargets?.(inspection) ?? null,
+    refuseTargets: (inspection) => steps().refuseTargets(inspection),
+    refuseSupplied: (...args) => steps().refuseSupplied(...args),
     describe: (...args) => steps().describe(...args),
     collectBackup: (...args) => steps().collectBackup(...args),
     replace: (...args) => steps().replace(...args),

@@ -5,8 +5,9 @@ import { performance } from "node:perf_hooks";
 import { DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
-import type { BackupItem, BackupSet, HostInspection, RestartSpec, RotationSteps, StepResult, WrittenFile } from "../host-backend";
+import type { BackupItem, BackupSet, DeploysSupplied, GuardsTargets, HostInspection, RestartSpec, RotationContract, StepResult, WrittenFile } from "../host-backend";
 import { writeFileAtomic } from "../local/atomic-write";
+import { chainPem } from "../xrdp/xrdp-rotation";
 import { withTlsPair } from "./grd-conf";
 import { GRD_RDP_SCHEMA, type UserAccount, gsettingsEnvironment } from "./grd-gsettings";
 
@@ -19,6 +20,11 @@ import { GRD_RDP_SCHEMA, type UserAccount, gsettingsEnvironment } from "./grd-gs
  * user, through the session's bus when it runs, else a private one); then g-r-d is restarted,
  * since it reads its pair only when it starts. A rollback points the configuration back at
  * the old pair and restarts again.
+ *
+ * `rdpcert deploy` of a supplied (CA-issued) certificate takes the same path: the certificate
+ * file holds the leaf then its chain (as certbot's fullchain.pem), the key its PEM, both
+ * beside the old pair under the same A/B names. FreeRDP's server decides what it sends of
+ * that file, so the verification checks the leaf on the wire (no ServesGivenChain).
  */
 export interface GrdRotationOptions {
   readonly runner: CommandRunner;
@@ -55,7 +61,7 @@ export function defaultGrdRestart(mode: "user" | "system", user: string): string
   return mode === "system" ? ["systemctl", "restart", "gnome-remote-desktop.service"] : ["systemctl", "--user", "--machine", `${user}@`, "restart", "gnome-remote-desktop.service"];
 }
 
-export function createGrdRotation(options: GrdRotationOptions): RotationSteps {
+export function createGrdRotation(options: GrdRotationOptions): RotationContract & DeploysSupplied & GuardsTargets {
   const { runner, account } = options;
   const asUser = (): { uid?: number; gid?: number } => ((process.getuid?.() ?? -1) === 0 && account.uid !== 0 ? { uid: account.uid, gid: account.gid } : {});
 
@@ -113,31 +119,38 @@ export function createGrdRotation(options: GrdRotationOptions): RotationSteps {
 
   const where = options.mode === "system" ? (options.grdctl ? `grdctl --system rdp set-tls-cert/set-tls-key` : `tls-cert= and tls-key= in [RDP] of ${options.confPath}`) : `GSettings ${GRD_RDP_SCHEMA} tls-cert and tls-key of ${account.name} (gsettings set as ${account.name})`;
 
-  return {
-    /**
-     * The new pair goes into the directory of the configured certificate, which the serving user
-     * may own (their home): written by root only where that directory is no link, belongs to root
-     * or that user, and no one else can write it.
-     */
-    refuseTargets(inspection) {
-      const dir = dirname(grdTargets(inspection).cert);
-      let stats;
+  /**
+   * The new pair goes into the directory of the configured certificate, which the serving user
+   * may own (their home): written by root only where that directory is no link, belongs to root
+   * or that user, and no one else can write it.
+   */
+  function refuseTargets(inspection: HostInspection): { reason: string; fix: string } | null {
+    const dir = dirname(grdTargets(inspection).cert);
+    let stats;
+    try {
+      stats = lstatSync(dir);
+    } catch (error) {
+      return { reason: `the certificate's directory ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? "error"}`, fix: `point gnome-remote-desktop at a pair in an existing directory of ${account.name}'s` };
+    }
+    const real = (() => {
       try {
-        stats = lstatSync(dir);
-      } catch (error) {
-        return { reason: `the certificate's directory ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? "error"}`, fix: `point gnome-remote-desktop at a pair in an existing directory of ${account.name}'s` };
+        return realpathSync(dir);
+      } catch {
+        return dir;
       }
-      const real = (() => {
-        try {
-          return realpathSync(dir);
-        } catch {
-          return dir;
-        }
-      })();
-      if (stats.isSymbolicLink() || real !== dir) return { reason: `the certificate's directory ${dir} is a link (to ${real}): rdpcert does not write through it as root`, fix: `point gnome-remote-desktop at a pair in ${real}, then rotate` };
-      if (stats.uid !== 0 && stats.uid !== account.uid) return { reason: `the certificate's directory ${dir} belongs to uid ${stats.uid}, neither root nor ${account.name}`, fix: `chown ${account.name} ${dir}` };
-      if ((stats.mode & 0o022) !== 0) return { reason: `the certificate's directory ${dir} is writable by others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod go-w ${dir}` };
-      return null;
+    })();
+    if (stats.isSymbolicLink() || real !== dir) return { reason: `the certificate's directory ${dir} is a link (to ${real}): rdpcert does not write through it as root`, fix: `point gnome-remote-desktop at a pair in ${real}, then rotate` };
+    if (stats.uid !== 0 && stats.uid !== account.uid) return { reason: `the certificate's directory ${dir} belongs to uid ${stats.uid}, neither root nor ${account.name}`, fix: `chown ${account.name} ${dir}` };
+    if ((stats.mode & 0o022) !== 0) return { reason: `the certificate's directory ${dir} is writable by others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod go-w ${dir}` };
+    return null;
+  }
+
+  return {
+    refuseTargets: (inspection) => refuseTargets(inspection),
+
+    refuseSupplied(inspection, certificate) {
+      if (certificate.keyPem === null || certificate.chain.length === 0) return { reason: "gnome-remote-desktop needs the certificate and its private key as files", fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
+      return refuseTargets(inspection);
     },
 
     describe(inspection, replacement, restart) {
@@ -153,7 +166,9 @@ export function createGrdRotation(options: GrdRotationOptions): RotationSteps {
         `back up ${[inspection.certificate.location, inspection.key.location, options.mode === "system" && !options.grdctl ? options.confPath : null].filter(Boolean).join(", ")} into the state dir (0700, files 0600); the old pair is left where it is`,
         spec
           ? `generate a new RSA ${spec.keyBits} key and a self-signed certificate for ${describeNames(replacementNames(old, spec.names, spec.requested))}, valid ${spec.validityDays} days`
-          : "write the supplied certificate",
+          : replacement.kind === "supplied"
+            ? `take the certificate ${replacement.certificate.thumbprint} (${replacement.certificate.names.join(", ") || "no names"}, valid until ${replacement.certificate.notAfter.toISOString()}) with its ${replacement.certificate.chain.length - 1} chain certificate${replacement.certificate.chain.length === 2 ? "" : "s"} and its key from ${replacement.certificate.origin}`
+            : "write the supplied certificate",
         `write ${targets.cert} (0644) and ${targets.key} (0600), owned by ${account.name}, crash-safely`,
         `point ${where} at them`,
         restart.enabled
@@ -185,9 +200,26 @@ export function createGrdRotation(options: GrdRotationOptions): RotationSteps {
     },
 
     async replace(inspection, replacement, now, beforeWrite) {
-      if (replacement.kind !== "self-signed") return { ok: false, reason: "deploying a supplied certificate to gnome-remote-desktop is not implemented: rotate makes a self-signed pair" };
-      const spec = replacement.spec;
       const targets = grdTargets(inspection);
+      if (replacement.kind === "supplied") {
+        const supplied = replacement.certificate;
+        if (supplied.keyPem === null) return { ok: false, reason: "gnome-remote-desktop needs the certificate's private key as a file" };
+        try {
+          const certText = chainPem(supplied.chain);
+          beforeWrite?.([
+            { path: targets.key, sha256: sha256(supplied.keyPem) },
+            { path: targets.cert, sha256: sha256(certText) },
+          ]);
+          writeFileAtomic(targets.key, supplied.keyPem, { mode: 0o600, uid: account.uid, gid: account.gid });
+          writeFileAtomic(targets.cert, certText, { mode: 0o644, uid: account.uid, gid: account.gid });
+        } catch (error) {
+          return { ok: false, reason: `writing the supplied pair failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+        }
+        const pointed = await pointAt(targets.cert, targets.key);
+        if (!pointed.ok) return { ok: false, reason: `the supplied pair is written, but pointing gnome-remote-desktop at it failed: ${pointed.reason}` };
+        return { ok: true, value: { thumbprint: supplied.thumbprint, written: [targets.key, targets.cert, ...pointed.value.written] } };
+      }
+      const spec = replacement.spec;
       try {
         const started = performance.now();
         let old = null;
