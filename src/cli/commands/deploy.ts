@@ -3,7 +3,7 @@ import { isAbsolute } from "node:path";
 import type { DeploySource } from "../../app/deploy";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
 
 interface DeployFlags {
   pfx?: string;
@@ -41,7 +41,7 @@ export function registerDeploy(program: Command): void {
     .option("--reason <text>", "recorded in the journal and the backup")
     .option("--dry-run", "check the certificate, print the exact plan and change nothing")
     .option("--yes", "do not ask for confirmation (required without a terminal)");
-  withOptions(deploy, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), stateDirOption(), logDirOption(), ...rotationOptions().filter((o) => !DEPLOY_ROTATION_OPTIONS.has(o.long ?? "")), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(deploy, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), ...rotationOptions().filter((o) => !DEPLOY_ROTATION_OPTIONS.has(o.long ?? "")), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
     .addHelpText(
       "after",
       `
