@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { runCommand, type CommandRunner } from "../../../../src/hosts/command-runner";
 import { readGrdSystemSettings } from "../../../../src/hosts/gnome-remote-desktop/grd-conf";
 import { createGrdRotation, grdTargets } from "../../../../src/hosts/gnome-remote-desktop/grd-rotation";
-import type { BackupSet, HostInspection } from "../../../../src/hosts/host-backend";
+import type { BackupSet, HostInspection, SuppliedCertificate } from "../../../../src/hosts/host-backend";
+import { thumbprintOf } from "../../../../src/core/certificate";
 import { certValid } from "../../../helpers/certs";
 import { ensureUser } from "../../../helpers/users";
 
@@ -59,6 +60,36 @@ describe("gnome-remote-desktop rotation steps, system mode", () => {
     expect(readFileSync(join(dir, "tls.crt"), "utf8")).toBe(pair.certPem);
     const restored = await steps.restore(set);
     expect(restored.ok).toBe(true);
+    expect(readFileSync(conf, "utf8")).toBe(before);
+  });
+
+  it("deploys a supplied pair the same way: leaf and chain in the new certificate file, its key 0600 the user's, [RDP] pointed at them, grd.conf restored exactly", async () => {
+    const before = readFileSync(conf, "utf8");
+    const steps = createGrdRotation({ runner: runCommand, mode: "system", account, confPath: conf, grdctl: null });
+    const issued = certValid(-1, 90, "grd.example.test");
+    const intermediate = certValid(-1, 900, "Intermediate");
+    const der = (pem: string): Buffer => Buffer.from(pem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
+    const supplied: SuppliedCertificate = {
+      origin: "--cert test",
+      chain: [der(issued.certPem), der(intermediate.certPem)],
+      keyPem: issued.keyPem,
+      thumbprint: thumbprintOf(der(issued.certPem)),
+      names: ["DNS:grd.example.test"],
+      notAfter: new Date(Date.now() + 90 * 86_400_000),
+    };
+    expect(steps.refuseSupplied(inspection, supplied)).toBeNull();
+    expect(steps.refuseSupplied(inspection, { ...supplied, keyPem: null })?.reason).toBe("gnome-remote-desktop needs the certificate and its private key as files");
+    expect(steps.describe(inspection, { kind: "supplied", certificate: supplied, removeOld: false }, { enabled: true, command: null, timeoutMs: 1000 }).join("\n")).toContain(`take the certificate ${supplied.thumbprint}`);
+    const set = (await steps.collectBackup(inspection)) as { ok: true; value: BackupSet };
+    const replaced = await steps.replace(inspection, { kind: "supplied", certificate: supplied, removeOld: false }, new Date());
+    expect(replaced).toEqual({ ok: true, value: { thumbprint: supplied.thumbprint, written: [join(dir, "rdpcert-tls.key"), join(dir, "rdpcert-tls.crt"), conf] } });
+    expect(readFileSync(join(dir, "rdpcert-tls.crt"), "utf8").replace(/\s+/g, "")).toBe((issued.certPem + intermediate.certPem).replace(/\s+/g, ""));
+    expect(readFileSync(join(dir, "rdpcert-tls.key"), "utf8")).toBe(issued.keyPem);
+    const key = statSync(join(dir, "rdpcert-tls.key"));
+    expect([key.mode & 0o777, key.uid, key.gid]).toEqual([0o600, account.uid, account.gid]);
+    expect(readFileSync(conf, "utf8")).toBe(`${original}tls-cert=${join(dir, "rdpcert-tls.crt")}\ntls-key=${join(dir, "rdpcert-tls.key")}\n`);
+    expect(readFileSync(join(dir, "tls.crt"), "utf8")).toBe(pair.certPem);
+    expect((await steps.restore(set.value)).ok).toBe(true);
     expect(readFileSync(conf, "utf8")).toBe(before);
   });
 
