@@ -54,6 +54,7 @@ A certificate without this host's names is deployed with a warning.
 Examples:
   sudo rdpcert deploy --cert fullchain.pem --key privkey.pem --dry-run
   certbot renew --deploy-hook "rdpcert deploy --from-certbot --yes"
+  sudo rdpcert deploy --backend gnome-remote-desktop --grd-user alice --cert fullchain.pem --key privkey.pem --yes
   rdpcert deploy --thumbprint {CertThumbprint} --yes              (win-acme script installation)
   Get-Content pass.txt | rdpcert deploy --pfx cert.pfx --yes       (Posh-ACME, PowerShell)
 
