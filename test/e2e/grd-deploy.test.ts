@@ -170,6 +170,22 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     expect(readFileSync(keyPath, "utf8")).toBe(pair.keyPem);
   }, 90_000);
 
+  it("deploys a certbot lineage next (--from-certbot): the other A/B names, GSettings moved to them, the restarted listener presents it", async () => {
+    const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
+    const lineage = join(dirname(ca.dir), "live", "rdp.example.test");
+    mkdirSync(lineage, { recursive: true, mode: 0o700 });
+    writeFileSync(join(lineage, "fullchain.pem"), readFileSync(leaf.fullchainPath));
+    writeFileSync(join(lineage, "privkey.pem"), leaf.keyPem, { mode: 0o600 });
+    const { code, json } = await rdpcertJson<DeployJson>(
+      ["deploy", "--yes", "--json", "--from-certbot", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs"), "--restart-command", `/usr/bin/touch ${flag}`, "--verify-timeout", "20000"],
+      { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port), RENEWED_LINEAGE: lineage } },
+    );
+    expect([json.outcome, code]).toEqual(["deployed", 0]);
+    expect(json.newThumbprint).toBe(opensslThumbprint(leaf.certPath));
+    expect(await configured()).toEqual(expect.objectContaining({ certPath: join(dir, "rdpcert-tls-b.crt"), keyPath: join(dir, "rdpcert-tls-b.key") }));
+    expect(await presented()).toBe(new X509Certificate(leaf.certPem).fingerprint256.replace(/:/g, ""));
+  }, 90_000);
+
   it("exporter module=local reports the expiry of the certificate GSettings names", async () => {
     const now = await configured();
     const notAfter = Math.floor(Date.parse(new X509Certificate(readFileSync(now.certPath)).validTo) / 1000);
