@@ -13,7 +13,10 @@ export default tseslint.config(
     files: ["src/**/*.ts"],
     ignores: ["src/hosts/**", "src/schedule/**", "src/log/**"],
     rules: {
-      "no-restricted-imports": ["error", { paths: systemModules.map((name) => ({ name, message: "Only src/hosts/** and src/schedule/** may spawn processes or touch system paths." })) }],
+      "no-restricted-imports": [
+        "error",
+        { paths: systemModules.map((name) => ({ name, message: "Only src/hosts/** and src/schedule/** may spawn processes or touch system paths." })) },
+      ],
     },
   },
   {
@@ -25,7 +28,10 @@ export default tseslint.config(
         {
           paths: [
             ...systemModules.map((name) => ({ name, message: "Only src/hosts/** and src/schedule/** may spawn processes or touch system paths." })),
-            ...["net", "node:net", "tls", "node:tls"].map((name) => ({ name, message: "The application layer opens no sockets: use src/probe (listeners) or src/hosts (the host)." })),
+            ...["net", "node:net", "tls", "node:tls"].map((name) => ({
+              name,
+              message: "The application layer opens no sockets: use src/probe (listeners) or src/hosts (the host).",
+            })),
           ],
         },
       ],

@@ -16,10 +16,13 @@ import { performance } from "node:perf_hooks";
 const [file = "", concurrencyText = "256", timeoutText = "2000", mode = "tls"] = process.argv.slice(2);
 const context = tls.createSecureContext();
 const request = Buffer.from("030000130ee000000000000100080003000000", "hex");
-const targets = readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => {
-  const at = line.lastIndexOf(":");
-  return { host: line.slice(0, at), port: Number(line.slice(at + 1)) };
-});
+const targets = readFileSync(file, "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((line) => {
+    const at = line.lastIndexOf(":");
+    return { host: line.slice(0, at), port: Number(line.slice(at + 1)) };
+  });
 
 function once(target: { host: string; port: number }): Promise<number | null> {
   return new Promise((resolve) => {

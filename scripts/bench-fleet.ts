@@ -57,7 +57,9 @@ function processCpuMs(pid: number): number {
 }
 
 async function startFleet(count: number, rttMs: number): Promise<Fleet> {
-  const child = spawn("prlimit", [NOFILE, process.execPath, join(DIST, "scripts", "fleet-sim.js"), String(count), String(rttMs)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn("prlimit", [NOFILE, process.execPath, join(DIST, "scripts", "fleet-sim.js"), String(count), String(rttMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   const ready = await new Promise<{ port: number; targets: Fleet["targets"] }>((resolve, reject) => {
     child.stdout!.on("data", (c: Buffer) => {
@@ -89,7 +91,10 @@ interface Measured {
 async function measured(args: readonly string[], work: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<Measured> {
   const usagePath = join(work, `${name}.rusage.json`);
   const started = performance.now();
-  const child = spawn("prlimit", [NOFILE, process.execPath, "--require", join(DIST, "scripts", "bench-rusage.js"), ...args], { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, ...env, RDPCERT_BENCH_RUSAGE: usagePath } });
+  const child = spawn("prlimit", [NOFILE, process.execPath, "--require", join(DIST, "scripts", "bench-rusage.js"), ...args], {
+    stdio: ["ignore", "pipe", "ignore"],
+    env: { ...process.env, ...env, RDPCERT_BENCH_RUSAGE: usagePath },
+  });
   const chunks: Buffer[] = [];
   child.stdout!.on("data", (c: Buffer) => chunks.push(c));
   const code = await new Promise<number | null>((r) => child.once("exit", r));
@@ -105,7 +110,12 @@ function rssKb(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): number {
 
 const goal = (ok: boolean): string => (ok ? "met" : "MISSED");
 
-export async function benchFleetProbe(count = Number(process.env.BENCH_FLEET ?? 10_000), rttMs = 50, concurrency = Number(process.env.BENCH_FLEET_CONCURRENCY ?? 512), timeoutMs = 2000): Promise<{ line: string }> {
+export async function benchFleetProbe(
+  count = Number(process.env.BENCH_FLEET ?? 10_000),
+  rttMs = 50,
+  concurrency = Number(process.env.BENCH_FLEET_CONCURRENCY ?? 512),
+  timeoutMs = 2000,
+): Promise<{ line: string }> {
   const fleet = await startFleet(count, rttMs);
   const work = mkdtempSync(join(tmpdir(), "rdpcert-bench-fleet-"));
   try {
@@ -197,7 +207,13 @@ async function heapUsedMb(url: string): Promise<number> {
 
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
-export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 10, intervals = Number(process.env.BENCH_INTERVALS ?? 3), rttMs = 50): Promise<{ line: string }> {
+export async function benchExporter(
+  targets = 1000,
+  intervalS = 10,
+  timeoutS = 10,
+  intervals = Number(process.env.BENCH_INTERVALS ?? 3),
+  rttMs = 50,
+): Promise<{ line: string }> {
   const fleet = await startFleet(targets, rttMs);
   const { child, url } = await startExporter();
   const pid = child.pid!;
@@ -227,7 +243,10 @@ export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 1
     const idleAfter = rssKb(pid);
     const heapAfter = await heapUsedMb(url);
     const inTime = results.filter((r) => r.status === 200 && r.ms < timeoutS * 1000).length;
-    const fast = results.filter((_, i) => fleet.targets[i % targets]!.kind !== "silent").map((r) => r.ms).sort((a, b) => a - b);
+    const fast = results
+      .filter((_, i) => fleet.targets[i % targets]!.kind !== "silent")
+      .map((r) => r.ms)
+      .sort((a, b) => a - b);
     const line =
       `exporter: ${targets} targets per ${intervalS} s scrape interval (timeout ${timeoutS} s, header set), ${intervals} intervals, ${rttMs} ms RTT: ` +
       `${inTime}/${results.length} scrapes answered 200 inside the timeout (${goal(inTime === results.length)}); answering listeners p50 ${quantile(fast, 0.5).toFixed(0)} ms, p99 ${quantile(fast, 0.99).toFixed(0)} ms ` +
@@ -243,10 +262,22 @@ export async function benchExporter(targets = 1000, intervalS = 10, timeoutS = 1
 
 export async function benchScheduleIdle(passes = Number(process.env.BENCH_PASSES ?? 1000)): Promise<{ line: string }> {
   const now = Date.now();
-  const server = await startXrdp(buildSelfSigned(generateKey(), { commonName: "bench-schedule-idle", notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) }));
+  const server = await startXrdp(
+    buildSelfSigned(generateKey(), { commonName: "bench-schedule-idle", notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) }),
+  );
   const work = mkdtempSync(join(tmpdir(), "rdpcert-bench-idle-"));
   const config = join(work, "config.json");
-  writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(work, "state"), logDir: join(work, "log"), restartCommand: null, schedule: "0 3 * * *", jitterMinutes: 0 }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(work, "state"),
+      logDir: join(work, "log"),
+      restartCommand: null,
+      schedule: "0 3 * * *",
+      jitterMinutes: 0,
+    }),
+  );
   const child = spawn("prlimit", [NOFILE, process.execPath, CLI, "schedule", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let finished = 0;

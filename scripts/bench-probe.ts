@@ -41,7 +41,13 @@ const probeThumbprint: Thumbprinted = (out) => (JSON.parse(out) as { results: { 
 const statusThumbprint: Thumbprinted = (out) => (JSON.parse(out) as { presented: { certificate: { thumbprint: string } } }).presented.certificate.thumbprint;
 
 /** A CLI command's whole-process wall time against the floor, interleaved run by run. */
-async function cliVersusFloor(name: string, args: (server: XrdpServer) => string[], thumbprintOf: Thumbprinted, target: number, runs: number): Promise<{ line: string; ratio: number }> {
+async function cliVersusFloor(
+  name: string,
+  args: (server: XrdpServer) => string[],
+  thumbprintOf: Thumbprinted,
+  target: number,
+  runs: number,
+): Promise<{ line: string; ratio: number }> {
   const server = await listener(`bench-${name.split(" ")[0]}`);
   try {
     const ours: number[] = [];
@@ -50,7 +56,8 @@ async function cliVersusFloor(name: string, args: (server: XrdpServer) => string
       const a = timedRun([CLI, ...args(server)]);
       const b = timedRun([FLOOR, "127.0.0.1", String(server.port)]);
       if (a.status !== 0 || b.status !== 0) throw new Error(`a run failed (rdpcert ${name} exit ${a.status}, floor exit ${b.status})`);
-      if (thumbprintOf(a.stdout) !== (JSON.parse(b.stdout) as { thumbprint: string }).thumbprint) throw new Error(`rdpcert ${name} and the floor saw different certificates`);
+      if (thumbprintOf(a.stdout) !== (JSON.parse(b.stdout) as { thumbprint: string }).thumbprint)
+        throw new Error(`rdpcert ${name} and the floor saw different certificates`);
       if (i < 3) continue; // warm-up: disk cache, JIT of the first spawns
       ours.push(a.ms);
       floor.push(b.ms);
@@ -69,7 +76,13 @@ export const benchProbeCli = (runs = Number(process.env.BENCH_RUNS ?? 30)) =>
   cliVersusFloor("probe --json", (s) => ["probe", `127.0.0.1:${s.port}`, "--json"], probeThumbprint, 1.2, runs);
 
 export const benchStatusCli = (runs = Number(process.env.BENCH_RUNS ?? 30)) =>
-  cliVersusFloor("status --json", (s) => ["status", "--json", "--backend", "xrdp", "--xrdp-ini", s.iniPath, "--state-dir", `${s.dir}/state`], statusThumbprint, 1.3, runs);
+  cliVersusFloor(
+    "status --json",
+    (s) => ["status", "--json", "--backend", "xrdp", "--xrdp-ini", s.iniPath, "--state-dir", `${s.dir}/state`],
+    statusThumbprint,
+    1.3,
+    runs,
+  );
 
 // 16 listeners: xrdp listens with a backlog of 2, so 8+ concurrent connects per listener overflow it
 // and wait for SYN retransmits (1 s); a fleet spreads its probes over many hosts.
@@ -99,7 +112,9 @@ export async function benchProbeThroughput(count = 200, listeners = 16, concurre
     }
     const serial = (await round(1)).perSecond;
     const failed = [...failures.values()].reduce((a, b) => a + b, 0);
-    const failText = failed ? `; ${failed} failed over 3 rounds: ${[...failures].map(([k, v]) => `${k} ${v}`).join(", ")}` : `; ${count}/${count} ok in every round`;
+    const failText = failed
+      ? `; ${failed} failed over 3 rounds: ${[...failures].map(([k, v]) => `${k} ${v}`).join(", ")}`
+      : `; ${count}/${count} ok in every round`;
     return {
       line: `throughput: ${count} targets over ${listeners} xrdp listeners, concurrency ${concurrency}: ${median(parallel).toFixed(0)} handshakes/s (median of 3); concurrency 1: ${serial.toFixed(0)}/s; speed-up ${(median(parallel) / serial).toFixed(1)}x${failText}`,
     };

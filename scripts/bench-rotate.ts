@@ -39,7 +39,9 @@ export interface RotateBenchResult {
 
 export async function benchRotate(runs = Number(process.env.BENCH_ROTATE_RUNS ?? 10)): Promise<RotateBenchResult> {
   const now = Date.now();
-  const server = await startXrdp(buildSelfSigned(generateKey(), { commonName: "bench-rotate", notBefore: new Date(now - 170 * DAY), notAfter: new Date(now + 10 * DAY) }));
+  const server = await startXrdp(
+    buildSelfSigned(generateKey(), { commonName: "bench-rotate", notBefore: new Date(now - 170 * DAY), notAfter: new Date(now + 10 * DAY) }),
+  );
   try {
     const state = join(server.dir, "state");
     const totals: number[] = [];
@@ -50,7 +52,11 @@ export async function benchRotate(runs = Number(process.env.BENCH_ROTATE_RUNS ??
     const probes: number[] = [];
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      const run = spawnSync(process.execPath, [CLI, "rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart", "--force", "--json"], { encoding: "utf8" });
+      const run = spawnSync(
+        process.execPath,
+        [CLI, "rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart", "--force", "--json"],
+        { encoding: "utf8" },
+      );
       const elapsed = performance.now() - started;
       const json = JSON.parse(run.stdout) as { outcome: string; steps: Step[] };
       if (json.outcome !== "rotated") throw new Error(`rotate run ${i} ended ${json.outcome}: ${run.stdout}${run.stderr}`);

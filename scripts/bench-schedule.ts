@@ -30,7 +30,9 @@ export interface ScheduleBenchResult {
 
 export async function benchSchedule(cycles = Number(process.env.BENCH_CYCLES ?? 2000)): Promise<ScheduleBenchResult> {
   const now = Date.now();
-  const server = await startXrdp(buildSelfSigned(generateKey(), { commonName: "bench-schedule", notBefore: new Date(now - DAY), notAfter: new Date(now + 179 * DAY) }));
+  const server = await startXrdp(
+    buildSelfSigned(generateKey(), { commonName: "bench-schedule", notBefore: new Date(now - DAY), notAfter: new Date(now + 179 * DAY) }),
+  );
   const work = mkdtempSync(join(tmpdir(), "rdpcert-bench-schedule-"));
   const config = { ...defaultConfig(), xrdpIni: server.iniPath, stateDir: join(work, "state"), logDir: join(work, "log"), restartCommand: null };
   // The daemon logs every pass to the console; keep the benchmark's own output readable.

@@ -56,7 +56,17 @@ async function main(): Promise<number> {
     const expected = [0, 1, 1, 0];
     // Rotation: the expiring listener gets a new certificate, verified by a real handshake.
     const state = `${expiring.dir}/state`;
-    codes.push(run("rotate the expiring certificate: backup, new pair, verify (xrdp needs no restart)", ["rotate", "--xrdp-ini", expiring.iniPath, "--state-dir", state, "--yes", "--no-restart"]));
+    codes.push(
+      run("rotate the expiring certificate: backup, new pair, verify (xrdp needs no restart)", [
+        "rotate",
+        "--xrdp-ini",
+        expiring.iniPath,
+        "--state-dir",
+        state,
+        "--yes",
+        "--no-restart",
+      ]),
+    );
     codes.push(run("the listener now presents the new certificate: exit 0", ["probe", b]));
     expected.push(0, 0);
     if (healthy.runAs) {
@@ -64,7 +74,9 @@ async function main(): Promise<number> {
       chownSync(healthy.keyPath, 0, 0);
       process.stdout.write(`\n# now the key is made unreadable for xrdp: chown root:root ${healthy.keyPath}\n`);
       codes.push(run("xrdp silently drops TLS; status names the cause and the fix", ["status", "--xrdp-ini", healthy.iniPath]));
-      codes.push(run("what a user with 'error 0x904' would run: doctor names the most likely cause", ["doctor", "--xrdp-ini", healthy.iniPath, "--samples", "3"]));
+      codes.push(
+        run("what a user with 'error 0x904' would run: doctor names the most likely cause", ["doctor", "--xrdp-ini", healthy.iniPath, "--samples", "3"]),
+      );
       expected.push(2, 2);
     }
     if (codes.some((code, i) => code !== expected[i])) {

@@ -72,7 +72,9 @@ export function ensurePackages(needed: readonly Needed[] = NEEDED, who = "rdpcer
   const pkgs = missing.map((m) => m.pkg);
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !have("apt-get")) {
-    process.stderr.write(`${who}: ${missing.map((m) => m.command).join(", ")} not installed and cannot be installed from here; run 'sudo apt-get install -y ${pkgs.join(" ")}' and try again\n`);
+    process.stderr.write(
+      `${who}: ${missing.map((m) => m.command).join(", ")} not installed and cannot be installed from here; run 'sudo apt-get install -y ${pkgs.join(" ")}' and try again\n`,
+    );
     return false;
   }
   process.stderr.write(`${who}: installing ${pkgs.join(", ")} with apt-get (it starts real xrdp servers)\n`);
@@ -95,7 +97,9 @@ export function ensurePackages(needed: readonly Needed[] = NEEDED, who = "rdpcer
 function ensurePwsh(): boolean {
   if (process.env.RDPCERT_PWSH || existsSync(join(PWSH_TOOL_DIR, "pwsh")) || have("pwsh")) return true;
   if (!have("dotnet")) {
-    process.stderr.write("rdpcert tests: PowerShell 7 (pwsh) is not installed and there is no dotnet to install it with; install the .NET SDK, or set RDPCERT_PWSH to a pwsh binary\n");
+    process.stderr.write(
+      "rdpcert tests: PowerShell 7 (pwsh) is not installed and there is no dotnet to install it with; install the .NET SDK, or set RDPCERT_PWSH to a pwsh binary\n",
+    );
     return false;
   }
   process.stderr.write(`rdpcert tests: installing PowerShell ${PWSH_VERSION} as a .NET tool into ${PWSH_TOOL_DIR} (the Windows scripts run under it)\n`);
@@ -106,7 +110,9 @@ function ensurePwsh(): boolean {
   });
   if (run.status !== 0 || !existsSync(join(PWSH_TOOL_DIR, "pwsh"))) {
     const line = (run.stderr ?? "").split("\n").find((l) => l.trim()) ?? `exit ${run.status}`;
-    process.stderr.write(`rdpcert tests: 'dotnet tool install PowerShell --version ${PWSH_VERSION}' failed (${line.trim()}); install pwsh by hand or set RDPCERT_PWSH\n`);
+    process.stderr.write(
+      `rdpcert tests: 'dotnet tool install PowerShell --version ${PWSH_VERSION}' failed (${line.trim()}); install pwsh by hand or set RDPCERT_PWSH\n`,
+    );
     return false;
   }
   return true;

@@ -45,7 +45,27 @@ export function addressOf(index: number): string {
 function ecdsaPair(dir: string, name: string, days: number): { cert: string; key: string } {
   const keyPath = join(dir, `${name}.key`);
   const certPath = join(dir, `${name}.pem`);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", String(days), "-subj", `/CN=${name}`, "-keyout", keyPath, "-out", certPath], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      String(days),
+      "-subj",
+      `/CN=${name}`,
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+    ],
+    { stdio: "ignore" },
+  );
   return { cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
 }
 
@@ -73,37 +93,39 @@ interface Share {
 async function serveShare(share: Share): Promise<void> {
   const { rttMs } = share;
   const contexts = { healthy: share.healthy.map((p) => tls.createSecureContext(p)), expiring: share.expiring.map((p) => tls.createSecureContext(p)) };
-  const serve = (kind: FleetKind, index: number) => (socket: net.Socket): void => {
-    socket.setNoDelay(true);
-    socket.on("error", () => undefined);
-    if (kind === "silent") return;
-    let received = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 4 || received.length < received.readUInt16BE(2)) return;
-      socket.off("data", onData);
-      socket.pause();
-      setTimeout(() => {
-        if (socket.destroyed) return;
-        if (kind === "downgraded") {
-          socket.write(confirm(0));
-          socket.resume();
-          return;
-        }
-        socket.write(confirm(1));
-        // TLS 1.3's handshake has one server flight: answering the ClientHello one
-        // RTT late is that flight leaving one RTT late. The ClientHello waits in the
-        // kernel meanwhile, and TLS runs on the socket's own handle (no JS stream).
+  const serve =
+    (kind: FleetKind, index: number) =>
+    (socket: net.Socket): void => {
+      socket.setNoDelay(true);
+      socket.on("error", () => undefined);
+      if (kind === "silent") return;
+      let received = Buffer.alloc(0);
+      const onData = (chunk: Buffer): void => {
+        received = Buffer.concat([received, chunk]);
+        if (received.length < 4 || received.length < received.readUInt16BE(2)) return;
+        socket.off("data", onData);
+        socket.pause();
         setTimeout(() => {
           if (socket.destroyed) return;
-          const pool = kind === "healthy" ? contexts.healthy : contexts.expiring;
-          const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: pool[index % pool.length]! });
-          secure.on("error", () => socket.destroy());
-        }, rttMs);
-      }, 2 * rttMs);
+          if (kind === "downgraded") {
+            socket.write(confirm(0));
+            socket.resume();
+            return;
+          }
+          socket.write(confirm(1));
+          // TLS 1.3's handshake has one server flight: answering the ClientHello one
+          // RTT late is that flight leaving one RTT late. The ClientHello waits in the
+          // kernel meanwhile, and TLS runs on the socket's own handle (no JS stream).
+          setTimeout(() => {
+            if (socket.destroyed) return;
+            const pool = kind === "healthy" ? contexts.healthy : contexts.expiring;
+            const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: pool[index % pool.length]! });
+            secure.on("error", () => socket.destroy());
+          }, rttMs);
+        }, 2 * rttMs);
+      };
+      socket.on("data", onData);
     };
-    socket.on("data", onData);
-  };
   for (let i = share.thread; i < share.count; i += share.threads) {
     const server = net.createServer(serve(kindOf(i), i));
     await new Promise<void>((resolve, reject) => {

@@ -83,7 +83,8 @@ function section(command: Command, level: number, title: string): string[] {
   return out;
 }
 
-const BEGIN = "<!-- BEGIN GENERATED REFERENCE: `npm run docs` (scripts/gen-docs.ts) writes this part from the command's definition in src/cli/commands/; edit the help text there, not here. -->";
+const BEGIN =
+  "<!-- BEGIN GENERATED REFERENCE: `npm run docs` (scripts/gen-docs.ts) writes this part from the command's definition in src/cli/commands/; edit the help text there, not here. -->";
 const END = "<!-- END GENERATED REFERENCE -->";
 
 /** The generated part of every page, by file name: one per command, and README.md (the index). */

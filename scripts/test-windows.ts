@@ -20,10 +20,16 @@ function pwsh(): string {
 
 if (require.main === module) {
   if (!existsSync(PESTER_MANIFEST)) {
-    process.stderr.write(`rdpcert tests: Pester is not in ${PESTER_MANIFEST}; run 'node dist/scripts/ensure-test-tools.js --powershell' (npm run test:windows does)\n`);
+    process.stderr.write(
+      `rdpcert tests: Pester is not in ${PESTER_MANIFEST}; run 'node dist/scripts/ensure-test-tools.js --powershell' (npm run test:windows does)\n`,
+    );
     process.exit(1);
   }
-  const run = spawnSync(pwsh(), ["-NoProfile", "-NonInteractive", "-File", join(ROOT, "test", "windows", "run-pester.ps1"), "-PesterManifest", PESTER_MANIFEST, ...process.argv.slice(2)], { stdio: "inherit", cwd: ROOT });
+  const run = spawnSync(
+    pwsh(),
+    ["-NoProfile", "-NonInteractive", "-File", join(ROOT, "test", "windows", "run-pester.ps1"), "-PesterManifest", PESTER_MANIFEST, ...process.argv.slice(2)],
+    { stdio: "inherit", cwd: ROOT },
+  );
   if (run.error) process.stderr.write(`rdpcert tests: cannot start pwsh (${run.error.message}); npm run test:windows installs it\n`);
   process.exit(run.status ?? 1);
 }

@@ -40,7 +40,14 @@ export interface XrdpServer {
   stop(): Promise<void>;
 }
 
-export function iniText(opts: { port: number; certPath: string; keyPath: string; securityLayer: string; logPath: string; extraGlobals?: readonly string[] }): string {
+export function iniText(opts: {
+  port: number;
+  certPath: string;
+  keyPath: string;
+  securityLayer: string;
+  logPath: string;
+  extraGlobals?: readonly string[];
+}): string {
   return [
     "[Globals]",
     "ini_version=1",
@@ -149,7 +156,12 @@ export async function startXrdp(options: XrdpServerOptions = {}): Promise<XrdpSe
     const port = await freePort();
     const iniPath = join(dir, "xrdp.ini");
     const logPath = join(dir, "xrdp.log");
-    writeOwned(iniPath, iniText({ port, certPath, keyPath, securityLayer: options.securityLayer ?? "negotiate", logPath, extraGlobals: options.extraGlobals }), 0o644, runAs);
+    writeOwned(
+      iniPath,
+      iniText({ port, certPath, keyPath, securityLayer: options.securityLayer ?? "negotiate", logPath, extraGlobals: options.extraGlobals }),
+      0o644,
+      runAs,
+    );
     writeOwned(logPath, "", 0o644, runAs);
     let output = "";
     const child = spawn(XRDP_BINARY, ["-n", "-c", iniPath], {

@@ -1,4 +1,14 @@
-import { type ClientStore, STORE_NAMES, type PinVerdict, type StoredPin, comparePin, freerdp3Pin, knownHosts2Pin, mstscPin as mstscStoredPin, updateKnownHosts2 } from "../core/client-pins";
+import {
+  type ClientStore,
+  STORE_NAMES,
+  type PinVerdict,
+  type StoredPin,
+  comparePin,
+  freerdp3Pin,
+  knownHosts2Pin,
+  mstscPin as mstscStoredPin,
+  updateKnownHosts2,
+} from "../core/client-pins";
 import { type PinBundle, makePinBundle, mstscServerName, normalizeSha256, pemOf } from "../core/pin-bundle";
 import type { Target } from "../core/target";
 import { runCommand } from "../hosts/command-runner";
@@ -45,11 +55,18 @@ export interface ClientEnvironment {
   readonly platform?: NodeJS.Platform;
 }
 
-async function presentedCertificate(target: Target, timeoutMs: number): Promise<{ ok: true; der: Buffer; presented: Presented } | { ok: false; reason: string }> {
+async function presentedCertificate(
+  target: Target,
+  timeoutMs: number,
+): Promise<{ ok: true; der: Buffer; presented: Presented } | { ok: false; reason: string }> {
   const result = await probe(target, { timeoutMs });
   if (result.error) return { ok: false, reason: `${target.input}: ${result.error.message}` };
   if (!result.certificateDer || !result.certificate) return { ok: false, reason: `${target.input} presented no certificate` };
-  return { ok: true, der: result.certificateDer, presented: { sha256: result.certificate.sha256.toLowerCase(), sha1: result.certificate.thumbprint.toLowerCase() } };
+  return {
+    ok: true,
+    der: result.certificateDer,
+    presented: { sha256: result.certificate.sha256.toLowerCase(), sha1: result.certificate.thumbprint.toLowerCase() },
+  };
 }
 
 function stores(platform: NodeJS.Platform): ClientStore[] {
@@ -71,7 +88,10 @@ function errorText(error: unknown): string {
 }
 
 /** Pins HOST:PORT in the local client stores, only when the listener presents exactly `expectedSha256` now. */
-export async function trustClient(request: { target: Target; expectedSha256: string; timeoutMs: number; now: Date }, environment: ClientEnvironment = {}): Promise<TrustOutcome> {
+export async function trustClient(
+  request: { target: Target; expectedSha256: string; timeoutMs: number; now: Date },
+  environment: ClientEnvironment = {},
+): Promise<TrustOutcome> {
   const env = environment.env ?? process.env;
   const platform = environment.platform ?? process.platform;
   const expected = normalizeSha256(request.expectedSha256);
@@ -125,7 +145,8 @@ export interface StoreComparison extends StoreReport {
   readonly detail: string | null;
 }
 
-export type ClientPinsOutcome = { readonly ok: true; readonly presented: Presented; readonly stores: readonly StoreComparison[] } | { readonly ok: false; readonly reason: string };
+export type ClientPinsOutcome =
+  { readonly ok: true; readonly presented: Presented; readonly stores: readonly StoreComparison[] } | { readonly ok: false; readonly reason: string };
 
 /** What each local client store pins for HOST:PORT, against what the listener presents now. */
 export async function compareClientPins(request: { target: Target; timeoutMs: number }, environment: ClientEnvironment = {}): Promise<ClientPinsOutcome> {
@@ -143,7 +164,12 @@ export async function compareClientPins(request: { target: Target; timeoutMs: nu
       out.push({ ...report, verdict: "not-checked", pinned: null, detail: errorText(error) });
       continue;
     }
-    out.push({ ...report, verdict: comparePin(pin, seen.presented), pinned: pin.kind === "pin" ? pin.hex : null, detail: pin.kind === "unreadable" ? pin.reason : null });
+    out.push({
+      ...report,
+      verdict: comparePin(pin, seen.presented),
+      pinned: pin.kind === "pin" ? pin.hex : null,
+      detail: pin.kind === "unreadable" ? pin.reason : null,
+    });
   }
   return { ok: true, presented: seen.presented, stores: out };
 }
@@ -172,24 +198,40 @@ export async function compareMstscPin(request: { target: Target; timeoutMs: numb
   if (!seen.ok) return { ok: false, reason: seen.reason };
   const pin = mstscStoredPin(request.certHash);
   const location = locationOf("mstsc", request.target, null, {});
-  return { ok: true, presented: seen.presented, stores: [{ store: "mstsc", name: STORE_NAMES.mstsc, location, verdict: comparePin(pin, seen.presented), pinned: pin.kind === "pin" ? pin.hex : null, detail: pin.kind === "unreadable" ? pin.reason : null }] };
+  return {
+    ok: true,
+    presented: seen.presented,
+    stores: [
+      {
+        store: "mstsc",
+        name: STORE_NAMES.mstsc,
+        location,
+        verdict: comparePin(pin, seen.presented),
+        pinned: pin.kind === "pin" ? pin.hex : null,
+        detail: pin.kind === "unreadable" ? pin.reason : null,
+      },
+    ],
+  };
 }
 
 /** A pin bundle file (`--from-bundle`): the expected SHA-256 and the listener it was made for. */
-export type BundleRead = { readonly ok: true; readonly sha256: string; readonly host: string; readonly port: number } | { readonly ok: false; readonly reason: string };
+export type BundleRead =
+  { readonly ok: true; readonly sha256: string; readonly host: string; readonly port: number } | { readonly ok: false; readonly reason: string };
 
 export function readBundleFile(path: string): BundleRead {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readBounded(path, "config").toString("utf8"));
   } catch (error) {
-    if (error instanceof SyntaxError) return { ok: false, reason: `${path} is not JSON (a pin bundle is the .json file rdpcert writes under <stateDir>/pins/)` };
+    if (error instanceof SyntaxError)
+      return { ok: false, reason: `${path} is not JSON (a pin bundle is the .json file rdpcert writes under <stateDir>/pins/)` };
     return { ok: false, reason: `cannot read ${path}: ${errorText(error)}` };
   }
   const bundle = parsed as Partial<PinBundle> | null;
   const sha256 = typeof bundle?.sha256?.hex === "string" ? normalizeSha256(bundle.sha256.hex) : null;
   const host = bundle?.listener?.host;
   const port = bundle?.listener?.port;
-  if (bundle?.schema !== 1 || sha256 === null || typeof host !== "string" || typeof port !== "number") return { ok: false, reason: `${path} is not a pin bundle (schema 1 with sha256.hex and listener)` };
+  if (bundle?.schema !== 1 || sha256 === null || typeof host !== "string" || typeof port !== "number")
+    return { ok: false, reason: `${path} is not a pin bundle (schema 1 with sha256.hex and listener)` };
   return { ok: true, sha256, host, port };
 }

@@ -10,7 +10,11 @@ export type LogLine = (level: "info" | "warn" | "error", message: string) => voi
  * log's line function (undefined: the use case's own default); the file is closed after it,
  * so every line has reached it.
  */
-export async function withCommandLog<T>(config: Config, options: { readonly dryRun: boolean; readonly json: boolean }, use: (log: LogLine | undefined) => Promise<T>): Promise<T> {
+export async function withCommandLog<T>(
+  config: Config,
+  options: { readonly dryRun: boolean; readonly json: boolean },
+  use: (log: LogLine | undefined) => Promise<T>,
+): Promise<T> {
   const fileLog = options.dryRun ? null : createLog({ logDir: config.logDir, console: true, consoleLevel: options.json ? "warn" : "info" });
   try {
     return await use(fileLog?.log ?? (options.json ? createConsoleLog({ level: "warn" }).log : undefined));

@@ -10,7 +10,8 @@ import { ConfigError } from "./config";
  * writes it. A problem is a ConfigError (one line, exit 3).
  */
 export function configInit(path: string, force: boolean): { exitCode: number; stdout: string } {
-  if (createTextFile(path, `${JSON.stringify(defaultConfig(), null, 2)}\n`, force) === "exists") throw new ConfigError(`${path} already exists: pass --force to overwrite it with the defaults`);
+  if (createTextFile(path, `${JSON.stringify(defaultConfig(), null, 2)}\n`, force) === "exists")
+    throw new ConfigError(`${path} already exists: pass --force to overwrite it with the defaults`);
   return { exitCode: ExitCode.OK, stdout: `wrote the default configuration to ${path}\n` };
 }
 

@@ -26,7 +26,14 @@ export type DeploySource =
   | { readonly kind: "directory"; readonly lineage: string };
 
 export type Prepared =
-  | { readonly ok: true; readonly session: Extract<Session, { ok: true }>; readonly certificate: SuppliedCertificate; readonly subject: string; readonly issuer: string; readonly warnings: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly session: Extract<Session, { ok: true }>;
+      readonly certificate: SuppliedCertificate;
+      readonly subject: string;
+      readonly issuer: string;
+      readonly warnings: readonly string[];
+    }
   | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
 /**
@@ -40,7 +47,10 @@ function read(path: string, kind: "certificate" | "key", what: string): Buffer {
     if (error instanceof UntrustedPathError) throw new DeployInputError(error.message, error.fix);
     const code = (error as NodeJS.ErrnoException).code;
     // Never the content: the errno, or the bounded reader's phrase about the file.
-    throw new DeployInputError(`cannot read ${what} ${path}: ${code ?? (error as Error).message}`, code === "EACCES" ? "run rdpcert deploy as root" : `check ${path}`);
+    throw new DeployInputError(
+      `cannot read ${what} ${path}: ${code ?? (error as Error).message}`,
+      code === "EACCES" ? "run rdpcert deploy as root" : `check ${path}`,
+    );
   }
 }
 
@@ -86,11 +96,19 @@ export async function materialFor(source: DeploySource, session: Extract<Session
     case "thumbprint": {
       const wanted = normalizeThumbprint(source.thumbprint);
       const steps = session.ctx.backend.rotation;
-      if (!steps?.candidates) throw new DeployInputError(`--thumbprint works on Windows only (this is ${session.ctx.backend.kind})`, "give the certificate as files: --cert and --key, --pfx, or --from-certbot");
+      if (!steps?.candidates)
+        throw new DeployInputError(
+          `--thumbprint works on Windows only (this is ${session.ctx.backend.kind})`,
+          "give the certificate as files: --cert and --key, --pfx, or --from-certbot",
+        );
       const found = await steps.candidates();
       if (!found.ok) throw new DeployInputError(`cannot list LocalMachine\\My: ${found.reason}`, "run rdpcert deploy as an administrator");
       const match = found.value.find((c) => c.thumbprint === wanted);
-      if (!match) throw new DeployInputError(`no certificate ${wanted} with a private key is in LocalMachine\\My`, "import it first (Import-PfxCertificate -CertStoreLocation Cert:\\LocalMachine\\My, or certreq -accept), then run deploy again");
+      if (!match)
+        throw new DeployInputError(
+          `no certificate ${wanted} with a private key is in LocalMachine\\My`,
+          "import it first (Import-PfxCertificate -CertStoreLocation Cert:\\LocalMachine\\My, or certreq -accept), then run deploy again",
+        );
       return { origin: `LocalMachine\\My\\${wanted}`, certificates: match.chain, keyPem: null };
     }
   }
@@ -136,7 +154,11 @@ export function canDeploy(config: Config, session: Extract<Session, { ok: true }
  * carries every name of the current one and expires later (the latest of them on Windows),
  * as Group Policy's template auto-selection picks one; or why there is none.
  */
-export async function findNewer(config: Config, session: Extract<Session, { ok: true }>, current: CertificateInfo | null): Promise<{ certificate: SuppliedCertificate } | { none: string }> {
+export async function findNewer(
+  config: Config,
+  session: Extract<Session, { ok: true }>,
+  current: CertificateInfo | null,
+): Promise<{ certificate: SuppliedCertificate } | { none: string }> {
   const xrdp = servesPemFiles(session.ctx.backend.kind);
   const check = (material: DeployMaterial): CheckOutcome =>
     checkMaterial(material, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: xrdp, roots: bundledRootCertificates });
@@ -152,7 +174,10 @@ export async function findNewer(config: Config, session: Extract<Session, { ok: 
       throw error;
     }
     if (!checked.ok) return { none: `deploySource ${config.deploySource}: ${checked.reason}` };
-    if (!suits(checked.certificate)) return { none: `deploySource ${config.deploySource} holds ${checked.certificate.thumbprint}, which is not newer than the configured certificate or lacks one of its names` };
+    if (!suits(checked.certificate))
+      return {
+        none: `deploySource ${config.deploySource} holds ${checked.certificate.thumbprint}, which is not newer than the configured certificate or lacks one of its names`,
+      };
     return { certificate: checked.certificate };
   }
   const steps = session.ctx.backend.rotation;

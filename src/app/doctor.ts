@@ -21,7 +21,7 @@ function attempt(offered: NegotiationAttempt["offered"], requestedProtocols: num
     requestedProtocols,
     selected: confirm?.type === "response" ? protocolName(confirm.selectedProtocol) : confirm?.type === "legacy" ? "RDP" : null,
     failure: confirm?.type === "failure" ? `${negotiationFailureNames[confirm.failureCode] ?? "UNKNOWN"} (${confirm.failureCode})` : null,
-    error: confirm ? null : result.error?.kind ?? null,
+    error: confirm ? null : (result.error?.kind ?? null),
   };
 }
 
@@ -57,25 +57,39 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
   } catch (error) {
     resolved = {
       addresses: [],
-      error: error instanceof ResolveTimeout ? `no answer within ${resolveMs} ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or give the IP address` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message),
+      error:
+        error instanceof ResolveTimeout
+          ? `no answer within ${resolveMs} ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or give the IP address`
+          : ((error as NodeJS.ErrnoException).code ?? (error as Error).message),
     };
   }
   const reachability = await Promise.all(resolved.addresses.map((a) => tcpCheck(a, target.port, options.timeout)));
   const open = reachability.find((r) => r.result === "open");
   // The matrix rows show each offer's own answer (no re-offer, no policy step); the main probe learns the NLA policy.
   const at = (requestedProtocols: number, main = false) =>
-    probe({ input: target.input, host: open!.address, port: target.port }, { timeoutMs: options.timeout, requestedProtocols, ...(main ? {} : { reofferHybrid: false, nlaPolicy: false }) });
+    probe(
+      { input: target.input, host: open!.address, port: target.port },
+      { timeoutMs: options.timeout, requestedProtocols, ...(main ? {} : { reofferHybrid: false, nlaPolicy: false }) },
+    );
 
   let negotiation: NegotiationAttempt[] = [];
   let handshake: DoctorFacts["handshake"] = null;
   let link: DoctorFacts["link"] = null;
   const certificateNameAddresses: Record<string, string[]> = {};
   if (open) {
-    const [tlsOnly, credssp, rdpOnly, main] = [await at(PROTOCOL_SSL), await at(PROTOCOL_HYBRID | PROTOCOL_SSL), await at(0), await at(PROTOCOL_SSL | PROTOCOL_HYBRID, true)];
+    const [tlsOnly, credssp, rdpOnly, main] = [
+      await at(PROTOCOL_SSL),
+      await at(PROTOCOL_HYBRID | PROTOCOL_SSL),
+      await at(0),
+      await at(PROTOCOL_SSL | PROTOCOL_HYBRID, true),
+    ];
     negotiation = [attempt("TLS", PROTOCOL_SSL, tlsOnly), attempt("CredSSP", PROTOCOL_HYBRID | PROTOCOL_SSL, credssp), attempt("RDP", 0, rdpOnly)];
     handshake = { error: main.error, certificate: main.certificate, tls: main.tls, nlaPolicy: main.nlaPolicy ?? null };
     if (main.certificate) {
-      const names = main.certificate.subjectAltNames.filter((s) => s.startsWith("DNS:") && !s.includes("*")).map((s) => s.slice(4)).slice(0, 5);
+      const names = main.certificate.subjectAltNames
+        .filter((s) => s.startsWith("DNS:") && !s.includes("*"))
+        .map((s) => s.slice(4))
+        .slice(0, 5);
       // All at once, each within the same deadline: a name that does not resolve (in time) says nothing about this server.
       const found = await Promise.all(names.map((name) => lookupWithin(name, resolveMs).catch(() => null)));
       names.forEach((name, i) => {
@@ -89,6 +103,17 @@ export async function gatherDoctorFacts(config: Config, request: DoctorRequest):
       link = linkStats(samples);
     }
   }
-  const facts: DoctorFacts = { target, resolved, reachability, negotiation, handshake, certificateNameAddresses, link, host, warnDays: config.warnDays, now: new Date() };
+  const facts: DoctorFacts = {
+    target,
+    resolved,
+    reachability,
+    negotiation,
+    handshake,
+    certificateNameAddresses,
+    link,
+    host,
+    warnDays: config.warnDays,
+    now: new Date(),
+  };
   return { ok: true, facts };
 }

@@ -29,7 +29,9 @@ export class ListenError extends Error {
 }
 
 /** Starts the HTTP server; resolves once it listens, with the address it got (port 0: a free one). */
-export async function startExporter(options: RunExporterOptions): Promise<{ server: Server; exporter: Exporter; url: string; reconfigure: (next: { config: Config; warnDays: number }) => void }> {
+export async function startExporter(
+  options: RunExporterOptions,
+): Promise<{ server: Server; exporter: Exporter; url: string; reconfigure: (next: { config: Config; warnDays: number }) => void }> {
   // module=local reads these at each scrape, so that a reload (SIGHUP) applies to the next one.
   let current = { config: options.config, warnDays: options.warnDays };
   const exporter = createExporter(
@@ -62,7 +64,11 @@ export async function startExporter(options: RunExporterOptions): Promise<{ serv
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new ListenError(`cannot listen on ${formatEndpoint(options.host, options.port)}: ${error.code ?? error.message}${error.code === "EADDRINUSE" ? " (another process has the port: pick another with --listen)" : ""}`)),
+      reject(
+        new ListenError(
+          `cannot listen on ${formatEndpoint(options.host, options.port)}: ${error.code ?? error.message}${error.code === "EADDRINUSE" ? " (another process has the port: pick another with --listen)" : ""}`,
+        ),
+      ),
     );
     server.listen({ host: options.host, port: options.port }, () => resolve());
   });
@@ -96,7 +102,10 @@ export async function runExporter(options: RunExporterOptions): Promise<number> 
           reconfigure(next);
           process.stderr.write("rdpcert exporter: SIGHUP: configuration reloaded\n");
         },
-        (error: unknown) => process.stderr.write(`rdpcert exporter: SIGHUP: configuration not reloaded, the running one stays: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`),
+        (error: unknown) =>
+          process.stderr.write(
+            `rdpcert exporter: SIGHUP: configuration not reloaded, the running one stays: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`,
+          ),
       )
       .finally(() => (reloading = false));
   };

@@ -69,10 +69,27 @@ export interface HandOffOptions {
  */
 export function handOffCommand(cli: string, command: readonly string[], options: HandOffOptions, cwd: string): string[] {
   const rotates = command[0] === "rotate";
-  const args = [cli, ...command, ...(command[0] === "status" ? [] : ["--yes"]), "--in-session", "--backend", "windows", "--state-dir", win32.resolve(cwd, options.stateDir)];
+  const args = [
+    cli,
+    ...command,
+    ...(command[0] === "status" ? [] : ["--yes"]),
+    "--in-session",
+    "--backend",
+    "windows",
+    "--state-dir",
+    win32.resolve(cwd, options.stateDir),
+  ];
   if (options.logDir) args.push("--log-dir", win32.resolve(cwd, options.logDir));
   args.push("--timeout", String(options.timeout), "--warn-days", String(options.warnDays));
-  if (command[0] !== "status") args.push("--verify-timeout", String(options.verifyTimeout), "--restart-timeout", String(options.restartTimeout), "--keep-backups", String(options.keepBackups));
+  if (command[0] !== "status")
+    args.push(
+      "--verify-timeout",
+      String(options.verifyTimeout),
+      "--restart-timeout",
+      String(options.restartTimeout),
+      "--keep-backups",
+      String(options.keepBackups),
+    );
   if (command[0] !== "status" && options.listener) args.push("--listener", options.listener);
   if (rotates && options.force) args.push("--force");
   if (command[0] !== "status" && !options.restart) args.push("--no-restart");

@@ -20,5 +20,15 @@ export function withPortOverride(backend: HostBackend, port: number): HostBacken
 
 /** What selecting the host backend needs from the configuration (src/hosts/select-backend.ts). */
 export function backendSettings(config: Config) {
-  return { backend: config.backend, xrdpIni: config.xrdpIni, grdConf: config.grdConf, grdUser: config.grdUser, port: config.port, warnDays: config.warnDays, certFile: config.certFile, keyFile: config.keyFile, reloadCommand: config.reloadCommand };
+  return {
+    backend: config.backend,
+    xrdpIni: config.xrdpIni,
+    grdConf: config.grdConf,
+    grdUser: config.grdUser,
+    port: config.port,
+    warnDays: config.warnDays,
+    certFile: config.certFile,
+    keyFile: config.keyFile,
+    reloadCommand: config.reloadCommand,
+  };
 }

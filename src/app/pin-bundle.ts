@@ -15,7 +15,8 @@ import type { RotationContext, RotationResult, RotationSettings } from "../rotat
  */
 export async function writePinBundle(stateDir: string, bundle: PinBundle, options: { readonly variant?: string } = {}): Promise<string> {
   // `variant` (e.g. "staged": a pair made but not served yet) names a second set beside the current one: <host>_<port>.<variant>.json.
-  if (options.variant !== undefined && !/^[a-z0-9-]{1,32}$/.test(options.variant)) throw new Error(`pin bundle variant ${JSON.stringify(options.variant)} is not a short lower-case name`);
+  if (options.variant !== undefined && !/^[a-z0-9-]{1,32}$/.test(options.variant))
+    throw new Error(`pin bundle variant ${JSON.stringify(options.variant)} is not a short lower-case name`);
   const stem = `${pinFileStem(bundle.listener.host, bundle.listener.port)}${options.variant ? `.${options.variant}` : ""}`;
   const [json] = new StateDir(stateDir).writePinFiles(stem, [
     { suffix: ".json", data: `${JSON.stringify(bundle, null, 2)}\n` },
@@ -28,7 +29,10 @@ export async function writePinBundle(stateDir: string, bundle: PinBundle, option
 
 /** `<host>_<port>`, with anything but letters, digits, '.', '-' as '_' (an IPv6 address's ':' included). */
 export function pinFileStem(host: string, port: number): string {
-  const safe = host.toLowerCase().replace(/[^a-z0-9.-]/g, "_").replace(/^\.+/, "_");
+  const safe = host
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, "_")
+    .replace(/^\.+/, "_");
   return `${safe || "_"}_${port}`;
 }
 
@@ -43,7 +47,10 @@ export function regFileBytes(text: string): Buffer {
  * bundle in the state dir, and one log line with its SHA-1 and SHA-256. A
  * bundle that cannot be made or written is said, never undoes the change.
  */
-export async function publishPins(session: { readonly config: { readonly stateDir: string }; readonly ctx: RotationContext; readonly settings: RotationSettings }, result: RotationResult): Promise<RotationResult> {
+export async function publishPins(
+  session: { readonly config: { readonly stateDir: string }; readonly ctx: RotationContext; readonly settings: RotationSettings },
+  result: RotationResult,
+): Promise<RotationResult> {
   if (result.outcome !== "rotated" && result.outcome !== "deployed") return result;
   const pins = await pinsFor(session, result.newSha256);
   const { log } = session.ctx;
@@ -59,14 +66,22 @@ async function pinsFor(session: Parameters<typeof publishPins>[0], verifiedSha25
     if (!inspected.ok) return { written: false, reason: `cannot inspect the listener: ${inspected.reason}` };
     const host = probeAddressFor(inspected.inspection.listener.address);
     const port = inspected.inspection.listener.port;
-    const probed = await ctx.prober({ input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port }, { timeoutMs: settings.probeTimeoutMs });
-    if (!probed.certificateDer || !probed.certificate) return { written: false, reason: `the listener could not be probed: ${probed.error?.message ?? "no certificate"}` };
-    if (verifiedSha256 && probed.certificate.sha256 !== verifiedSha256.toUpperCase()) return { written: false, reason: `the listener now presents SHA-256 ${probed.certificate.sha256}, not the verified ${verifiedSha256}` };
+    const probed = await ctx.prober(
+      { input: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, host, port },
+      { timeoutMs: settings.probeTimeoutMs },
+    );
+    if (!probed.certificateDer || !probed.certificate)
+      return { written: false, reason: `the listener could not be probed: ${probed.error?.message ?? "no certificate"}` };
+    if (verifiedSha256 && probed.certificate.sha256 !== verifiedSha256.toUpperCase())
+      return { written: false, reason: `the listener now presents SHA-256 ${probed.certificate.sha256}, not the verified ${verifiedSha256}` };
     const bundle = makePinBundle(pemOf(probed.certificateDer), clientName(probed.certificate.subjectAltNames, settings.spec.names, host), port, ctx.now());
     return { written: true, path: await writePinBundle(config.stateDir, bundle), bundle };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    return { written: false, reason: `cannot write the pin bundle: ${e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]!}` };
+    return {
+      written: false,
+      reason: `cannot write the pin bundle: ${e.code ? `${e.code}${e.path ? ` on ${e.path}` : ""}` : (e.message ?? String(error)).split("\n")[0]!}`,
+    };
   }
 }
 

@@ -133,7 +133,12 @@ export interface AfterChange {
  * After rotate, deploy or run: for a verified change, the post-change hook, with the pin bundle
  * that publishPins wrote for it (`result.pins`) as RDPCERT_BUNDLE; else nothing.
  */
-export async function afterVerifiedChange(config: Config, backend: HostBackend, result: RotationResult, log: (level: "info" | "warn" | "error", message: string) => void): Promise<AfterChange> {
+export async function afterVerifiedChange(
+  config: Config,
+  backend: HostBackend,
+  result: RotationResult,
+  log: (level: "info" | "warn" | "error", message: string) => void,
+): Promise<AfterChange> {
   const bundle = result.pins?.written ? result.pins.path : null;
   if (!config.postChangeCommand || !VERIFIED_CHANGES.has(result.outcome)) return { bundle, hook: null };
   const facts = changeFacts(result, (await listenerOf(backend)) ?? "", bundle);

@@ -5,7 +5,16 @@ import { type Backoff, NO_BACKOFF, type PassSummary, type RunAction, type RunPol
 import { formatEndpoint, probeAddressFor } from "../core/target";
 import { type CommandRunner, describeExit } from "../hosts/command-runner";
 import type { SuppliedCertificate } from "../hosts/host-backend";
-import { type RecoveryResult, type RotationContext, type RotationResult, type RotationSettings, deploy, issuedByRdpcert, recoverInterrupted, rotate } from "../rotation/rotate";
+import {
+  type RecoveryResult,
+  type RotationContext,
+  type RotationResult,
+  type RotationSettings,
+  deploy,
+  issuedByRdpcert,
+  recoverInterrupted,
+  rotate,
+} from "../rotation/rotate";
 
 /**
  * One pass of the policy, what a scheduled task runs (the `run` use case):
@@ -34,7 +43,18 @@ export interface RunPassDeps {
    */
   readonly findNewer?: (current: CertificateInfo | null) => Promise<{ readonly certificate: SuppliedCertificate } | { readonly none: string }>;
   /** Staged rotation (app/stage.ts): what to do instead of rotating (stage, wait, activate the staged pair), or null. */
-  readonly stage?: (action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean) => Promise<{ readonly outcome: string; readonly exitCode: number; readonly reason: string; readonly rotation: RotationResult | null; readonly failed: boolean; readonly certNotAfter?: Date } | null>;
+  readonly stage?: (
+    action: Extract<RunAction, { kind: "rotate" }>,
+    assessment: Assessment,
+    dryRun: boolean,
+  ) => Promise<{
+    readonly outcome: string;
+    readonly exitCode: number;
+    readonly reason: string;
+    readonly rotation: RotationResult | null;
+    readonly failed: boolean;
+    readonly certNotAfter?: Date;
+  } | null>;
 }
 
 export interface RunResult extends PassSummary {
@@ -47,7 +67,10 @@ async function inspectAndAssess(deps: RunPassDeps) {
   const outcome = await ctx.backend.inspect();
   const listener = outcome.ok ? outcome.inspection.listener : null;
   const host = listener ? probeAddressFor(listener.address) : null;
-  const presented = listener && host ? await ctx.prober({ input: formatEndpoint(host, listener.port), host, port: listener.port }, { timeoutMs: settings.probeTimeoutMs }) : null;
+  const presented =
+    listener && host
+      ? await ctx.prober({ input: formatEndpoint(host, listener.port), host, port: listener.port }, { timeoutMs: settings.probeTimeoutMs })
+      : null;
   return { outcome, assessment: assess(outcome, presented, settings.policy, ctx.now()) };
 }
 
@@ -84,8 +107,12 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
   });
   const staged = action.kind === "rotate" && deps.stage ? await deps.stage(action, assessment, deps.dryRun) : null;
   if (staged) {
-    if (!deps.dryRun && (staged.failed || staged.outcome === "activated")) deps.backoffStore.writeBackoff(staged.failed ? recordFailure(backoff, ctx.now(), staged.reason) : NO_BACKOFF);
-    return result(staged.outcome, staged.exitCode, staged.reason, { rotation: staged.rotation, ...(staged.certNotAfter ? { certNotAfter: staged.certNotAfter } : {}) });
+    if (!deps.dryRun && (staged.failed || staged.outcome === "activated"))
+      deps.backoffStore.writeBackoff(staged.failed ? recordFailure(backoff, ctx.now(), staged.reason) : NO_BACKOFF);
+    return result(staged.outcome, staged.exitCode, staged.reason, {
+      rotation: staged.rotation,
+      ...(staged.certNotAfter ? { certNotAfter: staged.certNotAfter } : {}),
+    });
   }
   const rotationSettings: RotationSettings = { ...settings, reason: settings.reason ?? (action.kind === "rotate" ? action.reason : null) };
 
@@ -99,7 +126,13 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
     if (deployment.outcome === "deployed" || deployment.outcome === "not-needed") {
       const after = await inspectAndAssess(deps);
       deps.backoffStore.writeBackoff(NO_BACKOFF);
-      return { done: result("deployed", exitCodeFor(after.assessment.health), deployment.reason, { rotation: deployment, status: after.assessment.status, certNotAfter: after.assessment.configured?.notAfter ?? null }) };
+      return {
+        done: result("deployed", exitCodeFor(after.assessment.health), deployment.reason, {
+          rotation: deployment,
+          status: after.assessment.status,
+          certNotAfter: after.assessment.configured?.notAfter ?? null,
+        }),
+      };
     }
     if (deployment.outcome === "busy") return { done: result("busy", assessment.health === "warn" ? 1 : 2, deployment.reason, { rotation: deployment }) };
     if (deployment.outcome === "refused") {
@@ -115,7 +148,12 @@ export async function runPass(deps: RunPassDeps): Promise<RunResult> {
   if (deps.dryRun) {
     if (action.kind === "deploy") {
       const found = await lookForNewer();
-      if ("certificate" in found) return result("dry-run: would deploy", 0, `${found.certificate.thumbprint} from ${found.certificate.origin} (valid until ${found.certificate.notAfter.toISOString()})`);
+      if ("certificate" in found)
+        return result(
+          "dry-run: would deploy",
+          0,
+          `${found.certificate.thumbprint} from ${found.certificate.origin} (valid until ${found.certificate.notAfter.toISOString()})`,
+        );
       const then = deps.runPolicy.renewCommand ? "; would run renewCommand" : "";
       return result(`dry-run: ${then ? "would renew-command" : "nothing newer to deploy"}`, then ? 0 : action.exitCode, `${found.none}${then}`);
     }

@@ -30,7 +30,10 @@ export async function preparePass(config: Config, options: { dryRun: boolean; qu
   return { log, setup };
 }
 
-export async function executePass(config: Config, options: { dryRun: boolean; quietConsole: boolean; runId?: string }): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[]; afterChange?: AfterChange | null }> {
+export async function executePass(
+  config: Config,
+  options: { dryRun: boolean; quietConsole: boolean; runId?: string },
+): Promise<{ result: RunResult | null; runId: string; error: string | null; warnings: readonly string[]; afterChange?: AfterChange | null }> {
   const { log, setup } = await preparePass(config, options);
   let outcome: { result: RunResult | null; error: string | null };
   let afterChange: AfterChange | null = null;
@@ -82,7 +85,12 @@ export async function executePass(config: Config, options: { dryRun: boolean; qu
     if (config.textfileDir && !options.dryRun) {
       const { writePassMetrics } = await import("../metrics/textfile");
       const failures = (outcome.result?.backoff ?? new StateDir(config.stateDir).readBackoff()).failures;
-      const failed = await writePassMetrics(config.textfileDir, { result: outcome.result, rotationFailures: failures, history: setup.ok ? setup.ctx.store.history() : [], stateDir: config.stateDir });
+      const failed = await writePassMetrics(config.textfileDir, {
+        result: outcome.result,
+        rotationFailures: failures,
+        history: setup.ok ? setup.ctx.store.history() : [],
+        stateDir: config.stateDir,
+      });
       if (failed) {
         log.log("warn", failed);
         textfileWarning = failed;

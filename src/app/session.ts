@@ -53,7 +53,8 @@ export async function restartSpecFor(backend: HostBackend, config: Config, runne
         ? { enabled: true, command: null, ifStale: backend.kind === "xrdp" ? await defaultXrdpRestart(runner) : null, timeoutMs }
         : { enabled: true, command: config.restartCommand, timeoutMs };
   // pem-pair: its reloadCommand, unless a restartCommand was given (docs/servers/pem-pair.md).
-  if (backend.kind === "pem-pair" && config.restartCommand === "auto" && config.reloadCommand) spec = { enabled: true, command: config.reloadCommand, timeoutMs };
+  if (backend.kind === "pem-pair" && config.restartCommand === "auto" && config.reloadCommand)
+    spec = { enabled: true, command: config.reloadCommand, timeoutMs };
   for (const file of spec.enabled ? [spec.command?.[0], spec.ifStale?.[0]] : []) {
     const untrusted = file === undefined ? null : untrustedExecutable(file);
     if (untrusted) throw new UntrustedPathError(`${untrusted}: refusing to run it as root`, "use a restart command that only root owns and can write");
@@ -75,10 +76,20 @@ export async function openSession(config: Config, options: SessionOptions = {}):
 async function wire(config: Config, options: SessionOptions): Promise<Session> {
   const runner = runCommand;
   new StateDir(config.stateDir).check();
-  const selected = await selectBackend({ ...backendSettings(config), runner, inSession: options.inSession, ...(options.listener ? { listener: options.listener } : {}) });
+  const selected = await selectBackend({
+    ...backendSettings(config),
+    runner,
+    inSession: options.inSession,
+    ...(options.listener ? { listener: options.listener } : {}),
+  });
   if (!selected.ok) return { ok: false, reason: selected.reason, fix: selected.fix };
   const backend = config.port ? withPortOverride(selected.backend, config.port) : selected.backend;
-  const spec: ReplacementSpec = { keyBits: config.keyBits, validityDays: config.validityDays, names: await hostNames(runner), requested: options.requestedNames ?? null };
+  const spec: ReplacementSpec = {
+    keyBits: config.keyBits,
+    validityDays: config.validityDays,
+    names: await hostNames(runner),
+    requested: options.requestedNames ?? null,
+  };
   const settings: RotationSettings = {
     spec,
     restart: await restartSpecFor(backend, config, runner),

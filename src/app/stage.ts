@@ -33,7 +33,6 @@ export type StageResult =
   | { readonly outcome: "planned"; readonly reason: string; readonly plan: readonly string[] }
   | { readonly outcome: "refused" | "busy"; readonly reason: string; readonly fix: string | null; readonly plan: readonly string[] };
 
-
 function refused(reason: string, fix: string | null, plan: readonly string[] = []): StageResult {
   return { outcome: "refused", reason, fix, plan };
 }
@@ -41,12 +40,19 @@ function refused(reason: string, fix: string | null, plan: readonly string[] = [
 /** `rotate --stage`: the next pair and its pin bundle in the state dir; the listener and its files unchanged. */
 export async function stagePair(session: Open, options: { readonly dryRun: boolean; readonly force: boolean }): Promise<StageResult> {
   const { ctx, settings, config } = session;
-  if (ctx.backend.kind !== "xrdp") return refused(`staged rotation is not available for the ${ctx.backend.kind} backend: Windows makes its own self-signed certificate when the old one goes`, "rotate without --stage");
+  if (ctx.backend.kind !== "xrdp")
+    return refused(
+      `staged rotation is not available for the ${ctx.backend.kind} backend: Windows makes its own self-signed certificate when the old one goes`,
+      "rotate without --stage",
+    );
   const inspected = await ctx.backend.inspect();
   if (!inspected.ok) return refused(`cannot inspect the listener: ${inspected.reason}`, inspected.fix);
   const inspection = inspected.inspection;
   if (inspection.issuance === "ca-issued" && !options.force) {
-    return refused("the configured certificate is CA-issued: a staged self-signed pair would replace it with one clients distrust", "renew it with its CA (rdpcert deploy); pass --force only to stage a self-signed pair anyway");
+    return refused(
+      "the configured certificate is CA-issued: a staged self-signed pair would replace it with one clients distrust",
+      "renew it with its CA (rdpcert deploy); pass --force only to stage a self-signed pair anyway",
+    );
   }
   const existing = readStaged(config.stateDir, false);
   if (existing && !options.force) {
@@ -64,13 +70,21 @@ export async function stagePair(session: Open, options: { readonly dryRun: boole
   const plan = [
     `generate a new RSA ${settings.spec.keyBits} key and a self-signed certificate for ${describeNames(names)}, valid ${settings.spec.validityDays} days from an hour ago (as rotate does)`,
     `write them and their pin bundle for ${host}:${port} to ${config.stateDir}/staged/ (0700; the key 0600); the listener, its files and what it presents stay as they are`,
-    config.stageDays === null ? "activate it later with rdpcert rotate --activate (stageDays is not set)" : `rdpcert run activates it in ${config.stageDays} days (stageDays), or rdpcert rotate --activate at any time`,
+    config.stageDays === null
+      ? "activate it later with rdpcert rotate --activate (stageDays is not set)"
+      : `rdpcert run activates it in ${config.stageDays} days (stageDays), or rdpcert rotate --activate at any time`,
     ...(existing ? [`replace the pair staged at ${existing.meta.stagedAt} (SHA-256 ${existing.meta.sha256}; --force)`] : []),
   ];
   const now = ctx.now();
   if (options.dryRun) return { outcome: "planned", reason: "would stage the next pair", plan };
   const lock = ctx.store.lock();
-  if (!lock.ok) return { outcome: "busy", reason: `another rotation is running: pid ${lock.heldBy.pid} since ${lock.heldBy.since}`, fix: "wait for it to finish, then stage again", plan };
+  if (!lock.ok)
+    return {
+      outcome: "busy",
+      reason: `another rotation is running: pid ${lock.heldBy.pid} since ${lock.heldBy.since}`,
+      fix: "wait for it to finish, then stage again",
+      plan,
+    };
   try {
     const pair = buildSelfSigned(generateKey({ type: "rsa", bits: settings.spec.keyBits }), {
       commonName: names.commonName,
@@ -106,8 +120,16 @@ export async function stagePair(session: Open, options: { readonly dryRun: boole
         ],
       },
     });
-    ctx.log("info", `staged the next pair for the ${ctx.backend.kind} listener ${host}:${port}: SHA-1 ${meta.sha1}, SHA-256 ${meta.sha256}, valid until ${meta.notAfter}; pin bundle ${written.bundlePath}; nothing served changed`);
-    return { outcome: "staged", reason: `the next pair is staged (SHA-256 ${meta.sha256}); nothing served changed${old ? ` (configured: ${old.thumbprint})` : ""}`, plan, staged: stagedView(written, config.stageDays) };
+    ctx.log(
+      "info",
+      `staged the next pair for the ${ctx.backend.kind} listener ${host}:${port}: SHA-1 ${meta.sha1}, SHA-256 ${meta.sha256}, valid until ${meta.notAfter}; pin bundle ${written.bundlePath}; nothing served changed`,
+    );
+    return {
+      outcome: "staged",
+      reason: `the next pair is staged (SHA-256 ${meta.sha256}); nothing served changed${old ? ` (configured: ${old.thumbprint})` : ""}`,
+      plan,
+      staged: stagedView(written, config.stageDays),
+    };
   } finally {
     lock.release();
   }
@@ -131,7 +153,10 @@ function lastActivated(session: Open): { sha256: string; at: string } | null {
 function suppliedOf(session: Open, pair: StagedPair): SuppliedCertificate | { refused: string } {
   const der = Buffer.from(new X509Certificate(pair.certPem).raw);
   if (thumbprintOf(der) !== pair.meta.sha1) return { refused: `${pair.dir}/cert.pem is not the staged certificate ${pair.meta.sha1}` };
-  const checked = checkMaterial({ origin: `the pair staged at ${pair.meta.stagedAt}`, certificates: [der], keyPem: pair.keyPem }, { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: false, roots: [] });
+  const checked = checkMaterial(
+    { origin: `the pair staged at ${pair.meta.stagedAt}`, certificates: [der], keyPem: pair.keyPem },
+    { now: session.ctx.now(), hostNames: session.settings.spec.names, requireCompleteChain: false, roots: [] },
+  );
   return checked.ok ? checked.certificate : { refused: checked.reason };
 }
 
@@ -140,7 +165,10 @@ function suppliedOf(session: Open, pair: StagedPair): SuppliedCertificate | { re
  * deploy's path, verified on the wire; consumed once it is presented. A rolled-back activation
  * keeps it staged (clients were told its pin).
  */
-export async function activateStaged(session: Open, options: { readonly dryRun: boolean; readonly force: boolean; readonly publish?: boolean }): Promise<ActivateResult> {
+export async function activateStaged(
+  session: Open,
+  options: { readonly dryRun: boolean; readonly force: boolean; readonly publish?: boolean },
+): Promise<ActivateResult> {
   const { ctx, settings, config } = session;
   const pair = readStaged(config.stateDir);
   if (!pair) {
@@ -152,13 +180,19 @@ export async function activateStaged(session: Open, options: { readonly dryRun: 
     };
   }
   const unusable = stagedUnusable(pair.meta, ctx.now(), config.criticalDays);
-  if (unusable) return { kind: "refused", reason: `${unusable}: it is not activated`, fix: "stage a new pair (rdpcert rotate --stage --force) and give clients its pin" };
+  if (unusable)
+    return { kind: "refused", reason: `${unusable}: it is not activated`, fix: "stage a new pair (rdpcert rotate --stage --force) and give clients its pin" };
   const supplied = suppliedOf(session, pair);
-  if ("refused" in supplied) return { kind: "refused", reason: `the staged pair cannot be activated: ${supplied.refused}`, fix: "stage a new pair (rdpcert rotate --stage --force)" };
+  if ("refused" in supplied)
+    return { kind: "refused", reason: `the staged pair cannot be activated: ${supplied.refused}`, fix: "stage a new pair (rdpcert rotate --stage --force)" };
   if (!options.force) {
     const inspected = await ctx.backend.inspect();
     if (inspected.ok && inspected.inspection.issuance === "ca-issued") {
-      return { kind: "refused", reason: "the configured certificate is CA-issued: activating the staged self-signed pair would make clients distrust the server", fix: "pass --force to activate it anyway" };
+      return {
+        kind: "refused",
+        reason: "the configured certificate is CA-issued: activating the staged self-signed pair would make clients distrust the server",
+        fix: "pass --force to activate it anyway",
+      };
     }
   }
   const deployed = await deploy(ctx, settings, supplied, { dryRun: options.dryRun, removeOld: false });
@@ -168,7 +202,14 @@ export async function activateStaged(session: Open, options: { readonly dryRun: 
   if (!options.dryRun && (result.outcome === "deployed" || result.outcome === "not-needed")) {
     // Consumed once: an activation that is presented (or already was) removes the staged pair.
     consumeStaged(config.stateDir, pair.meta.sha256);
-    ctx.store.appendHistory({ kind: "stage-activated", sha1: pair.meta.sha1, sha256: pair.meta.sha256, stagedAt: pair.meta.stagedAt, at: ctx.now().toISOString(), outcome: result.outcome });
+    ctx.store.appendHistory({
+      kind: "stage-activated",
+      sha1: pair.meta.sha1,
+      sha256: pair.meta.sha256,
+      stagedAt: pair.meta.stagedAt,
+      at: ctx.now().toISOString(),
+      outcome: result.outcome,
+    });
     ctx.log("info", `activated the staged pair SHA-256 ${pair.meta.sha256} (staged ${pair.meta.stagedAt}); it is no longer staged`);
   }
   return { kind: "rotation", result, staged };
@@ -186,22 +227,47 @@ export interface StageStepResult {
   readonly certNotAfter?: Date;
 }
 
-export async function runStageStep(session: Open, action: Extract<RunAction, { kind: "rotate" }>, assessment: Assessment, dryRun: boolean): Promise<StageStepResult | null> {
+export async function runStageStep(
+  session: Open,
+  action: Extract<RunAction, { kind: "rotate" }>,
+  assessment: Assessment,
+  dryRun: boolean,
+): Promise<StageStepResult | null> {
   const { ctx, config } = session;
   const staged = readStaged(config.stateDir, false);
-  const step = decideStage({ problem: action.problem, assessment, staged: staged?.meta ?? null, stageDays: config.stageDays, criticalDays: config.criticalDays, now: ctx.now() });
+  const step = decideStage({
+    problem: action.problem,
+    assessment,
+    staged: staged?.meta ?? null,
+    stageDays: config.stageDays,
+    criticalDays: config.criticalDays,
+    now: ctx.now(),
+  });
   const warnExit = assessment.problems.some((p) => p.code === "expiring") ? 1 : 0;
   switch (step.kind) {
     case "rotate":
       return null;
     case "wait":
       ctx.log("info", step.reason);
-      return { outcome: dryRun ? "dry-run: wait for the staged pair" : "staged-waiting", exitCode: warnExit, reason: step.reason, rotation: null, failed: false };
+      return {
+        outcome: dryRun ? "dry-run: wait for the staged pair" : "staged-waiting",
+        exitCode: warnExit,
+        reason: step.reason,
+        rotation: null,
+        failed: false,
+      };
     case "stage": {
       if (dryRun) return { outcome: "dry-run: would stage", exitCode: 0, reason: step.reason, rotation: null, failed: false };
       ctx.log("info", step.reason);
       const done = await stagePair(session, { dryRun: false, force: true });
-      if (done.outcome === "staged") return { outcome: "staged", exitCode: warnExit, reason: `${done.reason}; run activates it on ${done.staged.activateAt?.slice(0, 10) ?? "rotate --activate"}`, rotation: null, failed: false };
+      if (done.outcome === "staged")
+        return {
+          outcome: "staged",
+          exitCode: warnExit,
+          reason: `${done.reason}; run activates it on ${done.staged.activateAt?.slice(0, 10) ?? "rotate --activate"}`,
+          rotation: null,
+          failed: false,
+        };
       ctx.log("error", `staging refused: ${done.reason}`);
       return { outcome: done.outcome, exitCode: 2, reason: done.reason, rotation: null, failed: done.outcome === "refused" };
     }
@@ -213,8 +279,23 @@ export async function runStageStep(session: Open, action: Extract<RunAction, { k
         return { outcome: dryRun ? "dry-run: would refuse" : "refused", exitCode: 2, reason: activated.reason, rotation: null, failed: false };
       }
       const r = activated.result;
-      if (dryRun) return { outcome: r.outcome === "planned" ? "dry-run: would activate" : `dry-run: ${r.outcome}`, exitCode: r.outcome === "refused" ? 2 : 0, reason: step.reason, rotation: r, failed: false };
-      if (r.outcome === "deployed" || r.outcome === "not-needed") return { outcome: "activated", exitCode: 0, reason: `${step.reason}; ${r.reason}`, rotation: r, failed: false, certNotAfter: new Date(activated.staged.notAfter) };
+      if (dryRun)
+        return {
+          outcome: r.outcome === "planned" ? "dry-run: would activate" : `dry-run: ${r.outcome}`,
+          exitCode: r.outcome === "refused" ? 2 : 0,
+          reason: step.reason,
+          rotation: r,
+          failed: false,
+        };
+      if (r.outcome === "deployed" || r.outcome === "not-needed")
+        return {
+          outcome: "activated",
+          exitCode: 0,
+          reason: `${step.reason}; ${r.reason}`,
+          rotation: r,
+          failed: false,
+          certNotAfter: new Date(activated.staged.notAfter),
+        };
       if (r.outcome === "busy") return { outcome: "busy", exitCode: assessment.health === "warn" ? 1 : 2, reason: r.reason, rotation: r, failed: false };
       ctx.log("error", `activating the staged pair ${r.outcome}: ${r.reason}`);
       return { outcome: r.outcome, exitCode: 2, reason: r.reason, rotation: r, failed: r.outcome !== "refused" };

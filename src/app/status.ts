@@ -44,13 +44,26 @@ export async function collectStatus(config: Config, deps: StatusDependencies = {
   const recovered = deps.recover === false ? null : await recoverForStatus(config, deps.inSession === true);
   const selected = await selectBackend({ ...backendSettings(config), ...(deps.listener ? { listener: deps.listener } : {}) });
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
-  const outcome: InspectOutcome = backend ? await backend.inspect() : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
+  const outcome: InspectOutcome = backend
+    ? await backend.inspect()
+    : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
   const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];
   const presented = outcome.ok ? await probeListener(outcome.inspection, config.timeoutMs, deps.prober ?? probe) : null;
   const now = (deps.now ?? (() => new Date()))();
   const assessment = assess(outcome, presented, policy, now);
   const staged = deps.recover === false ? null : await stagedForStatus(config);
-  return { backend: backend?.kind ?? null, outcome, presented, assessment, policy, now, exitCode: exitCodeFor(assessment.health), recovered, removedLeftovers, staged };
+  return {
+    backend: backend?.kind ?? null,
+    outcome,
+    presented,
+    assessment,
+    policy,
+    now,
+    exitCode: exitCodeFor(assessment.health),
+    recovered,
+    removedLeftovers,
+    staged,
+  };
 }
 
 /** The staged pair's facts, never its key; null when none is staged or this user cannot read the state dir. */
@@ -75,7 +88,11 @@ async function recoverForStatus(config: Config, inSession: boolean): Promise<Sta
   }
 }
 
-async function recoverWith(config: Config, inSession: boolean, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<StatusReport["recovered"]> {
+async function recoverWith(
+  config: Config,
+  inSession: boolean,
+  log: ((level: "info" | "warn" | "error", message: string) => void) | undefined,
+): Promise<StatusReport["recovered"]> {
   // The session (rotation, hand-off) loads only when a journal is open: status stays quick.
   const { StateDir } = await import("../hosts/local/state-dir");
   const state = new StateDir(config.stateDir);
@@ -85,7 +102,11 @@ async function recoverWith(config: Config, inSession: boolean, log: ((level: "in
   const result = await recoverOpenJournal(config, { inSession, log });
   if (!result) return null;
   if ("busy" in result) return { outcome: "busy", reason: result.busy };
-  if ("handedOff" in result) return { outcome: "handed-off", reason: `${result.reason}: an interrupted rotation is being finished or undone by the SYSTEM task ${result.handedOff}; run rdpcert status again in a minute` };
+  if ("handedOff" in result)
+    return {
+      outcome: "handed-off",
+      reason: `${result.reason}: an interrupted rotation is being finished or undone by the SYSTEM task ${result.handedOff}; run rdpcert status again in a minute`,
+    };
   return { outcome: result.outcome, reason: `interrupted rotation ${result.journal.id} (at step ${result.journal.step}): ${result.reason}` };
 }
 

@@ -4,7 +4,16 @@ import { runCommand } from "../hosts/command-runner";
 import { installedCommand, writeBytes } from "../hosts/local/self";
 import { StateDir } from "../hosts/local/state-dir";
 import { calendarFromCron } from "../schedule/task/cron-daily";
-import { DEFAULT_UNIT_DIR, type TaskCommand, type TaskStep, installSystemd, removeSystemd, showSystemd, systemdRunning, systemdUnits } from "../schedule/task/systemd";
+import {
+  DEFAULT_UNIT_DIR,
+  type TaskCommand,
+  type TaskStep,
+  installSystemd,
+  removeSystemd,
+  showSystemd,
+  systemdRunning,
+  systemdUnits,
+} from "../schedule/task/systemd";
 import { TASK_NAME, installWindowsTask, removeWindowsTask, showWindowsTask, taskXml } from "../schedule/task/windows-task";
 import { ExitCode } from "../core/exit-code";
 
@@ -34,7 +43,10 @@ export interface TaskOutput {
 const output = (exitCode: number, stdout: string, stderr = ""): TaskOutput => ({ exitCode, stdout, stderr, usage: null });
 
 function report(steps: TaskStep[]): TaskOutput {
-  return output(steps.every((s) => s.ok) ? ExitCode.OK : ExitCode.CRITICAL, steps.map((step) => (step.ok ? `ok    ${step.did}\n` : `FAIL  ${step.did}: ${step.reason}\n`)).join(""));
+  return output(
+    steps.every((s) => s.ok) ? ExitCode.OK : ExitCode.CRITICAL,
+    steps.map((step) => (step.ok ? `ok    ${step.did}\n` : `FAIL  ${step.did}: ${step.reason}\n`)).join(""),
+  );
 }
 
 /** `rdpcert task install|remove|show`: the OS scheduler entry that runs `rdpcert run`. */
@@ -80,7 +92,11 @@ export async function taskAction(config: Config, options: TaskOptions): Promise<
   }
   if (!(options.systemdRunning ?? systemdRunning)()) {
     // Units that systemd never loads would make `task show` say "installed": write nothing.
-    return output(ExitCode.CRITICAL, "", `rdpcert: systemd is not running on this host (no /run/systemd/system), so nothing was written; see the units with 'rdpcert task ${options.action} --print', or run 'rdpcert schedule' under another supervisor\n`);
+    return output(
+      ExitCode.CRITICAL,
+      "",
+      `rdpcert: systemd is not running on this host (no /run/systemd/system), so nothing was written; see the units with 'rdpcert task ${options.action} --print', or run 'rdpcert schedule' under another supervisor\n`,
+    );
   }
   return report(options.action === "install" ? await installSystemd(runCommand, options.unitDir, units) : await removeSystemd(runCommand, options.unitDir));
 }

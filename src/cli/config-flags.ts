@@ -38,7 +38,8 @@ export function flagOverrides(command: Command, exclude: readonly string[] = [])
     if (!typed(flag) || exclude.includes(flag)) continue;
     // A path typed on the command line is taken from the working directory, as admins expect;
     // the config file and RDPCERT_* variables must give absolute ones (core/config.ts).
-    out[field] = flag === "keyBits" ? Number(opts[flag]) : PATH_FLAGS.has(flag) && typeof opts[flag] === "string" && opts[flag] !== "" ? resolve(opts[flag]) : opts[flag];
+    out[field] =
+      flag === "keyBits" ? Number(opts[flag]) : PATH_FLAGS.has(flag) && typeof opts[flag] === "string" && opts[flag] !== "" ? resolve(opts[flag]) : opts[flag];
   }
   if (typed("restart") && opts.restart === false) {
     if (typed("restartCommand")) throw new UsageError("--restart-command and --no-restart contradict each other: pass one");
@@ -47,7 +48,6 @@ export function flagOverrides(command: Command, exclude: readonly string[] = [])
   if (typed("postHook")) out.postChangeCommand = splitCommand(String(opts.postHook), "--post-hook");
   return out;
 }
-
 
 /**
  * The effective configuration for a command, the same rule for every command:
@@ -62,7 +62,9 @@ export async function configFor(command: Command, options: { missingIsDefault?: 
   const explicit = command.getOptionValueSource("config") === "cli" && !options.missingIsDefault;
   const { unknownEnvVariables } = await import("../core/config-defaults");
   for (const unknown of unknownEnvVariables(process.env)) {
-    process.stderr.write(`rdpcert: warning: ${unknown.name} is not an rdpcert setting, so it is ignored${unknown.nearest ? ` (did you mean ${unknown.nearest}?)` : ""}\n`);
+    process.stderr.write(
+      `rdpcert: warning: ${unknown.name} is not an rdpcert setting, so it is ignored${unknown.nearest ? ` (did you mean ${unknown.nearest}?)` : ""}\n`,
+    );
   }
   return loadConfig(command.opts<{ config: string }>().config, explicit, flagOverrides(command, options.exclude));
 }

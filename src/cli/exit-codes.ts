@@ -69,7 +69,8 @@ const ERRNO: Readonly<Record<string, { meaning: string; fix: string }>> = {
 export function describeFailure(error: unknown): Failure {
   if (error instanceof UsageError || (error instanceof Error && error.name === "ConfigError")) return { code: "usage", message: error.message, fix: null };
   // A refusal with its own fix (the state dir's trust rules: hosts/local/trust.ts).
-  if (error instanceof Error && error.name === "UntrustedPathError") return { code: "untrusted", message: error.message, fix: (error as Error & { fix?: string }).fix ?? null };
+  if (error instanceof Error && error.name === "UntrustedPathError")
+    return { code: "untrusted", message: error.message, fix: (error as Error & { fix?: string }).fix ?? null };
   const e = error as NodeJS.ErrnoException & { dest?: string };
   if (e instanceof Error && typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code) && typeof e.syscall === "string") {
     const known = ERRNO[e.code];

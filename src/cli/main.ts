@@ -109,7 +109,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (argv.includes("--json")) {
         try {
           const message = error.message.replace(/^error: /, "");
-          process.stdout.write(`${jsonText({ schema: ERROR_SCHEMA, command: argv.find((a) => !a.startsWith("-")) ?? null, outcome: "error", exitCode: ExitCode.UNKNOWN, error: { code: "usage", message, fix: null } })}\n`);
+          process.stdout.write(
+            `${jsonText({ schema: ERROR_SCHEMA, command: argv.find((a) => !a.startsWith("-")) ?? null, outcome: "error", exitCode: ExitCode.UNKNOWN, error: { code: "usage", message, fix: null } })}\n`,
+          );
         } catch {
           // stdout is gone: the exit code still tells.
         }
@@ -120,7 +122,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const debug = argv.includes("--debug");
     try {
       if (argv.includes("--json")) {
-        process.stdout.write(`${jsonText({ schema: ERROR_SCHEMA, command: argv.find((a) => !a.startsWith("-")) ?? null, outcome: "error", exitCode: ExitCode.UNKNOWN, error: failure })}\n`);
+        process.stdout.write(
+          `${jsonText({ schema: ERROR_SCHEMA, command: argv.find((a) => !a.startsWith("-")) ?? null, outcome: "error", exitCode: ExitCode.UNKNOWN, error: failure })}\n`,
+        );
       }
       process.stderr.write(`rdpcert: ${terminalField(failure.message)}${failure.fix ? `: ${terminalField(failure.fix)}` : ""}\n`);
       if (debug && error instanceof Error && error.stack) process.stderr.write(`${terminalText(error.stack)}\n`);

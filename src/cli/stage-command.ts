@@ -11,19 +11,33 @@ import { ExitCode } from "./exit-codes";
 export async function stageCommand(
   session: Extract<Session, { ok: true }>,
   what: "stage" | "activate",
-  options: { readonly dryRun: boolean; readonly json: boolean; readonly force: boolean; readonly yes: boolean; readonly write: (result: RotationResult, extra?: object) => Promise<number> },
+  options: {
+    readonly dryRun: boolean;
+    readonly json: boolean;
+    readonly force: boolean;
+    readonly yes: boolean;
+    readonly write: (result: RotationResult, extra?: object) => Promise<number>;
+  },
 ): Promise<number> {
   const app = await import("../app/stage");
   const { jsonText, terminalText } = await import("../core/terminal-safe");
   const refuse = (reason: string, fix: string | null, extra: object = {}): number => {
-    process.stdout.write(options.json ? `${jsonText({ schema: "rdpcert.rotate/v1", generatedAt: new Date().toISOString(), dryRun: options.dryRun, outcome: "refused", exitCode: ExitCode.UNKNOWN, reason, fix, ...extra }, 2)}\n` : terminalText(`refused  ${reason}\n${fix ? `  fix: ${fix}\n` : ""}`));
+    process.stdout.write(
+      options.json
+        ? `${jsonText({ schema: "rdpcert.rotate/v1", generatedAt: new Date().toISOString(), dryRun: options.dryRun, outcome: "refused", exitCode: ExitCode.UNKNOWN, reason, fix, ...extra }, 2)}\n`
+        : terminalText(`refused  ${reason}\n${fix ? `  fix: ${fix}\n` : ""}`),
+    );
     return ExitCode.UNKNOWN;
   };
   if (what === "stage") {
     const { renderStageText, stageExitCode } = await import("./render/stage-render");
     const result = await app.stagePair(session, { dryRun: options.dryRun, force: options.force });
     const code = stageExitCode(result);
-    process.stdout.write(options.json ? `${jsonText({ schema: "rdpcert.rotate/v1", generatedAt: new Date().toISOString(), dryRun: options.dryRun, exitCode: code, ...result }, 2)}\n` : terminalText(renderStageText(result, options.dryRun)));
+    process.stdout.write(
+      options.json
+        ? `${jsonText({ schema: "rdpcert.rotate/v1", generatedAt: new Date().toISOString(), dryRun: options.dryRun, exitCode: code, ...result }, 2)}\n`
+        : terminalText(renderStageText(result, options.dryRun)),
+    );
     return code;
   }
   if (!options.dryRun && !options.yes) {

@@ -98,7 +98,8 @@ export function assess(configured: InspectOutcome, presented: ProbeResult | null
     }
   }
   for (const finding of inspection.findings) {
-    if (finding.fixedByReplacement && finding.severity !== "info") problems.push({ verdict: "WARN", code: finding.code, reason: finding.message, fix: finding.fix, fixedByReplacement: true });
+    if (finding.fixedByReplacement && finding.severity !== "info")
+      problems.push({ verdict: "WARN", code: finding.code, reason: finding.message, fix: finding.fix, fixedByReplacement: true });
   }
   for (const prediction of inspection.afterRestart ?? []) {
     problems.push({ verdict: "WARN", code: prediction.code, reason: prediction.message, fix: prediction.fix, fixedByReplacement: false });
@@ -107,7 +108,14 @@ export function assess(configured: InspectOutcome, presented: ProbeResult | null
   return finish(problems, configuredCert, presented?.certificate ?? null, renewal, okReason(configuredCert, presented, now), unchecked);
 }
 
-function finish(found: Found[], configured: CertificateInfo | null, presented: CertificateInfo | null, renewal: Date | null, okReason: string, unchecked: readonly string[]): Assessment {
+function finish(
+  found: Found[],
+  configured: CertificateInfo | null,
+  presented: CertificateInfo | null,
+  renewal: Date | null,
+  okReason: string,
+  unchecked: readonly string[],
+): Assessment {
   const problems: Problem[] = found.map((p) => ({ ...p, fixedByReplacement: p.fixedByReplacement ?? REPLACEABLE.has(p.code) }));
   const sorted = [...problems].sort((a, b) => VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict));
   const primary = sorted[0];
@@ -191,11 +199,26 @@ function inspectConfigured(inspection: HostInspection, presented: ProbeResult | 
     const validity = validityAt(info, now, policy.warnDays);
     const where = `the configured certificate (${info.subject})`;
     if (validity.state === "expired") {
-      problems.push({ verdict: "EXPIRED", code: "expired", reason: `${where}: ${describeValidity(validity)}, on ${info.notAfter.toISOString().slice(0, 10)}`, fix: renewFix(backend, issuance, inspection.listener.port) });
+      problems.push({
+        verdict: "EXPIRED",
+        code: "expired",
+        reason: `${where}: ${describeValidity(validity)}, on ${info.notAfter.toISOString().slice(0, 10)}`,
+        fix: renewFix(backend, issuance, inspection.listener.port),
+      });
     } else if (validity.state === "not-yet-valid") {
-      problems.push({ verdict: "NOT-YET-VALID", code: "not-yet-valid", reason: `${where}: ${describeValidity(validity)}`, fix: "check the host clock (timedatectl / w32tm /query /status) and the certificate's notBefore" });
+      problems.push({
+        verdict: "NOT-YET-VALID",
+        code: "not-yet-valid",
+        reason: `${where}: ${describeValidity(validity)}`,
+        fix: "check the host clock (timedatectl / w32tm /query /status) and the certificate's notBefore",
+      });
     } else if (validity.state === "expiring") {
-      problems.push({ verdict: "WARN", code: "expiring", reason: `${where}: ${describeValidity(validity)}`, fix: renewFix(backend, issuance, inspection.listener.port) });
+      problems.push({
+        verdict: "WARN",
+        code: "expiring",
+        reason: `${where}: ${describeValidity(validity)}`,
+        fix: renewFix(backend, issuance, inspection.listener.port),
+      });
     }
   }
   return info;
@@ -228,7 +251,13 @@ function inspectPresented(
         // a reset or close during negotiation on a host whose own evidence says the key is broken is that key's
         // symptom, so the repair that fixes the key may go ahead; without that evidence it stays DOWN and blocks.
         if (backend === "windows" && explained && /reset|closed/i.test(error.message)) {
-          problems.push({ verdict: "CORRUPT", code: "negotiation-dropped", reason: `the listener dropped the connection: ${error.message}, which the key problem the host reports explains`, fix: unusableFix(backend), fixedByReplacement: true });
+          problems.push({
+            verdict: "CORRUPT",
+            code: "negotiation-dropped",
+            reason: `the listener dropped the connection: ${error.message}, which the key problem the host reports explains`,
+            fix: unusableFix(backend),
+            fixedByReplacement: true,
+          });
           return;
         }
         problems.push({ verdict: "DOWN", code: `listener-${error.kind}`, reason: `the listener is not answering: ${error.message}`, fix: downFix(backend) });
@@ -251,7 +280,10 @@ function inspectPresented(
             verdict: "DOWNGRADED",
             code: "tls-versions",
             reason: `the TLS handshake failed (${error.message}): the server offers only ${versions.join(", ")} (ssl_protocols), which current clients and OpenSSL refuse; they need TLS 1.2 or 1.3`,
-            fix: backend === "xrdp" ? "set ssl_protocols=TLSv1.2, TLSv1.3 in [Globals] of xrdp.ini (xrdp uses it from the next connection)" : "enable TLS 1.2 in Schannel (HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols)",
+            fix:
+              backend === "xrdp"
+                ? "set ssl_protocols=TLSv1.2, TLSv1.3 in [Globals] of xrdp.ini (xrdp uses it from the next connection)"
+                : "enable TLS 1.2 in Schannel (HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols)",
             fixedByReplacement: false,
           });
           return;
@@ -294,12 +326,28 @@ function inspectPresented(
   if (configured && cert.thumbprint === configured.thumbprint) return;
   const validity = validityAt(cert, now, policy.warnDays);
   if (!configured && inspection.certificate.state === "unchecked" && validity.state === "expiring") {
-    problems.push({ verdict: "WARN", code: "presented-expiring", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: renewFix(backend, inspection.issuance, inspection.listener.port), fixedByReplacement: false });
+    problems.push({
+      verdict: "WARN",
+      code: "presented-expiring",
+      reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`,
+      fix: renewFix(backend, inspection.issuance, inspection.listener.port),
+      fixedByReplacement: false,
+    });
   }
   if (validity.state === "expired") {
-    problems.push({ verdict: "EXPIRED", code: "presented-expired", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: mismatchFix(backend, listener.port) });
+    problems.push({
+      verdict: "EXPIRED",
+      code: "presented-expired",
+      reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`,
+      fix: mismatchFix(backend, listener.port),
+    });
   } else if (validity.state === "not-yet-valid") {
-    problems.push({ verdict: "NOT-YET-VALID", code: "presented-not-yet-valid", reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`, fix: "check the host clock" });
+    problems.push({
+      verdict: "NOT-YET-VALID",
+      code: "presented-not-yet-valid",
+      reason: `the presented certificate (${cert.subject}): ${describeValidity(validity)}`,
+      fix: "check the host clock",
+    });
   }
 }
 
@@ -325,7 +373,8 @@ function replaceFix(backend: BackendKind, issuance: Issuance, port: number | nul
 function renewFix(backend: BackendKind, issuance: Issuance, port: number | null = null): string {
   if (backend === "gnome-remote-desktop") return GRD_FIXES.replace(issuance);
   if (issuance === "ca-issued") {
-    if (isPairServer(backend)) return `renew it with the issuing CA, then sudo rdpcert deploy --backend ${backend}${port ? ` --port ${port}` : ""} --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (rdpcert never deletes a CA-issued certificate)`;
+    if (isPairServer(backend))
+      return `renew it with the issuing CA, then sudo rdpcert deploy --backend ${backend}${port ? ` --port ${port}` : ""} --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (rdpcert never deletes a CA-issued certificate)`;
     return `renew it with the issuing CA, then ${backend === "xrdp" ? "sudo rdpcert deploy --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes (certbot: --from-certbot)" : "rdpcert deploy --pfx FILE.pfx --yes (or --thumbprint HASH)"} (rdpcert never deletes a CA-issued certificate)`;
   }
   return `${replaceFix(backend, issuance, port)}; rdpcert run (the schedule: rdpcert task install) does this before it expires`;

@@ -1,11 +1,6 @@
 import { type KeyObject, X509Certificate, createHash } from "node:crypto";
 import { DerError, type Tlv, children, decodeOid, readTlv } from "./der";
-import {
-  OID_KEY_USAGE,
-  extendedKeyUsageNames,
-  keyUsageBitNames,
-  signatureAlgorithmNames,
-} from "./oids";
+import { OID_KEY_USAGE, extendedKeyUsageNames, keyUsageBitNames, signatureAlgorithmNames } from "./oids";
 
 export const DAY_MS = 86_400_000;
 
@@ -121,7 +116,10 @@ function oneLineName(name: string): string {
 
 function splitSubjectAltName(san: string | undefined): string[] {
   if (!san) return [];
-  return san.split(/,\s*/).map((entry) => entry.replace(/^IP Address:/, "IP:")).filter(Boolean);
+  return san
+    .split(/,\s*/)
+    .map((entry) => entry.replace(/^IP Address:/, "IP:"))
+    .filter(Boolean);
 }
 
 function curveBits(curve: string | undefined): number | undefined {

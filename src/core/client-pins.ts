@@ -57,7 +57,8 @@ export function knownHosts2Pin(text: string | null, host: string, port: number):
   if (!entry) return { kind: "none" };
   const hex = normalizeSha256(entry.fingerprint);
   // FreeRDP 2 compares with strcmp against its own rendering: anything else (upper case, a legacy SHA-1) is a changed certificate to it.
-  if (hex === null || entry.fingerprint !== colonHex(hex)) return { kind: "unreadable", reason: `its fingerprint is not FreeRDP 2's lower-case colon SHA-256, so FreeRDP 2 treats it as a changed certificate` };
+  if (hex === null || entry.fingerprint !== colonHex(hex))
+    return { kind: "unreadable", reason: `its fingerprint is not FreeRDP 2's lower-case colon SHA-256, so FreeRDP 2 treats it as a changed certificate` };
   return { kind: "pin", algorithm: "sha256", hex };
 }
 

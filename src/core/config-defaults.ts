@@ -65,7 +65,13 @@ export function hasEnvOverrides(env: Readonly<Record<string, string | undefined>
  * that is "expiring" or "due" the day it is issued is replaced on every pass.
  * Null when the fields fit together; else one line naming both fields.
  */
-export function churnError(config: { readonly warnDays: number; readonly rotateDays: number | null; readonly validityDays: number; readonly renewalFraction: number; readonly stageDays?: number | null }): string | null {
+export function churnError(config: {
+  readonly warnDays: number;
+  readonly rotateDays: number | null;
+  readonly validityDays: number;
+  readonly renewalFraction: number;
+  readonly stageDays?: number | null;
+}): string | null {
   const { warnDays, rotateDays, validityDays, renewalFraction } = config;
   const stageDays = config.stageDays ?? null;
   // A staged pair ages from the day it is made: activated stageDays later, it must not already warn.
@@ -85,10 +91,24 @@ export function churnError(config: { readonly warnDays: number; readonly rotateD
 }
 
 /** What a post-change hook finds in its environment (docs/hooks-and-staging.md): a hook that runs rdpcert again must not be warned about them. */
-export const POST_CHANGE_VARIABLES = ["RDPCERT_LISTENER", "RDPCERT_OLD_SHA1", "RDPCERT_OLD_SHA256", "RDPCERT_NEW_SHA1", "RDPCERT_NEW_SHA256", "RDPCERT_BUNDLE"] as const;
+export const POST_CHANGE_VARIABLES = [
+  "RDPCERT_LISTENER",
+  "RDPCERT_OLD_SHA1",
+  "RDPCERT_OLD_SHA256",
+  "RDPCERT_NEW_SHA1",
+  "RDPCERT_NEW_SHA256",
+  "RDPCERT_BUNDLE",
+] as const;
 
 /** Variables that are not settings but that rdpcert reads (threads, test hooks, tools). */
-const OTHER_RDPCERT_VARIABLES = new Set(["RDPCERT_PROBE_THREADS", "RDPCERT_TEST_FAULT", "RDPCERT_XRDP_BIN", "RDPCERT_PWSH", "RDPCERT_BENCH_RUSAGE", ...POST_CHANGE_VARIABLES]);
+const OTHER_RDPCERT_VARIABLES = new Set([
+  "RDPCERT_PROBE_THREADS",
+  "RDPCERT_TEST_FAULT",
+  "RDPCERT_XRDP_BIN",
+  "RDPCERT_PWSH",
+  "RDPCERT_BENCH_RUSAGE",
+  ...POST_CHANGE_VARIABLES,
+]);
 
 /** `RDPCERT_*` variables that name no setting (a typo is otherwise silently ignored), each with the nearest setting's name. */
 export function unknownEnvVariables(env: Readonly<Record<string, string | undefined>>): { name: string; nearest: string | null }[] {

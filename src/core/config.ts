@@ -39,11 +39,20 @@ export const configSchema = z
     /** gnome-remote-desktop's system-mode configuration (46+). */
     grdConf: absolutePath.default("/etc/gnome-remote-desktop/grd.conf"),
     /** gnome-remote-desktop in user mode: the user whose session serves RDP; null: the owner of the listening process. */
-    grdUser: z.string().min(1).regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, "a user name").nullable().default(null),
+    grdUser: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, "a user name")
+      .nullable()
+      .default(null),
     warnDays: z.number().int().min(0).max(3650).default(30),
     criticalDays: z.number().int().min(0).max(3650).default(7),
     /** Renew a self-signed certificate after this fraction of its lifetime. */
-    renewalFraction: z.number().gt(0).lt(1).default(2 / 3),
+    renewalFraction: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(2 / 3),
     /** Instead of the fraction: renew when this many days are left. */
     rotateDays: z.number().int().min(1).max(3650).nullable().default(null),
     autoRepair: z.boolean().default(true),
@@ -117,7 +126,12 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === "unrecognized_keys") return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")} (allowed: ${CONFIG_FIELDS.join(", ")})`;
   // A command typed as one string: it is never split or run through a shell, so say how to write it.
   if ((path === "restartCommand" || path === "renewCommand" || path === "postChangeCommand") && typeof value === "string" && value !== "auto") {
-    const example = path === "restartCommand" ? '["systemctl","restart","xrdp"]' : path === "renewCommand" ? '["/usr/bin/certbot","renew","--quiet"]' : '["/usr/local/sbin/publish-rdp-pins"]';
+    const example =
+      path === "restartCommand"
+        ? '["systemctl","restart","xrdp"]'
+        : path === "renewCommand"
+          ? '["/usr/bin/certbot","renew","--quiet"]'
+          : '["/usr/local/sbin/publish-rdp-pins"]';
     return `${path}: ${JSON.stringify(value)} is not allowed: it must be an argv array (never run through a shell), e.g. ${example}${path === "restartCommand" ? ', or "auto", or null' : ", or null"}`;
   }
   return `${path}: ${JSON.stringify(value)} is not allowed (${issue.message})`;
@@ -142,7 +156,8 @@ export function validateConfig(input: unknown, source: string): ConfigResult {
   if (input === null || typeof input !== "object" || Array.isArray(input)) return { ok: false, error: `${source}: the configuration must be a JSON object` };
   // Before the schema: a value nested thousands deep would overflow the stack of the validator and of the message.
   const deep = tooDeep(input as Record<string, unknown>);
-  if (deep !== null) return { ok: false, error: `${source}: ${deep}: the value is nested more than ${MAX_DEPTH} levels deep, which no field of rdpcert's configuration allows` };
+  if (deep !== null)
+    return { ok: false, error: `${source}: ${deep}: the value is nested more than ${MAX_DEPTH} levels deep, which no field of rdpcert's configuration allows` };
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) return { ok: false, error: `${source}: ${describeIssue(parsed.error.issues[0]!, input)}` };
   const churn = churnError(parsed.data);
@@ -198,4 +213,3 @@ export function resolveConfig(
   const named = fromEnv.names.length ? ` (environment overrides: ${fromEnv.names.join(", ")})` : "";
   return { ok: false, error: `${result.error}${named}` };
 }
-

@@ -178,15 +178,22 @@ export function readPfx(data: Buffer, password: string, origin: string): DeployM
   } catch (error) {
     if (error instanceof IterationLimit) throw error.total ? tooMuchWork(origin, error.count) : tooManyIterations(origin, error.count, "an encrypted bag");
     const text = (error as Error).message ?? "";
-    if (/password|MAC/i.test(text)) throw new DeployInputError(`${origin}: the PFX password is wrong`, "give the password in --pfx-password-file FILE, or on standard input");
-    throw new DeployInputError(`${origin} cannot be read as PKCS#12 (${text.split("\n")[0]})`, "export it again with AES-256 or 3DES (openssl pkcs12 -export, or Export-PfxCertificate)");
+    if (/password|MAC/i.test(text))
+      throw new DeployInputError(`${origin}: the PFX password is wrong`, "give the password in --pfx-password-file FILE, or on standard input");
+    throw new DeployInputError(
+      `${origin} cannot be read as PKCS#12 (${text.split("\n")[0]})`,
+      "export it again with AES-256 or 3DES (openssl pkcs12 -export, or Export-PfxCertificate)",
+    );
   }
   const certificates: Buffer[] = [];
   for (const bag of p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? []) {
     if (bag.cert) certificates.push(Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), "binary"));
     else if (bag.asn1) certificates.push(Buffer.from(forge.asn1.toDer(bag.asn1).getBytes(), "binary"));
   }
-  const keyBags = [...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []), ...(p12.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? [])];
+  const keyBags = [
+    ...(p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []),
+    ...(p12.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!] ?? []),
+  ];
   let keyPem: string | null = null;
   for (const bag of keyBags) {
     if (bag.key) {
@@ -195,7 +202,9 @@ export function readPfx(data: Buffer, password: string, origin: string): DeployM
     }
     if (bag.asn1) {
       // forge parses RSA keys only: an EC key stays as its PrivateKeyInfo, which Node reads.
-      keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(forge.asn1.toDer(bag.asn1).getBytes(), "binary").toString("base64").replace(/.{1,64}/g, "$&\n")}-----END PRIVATE KEY-----\n`;
+      keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(forge.asn1.toDer(bag.asn1).getBytes(), "binary")
+        .toString("base64")
+        .replace(/.{1,64}/g, "$&\n")}-----END PRIVATE KEY-----\n`;
       break;
     }
   }
@@ -228,11 +237,17 @@ const FIX_ITERATIONS = "export it again with a usual iteration count (Export-Pfx
 
 function tooManyIterations(origin: string, count: number, where: string): DeployInputError {
   const shown = Number.isFinite(count) ? count.toLocaleString("en-US") : "an invalid or absurd number of";
-  return new DeployInputError(`${origin}: the PFX asks for ${shown} key-derivation iterations for ${where}; rdpcert refuses more than ${MAX_PFX_ITERATIONS.toLocaleString("en-US")} (usual: 2,000 to 10,000)`, FIX_ITERATIONS);
+  return new DeployInputError(
+    `${origin}: the PFX asks for ${shown} key-derivation iterations for ${where}; rdpcert refuses more than ${MAX_PFX_ITERATIONS.toLocaleString("en-US")} (usual: 2,000 to 10,000)`,
+    FIX_ITERATIONS,
+  );
 }
 
 function tooMuchWork(origin: string, total: number): DeployInputError {
-  return new DeployInputError(`${origin}: the PFX asks for ${total.toLocaleString("en-US")} key-derivation iterations in all; rdpcert refuses more than ${MAX_PFX_TOTAL_ITERATIONS.toLocaleString("en-US")}`, FIX_ITERATIONS);
+  return new DeployInputError(
+    `${origin}: the PFX asks for ${total.toLocaleString("en-US")} key-derivation iterations in all; rdpcert refuses more than ${MAX_PFX_TOTAL_ITERATIONS.toLocaleString("en-US")}`,
+    FIX_ITERATIONS,
+  );
 }
 
 /** OIDs whose parameters are SEQUENCE { salt, iterationCount, ... }: PKCS#12 PBE (RFC 7292 B), PBES1 and PBKDF2 (RFC 8018). */
@@ -268,14 +283,26 @@ function pfxIterationCounts(forge: typeof Forge, pfx: Forge.asn1.Asn1): { mac: n
   const walk = (node: Forge.asn1.Asn1, depth: number): void => {
     if (--budget < 0 || depth > 200) return;
     const kids = children(node);
-    if (node.tagClass === Class.UNIVERSAL && node.type === Type.SEQUENCE && kids.length >= 2 && kids[0]!.type === Type.OID && typeof kids[0]!.value === "string") {
+    if (
+      node.tagClass === Class.UNIVERSAL &&
+      node.type === Type.SEQUENCE &&
+      kids.length >= 2 &&
+      kids[0]!.type === Type.OID &&
+      typeof kids[0]!.value === "string"
+    ) {
       const oid = forge.asn1.derToOid(kids[0]!.value);
       const params = children(kids[1]!);
       if (ITERATED_OIDS.has(oid) && params[1]?.type === Type.INTEGER && typeof params[1].value === "string") encryption.push(iterationValue(params[1].value));
     }
     for (const kid of kids) walk(kid, depth + 1);
     // An OCTET STRING that holds DER (the PFX's AuthenticatedSafe, a SafeContents, a certificate): look inside.
-    if (node.tagClass === Class.UNIVERSAL && node.type === Type.OCTETSTRING && typeof node.value === "string" && node.value.charCodeAt(0) === 0x30 && depth < 64) {
+    if (
+      node.tagClass === Class.UNIVERSAL &&
+      node.type === Type.OCTETSTRING &&
+      typeof node.value === "string" &&
+      node.value.charCodeAt(0) === 0x30 &&
+      depth < 64
+    ) {
       let inner: Forge.asn1.Asn1 | null = null;
       try {
         inner = forge.asn1.fromDer(forge.util.createBuffer(node.value), true);
@@ -326,7 +353,8 @@ function withIterationLimit<T>(forge: typeof Forge, work: () => T): T {
     const digest = FORGE_DIGESTS[name];
     // forge treats a string as one byte per character: the native path takes only strings where that is exact.
     const bytes = (v: unknown): v is string => typeof v === "string" && ![...v].some((c) => c.charCodeAt(0) > 0xff);
-    if (callback !== undefined || !digest || !bytes(password) || !bytes(salt) || typeof iterations !== "number" || typeof dkLen !== "number") return pbkdf2.apply(forge.pkcs5, args);
+    if (callback !== undefined || !digest || !bytes(password) || !bytes(salt) || typeof iterations !== "number" || typeof dkLen !== "number")
+      return pbkdf2.apply(forge.pkcs5, args);
     return pbkdf2Sync(Buffer.from(password, "latin1"), Buffer.from(salt, "latin1"), iterations, dkLen, digest).toString("latin1");
   };
   try {
@@ -465,7 +493,10 @@ function normalizeKey(keyPem: string, origin: string): string {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ERR_MISSING_PASSPHRASE" || /ENCRYPTED/.test(keyPem.slice(0, 64))) {
-      throw new DeployInputError(`the private key in ${origin} is encrypted`, "give the key unencrypted in a file only root can read (openssl pkey -in KEY -out KEY.plain), or a PFX with its password");
+      throw new DeployInputError(
+        `the private key in ${origin} is encrypted`,
+        "give the key unencrypted in a file only root can read (openssl pkey -in KEY -out KEY.plain), or a PFX with its password",
+      );
     }
     throw new DeployInputError(`the private key in ${origin} cannot be read`, "give a PEM private key (PKCS#8, PKCS#1 or SEC1)");
   }
@@ -483,7 +514,8 @@ export function checkMaterial(material: DeployMaterial, options: CheckOptions): 
 
 function check(material: DeployMaterial, options: CheckOptions): CheckOutcome {
   const { origin } = material;
-  if (material.certificates.length === 0) throw new DeployInputError(`${origin} holds no certificate`, "give the certificate as PEM (-----BEGIN CERTIFICATE-----)");
+  if (material.certificates.length === 0)
+    throw new DeployInputError(`${origin} holds no certificate`, "give the certificate as PEM (-----BEGIN CERTIFICATE-----)");
   if (material.certificates.length > MAX_CERTIFICATES) {
     throw new DeployInputError(
       `${origin} holds ${material.certificates.length} certificates; a certificate chain has at most ${MAX_CERTIFICATES} (the leaf, its intermediates, perhaps a root)`,
@@ -509,9 +541,18 @@ function check(material: DeployMaterial, options: CheckOptions): CheckOutcome {
   const t = options.now.getTime();
   const notBefore = new Date(leaf.x509.validFrom);
   const notAfter = new Date(leaf.x509.validTo);
-  if (t > notAfter.getTime()) throw new DeployInputError(`the certificate ${label(leaf)} expired on ${notAfter.toISOString()}`, "renew it with its CA and deploy the new one");
-  if (t < notBefore.getTime()) throw new DeployInputError(`the certificate ${label(leaf)} is not valid until ${notBefore.toISOString()}`, "check this host's clock, or deploy it once it is valid");
-  if (leaf.x509.ca || isCa(leaf)) throw new DeployInputError(`the certificate ${label(leaf)} is a CA certificate, not a server certificate`, "deploy the server certificate that the CA issued, with its key");
+  if (t > notAfter.getTime())
+    throw new DeployInputError(`the certificate ${label(leaf)} expired on ${notAfter.toISOString()}`, "renew it with its CA and deploy the new one");
+  if (t < notBefore.getTime())
+    throw new DeployInputError(
+      `the certificate ${label(leaf)} is not valid until ${notBefore.toISOString()}`,
+      "check this host's clock, or deploy it once it is valid",
+    );
+  if (leaf.x509.ca || isCa(leaf))
+    throw new DeployInputError(
+      `the certificate ${label(leaf)} is a CA certificate, not a server certificate`,
+      "deploy the server certificate that the CA issued, with its key",
+    );
   const eku = extendedKeyUsage(leaf);
   if (eku !== null && !eku.some((p) => p === OID_SERVER_AUTH || p === OID_REMOTE_DESKTOP_AUTH || p === OID_ANY_EKU)) {
     throw new DeployInputError(
@@ -521,24 +562,46 @@ function check(material: DeployMaterial, options: CheckOptions): CheckOutcome {
   }
   const usage = keyUsageBits(leaf);
   if (usage && !usage.digitalSignature && !usage.keyEncipherment) {
-    throw new DeployInputError(`the certificate ${label(leaf)} has a key usage that allows neither digitalSignature nor keyEncipherment: no TLS handshake can use it`, "request a TLS server certificate");
+    throw new DeployInputError(
+      `the certificate ${label(leaf)} has a key usage that allows neither digitalSignature nor keyEncipherment: no TLS handshake can use it`,
+      "request a TLS server certificate",
+    );
   }
   const key = leaf.x509.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === "rsa") {
-    if ((details.modulusLength ?? 0) < 2048) throw new DeployInputError(`the certificate's RSA key has ${details.modulusLength ?? "?"} bits; RDP clients need 2048 or more`, "request a certificate with an RSA 2048+ or EC P-256+ key");
+    if ((details.modulusLength ?? 0) < 2048)
+      throw new DeployInputError(
+        `the certificate's RSA key has ${details.modulusLength ?? "?"} bits; RDP clients need 2048 or more`,
+        "request a certificate with an RSA 2048+ or EC P-256+ key",
+      );
   } else if (key.asymmetricKeyType === "ec") {
-    if (!STRONG_CURVES.has(details.namedCurve ?? "")) throw new DeployInputError(`the certificate's EC key is on ${details.namedCurve ?? "an unknown curve"}; use P-256, P-384 or P-521`, "request a certificate with an RSA 2048+ or EC P-256+ key");
+    if (!STRONG_CURVES.has(details.namedCurve ?? ""))
+      throw new DeployInputError(
+        `the certificate's EC key is on ${details.namedCurve ?? "an unknown curve"}; use P-256, P-384 or P-521`,
+        "request a certificate with an RSA 2048+ or EC P-256+ key",
+      );
   } else {
-    throw new DeployInputError(`the certificate's ${key.asymmetricKeyType ?? "unknown"} key is not one that RDP clients accept`, "request a certificate with an RSA 2048+ or EC P-256+ key");
+    throw new DeployInputError(
+      `the certificate's ${key.asymmetricKeyType ?? "unknown"} key is not one that RDP clients accept`,
+      "request a certificate with an RSA 2048+ or EC P-256+ key",
+    );
   }
   const names = namesOf(leaf);
   const host = options.hostNames.filter((n) => n !== "localhost");
   if (host.length && !host.some((h) => names.some((n) => (isIP(h) ? n === `IP:${h}` : n.startsWith("DNS:") && nameMatches(n.slice(4), h))))) {
-    warnings.push(`the certificate names ${names.join(", ") || "nothing"}, and this host is ${host.join(", ")}: clients that connect by the host's name will warn`);
+    warnings.push(
+      `the certificate names ${names.join(", ") || "nothing"}, and this host is ${host.join(", ")}: clients that connect by the host's name will warn`,
+    );
   }
-  const { chain, unused } = orderChain(leaf, parsed.filter((c) => c !== leaf));
-  if (unused.length) warnings.push(`${unused.length} certificate${unused.length === 1 ? " is" : "s are"} not on the leaf's chain and ${unused.length === 1 ? "is" : "are"} left out: ${unused.map(label).join("; ")}`);
+  const { chain, unused } = orderChain(
+    leaf,
+    parsed.filter((c) => c !== leaf),
+  );
+  if (unused.length)
+    warnings.push(
+      `${unused.length} certificate${unused.length === 1 ? " is" : "s are"} not on the leaf's chain and ${unused.length === 1 ? "is" : "are"} left out: ${unused.map(label).join("; ")}`,
+    );
   if (options.requireCompleteChain) {
     const last = chain[chain.length - 1]!;
     const anchored = selfSigned(last) || (last !== leaf && isCa(last)) || options.roots.some((pem) => rootIssues(last, pem));

@@ -82,7 +82,10 @@ export interface DoctorFacts {
   readonly certificateNameAddresses: Readonly<Record<string, readonly string[]>>;
   readonly link: LinkStats | null;
   /** On the host itself: the status verdict and the backend's findings. */
-  readonly host: { readonly assessment: Assessment; readonly findings: readonly { readonly severity: string; readonly code: string; readonly message: string; readonly fix: string | null }[] } | null;
+  readonly host: {
+    readonly assessment: Assessment;
+    readonly findings: readonly { readonly severity: string; readonly code: string; readonly message: string; readonly fix: string | null }[];
+  } | null;
   readonly warnDays: number;
   readonly now: Date;
 }
@@ -93,7 +96,8 @@ export interface Diagnosis {
   readonly causes: readonly Cause[];
 }
 
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
 export function linkStats(samples: readonly LinkSample[]): LinkStats {
   const times = samples.filter((s) => s.ok).map((s) => s.totalMs);
@@ -134,9 +138,7 @@ export function nameMatches(name: string, cert: CertificateInfo): boolean {
 
 /** `--name a --ip b` for the certificate's own names, so that adding one keeps the others. */
 function existingNameFlags(cert: CertificateInfo): string {
-  return cert.subjectAltNames
-    .map((n) => (n.startsWith("DNS:") ? ` --name ${n.slice(4)}` : n.startsWith("IP:") ? ` --ip ${n.slice(3)}` : ""))
-    .join("");
+  return cert.subjectAltNames.map((n) => (n.startsWith("DNS:") ? ` --name ${n.slice(4)}` : n.startsWith("IP:") ? ` --ip ${n.slice(3)}` : "")).join("");
 }
 
 /** Thresholds for "dodgy connection": any loss, or slow handshakes. */
@@ -146,12 +148,18 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
   const checks: Check[] = [];
   const causes: Cause[] = [];
   const where = `${facts.target.host}:${facts.target.port}`;
-  const rotateFix = facts.target.local ? ["sudo rdpcert rotate --yes"] : [`on the server: sudo rdpcert rotate --yes (or rdpcert doctor there for the host's view)`];
+  const rotateFix = facts.target.local
+    ? ["sudo rdpcert rotate --yes"]
+    : [`on the server: sudo rdpcert rotate --yes (or rdpcert doctor there for the host's view)`];
 
   // 1. Name resolution.
   if (facts.resolved.error) {
     checks.push({ id: "resolve", title: "name resolution", status: "fail", detail: `${facts.target.host} does not resolve: ${facts.resolved.error}` });
-    causes.push({ id: "name-does-not-resolve", summary: `${facts.target.host} does not resolve`, fix: ["check the name, DNS, or the hosts file", "try the server's IP address"] });
+    causes.push({
+      id: "name-does-not-resolve",
+      summary: `${facts.target.host} does not resolve`,
+      fix: ["check the name, DNS, or the hosts file", "try the server's IP address"],
+    });
     return { checks, causes };
   }
   checks.push({ id: "resolve", title: "name resolution", status: "pass", detail: `${facts.target.host} -> ${facts.resolved.addresses.join(", ")}` });
@@ -165,8 +173,18 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     const refused = facts.reachability.some((r) => r.result === "refused");
     causes.push(
       refused
-        ? { id: "listener-down", summary: `nothing listens on ${where}: the RDP service is down or on another port`, fix: facts.target.local ? ["systemctl start xrdp (Windows: Start-Service TermService)", "check the listener port in the configuration"] : ["start the RDP service on the server", "check the port (default 3389)"] }
-        : { id: "port-filtered", summary: `connections to ${where} time out: a firewall drops them, or the host is down`, fix: ["open the port in the host and network firewalls (Windows: enable the Remote Desktop firewall rules)", "check that the host is up"] },
+        ? {
+            id: "listener-down",
+            summary: `nothing listens on ${where}: the RDP service is down or on another port`,
+            fix: facts.target.local
+              ? ["systemctl start xrdp (Windows: Start-Service TermService)", "check the listener port in the configuration"]
+              : ["start the RDP service on the server", "check the port (default 3389)"],
+          }
+        : {
+            id: "port-filtered",
+            summary: `connections to ${where} time out: a firewall drops them, or the host is down`,
+            fix: ["open the port in the host and network firewalls (Windows: enable the Remote Desktop firewall rules)", "check that the host is up"],
+          },
     );
     return { checks, causes };
   }
@@ -175,10 +193,19 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
   for (const n of facts.negotiation) {
     // HYBRID_REQUIRED_BY_SERVER to a TLS-only offer is the server's NLA policy (gnome-remote-desktop, Windows with NLA), not a fault.
     const nlaRequired = n.offered === "TLS" && n.failure?.startsWith("HYBRID_REQUIRED_BY_SERVER") === true;
-    const outcome = n.selected ? `selects ${n.selected}` : n.failure ? `RDP_NEG_FAILURE ${n.failure}${nlaRequired ? ": NLA required by the server (its policy, not a fault)" : ""}` : `error: ${n.error}`;
+    const outcome = n.selected
+      ? `selects ${n.selected}`
+      : n.failure
+        ? `RDP_NEG_FAILURE ${n.failure}${nlaRequired ? ": NLA required by the server (its policy, not a fault)" : ""}`
+        : `error: ${n.error}`;
     const healthy = n.offered === "RDP" || nlaRequired ? true : n.selected === "SSL" || n.selected === "HYBRID";
     const label = n.offered === "TLS" ? "TLS only" : n.offered === "CredSSP" ? "CredSSP (with TLS)" : "standard RDP security only";
-    checks.push({ id: `negotiate-${n.offered.toLowerCase()}`, title: `offered ${label}`, status: healthy ? "pass" : n.offered === "CredSSP" ? "warn" : "fail", detail: outcome });
+    checks.push({
+      id: `negotiate-${n.offered.toLowerCase()}`,
+      title: `offered ${label}`,
+      status: healthy ? "pass" : n.offered === "CredSSP" ? "warn" : "fail",
+      detail: outcome,
+    });
   }
   const handshake = facts.handshake;
   const hostProblems = facts.host?.assessment.problems ?? [];
@@ -195,20 +222,36 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
         keyProblem
           ? { id: "certificate-unusable", summary: `the listener cannot use its certificate or key, so it refuses TLS: ${keyProblem.reason}`, fix: keyFix }
           : layerRdp
-            ? { id: "security-layer-rdp", summary: "the listener is configured for standard RDP security only", fix: ["set security_layer=negotiate in xrdp.ini (Windows: SecurityLayer 1 or 2)"] }
-            : { id: "tls-refused", summary: `the listener refuses TLS (${message}): usually an unusable certificate or key on the server`, fix: facts.target.local ? ["sudo rdpcert status: it says what the server cannot use"] : ["on the server: sudo rdpcert doctor (it sees the configuration and the key)"] },
+            ? {
+                id: "security-layer-rdp",
+                summary: "the listener is configured for standard RDP security only",
+                fix: ["set security_layer=negotiate in xrdp.ini (Windows: SecurityLayer 1 or 2)"],
+              }
+            : {
+                id: "tls-refused",
+                summary: `the listener refuses TLS (${message}): usually an unusable certificate or key on the server`,
+                fix: facts.target.local
+                  ? ["sudo rdpcert status: it says what the server cannot use"]
+                  : ["on the server: sudo rdpcert doctor (it sees the configuration and the key)"],
+              },
       );
     } else if (kind === "tls-handshake-failed") {
       const versions = hostProblems.find((p) => p.code === "tls-versions");
       if (versions) {
         causes.push({ id: "tls-versions", summary: versions.reason, fix: versions.fix ? [versions.fix] : [] });
       } else if (keyProblem) {
-        causes.push({ id: "certificate-corrupt", summary: `the TLS handshake fails (${message}): ${keyProblem.reason}`, fix: [...(keyProblem.fix ? [keyProblem.fix] : []), ...(keyProblem.fixedByReplacement ? rotateFix : [])] });
+        causes.push({
+          id: "certificate-corrupt",
+          summary: `the TLS handshake fails (${message}): ${keyProblem.reason}`,
+          fix: [...(keyProblem.fix ? [keyProblem.fix] : []), ...(keyProblem.fixedByReplacement ? rotateFix : [])],
+        });
       } else {
         causes.push({
           id: "tls-handshake-failed",
           summary: `the TLS handshake fails (${message}): no TLS version or cipher in common, or an unusable certificate or key; current clients need TLS 1.2 or 1.3`,
-          fix: facts.target.local ? ["check xrdp's ssl_protocols and tls_ciphers (Windows: the Schannel protocols), then sudo rdpcert status"] : ["on the server: sudo rdpcert doctor (it sees the TLS settings and the key)"],
+          fix: facts.target.local
+            ? ["check xrdp's ssl_protocols and tls_ciphers (Windows: the Schannel protocols), then sudo rdpcert status"]
+            : ["on the server: sudo rdpcert doctor (it sees the TLS settings and the key)"],
         });
       }
     } else if (kind === "protocol-error" && handshake?.tls) {
@@ -221,9 +264,17 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
           : ["on the server: sudo rdpcert status (it reads the configured certificate), then replace it: sudo rdpcert rotate --yes, or deploy a CA-issued one"],
       });
     } else if (kind === "timeout") {
-      causes.push({ id: "listener-stalls", summary: `the listener accepts connections but does not answer (${message}): the service is hung or overloaded, or something in the path swallows the traffic`, fix: ["restart the RDP service", "check for a proxy or IPS between client and server"] });
+      causes.push({
+        id: "listener-stalls",
+        summary: `the listener accepts connections but does not answer (${message}): the service is hung or overloaded, or something in the path swallows the traffic`,
+        fix: ["restart the RDP service", "check for a proxy or IPS between client and server"],
+      });
     } else {
-      causes.push({ id: "not-rdp", summary: `${where} does not answer like an RDP listener (${message})`, fix: ["check that the port belongs to the RDP service"] });
+      causes.push({
+        id: "not-rdp",
+        summary: `${where} does not answer like an RDP listener (${message})`,
+        fix: ["check that the port belongs to the RDP service"],
+      });
     }
     return { checks, causes };
   }
@@ -236,7 +287,10 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
       id: "nla",
       title: "NLA (CredSSP)",
       status: "pass",
-      detail: handshake.nlaPolicy === "required" ? "NLA required by the server: clients must offer CredSSP; the certificate was read after the server selected it" : "optional: the server also accepts TLS without CredSSP",
+      detail:
+        handshake.nlaPolicy === "required"
+          ? "NLA required by the server: clients must offer CredSSP; the certificate was read after the server selected it"
+          : "optional: the server also accepts TLS without CredSSP",
     });
   }
   const left = daysLeft(cert.notAfter, facts.now);
@@ -246,34 +300,87 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
     id: "validity",
     title: "certificate validity",
     status: expired || notYet ? "fail" : left <= facts.warnDays ? "warn" : "pass",
-    detail: expired ? `expired ${-left} days ago (${cert.notAfter.toISOString()})` : notYet ? `not valid until ${cert.notBefore.toISOString()}` : `${left} days left (until ${cert.notAfter.toISOString()})`,
+    detail: expired
+      ? `expired ${-left} days ago (${cert.notAfter.toISOString()})`
+      : notYet
+        ? `not valid until ${cert.notBefore.toISOString()}`
+        : `${left} days left (until ${cert.notAfter.toISOString()})`,
   });
-  if (expired) causes.push({ id: "certificate-expired", summary: `the certificate expired on ${cert.notAfter.toISOString().slice(0, 10)}`, fix: cert.selfSigned ? rotateFix : [facts.target.local ? "renew it with the issuing CA, then sudo rdpcert deploy --cert CERT.pem --key KEY.pem --yes (Windows: rdpcert deploy --pfx FILE.pfx)" : "renew it with the issuing CA, then on the server: rdpcert deploy"] });
-  if (notYet) causes.push({ id: "certificate-not-yet-valid", summary: `the certificate is not valid before ${cert.notBefore.toISOString()}: a clock is wrong`, fix: ["check the clocks of server and client (timedatectl / w32tm /query /status)"] });
+  if (expired)
+    causes.push({
+      id: "certificate-expired",
+      summary: `the certificate expired on ${cert.notAfter.toISOString().slice(0, 10)}`,
+      fix: cert.selfSigned
+        ? rotateFix
+        : [
+            facts.target.local
+              ? "renew it with the issuing CA, then sudo rdpcert deploy --cert CERT.pem --key KEY.pem --yes (Windows: rdpcert deploy --pfx FILE.pfx)"
+              : "renew it with the issuing CA, then on the server: rdpcert deploy",
+          ],
+    });
+  if (notYet)
+    causes.push({
+      id: "certificate-not-yet-valid",
+      summary: `the certificate is not valid before ${cert.notBefore.toISOString()}: a clock is wrong`,
+      fix: ["check the clocks of server and client (timedatectl / w32tm /query /status)"],
+    });
 
   const typed = facts.target.host;
   const matches = nameMatches(typed, cert);
-  checks.push({ id: "name", title: "name matches the certificate", status: matches ? "pass" : "warn", detail: matches ? `${typed} is in ${cert.subjectAltNames.join(", ") || cert.subject}` : `${typed} is not in ${cert.subjectAltNames.join(", ") || cert.subject}: clients warn that the identity cannot be verified` });
+  checks.push({
+    id: "name",
+    title: "name matches the certificate",
+    status: matches ? "pass" : "warn",
+    detail: matches
+      ? `${typed} is in ${cert.subjectAltNames.join(", ") || cert.subject}`
+      : `${typed} is not in ${cert.subjectAltNames.join(", ") || cert.subject}: clients warn that the identity cannot be verified`,
+  });
   const nameAddresses = Object.entries(facts.certificateNameAddresses);
   if (nameAddresses.length && !nameAddresses.some(([, addrs]) => addrs.some((a) => facts.resolved.addresses.includes(a)))) {
-    checks.push({ id: "name-addresses", title: "certificate names resolve to this server", status: "warn", detail: `${nameAddresses.map(([n, a]) => `${n} -> ${a.join(", ")}`).join("; ")}; ${typed} -> ${facts.resolved.addresses.join(", ")}` });
+    checks.push({
+      id: "name-addresses",
+      title: "certificate names resolve to this server",
+      status: "warn",
+      detail: `${nameAddresses.map(([n, a]) => `${n} -> ${a.join(", ")}`).join("; ")}; ${typed} -> ${facts.resolved.addresses.join(", ")}`,
+    });
   }
-  checks.push({ id: "self-signed", title: "issuer", status: "pass", detail: cert.selfSigned ? "self-signed (clients must trust it explicitly)" : `issued by ${cert.issuer}` });
+  checks.push({
+    id: "self-signed",
+    title: "issuer",
+    status: "pass",
+    detail: cert.selfSigned ? "self-signed (clients must trust it explicitly)" : `issued by ${cert.issuer}`,
+  });
   const weakKey = cert.publicKey.type === "rsa" && (cert.publicKey.bits ?? 0) < 2048;
   checks.push({ id: "key", title: "key", status: weakKey ? "warn" : "pass", detail: `${cert.publicKey.type} ${cert.publicKey.bits ?? ""}`.trim() });
   const weakSig = /sha1|md5/i.test(cert.signatureAlgorithm);
   checks.push({ id: "signature", title: "signature algorithm", status: weakSig ? "warn" : "pass", detail: cert.signatureAlgorithm });
   const ekuOk = cert.extendedKeyUsage.length === 0 || cert.extendedKeyUsage.includes("serverAuth");
-  checks.push({ id: "eku", title: "extended key usage", status: ekuOk ? "pass" : "fail", detail: cert.extendedKeyUsage.length ? cert.extendedKeyUsage.join(", ") : "none (any purpose)" });
-  if (!ekuOk) causes.push({ id: "certificate-wrong-eku", summary: "the certificate is not for server authentication (EKU lacks serverAuth)", fix: cert.selfSigned ? rotateFix : ["re-issue it with the Server Authentication EKU"] });
+  checks.push({
+    id: "eku",
+    title: "extended key usage",
+    status: ekuOk ? "pass" : "fail",
+    detail: cert.extendedKeyUsage.length ? cert.extendedKeyUsage.join(", ") : "none (any purpose)",
+  });
+  if (!ekuOk)
+    causes.push({
+      id: "certificate-wrong-eku",
+      summary: "the certificate is not for server authentication (EKU lacks serverAuth)",
+      fix: cert.selfSigned ? rotateFix : ["re-issue it with the Server Authentication EKU"],
+    });
 
   // On the host: what the configuration says.
   if (facts.host) {
     const a = facts.host.assessment;
-    checks.push({ id: "host", title: "host configuration (status)", status: a.status === "OK" ? "pass" : a.health === "warn" ? "warn" : "fail", detail: `${a.status}: ${a.reason}` });
+    checks.push({
+      id: "host",
+      title: "host configuration (status)",
+      status: a.status === "OK" ? "pass" : a.health === "warn" ? "warn" : "fail",
+      detail: `${a.status}: ${a.reason}`,
+    });
     const mismatch = a.problems.find((p) => p.verdict === "MISMATCH");
     if (mismatch) causes.push({ id: "mismatch", summary: mismatch.reason, fix: mismatch.fix ? [mismatch.fix] : [] });
-    else if (a.health === "critical" && causes.length === 0) causes.push({ id: `host-${a.status.toLowerCase()}`, summary: a.reason, fix: a.fix ? [a.fix] : [] });
+    else if (a.health === "critical" && causes.length === 0)
+      causes.push({ id: `host-${a.status.toLowerCase()}`, summary: a.reason, fix: a.fix ? [a.fix] : [] });
     for (const f of facts.host.findings.filter((x) => x.severity !== "info")) {
       checks.push({ id: `finding-${f.code}`, title: f.code, status: f.severity === "critical" ? "fail" : "warn", detail: f.message });
     }
@@ -309,7 +416,10 @@ export function diagnose(facts: DoctorFacts): Diagnosis {
             id: "name-mismatch",
             severity: "note",
             summary: `${typed} is not a name in the self-signed certificate (${names}); clients already ask the user to trust this certificate, whatever the name`,
-            fix: [`connect with a name in the certificate (${names})`, `or give the certificate this name too: ${facts.target.local ? "" : "on the server: "}sudo rdpcert rotate --yes ${addName}${existingNameFlags(cert)}`],
+            fix: [
+              `connect with a name in the certificate (${names})`,
+              `or give the certificate this name too: ${facts.target.local ? "" : "on the server: "}sudo rdpcert rotate --yes ${addName}${existingNameFlags(cert)}`,
+            ],
           }
         : {
             id: "name-mismatch",

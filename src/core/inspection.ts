@@ -17,7 +17,6 @@ export function servesPemFiles(kind: BackendKind): boolean {
   return kind !== "windows";
 }
 
-
 /** How the listener is configured to secure connections. */
 export type SecurityLayer = "rdp" | "negotiate" | "tls" | "unknown";
 
@@ -147,4 +146,5 @@ export interface HostInspection {
  * Failure to inspect at all (backend unavailable, no permission to read the
  * configuration): the verdict is UNKNOWN with this reason.
  */
-export type InspectOutcome = { readonly ok: true; readonly inspection: HostInspection } | { readonly ok: false; readonly reason: string; readonly fix: string | null };
+export type InspectOutcome =
+  { readonly ok: true; readonly inspection: HostInspection } | { readonly ok: false; readonly reason: string; readonly fix: string | null };

@@ -45,7 +45,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | null {
           }
           i += 5;
         } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
-        else fail("an escape (\\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)");
+        else fail('an escape (\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)');
       } else i++;
     }
   };

@@ -14,7 +14,8 @@ export function isPairServer(backend: BackendKind): boolean {
 const flags = (backend: BackendKind, port: number | null): string => `--backend ${backend}${port ? ` --port ${port}` : ""}`;
 
 export function pairReplaceFix(backend: BackendKind, issuance: Issuance, port: number | null = null): string {
-  if (issuance === "ca-issued") return `re-issue the certificate from its CA, then: sudo rdpcert deploy ${flags(backend, port)} --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes`;
+  if (issuance === "ca-issued")
+    return `re-issue the certificate from its CA, then: sudo rdpcert deploy ${flags(backend, port)} --cert CERT.pem --key KEY.pem --chain CHAIN.pem --yes`;
   const restart = backend === "pem-pair" ? "its reloadCommand, if configured" : "no restart";
   return `sudo rdpcert rotate ${flags(backend, port)} --yes: a new self-signed pair written in place (key 0600 for the user ${NAMES[backend]} runs as), verified on the wire, ${restart}; or rdpcert deploy for a CA-issued one`;
 }

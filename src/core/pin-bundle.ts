@@ -59,7 +59,8 @@ export interface PinBundle {
 export const RDP_DEFAULT_PORT = 3389;
 
 /** The bundle written after a verified change (rotate, deploy, run), or why none was. */
-export type PinsPublished = { readonly written: true; readonly path: string; readonly bundle: PinBundle } | { readonly written: false; readonly reason: string };
+export type PinsPublished =
+  { readonly written: true; readonly path: string; readonly bundle: PinBundle } | { readonly written: false; readonly reason: string };
 
 export const MSTSC_SERVERS_KEY = "HKEY_CURRENT_USER\\Software\\Microsoft\\Terminal Server Client\\Servers";
 
@@ -118,7 +119,11 @@ export function colonHex(hex: string): string {
 
 /** Accepts "AB:CD...", "ab cd", "abcd..." (and FreeRDP's "sha256:" prefix); 64 lower-case hex, or null when it is not a SHA-256. */
 export function normalizeSha256(text: string): string | null {
-  const plain = text.trim().replace(/^sha256:/i, "").replace(/[\s:]/g, "").toLowerCase();
+  const plain = text
+    .trim()
+    .replace(/^sha256:/i, "")
+    .replace(/[\s:]/g, "")
+    .toLowerCase();
   return /^[0-9a-f]{64}$/.test(plain) ? plain : null;
 }
 
@@ -128,7 +133,10 @@ export function sha256OfDer(der: Uint8Array): string {
 
 /** The PEM as OpenSSL's PEM_write_bio_X509 writes it: 64-character lines, LF. */
 export function pemOf(der: Uint8Array): string {
-  const body = Buffer.from(der).toString("base64").match(/.{1,64}/g) ?? [];
+  const body =
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN CERTIFICATE-----\n${body.join("\n")}\n-----END CERTIFICATE-----\n`;
 }
 

@@ -69,4 +69,3 @@ export interface ProbeResult {
 }
 
 export type NlaPolicy = "required" | "optional";
-

@@ -75,7 +75,11 @@ export type RunAction =
   | { readonly kind: "rotate"; readonly reason: string; readonly problem: string }
   | { readonly kind: "renew-command"; readonly reason: string }
   /** Deploy a newer certificate for the same names if one is there; else the renewCommand, if any. */
-  | { readonly kind: "deploy"; readonly reason: string; /** When nothing newer is found and no renewCommand is set: 1, or 2 within criticalDays. */ readonly exitCode: 1 | 2 }
+  | {
+      readonly kind: "deploy";
+      readonly reason: string;
+      /** When nothing newer is found and no renewCommand is set: 1, or 2 within criticalDays. */ readonly exitCode: 1 | 2;
+    }
   | { readonly kind: "backoff"; readonly exitCode: 2; readonly reason: string; readonly until: string };
 
 export function decideRun(assessment: Assessment, issuance: Issuance | null, policy: RunPolicy, backoff: Backoff, now: Date, facts: RunFacts = {}): RunAction {
@@ -87,7 +91,11 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
   if (verdict.kind === "blocked") {
     const blocking = verdict.problem;
     const why =
-      blocking.verdict === "DOWN" ? "a new certificate cannot help" : blocking.verdict === "NOT-YET-VALID" ? "check the clock before replacing anything" : "a new certificate does not fix this";
+      blocking.verdict === "DOWN"
+        ? "a new certificate cannot help"
+        : blocking.verdict === "NOT-YET-VALID"
+          ? "check the clock before replacing anything"
+          : "a new certificate does not fix this";
     return { kind: "none", exitCode: 2, reason: `${blocking.reason}: ${why}${blocking.fix ? `; fix: ${blocking.fix}` : ""}` };
   }
 
@@ -109,7 +117,12 @@ export function decideRun(assessment: Assessment, issuance: Issuance | null, pol
     }
   } else {
     // Self-signed, or unknown because the certificate itself is missing or broken: regenerating is the repair.
-    if (verdict.kind !== "replace") return { kind: "none", exitCode: assessment.health === "warn" ? 1 : 2, reason: `${assessment.reason}${assessment.fix ? `; fix: ${assessment.fix}` : ""}` };
+    if (verdict.kind !== "replace")
+      return {
+        kind: "none",
+        exitCode: assessment.health === "warn" ? 1 : 2,
+        reason: `${assessment.reason}${assessment.fix ? `; fix: ${assessment.fix}` : ""}`,
+      };
     const trigger = verdict.trigger;
     const repair = trigger.verdict !== "WARN" && trigger.verdict !== "EXPIRED";
     if (repair && !policy.autoRepair) return { kind: "none", exitCode: 2, reason: `${trigger.reason} (autoRepair is off)` };

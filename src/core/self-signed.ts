@@ -47,7 +47,12 @@ export function replacementNames(
   requested: { readonly dnsNames: readonly string[]; readonly ipAddresses: readonly string[] } | null | undefined,
 ): CertificateNames {
   if (requested && (requested.dnsNames.length || requested.ipAddresses.length)) {
-    return { commonName: requested.dnsNames[0] ?? requested.ipAddresses[0]!, dnsNames: requested.dnsNames, ipAddresses: requested.ipAddresses, source: "requested" };
+    return {
+      commonName: requested.dnsNames[0] ?? requested.ipAddresses[0]!,
+      dnsNames: requested.dnsNames,
+      ipAddresses: requested.ipAddresses,
+      source: "requested",
+    };
   }
   if (old) {
     const dnsNames = old.subjectAltNames.filter((n) => n.startsWith("DNS:")).map((n) => n.slice(4));
@@ -100,10 +105,7 @@ export function buildSelfSigned(privateKey: KeyObject, request: SelfSignedReques
   const name = [{ name: "commonName", value: request.commonName }];
   cert.setSubject(name);
   cert.setIssuer(name);
-  const altNames = [
-    ...(request.dnsNames ?? []).map((value) => ({ type: 2, value })),
-    ...(request.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
-  ];
+  const altNames = [...(request.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(request.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))];
   const eku = request.extendedKeyUsage ?? ["serverAuth"];
   cert.setExtensions([
     { name: "basicConstraints", cA: false },

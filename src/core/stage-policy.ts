@@ -75,20 +75,35 @@ export function decideStage(input: StageInput): StageStep {
   if (staged && unusable === null) {
     if (!renewal) return { kind: "activate", reason: `a repair (${input.problem}) does not wait: activating the staged pair SHA-256 ${staged.sha256} now` };
     const at = activationTime(staged, stageDays);
-    if (at === null) return { kind: "activate", reason: `activating the staged pair SHA-256 ${staged.sha256} (staged ${staged.stagedAt.slice(0, 10)}; stageDays is not set)` };
-    if (now.getTime() >= at.getTime()) return { kind: "activate", reason: `stageDays (${stageDays}) have passed since ${staged.stagedAt.slice(0, 10)}: activating the staged pair SHA-256 ${staged.sha256}` };
+    if (at === null)
+      return { kind: "activate", reason: `activating the staged pair SHA-256 ${staged.sha256} (staged ${staged.stagedAt.slice(0, 10)}; stageDays is not set)` };
+    if (now.getTime() >= at.getTime())
+      return {
+        kind: "activate",
+        reason: `stageDays (${stageDays}) have passed since ${staged.stagedAt.slice(0, 10)}: activating the staged pair SHA-256 ${staged.sha256}`,
+      };
     const shown = assessment.configured ?? assessment.presented;
     const left = shown ? daysLeft(shown.notAfter, now) : -1;
     if (left <= input.criticalDays) {
-      return { kind: "activate", reason: `activating the staged pair SHA-256 ${staged.sha256} before its stageDays (${stageDays}) have passed: the current certificate expires in ${left} days (criticalDays ${input.criticalDays})` };
+      return {
+        kind: "activate",
+        reason: `activating the staged pair SHA-256 ${staged.sha256} before its stageDays (${stageDays}) have passed: the current certificate expires in ${left} days (criticalDays ${input.criticalDays})`,
+      };
     }
-    return { kind: "wait", until: at.toISOString(), reason: `the next pair is staged (SHA-256 ${staged.sha256}, since ${staged.stagedAt.slice(0, 10)}): run activates it on ${at.toISOString().slice(0, 10)}; ${assessment.reason}` };
+    return {
+      kind: "wait",
+      until: at.toISOString(),
+      reason: `the next pair is staged (SHA-256 ${staged.sha256}, since ${staged.stagedAt.slice(0, 10)}): run activates it on ${at.toISOString().slice(0, 10)}; ${assessment.reason}`,
+    };
   }
   const current = assessment.configured ?? assessment.presented;
   // Too close to expiry to give clients days: rotate now, as without staging.
   const tooLate = current !== null && daysLeft(current.notAfter, now) <= input.criticalDays;
   if (stageDays !== null && renewal && !tooLate) {
-    return { kind: "stage", reason: `${unusable ? `${unusable}: staging a new pair instead; ` : ""}${assessment.reason}: staging the next pair, activated in ${stageDays} days` };
+    return {
+      kind: "stage",
+      reason: `${unusable ? `${unusable}: staging a new pair instead; ` : ""}${assessment.reason}: staging the next pair, activated in ${stageDays} days`,
+    };
   }
   return { kind: "rotate" };
 }
@@ -108,6 +123,14 @@ export interface StagedView {
 
 export function stagedView(pair: { readonly meta: StagedMeta; readonly bundlePath?: string; readonly dir?: string }, stageDays: number | null): StagedView {
   const m = pair.meta;
-  return { sha1: m.sha1, sha256: m.sha256, stagedAt: m.stagedAt, notAfter: m.notAfter, names: m.names, activateAt: activationTime(m, stageDays)?.toISOString() ?? null, bundle: pair.bundlePath ?? null, dir: pair.dir ?? null };
+  return {
+    sha1: m.sha1,
+    sha256: m.sha256,
+    stagedAt: m.stagedAt,
+    notAfter: m.notAfter,
+    names: m.names,
+    activateAt: activationTime(m, stageDays)?.toISOString() ?? null,
+    bundle: pair.bundlePath ?? null,
+    dir: pair.dir ?? null,
+  };
 }
-

@@ -19,7 +19,8 @@ export class TargetError extends Error {
 
 export function parsePort(text: string, context = ""): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 1 && port <= 65535)) throw new TargetError(`${context}port "${text}" is not a number from 1 to 65535`, "the port is not a number from 1 to 65535");
+  if (!(port >= 1 && port <= 65535))
+    throw new TargetError(`${context}port "${text}" is not a number from 1 to 65535`, "the port is not a number from 1 to 65535");
   return port;
 }
 
@@ -29,7 +30,7 @@ export function parsePort(text: string, context = ""): number {
  */
 export function parseTarget(input: string, defaultPort = DEFAULT_RDP_PORT): Target {
   const text = input.trim();
-  const forms = 'use host, host:port or [IPv6]:port';
+  const forms = "use host, host:port or [IPv6]:port";
   if (!text) throw new TargetError(`empty target: ${forms}`, `empty target: ${forms}`);
   if (text.startsWith("[")) {
     const match = /^\[([0-9A-Fa-f:.%\w-]+)\](?::(.*))?$/.exec(text);

@@ -46,7 +46,14 @@ export function programName(process: ListenerProcess): string {
 
 const pair = async (ctx: BackendContext) => {
   const { runCommand } = await import("./command-runner");
-  return { port: ctx.port, runner: ctx.runner ?? runCommand, platform: ctx.platform, ...(ctx.listener ? { listener: ctx.listener } : {}), certFile: ctx.certFile ?? null, keyFile: ctx.keyFile ?? null };
+  return {
+    port: ctx.port,
+    runner: ctx.runner ?? runCommand,
+    platform: ctx.platform,
+    ...(ctx.listener ? { listener: ctx.listener } : {}),
+    certFile: ctx.certFile ?? null,
+    keyFile: ctx.keyFile ?? null,
+  };
 };
 
 export const SERVER_DETECTORS: readonly ServerDetector[] = [
@@ -77,7 +84,15 @@ export const SERVER_DETECTORS: readonly ServerDetector[] = [
     create: async (ctx) => {
       const { createGrdBackend } = await import("./gnome-remote-desktop/grd-backend");
       // Found on the port: a user-mode daemon's pair is in that user's GSettings (unless --grd-user names another).
-      const found = ctx.listener?.kind === "found" ? detectGnomeRemoteDesktop({ command: ctx.listener.process.command, executable: ctx.listener.process.exe, argv: ctx.listener.process.argv, user: ctx.listener.process.identity.name }) : null;
+      const found =
+        ctx.listener?.kind === "found"
+          ? detectGnomeRemoteDesktop({
+              command: ctx.listener.process.command,
+              executable: ctx.listener.process.exe,
+              argv: ctx.listener.process.argv,
+              user: ctx.listener.process.identity.name,
+            })
+          : null;
       const user = ctx.grdUser ?? (found && found.mode !== "system" ? found.user : null);
       return createGrdBackend({
         runner: ctx.runner,
@@ -102,7 +117,10 @@ export type Detection =
   | { readonly kind: "not-found"; readonly lookup: ListenerProcessLookup };
 
 /** The server listening on `port`, by the registry. */
-export function detectServer(port: number, find: (port: number) => ListenerProcessLookup = (p) => findListenerProcess(p, null, { prefer: ["xrdp", "weston", "freerdp-shadow-"] })): Detection {
+export function detectServer(
+  port: number,
+  find: (port: number) => ListenerProcessLookup = (p) => findListenerProcess(p, null, { prefer: ["xrdp", "weston", "freerdp-shadow-"] }),
+): Detection {
   const lookup = find(port);
   if (lookup.kind !== "found") return { kind: "not-found", lookup };
   const detector = SERVER_DETECTORS.find((d) => d.matches(lookup.process));

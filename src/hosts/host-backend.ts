@@ -9,7 +9,19 @@
 import type { SuppliedCertificate } from "../core/deploy-input";
 import type { BackendKind, HostInspection, InspectOutcome } from "../core/inspection";
 export type { SuppliedCertificate } from "../core/deploy-input";
-export type { BackendKind, ConfiguredCertificate, HostFinding, HostInspection, InspectOutcome, Issuance, KeyState, ListenerConfig, RestartPrediction, SecurityLayer, ServerIdentity } from "../core/inspection";
+export type {
+  BackendKind,
+  ConfiguredCertificate,
+  HostFinding,
+  HostInspection,
+  InspectOutcome,
+  Issuance,
+  KeyState,
+  ListenerConfig,
+  RestartPrediction,
+  SecurityLayer,
+  ServerIdentity,
+} from "../core/inspection";
 
 /** "I cannot run here, because ..." (win-acme's plugin capability). */
 export type Capability = { readonly available: true } | { readonly available: false; readonly reason: string };
@@ -145,7 +157,10 @@ export interface RotationContract {
    * rollback's restart (Windows renews its own expired self-signed certificate): a valid
    * certificate presented with the binding as before is then a rollback too, and said so.
    */
-  restore(backup: BackupSet, guard?: RestoreGuard): Promise<StepResult<{ readonly restored: readonly string[]; readonly oldCertificateGone?: string; readonly renewableByHost?: string }>>;
+  restore(
+    backup: BackupSet,
+    guard?: RestoreGuard,
+  ): Promise<StepResult<{ readonly restored: readonly string[]; readonly oldCertificateGone?: string; readonly renewableByHost?: string }>>;
 }
 
 /** Capability: deploying a supplied (CA-issued) certificate (`rdpcert deploy`, and `run` finding a renewed one). */
@@ -221,7 +236,15 @@ export interface SweepsLeftovers {
   removeLeftovers(inspection: HostInspection): readonly string[];
 }
 
-export type RotationCapabilities = DeploysSupplied & ServesGivenChain & RemovesOld & OffersCandidates & HandsOff & GuardsTargets & TestsConfig & ConfirmsAfterVerify & SweepsLeftovers;
+export type RotationCapabilities = DeploysSupplied &
+  ServesGivenChain &
+  RemovesOld &
+  OffersCandidates &
+  HandsOff &
+  GuardsTargets &
+  TestsConfig &
+  ConfirmsAfterVerify &
+  SweepsLeftovers;
 
 /** What the state machine holds: the mandatory contract, and whichever capabilities this backend has. */
 export type RotationSteps = RotationContract & Partial<RotationCapabilities>;

@@ -37,7 +37,19 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
   const platform = selection.platform ?? process.platform;
   const iniPath = selection.xrdpIni ?? DEFAULT_XRDP_INI;
   const port = selection.port ?? DEFAULT_XRDP_PORT;
-  const base: BackendContext = { port, runner: selection.runner, platform, xrdpIni: iniPath, certFile: selection.certFile ?? null, keyFile: selection.keyFile ?? null, reloadCommand: selection.reloadCommand ?? null, grdConf: selection.grdConf, grdUser: selection.grdUser ?? null, explicitPort: selection.port ?? null, ...(selection.warnDays !== undefined ? { warnDays: selection.warnDays } : {}) };
+  const base: BackendContext = {
+    port,
+    runner: selection.runner,
+    platform,
+    xrdpIni: iniPath,
+    certFile: selection.certFile ?? null,
+    keyFile: selection.keyFile ?? null,
+    reloadCommand: selection.reloadCommand ?? null,
+    grdConf: selection.grdConf,
+    grdUser: selection.grdUser ?? null,
+    explicitPort: selection.port ?? null,
+    ...(selection.warnDays !== undefined ? { warnDays: selection.warnDays } : {}),
+  };
   let kind: BackendKind;
   let ctx = base;
   let unknown: string | null = null;
@@ -50,7 +62,8 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
       ctx = { ...base, listener: detected.lookup };
     } else if (existsSync(iniPath)) kind = "xrdp";
     else {
-      if (detected?.kind === "unknown-server") unknown = `${programName(detected.process)} (pid ${detected.process.pid}) listens on port ${port}, a server rdpcert does not recognise`;
+      if (detected?.kind === "unknown-server")
+        unknown = `${programName(detected.process)} (pid ${detected.process.pid}) listens on port ${port}, a server rdpcert does not recognise`;
       return {
         ok: false,
         reason: `no RDP server found on this host: ${unknown ?? `no known RDP server listens on port ${port}`}, ${iniPath} does not exist and this is not Windows`,
@@ -63,14 +76,24 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
   const backend =
     kind === "windows"
       ? // The Windows backend and its PowerShell scripts load only when used.
-        (await import("./windows/windows-backend")).createWindowsBackend({ runner: selection.runner, platform, inSession: selection.inSession, ...(selection.listener ? { listener: selection.listener } : {}) })
+        (await import("./windows/windows-backend")).createWindowsBackend({
+          runner: selection.runner,
+          platform,
+          inSession: selection.inSession,
+          ...(selection.listener ? { listener: selection.listener } : {}),
+        })
       : await detectorFor(kind)!.create(ctx);
   const capability = await backend.capability();
   if (!capability.available) {
     return {
       ok: false,
       reason: `the ${kind} backend cannot run here: ${capability.reason}`,
-      fix: kind === "xrdp" ? "pass --xrdp-ini PATH, or --backend windows on Windows" : kind === "windows" ? "run rdpcert on the Windows host itself, or use --backend xrdp" : "run rdpcert on the Linux host the server runs on",
+      fix:
+        kind === "xrdp"
+          ? "pass --xrdp-ini PATH, or --backend windows on Windows"
+          : kind === "windows"
+            ? "run rdpcert on the Windows host itself, or use --backend xrdp"
+            : "run rdpcert on the Linux host the server runs on",
     };
   }
   return { ok: true, backend };

@@ -154,7 +154,9 @@ export function createLog(options: LogOptions = {}): Log {
             if (failureReported || (result.exitCode === 0 && !result.spawnError)) return;
             failureReported = true;
             const why = result.spawnError ?? (result.timedOut ? "timed out" : (result.stderr.trim().split(/\r?\n/)[0] ?? "") || `exit ${result.exitCode}`);
-            report(`rdpcert: cannot write to the Windows event log (${why}); the log file still has every line, and further event log failures are not repeated`);
+            report(
+              `rdpcert: cannot write to the Windows event log (${why}); the log file still has every line, and further event log failures are not repeated`,
+            );
           }),
         );
         next();
@@ -165,10 +167,7 @@ export function createLog(options: LogOptions = {}): Log {
   const logger = winston.createLogger({
     level: options.level ?? "info",
     defaultMeta: { runId },
-    format: winston.format.combine(
-      winston.format.timestamp(),
-      winston.format((info) => ({ ...info, message: redact(String(info.message)) }))(),
-    ),
+    format: winston.format.combine(winston.format.timestamp(), winston.format((info) => ({ ...info, message: redact(String(info.message)) }))()),
     transports,
   });
   return {

@@ -44,7 +44,11 @@ export class RotatingFile {
       const bytes = Buffer.byteLength(line) + 1;
       if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
       // Never through a link planted where the log goes (root would append to its target), nor into a FIFO or device.
-      const fd = openSync(this.path(0), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0), 0o640);
+      const fd = openSync(
+        this.path(0),
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0),
+        0o640,
+      );
       try {
         if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${this.path(0)} is not a regular file`), { code: "ENOTREG" });
         writeSync(fd, `${line}\n`);

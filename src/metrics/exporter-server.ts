@@ -57,7 +57,12 @@ export function probeTimeoutMs(header: string | string[] | undefined, configured
 
 type Answer = { readonly status: number; readonly body: string; readonly contentType?: string; readonly headers?: Record<string, string> };
 
-const line = (status: number, text: string, headers?: Record<string, string>): Answer => ({ status, body: `${text}\n`, contentType: "text/plain; charset=utf-8", headers });
+const line = (status: number, text: string, headers?: Record<string, string>): Answer => ({
+  status,
+  body: `${text}\n`,
+  contentType: "text/plain; charset=utf-8",
+  headers,
+});
 
 export function createExporter(options: ExporterOptions, deps: ExporterDeps): Exporter {
   const now = deps.now ?? (() => new Date());
@@ -84,7 +89,10 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
    * all be allowed unless the name itself is. The probe then gets what is
    * left of the deadline.
    */
-  const resolveTarget = async (target: Target, timeoutMs: number): Promise<{ target: Target; timeoutMs: number } | { refused: true } | { failed: ProbeResult }> => {
+  const resolveTarget = async (
+    target: Target,
+    timeoutMs: number,
+  ): Promise<{ target: Target; timeoutMs: number } | { refused: true } | { failed: ProbeResult }> => {
     const listed = options.allow.allowsName(target.host);
     const resolveMs = resolveDeadline(timeoutMs);
     const started = performance.now();
@@ -93,12 +101,14 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
       addresses = await deps.lookup(target.host, resolveMs);
     } catch (error) {
       const took = performance.now() - started;
-      if (error instanceof Error && error.name === "ResolveTimeout") return { failed: unresolvedResult(target, resolveTimeout(resolveMs, "half of the probe's deadline"), took) };
+      if (error instanceof Error && error.name === "ResolveTimeout")
+        return { failed: unresolvedResult(target, resolveTimeout(resolveMs, "half of the probe's deadline"), took) };
       // A name nobody listed that does not resolve cannot be shown to be allowed.
       if (!listed) return { refused: true };
       return { failed: unresolvedResult(target, resolveFailure(error as NodeJS.ErrnoException), took) };
     }
-    if (addresses.length === 0 && listed) return { failed: unresolvedResult(target, { kind: "resolve-failed", message: "name does not resolve (no address)" }, performance.now() - started) };
+    if (addresses.length === 0 && listed)
+      return { failed: unresolvedResult(target, { kind: "resolve-failed", message: "name does not resolve (no address)" }, performance.now() - started) };
     if (!listed && (addresses.length === 0 || !addresses.every((a) => options.allow.allowsAddress(a)))) return { refused: true };
     return { target: { ...target, host: addresses[0]! }, timeoutMs: Math.max(1, Math.floor(timeoutMs - (performance.now() - started))) };
   };
@@ -112,7 +122,7 @@ export function createExporter(options: ExporterOptions, deps: ExporterDeps): Ex
     const module = url.searchParams.get("module") ?? "rdp";
     if (module !== "rdp" && module !== "local") {
       probes.inc({ module: "unknown", result: "invalid" });
-      return line(400, 'rdpcert exporter: unknown module: use module=rdp (the default, with target=HOST:PORT) or module=local');
+      return line(400, "rdpcert exporter: unknown module: use module=rdp (the default, with target=HOST:PORT) or module=local");
     }
     const timeoutMs = probeTimeoutMs(req.headers["x-prometheus-scrape-timeout-seconds"], options.defaultTimeoutMs);
     const warnText = url.searchParams.get("warn_days");

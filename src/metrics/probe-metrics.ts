@@ -80,36 +80,60 @@ const HEALTHS: readonly Exclude<Health, "unknown">[] = ["ok", "warn", "critical"
 
 /** Adds the rdp_* (and blackbox probe_*) series of `result` to `registry`. */
 export function addProbeMetrics(registry: Registry, result: ProbeResult, options: ProbeMetricsOptions): void {
-  const gauge = (name: string, help: string, labelNames: readonly string[] = []): Gauge<string> =>
-    new Gauge({ name, help, labelNames, registers: [registry] });
+  const gauge = (name: string, help: string, labelNames: readonly string[] = []): Gauge<string> => new Gauge({ name, help, labelNames, registers: [registry] });
 
   const ok = result.error === null && result.certificate !== null;
   gauge("rdp_probe_success", "1 when the listener negotiated TLS and presented a parseable certificate, else 0").set(ok ? 1 : 0);
 
-  const duration = gauge("rdp_probe_duration_seconds", "Time spent in each phase of the probe; phase=\"total\" is the whole probe", ["phase"]);
+  const duration = gauge("rdp_probe_duration_seconds", 'Time spent in each phase of the probe; phase="total" is the whole probe', ["phase"]);
   const t = result.timings;
-  for (const [phase, ms] of [["connect", t.connectMs], ["negotiation", t.negotiationMs], ["tls", t.tlsMs], ["total", t.totalMs]] as const) {
+  for (const [phase, ms] of [
+    ["connect", t.connectMs],
+    ["negotiation", t.negotiationMs],
+    ["tls", t.tlsMs],
+    ["total", t.totalMs],
+  ] as const) {
     if (ms !== null) duration.set({ phase }, ms / 1000);
   }
 
   const confirm = result.confirm;
   if (confirm) {
-    const info = gauge("rdp_negotiation_info", "The X.224 Connection Confirm: response (negotiation-response, negotiation-failure, legacy) and the selected protocol; always 1", ["selected_protocol", "response"]);
+    const info = gauge(
+      "rdp_negotiation_info",
+      "The X.224 Connection Confirm: response (negotiation-response, negotiation-failure, legacy) and the selected protocol; always 1",
+      ["selected_protocol", "response"],
+    );
     if (confirm.type === "response") info.set({ selected_protocol: protocolName(confirm.selectedProtocol), response: "negotiation-response" }, 1);
     else if (confirm.type === "failure") info.set({ selected_protocol: "", response: "negotiation-failure" }, 1);
     else info.set({ selected_protocol: "rdp", response: "legacy" }, 1);
     if (confirm.type === "failure") gauge("rdp_negotiation_failure_code", "RDP_NEG_FAILURE failureCode the listener answered with").set(confirm.failureCode);
   }
 
-  if (result.nlaPolicy) gauge("rdp_nla_required", "1 when the listener requires NLA (it answers a TLS-only offer with HYBRID_REQUIRED_BY_SERVER), 0 when it also accepts TLS alone; absent when not learned").set(result.nlaPolicy === "required" ? 1 : 0);
+  if (result.nlaPolicy)
+    gauge(
+      "rdp_nla_required",
+      "1 when the listener requires NLA (it answers a TLS-only offer with HYBRID_REQUIRED_BY_SERVER), 0 when it also accepts TLS alone; absent when not learned",
+    ).set(result.nlaPolicy === "required" ? 1 : 0);
 
-  if (result.tls) gauge("rdp_tls_info", "TLS version and cipher the handshake agreed on; always 1", ["version", "cipher"]).set({ version: result.tls.version, cipher: result.tls.cipher }, 1);
+  if (result.tls)
+    gauge("rdp_tls_info", "TLS version and cipher the handshake agreed on; always 1", ["version", "cipher"]).set(
+      { version: result.tls.version, cipher: result.tls.cipher },
+      1,
+    );
 
   const cert = result.certificate;
   if (cert) {
     gauge("rdp_cert_not_after_seconds", "notAfter of the presented certificate, in seconds since the Unix epoch").set(seconds(cert.notAfter));
     gauge("rdp_cert_not_before_seconds", "notBefore of the presented certificate, in seconds since the Unix epoch").set(seconds(cert.notBefore));
-    gauge("rdp_cert_info", "The presented certificate; always 1", ["subject", "issuer", "thumbprint_sha1", "sha256", "self_signed", "key_type", "key_bits"]).set(
+    gauge("rdp_cert_info", "The presented certificate; always 1", [
+      "subject",
+      "issuer",
+      "thumbprint_sha1",
+      "sha256",
+      "self_signed",
+      "key_type",
+      "key_bits",
+    ]).set(
       {
         subject: cert.subject,
         issuer: cert.issuer,
@@ -123,11 +147,16 @@ export function addProbeMetrics(registry: Registry, result: ProbeResult, options
     );
   }
 
-  if (result.error) gauge("rdp_probe_error_info", "Why the probe failed (the kinds of rdpcert probe --json); always 1", ["kind"]).set({ kind: result.error.kind }, 1);
+  if (result.error)
+    gauge("rdp_probe_error_info", "Why the probe failed (the kinds of rdpcert probe --json); always 1", ["kind"]).set({ kind: result.error.kind }, 1);
 
   // A state set: one series per health, 1 for the one that holds (alerts need no absent()).
   const verdict = assessProbe(result, options.now, options.warnDays);
-  const health = gauge("rdp_probe_health", "rdpcert probe's verdict with the warn threshold: ok, warn or critical, 1 for the one that holds, 0 for the others", ["health"]);
+  const health = gauge(
+    "rdp_probe_health",
+    "rdpcert probe's verdict with the warn threshold: ok, warn or critical, 1 for the one that holds, 0 for the others",
+    ["health"],
+  );
   for (const h of HEALTHS) health.set({ health: h }, h === verdict.health ? 1 : 0);
   gauge("rdp_probe_warn_seconds", "The warn threshold the verdict used (warn_days), in seconds").set(options.warnDays * 86400);
 
@@ -135,8 +164,16 @@ export function addProbeMetrics(registry: Registry, result: ProbeResult, options
   gauge("probe_success", "blackbox_exporter's meaning: 1 when the probe succeeded (here: TLS negotiated over RDP and a certificate presented)").set(ok ? 1 : 0);
   gauge("probe_duration_seconds", "blackbox_exporter's meaning: how long the probe took to complete, in seconds").set(t.totalMs / 1000);
   const earliest = earliestExpiry(result);
-  if (earliest) gauge("probe_ssl_earliest_cert_expiry", "blackbox_exporter's meaning: the earliest notAfter among the certificates the listener sent, in seconds since the Unix epoch").set(seconds(earliest));
-  if (result.tls) gauge("probe_tls_version_info", "blackbox_exporter's meaning: the TLS version used; always 1", ["version"]).set({ version: blackboxTlsVersion(result.tls.version) }, 1);
+  if (earliest)
+    gauge(
+      "probe_ssl_earliest_cert_expiry",
+      "blackbox_exporter's meaning: the earliest notAfter among the certificates the listener sent, in seconds since the Unix epoch",
+    ).set(seconds(earliest));
+  if (result.tls)
+    gauge("probe_tls_version_info", "blackbox_exporter's meaning: the TLS version used; always 1", ["version"]).set(
+      { version: blackboxTlsVersion(result.tls.version) },
+      1,
+    );
 }
 
 export function probeRegistry(result: ProbeResult, options: ProbeMetricsOptions): Registry {

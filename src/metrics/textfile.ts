@@ -33,11 +33,22 @@ export async function runMetricsText(metrics: RunMetrics): Promise<string> {
   const registry = new Registry();
   const gauge = (name: string, help: string): Gauge<string> => new Gauge({ name, help, registers: [registry] });
   verdictGauge(registry, "rdpcert_run_status", metrics.status);
-  if (metrics.certNotAfter) gauge("rdpcert_run_cert_not_after_seconds", "notAfter of the configured certificate at the end of the last rdpcert run pass, in seconds since the Unix epoch").set(metrics.certNotAfter.getTime() / 1000);
-  gauge("rdpcert_run_finished_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(metrics.finishedAt.getTime() / 1000);
+  if (metrics.certNotAfter)
+    gauge(
+      "rdpcert_run_cert_not_after_seconds",
+      "notAfter of the configured certificate at the end of the last rdpcert run pass, in seconds since the Unix epoch",
+    ).set(metrics.certNotAfter.getTime() / 1000);
+  gauge("rdpcert_run_finished_timestamp_seconds", "When the last rdpcert run pass finished, in seconds since the Unix epoch").set(
+    metrics.finishedAt.getTime() / 1000,
+  );
   gauge("rdpcert_run_exit_code", `Exit code of the last rdpcert run pass (${EXIT_CODE_SCALE})`).set(metrics.exitCode);
-  if (metrics.lastRotationAt) gauge("rdpcert_run_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation or deployment, in seconds since the Unix epoch").set(metrics.lastRotationAt.getTime() / 1000);
-  gauge("rdpcert_run_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(metrics.rotationFailures);
+  if (metrics.lastRotationAt)
+    gauge("rdpcert_run_last_rotation_timestamp_seconds", "When rdpcert last finished a rotation or deployment, in seconds since the Unix epoch").set(
+      metrics.lastRotationAt.getTime() / 1000,
+    );
+  gauge("rdpcert_run_rotation_failures", "Consecutive failed rotation or renewal attempts (the backoff count; 0 after a success)").set(
+    metrics.rotationFailures,
+  );
   return registry.metrics();
 }
 
@@ -76,7 +87,13 @@ export async function writeRunMetrics(dir: string, metrics: RunMetrics): Promise
  */
 export async function writePassMetrics(
   dir: string,
-  pass: { readonly result: PassSummary | null; /** The backoff count (from the state dir when the pass could not run). */ readonly rotationFailures: number; readonly history: readonly unknown[]; readonly stateDir: string; readonly now?: Date },
+  pass: {
+    readonly result: PassSummary | null;
+    /** The backoff count (from the state dir when the pass could not run). */ readonly rotationFailures: number;
+    readonly history: readonly unknown[];
+    readonly stateDir: string;
+    readonly now?: Date;
+  },
 ): Promise<string | null> {
   const { result } = pass;
   const now = pass.now ?? new Date();

@@ -33,9 +33,7 @@ export function protocolNames(mask: number): string[] {
 }
 
 export type SelectedProtocolCheck =
-  | { readonly kind: "rdp" }
-  | { readonly kind: "tls"; readonly name: string }
-  | { readonly kind: "invalid"; readonly reason: string };
+  { readonly kind: "rdp" } | { readonly kind: "tls"; readonly name: string } | { readonly kind: "invalid"; readonly reason: string };
 
 /**
  * MS-RDPBCGR 2.2.1.2.1: selectedProtocol is exactly one of the protocols the
@@ -50,7 +48,10 @@ export function checkSelectedProtocol(selected: number, requested: number): Sele
   const single = (value & (value - 1)) === 0;
   if (!single) return { kind: "invalid", reason: `the listener selected protocol ${hexValue}, several protocols at once (it must choose one)` };
   if ((value & requested) === 0) {
-    return { kind: "invalid", reason: `the listener selected protocol ${hexValue} (${protocolName(value)}), which was not offered (offered ${protocolNames(requested).join("|")})` };
+    return {
+      kind: "invalid",
+      reason: `the listener selected protocol ${hexValue} (${protocolName(value)}), which was not offered (offered ${protocolNames(requested).join("|")})`,
+    };
   }
   return { kind: "tls", name: protocolName(value) };
 }

@@ -5,7 +5,13 @@ import type { ProbeOptions, ProbeResult, Prober } from "./prober";
  * Probes every target with at most `concurrency` in flight. Results come back in
  * input order; one slow target holds only its own slot, never the others.
  */
-export async function probeAll(targets: readonly Target[], options: ProbeOptions, concurrency: number, prober: Prober, onResult?: (index: number, result: ProbeResult) => void): Promise<ProbeResult[]> {
+export async function probeAll(
+  targets: readonly Target[],
+  options: ProbeOptions,
+  concurrency: number,
+  prober: Prober,
+  onResult?: (index: number, result: ProbeResult) => void,
+): Promise<ProbeResult[]> {
   const results = new Array<ProbeResult>(targets.length);
   let next = 0;
   const worker = async (): Promise<void> => {

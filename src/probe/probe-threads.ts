@@ -48,7 +48,13 @@ export async function probeClaimed(share: ThreadShare, prober: Prober, onResult:
 }
 
 /** probeAll on `threads` threads: this one and threads - 1 workers (src/probe/probe-worker.ts). */
-export async function probeAllThreaded(targets: readonly Target[], options: ProbeOptions, concurrency: number, threads: number, onResult?: (index: number, result: ProbeResult) => void): Promise<ProbeResult[]> {
+export async function probeAllThreaded(
+  targets: readonly Target[],
+  options: ProbeOptions,
+  concurrency: number,
+  threads: number,
+  onResult?: (index: number, result: ProbeResult) => void,
+): Promise<ProbeResult[]> {
   if (threads <= 1) return probeAll(targets, options, concurrency, probe, onResult);
   const results = new Array<ProbeResult | undefined>(targets.length);
   const claimed = new Int32Array(new SharedArrayBuffer(4));
@@ -64,7 +70,12 @@ export async function probeAllThreaded(targets: readonly Target[], options: Prob
   // A worker that died (a bug) leaves the targets it had claimed without a result: probe them here.
   const missing = targets.flatMap((_, i) => (results[i] === undefined ? [i] : []));
   if (missing.length > 0) {
-    const retried = await probeAll(missing.map((i) => targets[i]!), options, concurrency, probe);
+    const retried = await probeAll(
+      missing.map((i) => targets[i]!),
+      options,
+      concurrency,
+      probe,
+    );
     missing.forEach((index, k) => store(index, retried[k]!));
   }
   return results as ProbeResult[];
@@ -79,7 +90,11 @@ function inWorker(share: ThreadShare, store: (index: number, result: ProbeResult
     // node:worker_threads only with a second thread: a one-thread scan (the default) starts without it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const threads = require("node:worker_threads") as typeof WorkerThreads;
-    const worker = new threads.Worker(join(__dirname, "..", "probe", "probe-worker.js"), { workerData: share, env: threads.SHARE_ENV, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+    const worker = new threads.Worker(join(__dirname, "..", "probe", "probe-worker.js"), {
+      workerData: share,
+      env: threads.SHARE_ENV,
+      resourceLimits: { maxYoungGenerationSizeMb: 16 },
+    });
     worker.on("message", (batch: ReadonlyArray<readonly [number, ProbeResult]> | "done") => {
       if (batch === "done") return resolve();
       for (const [index, result] of batch) store(index, revived(result));

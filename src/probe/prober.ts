@@ -5,14 +5,7 @@ import { type CertificateInfo, describeCertificate, thumbprintOf } from "../core
 import type { ProbeResult } from "../core/probe-result";
 import type { Target } from "../core/target";
 import type { ConnectionConfirm } from "../core/probe-result";
-import {
-  MAX_CONFIRM_LENGTH,
-  PROTOCOL_HYBRID,
-  PROTOCOL_SSL,
-  checkSelectedProtocol,
-  decodeConnectionConfirm,
-  encodeConnectionRequest,
-} from "./negotiation";
+import { MAX_CONFIRM_LENGTH, PROTOCOL_HYBRID, PROTOCOL_SSL, checkSelectedProtocol, decodeConnectionConfirm, encodeConnectionRequest } from "./negotiation";
 import { type ProbeError, type ProbePhase, negotiationFailure, rdpSecurityOnly, timeoutIn } from "./probe-error";
 
 export interface ProbeOptions {
@@ -102,7 +95,11 @@ export const probe: Prober = async (target, options) => {
   ) {
     const policy = await negotiateOnly(first.address, target.port, PROTOCOL_SSL, left());
     const nlaPolicy =
-      policy?.type === "failure" && policy.failureCode === HYBRID_REQUIRED_BY_SERVER ? "required" : policy?.type === "response" && policy.selectedProtocol === PROTOCOL_SSL ? "optional" : null;
+      policy?.type === "failure" && policy.failureCode === HYBRID_REQUIRED_BY_SERVER
+        ? "required"
+        : policy?.type === "response" && policy.selectedProtocol === PROTOCOL_SSL
+          ? "optional"
+          : null;
     return { ...first, nlaPolicy, timings: { ...first.timings, totalMs: round(performance.now() - started) } };
   }
   return first;
@@ -226,14 +223,22 @@ function probeOnce(target: Target, options: ProbeOptions, connectTo: string | nu
         // First: on a client, Node's getPeerX509Certificate takes the leaf off OpenSSL's peer chain.
         if (options.withChain) chain = sentChain(secured);
         const peer = secured.getPeerX509Certificate();
-        if (!peer) return finish({ kind: "tls-handshake-failed", reason: "no certificate", message: "TLS handshake completed but the listener presented no certificate" });
+        if (!peer)
+          return finish({
+            kind: "tls-handshake-failed",
+            reason: "no certificate",
+            message: "TLS handshake completed but the listener presented no certificate",
+          });
         // Every read of peer.raw copies the DER out of OpenSSL: once is enough.
         const der = peer.raw;
         certificateDer = der;
         try {
           certificate = describeCertificate(der, peer);
         } catch (error) {
-          return finish({ kind: "protocol-error", message: `the presented certificate (SHA-1 ${thumbprintOf(der)}) does not parse: ${(error as Error).message}` });
+          return finish({
+            kind: "protocol-error",
+            message: `the presented certificate (SHA-1 ${thumbprintOf(der)}) does not parse: ${(error as Error).message}`,
+          });
         }
         finish(null);
       });
@@ -293,7 +298,10 @@ export function resolveDeadline(timeoutMs: number): number {
 }
 
 export function resolveTimeout(ms: number, share = "half of --timeout"): ProbeError {
-  return { kind: "resolve-timeout", message: `name resolution did not answer within ${ms} ms (${share}): check the DNS servers (/etc/resolv.conf), or probe the IP address` };
+  return {
+    kind: "resolve-timeout",
+    message: `name resolution did not answer within ${ms} ms (${share}): check the DNS servers (/etc/resolv.conf), or probe the IP address`,
+  };
 }
 
 export function resolveFailure(error: NodeJS.ErrnoException): ProbeError {
@@ -322,7 +330,8 @@ function socketFailure(phase: ProbePhase, error: NodeJS.ErrnoException, received
   const code = error.code ?? "";
   if (phase === "tls") return tlsFailure(error);
   if (phase === "negotiation") {
-    if (code === "ECONNRESET") return { kind: "protocol-error", message: `the listener reset the connection during negotiation (after ${receivedBytes} bytes)` };
+    if (code === "ECONNRESET")
+      return { kind: "protocol-error", message: `the listener reset the connection during negotiation (after ${receivedBytes} bytes)` };
     return { kind: "protocol-error", message: `socket error during negotiation: ${code || error.message}` };
   }
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
@@ -342,12 +351,23 @@ function closedDuringNegotiation(receivedBytes: number): ProbeError {
 export function tlsFailure(error: NodeJS.ErrnoException & { reason?: string }): ProbeError {
   let reason: string;
   if (error.reason) reason = error.reason;
-  else if (error.code === "ECONNRESET" || /socket disconnected|connection closed/i.test(error.message)) reason = "the listener closed the connection during the TLS handshake";
+  else if (error.code === "ECONNRESET" || /socket disconnected|connection closed/i.test(error.message))
+    reason = "the listener closed the connection during the TLS handshake";
   else reason = (error.message.split("\n")[0] ?? "unknown").trim();
   return { kind: "tls-handshake-failed", reason, message: `TLS handshake failed: ${reason}` };
 }
 
 /** The result of a probe that stopped before it connected: the name did not resolve (or not in time). */
 export function unresolvedResult(target: Target, error: ProbeError, totalMs: number, requestedProtocols = DEFAULT_REQUESTED_PROTOCOLS): ProbeResult {
-  return { target, address: null, requestedProtocols, confirm: null, tls: null, certificate: null, certificateDer: null, timings: { connectMs: null, negotiationMs: null, tlsMs: null, totalMs: round(totalMs) }, error };
+  return {
+    target,
+    address: null,
+    requestedProtocols,
+    confirm: null,
+    tls: null,
+    certificate: null,
+    certificateDer: null,
+    timings: { connectMs: null, negotiationMs: null, tlsMs: null, totalMs: round(totalMs) },
+    error,
+  };
 }

@@ -14,7 +14,10 @@ export function tcpCheck(address: string, port: number, timeoutMs: number): Prom
     const timer = setTimeout(() => done("timeout", `no answer within ${timeoutMs} ms (filtered, or host down)`), timeoutMs);
     socket.once("connect", () => done("open", `connected in ${Date.now() - started} ms`));
     socket.once("error", (error: NodeJS.ErrnoException) =>
-      done(error.code === "ECONNREFUSED" ? "refused" : "error", error.code === "ECONNREFUSED" ? "connection refused (nothing listens)" : `${error.code ?? error.message}`),
+      done(
+        error.code === "ECONNREFUSED" ? "refused" : "error",
+        error.code === "ECONNREFUSED" ? "connection refused (nothing listens)" : `${error.code ?? error.message}`,
+      ),
     );
   });
 }

@@ -19,12 +19,23 @@ export function issuedByRdpcert(history: readonly unknown[], thumbprint: string 
   return history.some((h) => {
     const r = h as { outcome?: unknown; newThumbprint?: unknown } | null;
     const record = r as { kind?: unknown } | null;
-    return r !== null && typeof r === "object" && record?.kind !== "deploy" && r.newThumbprint === thumbprint && (r.outcome === "rotated" || r.outcome === "recovered:completed");
+    return (
+      r !== null &&
+      typeof r === "object" &&
+      record?.kind !== "deploy" &&
+      r.newThumbprint === thumbprint &&
+      (r.outcome === "rotated" || r.outcome === "recovered:completed")
+    );
   });
 }
 
 /** Verdicts that a new certificate cannot fix: rotating would only add risk. */
-export function refusal(assessment: Assessment, inspection: HostInspection, settings: RotationSettings, ownCertificate: boolean): { reason: string; fix: string | null } | null {
+export function refusal(
+  assessment: Assessment,
+  inspection: HostInspection,
+  settings: RotationSettings,
+  ownCertificate: boolean,
+): { reason: string; fix: string | null } | null {
   const listener = listenerRefusal(assessment, inspection);
   if (listener) return listener;
   if (settings.force) return null;
@@ -37,10 +48,33 @@ export function refusal(assessment: Assessment, inspection: HostInspection, sett
 }
 
 /** The first half of every decision: inspect, probe and judge, and the plan. Changes nothing. */
-export async function look(ctx: RotationContext, settings: RotationSettings, replacement: Replacement, command: "rotate" | "deploy"): Promise<Decision | { readonly base: Pick<Decision, "inspection" | "assessment" | "before">; readonly steps: RotationSteps; readonly inspection: HostInspection; readonly assessment: Assessment; readonly plan: readonly string[] }> {
+export async function look(
+  ctx: RotationContext,
+  settings: RotationSettings,
+  replacement: Replacement,
+  command: "rotate" | "deploy",
+): Promise<
+  | Decision
+  | {
+      readonly base: Pick<Decision, "inspection" | "assessment" | "before">;
+      readonly steps: RotationSteps;
+      readonly inspection: HostInspection;
+      readonly assessment: Assessment;
+      readonly plan: readonly string[];
+    }
+> {
   const steps = ctx.backend.rotation;
   const outcome = await ctx.backend.inspect();
-  if (!outcome.ok) return { kind: "refused", reason: `cannot inspect the listener: ${outcome.reason}`, fix: outcome.fix, plan: [], inspection: null, assessment: null, before: null };
+  if (!outcome.ok)
+    return {
+      kind: "refused",
+      reason: `cannot inspect the listener: ${outcome.reason}`,
+      fix: outcome.fix,
+      plan: [],
+      inspection: null,
+      assessment: null,
+      before: null,
+    };
   const inspection = outcome.inspection;
   const before = await probeOf(ctx, inspection, settings.probeTimeoutMs);
   const assessment = assess(outcome, before, settings.policy, ctx.now());
@@ -65,9 +99,10 @@ export async function look(ctx: RotationContext, settings: RotationSettings, rep
   // The plan comes with the refusal, so that an interactive rotate in a session shows it before handing off.
   const handOff = steps.mustHandOff?.(replacement) ?? null;
   if (handOff) {
-    const fix = command === "rotate"
-      ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
-      : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
+    const fix =
+      command === "rotate"
+        ? "run rdpcert rotate from outside the RDP session, or let it hand itself to a SYSTEM task (the default of rdpcert rotate)"
+        : "run rdpcert deploy from outside the RDP session: the console, or the scheduled task of your ACME client (win-acme and Posh-ACME run their installation scripts as SYSTEM)";
     return { kind: "refused", reason: handOff, fix, plan, ...base };
   }
   return { base, steps, inspection, assessment, plan };
@@ -92,7 +127,12 @@ export function listenerRefusal(assessment: Assessment, inspection: HostInspecti
  * refusals. Already presenting this certificate is "not-needed" (a deploy hook
  * that runs twice changes nothing the second time).
  */
-export async function decideDeployment(ctx: RotationContext, settings: RotationSettings, certificate: SuppliedCertificate, removeOld: boolean): Promise<Decision> {
+export async function decideDeployment(
+  ctx: RotationContext,
+  settings: RotationSettings,
+  certificate: SuppliedCertificate,
+  removeOld: boolean,
+): Promise<Decision> {
   const replacement: Replacement = { kind: "supplied", certificate, removeOld };
   const looked = await look(ctx, settings, replacement, "deploy");
   if ("kind" in looked) return looked;
@@ -131,7 +171,7 @@ export async function decideRotation(ctx: RotationContext, settings: RotationSet
   if (assessment.status === "OK" && !settings.force && !names) {
     return { kind: "not-needed", reason: `the listener is healthy: ${assessment.reason}`, fix: "pass --force to rotate anyway", plan, ...base };
   }
-  const why = assessment.status !== "OK" ? `${assessment.status}: ${assessment.reason}` : names ?? "forced";
+  const why = assessment.status !== "OK" ? `${assessment.status}: ${assessment.reason}` : (names ?? "forced");
   return { kind: "rotate", reason: why, fix: null, plan, ...base };
 }
 

@@ -15,22 +15,55 @@ export function removeLeftovers(ctx: RotationContext, inspection: HostInspection
   for (const path of removed) ctx.log("warn", `removed ${path}, left over by an interrupted write`);
 }
 
-export async function rollBack(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, backupId: string, expected: string, records: StepRecord[], written: Journal["written"], stale: string | null) {
+export async function rollBack(
+  ctx: RotationContext,
+  settings: RotationSettings,
+  inspection: HostInspection,
+  backupId: string,
+  expected: string,
+  records: StepRecord[],
+  written: Journal["written"],
+  stale: string | null,
+) {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
   if (!backup) return { ok: false as const, reason: `backup ${backupId} cannot be read`, conflict: false };
-  const restored = await timed(records, "restore", () => steps.restore(backup, { inspection, written }), (v) => `restored ${v.restored.join(", ")}`);
+  const restored = await timed(
+    records,
+    "restore",
+    () => steps.restore(backup, { inspection, written }),
+    (v) => `restored ${v.restored.join(", ")}`,
+  );
   if (!restored.ok) return restored;
   ctx.fault("after-restore");
   // A failing restart does not end the rollback: what counts is what the listener presents.
-  const restarted = await timed(records, "restart", () => steps.restart(settings.restart, null), (v) => v.command ?? "no restart");
+  const restarted = await timed(
+    records,
+    "restart",
+    () => steps.restart(settings.restart, null),
+    (v) => v.command ?? "no restart",
+  );
   const gone = restored.value.oldCertificateGone;
   const renewable = restored.value.renewableByHost;
   // Judged by what is served: the old state, or (Windows) a valid certificate the host renewed on the restart.
-  const accept = gone ? expectNew(ctx.now, null, null) : renewable ? (p: ProbeResult) => (expectSignature(expected)(p) === null ? null : expectNew(ctx.now, null, null)(p)) : expectSignature(expected);
+  const accept = gone
+    ? expectNew(ctx.now, null, null)
+    : renewable
+      ? (p: ProbeResult) => (expectSignature(expected)(p) === null ? null : expectNew(ctx.now, null, null)(p))
+      : expectSignature(expected);
   const renewed = (v: { result: ProbeResult }): boolean => !gone && renewable !== undefined && signature(v.result) !== expected;
   if (stale && stale !== expected) await restartIfStale(ctx, settings, inspection, records, accept, stale);
-  const verified = await timed(records, "verify-old", () => waitForListener(ctx, inspection, settings, accept), (v) => (gone ? `${gone}; a valid certificate is presented with the binding as before` : renewed(v) ? `${renewable}: ${signature(v.result)} is presented, valid, with the binding as before` : "old state presented again"));
+  const verified = await timed(
+    records,
+    "verify-old",
+    () => waitForListener(ctx, inspection, settings, accept),
+    (v) =>
+      gone
+        ? `${gone}; a valid certificate is presented with the binding as before`
+        : renewed(v)
+          ? `${renewable}: ${signature(v.result)} is presented, valid, with the binding as before`
+          : "old state presented again",
+  );
   if (!verified.ok && !restarted.ok) return { ok: false as const, reason: `${restarted.reason}; ${verified.reason}`, conflict: false };
   if (verified.ok && (gone || renewed(verified.value))) {
     const configuredCheck = await configuredMatches(ctx, verified.value.result.certificate!.thumbprint);
@@ -50,7 +83,10 @@ export async function recoverInterrupted(ctx: RotationContext, settings: Rotatio
   if (!journal) return null;
   const close = (outcome: RecoveryResult["outcome"], reason: string): RecoveryResult => {
     ctx.store.closeJournal(journal, { outcome: `recovered:${outcome}`, reason, finishedAt: ctx.now().toISOString() });
-    ctx.log(outcome === "rollback-failed" ? "error" : "warn", `interrupted rotation ${journal.id} (pid ${journal.pid}, at step ${journal.step}): ${outcome}: ${reason}`);
+    ctx.log(
+      outcome === "rollback-failed" ? "error" : "warn",
+      `interrupted rotation ${journal.id} (pid ${journal.pid}, at step ${journal.step}): ${outcome}: ${reason}`,
+    );
     return { journal, outcome, reason };
   };
   if (journal.step === "started" || journal.step === "backed-up" || journal.backupId === null) {
@@ -117,11 +153,27 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     if (done.safetyBackupId) {
       const restored = ctx.store.loadBackup(id)?.thumbprint ?? null;
       try {
-        ctx.store.appendHistory({ kind: "restore", id: `restore-${id}-${startedAt.replace(/[-:.]/g, "").slice(0, 15)}`, pid: process.pid, startedAt, finishedAt: ctx.now().toISOString(), backend: ctx.backend.kind, backupId: id, safetyBackupId: done.safetyBackupId, oldThumbprint: before, newThumbprint: restored, outcome, reason });
+        ctx.store.appendHistory({
+          kind: "restore",
+          id: `restore-${id}-${startedAt.replace(/[-:.]/g, "").slice(0, 15)}`,
+          pid: process.pid,
+          startedAt,
+          finishedAt: ctx.now().toISOString(),
+          backend: ctx.backend.kind,
+          backupId: id,
+          safetyBackupId: done.safetyBackupId,
+          oldThumbprint: before,
+          newThumbprint: restored,
+          outcome,
+          reason,
+        });
       } catch (error) {
         ctx.log("error", `cannot record the restore in history.jsonl: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }
-      ctx.log(outcome === "failed" ? "error" : "info", `backups restore ${id}: ${outcome}: ${reason}; presented before: ${oldPrints} -> now: ${newPrints}; the state before is in backup ${done.safetyBackupId}`);
+      ctx.log(
+        outcome === "failed" ? "error" : "info",
+        `backups restore ${id}: ${outcome}: ${reason}; presented before: ${oldPrints} -> now: ${newPrints}; the state before is in backup ${done.safetyBackupId}`,
+      );
     }
     return done;
   };
@@ -148,7 +200,8 @@ export async function restoreBackupById(ctx: RotationContext, settings: Rotation
     const restarted = await steps.restart(settings.restart, null);
     if (!restarted.ok) return result("failed", `${restarted.reason}; the state before is in backup ${safetyBackupId}`, { safetyBackupId });
     if (!backup.thumbprint) return result("restored-unverified", `backup ${id} restored; it holds no certificate to look for`, { safetyBackupId });
-    if (presentedBefore && presentedBefore !== backup.thumbprint) await restartIfStale(ctx, settings, outcome.inspection, [], expectSignature(backup.thumbprint), presentedBefore);
+    if (presentedBefore && presentedBefore !== backup.thumbprint)
+      await restartIfStale(ctx, settings, outcome.inspection, [], expectSignature(backup.thumbprint), presentedBefore);
     const verified = await waitForListener(ctx, outcome.inspection, settings, expectSignature(backup.thumbprint));
     if (verified.ok) newPrints = `SHA-1 ${verified.value.result.certificate!.thumbprint}, SHA-256 ${verified.value.result.certificate!.sha256}`;
     return verified.ok

@@ -17,7 +17,18 @@ import { type RotationContext, type RotationOutcome, type RotationResult, type R
  * re-exports what the application layer uses.
  */
 
-export type { Decision, FaultPoint, LogLevel, RecoveryResult, RotationContext, RotationOutcome, RotationResult, RotationSettings, RotationStore, StepRecord } from "./types";
+export type {
+  Decision,
+  FaultPoint,
+  LogLevel,
+  RecoveryResult,
+  RotationContext,
+  RotationOutcome,
+  RotationResult,
+  RotationSettings,
+  RotationStore,
+  StepRecord,
+} from "./types";
 export { PINNED_CLIENTS } from "./types";
 export { decideDeployment, decideRotation, issuedByRdpcert } from "./decide";
 export { type RestoreResult, recoverInterrupted, removeLeftovers, restoreBackupById } from "./recover";
@@ -28,12 +39,22 @@ export function rotate(ctx: RotationContext, settings: RotationSettings, options
 }
 
 /** `rdpcert deploy`: the same state machine as rotate, with a supplied certificate as the replacement. */
-export function deploy(ctx: RotationContext, settings: RotationSettings, certificate: SuppliedCertificate, options: { dryRun: boolean; removeOld: boolean }): Promise<RotationResult> {
+export function deploy(
+  ctx: RotationContext,
+  settings: RotationSettings,
+  certificate: SuppliedCertificate,
+  options: { dryRun: boolean; removeOld: boolean },
+): Promise<RotationResult> {
   return replaceSafely(ctx, settings, options, { kind: "supplied", certificate, removeOld: options.removeOld });
 }
 
 /** lock -> recover -> re-decide -> swap, for either kind of replacement. */
-async function replaceSafely(ctx: RotationContext, settings: RotationSettings, options: { dryRun: boolean }, replacement: Replacement): Promise<RotationResult> {
+async function replaceSafely(
+  ctx: RotationContext,
+  settings: RotationSettings,
+  options: { dryRun: boolean },
+  replacement: Replacement,
+): Promise<RotationResult> {
   if (options.dryRun) {
     const decision = await decide(ctx, settings, replacement);
     const outcome: RotationOutcome = decision.kind === "rotate" ? "planned" : decision.kind;
@@ -54,7 +75,13 @@ async function replaceSafely(ctx: RotationContext, settings: RotationSettings, o
     const decision = await decide(ctx, settings, replacement);
     if (decision.inspection) removeLeftovers(ctx, decision.inspection);
     if (decision.kind !== "rotate") {
-      return blank(decision.kind, decision.reason, { fix: decision.fix, plan: decision.plan, assessment: decision.assessment, recovered, oldThumbprint: oldOf(decision) });
+      return blank(decision.kind, decision.reason, {
+        fix: decision.fix,
+        plan: decision.plan,
+        assessment: decision.assessment,
+        recovered,
+        oldThumbprint: oldOf(decision),
+      });
     }
     return { ...(await swap(ctx, settings, decision, replacement)), recovered };
   } finally {

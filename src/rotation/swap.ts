@@ -79,14 +79,24 @@ class SwapRun {
   }
 
   result(outcome: RotationResult["outcome"], reason: string, extra: Partial<RotationResult> = {}): RotationResult {
-    return blank(outcome, reason, { plan: this.decision.plan, oldThumbprint: this.oldThumbprint, assessment: this.decision.assessment, steps: this.records, ...extra });
+    return blank(outcome, reason, {
+      plan: this.decision.plan,
+      oldThumbprint: this.oldThumbprint,
+      assessment: this.decision.assessment,
+      steps: this.records,
+      ...extra,
+    });
   }
 
   private record(what: string, write: () => void): void {
     try {
       write();
     } catch (error) {
-      if (!this.journalTrouble) this.ctx.log("error", `cannot ${what} in the state dir (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the rotation goes on, and the next run or status checks what the listener presents`);
+      if (!this.journalTrouble)
+        this.ctx.log(
+          "error",
+          `cannot ${what} in the state dir (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the rotation goes on, and the next run or status checks what the listener presents`,
+        );
       this.journalTrouble = true;
     }
   }
@@ -183,7 +193,12 @@ async function replaceFiles(run: SwapRun): Promise<Phase<Replaced>> {
   // certbot's config_test: what the server will load is checked before anything restarts onto it.
   if (steps.configTest) {
     const configTest = steps.configTest.bind(steps);
-    const tested = await timed(run.records, "config-test", () => configTest(run.inspection, run.replacement, thumbprint), (v) => v.checked);
+    const tested = await timed(
+      run.records,
+      "config-test",
+      () => configTest(run.inspection, run.replacement, thumbprint),
+      (v) => v.checked,
+    );
     if (!tested.ok) return { ok: false, reason: `config test failed: ${tested.reason}`, newThumbprint: thumbprint };
   }
   return { ok: true, value: { thumbprint: replaced.value.thumbprint, presentedMayStay: replaced.value.presentedMayStay === true } };
@@ -197,17 +212,33 @@ interface Verified {
 /** Phase 3: restart, then real handshakes until the new certificate is presented, and what else the backend checks. */
 async function restartAndVerify(run: SwapRun, replaced: Replaced): Promise<Phase<Verified>> {
   const { ctx, settings, steps, supplied, inspection } = run;
-  const restarted = await timed(run.records, "restart", () => steps.restart(settings.restart, run.oldThumbprint), (v) => v.command ?? "no restart");
+  const restarted = await timed(
+    run.records,
+    "restart",
+    () => steps.restart(settings.restart, run.oldThumbprint),
+    (v) => v.command ?? "no restart",
+  );
   if (!restarted.ok) return { ok: false, reason: restarted.reason, newThumbprint: replaced.thumbprint };
   run.advanceAfterChange("restarted");
   ctx.fault("after-restart");
   run.advanceAfterChange("verifying");
   ctx.fault("before-verify");
   const chainChecked = checksChain(steps, supplied);
-  const accept = supplied ? expectSupplied(ctx.now, supplied, chainChecked) : expectNew(ctx.now, replaced.presentedMayStay ? null : run.oldThumbprint, replaced.thumbprint);
+  const accept = supplied
+    ? expectSupplied(ctx.now, supplied, chainChecked)
+    : expectNew(ctx.now, replaced.presentedMayStay ? null : run.oldThumbprint, replaced.thumbprint);
   await restartIfStale(ctx, settings, inspection, run.records, accept, run.beforeSignature, chainChecked);
-  const what = supplied ? `${supplied.thumbprint}${chainChecked ? " and its chain" : ""}` : replaced.presentedMayStay ? "a valid certificate" : "new certificate";
-  const verified = await timed(run.records, "verify", () => waitForListener(ctx, inspection, settings, accept, chainChecked), (v) => `${what} presented after ${v.attempts} handshake(s)`);
+  const what = supplied
+    ? `${supplied.thumbprint}${chainChecked ? " and its chain" : ""}`
+    : replaced.presentedMayStay
+      ? "a valid certificate"
+      : "new certificate";
+  const verified = await timed(
+    run.records,
+    "verify",
+    () => waitForListener(ctx, inspection, settings, accept, chainChecked),
+    (v) => `${what} presented after ${v.attempts} handshake(s)`,
+  );
   if (!verified.ok) return { ok: false, reason: `verification failed: ${verified.reason}`, newThumbprint: replaced.thumbprint };
   const presented = verified.value.result.certificate!;
   const configuredCheck = (await configuredMatches(ctx, presented.thumbprint)) ?? (await steps.confirm?.(inspection, run.replacement, run.startedAt)) ?? null;
@@ -222,12 +253,19 @@ async function finish(run: SwapRun, backup: Backup, verified: Verified): Promise
   const done = { newThumbprint: verified.thumbprint, newSha256: verified.sha256, backupId: backup.id, backupPath: backup.path };
   if (supplied) {
     run.close({ outcome: "deployed", reason: null, finishedAt: ctx.now().toISOString() });
-    ctx.log("info", `deployed ${supplied.origin} on the ${ctx.backend.kind} listener: old ${oldPrints} -> new SHA-1 ${verified.thumbprint}, SHA-256 ${verified.sha256}; backup ${backup.id}`);
-    const removal = replacement.kind === "supplied" && replacement.removeOld ? await removeOld(ctx, backup.id, supplied, run.records) : { removed: [], warnings: [] };
+    ctx.log(
+      "info",
+      `deployed ${supplied.origin} on the ${ctx.backend.kind} listener: old ${oldPrints} -> new SHA-1 ${verified.thumbprint}, SHA-256 ${verified.sha256}; backup ${backup.id}`,
+    );
+    const removal =
+      replacement.kind === "supplied" && replacement.removeOld ? await removeOld(ctx, backup.id, supplied, run.records) : { removed: [], warnings: [] };
     return run.result("deployed", `the listener presents ${verified.thumbprint} from ${supplied.origin}`, { ...done, ...removal });
   }
   run.close({ outcome: "rotated", reason: null, finishedAt: ctx.now().toISOString() });
-  ctx.log("info", `rotated the ${ctx.backend.kind} listener certificate: old ${oldPrints} -> new SHA-1 ${verified.thumbprint}, SHA-256 ${verified.sha256}; backup ${backup.id}`);
+  ctx.log(
+    "info",
+    `rotated the ${ctx.backend.kind} listener certificate: old ${oldPrints} -> new SHA-1 ${verified.thumbprint}, SHA-256 ${verified.sha256}; backup ${backup.id}`,
+  );
   return run.result("rotated", `the listener presents the new certificate ${verified.thumbprint}`, { ...done, fix: PINNED_CLIENTS });
 }
 
@@ -252,23 +290,47 @@ async function undo(run: SwapRun, backup: Backup, failed: Failed): Promise<Rotat
   run.close({ outcome, reason: rolledBack.ok ? failure : `${failure}; rollback: ${rolledBack.reason}`, finishedAt: ctx.now().toISOString() });
   if (rolledBack.ok) {
     ctx.log("error", `rotation rolled back: ${failure}; old certificate ${run.oldThumbprint ?? "none"} in place again`);
-    return run.result("rolled-back", failure, { newThumbprint, backupId: backup.id, backupPath: backup.path, fix: "see the reason; the old certificate is in place again" });
+    return run.result("rolled-back", failure, {
+      newThumbprint,
+      backupId: backup.id,
+      backupPath: backup.path,
+      fix: "see the reason; the old certificate is in place again",
+    });
   }
   // Someone deployed another pair meanwhile: restoring the old one by hand would undo their work.
   const fix = rolledBack.conflict
     ? `someone else changed the pair during the rotation and it was left as they wrote it: check what the listener presents (rdpcert status); the old pair is in backup ${backup.id} (${backup.path}) only if it is really wanted back`
     : `restore by hand: rdpcert backups restore ${backup.id} (files in ${backup.path})`;
   ctx.log("error", `ROLLBACK FAILED: ${failure}; ${rolledBack.reason}. ${fix}`);
-  return run.result("rollback-failed", `${failure}; rollback failed: ${rolledBack.reason}`, { newThumbprint, backupId: backup.id, backupPath: backup.path, fix });
+  return run.result("rollback-failed", `${failure}; rollback failed: ${rolledBack.reason}`, {
+    newThumbprint,
+    backupId: backup.id,
+    backupPath: backup.path,
+    fix,
+  });
 }
 
 /** deploy --remove-old, after verification: a failure here is a warning, never a rollback (the new certificate works). */
-export async function removeOld(ctx: RotationContext, backupId: string, supplied: SuppliedCertificate, records: StepRecord[]): Promise<{ removed: readonly string[]; warnings: readonly string[] }> {
+export async function removeOld(
+  ctx: RotationContext,
+  backupId: string,
+  supplied: SuppliedCertificate,
+  records: StepRecord[],
+): Promise<{ removed: readonly string[]; warnings: readonly string[] }> {
   const steps = ctx.backend.rotation as RotationSteps;
   const backup = ctx.store.loadBackup(backupId);
-  if (!steps.removeOld) return { removed: [], warnings: [`--remove-old does nothing on ${ctx.backend.kind}: the previous files are left as they were (their copy is in backup ${backupId})`] };
+  if (!steps.removeOld)
+    return {
+      removed: [],
+      warnings: [`--remove-old does nothing on ${ctx.backend.kind}: the previous files are left as they were (their copy is in backup ${backupId})`],
+    };
   if (!backup) return { removed: [], warnings: [`the previous certificate was not removed: backup ${backupId} cannot be read`] };
-  const result = await timed(records, "remove-old", () => steps.removeOld!(backup, supplied), (v) => (v.removed.length ? `removed ${v.removed.join(", ")}` : "nothing to remove"));
+  const result = await timed(
+    records,
+    "remove-old",
+    () => steps.removeOld!(backup, supplied),
+    (v) => (v.removed.length ? `removed ${v.removed.join(", ")}` : "nothing to remove"),
+  );
   if (!result.ok) {
     ctx.log("warn", `the previous certificate was not removed: ${result.reason}`);
     return { removed: [], warnings: [`the previous certificate was not removed: ${result.reason}`] };

@@ -12,7 +12,12 @@ import type { RotationContext, RotationSettings, StepRecord } from "./types";
 
 export const SECOND = 1000;
 
-export async function timed<T>(records: StepRecord[], step: string, run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>, detail: (value: T) => string | null = () => null) {
+export async function timed<T>(
+  records: StepRecord[],
+  step: string,
+  run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>,
+  detail: (value: T) => string | null = () => null,
+) {
   const started = performance.now();
   const result = await run();
   records.push({ step, ok: result.ok, ms: Math.round((performance.now() - started) * 10) / 10, detail: result.ok ? detail(result.value) : result.reason });
@@ -31,7 +36,13 @@ export function signature(result: ProbeResult): string {
 }
 
 /** Probe until the predicate holds or the deadline passes; the last probe says why not. */
-export async function waitForListener(ctx: RotationContext, inspection: HostInspection, settings: RotationSettings, accept: (p: ProbeResult) => string | null, withChain = false) {
+export async function waitForListener(
+  ctx: RotationContext,
+  inspection: HostInspection,
+  settings: RotationSettings,
+  accept: (p: ProbeResult) => string | null,
+  withChain = false,
+) {
   const deadline = performance.now() + settings.verifyTimeoutMs;
   let delay = 50;
   let attempts = 0;
@@ -41,7 +52,8 @@ export async function waitForListener(ctx: RotationContext, inspection: HostInsp
     attempts++;
     const problem = accept(result);
     if (problem === null) return { ok: true as const, value: { result, attempts } };
-    if (performance.now() + delay > deadline) return { ok: false as const, reason: `${problem} (after ${attempts} handshake${attempts === 1 ? "" : "s"} in ${settings.verifyTimeoutMs} ms)` };
+    if (performance.now() + delay > deadline)
+      return { ok: false as const, reason: `${problem} (after ${attempts} handshake${attempts === 1 ? "" : "s"} in ${settings.verifyTimeoutMs} ms)` };
     await ctx.sleep(delay);
     delay = Math.min(delay * 2, SECOND);
   }
@@ -54,14 +66,30 @@ export async function waitForListener(ctx: RotationContext, inspection: HostInsp
  * does it run the restart, and say so in the steps and the log. A failed restart is left to the
  * verification that follows, which says what the listener presents.
  */
-export async function restartIfStale(ctx: RotationContext, settings: RotationSettings, inspection: HostInspection, records: StepRecord[], accept: (p: ProbeResult) => string | null, stale: string, withChain = false): Promise<void> {
+export async function restartIfStale(
+  ctx: RotationContext,
+  settings: RotationSettings,
+  inspection: HostInspection,
+  records: StepRecord[],
+  accept: (p: ProbeResult) => string | null,
+  stale: string,
+  withChain = false,
+): Promise<void> {
   const command = settings.restart.enabled && !settings.restart.command ? settings.restart.ifStale : null;
   const steps = ctx.backend.rotation;
   if (!command || !steps) return;
   const first = await probeOf(ctx, inspection, settings.probeTimeoutMs, withChain);
   if (accept(first) === null || signature(first) !== stale) return;
-  ctx.log("warn", `the listener still presents ${stale} after the change (it does not re-read its pair): restarting it with ${command.join(" ")}, which ends connected sessions`);
-  await timed(records, "restart", () => steps.restart({ enabled: true, command, timeoutMs: settings.restart.timeoutMs }, null), (v) => `the listener still presented ${stale} after the change: ${v.command ?? "restarted"}`);
+  ctx.log(
+    "warn",
+    `the listener still presents ${stale} after the change (it does not re-read its pair): restarting it with ${command.join(" ")}, which ends connected sessions`,
+  );
+  await timed(
+    records,
+    "restart",
+    () => steps.restart({ enabled: true, command, timeoutMs: settings.restart.timeoutMs }, null),
+    (v) => `the listener still presented ${stale} after the change: ${v.command ?? "restarted"}`,
+  );
 }
 
 /** `newThumbprint` null: the server makes the new certificate itself (Windows); any other than the old one will do. */
@@ -82,7 +110,9 @@ export function expectNew(now: () => Date, oldThumbprint: string | null, newThum
 export async function configuredMatches(ctx: RotationContext, presented: string): Promise<string | null> {
   const outcome = await ctx.backend.inspect();
   if (!outcome.ok || outcome.inspection.configuredThumbprint === null) return null;
-  return outcome.inspection.configuredThumbprint === presented ? null : `the listener presents ${presented} but SSLCertificateSHA1Hash names ${outcome.inspection.configuredThumbprint}`;
+  return outcome.inspection.configuredThumbprint === presented
+    ? null
+    : `the listener presents ${presented} but SSLCertificateSHA1Hash names ${outcome.inspection.configuredThumbprint}`;
 }
 
 export function expectSignature(expected: string) {
@@ -102,7 +132,8 @@ export function expectSupplied(now: () => Date, supplied: SuppliedCertificate, w
     if (problem !== null || !withChain) return problem;
     const sent = p.chain ?? [];
     for (let i = 1; i < supplied.chain.length; i++) {
-      if (!sent[i] || !sent[i]!.equals(supplied.chain[i]!)) return `the listener presents ${supplied.thumbprint} but not its full chain (certificate ${i + 1} of ${supplied.chain.length} missing)`;
+      if (!sent[i] || !sent[i]!.equals(supplied.chain[i]!))
+        return `the listener presents ${supplied.thumbprint} but not its full chain (certificate ${i + 1} of ${supplied.chain.length} missing)`;
     }
     return null;
   };

@@ -38,7 +38,9 @@ export class CronError extends Error {
 export function cronError(expression: string): string | null {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cron = require("node-cron") as typeof import("node-cron");
-  return cron.validate(expression) ? null : `schedule ${JSON.stringify(expression)} is not a valid cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first)`;
+  return cron.validate(expression)
+    ? null
+    : `schedule ${JSON.stringify(expression)} is not a valid cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first)`;
 }
 
 export const nodeCronScheduler: Scheduler = (expression, onTick) => {
@@ -96,7 +98,10 @@ export function startDaemon(options: DaemonOptions): Daemon {
       passes++;
       try {
         const result = await options.pass();
-        log(result.exitCode === 0 ? "info" : result.exitCode === 1 ? "warn" : "error", `run finished: ${result.outcome} (exit ${result.exitCode}); next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
+        log(
+          result.exitCode === 0 ? "info" : result.exitCode === 1 ? "warn" : "error",
+          `run finished: ${result.outcome} (exit ${result.exitCode}); next run at ${job.nextRun()?.toISOString() ?? "unknown"}`,
+        );
       } catch (error) {
         log("error", `run failed: ${(error as Error).message}`);
       }
@@ -131,6 +136,9 @@ export function startDaemon(options: DaemonOptions): Daemon {
   options.signals.on("SIGINT", onInt);
   // Only now: whoever reads this line may signal at once (a SIGHUP before the
   // handler exists is the default action, exit 129).
-  log("info", `scheduled ${JSON.stringify(options.expression)} plus up to ${options.jitterMinutes} min jitter; next run at ${job.nextRun()?.toISOString() ?? "unknown"}`);
+  log(
+    "info",
+    `scheduled ${JSON.stringify(options.expression)} plus up to ${options.jitterMinutes} min jitter; next run at ${job.nextRun()?.toISOString() ?? "unknown"}`,
+  );
   return { stopped, stats: () => ({ passes, skipped }) };
 }

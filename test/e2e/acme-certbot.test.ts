@@ -39,13 +39,47 @@ describe("certbot + pebble + rdpcert deploy --from-certbot on real xrdp", () => 
 
   it("certbot's deploy hook puts the ACME certificate on the listener, and again after a renewal", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rdpcert-acme-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "pebble.key"), "-out", join(dir, "pebble.pem"), "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "pebble.key"),
+        "-out",
+        join(dir, "pebble.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
     const [acmePort, managementPort] = [await freePort(), await freePort()];
     writeFileSync(
       join(dir, "pebble.json"),
-      JSON.stringify({ pebble: { listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${managementPort}`, certificate: join(dir, "pebble.pem"), privateKey: join(dir, "pebble.key"), httpPort: 5002, tlsPort: 5001, ocspResponderURL: "", externalAccountBindingRequired: false } }),
+      JSON.stringify({
+        pebble: {
+          listenAddress: `127.0.0.1:${acmePort}`,
+          managementListenAddress: `127.0.0.1:${managementPort}`,
+          certificate: join(dir, "pebble.pem"),
+          privateKey: join(dir, "pebble.key"),
+          httpPort: 5002,
+          tlsPort: 5001,
+          ocspResponderURL: "",
+          externalAccountBindingRequired: false,
+        },
+      }),
     );
-    pebble = spawn("pebble", ["-config", join(dir, "pebble.json")], { env: { ...process.env, PEBBLE_VA_ALWAYS_VALID: "1", PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" }, stdio: "ignore" });
+    pebble = spawn("pebble", ["-config", join(dir, "pebble.json")], {
+      env: { ...process.env, PEBBLE_VA_ALWAYS_VALID: "1", PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" },
+      stdio: "ignore",
+    });
     await waitForPort(acmePort);
 
     const server = await start(certValid(-10, 170));
@@ -53,8 +87,37 @@ describe("certbot + pebble + rdpcert deploy --from-certbot on real xrdp", () => 
     // docs/commands/deploy.md's recipe, with the test's own paths (certbot runs the hook through a shell).
     const hook = `${process.execPath} ${CLI} deploy --from-certbot --yes --xrdp-ini ${server.iniPath} --state-dir ${state} --no-restart --log-dir ${join(dir, "log")}`;
     const certbot = (...args: string[]) =>
-      spawnSync("certbot", [...args, "--non-interactive", "--server", `https://127.0.0.1:${acmePort}/dir`, "--no-verify-ssl", "--config-dir", join(dir, "config"), "--work-dir", join(dir, "work"), "--logs-dir", join(dir, "logs")], { encoding: "utf8", timeout: 120_000 });
-    const issued = certbot("certonly", "--register-unsafely-without-email", "--agree-tos", "--manual", "--manual-auth-hook", "/bin/true", "--preferred-challenges", "http", "-d", "rdp.acme.test", "--deploy-hook", hook);
+      spawnSync(
+        "certbot",
+        [
+          ...args,
+          "--non-interactive",
+          "--server",
+          `https://127.0.0.1:${acmePort}/dir`,
+          "--no-verify-ssl",
+          "--config-dir",
+          join(dir, "config"),
+          "--work-dir",
+          join(dir, "work"),
+          "--logs-dir",
+          join(dir, "logs"),
+        ],
+        { encoding: "utf8", timeout: 120_000 },
+      );
+    const issued = certbot(
+      "certonly",
+      "--register-unsafely-without-email",
+      "--agree-tos",
+      "--manual",
+      "--manual-auth-hook",
+      "/bin/true",
+      "--preferred-challenges",
+      "http",
+      "-d",
+      "rdp.acme.test",
+      "--deploy-hook",
+      hook,
+    );
     expect([issued.status, /returned error code/.test(issued.stderr) ? issued.stderr : "hook ok"]).toEqual([0, "hook ok"]);
     const lineage = join(dir, "config", "live", "rdp.acme.test");
     const first = await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000, withChain: true });
@@ -69,7 +132,10 @@ describe("certbot + pebble + rdpcert deploy --from-certbot on real xrdp", () => 
     const second = await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 });
     expect(second.certificate!.thumbprint).toBe(opensslThumbprint(join(lineage, "cert.pem")));
     expect(second.certificate!.thumbprint).not.toBe(first.certificate!.thumbprint);
-    const history = readFileSync(join(state, "history.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { kind: string; outcome: string; newThumbprint: string });
+    const history = readFileSync(join(state, "history.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { kind: string; outcome: string; newThumbprint: string });
     expect(history.map((h) => [h.kind, h.outcome, h.newThumbprint])).toEqual([
       ["deploy", "deployed", first.certificate!.thumbprint],
       ["deploy", "deployed", second.certificate!.thumbprint],

@@ -27,8 +27,21 @@ interface RotateJson {
   plan: string[];
 }
 
-const status = async (server: XrdpServer) => (await rdpcertJson<StatusJson>(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--json", "--timeout", "4000"])).json;
-const rotate = (server: XrdpServer, ...extra: string[]) => rdpcertJson<RotateJson>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
+const status = async (server: XrdpServer) =>
+  (await rdpcertJson<StatusJson>(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--json", "--timeout", "4000"])).json;
+const rotate = (server: XrdpServer, ...extra: string[]) =>
+  rdpcertJson<RotateJson>([
+    "rotate",
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--yes",
+    "--json",
+    "--verify-timeout",
+    "8000",
+    ...extra,
+  ]);
 const sanOf = (path: string): string => new X509Certificate(readFileSync(path)).subjectAltName ?? "";
 
 describe("advice that uses rdpcert (issue 23)", () => {
@@ -63,18 +76,28 @@ describe("advice that uses rdpcert (issue 23)", () => {
     const closed = join(server.dir, "private");
     mkdirSync(closed, { mode: 0o700 });
     chmodSync(closed, 0o700);
-    for (const [from, name] of [[server.certPath, "cert.pem"], [server.keyPath, "key.pem"]] as const) renameSync(from, join(closed, name));
-    writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(server.certPath, join(closed, "cert.pem")).replace(server.keyPath, join(closed, "key.pem")));
+    for (const [from, name] of [
+      [server.certPath, "cert.pem"],
+      [server.keyPath, "key.pem"],
+    ] as const)
+      renameSync(from, join(closed, name));
+    writeFileSync(
+      server.iniPath,
+      readFileSync(server.iniPath, "utf8").replace(server.certPath, join(closed, "cert.pem")).replace(server.keyPath, join(closed, "key.pem")),
+    );
     const json = await status(server);
     expect(json.status).toBe("CORRUPT");
-    expect(json.fix).toBe(`xrdp cannot enter ${closed}: chmod o+x ${closed} (lets it pass through to the files it may read; it still cannot list ${closed}), or keep xrdp's pair outside it`);
+    expect(json.fix).toBe(
+      `xrdp cannot enter ${closed}: chmod o+x ${closed} (lets it pass through to the files it may read; it still cannot list ${closed}), or keep xrdp's pair outside it`,
+    );
     expect(json.fix).not.toMatch(/chmod 644/);
     execFileSync("chmod", ["o+x", closed]);
     expect((await status(server)).status).toBe("OK");
   });
 
   it("Debian's default (snakeoil key root:ssl-cert 0640, xrdp not in ssl-cert): the fix offers rotate --force, which gives xrdp its own pair and leaves the shared one", async () => {
-    if (execFileSync("id", ["-Gn", "xrdp"], { encoding: "utf8" }).split(/\s+/).includes("ssl-cert")) throw new Error("this test needs xrdp outside the ssl-cert group (Debian's default)");
+    if (execFileSync("id", ["-Gn", "xrdp"], { encoding: "utf8" }).split(/\s+/).includes("ssl-cert"))
+      throw new Error("this test needs xrdp outside the ssl-cert group (Debian's default)");
     const pair = certValid(-1, 179);
     const server = await start(pair);
     const shared = join(server.dir, "ssl");

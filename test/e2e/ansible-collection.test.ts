@@ -43,7 +43,10 @@ let work: string;
 let env: NodeJS.ProcessEnv;
 
 /** Runs a playbook of `tasks` on localhost and returns each task's result (json callback). */
-function playbook(tasks: readonly Record<string, unknown>[], options: { check?: boolean; diff?: boolean; vars?: Record<string, unknown> } = {}): Promise<PlaybookRun> {
+function playbook(
+  tasks: readonly Record<string, unknown>[],
+  options: { check?: boolean; diff?: boolean; vars?: Record<string, unknown> } = {},
+): Promise<PlaybookRun> {
   const dir = mkdtempSync(join(work, "play-"));
   const path = join(dir, "play.yml");
   // JSON is YAML: nothing is spliced into a command line or a YAML text.
@@ -58,7 +61,10 @@ function playbook(tasks: readonly Record<string, unknown>[], options: { check?: 
     child.once("error", reject);
     child.once("close", (code) => {
       try {
-        const report = JSON.parse(stdout) as { plays: { tasks: { hosts: Record<string, TaskResult> }[] }[]; stats: Record<string, { changed: number; failures: number; ok: number }> };
+        const report = JSON.parse(stdout) as {
+          plays: { tasks: { hosts: Record<string, TaskResult> }[] }[];
+          stats: Record<string, { changed: number; failures: number; ok: number }>;
+        };
         const results = report.plays.flatMap((p) => p.tasks.map((t) => t.hosts.localhost!));
         resolve({ code, results, stdout, stderr, stats: report.stats.localhost! });
       } catch {
@@ -69,11 +75,22 @@ function playbook(tasks: readonly Record<string, unknown>[], options: { check?: 
 }
 
 const sha1 = (pem: string): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
+const presented = async (server: XrdpServer) =>
+  (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
   const path = join(adminDir(), "config.json");
-  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(server.dir, "state"),
+      logDir: join(server.dir, "log"),
+      restartCommand: null,
+      verifyTimeoutMs: 8000,
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -126,7 +143,26 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
     const tree = join(work, "sanity", "ansible_collections", "rdpcert", "rdpcert");
     mkdirSync(join(tree, ".."), { recursive: true });
     cpSync(COLLECTION, tree, { recursive: true });
-    const offline = ["compile", "future-import-boilerplate", "metaclass-boilerplate", "line-endings", "no-smart-quotes", "empty-init", "use-argspec-type-path", "shebang", "symlinks", "no-illegal-filenames", "no-assert", "no-basestring", "no-get-exception", "no-unicode-literals", "replace-urlopen", "use-compat-six", "no-main-display", "no-dict-iteritems"];
+    const offline = [
+      "compile",
+      "future-import-boilerplate",
+      "metaclass-boilerplate",
+      "line-endings",
+      "no-smart-quotes",
+      "empty-init",
+      "use-argspec-type-path",
+      "shebang",
+      "symlinks",
+      "no-illegal-filenames",
+      "no-assert",
+      "no-basestring",
+      "no-get-exception",
+      "no-unicode-literals",
+      "replace-urlopen",
+      "use-compat-six",
+      "no-main-display",
+      "no-dict-iteritems",
+    ];
     const run = spawnSync("ansible-test", ["sanity", "--python", "3.11", ...offline.flatMap((t) => ["--test", t])], { cwd: tree, env, encoding: "utf8" });
     expect([run.status, run.stdout.match(/Running sanity test "[^"]+"/g)?.length]).toEqual([0, offline.length]);
   }, 120_000);
@@ -170,14 +206,36 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
     const bin = join(work, "bin", "rdpcert");
     const run = await playbook([
       { "rdpcert.rdpcert.rdpcert_status": { rdpcert_bin: bin, backend: "xrdp", xrdp_ini: server.iniPath, state_dir: state, warn_days: 10, timeout: 4000 } },
-      { "rdpcert.rdpcert.rdpcert_status": { rdpcert_bin: bin, backend: "xrdp", xrdp_ini: server.iniPath, state_dir: state, port: server.port + 1, timeout: 2000 } },
+      {
+        "rdpcert.rdpcert.rdpcert_status": {
+          rdpcert_bin: bin,
+          backend: "xrdp",
+          xrdp_ini: server.iniPath,
+          state_dir: state,
+          port: server.port + 1,
+          timeout: 2000,
+        },
+      },
       { "rdpcert.rdpcert.rdpcert_run": { rdpcert_bin: bin, xrdp_ini: server.iniPath, state_dir: state, restart: false, warn_days: 10, verify_timeout: 8000 } },
     ]);
     expect(run.results[0]).toMatchObject({ verdict: "OK", health: "ok", days_left: 19 });
     // port: rdpcert's config field (RDPCERT_PORT): nothing listens one port up.
     expect(run.results[1]).toMatchObject({ verdict: "DOWN", health: "critical", changed: false });
     expect(run.results[2]).toMatchObject({ changed: false, outcome: "nothing" });
-    expect(run.results[2]!.cmd).toEqual([bin, "run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", state, "--warn-days", "10", "--no-restart", "--verify-timeout", "8000"]);
+    expect(run.results[2]!.cmd).toEqual([
+      bin,
+      "run",
+      "--json",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      state,
+      "--warn-days",
+      "10",
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+    ]);
     // Without warn_days, rdpcert's default (30) counts: the same certificate is a WARN.
     const defaults = await playbook([{ "rdpcert.rdpcert.rdpcert_status": { xrdp_ini: server.iniPath, state_dir: state } }]);
     expect(defaults.results[0]).toMatchObject({ verdict: "WARN", health: "warn", changed: false });
@@ -197,10 +255,7 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
     const ca = caIssued(-300, 20);
     const expiring = await start(ca);
     const config = writeConfig(expiring);
-    const warned = await playbook([
-      { "rdpcert.rdpcert.rdpcert_run": { config } },
-      { "rdpcert.rdpcert.rdpcert_run": { config, fail_on_warning: true } },
-    ]);
+    const warned = await playbook([{ "rdpcert.rdpcert.rdpcert_run": { config } }, { "rdpcert.rdpcert.rdpcert_run": { config, fail_on_warning: true } }]);
     expect(warned.results[0]).toMatchObject({ changed: false, exit_code: 1, outcome: "nothing" });
     expect(warned.results[0]!.failed ?? false).toBe(false);
     expect(warned.results[0]!.warnings).toEqual([expect.stringMatching(/^rdpcert run: WARNING: .*CA-issued certificate \(never deleted by rdpcert\)/)]);
@@ -229,7 +284,16 @@ describe("rdpcert_deploy against real xrdp with a test CA", () => {
     const server = await start(certValid(-1, 179));
     const before = readFileSync(server.iniPath, "utf8");
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
-    const task = { "rdpcert.rdpcert.rdpcert_deploy": { cert: leaf.fullchainPath, key: leaf.keyPath, xrdp_ini: server.iniPath, state_dir: join(server.dir, "state"), restart: false, verify_timeout: 8000 } };
+    const task = {
+      "rdpcert.rdpcert.rdpcert_deploy": {
+        cert: leaf.fullchainPath,
+        key: leaf.keyPath,
+        xrdp_ini: server.iniPath,
+        state_dir: join(server.dir, "state"),
+        restart: false,
+        verify_timeout: 8000,
+      },
+    };
 
     const check = await playbook([task], { check: true });
     expect(check.results[0]).toMatchObject({ changed: true, outcome: "planned" });
@@ -252,7 +316,18 @@ describe("rdpcert_deploy against real xrdp with a test CA", () => {
     const pfx = join(work, "leaf.pfx");
     const password = "s3cret-Pfx-Pass";
     writeFileSync(join(work, "pfx-pass"), `${password}\n`, { mode: 0o600 });
-    execFileSync("openssl", ["pkcs12", "-export", "-in", leaf.fullchainPath, "-inkey", leaf.keyPath, "-out", pfx, "-passout", `file:${join(work, "pfx-pass")}`]);
+    execFileSync("openssl", [
+      "pkcs12",
+      "-export",
+      "-in",
+      leaf.fullchainPath,
+      "-inkey",
+      leaf.keyPath,
+      "-out",
+      pfx,
+      "-passout",
+      `file:${join(work, "pfx-pass")}`,
+    ]);
     const args = { pfx, xrdp_ini: server.iniPath, state_dir: join(server.dir, "state"), restart: false, verify_timeout: 8000 };
 
     const wrong = await playbook([{ "rdpcert.rdpcert.rdpcert_deploy": { ...args, pfx_password: "not-it" } }]);
@@ -270,7 +345,9 @@ describe("rdpcert_deploy against real xrdp with a test CA", () => {
 describe("the role rdpcert.rdpcert.rdpcert", () => {
   let tarball: string;
   beforeAll(() => {
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { filename: string }[];
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+    ) as { filename: string }[];
     tarball = join(work, packed[0]!.filename);
   }, 120_000);
 
@@ -294,9 +371,14 @@ describe("the role rdpcert.rdpcert.rdpcert", () => {
     expect([first.code, first.stats.failures]).toEqual([0, 0]);
     expect(first.stats.changed).toBeGreaterThan(0);
     const bin = join(vars.rdpcert_npm_prefix, "bin", "rdpcert");
-    expect(execFileSync(bin, ["--version"], { encoding: "utf8" }).trim()).toBe((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version);
+    expect(execFileSync(bin, ["--version"], { encoding: "utf8" }).trim()).toBe(
+      (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version,
+    );
     expect(JSON.parse(readFileSync(vars.rdpcert_config_path, "utf8"))).toEqual(vars.rdpcert_config);
-    const shown = JSON.parse(execFileSync(bin, ["config", "show", "--config", vars.rdpcert_config_path], { encoding: "utf8" })) as { warnDays: number; schedule: string };
+    const shown = JSON.parse(execFileSync(bin, ["config", "show", "--config", vars.rdpcert_config_path], { encoding: "utf8" })) as {
+      warnDays: number;
+      schedule: string;
+    };
     expect([shown.warnDays, shown.schedule]).toEqual([21, "15 4 * * *"]);
     const unit = readFileSync(join(vars.rdpcert_unit_dir, "rdpcert-exporter.service"), "utf8");
     expect(unit).toContain(`\nExecStart=${bin} exporter --config ${vars.rdpcert_config_path} --listen 127.0.0.1:9733 --allow-target=10.20.0.0/16\n`);

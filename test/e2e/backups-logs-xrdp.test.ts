@@ -32,7 +32,18 @@ const logLines = (dir: string): { level: string; message: string }[] =>
 
 describe("backups and logs (issue 23)", () => {
   const start = xrdpPool({ requireRoot: true });
-  const common = (server: XrdpServer): string[] => ["--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(server.dir, "logs"), "--no-restart", "--verify-timeout", "8000", "--json"];
+  const common = (server: XrdpServer): string[] => [
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--log-dir",
+    join(server.dir, "logs"),
+    "--no-restart",
+    "--verify-timeout",
+    "8000",
+    "--json",
+  ];
 
   it("keepBackups 5: seven rotations keep 0001 (the original pair) and the newest five; restoring 0001 is in the history and the log", async () => {
     const original = certValid(-1, 179, "original");
@@ -42,20 +53,42 @@ describe("backups and logs (issue 23)", () => {
       expect(json.outcome).toBe("rotated");
     }
     const backups = join(server.dir, "state", "backups");
-    expect(readdirSync(backups).filter((n) => /^\d+$/.test(n)).sort()).toEqual(["0001", "0003", "0004", "0005", "0006", "0007"]);
-    const listed = await rdpcertJson<{ backups: { id: string; thumbprint: string | null }[] }>(["backups", "list", "--state-dir", join(server.dir, "state"), "--json"]);
+    expect(
+      readdirSync(backups)
+        .filter((n) => /^\d+$/.test(n))
+        .sort(),
+    ).toEqual(["0001", "0003", "0004", "0005", "0006", "0007"]);
+    const listed = await rdpcertJson<{ backups: { id: string; thumbprint: string | null }[] }>([
+      "backups",
+      "list",
+      "--state-dir",
+      join(server.dir, "state"),
+      "--json",
+    ]);
     expect(listed.json.backups.find((b) => b.id === "0001")?.thumbprint).toBe(prints(original.certPem).sha1);
 
     const current = prints(readFileSync(server.certPath, "utf8"));
     const restore = await rdpcertJson<{ outcome: string; safetyBackupId: string }>(["backups", "restore", "0001", "--yes", ...common(server)]);
     expect(restore.json.outcome).toBe("restored");
     expect(readFileSync(server.certPath, "utf8")).toBe(original.certPem);
-    const history = readFileSync(join(server.dir, "state", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(history.at(-1)).toMatchObject({ kind: "restore", backupId: "0001", outcome: "restored", oldThumbprint: current.sha1, newThumbprint: prints(original.certPem).sha1, safetyBackupId: restore.json.safetyBackupId });
+    const history = readFileSync(join(server.dir, "state", "history.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(history.at(-1)).toMatchObject({
+      kind: "restore",
+      backupId: "0001",
+      outcome: "restored",
+      oldThumbprint: current.sha1,
+      newThumbprint: prints(original.certPem).sha1,
+      safetyBackupId: restore.json.safetyBackupId,
+    });
     const line = logLines(join(server.dir, "logs")).at(-1)!;
     expect(line.level).toBe("info");
     expect(line.message).toContain(`backups restore 0001: restored`);
-    expect(line.message).toContain(`presented before: SHA-1 ${current.sha1}, SHA-256 ${current.sha256} -> now: SHA-1 ${prints(original.certPem).sha1}, SHA-256 ${prints(original.certPem).sha256}`);
+    expect(line.message).toContain(
+      `presented before: SHA-1 ${current.sha1}, SHA-256 ${current.sha256} -> now: SHA-1 ${prints(original.certPem).sha1}, SHA-256 ${prints(original.certPem).sha256}`,
+    );
   }, 180_000);
 
   it("backups list by an unprivileged user who cannot read the backups: one line, exit 3 (not 'no backups'); --json prints the error as JSON", async () => {
@@ -67,7 +100,9 @@ describe("backups and logs (issue 23)", () => {
     const text = await rdpcert(["backups", "list", "--state-dir", state], asNobody);
     expect(text.code).toBe(3);
     expect(text.stdout).toBe("");
-    expect(text.stderr).toBe(`rdpcert: cannot list ${join(state, "backups")}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write\n`);
+    expect(text.stderr).toBe(
+      `rdpcert: cannot list ${join(state, "backups")}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write\n`,
+    );
     const asJson = await rdpcert(["backups", "list", "--state-dir", state, "--json"], asNobody);
     expect(asJson.code).toBe(3);
     expect(JSON.parse(asJson.stdout)).toMatchObject({ schema: "rdpcert.error/v1", exitCode: 3, error: { code: "EACCES" } });
@@ -82,7 +117,9 @@ describe("backups and logs (issue 23)", () => {
     expect(json.outcome).toBe("rotated");
     const was = prints(old.certPem);
     const rotated = logLines(join(server.dir, "logs")).find((l) => l.message.startsWith("rotated the xrdp listener certificate"));
-    expect(rotated?.message).toBe(`rotated the xrdp listener certificate: old SHA-1 ${was.sha1}, SHA-256 ${was.sha256} -> new SHA-1 ${json.newThumbprint}, SHA-256 ${json.newSha256}; backup 0001`);
+    expect(rotated?.message).toBe(
+      `rotated the xrdp listener certificate: old SHA-1 ${was.sha1}, SHA-256 ${was.sha256} -> new SHA-1 ${json.newThumbprint}, SHA-256 ${json.newSha256}; backup 0001`,
+    );
 
     const ca = makeTestCa(join(execFileSync("mktemp", ["-d", "/tmp/rdpcert-ca-XXXXXX"], { encoding: "utf8" }).trim(), "ca"));
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });

@@ -60,7 +60,10 @@ describe("bad input (issue 12) against real xrdp", () => {
       expect(run.code).toBe(2);
       const report = JSON.parse(run.stdout) as { status: string; problems: { code: string; reason: string }[] };
       expect(report.status).toBe("CORRUPT");
-      expect(report.problems[0]).toMatchObject({ code: "certificate-unreadable", reason: `cannot read the certificate ${fifo}: is a FIFO, not a regular file (rdpcert reads a certificate file only from a regular file)` });
+      expect(report.problems[0]).toMatchObject({
+        code: "certificate-unreadable",
+        reason: `cannot read the certificate ${fifo}: is a FIFO, not a regular file (rdpcert reads a certificate file only from a regular file)`,
+      });
     });
 
     it("status with key_file= naming a FIFO returns, and says the key is not a regular file", async () => {
@@ -77,16 +80,29 @@ describe("bad input (issue 12) against real xrdp", () => {
       const server = await start(certValid(-1, 179, "zero"));
       const cert = await statusWith(server.iniPath, "certificate", "/dev/zero", "zero");
       expect(cert.code).toBe(2);
-      expect(JSON.parse(cert.stdout).problems[0]).toMatchObject({ code: "certificate-unreadable", reason: expect.stringContaining("/dev/zero: is a character device, not a regular file") });
+      expect(JSON.parse(cert.stdout).problems[0]).toMatchObject({
+        code: "certificate-unreadable",
+        reason: expect.stringContaining("/dev/zero: is a character device, not a regular file"),
+      });
       const key = await statusWith(server.iniPath, "key_file", "/dev/zero", "zero");
-      expect(JSON.parse(key.stdout).configured.key).toMatchObject({ location: "/dev/zero", reason: expect.stringContaining("is a character device, not a regular file") });
+      expect(JSON.parse(key.stdout).configured.key).toMatchObject({
+        location: "/dev/zero",
+        reason: expect.stringContaining("is a character device, not a regular file"),
+      });
     });
 
     // A FIFO and standard input are read, bounded at 16 MiB: test/e2e/cli-probe.test.ts.
     it("--targets /dev/zero or a directory: one line, exit 3", async () => {
-      for (const [path, what] of [["/dev/zero", "a character device"], [dir, "a directory"]] as const) {
+      for (const [path, what] of [
+        ["/dev/zero", "a character device"],
+        [dir, "a directory"],
+      ] as const) {
         const run = await rdpcert(["probe", "--targets", path]);
-        expect([run.code, run.stdout, run.stderr]).toEqual([3, "", `rdpcert: cannot read --targets file ${path}: is ${what}, not a regular file (rdpcert reads a targets file from a regular file, a pipe (FIFO) or standard input (-))\n`]);
+        expect([run.code, run.stdout, run.stderr]).toEqual([
+          3,
+          "",
+          `rdpcert: cannot read --targets file ${path}: is ${what}, not a regular file (rdpcert reads a targets file from a regular file, a pipe (FIFO) or standard input (-))\n`,
+        ]);
       }
     });
 
@@ -163,7 +179,20 @@ describe("bad input (issue 12) against real xrdp", () => {
       const server = await start(certValid(-1, 179, "reason"));
       const stateDir = join(dir, "state-reason");
       const reason = `${hostile}\nFAKE LINE`;
-      const rotate = await rdpcert(["rotate", "--yes", "--force", "--no-restart", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", stateDir, "--reason", reason]);
+      const rotate = await rdpcert([
+        "rotate",
+        "--yes",
+        "--force",
+        "--no-restart",
+        "--verify-timeout",
+        "8000",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        stateDir,
+        "--reason",
+        reason,
+      ]);
       expect(rotate.code).toBe(0);
       expect(`${rotate.stdout}${rotate.stderr}`).not.toMatch(RAW);
       const list = await rdpcert(["backups", "list", "--state-dir", stateDir]);

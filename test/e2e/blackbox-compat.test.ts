@@ -4,7 +4,15 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type XrdpServer, freePort } from "../../scripts/xrdp-server";
-import { type RunningPrometheus, type RunningProcess, GaveUp, eventually, startBlackboxExporter, startExporterCli, startPrometheus } from "../helpers/prometheus";
+import {
+  type RunningPrometheus,
+  type RunningProcess,
+  GaveUp,
+  eventually,
+  startBlackboxExporter,
+  startExporterCli,
+  startPrometheus,
+} from "../helpers/prometheus";
 import { type Leaf, makeTestCa } from "../helpers/test-ca";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
@@ -42,7 +50,11 @@ const BLACKBOX_CONFIG = `modules:
 async function tlsServer(leaf: Leaf): Promise<{ address: string; child: ChildProcess }> {
   const port = await freePort();
   let output = "";
-  const child = spawn("openssl", ["s_server", "-quiet", "-accept", `127.0.0.1:${port}`, "-cert", leaf.certPath, "-key", leaf.keyPath, "-cert_chain", leaf.chainPath, "-www"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    "openssl",
+    ["s_server", "-quiet", "-accept", `127.0.0.1:${port}`, "-cert", leaf.certPath, "-key", leaf.keyPath, "-cert_chain", leaf.chainPath, "-www"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
   await eventually(async () => {
@@ -58,7 +70,8 @@ async function tlsServer(leaf: Leaf): Promise<{ address: string; child: ChildPro
   return { address: `127.0.0.1:${port}`, child };
 }
 
-const byJobInstance = (samples: Array<{ metric: Record<string, string>; value: number }>) => Object.fromEntries(samples.map((s) => [`${s.metric.job} ${s.metric.instance}`, s.value]));
+const byJobInstance = (samples: Array<{ metric: Record<string, string>; value: number }>) =>
+  Object.fromEntries(samples.map((s) => [`${s.metric.job} ${s.metric.instance}`, s.value]));
 
 describe("blackbox_exporter's stock certificate alert, for RDP listeners through rdpcert exporter", () => {
   const start = xrdpPool();
@@ -143,7 +156,9 @@ describe("blackbox_exporter's stock certificate alert, for RDP listeners through
 
   it("probe_ssl_earliest_cert_expiry and probe_tls_version_info have blackbox's values for the same certificates (the earliest of the chain)", async () => {
     const expiry = byJobInstance(await prometheus.query("probe_ssl_earliest_cert_expiry"));
-    expect(Object.keys(expiry).sort()).toEqual([`blackbox_tls ${tlsLater.address}`, `blackbox_tls ${tlsSoon.address}`, `rdp ${rdp(later)}`, `rdp ${rdp(soon)}`].sort());
+    expect(Object.keys(expiry).sort()).toEqual(
+      [`blackbox_tls ${tlsLater.address}`, `blackbox_tls ${tlsSoon.address}`, `rdp ${rdp(later)}`, `rdp ${rdp(soon)}`].sort(),
+    );
     expect(expiry[`rdp ${rdp(soon)}`]).toBe(expiry[`blackbox_tls ${tlsSoon.address}`]);
     expect(expiry[`rdp ${rdp(later)}`]).toBe(expiry[`blackbox_tls ${tlsLater.address}`]);
     // The leaf outlives its intermediate: the earliest is the intermediate's, about 5 years out, not the leaf's 2500 days.

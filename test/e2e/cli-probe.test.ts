@@ -14,7 +14,11 @@ describe("rdpcert probe (the built CLI)", () => {
   let silent: HostileListener;
   let dir: string;
   beforeAll(async () => {
-    [healthy, expiring, expired] = await Promise.all([startXrdp(certValid(-1, 179, "healthy")), startXrdp(certValid(-170, 10, "expiring")), startXrdp(certValid(-200, -1, "expired"))]);
+    [healthy, expiring, expired] = await Promise.all([
+      startXrdp(certValid(-1, 179, "healthy")),
+      startXrdp(certValid(-170, 10, "expiring")),
+      startXrdp(certValid(-200, -1, "expired")),
+    ]);
     silent = await hostileListener(() => undefined);
     dir = mkdtempSync(join(tmpdir(), "rdpcert-cli-"));
   });
@@ -45,7 +49,12 @@ describe("rdpcert probe (the built CLI)", () => {
     expect(report).toMatchObject({ schema: "rdpcert.probe/v1", status: "critical", exitCode: 2, warnDays: 30 });
     expect(report.results.map((r: { port: number }) => r.port)).toEqual([expired.port, healthy.port, silent.port]);
     const [exp, ok, stalled] = report.results;
-    expect(exp).toMatchObject({ status: "critical", reason: "certificate expired 1 day ago", error: null, negotiation: { selectedProtocol: "SSL", response: "response" } });
+    expect(exp).toMatchObject({
+      status: "critical",
+      reason: "certificate expired 1 day ago",
+      error: null,
+      negotiation: { selectedProtocol: "SSL", response: "response" },
+    });
     expect(exp.certificate.daysLeft).toBeLessThan(0);
     expect(ok).toMatchObject({ status: "ok", certificate: { subject: "CN=healthy", selfSigned: true, publicKey: { type: "rsa", bits: 2048 } } });
     expect(ok.certificate.thumbprint).toMatch(/^[0-9A-F]{40}$/);
@@ -59,7 +68,11 @@ describe("rdpcert probe (the built CLI)", () => {
     it("first line: the overall state, the counts and performance data (days left; warn and critical as ranges); --critical-days makes it CRITICAL", async () => {
       const warn = await rdpcert(["probe", "--warn-days", "30", "--critical-days", "7", `127.0.0.1:${healthy.port}`, `127.0.0.1:${expiring.port}`]);
       expect(warn.code).toBe(1);
-      expect(warn.stdout.split("\n")[0]).toMatch(new RegExp(`^RDPCERT WARNING - 2 targets: 1 OK, 1 WARNING \\| '127\\.0\\.0\\.1:${healthy.port}_days'=17\\d;30:;7: '127\\.0\\.0\\.1:${expiring.port}_days'=9;30:;7:$`));
+      expect(warn.stdout.split("\n")[0]).toMatch(
+        new RegExp(
+          `^RDPCERT WARNING - 2 targets: 1 OK, 1 WARNING \\| '127\\.0\\.0\\.1:${healthy.port}_days'=17\\d;30:;7: '127\\.0\\.0\\.1:${expiring.port}_days'=9;30:;7:$`,
+        ),
+      );
       const crit = await rdpcert(["probe", "--warn-days", "30", "--critical-days", "14", `127.0.0.1:${expiring.port}`]);
       expect(crit.code).toBe(2);
       expect(crit.stdout.split("\n")[0]).toMatch(/^RDPCERT CRITICAL - 1 target: 1 CRITICAL \| '127\.0\.0\.1:\d+_days'=9;30:;14:$/);
@@ -79,7 +92,11 @@ describe("rdpcert probe (the built CLI)", () => {
       const run = await rdpcert(["probe", "--targets", file, "--json"]);
       expect(run.code).toBe(2);
       const json = JSON.parse(run.stdout) as { results: { target: string; status: string; error: { kind: string; message: string } | null }[] };
-      expect(json.results.map((r) => [r.status, r.error?.kind ?? null])).toEqual([["ok", null], ["critical", "bad-target"], ["warn", null]]);
+      expect(json.results.map((r) => [r.status, r.error?.kind ?? null])).toEqual([
+        ["ok", null],
+        ["critical", "bad-target"],
+        ["warn", null],
+      ]);
       expect(json.results[1]!.error!.message).toBe(`--targets ${file} line 2: not a valid host name: use host, host:port or [IPv6]:port`);
       expect(run.stdout).not.toContain("not a host!");
     });
@@ -93,7 +110,9 @@ describe("rdpcert probe (the built CLI)", () => {
     it("--targets FIFO (mkfifo) is read to its end; more than 16 MiB on standard input is one line, exit 3", async () => {
       const fifo = join(dir, "targets.fifo");
       spawnSync("mkfifo", [fifo]);
-      const run = spawnSync("sh", ["-c", 'printf "%s" "$1" > "$2" & exec "$3" "$4" probe --targets "$2" --json', "sh", two(), fifo, process.execPath, CLI], { encoding: "utf8" });
+      const run = spawnSync("sh", ["-c", 'printf "%s" "$1" > "$2" & exec "$3" "$4" probe --targets "$2" --json', "sh", two(), fifo, process.execPath, CLI], {
+        encoding: "utf8",
+      });
       expect(run.status).toBe(1);
       expect((JSON.parse(run.stdout) as { results: unknown[] }).results).toHaveLength(2);
       const big = await rdpcert(["probe", "--targets", "-"], { input: "# padding\n".repeat(1_700_000) });
@@ -169,7 +188,26 @@ describe("every command's --help", () => {
     }
     expect(seen.length).toBeLessThan(40);
     // The walk found the commands (a help page that stopped listing them would shrink this).
-    expect(seen).toEqual(expect.arrayContaining(["(top level)", "probe", "status", "rotate", "deploy", "backups", "backups list", "backups restore", "doctor", "run", "schedule", "task", "task install", "config", "config validate", "exporter"]));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        "(top level)",
+        "probe",
+        "status",
+        "rotate",
+        "deploy",
+        "backups",
+        "backups list",
+        "backups restore",
+        "doctor",
+        "run",
+        "schedule",
+        "task",
+        "task install",
+        "config",
+        "config validate",
+        "exporter",
+      ]),
+    );
   }, 240_000);
 });
 

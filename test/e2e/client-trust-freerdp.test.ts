@@ -50,7 +50,10 @@ maybe("client trust with the real FreeRDP 2 client (issue 25)", () => {
 
   function xfreerdp(extra: readonly string[] = ["/cert-deny"], environment = env()): Promise<ClientRun> {
     return new Promise((resolve, reject) => {
-      const child = spawn("xfreerdp", [`/v:${target()}`, ...extra, "+auth-only", "/u:x", "/p:x", "/sec:tls"], { env: environment, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("xfreerdp", [`/v:${target()}`, ...extra, "+auth-only", "/u:x", "/p:x", "/sec:tls"], {
+        env: environment,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
       child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
@@ -147,9 +150,11 @@ maybe("client trust with the real FreeRDP 2 client (issue 25)", () => {
   it("after a rotation (which writes the pin bundle), the strict client is refused and doctor --client names both FreeRDP stores", async () => {
     oldSha256 = sha256(readFileSync(server.certPath));
     const state = join(server.dir, "state");
-    const { code, json } = await rdpcertJson<{ outcome: string; newSha256: string; pins: { written: boolean; path: string; bundle: { sha256: { hex: string }; freerdp2KnownHosts2: string } } }>(
-      ["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--json", "--no-restart", "--verify-timeout", "8000"],
-    );
+    const { code, json } = await rdpcertJson<{
+      outcome: string;
+      newSha256: string;
+      pins: { written: boolean; path: string; bundle: { sha256: { hex: string }; freerdp2KnownHosts2: string } };
+    }>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--json", "--no-restart", "--verify-timeout", "8000"]);
     expect([json.outcome, code]).toEqual(["rotated", 0]);
     expect(json.pins.written).toBe(true);
     bundlePath = json.pins.path;
@@ -188,6 +193,10 @@ maybe("client trust with the real FreeRDP 2 client (issue 25)", () => {
       ["freerdp3", "matches"],
     ]);
     // Only this listener's line changed.
-    expect(readFileSync(knownHosts(), "utf8").split("\n").filter((l) => l.startsWith("rdp-other.example "))).toHaveLength(1);
+    expect(
+      readFileSync(knownHosts(), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("rdp-other.example ")),
+    ).toHaveLength(1);
   }, 60_000);
 });

@@ -55,7 +55,17 @@ function leftovers(...seconds: string[]): string[] {
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown>): string {
   const path = join(adminDir(), "config.json");
-  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(server.dir, "state"),
+      logDir: join(server.dir, "log"),
+      restartCommand: null,
+      verifyTimeoutMs: 8000,
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -95,7 +105,18 @@ describe("renewCommand under `run`: bounded by renewTimeoutMs, whatever it leave
 describe("restartCommand under `rotate`: bounded by --restart-timeout, the lock released", () => {
   const start = xrdpPool({ requireRoot: true });
   const rotate = (server: XrdpServer, ...extra: string[]) =>
-    rdpcertJson<RotateJson>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
+    rdpcertJson<RotateJson>([
+      "rotate",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--yes",
+      "--json",
+      "--verify-timeout",
+      "8000",
+      ...extra,
+    ]);
 
   it("a restart command that exits 0 at once while its child holds the pipe: rotated, not a timeout, the child ended", async () => {
     const server = await start(certValid(-170, 10));

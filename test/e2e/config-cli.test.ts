@@ -24,7 +24,9 @@ describe("rdpcert config validate", () => {
   it("a string restartCommand says it must be an argv array, with an example (issue 23)", async () => {
     const run = await rdpcert(["config", "validate", "--config", file("string-restart.json", { restartCommand: "systemctl restart xrdp" })]);
     expect(run.code).toBe(3);
-    expect(run.stderr).toContain('restartCommand: "systemctl restart xrdp" is not allowed: it must be an argv array (never run through a shell), e.g. ["systemctl","restart","xrdp"], or "auto", or null');
+    expect(run.stderr).toContain(
+      'restartCommand: "systemctl restart xrdp" is not allowed: it must be an argv array (never run through a shell), e.g. ["systemctl","restart","xrdp"], or "auto", or null',
+    );
   });
 
   it("an unknown RDPCERT_* variable is warned about, with the setting it probably means (issue 23)", async () => {
@@ -36,7 +38,13 @@ describe("rdpcert config validate", () => {
   it("a flag error with --json prints the error as JSON on stdout too (issue 23)", async () => {
     const run = await rdpcert(["status", "--timeout", "soon", "--json"]);
     expect(run.code).toBe(3);
-    expect(JSON.parse(run.stdout)).toEqual({ schema: "rdpcert.error/v1", command: "status", outcome: "error", exitCode: 3, error: { code: "usage", message: expect.stringContaining("--timeout must be a whole number"), fix: null } });
+    expect(JSON.parse(run.stdout)).toEqual({
+      schema: "rdpcert.error/v1",
+      command: "status",
+      outcome: "error",
+      exitCode: 3,
+      error: { code: "usage", message: expect.stringContaining("--timeout must be a whole number"), fix: null },
+    });
   });
 
   it("refuses a cron expression that schedule would refuse, in one line (exit 3)", async () => {

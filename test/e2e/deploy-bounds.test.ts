@@ -41,7 +41,12 @@ function patchPfx(der: Buffer, patch: { mac?: number; encryption?: number }): Bu
   const walk = (node: forge.asn1.Asn1): void => {
     if (Array.isArray(node.value)) {
       const [first, second] = node.value;
-      if (patch.encryption !== undefined && first?.type === forge.asn1.Type.OID && ITERATED.has(forge.asn1.derToOid(first.value as string)) && Array.isArray(second?.value)) {
+      if (
+        patch.encryption !== undefined &&
+        first?.type === forge.asn1.Type.OID &&
+        ITERATED.has(forge.asn1.derToOid(first.value as string)) &&
+        Array.isArray(second?.value)
+      ) {
         const count = second.value[1];
         if (count?.type === forge.asn1.Type.INTEGER) count.value = integerBytes(patch.encryption);
       }
@@ -73,7 +78,10 @@ describe("deploy refuses inputs that would take unbounded work", () => {
 
   const deploy = async (args: readonly string[], input?: string) => {
     const server = await start(certValid(-10, 170));
-    return rdpcertJson<DeployJson>(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--json", "--dry-run", ...args], { input });
+    return rdpcertJson<DeployJson>(
+      ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--json", "--dry-run", ...args],
+      { input },
+    );
   };
 
   it("a --chain of hundreds of certificates (a CA bundle, or a hostile file) is refused with one line; ten are accepted", async () => {
@@ -83,7 +91,9 @@ describe("deploy refuses inputs that would take unbounded work", () => {
     writeFileSync(bundle, ca.intermediatePem.repeat(copies));
     const refused = await deploy(["--cert", leaf.certPath, "--chain", bundle, "--key", leaf.keyPath]);
     expect([refused.json.outcome, refused.code]).toEqual(["refused", 3]);
-    expect(refused.json.reason).toBe(`--cert ${leaf.certPath} holds ${copies + 1} certificates; a certificate chain has at most 10 (the leaf, its intermediates, perhaps a root)`);
+    expect(refused.json.reason).toBe(
+      `--cert ${leaf.certPath} holds ${copies + 1} certificates; a certificate chain has at most 10 (the leaf, its intermediates, perhaps a root)`,
+    );
     // Ten (the leaf, the intermediate, eight duplicates of it): accepted, the duplicates left out with a warning.
     const ten = join(dir, "ten.pem");
     writeFileSync(ten, ca.intermediatePem.repeat(9));
@@ -114,13 +124,19 @@ describe("deploy refuses inputs that would take unbounded work", () => {
     it.each([
       ["its integrity MAC", { mac: 2 ** 31 }],
       ["its encryption", { encryption: 2 ** 31 }],
-    ])("2^31 iterations for %s", async (where, patch) => {
-      const path = join(dir, `hostile-${Object.keys(patch)[0]}.pfx`);
-      writeFileSync(path, patchPfx(pfx, patch), { mode: 0o600 });
-      const refused = await deploy(["--pfx", path], "pw\n");
-      expect([refused.json.outcome, refused.code]).toEqual(["refused", 3]);
-      expect(refused.json.reason).toBe(`--pfx ${path}: the PFX asks for 2,147,483,648 key-derivation iterations for ${where}; rdpcert refuses more than 1,000,000 (usual: 2,000 to 10,000)`);
-    }, 30_000);
+    ])(
+      "2^31 iterations for %s",
+      async (where, patch) => {
+        const path = join(dir, `hostile-${Object.keys(patch)[0]}.pfx`);
+        writeFileSync(path, patchPfx(pfx, patch), { mode: 0o600 });
+        const refused = await deploy(["--pfx", path], "pw\n");
+        expect([refused.json.outcome, refused.code]).toEqual(["refused", 3]);
+        expect(refused.json.reason).toBe(
+          `--pfx ${path}: the PFX asks for 2,147,483,648 key-derivation iterations for ${where}; rdpcert refuses more than 1,000,000 (usual: 2,000 to 10,000)`,
+        );
+      },
+      30_000,
+    );
 
     it("the untouched PFX (openssl's 2048 iterations) is read and planned", async () => {
       const path = join(dir, "plain.pfx");

@@ -31,10 +31,14 @@ interface DeployJson {
   warnings?: string[];
 }
 
-const presented = (server: XrdpServer, withChain = false) => probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000, withChain });
+const presented = (server: XrdpServer, withChain = false) =>
+  probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000, withChain });
 
 function deployJson(server: XrdpServer, args: readonly string[], options: Parameters<typeof rdpcert>[1] = {}) {
-  return rdpcertJson<DeployJson>(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", ...args], options);
+  return rdpcertJson<DeployJson>(
+    ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", ...args],
+    options,
+  );
 }
 
 /** Every file under the server's dir except xrdp's log: what a refused deploy must leave byte for byte. */
@@ -96,7 +100,10 @@ describe("rdpcert deploy against real xrdp", () => {
     expect([again.json.outcome, again.code]).toEqual(["not-needed", 0]);
     expect(snapshot(server.dir)).toEqual(before);
     // The history says what happened, and that rdpcert did not issue this certificate.
-    const history = readFileSync(join(server.dir, "state", "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind?: string; outcome: string });
+    const history = readFileSync(join(server.dir, "state", "history.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind?: string; outcome: string });
     expect(history.at(-1)).toMatchObject({ kind: "deploy", outcome: "deployed" });
   }, 120_000);
 
@@ -154,7 +161,23 @@ describe("rdpcert deploy against real xrdp", () => {
     const server = await start(old);
     const leaf = ca.issue("rdp.example.test");
     const iniBefore = readFileSync(server.iniPath, "utf8");
-    const { code, json } = await rdpcertJson<DeployJson>(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--restart-command", "/bin/false", "--verify-timeout", "8000", "--json", "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"]);
+    const { code, json } = await rdpcertJson<DeployJson>([
+      "deploy",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--restart-command",
+      "/bin/false",
+      "--verify-timeout",
+      "8000",
+      "--json",
+      "--cert",
+      leaf.fullchainPath,
+      "--key",
+      leaf.keyPath,
+      "--yes",
+    ]);
     expect([json.outcome, code]).toEqual(["rolled-back", 2]);
     expect(json.reason).toContain("restart command /bin/false exited with 1");
     expect(readFileSync(server.iniPath, "utf8")).toBe(iniBefore);
@@ -166,14 +189,20 @@ describe("rdpcert deploy against real xrdp", () => {
     const server = await start(certValid(-10, 170));
     const leaf = ca.issue("rdp.example.test");
     const state = join(server.dir, "state");
-    const killed = await rdpcert(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", state, "--no-restart", "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"], { env: { ...process.env, RDPCERT_TEST_FAULT: "after-replace" } });
+    const killed = await rdpcert(
+      ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", state, "--no-restart", "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"],
+      { env: { ...process.env, RDPCERT_TEST_FAULT: "after-replace" } },
+    );
     expect(killed.signal).toBe("SIGKILL");
     expect(JSON.parse(readFileSync(join(state, "journal.json"), "utf8"))).toMatchObject({ kind: "deploy", step: "replaced" });
     const status = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", state]);
     expect(status.stdout + status.stderr).toMatch(/interrupted rotation .*completed/);
     expect(existsSync(join(state, "journal.json"))).toBe(false);
     expect((await presented(server)).certificate!.thumbprint).toBe(opensslThumbprint(leaf.certPath));
-    const history = readFileSync(join(state, "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { kind?: string; outcome: string });
+    const history = readFileSync(join(state, "history.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind?: string; outcome: string });
     expect(history.at(-1)).toMatchObject({ kind: "deploy", outcome: "recovered:completed" });
   }, 120_000);
 
@@ -182,7 +211,10 @@ describe("rdpcert deploy against real xrdp", () => {
     const server = await start(old);
     const leaf = ca.issue("rdp.example.test");
     const state = join(server.dir, "state");
-    const killed = await rdpcert(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", state, "--no-restart", "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"], { env: { ...process.env, RDPCERT_TEST_FAULT: "after-backup" } });
+    const killed = await rdpcert(
+      ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", state, "--no-restart", "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"],
+      { env: { ...process.env, RDPCERT_TEST_FAULT: "after-backup" } },
+    );
     expect(killed.signal).toBe("SIGKILL");
     const status = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", state]);
     expect(status.stdout + status.stderr).toMatch(/interrupted rotation .*abandoned/);
@@ -224,7 +256,10 @@ describe("rdpcert deploy against real xrdp", () => {
     const user = ensureUser("rdpcert-monitor");
     const before = snapshot(server.dir);
     // The user can read the certificate files (the test CA's dir is world-readable), not the state dir or the key.
-    const result = await rdpcert(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"], user);
+    const result = await rdpcert(
+      ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"],
+      user,
+    );
     expect(result.code).toBe(3);
     expect(result.stdout + result.stderr).not.toMatch(/BEGIN|PRIVATE KEY-----/);
     expect((result.stdout + result.stderr).trim().split("\n").length).toBeLessThanOrEqual(2);
@@ -273,7 +308,20 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
     return dir;
   };
   const run = (server: XrdpServer, ...extra: string[]) =>
-    rdpcertJson<RunJson>(["run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(server.dir, "log"), "--no-restart", "--verify-timeout", "8000", "--json", ...extra]);
+    rdpcertJson<RunJson>([
+      "run",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--log-dir",
+      join(server.dir, "log"),
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+      "--json",
+      ...extra,
+    ]);
 
   it("deploys the newer certificate for the same names; the next run does nothing; a dry run changes nothing", async () => {
     const expiring = ca.issue("rdp.example.test", { days: 10, names: ["DNS:rdp.example.test"] });
@@ -297,10 +345,15 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
     const before = snapshot(server.dir);
     const narrower = lineageWith(ca.issue("rdp.example.test", { days: 90, names: ["DNS:rdp.example.test"] }), "narrower");
     const result = await run(server, "--deploy-source", narrower);
-    expect([result.json.outcome, result.code, result.json.reason]).toEqual(["no-newer-certificate", 1, expect.stringContaining("not newer than the configured certificate or lacks one of its names")]);
+    expect([result.json.outcome, result.code, result.json.reason]).toEqual([
+      "no-newer-certificate",
+      1,
+      expect.stringContaining("not newer than the configured certificate or lacks one of its names"),
+    ]);
     const same = lineageWith(expiring, "same");
     expect((await run(server, "--deploy-source", same)).json.outcome).toBe("no-newer-certificate");
-    const listenerFiles = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([path]) => !path.includes("/state/") && !path.includes("/log/")));
+    const listenerFiles = (snap: Record<string, string>) =>
+      Object.fromEntries(Object.entries(snap).filter(([path]) => !path.includes("/state/") && !path.includes("/log/")));
     expect(listenerFiles(snapshot(server.dir))).toEqual(listenerFiles(before));
   }, 120_000);
 });

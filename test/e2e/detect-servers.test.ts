@@ -41,9 +41,20 @@ describe("--backend auto: the server listening on --port", () => {
 
   it("a program rdpcert does not know, and no xrdp.ini: UNKNOWN naming the program and pointing at pem-pair", async () => {
     const port = (plain.address() as net.AddressInfo).port;
-    const { code, json } = await rdpcertJson<StatusJson>(["status", "--port", String(port), "--xrdp-ini", "/nonexistent/xrdp.ini", "--state-dir", stateDir(), "--json"]);
+    const { code, json } = await rdpcertJson<StatusJson>([
+      "status",
+      "--port",
+      String(port),
+      "--xrdp-ini",
+      "/nonexistent/xrdp.ini",
+      "--state-dir",
+      stateDir(),
+      "--json",
+    ]);
     expect([json.status, code]).toEqual(["UNKNOWN", 3]);
-    expect(json.reason).toMatch(new RegExp(`^no RDP server found on this host: node \\(pid ${process.pid}\\) listens on port ${port}, a server rdpcert does not recognise`));
+    expect(json.reason).toMatch(
+      new RegExp(`^no RDP server found on this host: node \\(pid ${process.pid}\\) listens on port ${port}, a server rdpcert does not recognise`),
+    );
     expect(json.fix).toContain("--backend pem-pair");
   }, 60_000);
 });

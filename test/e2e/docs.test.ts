@@ -73,11 +73,18 @@ describe("docs/commands: generated from the commander definitions", () => {
 
   it("has a page for every command the program registers, each with its examples and exit codes", () => {
     const help = spawnSync(process.execPath, [join(ROOT, "dist", "src", "cli", "main.js"), "--help"], { encoding: "utf8" }).stdout;
-    const listed = [...(help.split("\nCommands:\n")[1] ?? "").split("\n\n")[0]!.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((name) => name !== "help");
+    const listed = [...(help.split("\nCommands:\n")[1] ?? "").split("\n\n")[0]!.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+      .map((m) => m[1]!)
+      .filter((name) => name !== "help");
     expect(listed.length).toBeGreaterThanOrEqual(11);
     for (const name of listed) {
       const page = readFileSync(join(COMMANDS, `${name}.md`), "utf8");
-      expect([name, page.includes(`rdpcert ${name} [options]`), /\nExamples:\n {2}(sudo )?rdpcert /.test(page), /\nExit codes/.test(page)]).toEqual([name, true, true, true]);
+      expect([name, page.includes(`rdpcert ${name} [options]`), /\nExamples:\n {2}(sudo )?rdpcert /.test(page), /\nExit codes/.test(page)]).toEqual([
+        name,
+        true,
+        true,
+        true,
+      ]);
     }
   });
 
@@ -129,7 +136,10 @@ describe("rdpcert help [COMMAND...|TOPIC]", () => {
     const trust = cli(["help", "trust"]);
     expect([trust.code, trust.stdout]).toEqual([0, readFileSync(join(ROOT, "docs", "trust.md"), "utf8")]);
     const topics = cli(["help", "topics"]);
-    const pagesThere = readdirSync(join(ROOT, "docs")).filter((n) => n.endsWith(".md") && n !== "README.md").map((n) => n.slice(0, -3)).sort();
+    const pagesThere = readdirSync(join(ROOT, "docs"))
+      .filter((n) => n.endsWith(".md") && n !== "README.md")
+      .map((n) => n.slice(0, -3))
+      .sort();
     expect([topics.code, topics.stdout.trim().split("\n")]).toEqual([0, pagesThere]);
     expect(pagesThere).toEqual(expect.arrayContaining(["trust", "config", "exit-codes", "json-schemas", "windows", "xrdp"]));
   });

@@ -41,7 +41,8 @@ describe("rdpcert doctor: bounded and precise", () => {
       id: "resolve",
       title: "name resolution",
       status: "fail",
-      detail: "never.rdpcert.test does not resolve: no answer within 500 ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or give the IP address",
+      detail:
+        "never.rdpcert.test does not resolve: no answer within 500 ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or give the IP address",
     });
     expect(dns.queries).toContain("never.rdpcert.test");
     expect(run.code).toBe(2);
@@ -52,7 +53,11 @@ describe("rdpcert doctor: bounded and precise", () => {
     const run = await rdpcert(["doctor", "--json", "--samples", "1", "--timeout", "3000", `127.0.0.1:${server.port}`]);
     const json = parse(run);
     expect(json.mostLikelyCause?.id).toBe("certificate-unparseable");
-    expect(json.mostLikelyCause!.summary).toMatch(new RegExp(`^127\\.0\\.0\\.1:${server.port} is an RDP listener \\(it negotiated TLSv1\\.[23]\\) presenting a certificate that does not parse: the presented certificate \\(SHA-1 [0-9A-F]{40}\\) does not parse: its notAfter is not a valid time`));
+    expect(json.mostLikelyCause!.summary).toMatch(
+      new RegExp(
+        `^127\\.0\\.0\\.1:${server.port} is an RDP listener \\(it negotiated TLSv1\\.[23]\\) presenting a certificate that does not parse: the presented certificate \\(SHA-1 [0-9A-F]{40}\\) does not parse: its notAfter is not a valid time`,
+      ),
+    );
     expect(json.mostLikelyCause!.summary).not.toMatch(/not answer like an RDP listener/);
     expect(run.code).toBe(2);
   }, 30_000);

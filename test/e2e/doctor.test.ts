@@ -115,28 +115,49 @@ describe("rdpcert doctor", () => {
 
   it("name mismatch on a self-signed certificate: a note (clients warn about the issuer anyway), exit 0", async () => {
     const now = Date.now();
-    const pair = buildSelfSigned(testKey(), { commonName: "rdp01.example.test", dnsNames: ["rdp01.example.test"], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) });
+    const pair = buildSelfSigned(testKey(), {
+      commonName: "rdp01.example.test",
+      dnsNames: ["rdp01.example.test"],
+      notBefore: new Date(now - 86_400_000),
+      notAfter: new Date(now + 179 * 86_400_000),
+    });
     const server = await start(pair);
     const { code, json } = await doctor([`localhost:${server.port}`]);
     expect([code, json.mostLikelyCause]).toEqual([0, null]);
-    expect(json.checks.find((c) => c.id === "name")).toMatchObject({ status: "warn", detail: "localhost is not in DNS:rdp01.example.test: clients warn that the identity cannot be verified" });
+    expect(json.checks.find((c) => c.id === "name")).toMatchObject({
+      status: "warn",
+      detail: "localhost is not in DNS:rdp01.example.test: clients warn that the identity cannot be verified",
+    });
     expect(json.notes.map((n) => n.id)).toEqual(["name-mismatch"]);
   });
 
   // A self-signed certificate reached by IP: the advice used to be "rotate", and a rotation reproduced the mismatch.
   it("a healthy self-signed listener reached by IP: exit 0, and the fix adds the IP while keeping the names", async () => {
     const now = Date.now();
-    const server = await start(buildSelfSigned(testKey(), { commonName: "localhost", dnsNames: ["localhost"], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) }));
+    const server = await start(
+      buildSelfSigned(testKey(), {
+        commonName: "localhost",
+        dnsNames: ["localhost"],
+        notBefore: new Date(now - 86_400_000),
+        notAfter: new Date(now + 179 * 86_400_000),
+      }),
+    );
     const { code, json } = await doctor([`127.0.0.1:${server.port}`]);
     expect([code, json.mostLikelyCause]).toEqual([0, null]);
-    expect(json.notes[0]!.fix).toEqual(["connect with a name in the certificate (DNS:localhost)", "or give the certificate this name too: on the server: sudo rdpcert rotate --yes --ip 127.0.0.1 --name localhost"]);
+    expect(json.notes[0]!.fix).toEqual([
+      "connect with a name in the certificate (DNS:localhost)",
+      "or give the certificate this name too: on the server: sudo rdpcert rotate --yes --ip 127.0.0.1 --name localhost",
+    ]);
   });
 
   it("name mismatch on a CA-issued certificate: a WARNING (exit 1) whose fix names the certificate's names", async () => {
     const server = await start(caIssued(-1, 179, "rdp01.example.test"));
     const { code, json } = await doctor([`localhost:${server.port}`]);
     expect([code, json.mostLikelyCause?.id]).toEqual([1, "name-mismatch"]);
-    expect(json.mostLikelyCause!.fix).toEqual(["connect with a name in the certificate (DNS:rdp01.example.test)", "or have the CA issue a certificate that also names localhost"]);
+    expect(json.mostLikelyCause!.fix).toEqual([
+      "connect with a name in the certificate (DNS:rdp01.example.test)",
+      "or have the CA issue a certificate that also names localhost",
+    ]);
     expect(JSON.stringify(json)).not.toContain("rotate");
   });
 

@@ -33,7 +33,11 @@ interface StatusJson {
   fix: string | null;
   problems: Problem[];
   unchecked: string[];
-  configured: { key: { state: string }; server: { basis: string; name: string | null; pid: number | null } | null; certificate: { thumbprint: string } | null } | null;
+  configured: {
+    key: { state: string };
+    server: { basis: string; name: string | null; pid: number | null } | null;
+    certificate: { thumbprint: string } | null;
+  } | null;
   presented: { certificate: { thumbprint: string } | null; error: { kind: string } | null } | null;
   findings: { severity: string; code: string; message: string }[];
 }
@@ -65,7 +69,17 @@ async function status(ini: string, options: { uid?: number; gid?: number; prefix
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
   const path = join(adminDir(), "config.json");
-  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(server.dir, "state"),
+      logDir: join(server.dir, "log"),
+      restartCommand: null,
+      verifyTimeoutMs: 8000,
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -127,7 +141,12 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
       expect(json.configured!.key.state).toBe("ok");
       expect(json.configured!.server).toMatchObject({ basis: "listener", name: "root", pid: expect.any(Number) });
       expect(json.problems).toEqual([
-        expect.objectContaining({ verdict: "WARN", code: "key-unreadable-after-restart", fixedByReplacement: false, reason: expect.stringContaining("would fail after a restart as xrdp:xrdp") }),
+        expect.objectContaining({
+          verdict: "WARN",
+          code: "key-unreadable-after-restart",
+          fixedByReplacement: false,
+          reason: expect.stringContaining("would fail after a restart as xrdp:xrdp"),
+        }),
       ]);
       expect(json.problems.some((p) => p.verdict === "CORRUPT")).toBe(false);
 
@@ -198,11 +217,18 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     writeFileSync(copy, readFileSync(server.iniPath));
     const other = await status(copy);
     expect(other.json.status).toBe("OK");
-    expect(other.json.findings).toContainEqual(expect.objectContaining({ code: "listener-other-ini", message: expect.stringContaining(`was started with -c ${server.iniPath}`) }));
+    expect(other.json.findings).toContainEqual(
+      expect.objectContaining({ code: "listener-other-ini", message: expect.stringContaining(`was started with -c ${server.iniPath}`) }),
+    );
     writeFileSync(copy, readFileSync(server.iniPath, "utf8").replace(`:${server.port}`, `:${await freePort()}`));
     const down = await status(copy);
     expect(down.json.configured!.server).toMatchObject({ basis: "unit", pid: null });
-    expect(down.json.findings).toContainEqual(expect.objectContaining({ code: "server-identity-predicted", message: expect.stringMatching(/a prediction: nothing listens on port \d+; xrdp.service says User=xrdp, Group=xrdp/) }));
+    expect(down.json.findings).toContainEqual(
+      expect.objectContaining({
+        code: "server-identity-predicted",
+        message: expect.stringMatching(/a prediction: nothing listens on port \d+; xrdp.service says User=xrdp, Group=xrdp/),
+      }),
+    );
   });
 
   it("case 5: after `adduser xrdp GROUP` without a restart, the fix is the restart, and nobody is told to set the security layer", async () => {
@@ -320,7 +346,13 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
 
     it("SANs host.example, localhost, IP 127.0.0.1 survive; the plan says clients that pinned it are asked again; SHA-1 and SHA-256 are printed", async () => {
       const now = Date.now();
-      const old = buildSelfSigned(testKey(), { commonName: "host.example", dnsNames: ["host.example", "localhost"], ipAddresses: ["127.0.0.1"], notBefore: new Date(now - 175 * DAY), notAfter: new Date(now + 5 * DAY) });
+      const old = buildSelfSigned(testKey(), {
+        commonName: "host.example",
+        dnsNames: ["host.example", "localhost"],
+        ipAddresses: ["127.0.0.1"],
+        notBefore: new Date(now - 175 * DAY),
+        notAfter: new Date(now + 5 * DAY),
+      });
       const server = await start(old);
       const plan = await rdpcert(["rotate", "--dry-run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart"]);
       expect(plan.stdout).toContain("CN=host.example, subjectAltName DNS:host.example, DNS:localhost, IP:127.0.0.1 (the names of the old certificate, kept)");
@@ -331,7 +363,11 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
       expect(json.outcome).toBe("rotated");
       const served = readFileSync(server.certPath);
       expect(names(served)).toEqual(names(Buffer.from(old.certPem)));
-      const openssl = (digest: string): string => execFileSync("openssl", ["x509", "-noout", "-fingerprint", `-${digest}`, "-in", server.certPath], { encoding: "utf8" }).split("=")[1]!.trim().replace(/:/g, "");
+      const openssl = (digest: string): string =>
+        execFileSync("openssl", ["x509", "-noout", "-fingerprint", `-${digest}`, "-in", server.certPath], { encoding: "utf8" })
+          .split("=")[1]!
+          .trim()
+          .replace(/:/g, "");
       expect([json.newThumbprint, json.newSha256]).toEqual([openssl("sha1"), openssl("sha256")]);
       expect(json.fix).toContain("will be asked to accept the new one");
       expect((await presentedBy(server))!.thumbprint).toBe(json.newThumbprint);
@@ -347,7 +383,19 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
       expect(bad.code).toBe(3);
       expect(bad.stderr).toContain('--ip "not-an-ip" is not an IP address');
       expect(existsSync(state)).toBe(false);
-      const r = await rdpcert(["rotate", "--yes", "--xrdp-ini", server.iniPath, "--state-dir", state, "--no-restart", "--name", "rdp01.example.test", "--ip", "192.0.2.10"]);
+      const r = await rdpcert([
+        "rotate",
+        "--yes",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        state,
+        "--no-restart",
+        "--name",
+        "rdp01.example.test",
+        "--ip",
+        "192.0.2.10",
+      ]);
       expect(r.code).toBe(0);
       expect(names(readFileSync(server.certPath))).toEqual({ subject: "CN=rdp01.example.test", san: "DNS:rdp01.example.test, IP Address:192.0.2.10" });
     });

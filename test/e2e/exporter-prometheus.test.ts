@@ -34,7 +34,11 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
   const instance = (s: XrdpServer) => `127.0.0.1:${s.port}`;
 
   beforeAll(async () => {
-    [healthy, expiring, downgraded] = await Promise.all([start(certValid(-1, 179, "healthy")), start(certValid(-170, 5, "expiring")), start({ ...certValid(-1, 179, "downgraded"), securityLayer: "rdp" })]);
+    [healthy, expiring, downgraded] = await Promise.all([
+      start(certValid(-1, 179, "healthy")),
+      start(certValid(-170, 5, "expiring")),
+      start({ ...certValid(-1, 179, "downgraded"), securityLayer: "rdp" }),
+    ]);
     const config = join(adminDir(), "rdpcert.json");
     writeFileSync(config, JSON.stringify({ backend: "xrdp", xrdpIni: healthy.iniPath }));
     exporter = await startExporterCli(["--config", config]);
@@ -76,10 +80,11 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
   });
 
   /** Waits until Prometheus holds a sample of `expr` for each of `count` series. */
-  const settled = (expr: string, count: number) => eventually(async () => {
-    const samples = await prometheus.query(expr);
-    return samples.length >= count ? samples : null;
-  });
+  const settled = (expr: string, count: number) =>
+    eventually(async () => {
+      const samples = await prometheus.query(expr);
+      return samples.length >= count ? samples : null;
+    });
 
   it("rdp_cert_not_after_seconds equals openssl's notAfter of the certificate each listener serves", async () => {
     const samples = byInstance(await settled('rdp_cert_not_after_seconds{job="rdp"}', 2));
@@ -89,11 +94,19 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
   });
 
   it("rdp_probe_success is 0 for the listener that offers no TLS, 1 for the others, with the error kind", async () => {
-    expect(byInstance(await settled('rdp_probe_success{job="rdp"}', 3))).toEqual({ [instance(healthy)]: 1, [instance(expiring)]: 1, [instance(downgraded)]: 0 });
+    expect(byInstance(await settled('rdp_probe_success{job="rdp"}', 3))).toEqual({
+      [instance(healthy)]: 1,
+      [instance(expiring)]: 1,
+      [instance(downgraded)]: 0,
+    });
     const errors = await settled('rdp_probe_error_info{job="rdp"}', 1);
     expect(errors.map((s) => [s.metric.instance, s.metric.kind])).toEqual([[instance(downgraded), "rdp-security-only"]]);
     const health = await settled('rdp_probe_health{job="rdp"} == 1', 3);
-    expect(Object.fromEntries(health.map((s) => [s.metric.instance, s.metric.health]))).toEqual({ [instance(healthy)]: "ok", [instance(expiring)]: "warn", [instance(downgraded)]: "critical" });
+    expect(Object.fromEntries(health.map((s) => [s.metric.instance, s.metric.health]))).toEqual({
+      [instance(healthy)]: "ok",
+      [instance(expiring)]: "warn",
+      [instance(downgraded)]: "critical",
+    });
   });
 
   it("the certificate's facts arrive as an _info series", async () => {
@@ -105,7 +118,9 @@ describe("rdpcert exporter scraped by a real Prometheus", () => {
   it("module=local reports this host's verdict on the listener its config names", async () => {
     const verdict = await settled('rdpcert_local_status{job="rdpcert_local"} == 1', 1);
     expect(verdict.map((s) => s.metric.status)).toEqual(["OK"]);
-    expect(byInstance(await settled('rdpcert_local_cert_not_after_seconds{job="rdpcert_local"}', 1))).toEqual({ [exporter.url.replace("http://", "")]: opensslNotAfter(healthy.certPath) });
+    expect(byInstance(await settled('rdpcert_local_cert_not_after_seconds{job="rdpcert_local"}', 1))).toEqual({
+      [exporter.url.replace("http://", "")]: opensslNotAfter(healthy.certPath),
+    });
   });
 
   it("the exporter's own metrics count the probes Prometheus made", async () => {

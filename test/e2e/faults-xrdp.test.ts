@@ -19,18 +19,26 @@ interface RunJson {
   rotation: { newThumbprint: string | null } | null;
 }
 
-function daemon(config: string): { child: ChildProcess; output: () => string; exited: Promise<number | null>; waitFor: (pattern: RegExp, count?: number) => Promise<void> } {
+function daemon(config: string): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  waitFor: (pattern: RegExp, count?: number) => Promise<void>;
+} {
   const child = spawn(process.execPath, [CLI, "schedule", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGHUP" ? 1 : 15) : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGHUP" ? 1 : 15) : null))),
+  );
   const waitFor = (pattern: RegExp, count = 1): Promise<void> =>
     new Promise((resolve, reject) => {
       const global = new RegExp(pattern.source, "g");
       const check = (): void => {
         if ((output.match(global) ?? []).length >= count) resolve();
-        else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`daemon exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output}`));
+        else if (child.exitCode !== null || child.signalCode !== null)
+          reject(new Error(`daemon exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output}`));
         else setTimeout(check, 25);
       };
       check();
@@ -54,7 +62,10 @@ describe("faults (issue 12) against real xrdp", () => {
 
   const writeConfig = (server: XrdpServer, logDir: string, extra: Record<string, unknown> = {}): string => {
     const path = join(adminDir(), "config.json");
-    writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir, restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+    writeFileSync(
+      path,
+      JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir, restartCommand: null, verifyTimeoutMs: 8000, ...extra }),
+    );
     return path;
   };
   const run = async (config: string): Promise<{ code: number | null; json: RunJson; stderr: string }> => {
@@ -73,7 +84,9 @@ describe("faults (issue 12) against real xrdp", () => {
       writeFileSync(logDir, "");
       const { code, json, stderr } = await run(writeConfig(server, logDir));
       expect([json.outcome, json.status, code]).toEqual(["nothing", "OK", 0]);
-      expect(json.warnings).toEqual([`cannot write the log file ${logDir}/rdpcert.log: a file is in the way of the log directory (EEXIST); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)`]);
+      expect(json.warnings).toEqual([
+        `cannot write the log file ${logDir}/rdpcert.log: a file is in the way of the log directory (EEXIST); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)`,
+      ]);
       expect(stderr.match(SINK_WARNING)).toHaveLength(1);
     });
 
@@ -83,7 +96,9 @@ describe("faults (issue 12) against real xrdp", () => {
       logs.readOnly();
       const { code, json, stderr } = await run(writeConfig(server, logs.dir));
       expect([json.outcome, code]).toEqual(["rotated", 0]);
-      expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(json.rotation!.newThumbprint);
+      expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(
+        json.rotation!.newThumbprint,
+      );
       expect(json.warnings).toHaveLength(1);
       expect(json.warnings[0]).toMatch(/the file system is read-only \(EROFS\)/);
       expect(stderr.match(SINK_WARNING)).toHaveLength(1);
@@ -116,7 +131,24 @@ describe("faults (issue 12) against real xrdp", () => {
       const stateDir = join(server.dir, "nobody-state");
       mkdirSync(stateDir, { mode: 0o700 });
       chownSync(stateDir, 65534, 65534);
-      const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, readableCli(), "run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", stateDir, "--no-restart"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          process.execPath,
+          readableCli(),
+          "run",
+          "--json",
+          "--xrdp-ini",
+          server.iniPath,
+          "--state-dir",
+          stateDir,
+          "--no-restart",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -183,7 +215,18 @@ describe("faults (issue 12) against real xrdp", () => {
       expect(stderr).not.toMatch(/internal error|\n\s+at /);
       return stderr.trimEnd();
     };
-    const rotateArgs = (server: XrdpServer, stateDir: string): string[] => ["rotate", "--yes", "--force", "--no-restart", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", stateDir];
+    const rotateArgs = (server: XrdpServer, stateDir: string): string[] => [
+      "rotate",
+      "--yes",
+      "--force",
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      stateDir,
+    ];
 
     it("rotate as a non-root user (EACCES on the state dir): one line with the fix, exit 3; --json prints the error report", async () => {
       const server = await start(certValid(-1, 179, "non-root"));
@@ -191,10 +234,18 @@ describe("faults (issue 12) against real xrdp", () => {
       const asNobody = (args: string[]) => rdpcert(args, { prefix: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] });
       const text = await asNobody(rotateArgs(server, stateDir));
       expect(text.code).toBe(3);
-      expect(oneLine(text.stderr)).toBe(`rdpcert: cannot create the directory ${stateDir}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write`);
+      expect(oneLine(text.stderr)).toBe(
+        `rdpcert: cannot create the directory ${stateDir}: permission denied (EACCES): run as root (sudo rdpcert ...), or pass a --state-dir / --log-dir this user may write`,
+      );
       const json = await asNobody([...rotateArgs(server, stateDir), "--json"]);
       expect(json.code).toBe(3);
-      expect(JSON.parse(json.stdout) as ErrorJson).toEqual({ schema: "rdpcert.error/v1", command: "rotate", outcome: "error", exitCode: 3, error: { code: "EACCES", message: `cannot create the directory ${stateDir}: permission denied (EACCES)`, fix: expect.stringContaining("run as root") } });
+      expect(JSON.parse(json.stdout) as ErrorJson).toEqual({
+        schema: "rdpcert.error/v1",
+        command: "rotate",
+        outcome: "error",
+        exitCode: 3,
+        error: { code: "EACCES", message: `cannot create the directory ${stateDir}: permission denied (EACCES)`, fix: expect.stringContaining("run as root") },
+      });
     });
 
     it("--state-dir /etc/passwd (a file): refused in one line naming it, with the fix, exit 3, and --json carries the refusal", async () => {
@@ -212,13 +263,28 @@ describe("faults (issue 12) against real xrdp", () => {
 
     it("--log-dir /etc/passwd/x (ENOTDIR): one warning line, and the pass goes on (exit 0)", async () => {
       const server = await start(certValid(-1, 179, "log-enotdir"));
-      const result = await rdpcert(["run", "--json", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--log-dir", "/etc/passwd/x"]);
+      const result = await rdpcert([
+        "run",
+        "--json",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        join(server.dir, "state"),
+        "--no-restart",
+        "--log-dir",
+        "/etc/passwd/x",
+      ]);
       expect(result.code).toBe(0);
-      expect(oneLine(result.stderr)).toBe("rdpcert: warning: cannot write the log file /etc/passwd/x/rdpcert.log: a path component is not a directory (ENOTDIR); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)");
+      expect(oneLine(result.stderr)).toBe(
+        "rdpcert: warning: cannot write the log file /etc/passwd/x/rdpcert.log: a path component is not a directory (ENOTDIR); the work goes on without this log. Fix the log directory, or pick another with --log-dir DIR (logDir in the config)",
+      );
       expect((JSON.parse(result.stdout) as RunJson).warnings).toHaveLength(1);
     });
 
-    it.each([["read-only", "EROFS"], ["full", "ENOSPC"]] as const)("a %s state dir: one line (%s), exit 3, JSON report; the listener still serves its certificate", async (kind, code) => {
+    it.each([
+      ["read-only", "EROFS"],
+      ["full", "ENOSPC"],
+    ] as const)("a %s state dir: one line (%s), exit 3, JSON report; the listener still serves its certificate", async (kind, code) => {
       const pair = certValid(-1, 179, `state-${kind}`);
       const server = await start(pair);
       const state = tmpfs();
@@ -240,13 +306,27 @@ describe("faults (issue 12) against real xrdp", () => {
       // The restart fills the state dir (as a log or another job would), then fails: the journal cannot be updated.
       const filler = join(state.dir, "filler");
       const restart = `sh -c "head -c 1048576 /dev/zero > ${filler}; exit 1"`;
-      const run = await rdpcert(["rotate", "--yes", "--json", "--verify-timeout", "8000", "--xrdp-ini", server.iniPath, "--state-dir", state.dir, "--restart-command", restart]);
+      const run = await rdpcert([
+        "rotate",
+        "--yes",
+        "--json",
+        "--verify-timeout",
+        "8000",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        state.dir,
+        "--restart-command",
+        restart,
+      ]);
       const json = JSON.parse(run.stdout) as { outcome: string; steps: { step: string; ok: boolean }[] };
       expect([run.code, json.outcome]).toEqual([2, "rolled-back"]);
       expect(json.steps.map((s) => s.step)).toEqual(["backup", "replace", "config-test", "restart", "restore", "restart", "verify-old"]);
       expect(run.stderr).toContain("cannot update the journal in the state dir (ENOSPC); the rotation goes on");
       expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
-      expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""));
+      expect((await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!.thumbprint).toBe(
+        new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""),
+      );
       rmSync(filler);
       const status = await rdpcert(["status", "--json", "--xrdp-ini", server.iniPath, "--state-dir", state.dir]);
       const report = JSON.parse(status.stdout) as { recovered: { outcome: string } | null };
@@ -268,7 +348,9 @@ describe("faults (issue 12) against real xrdp", () => {
     it("--concurrency 1024 under a 40-file limit (prlimit): clamped, with a note on stderr and in JSON; every healthy listener OK", async () => {
       const server = await start(certValid(-1, 179, "nofile"));
       const targets = Array.from({ length: 30 }, () => `127.0.0.1:${server.port}`);
-      const child = spawn("prlimit", ["--nofile=40", process.execPath, CLI, "probe", "--json", "--concurrency", "1024", ...targets], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("prlimit", ["--nofile=40", process.execPath, CLI, "probe", "--json", "--concurrency", "1024", ...targets], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));

@@ -59,7 +59,8 @@ describe("FreeRDP's shadow server", () => {
     dirs.push(dir);
     return dir;
   };
-  const status = (server: ShadowServer) => rdpcertJson<StatusJson>(["status", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--json"]);
+  const status = (server: ShadowServer) =>
+    rdpcertJson<StatusJson>(["status", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--json"]);
 
   it("its own generated pair: the world-readable key (0644) is reported CRITICAL, and `run` replaces it: key 0600, new certificate on the wire, same process", async () => {
     const server = await start(null);
@@ -73,7 +74,18 @@ describe("FreeRDP's shadow server", () => {
     const before = readFileSync(server.certPath);
 
     const dir = scratch();
-    const run = await rdpcertJson<RunJson>(["run", "--port", String(server.port), "--state-dir", join(dir, "state"), "--log-dir", join(dir, "log"), "--json", "--verify-timeout", "8000"]);
+    const run = await rdpcertJson<RunJson>([
+      "run",
+      "--port",
+      String(server.port),
+      "--state-dir",
+      join(dir, "state"),
+      "--log-dir",
+      join(dir, "log"),
+      "--json",
+      "--verify-timeout",
+      "8000",
+    ]);
     expect([run.json.action, run.json.rotation?.outcome, run.code]).toEqual(["rotate", "rotated", 0]);
     expect(statSync(server.keyPath).mode & 0o777).toBe(0o600);
     expect((await presented(server.port))!.thumbprint).toBe(run.json.rotation!.newThumbprint);
@@ -94,7 +106,17 @@ describe("FreeRDP's shadow server", () => {
     expect(json.configured.server).toEqual(expect.objectContaining({ basis: "listener", pid: server.pid, name: "rdpcert-t2" }));
     expect(json.source).toContain("HOME of its environment");
 
-    const rotate = await rdpcertJson<RotateJson>(["rotate", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--yes", "--json", "--verify-timeout", "8000"]);
+    const rotate = await rdpcertJson<RotateJson>([
+      "rotate",
+      "--port",
+      String(server.port),
+      "--state-dir",
+      join(scratch(), "state"),
+      "--yes",
+      "--json",
+      "--verify-timeout",
+      "8000",
+    ]);
     expect([rotate.json.outcome, rotate.code, rotate.json.outcome === "rotated" ? "" : rotate.json.reason]).toEqual(["rotated", 0, ""]);
     expect((await presented(server.port))!.thumbprint).toBe(rotate.json.newThumbprint);
     const key = statSync(server.keyPath);
@@ -123,7 +145,11 @@ describe("FreeRDP's shadow server", () => {
   }, 120_000);
 
   it("a key that does not match its certificate: key-mismatch; a failed verification rolls back, the old pair served again", async () => {
-    const mismatched = await start({ certPem: certValid(-1, 179, "shadow-mismatch").certPem, keyPem: generateKey().export({ type: "pkcs8", format: "pem" }).toString(), keyMode: 0o600 });
+    const mismatched = await start({
+      certPem: certValid(-1, 179, "shadow-mismatch").certPem,
+      keyPem: generateKey().export({ type: "pkcs8", format: "pem" }).toString(),
+      keyMode: 0o600,
+    });
     const m = await status(mismatched);
     expect([m.json.configured.key.state, m.code]).toEqual(["mismatch", 2]);
 
@@ -133,8 +159,17 @@ describe("FreeRDP's shadow server", () => {
     writeFileSync(saved, old.certPem);
     const before = { cert: readFileSync(server.certPath), key: readFileSync(server.keyPath) };
     const { code, json } = await rdpcertJson<RotateJson>([
-      "rotate", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--yes", "--json", "--verify-timeout", "3000",
-      "--restart-command", `/bin/cp ${saved} ${server.certPath}`,
+      "rotate",
+      "--port",
+      String(server.port),
+      "--state-dir",
+      join(scratch(), "state"),
+      "--yes",
+      "--json",
+      "--verify-timeout",
+      "3000",
+      "--restart-command",
+      `/bin/cp ${saved} ${server.certPath}`,
     ]);
     expect([json.outcome, code]).toEqual(["rolled-back", 2]);
     expect(json.steps.find((s) => s.step === "verify")?.ok).toBe(false);
@@ -144,17 +179,28 @@ describe("FreeRDP's shadow server", () => {
     expect(server.running()).toBe(true);
   }, 120_000);
 
-  it.each(["after-replace", "before-verify"])("a rotation killed %s: the next status finishes or rolls it back in the user's own directory; the served pair is the one in the files", async (point) => {
-    const user = ensureUser("rdpcert-t2");
-    const server = await start({ ...certValid(-170, 10, "shadow-killed"), keyMode: 0o600 }, { runAs: user });
-    const state = join(scratch(), "state");
-    const killed = await rdpcert(["rotate", "--port", String(server.port), "--state-dir", state, "--yes"], { env: { RDPCERT_TEST_FAULT: point } });
-    expect(killed.code).toBeNull(); // SIGKILL
-    const after = await rdpcertJson<StatusJson & { recovered: { outcome: string } | null }>(["status", "--port", String(server.port), "--state-dir", state, "--json"]);
-    expect(after.json.recovered?.outcome).toMatch(/^(completed|rolled-back)$/);
-    expect(existsSync(join(state, "journal.json"))).toBe(false);
-    expect((await presented(server.port))!.thumbprint).toBe(sha1(readFileSync(server.certPath)));
-    const key = statSync(server.keyPath);
-    expect([key.mode & 0o777, key.uid]).toEqual([0o600, user.uid]);
-  }, 120_000);
+  it.each(["after-replace", "before-verify"])(
+    "a rotation killed %s: the next status finishes or rolls it back in the user's own directory; the served pair is the one in the files",
+    async (point) => {
+      const user = ensureUser("rdpcert-t2");
+      const server = await start({ ...certValid(-170, 10, "shadow-killed"), keyMode: 0o600 }, { runAs: user });
+      const state = join(scratch(), "state");
+      const killed = await rdpcert(["rotate", "--port", String(server.port), "--state-dir", state, "--yes"], { env: { RDPCERT_TEST_FAULT: point } });
+      expect(killed.code).toBeNull(); // SIGKILL
+      const after = await rdpcertJson<StatusJson & { recovered: { outcome: string } | null }>([
+        "status",
+        "--port",
+        String(server.port),
+        "--state-dir",
+        state,
+        "--json",
+      ]);
+      expect(after.json.recovered?.outcome).toMatch(/^(completed|rolled-back)$/);
+      expect(existsSync(join(state, "journal.json"))).toBe(false);
+      expect((await presented(server.port))!.thumbprint).toBe(sha1(readFileSync(server.certPath)));
+      const key = statSync(server.keyPath);
+      expect([key.mode & 0o777, key.uid]).toEqual([0o600, user.uid]);
+    },
+    120_000,
+  );
 });

@@ -88,15 +88,26 @@ describe("gnome-remote-desktop configuration", () => {
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, GSETTINGS_SCHEMA_DIR: schemas });
 
   it("reads tls-cert and tls-key from the user's dconf database with the real gsettings, as that user", async () => {
-    const got = await readGsettingsPair(runCommand, userAccount(USER)!, { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GSETTINGS_SCHEMA_DIR: schemas, GSETTINGS_BACKEND: "dconf", PATH: "/usr/bin:/bin" });
+    const got = await readGsettingsPair(runCommand, userAccount(USER)!, {
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, ".config"),
+      GSETTINGS_SCHEMA_DIR: schemas,
+      GSETTINGS_BACKEND: "dconf",
+      PATH: "/usr/bin:/bin",
+    });
     expect(got).toEqual({ ok: true, certPath, keyPath, source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}` });
   });
 
   it("a path with quotes and spaces survives GVariant's quoting", async () => {
-    const odd = join(home, "it's a \"pair\".crt");
+    const odd = join(home, 'it\'s a "pair".crt');
     gsettingsSet("tls-cert", odd);
     try {
-      const got = await readGsettingsPair(runCommand, userAccount(USER)!, { HOME: home, GSETTINGS_SCHEMA_DIR: schemas, GSETTINGS_BACKEND: "dconf", PATH: "/usr/bin:/bin" });
+      const got = await readGsettingsPair(runCommand, userAccount(USER)!, {
+        HOME: home,
+        GSETTINGS_SCHEMA_DIR: schemas,
+        GSETTINGS_BACKEND: "dconf",
+        PATH: "/usr/bin:/bin",
+      });
       expect(got).toMatchObject({ ok: true, certPath: odd });
     } finally {
       gsettingsSet("tls-cert", certPath);
@@ -106,10 +117,23 @@ describe("gnome-remote-desktop configuration", () => {
   it("the backend inspects user mode: the pair GSettings names, the key matches, GNOME Settings' certificate that nothing renews is a WARN", async () => {
     process.env.GSETTINGS_SCHEMA_DIR = schemas;
     try {
-      const outcome = await createGrdBackend({ user: USER, confPath: join(admin, "absent.conf"), port: listener.port, warnDays: 30, findListener: () => ({ kind: "none" }) }).inspect();
+      const outcome = await createGrdBackend({
+        user: USER,
+        confPath: join(admin, "absent.conf"),
+        port: listener.port,
+        warnDays: 30,
+        findListener: () => ({ kind: "none" }),
+      }).inspect();
       expect(outcome.ok).toBe(true);
       const inspection = (outcome as { inspection: HostInspection }).inspection;
-      expect(inspection).toMatchObject({ backend: "gnome-remote-desktop", source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}`, listener: { port: listener.port, nla: true }, certificate: { state: "present", location: certPath }, key: { state: "ok", location: keyPath }, issuance: "self-signed" });
+      expect(inspection).toMatchObject({
+        backend: "gnome-remote-desktop",
+        source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}`,
+        listener: { port: listener.port, nla: true },
+        certificate: { state: "present", location: certPath },
+        key: { state: "ok", location: keyPath },
+        issuance: "self-signed",
+      });
       const finding = inspection.findings.find((f) => f.code === "grd-certificate-not-renewed");
       expect(finding?.severity).toBe("warn");
       expect(finding?.message).toMatch(/was made by GNOME Settings, and nothing renews it .*: it expires in (9|10) days/);
@@ -122,7 +146,12 @@ describe("gnome-remote-desktop configuration", () => {
     chownSync(keyPath, 0, 0);
     process.env.GSETTINGS_SCHEMA_DIR = schemas;
     try {
-      const outcome = await createGrdBackend({ user: USER, confPath: join(admin, "absent.conf"), port: listener.port, findListener: () => ({ kind: "none" }) }).inspect();
+      const outcome = await createGrdBackend({
+        user: USER,
+        confPath: join(admin, "absent.conf"),
+        port: listener.port,
+        findListener: () => ({ kind: "none" }),
+      }).inspect();
       const inspection = (outcome as { inspection: HostInspection }).inspection;
       expect(inspection.key.state).toBe("unreadable");
       expect(inspection.key.reason).toMatch(new RegExp(`gnome-remote-desktop \\(${USER}\\) cannot read its private key`));
@@ -140,7 +169,12 @@ describe("gnome-remote-desktop configuration", () => {
     writeFileSync(local, `[RDP]\ntls-cert=${certPath}\n`);
     const outcome = await createGrdBackend({ confPath: conf, localStateConf: local, findListener: () => ({ kind: "none" }) }).inspect();
     const inspection = (outcome as { inspection: HostInspection }).inspection;
-    expect(inspection).toMatchObject({ source: `${conf}, ${local}`, listener: { port: listener.port }, certificate: { state: "present", location: certPath }, key: { location: keyPath } });
+    expect(inspection).toMatchObject({
+      source: `${conf}, ${local}`,
+      listener: { port: listener.port },
+      certificate: { state: "present", location: certPath },
+      key: { location: keyPath },
+    });
   });
 
   it("system mode without tls-cert: no pair, one line and the grdctl fix", async () => {
@@ -155,19 +189,42 @@ describe("gnome-remote-desktop configuration", () => {
   });
 
   it("rdpcert status on the user's g-r-d: the configured pair is what the NLA-only listener presents; NLA required by the server; the expiry and that nothing renews it", async () => {
-    const run = await rdpcert(["status", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state")], { env: { ...env(), RDPCERT_PORT: String(listener.port) } });
+    const run = await rdpcert(
+      ["status", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state")],
+      { env: { ...env(), RDPCERT_PORT: String(listener.port) } },
+    );
     expect(run.stderr).toBe("");
     expect(run.stdout).toMatch(/NLA required by the server \(its policy, not a fault\)/);
     expect(run.stdout).toMatch(/was made by GNOME Settings, and nothing renews it/);
     expect(run.stdout).toMatch(/expires in (9|10) days/);
     expect(run.code).toBe(1);
-    const json = JSON.parse((await rdpcert(["status", "--json", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state")], { env: { ...env(), RDPCERT_PORT: String(listener.port) } })).stdout);
+    const json = JSON.parse(
+      (
+        await rdpcert(
+          [
+            "status",
+            "--json",
+            "--backend",
+            "gnome-remote-desktop",
+            "--grd-user",
+            USER,
+            "--grd-conf",
+            join(admin, "absent.conf"),
+            "--state-dir",
+            join(admin, "state"),
+          ],
+          { env: { ...env(), RDPCERT_PORT: String(listener.port) } },
+        )
+      ).stdout,
+    );
     expect(json.presented).toMatchObject({ nlaPolicy: "required", error: null, negotiation: { selectedProtocol: "HYBRID" } });
     expect(json.status).toBe("WARN");
   });
 
   it("rdpcert doctor on the host: the NLA policy passes, the certificate's expiry and the unrenewed finding are warnings", async () => {
-    const run = await rdpcert(["doctor", "--samples", "2", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf")], { env: { ...env(), RDPCERT_PORT: String(listener.port) } });
+    const run = await rdpcert(["doctor", "--samples", "2", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf")], {
+      env: { ...env(), RDPCERT_PORT: String(listener.port) },
+    });
     expect(run.stdout).toMatch(/^\[ ok \] offered TLS only +RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER \(5\): NLA required by the server/m);
     expect(run.stdout).toMatch(/^\[warn\] certificate validity +(9|10) days left/m);
     expect(run.stdout).toMatch(/^\[warn\] grd-certificate-not-renewed +the certificate .* nothing renews it/m);

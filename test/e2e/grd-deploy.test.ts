@@ -50,9 +50,20 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
   let restarts = 0;
   const running: RunningProcess[] = [];
   const pair = certValid(-720, 10, "GNOME");
-  const userEnv = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GSETTINGS_SCHEMA_DIR: schemas, GSETTINGS_BACKEND: "dconf", PATH: "/usr/bin:/bin" });
+  const userEnv = (): NodeJS.ProcessEnv => ({
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    GSETTINGS_SCHEMA_DIR: schemas,
+    GSETTINGS_BACKEND: "dconf",
+    PATH: "/usr/bin:/bin",
+  });
   const gsettingsSet = (key: string, value: string): void => {
-    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], { uid: user.uid, gid: user.gid, env: userEnv(), encoding: "utf8" });
+    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], {
+      uid: user.uid,
+      gid: user.gid,
+      env: userEnv(),
+      encoding: "utf8",
+    });
     if (run.status !== 0) throw new Error(`gsettings set ${key} failed: ${run.stderr}`);
   };
   const configured = async (): Promise<{ certPath: string; keyPath: string }> => {
@@ -114,7 +125,24 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
 
   const deploy = (restart: string, extra: string[]) =>
     rdpcertJson<DeployJson>(
-      ["deploy", "--yes", "--json", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs"), "--restart-command", restart, ...extra],
+      [
+        "deploy",
+        "--yes",
+        "--json",
+        "--backend",
+        "gnome-remote-desktop",
+        "--grd-user",
+        USER,
+        "--grd-conf",
+        join(admin, "absent.conf"),
+        "--state-dir",
+        join(admin, "state"),
+        "--log-dir",
+        join(admin, "logs"),
+        "--restart-command",
+        restart,
+        ...extra,
+      ],
       { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port) } },
     );
   const presented = async (): Promise<string> => {
@@ -138,7 +166,16 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
 
   it("a failed verification (the restart does not load the new pair) points GSettings back at the old pair", async () => {
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
-    const { code, json } = await deploy("/usr/bin/true", ["--cert", leaf.certPath, "--key", leaf.keyPath, "--chain", leaf.chainPath, "--verify-timeout", "2000"]);
+    const { code, json } = await deploy("/usr/bin/true", [
+      "--cert",
+      leaf.certPath,
+      "--key",
+      leaf.keyPath,
+      "--chain",
+      leaf.chainPath,
+      "--verify-timeout",
+      "2000",
+    ]);
     expect(code).not.toBe(0);
     expect(json.outcome).toBe("rolled-back");
     expect(json.steps.find((s) => s.step === "restore")).toMatchObject({ ok: true });
@@ -151,7 +188,16 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
   it("deploys a CA-issued certificate: written beside the old pair (key 0600, the user's), GSettings names it, the restarted listener presents exactly it", async () => {
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
     const before = restarts;
-    const { code, json } = await deploy(`/usr/bin/touch ${flag}`, ["--cert", leaf.certPath, "--key", leaf.keyPath, "--chain", leaf.chainPath, "--verify-timeout", "20000"]);
+    const { code, json } = await deploy(`/usr/bin/touch ${flag}`, [
+      "--cert",
+      leaf.certPath,
+      "--key",
+      leaf.keyPath,
+      "--chain",
+      leaf.chainPath,
+      "--verify-timeout",
+      "20000",
+    ]);
     expect([json.outcome, code]).toEqual(["deployed", 0]);
     expect(json.newThumbprint).toBe(opensslThumbprint(leaf.certPath));
     expect(restarts).toBeGreaterThan(before);
@@ -177,7 +223,26 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     writeFileSync(join(lineage, "fullchain.pem"), readFileSync(leaf.fullchainPath));
     writeFileSync(join(lineage, "privkey.pem"), leaf.keyPem, { mode: 0o600 });
     const { code, json } = await rdpcertJson<DeployJson>(
-      ["deploy", "--yes", "--json", "--from-certbot", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs"), "--restart-command", `/usr/bin/touch ${flag}`, "--verify-timeout", "20000"],
+      [
+        "deploy",
+        "--yes",
+        "--json",
+        "--from-certbot",
+        "--backend",
+        "gnome-remote-desktop",
+        "--grd-user",
+        USER,
+        "--grd-conf",
+        join(admin, "absent.conf"),
+        "--state-dir",
+        join(admin, "state"),
+        "--log-dir",
+        join(admin, "logs"),
+        "--restart-command",
+        `/usr/bin/touch ${flag}`,
+        "--verify-timeout",
+        "20000",
+      ],
       { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port), RENEWED_LINEAGE: lineage } },
     );
     expect([json.outcome, code]).toEqual(["deployed", 0]);

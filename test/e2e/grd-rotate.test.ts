@@ -38,9 +38,20 @@ describe("rdpcert rotate --backend gnome-remote-desktop (user mode)", () => {
   let keyPath: string;
   let restarts = 0;
   const pair = certValid(-720, 10, "GNOME");
-  const userEnv = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GSETTINGS_SCHEMA_DIR: schemas, GSETTINGS_BACKEND: "dconf", PATH: "/usr/bin:/bin" });
+  const userEnv = (): NodeJS.ProcessEnv => ({
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    GSETTINGS_SCHEMA_DIR: schemas,
+    GSETTINGS_BACKEND: "dconf",
+    PATH: "/usr/bin:/bin",
+  });
   const gsettingsSet = (key: string, value: string): void => {
-    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], { uid: user.uid, gid: user.gid, env: userEnv(), encoding: "utf8" });
+    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], {
+      uid: user.uid,
+      gid: user.gid,
+      env: userEnv(),
+      encoding: "utf8",
+    });
     if (run.status !== 0) throw new Error(`gsettings set ${key} failed: ${run.stderr}`);
   };
   const configured = async (): Promise<{ certPath: string; keyPath: string }> => {
@@ -97,13 +108,31 @@ describe("rdpcert rotate --backend gnome-remote-desktop (user mode)", () => {
 
   const rotate = (restart: string, extra: string[] = []) =>
     rdpcert(
-      ["rotate", "--yes", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs"), "--restart-command", restart, ...extra],
+      [
+        "rotate",
+        "--yes",
+        "--backend",
+        "gnome-remote-desktop",
+        "--grd-user",
+        USER,
+        "--grd-conf",
+        join(admin, "absent.conf"),
+        "--state-dir",
+        join(admin, "state"),
+        "--log-dir",
+        join(admin, "logs"),
+        "--restart-command",
+        restart,
+        ...extra,
+      ],
       { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port) } },
     );
 
   it("--dry-run prints the plan: a new pair beside the old, GSettings pointed at it, the restart", async () => {
     const run = await rotate(`/usr/bin/touch ${flag}`, ["--dry-run"]);
-    expect(run.stdout).toContain(`write ${join(home, ".local/share/gnome-remote-desktop/rdpcert-tls.crt")} (0644) and ${join(home, ".local/share/gnome-remote-desktop/rdpcert-tls.key")} (0600), owned by ${USER}`);
+    expect(run.stdout).toContain(
+      `write ${join(home, ".local/share/gnome-remote-desktop/rdpcert-tls.crt")} (0644) and ${join(home, ".local/share/gnome-remote-desktop/rdpcert-tls.key")} (0600), owned by ${USER}`,
+    );
     expect(run.stdout).toContain(`point GSettings org.gnome.desktop.remote-desktop.rdp tls-cert and tls-key of ${USER}`);
     expect(run.stdout).toContain(`restart: /usr/bin/touch ${flag}`);
     expect(await configured()).toEqual(expect.objectContaining({ certPath, keyPath }));
@@ -122,7 +151,23 @@ describe("rdpcert rotate --backend gnome-remote-desktop (user mode)", () => {
 
   it("rdpcert run --dry-run: GNOME Settings' certificate near its end would be rotated (the schedule is what renews it)", async () => {
     const run = await rdpcert(
-      ["run", "--dry-run", "--json", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs"), "--restart-command", `/usr/bin/touch ${flag}`],
+      [
+        "run",
+        "--dry-run",
+        "--json",
+        "--backend",
+        "gnome-remote-desktop",
+        "--grd-user",
+        USER,
+        "--grd-conf",
+        join(admin, "absent.conf"),
+        "--state-dir",
+        join(admin, "state"),
+        "--log-dir",
+        join(admin, "logs"),
+        "--restart-command",
+        `/usr/bin/touch ${flag}`,
+      ],
       { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port) } },
     );
     const report = JSON.parse(run.stdout);

@@ -40,7 +40,8 @@ function admin(): string {
   return dir;
 }
 
-const wire = async (server: XrdpServer) => (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!;
+const wire = async (server: XrdpServer) =>
+  (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!;
 
 /** A hook that records its RDPCERT_* environment (one NAME=value a line) into `out`. */
 function recordingHook(dir: string): { script: string; out: string } {
@@ -50,11 +51,27 @@ function recordingHook(dir: string): { script: string; out: string } {
 }
 
 function envOf(path: string): Record<string, string> {
-  return Object.fromEntries(readFileSync(path, "utf8").trim().split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    readFileSync(path, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
 }
 
 function common(server: XrdpServer): string[] {
-  return ["--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(server.dir, "log"), "--no-restart", "--verify-timeout", "8000", "--json"];
+  return [
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--log-dir",
+    join(server.dir, "log"),
+    "--no-restart",
+    "--verify-timeout",
+    "8000",
+    "--json",
+  ];
 }
 
 const rotate = (server: XrdpServer, ...extra: string[]) => rdpcertJson<ChangeJson>(["rotate", ...common(server), "--yes", ...extra]);
@@ -94,9 +111,14 @@ describe("post-change hook against real xrdp", () => {
     const { code, json } = await rotate(server, "--force", "--post-hook", script);
     expect([json.outcome, code, json.exitCode]).toEqual(["rotated", 1, 1]);
     expect(json.postChange).toMatchObject({ ok: false, exitCode: 3 });
-    expect(json.warnings).toEqual([`post-change hook ${script} exited with 3: web server unreachable; the change stays (the listener serves the new certificate)`]);
+    expect(json.warnings).toEqual([
+      `post-change hook ${script} exited with 3: web server unreachable; the change stays (the listener serves the new certificate)`,
+    ]);
     expect((await wire(server)).thumbprint).toBe(json.newThumbprint);
-    const log = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { level: string; message: string });
+    const log = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: string; message: string });
     expect(log.some((l) => l.level === "warn" && l.message.startsWith(`post-change hook ${script} exited with 3`))).toBe(true);
   });
 
@@ -113,7 +135,15 @@ describe("post-change hook against real xrdp", () => {
     expect([run.json.outcome, run.code]).toEqual(["nothing", 0]);
     const before = await wire(server);
     // The restart fails after the new pair was written: rolled back, the old certificate again.
-    const rolledBack = await rdpcertJson<ChangeJson>(["rotate", ...common(server).filter((a) => a !== "--no-restart"), "--restart-command", "false", "--yes", "--force", ...flag]);
+    const rolledBack = await rdpcertJson<ChangeJson>([
+      "rotate",
+      ...common(server).filter((a) => a !== "--no-restart"),
+      "--restart-command",
+      "false",
+      "--yes",
+      "--force",
+      ...flag,
+    ]);
     expect([rolledBack.json.outcome, rolledBack.code]).toEqual(["rolled-back", 2]);
     expect((await wire(server)).thumbprint).toBe(before.thumbprint);
     expect(existsSync(hook.out)).toBe(false);
@@ -124,7 +154,17 @@ describe("post-change hook against real xrdp", () => {
     const dir = admin();
     const hook = recordingHook(dir);
     const config = join(dir, "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, postChangeCommand: [hook.script, hook.out] }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: join(server.dir, "state"),
+        logDir: join(server.dir, "log"),
+        restartCommand: null,
+        verifyTimeoutMs: 8000,
+        postChangeCommand: [hook.script, hook.out],
+      }),
+    );
     const { code, json } = await rdpcertJson<ChangeJson & { rotation: { newThumbprint: string } }>(["run", "--config", config, "--json"]);
     expect([json.outcome, code, json.postChange?.ok]).toEqual(["rotated", 0, true]);
     expect(envOf(hook.out).RDPCERT_NEW_SHA1).toBe((await wire(server)).thumbprint);
@@ -142,11 +182,22 @@ describe("post-change hook against real xrdp", () => {
     writeFileSync(script, "#!/bin/sh\ntouch /tmp/rdpcert-hook-must-not-run\n", { mode: 0o755 });
     const refused = await rotate(server, "--force", "--post-hook", script);
     expect([refused.json.outcome, refused.code]).toEqual(["refused", 3]);
-    expect(refused.json.reason).toMatch(new RegExp(`^postChangeCommand's executable ${script}: ${theirs} is owned by uid ${t2.uid}.*refusing to run it as root$`));
+    expect(refused.json.reason).toMatch(
+      new RegExp(`^postChangeCommand's executable ${script}: ${theirs} is owned by uid ${t2.uid}.*refusing to run it as root$`),
+    );
     expect(refused.json.reason).not.toContain("\n");
     const dir = admin();
     const config = join(dir, "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, postChangeCommand: [script] }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: join(server.dir, "state"),
+        logDir: join(server.dir, "log"),
+        restartCommand: null,
+        postChangeCommand: [script],
+      }),
+    );
     const run = await rdpcertJson<{ outcome: string; reason: string }>(["run", "--config", config, "--json"]);
     expect([run.json.outcome, run.code]).toEqual(["cannot-run", 3]);
     expect(run.json.reason).toContain(`${theirs} is owned by uid ${t2.uid}`);
@@ -185,7 +236,9 @@ describe("post-change hook against real xrdp", () => {
     const stem = `rdpcert-test_${server.port}`;
     const published = JSON.parse(readFileSync(join(web, `${stem}.json`), "utf8")) as { sha256: { hex: string } };
     expect(published.sha256.hex).toBe(toWeb.json.newSha256!.toLowerCase());
-    expect(readFileSync(join(web, `${stem}.known_hosts2`), "utf8")).toMatch(new RegExp(`^rdpcert-test ${server.port} ${toWeb.json.newSha256!.toLowerCase().replace(/(..)(?!$)/g, "$1:")} `));
+    expect(readFileSync(join(web, `${stem}.known_hosts2`), "utf8")).toMatch(
+      new RegExp(`^rdpcert-test ${server.port} ${toWeb.json.newSha256!.toLowerCase().replace(/(..)(?!$)/g, "$1:")} `),
+    );
 
     const repo = join(dir, "config-repo");
     mkdirSync(repo);

@@ -22,7 +22,11 @@ import { adminDir } from "../helpers/admin-dir";
 const INTUNE = join(__dirname, "..", "..", "contrib", "intune");
 
 function intune(script: "Detect-RdpCert.ps1" | "Remediate-RdpCert.ps1", config: string): { code: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", join(INTUNE, script), "-Node", process.execPath, "-Cli", CLI, "-Config", config], { encoding: "utf8", timeout: 120_000 });
+  const run = spawnSync(
+    pwshPath(),
+    ["-NoProfile", "-NonInteractive", "-File", join(INTUNE, script), "-Node", process.execPath, "-Cli", CLI, "-Config", config],
+    { encoding: "utf8", timeout: 120_000 },
+  );
   if (run.error) throw run.error;
   // Intune keeps one line of at most 2,048 characters.
   expect(run.stdout.endsWith("\n")).toBe(true);
@@ -32,7 +36,8 @@ function intune(script: "Detect-RdpCert.ps1" | "Remediate-RdpCert.ps1", config: 
 }
 
 const sha1 = (pem: string): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
+const presented = async (server: XrdpServer) =>
+  (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
 
 describe("Intune Remediations scripts against the real rdpcert and real xrdp", () => {
   const start = xrdpPool();
@@ -41,7 +46,16 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
     const old = certValid(-130, 50); // past the renewal point
     const server = await start(old);
     const config = join(adminDir(), "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000 }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: join(server.dir, "state"),
+        logDir: join(server.dir, "log"),
+        restartCommand: null,
+        verifyTimeoutMs: 8000,
+      }),
+    );
     const before = sha1(old.certPem);
 
     const detect = intune("Detect-RdpCert.ps1", config);
@@ -52,7 +66,10 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
     const remediate = intune("Remediate-RdpCert.ps1", config);
     const now = await presented(server);
     expect(now).not.toBe(before);
-    expect(remediate).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^rdpcert run: rotated \\(WARN, exit 0\\): new thumbprint ${now}: `)) });
+    expect(remediate).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(new RegExp(`^rdpcert run: rotated \\(WARN, exit 0\\): new thumbprint ${now}: `)),
+    });
 
     const again = intune("Detect-RdpCert.ps1", config);
     expect(again.code).toBe(0);
@@ -66,7 +83,16 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
   it("a failure rdpcert cannot fix: detection exits 1, remediation exits 1 with rdpcert's reason and exit code", async () => {
     const server = await start({ certPem: certValid(-1, 179).certPem }); // key missing
     const config = join(adminDir(), "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, autoRepair: false }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: join(server.dir, "state"),
+        logDir: join(server.dir, "log"),
+        restartCommand: null,
+        autoRepair: false,
+      }),
+    );
     const detect = intune("Detect-RdpCert.ps1", config);
     expect(detect).toMatchObject({ code: 1, stdout: expect.stringMatching(/^rdpcert CORRUPT \(critical\): /) });
     const remediate = intune("Remediate-RdpCert.ps1", config);
@@ -74,7 +100,11 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
   }, 180_000);
 
   it("rdpcert not installed: one line naming the missing file, exit 1 (never a PowerShell error record)", () => {
-    const missing = spawnSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", join(INTUNE, "Detect-RdpCert.ps1"), "-Node", process.execPath, "-Cli", "/nonexistent/main.js"], { encoding: "utf8" });
+    const missing = spawnSync(
+      pwshPath(),
+      ["-NoProfile", "-NonInteractive", "-File", join(INTUNE, "Detect-RdpCert.ps1"), "-Node", process.execPath, "-Cli", "/nonexistent/main.js"],
+      { encoding: "utf8" },
+    );
     expect([missing.status, missing.stdout, missing.stderr]).toEqual([1, "rdpcert UNKNOWN: rdpcert is not installed: /nonexistent/main.js is missing\n", ""]);
   });
 });

@@ -1,6 +1,20 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type XrdpServer, lookupUser, writeOwned } from "../../scripts/xrdp-server";
@@ -52,7 +66,18 @@ interface RotateJson {
 }
 
 function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
-  return rdpcertJson<RotateJson>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
+  return rdpcertJson<RotateJson>([
+    "rotate",
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--yes",
+    "--json",
+    "--verify-timeout",
+    "8000",
+    ...extra,
+  ]);
 }
 
 describe("issue 12: the state dir is root's (case 6)", () => {
@@ -63,12 +88,31 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     mkdirSync(join(state, "backups", "0001"), { recursive: true });
     writeFileSync(
       join(state, "journal.json"),
-      JSON.stringify({ id: "planted", pid: 1, startedAt: "2026-01-01T00:00:00Z", backend: "xrdp", step: "replaced", oldThumbprint: null, newThumbprint: "AA", backupId: "0001", reason: null, presentedBefore: null }),
+      JSON.stringify({
+        id: "planted",
+        pid: 1,
+        startedAt: "2026-01-01T00:00:00Z",
+        backend: "xrdp",
+        step: "replaced",
+        oldThumbprint: null,
+        newThumbprint: "AA",
+        backupId: "0001",
+        reason: null,
+        presentedBefore: null,
+      }),
     );
     writeFileSync(join(state, "backups", "0001", "0-certificate"), "#!/bin/sh\nid\n");
     writeFileSync(
       join(state, "backups", "0001", "meta.json"),
-      JSON.stringify({ id: "0001", createdAt: "2026-01-01T00:00:00Z", backend: "xrdp", thumbprint: null, reason: null, items: [{ file: "0-certificate", role: "certificate", originalPath: evil, mode: 0o4755, uid: 0, gid: 0, wasLink: false }], extra: null }),
+      JSON.stringify({
+        id: "0001",
+        createdAt: "2026-01-01T00:00:00Z",
+        backend: "xrdp",
+        thumbprint: null,
+        reason: null,
+        items: [{ file: "0-certificate", role: "certificate", originalPath: evil, mode: 0o4755, uid: 0, gid: 0, wasLink: false }],
+        extra: null,
+      }),
     );
   }
 
@@ -95,7 +139,21 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     const state = join(server.dir, "state");
     mkdirSync(state, { mode: 0o700 });
     chmodSync(state, 0o777);
-    plantAs(join(state, "journal.json"), JSON.stringify({ id: "planted", pid: 1, startedAt: "t", backend: "xrdp", step: "started", oldThumbprint: null, newThumbprint: null, backupId: null, reason: null, presentedBefore: null }));
+    plantAs(
+      join(state, "journal.json"),
+      JSON.stringify({
+        id: "planted",
+        pid: 1,
+        startedAt: "t",
+        backend: "xrdp",
+        step: "started",
+        oldThumbprint: null,
+        newThumbprint: null,
+        backupId: null,
+        reason: null,
+        presentedBefore: null,
+      }),
+    );
     chmodSync(state, 0o700);
     const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"]);
     expect(run.code).toBe(3);
@@ -123,7 +181,15 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     writeFileSync(join(state, "backups", "0001", "0-certificate"), old.certPem, { mode: 0o600 });
     writeFileSync(
       join(state, "backups", "0001", "meta.json"),
-      JSON.stringify({ id: "0001", createdAt: "2026-01-01T00:00:00Z", backend: "xrdp", thumbprint: sha1(old.certPem), reason: null, items: [{ file: "0-certificate", role: "certificate", originalPath: server.certPath, mode: 0o4755, uid: 0, gid: 0, wasLink: false }], extra: null }),
+      JSON.stringify({
+        id: "0001",
+        createdAt: "2026-01-01T00:00:00Z",
+        backend: "xrdp",
+        thumbprint: sha1(old.certPem),
+        reason: null,
+        items: [{ file: "0-certificate", role: "certificate", originalPath: server.certPath, mode: 0o4755, uid: 0, gid: 0, wasLink: false }],
+        extra: null,
+      }),
       { mode: 0o600 },
     );
     writeFileSync(server.certPath, certValid(-1, 100, "other", generateKey()).certPem);
@@ -133,23 +199,32 @@ describe("issue 12: the state dir is root's (case 6)", () => {
   });
 
   it.each([
-    ["the state dir", (state: string) => {
-      mkdirSync(`${state}.real`, { mode: 0o700 });
-      symlinkSync(`${state}.real`, state);
-      return `${state}.real`;
-    }],
-    ["backups/", (state: string) => {
-      mkdirSync(state, { mode: 0o700 });
-      mkdirSync(`${state}.elsewhere`, { mode: 0o755 });
-      symlinkSync(`${state}.elsewhere`, join(state, "backups"));
-      return `${state}.elsewhere`;
-    }],
-    ["history.jsonl", (state: string) => {
-      mkdirSync(state, { mode: 0o700 });
-      writeFileSync(`${state}.history`, "", { mode: 0o644 });
-      symlinkSync(`${state}.history`, join(state, "history.jsonl"));
-      return `${state}.history`;
-    }],
+    [
+      "the state dir",
+      (state: string) => {
+        mkdirSync(`${state}.real`, { mode: 0o700 });
+        symlinkSync(`${state}.real`, state);
+        return `${state}.real`;
+      },
+    ],
+    [
+      "backups/",
+      (state: string) => {
+        mkdirSync(state, { mode: 0o700 });
+        mkdirSync(`${state}.elsewhere`, { mode: 0o755 });
+        symlinkSync(`${state}.elsewhere`, join(state, "backups"));
+        return `${state}.elsewhere`;
+      },
+    ],
+    [
+      "history.jsonl",
+      (state: string) => {
+        mkdirSync(state, { mode: 0o700 });
+        writeFileSync(`${state}.history`, "", { mode: 0o644 });
+        symlinkSync(`${state}.history`, join(state, "history.jsonl"));
+        return `${state}.history`;
+      },
+    ],
   ])("a symlinked %s is refused (one line, exit 3): the target is neither chmod-ed nor written", async (_name, make) => {
     const server = await start(certValid(-170, 10));
     const state = join(server.dir, "state");
@@ -170,7 +245,19 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     writeFileSync(join(state, "journal.json"), "{}", { mode: 0o600 });
     const { readableCli } = await import("../helpers/cli");
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn("runuser", ["-u", OTHER, "--", process.execPath, readableCli(), "status", "--xrdp-ini", server.iniPath, "--state-dir", state, "--json"]);
+      const child = spawn("runuser", [
+        "-u",
+        OTHER,
+        "--",
+        process.execPath,
+        readableCli(),
+        "status",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        state,
+        "--json",
+      ]);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -191,17 +278,23 @@ describe("issue 12: the state dir is root's (case 6)", () => {
   });
 
   it.each([
-    ["owned by another user, writable by all", (path: string) => {
-      execFileSync("chown", [OTHER, path]);
-      chmodSync(path, 0o666);
-    }],
+    [
+      "owned by another user, writable by all",
+      (path: string) => {
+        execFileSync("chown", [OTHER, path]);
+        chmodSync(path, 0o666);
+      },
+    ],
     ["root's but writable by its group", (path: string) => chmodSync(path, 0o664)],
   ])("a config file %s is refused: its restartCommand never runs as root", async (_name, loosen) => {
     otherUser();
     const server = await start(certValid(-170, 10));
     const marker = join(server.dir, "ran-as-root");
     const config = join(adminDir(), "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: ["touch", marker] }));
+    writeFileSync(
+      config,
+      JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: ["touch", marker] }),
+    );
     loosen(config);
     const before = snapshot([server.certPath, server.keyPath, server.iniPath]);
     const run = await rdpcert(["run", "--config", config, "--json"]);
@@ -218,9 +311,23 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     chownSync(script, other.uid, other.gid);
     const before = snapshot([server.certPath, server.keyPath, server.iniPath]);
-    const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--restart-command", script]);
+    const run = await rdpcert([
+      "rotate",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--yes",
+      "--json",
+      "--restart-command",
+      script,
+    ]);
     expect(run.code).toBe(3);
-    expect(JSON.parse(run.stdout)).toMatchObject({ outcome: "refused", exitCode: 3, reason: expect.stringMatching(/^the restart command's executable .*restart\.sh is owned by uid \d+, not by root.*refusing to run it as root$/) });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      outcome: "refused",
+      exitCode: 3,
+      reason: expect.stringMatching(/^the restart command's executable .*restart\.sh is owned by uid \d+, not by root.*refusing to run it as root$/),
+    });
     expect(snapshot([server.certPath, server.keyPath, server.iniPath])).toEqual(before);
   });
 
@@ -231,7 +338,10 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     mkdirSync(certs);
     renameSync(server.certPath, join(certs, "cert.pem"));
     renameSync(server.keyPath, join(certs, "key.pem"));
-    writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(server.certPath, join(certs, "cert.pem")).replace(server.keyPath, join(certs, "key.pem")));
+    writeFileSync(
+      server.iniPath,
+      readFileSync(server.iniPath, "utf8").replace(server.certPath, join(certs, "cert.pem")).replace(server.keyPath, join(certs, "key.pem")),
+    );
     chmodSync(certs, 0o777);
     chmodSync(server.iniPath, 0o666);
     const run = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--json"]);
@@ -246,7 +356,11 @@ describe("issue 12: the state dir is root's (case 6)", () => {
     chownSync(certs, other.uid, other.gid);
     const again = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--json"]);
     const codes = (JSON.parse(again.stdout) as { findings: { code: string; fix: string | null }[] }).findings;
-    expect(codes).toEqual(expect.arrayContaining([{ severity: "warn", code: "cert-dir-foreign-owner", message: expect.stringContaining(`uid ${other.uid}`), fix: `chown root ${certs}` }]));
+    expect(codes).toEqual(
+      expect.arrayContaining([
+        { severity: "warn", code: "cert-dir-foreign-owner", message: expect.stringContaining(`uid ${other.uid}`), fix: `chown root ${certs}` },
+      ]),
+    );
   });
 });
 
@@ -298,7 +412,13 @@ describe("issue 12: never overwrite what is not the listener's pair (case 7)", (
   ])("a shared pair %s: run writes rdpcert's own pair, repoints the ini, and leaves the shared files byte-identical", async (_name, base, how) => {
     const shared = certValid(-170, 10, "shared-pair");
     const server = await start(shared);
-    if (how === "ssl-cert" && !readFileSync("/etc/group", "utf8").split("\n").some((l) => l.startsWith("ssl-cert:"))) execFileSync("groupadd", ["--system", "ssl-cert"]);
+    if (
+      how === "ssl-cert" &&
+      !readFileSync("/etc/group", "utf8")
+        .split("\n")
+        .some((l) => l.startsWith("ssl-cert:"))
+    )
+      execFileSync("groupadd", ["--system", "ssl-cert"]);
     const dir = join(server.dir, "ssl");
     mkdirSync(dir);
     const cert = join(dir, `${base}.pem`);
@@ -310,7 +430,16 @@ describe("issue 12: never overwrite what is not the listener's pair (case 7)", (
     writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(`=${server.certPath}`, `=${cert}`).replace(`=${server.keyPath}`, `=${key}`));
     const before = snapshot([cert, key]);
     const config = join(adminDir(), "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000 }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: join(server.dir, "state"),
+        logDir: join(server.dir, "log"),
+        restartCommand: null,
+        verifyTimeoutMs: 8000,
+      }),
+    );
     const run = await rdpcert(["run", "--config", config, "--json"]);
     const json = JSON.parse(run.stdout) as { outcome: string; exitCode: number; rotation: { plan: string[] } | null };
     expect([json.outcome, run.code]).toEqual(["rotated", 0]);
@@ -374,7 +503,9 @@ describe("issue 12: a stale lock whose pid is another live process (case 9)", ()
     sleeper = spawn("sleep", ["600"], { stdio: "ignore" });
     await new Promise((resolve) => sleeper!.once("spawn", resolve));
     const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    writeFileSync(join(state, "rotate.lock"), JSON.stringify({ pid: sleeper.pid, host: hostname(), since: "2026-01-01T00:00:00Z", startTime: "1", bootId }), { mode: 0o600 });
+    writeFileSync(join(state, "rotate.lock"), JSON.stringify({ pid: sleeper.pid, host: hostname(), since: "2026-01-01T00:00:00Z", startTime: "1", bootId }), {
+      mode: 0o600,
+    });
     const run = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"]);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`took over the rotation lock left by pid ${sleeper.pid} (pid ${sleeper.pid} is now another process)`);
@@ -389,7 +520,9 @@ describe("issue 12: a stale lock whose pid is another live process (case 9)", ()
     await new Promise((resolve) => sleeper!.once("spawn", resolve));
     const startTime = readFileSync(`/proc/${sleeper.pid}/stat`, "latin1").split(") ")[1]!.split(" ")[19];
     const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    writeFileSync(join(state, "rotate.lock"), JSON.stringify({ pid: sleeper.pid, host: hostname(), since: "2026-01-01T00:00:00Z", startTime, bootId }), { mode: 0o600 });
+    writeFileSync(join(state, "rotate.lock"), JSON.stringify({ pid: sleeper.pid, host: hostname(), since: "2026-01-01T00:00:00Z", startTime, bootId }), {
+      mode: 0o600,
+    });
     const { code, json } = await rotateJson(server, "--no-restart");
     expect([json.outcome, code]).toEqual(["busy", 3]);
   });
@@ -442,7 +575,20 @@ describe("issue 12: backups restore never prunes the backup it restores (case 13
     const second = await rotateJson(server, "--no-restart", "--keep-backups", "2", "--force");
     expect(second.json.outcome).toBe("rotated");
     expect([first.json.backupId, second.json.backupId]).toEqual(["0001", "0002"]);
-    const restore = await rdpcert(["backups", "restore", "0001", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart", "--keep-backups", "2", "--json"]);
+    const restore = await rdpcert([
+      "backups",
+      "restore",
+      "0001",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      state,
+      "--yes",
+      "--no-restart",
+      "--keep-backups",
+      "2",
+      "--json",
+    ]);
     const result = JSON.parse(restore.stdout) as { outcome: string; safetyBackupId: string };
     expect([result.outcome, restore.code]).toEqual(["restored", 0]);
     expect((await presented(server)).certificate!.thumbprint).toBe(sha1(old.certPem));
@@ -469,7 +615,18 @@ describe("issue 12: a symlinked xrdp.ini (case 16)", () => {
     const link = join(server.dir, "xrdp-link.ini");
     symlinkSync(server.iniPath, link);
     const iniMode = statSync(server.iniPath).mode;
-    const run = await rdpcert(["rotate", "--xrdp-ini", link, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--no-restart", "--verify-timeout", "8000"]);
+    const run = await rdpcert([
+      "rotate",
+      "--xrdp-ini",
+      link,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--yes",
+      "--json",
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+    ]);
     const json = JSON.parse(run.stdout) as RotateJson;
     expect([json.outcome, run.code]).toEqual(["rotated", 0]);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
@@ -494,7 +651,19 @@ describe("issue 12: a symlinked xrdp.ini (case 16)", () => {
     const link = join(server.dir, "xrdp-link.ini");
     symlinkSync(server.iniPath, link);
     const iniBefore = readFileSync(server.iniPath, "utf8");
-    const run = await rdpcert(["rotate", "--xrdp-ini", link, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--restart-command", "false", "--verify-timeout", "8000"]);
+    const run = await rdpcert([
+      "rotate",
+      "--xrdp-ini",
+      link,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--yes",
+      "--json",
+      "--restart-command",
+      "false",
+      "--verify-timeout",
+      "8000",
+    ]);
     expect([(JSON.parse(run.stdout) as RotateJson).outcome, run.code]).toEqual(["rolled-back", 2]);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(server.iniPath, "utf8")).toBe(iniBefore);

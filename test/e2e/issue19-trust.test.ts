@@ -41,7 +41,8 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-const presented = async (server: XrdpServer): Promise<string | null> => (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
+const presented = async (server: XrdpServer): Promise<string | null> =>
+  (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
 
 /** certbot's layout: live/NAME/*.pem are relative links into archive/NAME/*1.pem; directories 0700, the key 0600. */
 function certbotLineage(root: string, leaf: Leaf, name = "rdp"): { live: string; archive: string } {
@@ -68,7 +69,22 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
   afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
   const deploy = (server: XrdpServer, lineage: string) =>
-    rdpcertJson<Report>(["deploy", "--from-certbot", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes"], { env: { RENEWED_LINEAGE: lineage } });
+    rdpcertJson<Report>(
+      [
+        "deploy",
+        "--from-certbot",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        join(server.dir, "state"),
+        "--no-restart",
+        "--verify-timeout",
+        "8000",
+        "--json",
+        "--yes",
+      ],
+      { env: { RENEWED_LINEAGE: lineage } },
+    );
 
   it("deploy --from-certbot follows certbot's live/ links into archive/ when every file and directory is root's", async () => {
     const server = await start(certValid(-10, 170));
@@ -81,10 +97,18 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
 
   it.each<[string, (root: string, lineage: { live: string; archive: string }) => void, RegExp]>([
     ["the lineage directory is the other user's", (_root, l) => chownSync(l.live, t2.uid, t2.gid), /live\/rdp is owned by uid \d+, not by root/],
-    ["the archive/ directory the links lead to is the other user's", (_root, l) => chownSync(l.archive, t2.uid, t2.gid), /archive\/rdp is owned by uid \d+, not by root/],
+    [
+      "the archive/ directory the links lead to is the other user's",
+      (_root, l) => chownSync(l.archive, t2.uid, t2.gid),
+      /archive\/rdp is owned by uid \d+, not by root/,
+    ],
     ["a directory above the lineage is writable by every user", (root) => chmodSync(root, 0o777), /letsencrypt is writable by every user/],
     ["a directory above the lineage is writable by its group", (root) => chmodSync(join(root, "live"), 0o770), /live is writable by its group/],
-    ["the chain file is the other user's", (_root, l) => chownSync(join(l.archive, "fullchain1.pem"), t2.uid, t2.gid), /fullchain1\.pem\) is owned by uid \d+, not by root/],
+    [
+      "the chain file is the other user's",
+      (_root, l) => chownSync(join(l.archive, "fullchain1.pem"), t2.uid, t2.gid),
+      /fullchain1\.pem\) is owned by uid \d+, not by root/,
+    ],
     ["the key is group-writable", (_root, l) => chmodSync(join(l.archive, "privkey1.pem"), 0o660), /privkey1\.pem\) is writable by its group/],
     [
       "fullchain.pem links to a file in the other user's directory",
@@ -97,27 +121,34 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
       },
       /theirs is owned by uid \d+/,
     ],
-  ])("deploy --from-certbot refuses when %s: one line, exit 3, no byte changed", async (_name, loosen, reason) => {
-    const server = await start(certValid(-10, 170));
-    const before = await presented(server);
-    // The other user's own certificate and key, for this host's names: exactly what they would plant.
-    const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
-    const root = join(adminDir(), "letsencrypt");
-    const lineage = certbotLineage(root, leaf);
-    chmodSync(join(root, ".."), 0o755);
-    loosen(root, lineage);
-    const files = snapshot(server.dir);
-    const { code, json } = await deploy(server, lineage.live);
-    expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
-    expect(json.reason).not.toMatch(/\n|BEGIN|PRIVATE/);
-    expect(snapshot(server.dir)).toEqual(files);
-    expect(existsSync(join(server.dir, "rdpcert"))).toBe(false);
-    expect(await presented(server)).toBe(before);
-    // Text mode: one line with the reason, one with the fix.
-    const text = await rdpcert(["deploy", "--from-certbot", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--yes"], { env: { RENEWED_LINEAGE: lineage.live } });
-    expect(text.code).toBe(3);
-    expect(text.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^refused {2}.*refusing to use it/), expect.stringMatching(/^ {2}fix: /)]);
-  }, 120_000);
+  ])(
+    "deploy --from-certbot refuses when %s: one line, exit 3, no byte changed",
+    async (_name, loosen, reason) => {
+      const server = await start(certValid(-10, 170));
+      const before = await presented(server);
+      // The other user's own certificate and key, for this host's names: exactly what they would plant.
+      const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
+      const root = join(adminDir(), "letsencrypt");
+      const lineage = certbotLineage(root, leaf);
+      chmodSync(join(root, ".."), 0o755);
+      loosen(root, lineage);
+      const files = snapshot(server.dir);
+      const { code, json } = await deploy(server, lineage.live);
+      expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
+      expect(json.reason).not.toMatch(/\n|BEGIN|PRIVATE/);
+      expect(snapshot(server.dir)).toEqual(files);
+      expect(existsSync(join(server.dir, "rdpcert"))).toBe(false);
+      expect(await presented(server)).toBe(before);
+      // Text mode: one line with the reason, one with the fix.
+      const text = await rdpcert(
+        ["deploy", "--from-certbot", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--yes"],
+        { env: { RENEWED_LINEAGE: lineage.live } },
+      );
+      expect(text.code).toBe(3);
+      expect(text.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^refused {2}.*refusing to use it/), expect.stringMatching(/^ {2}fix: /)]);
+    },
+    120_000,
+  );
 
   it("a lineage named with `..` that leads into the other user's directory is refused", async () => {
     const server = await start(certValid(-10, 170));
@@ -150,8 +181,22 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     spawnSync("openssl", ["pkcs12", "-export", "-in", leaf.fullchainPath, "-inkey", leaf.keyPath, "-out", pfx, "-passout", "pass:pw"]);
     chownSync(theirs, t2.uid, t2.gid);
     const files = snapshot(server.dir);
-    const args = ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes"];
-    for (const [extra, input] of [[["--cert", cert, "--key", key], ""], [["--pfx", pfx], "pw\n"]] as const) {
+    const args = [
+      "deploy",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+      "--json",
+      "--yes",
+    ];
+    for (const [extra, input] of [
+      [["--cert", cert, "--key", key], ""],
+      [["--pfx", pfx], "pw\n"],
+    ] as const) {
       const { code, json } = await rdpcertJson<Report>([...args, ...extra], { input });
       expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringContaining(`${theirs} is owned by uid ${t2.uid}, not by root`)]);
     }
@@ -162,7 +207,11 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     writeFileSync(join(mine, "privkey.pem"), readFileSync(leaf.keyPath), { mode: 0o600 });
     chownSync(join(mine, "privkey.pem"), t2.uid, t2.gid);
     const theirKey = await rdpcertJson<Report>([...args, "--cert", join(mine, "fullchain.pem"), "--key", join(mine, "privkey.pem")]);
-    expect([theirKey.json.outcome, theirKey.code, theirKey.json.reason]).toEqual(["refused", 3, expect.stringMatching(/privkey\.pem is owned by uid \d+, not by root/)]);
+    expect([theirKey.json.outcome, theirKey.code, theirKey.json.reason]).toEqual([
+      "refused",
+      3,
+      expect.stringMatching(/privkey\.pem is owned by uid \d+, not by root/),
+    ]);
     expect(snapshot(server.dir)).toEqual(files);
     expect(await presented(server)).toBe(before);
     chownSync(join(mine, "privkey.pem"), 0, 0);
@@ -220,21 +269,31 @@ describe("issue 19: the config file and the commands it names", () => {
         return join(base, "link.json");
       },
     ],
-  ])("%s is refused: its restartCommand never runs as root, no byte changed", async (_name, place) => {
-    const server = await start(certValid(-170, 10));
-    const base = adminDir();
-    chmodSync(base, 0o755);
-    const marker = join(base, "ran-as-root");
-    const config = join(base, "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(base, "log"), restartCommand: ["/usr/bin/touch", marker] }), { mode: 0o600 });
-    const files = snapshot(server.dir);
-    const run = await rdpcert(["run", "--config", place(config, base), "--json"]);
-    expect(run.code).toBe(3);
-    expect(run.stderr.trim()).toMatch(new RegExp(`^rdpcert: the config file .*: ${join(base, "theirs")} is owned by uid ${t2.uid}, not by root.*refusing to use it.*; fix: `));
-    expect(run.stderr.trim().split("\n")).toHaveLength(1);
-    expect(existsSync(marker)).toBe(false);
-    expect(snapshot(server.dir)).toEqual(files);
-  }, 120_000);
+  ])(
+    "%s is refused: its restartCommand never runs as root, no byte changed",
+    async (_name, place) => {
+      const server = await start(certValid(-170, 10));
+      const base = adminDir();
+      chmodSync(base, 0o755);
+      const marker = join(base, "ran-as-root");
+      const config = join(base, "config.json");
+      writeFileSync(
+        config,
+        JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(base, "log"), restartCommand: ["/usr/bin/touch", marker] }),
+        { mode: 0o600 },
+      );
+      const files = snapshot(server.dir);
+      const run = await rdpcert(["run", "--config", place(config, base), "--json"]);
+      expect(run.code).toBe(3);
+      expect(run.stderr.trim()).toMatch(
+        new RegExp(`^rdpcert: the config file .*: ${join(base, "theirs")} is owned by uid ${t2.uid}, not by root.*refusing to use it.*; fix: `),
+      );
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(existsSync(marker)).toBe(false);
+      expect(snapshot(server.dir)).toEqual(files);
+    },
+    120_000,
+  );
 
   it("a restart command that is a link to a root-owned program in the other user's directory is refused before anything changes", async () => {
     const server = await start(certValid(-170, 10));
@@ -247,7 +306,17 @@ describe("issue 19: the config file and the commands it names", () => {
     chownSync(theirs, t2.uid, t2.gid);
     symlinkSync(join(theirs, "restart"), join(base, "restart-xrdp"));
     const files = snapshot(server.dir);
-    const { code, json } = await rdpcertJson<Report>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--restart-command", join(base, "restart-xrdp")]);
+    const { code, json } = await rdpcertJson<Report>([
+      "rotate",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--yes",
+      "--json",
+      "--restart-command",
+      join(base, "restart-xrdp"),
+    ]);
     expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringContaining(`${theirs} is owned by uid ${t2.uid}`)]);
     expect(existsSync(marker)).toBe(false);
     expect(snapshot(server.dir)).toEqual(files);
@@ -261,7 +330,11 @@ describe("issue 19: the config file and the commands it names", () => {
     mkdirSync(theirs, { mode: 0o755 });
     chownSync(theirs, t2.uid, t2.gid);
     const config = join(base, "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(base, "log"), restartCommand: null, renewCommand: ["true"] }), { mode: 0o600 });
+    writeFileSync(
+      config,
+      JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(base, "log"), restartCommand: null, renewCommand: ["true"] }),
+      { mode: 0o600 },
+    );
     const { code, json } = await rdpcertJson<Report>(["run", "--config", config, "--json"], { env: { PATH: `${theirs}:/usr/bin:/bin` } });
     expect([json.outcome, code, json.reason]).toEqual(["cannot-run", 3, expect.stringContaining(`${theirs} is owned by uid ${t2.uid}`)]);
   }, 120_000);
@@ -269,7 +342,9 @@ describe("issue 19: the config file and the commands it names", () => {
   it("a config saved with a UTF-8 BOM (Windows PowerShell 5.1) is accepted; a deeply nested value is one typed line, exit 3", async () => {
     const base = adminDir();
     const bom = join(base, "bom.json");
-    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ warnDays: 20, stateDir: "/var/lib/rdpcert" }, null, 2))]), { mode: 0o600 });
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ warnDays: 20, stateDir: "/var/lib/rdpcert" }, null, 2))]), {
+      mode: 0o600,
+    });
     expect(await rdpcert(["config", "validate", "--config", bom])).toMatchObject({ code: 0, stdout: `${bom}: valid\n` });
     expect((await rdpcert(["config", "show", "--config", bom])).stdout).toContain('"warnDays": 20');
     const deep = join(base, "deep.json");
@@ -285,10 +360,16 @@ describe("issue 19: the config file and the commands it names", () => {
       const config = join(base, `${field}.json`);
       writeFileSync(config, JSON.stringify({ [field]: "relative/dir" }), { mode: 0o600 });
       const run = await rdpcert(["config", "validate", "--config", config]);
-      expect([run.code, run.stderr]).toEqual([3, `rdpcert: ${config}: ${field}: "relative/dir" is not allowed (must be an absolute path: a relative one would depend on the directory rdpcert is started from)\n`]);
+      expect([run.code, run.stderr]).toEqual([
+        3,
+        `rdpcert: ${config}: ${field}: "relative/dir" is not allowed (must be an absolute path: a relative one would depend on the directory rdpcert is started from)\n`,
+      ]);
     }
     const env = await rdpcert(["backups", "list", "--json"], { env: { RDPCERT_STATE_DIR: "state" } });
-    expect([env.code, env.stderr]).toEqual([3, expect.stringMatching(/stateDir: "state" is not allowed \(must be an absolute path.*\(environment overrides: RDPCERT_STATE_DIR\)\n$/)]);
+    expect([env.code, env.stderr]).toEqual([
+      3,
+      expect.stringMatching(/stateDir: "state" is not allowed \(must be an absolute path.*\(environment overrides: RDPCERT_STATE_DIR\)\n$/),
+    ]);
     // A flag: from the working directory, as an admin expects of --state-dir ./state.
     const flag = spawnSync(process.execPath, [CLI, "backups", "list", "--json", "--state-dir", "state"], { cwd: base, encoding: "utf8" });
     expect([flag.status, (JSON.parse(flag.stdout) as { stateDir: string }).stateDir]).toEqual([0, join(base, "state")]);
@@ -323,29 +404,60 @@ describe("issue 19: root writes only into directories it checked, never through 
       },
       /rdpcert's own directory .*\/rdpcert is owned by uid \d+, not by root/,
     ],
-  ])("deploy refuses when %s: exit 3, the other directory's key.pem unchanged", async (_name, plant, reason) => {
-    const server = await start(certValid(-10, 170));
-    const before = await presented(server);
-    const victim = join(adminDir(), "victim");
-    mkdirSync(victim, { mode: 0o755 });
-    writeFileSync(join(victim, "key.pem"), "-----BEGIN PRIVATE KEY-----\nvictim\n-----END PRIVATE KEY-----\n", { mode: 0o600 });
-    writeFileSync(join(victim, "cert.pem"), "-----BEGIN CERTIFICATE-----\nvictim\n-----END CERTIFICATE-----\n", { mode: 0o644 });
-    plant(server, victim);
-    const victimFiles = snapshot(victim);
-    const files = snapshot(server.dir);
-    const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
-    const { code, json } = await rdpcertJson<Report>(["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes", "--cert", leaf.fullchainPath, "--key", leaf.keyPath]);
-    expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
-    expect(snapshot(victim)).toEqual(victimFiles);
-    expect(snapshot(server.dir)).toEqual(files);
-    expect(await presented(server)).toBe(before);
-    // rotate's shared-pair path writes to the same managed directory: refused the same way.
-    spawnSync("ln", ["-f", server.keyPath, join(server.dir, "other-service.key")]);
-    const rotate = await rdpcertJson<Report>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", "--yes", "--force"]);
-    expect([rotate.json.outcome, rotate.code, rotate.json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
-    expect(snapshot(victim)).toEqual(victimFiles);
-    expect(t2.uid).toBeGreaterThan(0);
-  }, 120_000);
+  ])(
+    "deploy refuses when %s: exit 3, the other directory's key.pem unchanged",
+    async (_name, plant, reason) => {
+      const server = await start(certValid(-10, 170));
+      const before = await presented(server);
+      const victim = join(adminDir(), "victim");
+      mkdirSync(victim, { mode: 0o755 });
+      writeFileSync(join(victim, "key.pem"), "-----BEGIN PRIVATE KEY-----\nvictim\n-----END PRIVATE KEY-----\n", { mode: 0o600 });
+      writeFileSync(join(victim, "cert.pem"), "-----BEGIN CERTIFICATE-----\nvictim\n-----END CERTIFICATE-----\n", { mode: 0o644 });
+      plant(server, victim);
+      const victimFiles = snapshot(victim);
+      const files = snapshot(server.dir);
+      const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
+      const { code, json } = await rdpcertJson<Report>([
+        "deploy",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        join(server.dir, "state"),
+        "--no-restart",
+        "--verify-timeout",
+        "8000",
+        "--json",
+        "--yes",
+        "--cert",
+        leaf.fullchainPath,
+        "--key",
+        leaf.keyPath,
+      ]);
+      expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
+      expect(snapshot(victim)).toEqual(victimFiles);
+      expect(snapshot(server.dir)).toEqual(files);
+      expect(await presented(server)).toBe(before);
+      // rotate's shared-pair path writes to the same managed directory: refused the same way.
+      spawnSync("ln", ["-f", server.keyPath, join(server.dir, "other-service.key")]);
+      const rotate = await rdpcertJson<Report>([
+        "rotate",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        join(server.dir, "state"),
+        "--no-restart",
+        "--verify-timeout",
+        "8000",
+        "--json",
+        "--yes",
+        "--force",
+      ]);
+      expect([rotate.json.outcome, rotate.code, rotate.json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
+      expect(snapshot(victim)).toEqual(victimFiles);
+      expect(t2.uid).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 
   it("after a deploy (the ini names rdpcert/'s pair), rdpcert/ replaced by a link: rotate --force is refused, the other directory unchanged", async () => {
     const server = await start(certValid(-10, 170));
@@ -395,28 +507,58 @@ describe("issue 19: root writes only into directories it checked, never through 
         return open;
       },
     ],
-  ])("textfileDir that is %s: a warning in the run's result and on stderr, nothing written, the pass's exit code unchanged", async (_name, place) => {
-    const server = await start(certValid(-1, 179));
-    const base = adminDir();
-    chmodSync(base, 0o755);
-    const theirs = join(base, "theirs");
-    mkdirSync(theirs, { mode: 0o755 });
-    const dir = place(theirs, base);
-    chownSync(theirs, t2.uid, t2.gid);
-    const run = await rdpcertJson<Report>(["run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(base, "log"), "--no-restart", "--json", "--textfile-dir", dir]);
-    expect([run.code, run.json.outcome]).toEqual([0, "nothing"]);
-    expect(run.json.warnings).toEqual([expect.stringMatching(/^not writing the textfile metrics .*rdpcert\.prom: the textfile directory .*refusing to (write there|use it).*; fix: /)]);
-    expect(run.stderr).toContain("not writing the textfile metrics");
-    const written = spawnSync("find", [base, "-name", "*rdpcert.prom*"], { encoding: "utf8" }).stdout;
-    expect(written).toBe("");
-  }, 120_000);
+  ])(
+    "textfileDir that is %s: a warning in the run's result and on stderr, nothing written, the pass's exit code unchanged",
+    async (_name, place) => {
+      const server = await start(certValid(-1, 179));
+      const base = adminDir();
+      chmodSync(base, 0o755);
+      const theirs = join(base, "theirs");
+      mkdirSync(theirs, { mode: 0o755 });
+      const dir = place(theirs, base);
+      chownSync(theirs, t2.uid, t2.gid);
+      const run = await rdpcertJson<Report>([
+        "run",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        join(server.dir, "state"),
+        "--log-dir",
+        join(base, "log"),
+        "--no-restart",
+        "--json",
+        "--textfile-dir",
+        dir,
+      ]);
+      expect([run.code, run.json.outcome]).toEqual([0, "nothing"]);
+      expect(run.json.warnings).toEqual([
+        expect.stringMatching(/^not writing the textfile metrics .*rdpcert\.prom: the textfile directory .*refusing to (write there|use it).*; fix: /),
+      ]);
+      expect(run.stderr).toContain("not writing the textfile metrics");
+      const written = spawnSync("find", [base, "-name", "*rdpcert.prom*"], { encoding: "utf8" }).stdout;
+      expect(written).toBe("");
+    },
+    120_000,
+  );
 
   it("a trusted textfileDir still gets rdpcert.prom (control)", async () => {
     const server = await start(certValid(-1, 179));
     const base = adminDir();
     const dir = join(base, "textfile");
     mkdirSync(dir, { mode: 0o755 });
-    const run = await rdpcertJson<Report>(["run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(base, "log"), "--no-restart", "--json", "--textfile-dir", dir]);
+    const run = await rdpcertJson<Report>([
+      "run",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--log-dir",
+      join(base, "log"),
+      "--no-restart",
+      "--json",
+      "--textfile-dir",
+      dir,
+    ]);
     expect([run.code, run.json.warnings]).toEqual([0, []]);
     expect(readdirSync(dir)).toEqual(["rdpcert.prom"]);
   }, 120_000);
@@ -431,8 +573,20 @@ describe("issue 19: lock files left by crashes do not accumulate", () => {
     mkdirSync(state, { mode: 0o700 });
     const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
     const leftovers = [`rotate.lock.${dead}`, `rotate.lock.stale.${dead}`, `.rotate.lock.${dead}.rdpcert-${dead}-0a1b2c3d`];
-    for (const name of leftovers) writeFileSync(join(state, name), JSON.stringify({ pid: dead, host: "x", since: "2026-01-01T00:00:00.000Z" }), { mode: 0o600 });
-    const { code, json } = await rdpcertJson<Report>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--no-restart", "--verify-timeout", "8000", "--json", "--yes"]);
+    for (const name of leftovers)
+      writeFileSync(join(state, name), JSON.stringify({ pid: dead, host: "x", since: "2026-01-01T00:00:00.000Z" }), { mode: 0o600 });
+    const { code, json } = await rdpcertJson<Report>([
+      "rotate",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      state,
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+      "--json",
+      "--yes",
+    ]);
     expect([json.outcome, code]).toEqual(["rotated", 0]);
     expect(readdirSync(state).filter((name) => name.includes("rotate.lock"))).toEqual([]);
   }, 120_000);

@@ -32,27 +32,35 @@ describe("doctor and exporter module=local on weston and the shadow server", () 
   it.each([
     ["weston", () => weston.port, "WARN"],
     ["freerdp-shadow", () => shadow.port, "OK"],
-  ])("doctor (RDPCERT_PORT) inspects %s's own configuration and its listener", async (_kind, port, verdict) => {
-    const run = await rdpcert(["doctor", "--json", "--samples", "2", "--timeout", "3000"], { env: { RDPCERT_PORT: String(port()) } });
-    const json = JSON.parse(run.stdout) as DoctorJson;
-    expect(json.checks.find((c) => c.id === "tls")?.status).toBe("pass");
-    // The host check is status on the server found on that port (weston: its certificate expires in 10 days).
-    const host = json.checks.find((c) => c.id === "host");
-    expect([host?.status, host?.detail.split(":")[0]]).toEqual([verdict === "OK" ? "pass" : "warn", verdict]);
-  }, 60_000);
+  ])(
+    "doctor (RDPCERT_PORT) inspects %s's own configuration and its listener",
+    async (_kind, port, verdict) => {
+      const run = await rdpcert(["doctor", "--json", "--samples", "2", "--timeout", "3000"], { env: { RDPCERT_PORT: String(port()) } });
+      const json = JSON.parse(run.stdout) as DoctorJson;
+      expect(json.checks.find((c) => c.id === "tls")?.status).toBe("pass");
+      // The host check is status on the server found on that port (weston: its certificate expires in 10 days).
+      const host = json.checks.find((c) => c.id === "host");
+      expect([host?.status, host?.detail.split(":")[0]]).toEqual([verdict === "OK" ? "pass" : "warn", verdict]);
+    },
+    60_000,
+  );
 
   it.each([
     ["weston", () => weston.port, "expiring"],
     ["freerdp-shadow", () => shadow.port, null],
-  ])("exporter module=local reports %s's verdict", async (_kind, port, problem) => {
-    const config = join(adminDir(), "rdpcert.json");
-    writeFileSync(config, JSON.stringify({ port: port() }));
-    const exporter = await startExporterCli(["--config", config]);
-    running.push(exporter);
-    const answer = await httpGet(`${exporter.url}/probe?module=local`);
-    expect(answer.status).toBe(200);
-    expect(answer.body).toMatch(/^rdpcert_local_cert_not_after_seconds \d/m);
-    if (problem) expect(answer.body).toContain(`rdpcert_local_problem_info{code="${problem}"`);
-    else expect(answer.body).toMatch(/^rdpcert_local_problems 0$/m);
-  }, 60_000);
+  ])(
+    "exporter module=local reports %s's verdict",
+    async (_kind, port, problem) => {
+      const config = join(adminDir(), "rdpcert.json");
+      writeFileSync(config, JSON.stringify({ port: port() }));
+      const exporter = await startExporterCli(["--config", config]);
+      running.push(exporter);
+      const answer = await httpGet(`${exporter.url}/probe?module=local`);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatch(/^rdpcert_local_cert_not_after_seconds \d/m);
+      if (problem) expect(answer.body).toContain(`rdpcert_local_problem_info{code="${problem}"`);
+      else expect(answer.body).toMatch(/^rdpcert_local_problems 0$/m);
+    },
+    60_000,
+  );
 });

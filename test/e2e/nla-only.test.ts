@@ -96,15 +96,25 @@ describe("NLA-only listener (answers as gnome-remote-desktop does)", () => {
     const run = await rdpcert(["probe", `127.0.0.1:${expiring.port}`]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${expiring.port}  WARNING  certificate expires in (9|10) days`, "m"));
-    expect(run.stdout).toMatch(/^ {2}nla +NLA required by the server \(it refuses a TLS-only offer with HYBRID_REQUIRED_BY_SERVER; its policy, not a fault\)$/m);
+    expect(run.stdout).toMatch(
+      /^ {2}nla +NLA required by the server \(it refuses a TLS-only offer with HYBRID_REQUIRED_BY_SERVER; its policy, not a fault\)$/m,
+    );
     expect(run.stdout).toMatch(/protocol +HYBRID \(offered SSL, HYBRID\)/);
     const json = JSON.parse((await rdpcert(["probe", "--json", `127.0.0.1:${grd.port}`])).stdout);
-    expect(json.results[0]).toMatchObject({ status: "ok", error: null, nlaPolicy: "required", negotiation: { selectedProtocol: "HYBRID" }, certificate: { subject: "CN=GNOME" } });
+    expect(json.results[0]).toMatchObject({
+      status: "ok",
+      error: null,
+      nlaPolicy: "required",
+      negotiation: { selectedProtocol: "HYBRID" },
+      certificate: { subject: "CN=GNOME" },
+    });
   });
 
   it("rdpcert doctor: the TLS-only row passes as the server's NLA policy, the certificate is checked, nothing fails", async () => {
     const run = await rdpcert(["doctor", `127.0.0.1:${expiring.port}`, "--samples", "2"]);
-    expect(run.stdout).toMatch(/^\[ ok \] offered TLS only +RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER \(5\): NLA required by the server \(its policy, not a fault\)$/m);
+    expect(run.stdout).toMatch(
+      /^\[ ok \] offered TLS only +RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER \(5\): NLA required by the server \(its policy, not a fault\)$/m,
+    );
     expect(run.stdout).toMatch(/^\[ ok \] NLA \(CredSSP\) +NLA required by the server/m);
     expect(run.stdout).toMatch(/^\[warn\] certificate validity +(9|10) days left/m);
     expect(run.stdout).not.toMatch(/\[FAIL\]/);

@@ -21,15 +21,28 @@ describe("the npm package", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("packs, installs into a temporary prefix, runs from there, and task install --print names that installed binary", () => {
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+    ) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining(["dist/src/cli/main.js", "dist/src/hosts/windows/scripts/inspect.ps1", "package.json", "README.md"]));
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("src/core/"))).toBe(false);
     // contrib/prometheus ships: docs/monitoring.md points users at it.
-    expect(files).toEqual(expect.arrayContaining(["contrib/prometheus/prometheus.example.yml", "contrib/prometheus/rules.yml", "contrib/prometheus/rules.test.yml", "contrib/prometheus/grafana-dashboard.json", "contrib/prometheus/targets/rdp-listeners.example.yml"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "contrib/prometheus/prometheus.example.yml",
+        "contrib/prometheus/rules.yml",
+        "contrib/prometheus/rules.test.yml",
+        "contrib/prometheus/grafana-dashboard.json",
+        "contrib/prometheus/targets/rdp-listeners.example.yml",
+      ]),
+    );
 
     const prefix = join(dir, "prefix");
-    execFileSync("npm", ["install", "-g", "--no-audit", "--no-fund", "--prefix", prefix, join(dir, packed[0]!.filename)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("npm", ["install", "-g", "--no-audit", "--no-fund", "--prefix", prefix, join(dir, packed[0]!.filename)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const bin = join(prefix, "bin", "rdpcert");
     const version = spawnSync(bin, ["--version"], { encoding: "utf8" });
     expect(version.status).toBe(0);
@@ -52,10 +65,13 @@ describe("the npm package", () => {
   it("npm pack in a clone that was never built builds first (prepack) and ships dist/ and the LICENSE (issue 23)", () => {
     const clone = join(dir, "unbuilt");
     mkdirSync(clone);
-    for (const entry of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src", "scripts", "README.md", "LICENSE"]) cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
+    for (const entry of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src", "scripts", "README.md", "LICENSE"])
+      cpSync(join(ROOT, entry), join(clone, entry), { recursive: true });
     symlinkSync(join(ROOT, "node_modules"), join(clone, "node_modules"));
     expect(existsSync(join(clone, "dist"))).toBe(false);
-    const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", clone], { cwd: clone, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as { files: { path: string }[] }[];
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", clone], { cwd: clone, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+    ) as { files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).toEqual(expect.arrayContaining(["dist/src/cli/main.js", "dist/src/hosts/windows/scripts/inspect.ps1", "LICENSE"]));
     expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
@@ -70,7 +86,9 @@ describe("the npm package", () => {
       writeFileSync(config, "{}");
       const run = await rdpcert(["task", "install", "--config", config, "--unit-dir", units]);
       expect(run.code).toBe(2);
-      expect(run.stderr.trim().split("\n")).toEqual([expect.stringContaining("systemd is not running on this host (no /run/systemd/system), so nothing was written")]);
+      expect(run.stderr.trim().split("\n")).toEqual([
+        expect.stringContaining("systemd is not running on this host (no /run/systemd/system), so nothing was written"),
+      ]);
       expect(readdirSync(units)).toEqual([]);
       const show = await rdpcert(["task", "show", "--config", config, "--unit-dir", units]);
       expect([show.code, show.stdout]).toEqual([1, `rdpcert.timer is not installed in ${units}\n`]);

@@ -65,15 +65,33 @@ describe("the pem-pair backend", () => {
   it("expiring -> WARN; rotate writes the configured files in place and runs the reloadCommand (argv, no shell)", async () => {
     const old = certValid(-170, 10, "pem-pair-expiring");
     const server = await start(old);
-    const status = await rdpcertJson<StatusJson>(["status", "--backend", "pem-pair", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--json"], { env: env(server) });
+    const status = await rdpcertJson<StatusJson>(
+      ["status", "--backend", "pem-pair", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--json"],
+      { env: env(server) },
+    );
     expect([status.json.backend, status.json.status, status.code]).toEqual(["pem-pair", "WARN", 1]);
     expect(status.json.source).toContain(`certFile ${server.certPath}`);
     expect(status.json.configured?.server).toEqual(expect.objectContaining({ basis: "listener", pid: server.pid }));
 
     const marker = join(scratch(), "reloaded; not a shell");
-    const { code, json } = await rdpcertJson<RotateJson>(["rotate", "--backend", "pem-pair", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--yes", "--json", "--verify-timeout", "8000"], {
-      env: env(server, ["/usr/bin/touch", marker]),
-    });
+    const { code, json } = await rdpcertJson<RotateJson>(
+      [
+        "rotate",
+        "--backend",
+        "pem-pair",
+        "--port",
+        String(server.port),
+        "--state-dir",
+        join(scratch(), "state"),
+        "--yes",
+        "--json",
+        "--verify-timeout",
+        "8000",
+      ],
+      {
+        env: env(server, ["/usr/bin/touch", marker]),
+      },
+    );
     expect([json.outcome, code, json.outcome === "rotated" ? "" : json.reason]).toEqual(["rotated", 0, ""]);
     expect(json.plan.join("\n")).toContain(`then run /usr/bin/touch ${marker}`);
     expect(existsSync(marker)).toBe(true);
@@ -86,9 +104,24 @@ describe("the pem-pair backend", () => {
     const old = certValid(-170, 10, "pem-pair-failing-reload");
     const server = await start(old);
     const before = { cert: readFileSync(server.certPath), key: readFileSync(server.keyPath) };
-    const { code, json } = await rdpcertJson<RotateJson>(["rotate", "--backend", "pem-pair", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--yes", "--json", "--verify-timeout", "5000"], {
-      env: env(server, ["/bin/false"]),
-    });
+    const { code, json } = await rdpcertJson<RotateJson>(
+      [
+        "rotate",
+        "--backend",
+        "pem-pair",
+        "--port",
+        String(server.port),
+        "--state-dir",
+        join(scratch(), "state"),
+        "--yes",
+        "--json",
+        "--verify-timeout",
+        "5000",
+      ],
+      {
+        env: env(server, ["/bin/false"]),
+      },
+    );
     expect([json.outcome, code]).toEqual(["rolled-back", 2]);
     expect(json.reason).toContain("/bin/false exited with 1");
     expect(readFileSync(server.certPath).equals(before.cert)).toBe(true);
@@ -106,7 +139,10 @@ describe("the pem-pair backend", () => {
     writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     chownSync(script, user.uid, user.gid);
     const before = readFileSync(server.certPath);
-    const run = await rdpcertJson<RotateJson>(["rotate", "--backend", "pem-pair", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--yes", "--json"], { env: env(server, [script]) });
+    const run = await rdpcertJson<RotateJson>(
+      ["rotate", "--backend", "pem-pair", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--yes", "--json"],
+      { env: env(server, [script]) },
+    );
     expect(run.code).toBe(3);
     expect(JSON.stringify(run.json)).toContain("refusing to run it as root");
     expect(readFileSync(server.certPath).equals(before)).toBe(true);

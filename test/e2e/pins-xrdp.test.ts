@@ -17,7 +17,14 @@ interface Pins {
   written: boolean;
   path: string;
   reason?: string;
-  bundle: { listener: { host: string; port: number }; sha1: { thumbprint: string }; sha256: { hex: string }; freerdp2KnownHosts2: string; freerdp3ServerPem: { content: string }; mstscReg: string };
+  bundle: {
+    listener: { host: string; port: number };
+    sha1: { thumbprint: string };
+    sha256: { hex: string };
+    freerdp2KnownHosts2: string;
+    freerdp3ServerPem: { content: string };
+    mstscReg: string;
+  };
 }
 
 const presentedSha256 = async (server: XrdpServer): Promise<string> =>
@@ -62,14 +69,25 @@ describe("pin bundles after a change (issue 25)", () => {
     const admin = adminDir();
     dirs.push(admin);
     const config = join(admin, "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(admin, "log"), restartCommand: null, verifyTimeoutMs: 8000 }));
+    writeFileSync(
+      config,
+      JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(admin, "log"), restartCommand: null, verifyTimeoutMs: 8000 }),
+    );
     const run = await rdpcert(["run", "--config", config, "--json"]);
     const json = JSON.parse(run.stdout) as { outcome: string; rotation: { newThumbprint: string; pins: Pins } };
     expect([json.outcome, run.code]).toEqual(["rotated", 0]);
     const sha256 = await presentedSha256(server);
     expectBundleFiles(json.rotation.pins, sha256);
-    const lines = readFileSync(join(admin, "log", "rdpcert.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { level: string; message: string });
-    expect(lines).toContainEqual(expect.objectContaining({ level: "info", message: `new certificate SHA-1 ${json.rotation.newThumbprint}, SHA-256 ${sha256}; pins for clients in ${json.rotation.pins.path}` }));
+    const lines = readFileSync(join(admin, "log", "rdpcert.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: string; message: string });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        message: `new certificate SHA-1 ${json.rotation.newThumbprint}, SHA-256 ${sha256}; pins for clients in ${json.rotation.pins.path}`,
+      }),
+    );
   }, 60_000);
 
   it("a change that could not be published is said, and the change stands", async () => {

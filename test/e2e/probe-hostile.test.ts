@@ -64,7 +64,10 @@ describe("probe against hostile listeners", () => {
 
   it("old server without negotiation data: TLS not offered", async () => {
     const result = await against((s) => onRequest(s, () => s.write(Buffer.from([0x03, 0x00, 0x00, 0x0b, 0x06, 0xd0, 0, 0, 0x12, 0x34, 0]))));
-    expect(result.error).toEqual({ kind: "rdp-security-only", message: "standard RDP security only (TLS not offered): the Connection Confirm carries no negotiation response" });
+    expect(result.error).toEqual({
+      kind: "rdp-security-only",
+      message: "standard RDP security only (TLS not offered): the Connection Confirm carries no negotiation response",
+    });
   });
 
   it("closes right after the confirm: TLS handshake failed", async () => {
@@ -84,17 +87,22 @@ describe("probe against hostile listeners", () => {
   });
 
   it("selects TLS and answers the ClientHello with plain text: TLS handshake failed with OpenSSL's reason", async () => {
-    const result = await against((s) => onRequest(s, () => {
-      s.write(confirmBytes(2, 1));
-      s.once("data", () => s.end("garbage garbage garbage garbage"));
-    }));
+    const result = await against((s) =>
+      onRequest(s, () => {
+        s.write(confirmBytes(2, 1));
+        s.once("data", () => s.end("garbage garbage garbage garbage"));
+      }),
+    );
     expect(result.error?.kind).toBe("tls-handshake-failed");
     expect(result.error?.message).not.toMatch(/\n/);
   });
 
   it("selects a protocol that was not requested: protocol error", async () => {
     const result = await against((s) => onRequest(s, () => s.write(confirmBytes(2, 0x8))));
-    expect(result.error).toEqual({ kind: "protocol-error", message: "the listener selected protocol 0x8 (HYBRID_EX), which was not offered (offered SSL|HYBRID)" });
+    expect(result.error).toEqual({
+      kind: "protocol-error",
+      message: "the listener selected protocol 0x8 (HYBRID_EX), which was not offered (offered SSL|HYBRID)",
+    });
   });
 
   // 0x10 is no protocol at all (it used to read as "standard RDP security"),

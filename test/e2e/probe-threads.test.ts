@@ -49,7 +49,8 @@ describe("rdpcert probe --targets on threads", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const scan = (threads: string) => rdpcertJson<Report>(["probe", "--targets", file, "--concurrency", "64", "--timeout", "1500", "--json"], { env: { RDPCERT_PROBE_THREADS: threads } });
+  const scan = (threads: string) =>
+    rdpcertJson<Report>(["probe", "--targets", file, "--concurrency", "64", "--timeout", "1500", "--json"], { env: { RDPCERT_PROBE_THREADS: threads } });
   const comparable = (report: Report) => report.results.map(({ timings: _timings, ...rest }) => rest);
 
   it("reports every listener as one thread does, in input order", async () => {

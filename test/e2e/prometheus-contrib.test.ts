@@ -59,7 +59,10 @@ describe("contrib/prometheus", () => {
 
   it("the unit tests cover every mix of sources: the old rule (one regex over every notAfter name) fails them, naming the alert", () => {
     const regex = '{__name__=~"rdp_cert_not_after_seconds|rdpcert_local_cert_not_after_seconds|rdpcert_run_cert_not_after_seconds"}';
-    const dir = mutated(/- record: rdpcert:cert_not_after_seconds\n {8}expr: \|\n[\s\S]*?\n\n/, `- record: rdpcert:cert_not_after_seconds\n        expr: '${regex}'\n\n`);
+    const dir = mutated(
+      /- record: rdpcert:cert_not_after_seconds\n {8}expr: \|\n[\s\S]*?\n\n/,
+      `- record: rdpcert:cert_not_after_seconds\n        expr: '${regex}'\n\n`,
+    );
     const run = promtool(["test", "rules", "rules.test.yml"], dir);
     expect(run.status).not.toBe(0);
     expect(run.out).toContain("RdpCertExpiresWithin14Days");
@@ -89,11 +92,15 @@ describe("contrib/prometheus", () => {
   });
 
   it("every rdp_/rdpcert_ metric the rules and the dashboard use is one rdpcert exports", () => {
-    const sources = ["src/metrics/probe-metrics.ts", "src/metrics/local-metrics.ts", "src/metrics/textfile.ts", "src/metrics/exporter-server.ts"].map((p) => readFileSync(join(__dirname, "..", "..", p), "utf8")).join("\n");
+    const sources = ["src/metrics/probe-metrics.ts", "src/metrics/local-metrics.ts", "src/metrics/textfile.ts", "src/metrics/exporter-server.ts"]
+      .map((p) => readFileSync(join(__dirname, "..", "..", p), "utf8"))
+      .join("\n");
     const exported = new Set([...sources.matchAll(/"((?:rdp|rdpcert)_[a-z0-9_]+)"/g)].map((m) => m[1]!));
     const dashboard = JSON.parse(readFileSync(join(CONTRIB, "grafana-dashboard.json"), "utf8")) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
     const rules = parseYaml(readFileSync(join(CONTRIB, "rules.yml"), "utf8")) as { groups: Array<{ rules: Array<{ expr: string }> }> };
-    const exprs = [...rules.groups.flatMap((g) => g.rules.map((r) => r.expr)), ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr))].join("\n");
+    const exprs = [...rules.groups.flatMap((g) => g.rules.map((r) => r.expr)), ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr))].join(
+      "\n",
+    );
     const used = new Set([...exprs.matchAll(/\b((?:rdp|rdpcert)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, "")));
     expect(used.size).toBeGreaterThan(10);
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);

@@ -44,7 +44,10 @@ interface Alert {
 /** Every rule that is not healthy, as "name: error". */
 async function ruleErrors(prometheus: RunningPrometheus): Promise<string[]> {
   const data = await prometheus.api<{ groups: Array<{ rules: Rule[] }> }>("/api/v1/rules");
-  return data.groups.flatMap((g) => g.rules).filter((r) => r.health !== "ok" || r.lastError).map((r) => `${r.name}: ${r.lastError ?? r.health}`);
+  return data.groups
+    .flatMap((g) => g.rules)
+    .filter((r) => r.health !== "ok" || r.lastError)
+    .map((r) => `${r.name}: ${r.lastError ?? r.health}`);
 }
 
 /** Resolves once every rule has been evaluated after `since` (so every input had its chance). */
@@ -132,13 +135,19 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
 
   const startWithRules = async (rules: string): Promise<RunningPrometheus> => {
     const dir = mkdtempSync(join(work, "prometheus-"));
-    return startPrometheus(shippedConfig(dir, { exporter: exporterAddress, node: node.address, listeners: [healthy, nine, expired, downgraded].map(instance), rules }));
+    return startPrometheus(
+      shippedConfig(dir, { exporter: exporterAddress, node: node.address, listeners: [healthy, nine, expired, downgraded].map(instance), rules }),
+    );
   };
 
   /** Waits until every source has been scraped and the rules evaluated after that. */
   const settle = async (p: RunningPrometheus): Promise<void> => {
     await eventually(async () => {
-      const [probed, local, run] = await Promise.all([p.query('rdp_probe_success{job="rdp"}'), p.query('rdpcert_local_status{job="rdpcert_local"}'), p.query('rdpcert_run_finished_timestamp_seconds{job="node"}')]);
+      const [probed, local, run] = await Promise.all([
+        p.query('rdp_probe_success{job="rdp"}'),
+        p.query('rdpcert_local_status{job="rdpcert_local"}'),
+        p.query('rdpcert_run_finished_timestamp_seconds{job="node"}'),
+      ]);
       return probed.length === 4 && local.length > 0 && run.length === 1 ? true : null;
     });
     await evaluatedAfter(p, Date.now() + 1000);
@@ -156,14 +165,31 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
     ]);
     // This host, for module=local and rdpcert run: the nine-day listener (CA-issued: run reports it, never replaces it).
     const config = join(work, "rdpcert.json");
-    writeFileSync(config, JSON.stringify({ backend: "xrdp", xrdpIni: nine.iniPath, stateDir: join(work, "state"), logDir: join(work, "log"), restartCommand: null }));
+    writeFileSync(
+      config,
+      JSON.stringify({ backend: "xrdp", xrdpIni: nine.iniPath, stateDir: join(work, "state"), logDir: join(work, "log"), restartCommand: null }),
+    );
     const textfileDir = join(work, "textfile");
     mkdirSync(textfileDir);
     // A pass that finished 3 days ago (libfaketime): the textfile is stale, as when the timer stopped.
-    const old = await rdpcertJson<{ exitCode: number; status: string; outcome: string; reason: string }>(["run", "--config", config, "--textfile-dir", textfileDir, "--json"], { prefix: ["faketime", "-3 days"] });
-    expect({ exitCode: old.json.exitCode, status: old.json.status, outcome: old.json.outcome, reason: old.json.reason }).toMatchObject({ exitCode: 1, status: "WARN", outcome: "nothing" });
+    const old = await rdpcertJson<{ exitCode: number; status: string; outcome: string; reason: string }>(
+      ["run", "--config", config, "--textfile-dir", textfileDir, "--json"],
+      { prefix: ["faketime", "-3 days"] },
+    );
+    expect({ exitCode: old.json.exitCode, status: old.json.status, outcome: old.json.outcome, reason: old.json.reason }).toMatchObject({
+      exitCode: 1,
+      status: "WARN",
+      outcome: "nothing",
+    });
     // Today's pass cannot write its textfile (the directory is gone): a warning, recorded for module=local.
-    const today = await rdpcertJson<{ exitCode: number; warnings: string[] }>(["run", "--config", config, "--textfile-dir", join(work, "no-such-dir"), "--json"]);
+    const today = await rdpcertJson<{ exitCode: number; warnings: string[] }>([
+      "run",
+      "--config",
+      config,
+      "--textfile-dir",
+      join(work, "no-such-dir"),
+      "--json",
+    ]);
     runWarnings = today.json.warnings;
     node = await startNodeExporter(textfileDir);
     exporter = await startExporterCli(["--config", config]);
@@ -216,7 +242,11 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
     expect(exprs.length).toBeGreaterThan(10);
     // Host and listener panels filter by both variables; only the exporter's own panels do not.
     for (const e of exprs.filter((x) => !/rdpcert_exporter_/.test(x.expr))) {
-      expect({ title: e.title, job: e.expr.includes('job=~"$job"'), instance: e.expr.includes('instance=~"$instance"') }).toEqual({ title: e.title, job: true, instance: true });
+      expect({ title: e.title, job: e.expr.includes('job=~"$job"'), instance: e.expr.includes('instance=~"$instance"') }).toEqual({
+        title: e.title,
+        job: true,
+        instance: true,
+      });
     }
     // Units: seconds-valued queries say "s" (Grafana renders days), never "d" after a division.
     for (const e of exprs) {
@@ -247,7 +277,7 @@ describe("the shipped contrib/prometheus files on a real Prometheus, against rea
       return prometheus!.api<string[]>(`/api/v1/label/${match[2]}/values?match[]=${encodeURIComponent(match[1]!.replaceAll("$job", job))}`);
     };
     expect((await values("job", "")).sort()).toEqual(["node", "rdp", "rdpcert_local"]);
-    expect((await values("instance", "node"))).toEqual([node.address]);
+    expect(await values("instance", "node")).toEqual([node.address]);
     expect((await values("instance", "rdp")).sort()).toEqual([healthy, nine, expired, downgraded].map(instance).sort());
   });
 

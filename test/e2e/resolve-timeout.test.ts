@@ -36,18 +36,29 @@ describe("a DNS server that never answers (issue 12 item 4)", () => {
 
   // The paths travel as arguments ("$1"), never spliced into the script.
   const probeWithBlackholeDns = (args: readonly string[]) =>
-    rdpcert(["probe", ...args], { prefix: ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "sh", resolvConf] });
+    rdpcert(["probe", ...args], {
+      prefix: ["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"', "sh", resolvConf],
+    });
 
   it("the slow name is resolve-timeout; healthy localhost and 127.0.0.1 targets stay OK", async () => {
     const server = await start(certValid(-1, 179, "localhost"));
-    const run = await probeWithBlackholeDns(["--json", "--timeout", "2000", `slow.rdpcert.test:${server.port}`, `localhost:${server.port}`, `127.0.0.1:${server.port}`]);
+    const run = await probeWithBlackholeDns([
+      "--json",
+      "--timeout",
+      "2000",
+      `slow.rdpcert.test:${server.port}`,
+      `localhost:${server.port}`,
+      `127.0.0.1:${server.port}`,
+    ]);
     const report = JSON.parse(run.stdout) as { results: { input: string; status: string; error: { kind: string; message: string } | null }[] };
     expect(report.results.map((r) => [r.status, r.error?.kind ?? null])).toEqual([
       ["critical", "resolve-timeout"],
       ["ok", null],
       ["ok", null],
     ]);
-    expect(report.results[0]!.error!.message).toBe("name resolution did not answer within 1000 ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or probe the IP address");
+    expect(report.results[0]!.error!.message).toBe(
+      "name resolution did not answer within 1000 ms (half of --timeout): check the DNS servers (/etc/resolv.conf), or probe the IP address",
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toBe("");
     expect(queries).toBeGreaterThan(0);

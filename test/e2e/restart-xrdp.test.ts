@@ -109,7 +109,10 @@ describe("a rotation keeps connected xrdp sessions (issue 23)", () => {
 
   function config(server: XrdpServer, extra: Record<string, unknown> = {}): string {
     const path = join(adminDir(), "config.json");
-    writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), verifyTimeoutMs: 8000, ...extra }));
+    writeFileSync(
+      path,
+      JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), verifyTimeoutMs: 8000, ...extra }),
+    );
     return path;
   }
 
@@ -130,7 +133,7 @@ describe("a rotation keeps connected xrdp sessions (issue 23)", () => {
     return report;
   }
 
-  it("run (the default restartCommand \"auto\", systemd running xrdp): rotates, restarts nothing, the held TLS session stays up", async () => {
+  it('run (the default restartCommand "auto", systemd running xrdp): rotates, restarts nothing, the held TLS session stays up', async () => {
     const server = await start(certValid(-170, 10));
     const report = await expectSessionSurvives(server, async (env) => (await rdpcertJson<Report>(["run", "--config", config(server), "--json"], { env })).json);
     expect(report.outcome).toBe("rotated");
@@ -140,19 +143,25 @@ describe("a rotation keeps connected xrdp sessions (issue 23)", () => {
 
   it("rotate by hand: the plan says no restart and why; the held TLS session stays up", async () => {
     const server = await start(certValid(-170, 10));
-    const report = await expectSessionSurvives(server, async (env) => (await rdpcertJson<Report>(["rotate", "--config", config(server), "--yes", "--json"], { env })).json);
+    const report = await expectSessionSurvives(
+      server,
+      async (env) => (await rdpcertJson<Report>(["rotate", "--config", config(server), "--yes", "--json"], { env })).json,
+    );
     expect(report.outcome).toBe("rotated");
     expect(report.plan).toContain(
       "no restart: xrdp reads its certificate for every new connection, and connected sessions stay up; only if the first handshake after the change still presents the old certificate: systemctl restart xrdp (timeout 60000 ms)",
     );
   });
 
-  it("control: an explicit restartCommand [\"systemctl\",\"restart\",\"xrdp\"] is run, and it ends the held session (what the default no longer does)", async () => {
+  it('control: an explicit restartCommand ["systemctl","restart","xrdp"] is run, and it ends the held session (what the default no longer does)', async () => {
     const server = await start(certValid(-170, 10));
     const env = fakeSystemctl(server);
     const session = await holdSession(server);
     const serving = childrenOf(server.pid);
-    const { json } = await rdpcertJson<Report>(["rotate", "--config", config(server, { restartCommand: ["systemctl", "restart", "xrdp"] }), "--yes", "--json"], { env });
+    const { json } = await rdpcertJson<Report>(
+      ["rotate", "--config", config(server, { restartCommand: ["systemctl", "restart", "xrdp"] }), "--yes", "--json"],
+      { env },
+    );
     expect(json.outcome).toBe("rotated");
     expect(json.plan!.some((line) => line.startsWith("restart: systemctl restart xrdp") && line.includes("ends the sessions of connected users"))).toBe(true);
     expect(readFileSync(calls, "utf8")).toContain("restart xrdp");

@@ -33,14 +33,27 @@ interface RotateJson {
 const DAY = 86_400_000;
 
 function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
-  return rdpcertJson<RotateJson>(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--yes", "--json", "--verify-timeout", "8000", ...extra]);
+  return rdpcertJson<RotateJson>([
+    "rotate",
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--yes",
+    "--json",
+    "--verify-timeout",
+    "8000",
+    ...extra,
+  ]);
 }
 
 const presented = async (server: XrdpServer) => probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 });
 const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
 
 function snapshot(paths: string[]): Record<string, { data: string; mtimeMs: number; mode: number }> {
-  return Object.fromEntries(paths.filter((p) => existsSync(p)).map((p) => [p, { data: readFileSync(p, "latin1"), mtimeMs: statSync(p).mtimeMs, mode: statSync(p).mode }]));
+  return Object.fromEntries(
+    paths.filter((p) => existsSync(p)).map((p) => [p, { data: readFileSync(p, "latin1"), mtimeMs: statSync(p).mtimeMs, mode: statSync(p).mode }]),
+  );
 }
 
 describe("rdpcert rotate against real xrdp", () => {
@@ -113,7 +126,9 @@ describe("rdpcert rotate against real xrdp", () => {
     const managedCert = join(server.dir, "rdpcert", "cert.pem");
     const managedKey = join(server.dir, "rdpcert", "key.pem");
     const iniAfter = readFileSync(server.iniPath, "utf8");
-    expect(iniAfter).toBe(iniBefore.replace(`certificate=${server.certPath}`, `certificate=${managedCert}`).replace(`key_file=${server.keyPath}`, `key_file=${managedKey}`));
+    expect(iniAfter).toBe(
+      iniBefore.replace(`certificate=${server.certPath}`, `certificate=${managedCert}`).replace(`key_file=${server.keyPath}`, `key_file=${managedKey}`),
+    );
     expect((await presented(server)).certificate!.thumbprint).toBe(sha1(readFileSync(managedCert)));
     expect(json.plan.join("\n")).toContain("link to a shared pair");
   });
@@ -177,8 +192,27 @@ describe("rdpcert rotate against real xrdp", () => {
     writeOwned(join(other, "cert.pem"), old.certPem, 0o644, server.runAs);
     writeOwned(join(other, "key.pem"), old.keyPem, 0o600, server.runAs);
     const ini = join(other, "xrdp.ini");
-    writeFileSync(ini, readFileSync(server.iniPath, "utf8").split(server.dir + "/cert.pem").join(join(other, "cert.pem")).split(server.dir + "/key.pem").join(join(other, "key.pem")));
-    const run = await rdpcert(["rotate", "--xrdp-ini", ini, "--state-dir", join(other, "state"), "--yes", "--json", "--verify-timeout", "1500", "--restart-command", "true"]);
+    writeFileSync(
+      ini,
+      readFileSync(server.iniPath, "utf8")
+        .split(server.dir + "/cert.pem")
+        .join(join(other, "cert.pem"))
+        .split(server.dir + "/key.pem")
+        .join(join(other, "key.pem")),
+    );
+    const run = await rdpcert([
+      "rotate",
+      "--xrdp-ini",
+      ini,
+      "--state-dir",
+      join(other, "state"),
+      "--yes",
+      "--json",
+      "--verify-timeout",
+      "1500",
+      "--restart-command",
+      "true",
+    ]);
     const json = JSON.parse(run.stdout) as RotateJson;
     expect([json.outcome, run.code]).toEqual(["rolled-back", 2]);
     expect(json.reason).toMatch(/^verification failed: the listener still presents the old certificate/);
@@ -195,7 +229,10 @@ describe("rdpcert rotate against real xrdp", () => {
     try {
       writeOwned(join(mount, "cert.pem"), old.certPem, 0o644, server.runAs);
       writeOwned(join(mount, "key.pem"), old.keyPem, 0o600, server.runAs);
-      writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(server.certPath, join(mount, "cert.pem")).replace(server.keyPath, join(mount, "key.pem")));
+      writeFileSync(
+        server.iniPath,
+        readFileSync(server.iniPath, "utf8").replace(server.certPath, join(mount, "cert.pem")).replace(server.keyPath, join(mount, "key.pem")),
+      );
       execFileSync("mount", ["-o", "remount,ro", mount]);
       const { code, json } = await rotateJson(server, "--no-restart");
       expect([json.outcome, code]).toEqual(["rolled-back", 2]);
@@ -245,7 +282,18 @@ describe("rdpcert rotate against real xrdp", () => {
     const list = await rdpcert(["backups", "list", "--state-dir", state, "--json"]);
     const backups = (JSON.parse(list.stdout) as { backups: { id: string; thumbprint: string }[] }).backups;
     expect(backups).toEqual([expect.objectContaining({ id: json.backupId, thumbprint: sha1(old.certPem) })]);
-    const restore = await rdpcert(["backups", "restore", json.backupId!, "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart", "--json"]);
+    const restore = await rdpcert([
+      "backups",
+      "restore",
+      json.backupId!,
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      state,
+      "--yes",
+      "--no-restart",
+      "--json",
+    ]);
     const result = JSON.parse(restore.stdout) as { outcome: string; safetyBackupId: string };
     expect([result.outcome, restore.code]).toEqual(["restored", 0]);
     expect((await presented(server)).certificate!.thumbprint).toBe(sha1(old.certPem));
@@ -265,12 +313,15 @@ describe("interrupted rotations (the process is killed at every step boundary)",
     async (point) => {
       const server = await startXrdp(certValid(-170, 10));
       const state = join(server.dir, "state");
-      const killed = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"], { env: { RDPCERT_TEST_FAULT: point } });
+      const killed = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--no-restart"], {
+        env: { RDPCERT_TEST_FAULT: point },
+      });
       expect(killed.code).toBeNull(); // SIGKILL
       const status = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", state, "--json"]);
       const json = JSON.parse(status.stdout) as { status: string; recovered: { outcome: string; reason: string } | null };
       const journalWasOpen = point !== "after-lock";
-      if (journalWasOpen) expect(json.recovered?.outcome).toMatch(point === "after-journal" || point === "after-backup" ? /^abandoned$/ : /^(completed|rolled-back)$/);
+      if (journalWasOpen)
+        expect(json.recovered?.outcome).toMatch(point === "after-journal" || point === "after-backup" ? /^abandoned$/ : /^(completed|rolled-back)$/);
       expect(existsSync(join(state, "journal.json"))).toBe(false);
       const now = await presented(server);
       expect(now.error).toBeNull();
@@ -286,7 +337,9 @@ describe("interrupted rotations (the process is killed at every step boundary)",
     const old = certValid(-170, 10);
     const server = await startXrdp(old);
     const state = join(server.dir, "state");
-    const killed = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--restart-command", "false"], { env: { RDPCERT_TEST_FAULT: "after-restore" } });
+    const killed = await rdpcert(["rotate", "--xrdp-ini", server.iniPath, "--state-dir", state, "--yes", "--restart-command", "false"], {
+      env: { RDPCERT_TEST_FAULT: "after-restore" },
+    });
     expect(killed.code).toBeNull();
     expect(JSON.parse(readFileSync(join(state, "journal.json"), "utf8"))).toMatchObject({ step: "restoring" });
     const status = await rdpcert(["status", "--xrdp-ini", server.iniPath, "--state-dir", state, "--json"]);

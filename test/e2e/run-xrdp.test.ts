@@ -27,7 +27,17 @@ const presented = async (server: XrdpServer) => (await probe({ input: "", host: 
 
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
   const path = join(adminDir(), "config.json");
-  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(server.dir, "state"),
+      logDir: join(server.dir, "log"),
+      restartCommand: null,
+      verifyTimeoutMs: 8000,
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -50,7 +60,10 @@ describe("rdpcert run against real xrdp", () => {
     const { code, json } = await run(config);
     expect([json.schema, json.outcome, json.status, code]).toEqual(["rdpcert.run/v1", "nothing", "OK", 0]);
     expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
-    const lines = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { runId: string; level: string; message: string });
+    const lines = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { runId: string; level: string; message: string });
     expect(lines.at(-1)).toMatchObject({ runId: json.runId, level: "info", message: expect.stringMatching(/^OK: /) });
   });
 
@@ -148,9 +161,23 @@ describe("rdpcert run against real xrdp", () => {
 
   it("flags override the config file; a one-off run needs no config file", async () => {
     const server = await start(certValid(-170, 10));
-    const noConfig = await rdpcert(["run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state2"), "--log-dir", join(server.dir, "log2"), "--no-restart", "--json", "--dry-run"], {
-      env: { RDPCERT_XRDP_INI: "/nonexistent.ini" },
-    });
+    const noConfig = await rdpcert(
+      [
+        "run",
+        "--xrdp-ini",
+        server.iniPath,
+        "--state-dir",
+        join(server.dir, "state2"),
+        "--log-dir",
+        join(server.dir, "log2"),
+        "--no-restart",
+        "--json",
+        "--dry-run",
+      ],
+      {
+        env: { RDPCERT_XRDP_INI: "/nonexistent.ini" },
+      },
+    );
     expect((JSON.parse(noConfig.stdout) as RunJson).outcome).toBe("dry-run: would rotate");
   });
 });

@@ -9,7 +9,12 @@ import { CLI, rdpcert } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
 
 /** The `rdpcert schedule` daemon as a real process, against a real xrdp. */
-function daemon(config: string): { child: ChildProcess; output: () => string; exited: Promise<number | null>; waitFor: (pattern: RegExp, count?: number) => Promise<void> } {
+function daemon(config: string): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+  waitFor: (pattern: RegExp, count?: number) => Promise<void>;
+} {
   const child = spawn(process.execPath, [CLI, "schedule", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
@@ -37,7 +42,9 @@ describe("rdpcert schedule", () => {
   it("a bad cron expression is a startup error (exit 3, one line)", async () => {
     const result = await rdpcert(["schedule", "--schedule", "every day at 3", "--state-dir", "/tmp/rdpcert-unused", "--log-dir", "/tmp/rdpcert-unused-log"]);
     expect(result.code).toBe(3);
-    expect(result.stderr.trim()).toBe('rdpcert: schedule "every day at 3" is not a valid cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first): fix "schedule" in the config or --schedule');
+    expect(result.stderr.trim()).toBe(
+      'rdpcert: schedule "every day at 3" is not a valid cron expression (5 fields: minute hour day-of-month month day-of-week, or 6 with seconds first): fix "schedule" in the config or --schedule',
+    );
   });
 
   it("never overlaps runs; SIGTERM during a rotation lets it finish and leaves a consistent state", async () => {
@@ -46,7 +53,18 @@ describe("rdpcert schedule", () => {
     servers.push(server);
     const state = join(server.dir, "state");
     const config = join(adminDir(), "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: state, logDir: join(server.dir, "log"), schedule: "* * * * * *", jitterMinutes: 0, restartCommand: ["sleep", "3"], verifyTimeoutMs: 8000 }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: state,
+        logDir: join(server.dir, "log"),
+        schedule: "* * * * * *",
+        jitterMinutes: 0,
+        restartCommand: ["sleep", "3"],
+        verifyTimeoutMs: 8000,
+      }),
+    );
     const d = daemon(config);
     await d.waitFor(/rotating: /);
     await d.waitFor(/skipped, the previous run is still in progress/);
@@ -60,7 +78,10 @@ describe("rdpcert schedule", () => {
     // Consistent: no open journal, no lock, every rotation in the history, and the listener serves the file's certificate.
     expect(existsSync(join(state, "journal.json"))).toBe(false);
     expect(existsSync(join(state, "rotate.lock"))).toBe(false);
-    const history = readFileSync(join(state, "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { outcome: string });
+    const history = readFileSync(join(state, "history.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { outcome: string });
     expect(history.map((h) => h.outcome)).toEqual(Array(started).fill("rotated"));
     const now = await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 });
     expect(now.certificate!.thumbprint).toBe(new X509Certificate(readFileSync(server.certPath)).fingerprint.replace(/:/g, ""));
@@ -70,7 +91,16 @@ describe("rdpcert schedule", () => {
     const server = await startXrdp(certValid(-1, 179));
     servers.push(server);
     const config = join(adminDir(), "config.json");
-    writeFileSync(config, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), schedule: "0 3 * * *", jitterMinutes: 30 }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        xrdpIni: server.iniPath,
+        stateDir: join(server.dir, "state"),
+        logDir: join(server.dir, "log"),
+        schedule: "0 3 * * *",
+        jitterMinutes: 30,
+      }),
+    );
     const d = daemon(config);
     await d.waitFor(/scheduled "0 3 \* \* \*" plus up to 30 min jitter; next run at \d{4}-/);
     d.child.kill("SIGHUP");

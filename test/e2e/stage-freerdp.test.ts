@@ -51,7 +51,10 @@ maybe("a staged pin with the real FreeRDP 2 client", () => {
   function xfreerdp(server: XrdpServer): Promise<{ code: number | null; output: string }> {
     return new Promise((resolve, reject) => {
       const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), DISPLAY: display };
-      const child = spawn("xfreerdp", [`/v:127.0.0.1:${server.port}`, "/cert-deny", "+auth-only", "/u:x", "/p:x", "/sec:tls"], { env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("xfreerdp", [`/v:127.0.0.1:${server.port}`, "/cert-deny", "+auth-only", "/u:x", "/p:x", "/sec:tls"], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
       child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
@@ -68,7 +71,18 @@ maybe("a staged pin with the real FreeRDP 2 client", () => {
   it("the pin from the staged bundle is refused before --activate and passes TLS right after it", async () => {
     const server = await start({ ...certValid(-1, 179, "rdp-stage"), securityLayer: "tls" });
     const accepted = (): number => (server.log().match(/Connected client computer name/g) ?? []).length;
-    const flags = ["--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(server.dir, "log"), "--no-restart", "--verify-timeout", "8000", "--json"];
+    const flags = [
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--log-dir",
+      join(server.dir, "log"),
+      "--no-restart",
+      "--verify-timeout",
+      "8000",
+      "--json",
+    ];
     const staged = await rdpcertJson<{ outcome: string; staged: { sha256: string; bundle: string } }>(["rotate", ...flags, "--stage"]);
     expect(staged.json.outcome).toBe("staged");
     const bundle = JSON.parse(readFileSync(staged.json.staged.bundle, "utf8")) as { freerdp2KnownHosts2: string; listener: { host: string } };

@@ -46,11 +46,23 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const wire = async (server: XrdpServer) => (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!;
+const wire = async (server: XrdpServer) =>
+  (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!;
 const sha256Of = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, "");
 
 function flags(server: XrdpServer): string[] {
-  return ["--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(server.dir, "log"), "--no-restart", "--verify-timeout", "8000", "--json"];
+  return [
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--log-dir",
+    join(server.dir, "log"),
+    "--no-restart",
+    "--verify-timeout",
+    "8000",
+    "--json",
+  ];
 }
 
 /** Every file of the server (contents and modes), xrdp's own log and rdpcert's state and log excepted. */
@@ -68,7 +80,17 @@ function writeConfig(server: XrdpServer, extra: Record<string, unknown>): string
   const dir = adminDir("rdpcert-stage-");
   dirs.push(dir);
   const path = join(dir, "config.json");
-  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(server.dir, "state"),
+      logDir: join(server.dir, "log"),
+      restartCommand: null,
+      verifyTimeoutMs: 8000,
+      ...extra,
+    }),
+  );
   return path;
 }
 
@@ -98,13 +120,24 @@ describe("staged rotation against real xrdp", () => {
     expect(new X509Certificate(certPem).checkPrivateKey(createPrivateKey(readFileSync(join(dir, "key.pem"))))).toBe(true);
     const bundle = JSON.parse(readFileSync(staged.bundle!, "utf8")) as { sha256: { hex: string }; freerdp2KnownHosts2: string };
     expect(bundle.sha256.hex).toBe(staged.sha256.toLowerCase());
-    expect(bundle.freerdp2KnownHosts2.split(" ").slice(0, 3)).toEqual(["rdpcert-test", String(server.port), staged.sha256.toLowerCase().replace(/(..)(?!$)/g, "$1:")]);
+    expect(bundle.freerdp2KnownHosts2.split(" ").slice(0, 3)).toEqual([
+      "rdpcert-test",
+      String(server.port),
+      staged.sha256.toLowerCase().replace(/(..)(?!$)/g, "$1:"),
+    ]);
 
     // Nothing on the wire changed, and no byte of the server's files.
     expect((await wire(server)).sha256).toBe(before.sha256);
     expect(snapshot(server)).toEqual(files);
 
-    const status = await rdpcertJson<{ staged: Staged | null; status: string }>(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--json"]);
+    const status = await rdpcertJson<{ staged: Staged | null; status: string }>([
+      "status",
+      "--xrdp-ini",
+      server.iniPath,
+      "--state-dir",
+      join(server.dir, "state"),
+      "--json",
+    ]);
     expect(status.json.staged).toMatchObject({ sha1: staged.sha1, sha256: staged.sha256, activateAt: null });
 
     // A second --stage would waste the pin clients were given: refused, the staged pair kept.

@@ -57,7 +57,8 @@ describe("quick commands load only what they use", () => {
 
   it("a command declares only itself: `probe --help` lists probe's options, `--help` still lists every command", async () => {
     const top = await rdpcert(["--help"]);
-    for (const name of ["probe", "status", "rotate", "deploy", "backups", "doctor", "run", "schedule", "task", "config", "exporter"]) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
+    for (const name of ["probe", "status", "rotate", "deploy", "backups", "doctor", "run", "schedule", "task", "config", "exporter"])
+      expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, "m"));
     const probe = await rdpcert(["probe", "--help"]);
     expect(probe.stdout).toContain("--concurrency <n>");
     const mistyped = await rdpcert(["stauts"]);

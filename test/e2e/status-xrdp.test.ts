@@ -63,7 +63,12 @@ describe("rdpcert status against real xrdp", () => {
     expect(code).toBe(0);
     expect(json.exitCode).toBe(0);
     expect(json.listener).toMatchObject({ address: "127.0.0.1", port: server.port, securityLayer: "negotiate", probed: `127.0.0.1:${server.port}` });
-    expect(json.configured).toMatchObject({ location: server.certPath, state: "present", issuance: "self-signed", key: { state: "ok", location: server.keyPath } });
+    expect(json.configured).toMatchObject({
+      location: server.certPath,
+      state: "present",
+      issuance: "self-signed",
+      key: { state: "ok", location: server.keyPath },
+    });
     const sha1 = sha1Of(server.certPath);
     expect(json.configured!.certificate!.thumbprint).toBe(sha1);
     expect(json.presented!.certificate!.thumbprint).toBe(sha1);
@@ -174,7 +179,10 @@ describe("rdpcert status against real xrdp", () => {
     const server = await start(certValid(-1, 179));
     const port = await freePort();
     const ini = join(server.dir, "down.ini");
-    writeFileSync(ini, iniText({ port, certPath: server.certPath, keyPath: server.keyPath, securityLayer: "negotiate", logPath: join(server.dir, "down.log") }));
+    writeFileSync(
+      ini,
+      iniText({ port, certPath: server.certPath, keyPath: server.keyPath, securityLayer: "negotiate", logPath: join(server.dir, "down.log") }),
+    );
     const { code, json } = await status(ini);
     expect([json.status, code]).toEqual(["DOWN", 2]);
     expect(json.presented!.error!.kind).toBe("connect-refused");
@@ -184,12 +192,19 @@ describe("rdpcert status against real xrdp", () => {
   it("empty certificate=/key_file= mean /etc/xrdp's defaults: the links to Debian's snakeoil pair, and whether xrdp can read that key", async () => {
     const server = await start(certValid(-1, 179));
     needRoot(server);
-    writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(/^certificate=.*$/m, "certificate=").replace(/^key_file=.*$/m, "key_file="));
+    writeFileSync(
+      server.iniPath,
+      readFileSync(server.iniPath, "utf8")
+        .replace(/^certificate=.*$/m, "certificate=")
+        .replace(/^key_file=.*$/m, "key_file="),
+    );
     const { json } = await status(server.iniPath);
     expect(json.configured!.location).toBe("/etc/xrdp/cert.pem");
     expect(json.configured!.key.location).toBe("/etc/xrdp/key.pem");
     const link = json.findings.find((f) => f.code === "certificate-link");
-    expect(link?.message).toBe("certificate /etc/xrdp/cert.pem is a link to /etc/ssl/certs/ssl-cert-snakeoil.pem (Debian's shared snakeoil pair, also used by other services)");
+    expect(link?.message).toBe(
+      "certificate /etc/xrdp/cert.pem is a link to /etc/ssl/certs/ssl-cert-snakeoil.pem (Debian's shared snakeoil pair, also used by other services)",
+    );
     // Debian 12's xrdp package does not add xrdp to ssl-cert; the verdict follows what this machine really has.
     const inSslCert = execFileSync("id", ["-Gn", "xrdp"], { encoding: "utf8" }).split(/\s+/).includes("ssl-cert");
     expect(json.configured!.key.state).toBe(inSslCert ? "ok" : "unreadable");
@@ -224,7 +239,9 @@ describe("rdpcert status when it cannot inspect (UNKNOWN, exit 3)", () => {
   it("a missing ini with --backend xrdp", async () => {
     const { code, json } = await status("/nonexistent/xrdp.ini", "--backend", "xrdp");
     expect([json.status, code]).toEqual(["UNKNOWN", 3]);
-    expect(json.reason).toBe("the xrdp backend cannot run here: /nonexistent/xrdp.ini does not exist: is xrdp installed? (pass --xrdp-ini PATH for another location)");
+    expect(json.reason).toBe(
+      "the xrdp backend cannot run here: /nonexistent/xrdp.ini does not exist: is xrdp installed? (pass --xrdp-ini PATH for another location)",
+    );
   });
 
   it("auto-detection finds no RDP server", async () => {

@@ -12,10 +12,19 @@ import { xrdpPool } from "../helpers/xrdp-pool";
 /** `rdpcert run --textfile-dir`: rdpcert.prom for node_exporter's textfile collector, checked by promtool. */
 function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
   const path = join(adminDir(), "config.json");
-  writeFileSync(path, JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(server.dir, "log"), restartCommand: null, verifyTimeoutMs: 8000, ...extra }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      xrdpIni: server.iniPath,
+      stateDir: join(server.dir, "state"),
+      logDir: join(server.dir, "log"),
+      restartCommand: null,
+      verifyTimeoutMs: 8000,
+      ...extra,
+    }),
+  );
   return path;
 }
-
 
 const promtoolCheck = (text: string) => spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
 

@@ -53,7 +53,8 @@ describe("weston's RDP backend", () => {
     dirs.push(dir);
     return join(dir, "state");
   };
-  const status = (server: WestonServer, ...extra: string[]) => rdpcertJson<StatusJson>(["status", "--port", String(server.port), "--state-dir", stateDir(), "--json", ...extra]);
+  const status = (server: WestonServer, ...extra: string[]) =>
+    rdpcertJson<StatusJson>(["status", "--port", String(server.port), "--state-dir", stateDir(), "--json", ...extra]);
 
   it("auto-detects weston from the port, reads the pair from its command line, and warns about an expiring certificate", async () => {
     const server = await start(certValid(-170, 10, "weston-expiring"));
@@ -70,7 +71,17 @@ describe("weston's RDP backend", () => {
     const old = certValid(-170, 10, "weston-rotate");
     const server = await start(old);
     const state = stateDir();
-    const { code, json } = await rdpcertJson<RotateJson>(["rotate", "--port", String(server.port), "--state-dir", state, "--yes", "--json", "--verify-timeout", "8000"]);
+    const { code, json } = await rdpcertJson<RotateJson>([
+      "rotate",
+      "--port",
+      String(server.port),
+      "--state-dir",
+      state,
+      "--yes",
+      "--json",
+      "--verify-timeout",
+      "8000",
+    ]);
     expect([json.outcome, code, json.outcome === "rotated" ? "" : json.reason]).toEqual(["rotated", 0, ""]);
     expect(json.oldThumbprint).toBe(sha1(old.certPem));
     expect(json.plan.join("\n")).toContain("no restart: weston reads its pair for every new connection");
@@ -103,7 +114,19 @@ describe("weston's RDP backend", () => {
     const supplied = certValid(-1, 90, "weston-supplied", generateKey());
     writeFileSync(join(dir, "cert.pem"), supplied.certPem);
     writeFileSync(join(dir, "key.pem"), other, { mode: 0o600 });
-    const deploy = await rdpcertJson<RotateJson>(["deploy", "--port", String(healthy.port), "--state-dir", stateDir(), "--cert", join(dir, "cert.pem"), "--key", join(dir, "key.pem"), "--yes", "--json"]);
+    const deploy = await rdpcertJson<RotateJson>([
+      "deploy",
+      "--port",
+      String(healthy.port),
+      "--state-dir",
+      stateDir(),
+      "--cert",
+      join(dir, "cert.pem"),
+      "--key",
+      join(dir, "key.pem"),
+      "--yes",
+      "--json",
+    ]);
     expect([deploy.json.outcome, deploy.code]).toEqual(["refused", 3]);
     expect(deploy.json.reason).toContain("the private key does not belong to the certificate");
     expect(readFileSync(healthy.certPath).equals(before.cert)).toBe(true);
@@ -119,8 +142,17 @@ describe("weston's RDP backend", () => {
     const before = { cert: readFileSync(server.certPath), key: readFileSync(server.keyPath), mode: statSync(server.keyPath).mode & 0o777 };
     // The "restart" puts the old certificate back beside the new key: the listener never presents the new one.
     const { code, json } = await rdpcertJson<RotateJson>([
-      "rotate", "--port", String(server.port), "--state-dir", stateDir(), "--yes", "--json", "--verify-timeout", "3000",
-      "--restart-command", `/bin/cp ${saved} ${server.certPath}`,
+      "rotate",
+      "--port",
+      String(server.port),
+      "--state-dir",
+      stateDir(),
+      "--yes",
+      "--json",
+      "--verify-timeout",
+      "3000",
+      "--restart-command",
+      `/bin/cp ${saved} ${server.certPath}`,
     ]);
     expect([json.outcome, code]).toEqual(["rolled-back", 2]);
     expect(json.steps.find((s) => s.step === "verify")?.ok).toBe(false);
@@ -133,7 +165,16 @@ describe("weston's RDP backend", () => {
 
   it("--backend weston where nothing listens on the port: UNKNOWN (exit 3) saying so, never a guess", async () => {
     const port = await freePort();
-    const run = await rdpcertJson<StatusJson & { reason: string }>(["status", "--backend", "weston", "--port", String(port), "--state-dir", stateDir(), "--json"]);
+    const run = await rdpcertJson<StatusJson & { reason: string }>([
+      "status",
+      "--backend",
+      "weston",
+      "--port",
+      String(port),
+      "--state-dir",
+      stateDir(),
+      "--json",
+    ]);
     expect([run.json.status, run.code]).toEqual(["UNKNOWN", 3]);
     expect(run.json.reason).toContain(`nothing listens on port ${port}`);
   }, 60_000);

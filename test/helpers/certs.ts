@@ -60,7 +60,12 @@ export function caIssued(fromDays: number, toDays: number, commonName = "rdp.exa
   };
 }
 
-function forgeSelfSigned(commonName: string): { forge: typeof import("node-forge"); cert: import("node-forge").pki.Certificate; privateKey: import("node-forge").pki.rsa.PrivateKey; keyPem: string } {
+function forgeSelfSigned(commonName: string): {
+  forge: typeof import("node-forge");
+  cert: import("node-forge").pki.Certificate;
+  privateKey: import("node-forge").pki.rsa.PrivateKey;
+  keyPem: string;
+} {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const forge = require("node-forge") as typeof import("node-forge");
   const key = testKey();
@@ -70,7 +75,9 @@ function forgeSelfSigned(commonName: string): { forge: typeof import("node-forge
   cert.serialNumber = "0c";
   cert.validity.notBefore = new Date(Date.now() - DAY);
   cert.validity.notAfter = new Date(Date.now() + 179 * DAY);
-  const name = [{ name: "commonName", value: forge.util.encodeUtf8(commonName), valueTagClass: forge.asn1.Type.UTF8 as unknown as import("node-forge").asn1.Class }];
+  const name = [
+    { name: "commonName", value: forge.util.encodeUtf8(commonName), valueTagClass: forge.asn1.Type.UTF8 as unknown as import("node-forge").asn1.Class },
+  ];
   cert.setSubject(name);
   cert.setIssuer(name);
   cert.sign(privateKey, forge.md.sha256.create());

@@ -51,7 +51,10 @@ export interface CliRun {
 }
 
 /** Runs the built `rdpcert` bin as a user would (npm test builds it first). */
-export function rdpcert(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; uid?: number; gid?: number; prefix?: readonly string[] } = {}): Promise<CliRun> {
+export function rdpcert(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; uid?: number; gid?: number; prefix?: readonly string[] } = {},
+): Promise<CliRun> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' (npm test does it for you)`);
   return new Promise((resolve, reject) => {
     // `prefix`: a command that runs node, e.g. ["faketime", "+400 days"] for a host whose clock jumped.
@@ -71,7 +74,10 @@ export function rdpcert(args: readonly string[], options: { env?: NodeJS.Process
 }
 
 /** Runs the CLI with --json in `args` and parses its report; a run that printed no JSON fails with its output. */
-export async function rdpcertJson<T>(args: readonly string[], options: Parameters<typeof rdpcert>[1] = {}): Promise<{ code: number | null; json: T; stderr: string }> {
+export async function rdpcertJson<T>(
+  args: readonly string[],
+  options: Parameters<typeof rdpcert>[1] = {},
+): Promise<{ code: number | null; json: T; stderr: string }> {
   const run = await rdpcert(args, options);
   try {
     return { code: run.code, json: JSON.parse(run.stdout) as T, stderr: run.stderr };

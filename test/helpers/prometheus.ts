@@ -83,7 +83,11 @@ export async function startPrometheus(configYaml: string): Promise<RunningPromet
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = "";
-  const child = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    "prometheus",
+    [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+    { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+  );
   const append = (c: Buffer) => (output = (output + c.toString()).slice(-65_536));
   child.stdout!.on("data", append);
   child.stderr!.on("data", append);
@@ -116,7 +120,16 @@ export async function startPrometheus(configYaml: string): Promise<RunningPromet
     const json = JSON.parse(res.body) as { status: string; error?: string; data?: { result: unknown[] } };
     return { status: json.status, error: json.error, resultCount: json.data?.result.length ?? 0 };
   };
-  return { url, output: () => output, stop, query, api, tryQuery, kill: (signal: NodeJS.Signals) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
+  return {
+    url,
+    output: () => output,
+    stop,
+    query,
+    api,
+    tryQuery,
+    kill: (signal: NodeJS.Signals) => child.kill(signal),
+    ended: () => child.exitCode ?? child.signalCode,
+  };
 }
 
 /** A Debian daemon (node_exporter, blackbox_exporter) on a free loopback port; resolves once `readyPath` answers 200. */
@@ -138,12 +151,23 @@ async function startDaemon(command: string, args: (address: string) => readonly 
     await stop();
     throw error;
   }
-  return { url: `http://${address}`, address, output: () => output, stop, kill: (signal: NodeJS.Signals) => child.kill(signal), ended: () => child.exitCode ?? child.signalCode };
+  return {
+    url: `http://${address}`,
+    address,
+    output: () => output,
+    stop,
+    kill: (signal: NodeJS.Signals) => child.kill(signal),
+    ended: () => child.exitCode ?? child.signalCode,
+  };
 }
 
 /** Debian's prometheus-node-exporter with only the textfile collector, reading `dir`. */
 export function startNodeExporter(dir: string): Promise<RunningProcess & { address: string }> {
-  return startDaemon("prometheus-node-exporter", (address) => [`--web.listen-address=${address}`, "--collector.disable-defaults", "--collector.textfile", `--collector.textfile.directory=${dir}`], "/metrics");
+  return startDaemon(
+    "prometheus-node-exporter",
+    (address) => [`--web.listen-address=${address}`, "--collector.disable-defaults", "--collector.textfile", `--collector.textfile.directory=${dir}`],
+    "/metrics",
+  );
 }
 
 /** Debian's prometheus-blackbox-exporter with `configYaml`. */

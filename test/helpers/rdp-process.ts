@@ -25,7 +25,9 @@ export function waitForPort(port: number, started: Started, what: string, timeou
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       if (started.child.exitCode !== null || started.child.signalCode !== null) {
-        reject(new Error(`${what} exited (${started.child.exitCode ?? started.child.signalCode}) before listening on ${port}:\n${started.output().slice(-2000)}`));
+        reject(
+          new Error(`${what} exited (${started.child.exitCode ?? started.child.signalCode}) before listening on ${port}:\n${started.output().slice(-2000)}`),
+        );
         return;
       }
       const socket = net.connect({ host: "127.0.0.1", port });

@@ -45,7 +45,10 @@ async function startXvfb(): Promise<{ started: Started; display: string }> {
   return { started, display };
 }
 
-export async function startShadow(pair: { certPem: string; keyPem: string; keyMode?: number } | null, options: { runAs?: { uid: number; gid: number } | null } = {}): Promise<ShadowServer> {
+export async function startShadow(
+  pair: { certPem: string; keyPem: string; keyMode?: number } | null,
+  options: { runAs?: { uid: number; gid: number } | null } = {},
+): Promise<ShadowServer> {
   const runAs = options.runAs ?? null;
   const root = mkdtempSync(join(tmpdir(), "rdpcert-shadow-"));
   chmodSync(root, 0o755);

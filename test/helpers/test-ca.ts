@@ -51,11 +51,36 @@ function keygen(path: string, kind: LeafOptions["key"], cwd: string): void {
 export function makeTestCa(dir: string, name = "rdpcert Test"): TestCa {
   mkdirSync(dir, { recursive: true });
   keygen("root.key", "rsa2048", dir);
-  openssl(["req", "-x509", "-new", "-key", "root.key", "-subj", `/CN=${name} Root CA`, "-days", "3650", "-out", "root.pem", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], { cwd: dir });
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      "root.key",
+      "-subj",
+      `/CN=${name} Root CA`,
+      "-days",
+      "3650",
+      "-out",
+      "root.pem",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ],
+    { cwd: dir },
+  );
   keygen("int.key", "rsa2048", dir);
   openssl(["req", "-new", "-key", "int.key", "-subj", `/CN=${name} Intermediate CA`, "-out", "int.csr"], { cwd: dir });
-  writeFileSync(join(dir, "int.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
-  openssl(["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "1825", "-extfile", "int.ext", "-out", "int.pem"], { cwd: dir });
+  writeFileSync(
+    join(dir, "int.ext"),
+    "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+  );
+  openssl(
+    ["x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "1825", "-extfile", "int.ext", "-out", "int.pem"],
+    { cwd: dir },
+  );
   let serial = 0;
   return {
     dir,
@@ -67,10 +92,35 @@ export function makeTestCa(dir: string, name = "rdpcert Test"): TestCa {
       keygen(`${id}.key`, options.key ?? "rsa2048", dir);
       openssl(["req", "-new", "-key", `${id}.key`, "-subj", `/CN=${leafName}`, "-out", `${id}.csr`], { cwd: dir });
       const eku = options.eku === undefined ? "serverAuth" : options.eku;
-      const ext = [`subjectAltName=${names.join(",")}`, "basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", ...(eku ? [`extendedKeyUsage=${eku}`] : []), "authorityKeyIdentifier=keyid"];
+      const ext = [
+        `subjectAltName=${names.join(",")}`,
+        "basicConstraints=CA:FALSE",
+        "keyUsage=critical,digitalSignature,keyEncipherment",
+        ...(eku ? [`extendedKeyUsage=${eku}`] : []),
+        "authorityKeyIdentifier=keyid",
+      ];
       writeFileSync(join(dir, `${id}.ext`), `${ext.join("\n")}\n`);
       const [ca, caKey] = options.byRoot ? ["root.pem", "root.key"] : ["int.pem", "int.key"];
-      openssl(["x509", "-req", "-in", `${id}.csr`, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", String(options.days ?? 90), "-extfile", `${id}.ext`, "-out", `${id}.pem`], { cwd: dir, ...(options.at ? { at: options.at } : {}) });
+      openssl(
+        [
+          "x509",
+          "-req",
+          "-in",
+          `${id}.csr`,
+          "-CA",
+          ca,
+          "-CAkey",
+          caKey,
+          "-CAcreateserial",
+          "-days",
+          String(options.days ?? 90),
+          "-extfile",
+          `${id}.ext`,
+          "-out",
+          `${id}.pem`,
+        ],
+        { cwd: dir, ...(options.at ? { at: options.at } : {}) },
+      );
       const certPem = readFileSync(join(dir, `${id}.pem`), "utf8");
       const keyPem = readFileSync(join(dir, `${id}.key`), "utf8");
       const fullchainPath = join(dir, `${id}.fullchain.pem`);

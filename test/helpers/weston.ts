@@ -20,7 +20,10 @@ export interface WestonServer {
   stop(): Promise<void>;
 }
 
-export async function startWeston(pair: { certPem: string; keyPem?: string }, options: { keyMode?: number; argv?: (paths: { cert: string; key: string }) => string[] } = {}): Promise<WestonServer> {
+export async function startWeston(
+  pair: { certPem: string; keyPem?: string },
+  options: { keyMode?: number; argv?: (paths: { cert: string; key: string }) => string[] } = {},
+): Promise<WestonServer> {
   const dir = mkdtempSync(join(tmpdir(), "rdpcert-weston-"));
   chmodSync(dir, 0o755);
   const runtime = join(dir, "runtime");
@@ -30,12 +33,14 @@ export async function startWeston(pair: { certPem: string; keyPem?: string }, op
   writeOwned(certPath, pair.certPem, 0o644, null);
   if (pair.keyPem !== undefined) writeOwned(keyPath, pair.keyPem, options.keyMode ?? 0o600, null);
   const port = await freePort();
-  const args = options.argv
-    ? options.argv({ cert: certPath, key: keyPath })
-    : [`--rdp-tls-cert=${certPath}`, "--rdp-tls-key", keyPath];
-  const started = startProcess("weston", ["--backend=rdp-backend.so", "--shell=fullscreen-shell.so", "--no-config", ...args, "--address=127.0.0.1", `--port=${port}`], {
-    env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: runtime, HOME: dir },
-  });
+  const args = options.argv ? options.argv({ cert: certPath, key: keyPath }) : [`--rdp-tls-cert=${certPath}`, "--rdp-tls-key", keyPath];
+  const started = startProcess(
+    "weston",
+    ["--backend=rdp-backend.so", "--shell=fullscreen-shell.so", "--no-config", ...args, "--address=127.0.0.1", `--port=${port}`],
+    {
+      env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: runtime, HOME: dir },
+    },
+  );
   const stop = async (): Promise<void> => {
     await stopProcess(started.child);
     rmSync(dir, { recursive: true, force: true });
@@ -46,5 +51,14 @@ export async function startWeston(pair: { certPem: string; keyPem?: string }, op
     await stop();
     throw error;
   }
-  return { port, pid: started.child.pid!, dir, certPath, keyPath, running: () => started.child.exitCode === null && started.child.signalCode === null, output: started.output, stop };
+  return {
+    port,
+    pid: started.child.pid!,
+    dir,
+    certPath,
+    keyPath,
+    running: () => started.child.exitCode === null && started.child.signalCode === null,
+    output: started.output,
+    stop,
+  };
 }

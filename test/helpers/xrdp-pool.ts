@@ -25,7 +25,9 @@ export function secondPair(server: XrdpServer, commonName: string): { certPath: 
   const keyPath = join(server.dir, "new-key.pem");
   writeOwned(certPath, fresh.certPem, 0o644, server.runAs);
   writeOwned(keyPath, fresh.keyPem, 0o600, server.runAs);
-  const ini = readFileSync(server.iniPath, "utf8").replace(`certificate=${server.certPath}`, `certificate=${certPath}`).replace(`key_file=${server.keyPath}`, `key_file=${keyPath}`);
+  const ini = readFileSync(server.iniPath, "utf8")
+    .replace(`certificate=${server.certPath}`, `certificate=${certPath}`)
+    .replace(`key_file=${server.keyPath}`, `key_file=${keyPath}`);
   return { certPath, keyPath, ini };
 }
 

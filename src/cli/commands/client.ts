@@ -9,7 +9,10 @@ export function registerClient(program: Command): void {
   const client = program
     .command("client")
     .description("The client side of a certificate change: pin a listener's new certificate in this user's RDP clients.")
-    .addHelpText("after", `\nExamples:\n  rdpcert client trust rdp01.example.com --expect-sha256 4db992fc...8f21\n\nExit codes: see 'rdpcert client trust --help'.`);
+    .addHelpText(
+      "after",
+      `\nExamples:\n  rdpcert client trust rdp01.example.com --expect-sha256 4db992fc...8f21\n\nExit codes: see 'rdpcert client trust --help'.`,
+    );
   client
     .command("trust")
     .description(
@@ -42,14 +45,19 @@ Exit codes:
     });
 }
 
-async function clientTrustCommand(target: string | undefined, opts: { expectSha256?: string; fromBundle?: string; port: number; timeout: number; json?: boolean }): Promise<number> {
+async function clientTrustCommand(
+  target: string | undefined,
+  opts: { expectSha256?: string; fromBundle?: string; port: number; timeout: number; json?: boolean },
+): Promise<number> {
   const { normalizeSha256 } = await import("../../core/pin-bundle");
   const { TargetError, parseTarget } = await import("../../core/target");
   const { jsonText, terminalText } = await import("../../core/terminal-safe");
   const app = await import("../../app/client-trust");
-  if (opts.expectSha256 === undefined && opts.fromBundle === undefined) throw new UsageError("client trust needs the expected certificate: --expect-sha256 HEX or --from-bundle FILE");
+  if (opts.expectSha256 === undefined && opts.fromBundle === undefined)
+    throw new UsageError("client trust needs the expected certificate: --expect-sha256 HEX or --from-bundle FILE");
   let expected = opts.expectSha256 === undefined ? null : normalizeSha256(opts.expectSha256);
-  if (opts.expectSha256 !== undefined && expected === null) throw new UsageError("--expect-sha256 is not a SHA-256 (64 hexadecimal digits, colons and spaces allowed)");
+  if (opts.expectSha256 !== undefined && expected === null)
+    throw new UsageError("--expect-sha256 is not a SHA-256 (64 hexadecimal digits, colons and spaces allowed)");
   let listener = target;
   if (opts.fromBundle !== undefined) {
     const bundle = app.readBundleFile(opts.fromBundle);
@@ -68,9 +76,12 @@ async function clientTrustCommand(target: string | undefined, opts: { expectSha2
   }
   const result = await app.trustClient({ target: parsed, expectedSha256: expected!, timeoutMs: opts.timeout, now: new Date() });
   const failed = result.outcome === "trusted" && result.stores.some((s) => s.result === "failed");
-  const exitCode = result.outcome === "trusted" ? (failed ? ExitCode.UNKNOWN : ExitCode.OK) : result.outcome === "mismatch" ? ExitCode.CRITICAL : ExitCode.UNKNOWN;
+  const exitCode =
+    result.outcome === "trusted" ? (failed ? ExitCode.UNKNOWN : ExitCode.OK) : result.outcome === "mismatch" ? ExitCode.CRITICAL : ExitCode.UNKNOWN;
   if (opts.json) {
-    process.stdout.write(`${jsonText({ schema: CLIENT_TRUST_SCHEMA, target: parsed.input, host: parsed.host, port: parsed.port, exitCode, expectedSha256: expected, ...result }, 2)}\n`);
+    process.stdout.write(
+      `${jsonText({ schema: CLIENT_TRUST_SCHEMA, target: parsed.input, host: parsed.host, port: parsed.port, exitCode, expectedSha256: expected, ...result }, 2)}\n`,
+    );
     return exitCode;
   }
   switch (result.outcome) {
@@ -78,10 +89,15 @@ async function clientTrustCommand(target: string | undefined, opts: { expectSha2
       process.stderr.write(terminalText(`rdpcert: client trust: cannot check ${parsed.input}: ${result.reason}; nothing written\n`));
       break;
     case "mismatch":
-      process.stderr.write(terminalText(`rdpcert: client trust: ${parsed.input} presents SHA-256 ${result.presented.sha256}, not the expected ${result.expectedSha256}: nothing written\n`));
+      process.stderr.write(
+        terminalText(
+          `rdpcert: client trust: ${parsed.input} presents SHA-256 ${result.presented.sha256}, not the expected ${result.expectedSha256}: nothing written\n`,
+        ),
+      );
       break;
     case "trusted":
-      for (const s of result.stores) process.stdout.write(terminalText(`${s.result.padEnd(14)} ${s.name.padEnd(24)} ${s.location}${s.detail ? `: ${s.detail}` : ""}\n`));
+      for (const s of result.stores)
+        process.stdout.write(terminalText(`${s.result.padEnd(14)} ${s.name.padEnd(24)} ${s.location}${s.detail ? `: ${s.detail}` : ""}\n`));
       if (failed) process.stderr.write("rdpcert: client trust: a store could not be written (above); the others pin the new certificate\n");
       else process.stdout.write(terminalText(`${parsed.input} presents SHA-256 ${result.presented.sha256}, as expected: pinned\n`));
       break;

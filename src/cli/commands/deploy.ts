@@ -3,7 +3,22 @@ import { isAbsolute } from "node:path";
 import type { DeploySource } from "../../app/deploy";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
+import {
+  backendOption,
+  listenerPortOption,
+  configOption,
+  jsonOption,
+  listenerName,
+  logDirOption,
+  postHookOption,
+  rotationOptions,
+  stateDirOption,
+  timeoutOption,
+  warnDaysOption,
+  withOptions,
+  xrdpIniOption,
+  grdOptions,
+} from "../options";
 
 interface DeployFlags {
   pfx?: string;
@@ -29,7 +44,10 @@ export function registerDeploy(program: Command): void {
   const deploy = program
     .command("deploy")
     .description("Put a CA-issued certificate on the listener: check it, back up, bind or write it, verify with a real handshake, roll back on failure.")
-    .option("--pfx <file>", "a PKCS#12 file with the certificate, its key and chain; the password comes from --pfx-password-file or standard input, never the command line")
+    .option(
+      "--pfx <file>",
+      "a PKCS#12 file with the certificate, its key and chain; the password comes from --pfx-password-file or standard input, never the command line",
+    )
     .option("--pfx-password-file <file>", "the --pfx password (first line)")
     .option("--cert <pem>", "the certificate (PEM; it may carry the chain after it, as certbot's fullchain.pem does)")
     .option("--key <pem>", "the certificate's private key (PEM, unencrypted; keep it root-only)")
@@ -41,7 +59,20 @@ export function registerDeploy(program: Command): void {
     .option("--reason <text>", "recorded in the journal and the backup")
     .option("--dry-run", "check the certificate, print the exact plan and change nothing")
     .option("--yes", "do not ask for confirmation (required without a terminal)");
-  withOptions(deploy, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), ...rotationOptions().filter((o) => !DEPLOY_ROTATION_OPTIONS.has(o.long ?? "")), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(deploy, [
+    configOption(),
+    backendOption(),
+    listenerPortOption(),
+    xrdpIniOption(),
+    ...grdOptions(),
+    stateDirOption(),
+    logDirOption(),
+    ...rotationOptions().filter((o) => !DEPLOY_ROTATION_OPTIONS.has(o.long ?? "")),
+    postHookOption(),
+    timeoutOption(),
+    warnDaysOption(),
+    jsonOption(),
+  ])
     .addHelpText(
       "after",
       `
@@ -79,8 +110,18 @@ Exit codes:
 type SourceFlags = Exclude<DeploySource, { kind: "pfx" }> | { readonly kind: "pfx"; readonly path: string };
 
 function sourceOf(opts: DeployFlags): SourceFlags {
-  const given = [opts.pfx !== undefined && "--pfx", (opts.cert !== undefined || opts.key !== undefined) && "--cert/--key", opts.thumbprint !== undefined && "--thumbprint", opts.fromCertbot === true && "--from-certbot"].filter(Boolean);
-  if (given.length !== 1) throw new UsageError(given.length === 0 ? "give the certificate: --pfx FILE, --cert PEM --key PEM, --thumbprint HASH, or --from-certbot" : `give the certificate one way only, not ${given.join(" and ")}`);
+  const given = [
+    opts.pfx !== undefined && "--pfx",
+    (opts.cert !== undefined || opts.key !== undefined) && "--cert/--key",
+    opts.thumbprint !== undefined && "--thumbprint",
+    opts.fromCertbot === true && "--from-certbot",
+  ].filter(Boolean);
+  if (given.length !== 1)
+    throw new UsageError(
+      given.length === 0
+        ? "give the certificate: --pfx FILE, --cert PEM --key PEM, --thumbprint HASH, or --from-certbot"
+        : `give the certificate one way only, not ${given.join(" and ")}`,
+    );
   if (opts.chain !== undefined && opts.cert === undefined) throw new UsageError("--chain goes with --cert and --key");
   if (opts.pfxPasswordFile !== undefined && opts.pfx === undefined) throw new UsageError("--pfx-password-file goes with --pfx");
   if (opts.pfx !== undefined) return { kind: "pfx", path: opts.pfx };
@@ -118,7 +159,11 @@ async function pfxPassword(file: string | undefined): Promise<string> {
     if (size > 65_536) throw new UsageError("the PFX password on standard input is longer than 64 KiB");
     chunks.push(chunk);
   }
-  return firstLine(Buffer.concat(chunks).toString("utf8").replace(/^\uFEFF/, ""));
+  return firstLine(
+    Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/^\uFEFF/, ""),
+  );
 }
 
 function promptHidden(prompt: string): Promise<string> {
@@ -163,7 +208,12 @@ async function runDeployCommand(opts: DeployFlags, command: Command): Promise<nu
   return withCommandLog(config, { dryRun, json }, (log) => deployWith(config, opts, source, log));
 }
 
-async function deployWith(config: Awaited<ReturnType<typeof import("../config-flags").configFor>>, opts: DeployFlags, source: DeploySource, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<number> {
+async function deployWith(
+  config: Awaited<ReturnType<typeof import("../config-flags").configFor>>,
+  opts: DeployFlags,
+  source: DeploySource,
+  log: ((level: "info" | "warn" | "error", message: string) => void) | undefined,
+): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   const app = await import("../../app/deploy");
@@ -180,7 +230,11 @@ async function deployWith(config: Awaited<ReturnType<typeof import("../config-fl
   if (!prepared.ok || untrustedHook) {
     const reason = prepared.ok ? untrustedHook! : prepared.reason;
     const fix = prepared.ok ? hooks.POST_CHANGE_TRUST_FIX : prepared.fix;
-    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.deploy/v1", outcome: "refused", exitCode: ExitCode.UNKNOWN, reason, fix })}\n` : terminalText(`refused  ${reason}\n${fix ? `  fix: ${fix}\n` : ""}`));
+    process.stdout.write(
+      json
+        ? `${jsonText({ schema: "rdpcert.deploy/v1", outcome: "refused", exitCode: ExitCode.UNKNOWN, reason, fix })}\n`
+        : terminalText(`refused  ${reason}\n${fix ? `  fix: ${fix}\n` : ""}`),
+    );
     return ExitCode.UNKNOWN;
   }
   const removeOld = opts.removeOld === true;

@@ -10,10 +10,15 @@ export const DOCTOR_SCHEMA = "rdpcert.doctor/v1";
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description('Diagnose "error code 0x904, extended error 0x7": resolution, reachability, negotiation, TLS and certificate, link quality, and on the host the configuration; then the most likely cause and its fix.')
+    .description(
+      'Diagnose "error code 0x904, extended error 0x7": resolution, reachability, negotiation, TLS and certificate, link quality, and on the host the configuration; then the most likely cause and its fix.',
+    )
     .argument("[target]", "host, host:port or [IPv6]:port; default: this host's listener")
     .addOption(new Option("--samples <n>", "handshakes for the link-quality check").default(10).argParser(integerIn(1, 1000, "--samples")))
-    .option("--client [host]", "the client side: what this user's RDP clients pin for HOST[:PORT] against what it presents (FreeRDP 2 and 3; on Windows also Default.rdp, the bitmap cache and mstsc's stored certificate)")
+    .option(
+      "--client [host]",
+      "the client side: what this user's RDP clients pin for HOST[:PORT] against what it presents (FreeRDP 2 and 3; on Windows also Default.rdp, the bitmap cache and mstsc's stored certificate)",
+    )
     .option("--fix", "with --client: back each item up, then remove it")
     .addOption(portOption())
     .addOption(configOption())
@@ -43,26 +48,38 @@ With --client HOST: 2 also when a client store (FreeRDP 2 and 3; on Windows
 mstsc's CertHash) pins another certificate than the listener presents (named in
 the output); on Linux 3 when the listener could not be probed.`,
     )
-    .action(async (target: string | undefined, opts: { samples: number; port: number; timeout: number; json?: boolean; client?: string | boolean; fix?: boolean }, command: Command) => {
-      if (opts.fix && opts.client === undefined) throw new UsageError("--fix goes with --client (it cleans the Windows client's cached state)");
-      if (opts.client !== undefined) {
-        process.exitCode = await clientDoctorCommand({ host: typeof opts.client === "string" ? opts.client : (target ?? null), port: opts.port, timeoutMs: opts.timeout, fix: opts.fix === true, json: opts.json === true });
-        return;
-      }
-      const { TargetError, parseTarget } = await import("../../core/target");
-      let parsed = null;
-      try {
-        parsed = target === undefined ? null : parseTarget(target, opts.port);
-      } catch (error) {
-        if (error instanceof TargetError) throw new UsageError(error.message);
-        throw error;
-      }
-      const { configFor } = await import("../config-flags");
-      // doctor's --port is the default port of TARGET, not the config's probe-port override.
-      const config = await configFor(command, { exclude: ["port"] });
-      const { gatherDoctorFacts } = await import("../../app/doctor");
-      process.exitCode = await doctorCommand(await gatherDoctorFacts(config, { target: parsed, samples: opts.samples }), { json: opts.json === true });
-    });
+    .action(
+      async (
+        target: string | undefined,
+        opts: { samples: number; port: number; timeout: number; json?: boolean; client?: string | boolean; fix?: boolean },
+        command: Command,
+      ) => {
+        if (opts.fix && opts.client === undefined) throw new UsageError("--fix goes with --client (it cleans the Windows client's cached state)");
+        if (opts.client !== undefined) {
+          process.exitCode = await clientDoctorCommand({
+            host: typeof opts.client === "string" ? opts.client : (target ?? null),
+            port: opts.port,
+            timeoutMs: opts.timeout,
+            fix: opts.fix === true,
+            json: opts.json === true,
+          });
+          return;
+        }
+        const { TargetError, parseTarget } = await import("../../core/target");
+        let parsed = null;
+        try {
+          parsed = target === undefined ? null : parseTarget(target, opts.port);
+        } catch (error) {
+          if (error instanceof TargetError) throw new UsageError(error.message);
+          throw error;
+        }
+        const { configFor } = await import("../config-flags");
+        // doctor's --port is the default port of TARGET, not the config's probe-port override.
+        const config = await configFor(command, { exclude: ["port"] });
+        const { gatherDoctorFacts } = await import("../../app/doctor");
+        process.exitCode = await doctorCommand(await gatherDoctorFacts(config, { target: parsed, samples: opts.samples }), { json: opts.json === true });
+      },
+    );
 }
 
 const mark = { pass: "[ ok ]", fail: "[FAIL]", warn: "[warn]", skip: "[skip]" } as const;
@@ -142,7 +159,8 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
   }
   const { items, actions, fixError } = result.state;
   // mstsc's pin against what the listener presents now (before --fix removed it).
-  const pins = options.host && !options.fix ? await mstscPinCheck(options.host, options, items.find((i) => i.kind === "stored-certificate")?.certHash ?? null) : null;
+  const pins =
+    options.host && !options.fix ? await mstscPinCheck(options.host, options, items.find((i) => i.kind === "stored-certificate")?.certHash ?? null) : null;
   const pinDiffers = pins?.ok === true && pins.stores.some((p) => p.verdict === "differs");
   const exitCode = pinDiffers ? 2 : result.exitCode;
   if (options.json) {
@@ -150,9 +168,17 @@ export async function clientDoctorCommand(options: ClientDoctorOptions): Promise
   } else {
     for (const item of items) process.stdout.write(terminalText(`[found] ${item.kind.padEnd(19)} ${item.location}\n        ${item.detail}\n`));
     for (const action of actions) process.stdout.write(`[fixed] removed ${action.item}; backup in ${action.backup}\n`);
-    if (fixError) process.stdout.write(terminalText(`[stopped] ${fixError}\n        ${actions.length ? "the items above were already removed (and backed up); " : "nothing was removed; "}close mstsc and run the fix again\n`));
+    if (fixError)
+      process.stdout.write(
+        terminalText(
+          `[stopped] ${fixError}\n        ${actions.length ? "the items above were already removed (and backed up); " : "nothing was removed; "}close mstsc and run the fix again\n`,
+        ),
+      );
     if (items.length === 0) process.stdout.write("No cached client state found: the client side is clean.\n");
-    else if (!options.fix) process.stdout.write(`\nThis is how a used client looks. If only this client fails, stale client state is the likely cause.\n  fix: rdpcert doctor --client${options.host ? ` ${options.host}` : ""} --fix   (each item is backed up first)\n`);
+    else if (!options.fix)
+      process.stdout.write(
+        `\nThis is how a used client looks. If only this client fails, stale client state is the likely cause.\n  fix: rdpcert doctor --client${options.host ? ` ${options.host}` : ""} --fix   (each item is backed up first)\n`,
+      );
     if (pins) process.stdout.write(terminalText(`\n${pinLines(pins, options.host!)}`));
   }
   return exitCode === 2 ? ExitCode.CRITICAL : ExitCode.OK;
@@ -172,13 +198,19 @@ async function mstscPinCheck(host: string, options: ClientDoctorOptions, certHas
 }
 
 const PIN_MARKS = { matches: "[ ok ]", differs: "[FAIL]", "no-pin": "[none]", "not-checked": "[skip]" } as const;
-const PIN_WORDS = { matches: "pins the certificate presented now", differs: "pins ANOTHER certificate", "no-pin": "no pin for this listener", "not-checked": "not checked" } as const;
+const PIN_WORDS = {
+  matches: "pins the certificate presented now",
+  differs: "pins ANOTHER certificate",
+  "no-pin": "no pin for this listener",
+  "not-checked": "not checked",
+} as const;
 
 /** The pin comparison's lines, the same on every platform. */
 function pinLines(result: Awaited<ReturnType<typeof import("../../app/client-trust").compareClientPins>>, input: string): string {
   if (!result.ok) return `[skip] client pins not checked: ${result.reason}\n`;
   let out = `${input} presents SHA-256 ${result.presented.sha256}\n\n`;
-  for (const s of result.stores) out += `${PIN_MARKS[s.verdict]} ${s.name.padEnd(24)} ${PIN_WORDS[s.verdict]}${s.pinned && s.verdict === "differs" ? ` (${s.pinned})` : ""}${s.detail ? `: ${s.detail}` : ""}\n         ${s.location}\n`;
+  for (const s of result.stores)
+    out += `${PIN_MARKS[s.verdict]} ${s.name.padEnd(24)} ${PIN_WORDS[s.verdict]}${s.pinned && s.verdict === "differs" ? ` (${s.pinned})` : ""}${s.detail ? `: ${s.detail}` : ""}\n         ${s.location}\n`;
   const disagree = result.stores.filter((s) => s.verdict === "differs");
   if (disagree.length > 0) {
     out += `\n${disagree.map((s) => s.name).join(" and ")} ${disagree.length > 1 ? "disagree" : "disagrees"} with the listener: a strict client (FreeRDP /cert-deny) refuses it ("Host key verification failed"), mstsc asks again.\n`;
@@ -202,14 +234,17 @@ async function clientPinsCommand(options: ClientDoctorOptions): Promise<number> 
   const { compareClientPins } = await import("../../app/client-trust");
   const result = await compareClientPins({ target, timeoutMs: options.timeoutMs ?? 5000 });
   if (!result.ok) {
-    if (options.json) process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client-pins/v1", target: target.input, exitCode: 3, error: result.reason })}\n`);
+    if (options.json)
+      process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client-pins/v1", target: target.input, exitCode: 3, error: result.reason })}\n`);
     else process.stderr.write(terminalText(`rdpcert: doctor --client could not run: ${result.reason}\n`));
     return ExitCode.UNKNOWN;
   }
   const disagree = result.stores.filter((s) => s.verdict === "differs");
   const exitCode = disagree.length > 0 ? ExitCode.CRITICAL : ExitCode.OK;
   if (options.json) {
-    process.stdout.write(`${jsonText({ schema: "rdpcert.doctor-client-pins/v1", target: target.input, exitCode, presented: result.presented, stores: result.stores }, 2)}\n`);
+    process.stdout.write(
+      `${jsonText({ schema: "rdpcert.doctor-client-pins/v1", target: target.input, exitCode, presented: result.presented, stores: result.stores }, 2)}\n`,
+    );
     return exitCode;
   }
   const out = `rdpcert doctor --client: ${pinLines(result, target.input)}`;

@@ -12,14 +12,37 @@ export const DEFAULT_EXPORTER_PORT = 9733;
 export function registerExporter(program: Command): Command {
   return program
     .command("exporter")
-    .description("Serve Prometheus metrics: probe one RDP listener per scrape (/probe?target=HOST:PORT), this host's status (/probe?module=local), and the exporter's own metrics (/metrics).")
-    .addOption(new Option("--listen <addr:port>", "where to listen; a non-loopback address exposes the exporter to the network").default(`127.0.0.1:${DEFAULT_EXPORTER_PORT}`))
+    .description(
+      "Serve Prometheus metrics: probe one RDP listener per scrape (/probe?target=HOST:PORT), this host's status (/probe?module=local), and the exporter's own metrics (/metrics).",
+    )
+    .addOption(
+      new Option("--listen <addr:port>", "where to listen; a non-loopback address exposes the exporter to the network").default(
+        `127.0.0.1:${DEFAULT_EXPORTER_PORT}`,
+      ),
+    )
     .addOption(new Option("--config <path>", "rdpcert's configuration file (JSON): backend, xrdpIni, warnDays for module=local").default(DEFAULT_CONFIG_PATH))
-    .addOption(new Option("--allow-target <host|cidr>", "a host name, address or network (10.0.0.0/8, fd00::/8) the exporter may probe; repeat for more. Default: loopback only").argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]))
-    .addOption(timeoutOption().default(5000).argParser(integerIn(1, 600_000, "--timeout")))
+    .addOption(
+      new Option(
+        "--allow-target <host|cidr>",
+        "a host name, address or network (10.0.0.0/8, fd00::/8) the exporter may probe; repeat for more. Default: loopback only",
+      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
+    .addOption(
+      timeoutOption()
+        .default(5000)
+        .argParser(integerIn(1, 600_000, "--timeout")),
+    )
     .addOption(warnDaysOption())
-    .addOption(new Option("--max-concurrent <n>", "probes in flight at once; 4 times as many may wait, more get 429").default(128).argParser(integerIn(1, 4096, "--max-concurrent")))
-    .addOption(new Option("--max-rate <n>", "probe requests per second (burst of one second's worth); more get 429").default(200).argParser(integerIn(1, 100_000, "--max-rate")))
+    .addOption(
+      new Option("--max-concurrent <n>", "probes in flight at once; 4 times as many may wait, more get 429")
+        .default(128)
+        .argParser(integerIn(1, 4096, "--max-concurrent")),
+    )
+    .addOption(
+      new Option("--max-rate <n>", "probe requests per second (burst of one second's worth); more get 429")
+        .default(200)
+        .argParser(integerIn(1, 100_000, "--max-rate")),
+    )
     .addHelpText(
       "after",
       `
@@ -59,41 +82,56 @@ Exit codes:
   0  stopped by SIGTERM or SIGINT
   3  bad usage (a bad --listen or --allow-target), bad configuration, or the address is taken`,
     )
-    .action(async (opts: { listen: string; config: string; allowTarget?: string[]; timeout: number; warnDays: number; maxConcurrent: number; maxRate: number }, command: Command) => {
-      (await import("../../app/long-running")).keepYoungGenerationSmall();
-      const { parseTarget, TargetError } = await import("../../core/target");
-      const { parseAllowList, AllowListError, DEFAULT_ALLOWED } = await import("../../metrics/allow-list");
-      let listen;
-      try {
-        // Port 0 asks the system for a free port (printed on start); parseTarget wants 1-65535.
-        const zero = /:0$/.test(opts.listen);
-        listen = parseTarget(zero ? opts.listen.replace(/:0$/, "") : opts.listen, DEFAULT_EXPORTER_PORT);
-        if (zero) listen = { ...listen, port: 0 };
-      } catch (error) {
-        if (error instanceof TargetError) throw new UsageError(`--listen: ${error.reason}`);
-        throw error;
-      }
-      let allow;
-      try {
-        allow = parseAllowList(opts.allowTarget ?? [...DEFAULT_ALLOWED]);
-      } catch (error) {
-        if (error instanceof AllowListError) throw new UsageError(error.message);
-        throw error;
-      }
-      const { configFor } = await import("../config-flags");
-      // The exporter's --port/--timeout mean its own listener and probe deadline, not the config's fields.
-      const config = await configFor(command, { exclude: ["port", "timeout", "warnDays"] });
-      const warnDays = command.getOptionValueSource("warnDays") === "cli" ? opts.warnDays : config.warnDays;
-      const { runExporter, ListenError } = await import("../../app/exporter");
-      try {
-        const reload = async (): Promise<{ config: typeof config; warnDays: number }> => {
-          const next = await configFor(command, { exclude: ["port", "timeout", "warnDays"] });
-          return { config: next, warnDays: command.getOptionValueSource("warnDays") === "cli" ? opts.warnDays : next.warnDays };
-        };
-        process.exitCode = await runExporter({ host: listen.host, port: listen.port, allow, timeoutMs: opts.timeout, warnDays, maxConcurrent: opts.maxConcurrent, ratePerSecond: opts.maxRate, config, reload });
-      } catch (error) {
-        if (error instanceof ListenError) throw new UsageError(error.message);
-        throw error;
-      }
-    });
+    .action(
+      async (
+        opts: { listen: string; config: string; allowTarget?: string[]; timeout: number; warnDays: number; maxConcurrent: number; maxRate: number },
+        command: Command,
+      ) => {
+        (await import("../../app/long-running")).keepYoungGenerationSmall();
+        const { parseTarget, TargetError } = await import("../../core/target");
+        const { parseAllowList, AllowListError, DEFAULT_ALLOWED } = await import("../../metrics/allow-list");
+        let listen;
+        try {
+          // Port 0 asks the system for a free port (printed on start); parseTarget wants 1-65535.
+          const zero = /:0$/.test(opts.listen);
+          listen = parseTarget(zero ? opts.listen.replace(/:0$/, "") : opts.listen, DEFAULT_EXPORTER_PORT);
+          if (zero) listen = { ...listen, port: 0 };
+        } catch (error) {
+          if (error instanceof TargetError) throw new UsageError(`--listen: ${error.reason}`);
+          throw error;
+        }
+        let allow;
+        try {
+          allow = parseAllowList(opts.allowTarget ?? [...DEFAULT_ALLOWED]);
+        } catch (error) {
+          if (error instanceof AllowListError) throw new UsageError(error.message);
+          throw error;
+        }
+        const { configFor } = await import("../config-flags");
+        // The exporter's --port/--timeout mean its own listener and probe deadline, not the config's fields.
+        const config = await configFor(command, { exclude: ["port", "timeout", "warnDays"] });
+        const warnDays = command.getOptionValueSource("warnDays") === "cli" ? opts.warnDays : config.warnDays;
+        const { runExporter, ListenError } = await import("../../app/exporter");
+        try {
+          const reload = async (): Promise<{ config: typeof config; warnDays: number }> => {
+            const next = await configFor(command, { exclude: ["port", "timeout", "warnDays"] });
+            return { config: next, warnDays: command.getOptionValueSource("warnDays") === "cli" ? opts.warnDays : next.warnDays };
+          };
+          process.exitCode = await runExporter({
+            host: listen.host,
+            port: listen.port,
+            allow,
+            timeoutMs: opts.timeout,
+            warnDays,
+            maxConcurrent: opts.maxConcurrent,
+            ratePerSecond: opts.maxRate,
+            config,
+            reload,
+          });
+        } catch (error) {
+          if (error instanceof ListenError) throw new UsageError(error.message);
+          throw error;
+        }
+      },
+    );
 }

@@ -41,7 +41,9 @@ Exit codes:
       }
       const found = words.length === 1 ? helpTopic(words[0]!) : { ok: false as const, topics: helpTopics() };
       if (!found.ok) {
-        throw new UsageError(`no command or reference page by that name: try 'rdpcert --help'${found.topics.length > 0 ? `, or one of ${found.topics.join(", ")}` : " (the reference pages are not installed)"}`);
+        throw new UsageError(
+          `no command or reference page by that name: try 'rdpcert --help'${found.topics.length > 0 ? `, or one of ${found.topics.join(", ")}` : " (the reference pages are not installed)"}`,
+        );
       }
       process.stdout.write(terminalText(found.text));
     });

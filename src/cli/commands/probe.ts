@@ -16,7 +16,11 @@ export function registerProbe(program: Command): void {
     .addOption(timeoutOption())
     .addOption(new Option("--concurrency <n>", "how many listeners to probe at once").default(32).argParser(integerIn(1, 1024, "--concurrency")))
     .addOption(warnDaysOption())
-    .addOption(new Option("--critical-days <days>", "CRITICAL when a certificate expires within this many days (0: only once expired)").default(0).argParser(integerIn(0, 3650, "--critical-days")))
+    .addOption(
+      new Option("--critical-days <days>", "CRITICAL when a certificate expires within this many days (0: only once expired)")
+        .default(0)
+        .argParser(integerIn(0, 3650, "--critical-days")),
+    )
     .option("--problems-only", "text: list only the targets that are not OK (the first line still counts them all)")
     .addOption(jsonOption())
     .addHelpText(
@@ -36,60 +40,84 @@ Examples:
   getent hosts | awk '{print $1}' | rdpcert probe --targets -
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (inputs: string[], opts: { targets?: string; port: number; timeout: number; concurrency: number; warnDays: number; criticalDays: number; problemsOnly?: boolean; json?: boolean }) => {
-      const { collectTargets, probeListeners } = await import("../../app/probe");
-      const { exitCodeFor } = await import("../exit-codes");
-      const { terminalText } = await import("../../core/terminal-safe");
-      const { countsText, monitoringLine, resultBlock, renderProbeText } = await import("../render/probe-text");
-      const targets = await collectTargets(inputs, opts.targets, opts.port);
-      if (!targets.ok) throw new UsageError(targets.reason);
-      const total = targets.lines.length;
-      // On a terminal: results in input order as they complete, progress on stderr.
-      const streaming = !opts.json && process.stdout.isTTY === true;
-      const progress = process.stderr.isTTY === true && total > 1;
-      const ready = new Map<number, string>();
-      const seen: { health: Health }[] = [];
-      let next = 0;
-      let drawnAt = 0;
-      let drawn = false;
-      const clear = (): void => {
-        if (drawn) process.stderr.write("\r\x1b[K");
-        drawn = false;
-      };
-      const onResult = (index: number, result: ProbeResult, verdict: ProbeVerdict): void => {
-        seen.push(verdict);
-        if (streaming) {
-          ready.set(index, opts.problemsOnly && verdict.health === "ok" ? "" : `${terminalText(resultBlock(result, verdict.health, verdict.reason, new Date()))}\n`);
-          let out = "";
-          while (ready.has(next)) {
-            out += ready.get(next);
-            ready.delete(next++);
+    .action(
+      async (
+        inputs: string[],
+        opts: {
+          targets?: string;
+          port: number;
+          timeout: number;
+          concurrency: number;
+          warnDays: number;
+          criticalDays: number;
+          problemsOnly?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const { collectTargets, probeListeners } = await import("../../app/probe");
+        const { exitCodeFor } = await import("../exit-codes");
+        const { terminalText } = await import("../../core/terminal-safe");
+        const { countsText, monitoringLine, resultBlock, renderProbeText } = await import("../render/probe-text");
+        const targets = await collectTargets(inputs, opts.targets, opts.port);
+        if (!targets.ok) throw new UsageError(targets.reason);
+        const total = targets.lines.length;
+        // On a terminal: results in input order as they complete, progress on stderr.
+        const streaming = !opts.json && process.stdout.isTTY === true;
+        const progress = process.stderr.isTTY === true && total > 1;
+        const ready = new Map<number, string>();
+        const seen: { health: Health }[] = [];
+        let next = 0;
+        let drawnAt = 0;
+        let drawn = false;
+        const clear = (): void => {
+          if (drawn) process.stderr.write("\r\x1b[K");
+          drawn = false;
+        };
+        const onResult = (index: number, result: ProbeResult, verdict: ProbeVerdict): void => {
+          seen.push(verdict);
+          if (streaming) {
+            ready.set(
+              index,
+              opts.problemsOnly && verdict.health === "ok" ? "" : `${terminalText(resultBlock(result, verdict.health, verdict.reason, new Date()))}\n`,
+            );
+            let out = "";
+            while (ready.has(next)) {
+              out += ready.get(next);
+              ready.delete(next++);
+            }
+            if (out) {
+              clear();
+              process.stdout.write(out);
+            }
           }
-          if (out) {
-            clear();
-            process.stdout.write(out);
+          if (progress && (seen.length === total || Date.now() - drawnAt >= 100 || !drawn)) {
+            process.stderr.write(`\r\x1b[Kprobed ${seen.length}/${total}: ${countsText(seen)}`);
+            drawn = true;
+            drawnAt = Date.now();
           }
+        };
+        const report = await probeListeners(targets.lines, {
+          timeoutMs: opts.timeout,
+          concurrency: opts.concurrency,
+          warnDays: opts.warnDays,
+          criticalDays: opts.criticalDays,
+          defaultPort: opts.port,
+          onResult,
+        });
+        clear();
+        for (const note of report.notes) process.stderr.write(`rdpcert: note: ${note}\n`);
+        const exitCode = exitCodeFor(report.health);
+        if (opts.json) {
+          const { writeProbeReportJson } = await import("../render/probe-json");
+          await writeProbeReportJson({ ...report, exitCode }, writeStdout);
+        } else if (streaming) {
+          process.stdout.write(terminalText(monitoringLine({ ...report, exitCode }).split(" | ")[0]!) + "\n");
+        } else {
+          process.stdout.write(terminalText(renderProbeText({ ...report, exitCode }, { problemsOnly: opts.problemsOnly === true })));
         }
-        if (progress && (seen.length === total || Date.now() - drawnAt >= 100 || !drawn)) {
-          process.stderr.write(`\r\x1b[Kprobed ${seen.length}/${total}: ${countsText(seen)}`);
-          drawn = true;
-          drawnAt = Date.now();
-        }
-      };
-      const report = await probeListeners(targets.lines, { timeoutMs: opts.timeout, concurrency: opts.concurrency, warnDays: opts.warnDays, criticalDays: opts.criticalDays, defaultPort: opts.port, onResult });
-      clear();
-      for (const note of report.notes) process.stderr.write(`rdpcert: note: ${note}\n`);
-      const exitCode = exitCodeFor(report.health);
-      if (opts.json) {
-        const { writeProbeReportJson } = await import("../render/probe-json");
-        await writeProbeReportJson({ ...report, exitCode }, writeStdout);
-      } else if (streaming) {
-        process.stdout.write(terminalText(monitoringLine({ ...report, exitCode }).split(" | ")[0]!) + "\n");
-      } else {
-        process.stdout.write(terminalText(renderProbeText({ ...report, exitCode }, { problemsOnly: opts.problemsOnly === true })));
-      }
-      process.exitCode = exitCode;
-    });
+        process.exitCode = exitCode;
+      },
+    );
 }
 
 /** Resolves once stdout took `text` (at once unless its buffer is full), or cannot take more. */

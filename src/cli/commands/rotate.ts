@@ -3,8 +3,23 @@ import { isIP } from "node:net";
 import type { RequestedNames } from "../../app/rotate";
 import { confirmPlan } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
-import { backendOption, listenerPortOption, collect, configOption, jsonOption, listenerName, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
-
+import {
+  backendOption,
+  listenerPortOption,
+  collect,
+  configOption,
+  jsonOption,
+  listenerName,
+  logDirOption,
+  postHookOption,
+  rotationOptions,
+  stateDirOption,
+  timeoutOption,
+  warnDaysOption,
+  withOptions,
+  xrdpIniOption,
+  grdOptions,
+} from "../options";
 
 /** Checks --name and --ip before any work: one line naming the bad value. */
 export function requestedNames(names: readonly string[], ips: readonly string[]): RequestedNames {
@@ -40,13 +55,31 @@ export function registerRotate(program: Command): void {
     .option("--yes", "do not ask for confirmation (required without a terminal)")
     .option("--force", "rotate even when healthy, and even a CA-issued certificate (replaced by a self-signed one)")
     .option("--reason <text>", "recorded in the journal and the backup")
-    .option("--name <dns>", "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names", collect, [])
+    .option(
+      "--name <dns>",
+      "xrdp: a DNS name for the new certificate (repeat for more; the first is the CN). Default: the old certificate's names",
+      collect,
+      [],
+    )
     .option("--ip <address>", "xrdp: an IP address for the new certificate's subjectAltName (repeat for more)", collect, [])
     .option("--stage", "xrdp: make the next pair and its pin bundle in the state dir without serving it (give clients its pin, then --activate)")
     .option("--activate", "switch to exactly the staged pair, verified on the wire; a staged pair is activated once")
     .option("--in-session", "Windows: rotate from inside an RDP session instead of handing the rotation to a SYSTEM task")
     .option("--listener <name>", "Windows: the listener to rotate (a WinStations key such as RDP-Tcp-Admin; default RDP-Tcp)", listenerName);
-  withOptions(rotate, [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()])
+  withOptions(rotate, [
+    configOption(),
+    backendOption(),
+    listenerPortOption(),
+    xrdpIniOption(),
+    ...grdOptions(),
+    stateDirOption(),
+    logDirOption(),
+    ...rotationOptions(),
+    postHookOption(),
+    timeoutOption(),
+    warnDaysOption(),
+    jsonOption(),
+  ])
     .addHelpText(
       "after",
       `
@@ -95,7 +128,12 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   return withCommandLog(config, { dryRun, json }, (log) => rotateWith(config, opts, names, log));
 }
 
-async function rotateWith(config: Awaited<ReturnType<typeof import("../config-flags").configFor>>, opts: RotateFlags, names: RequestedNames, log: ((level: "info" | "warn" | "error", message: string) => void) | undefined): Promise<number> {
+async function rotateWith(
+  config: Awaited<ReturnType<typeof import("../config-flags").configFor>>,
+  opts: RotateFlags,
+  names: RequestedNames,
+  log: ((level: "info" | "warn" | "error", message: string) => void) | undefined,
+): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   const app = await import("../../app/rotate");
@@ -114,7 +152,11 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
   if (!session.ok || untrustedHook) {
     const reason = session.ok ? untrustedHook! : session.reason;
     const fix = session.ok ? hooks.POST_CHANGE_TRUST_FIX : session.fix;
-    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason, fix })}\n` : terminalText(`refused  ${reason}\n  fix: ${fix}\n`));
+    process.stdout.write(
+      json
+        ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "refused", exitCode: 3, reason, fix })}\n`
+        : terminalText(`refused  ${reason}\n  fix: ${fix}\n`),
+    );
     return ExitCode.UNKNOWN;
   }
   const write = async (result: Awaited<ReturnType<typeof app.runRotation>>, extra: object = {}): Promise<number> => {
@@ -144,7 +186,11 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
         return ExitCode.OK;
       }
     }
-    const handed = await app.handOffRotation(config, { force: opts.force === true, reason: opts.reason ?? null, ...(opts.listener ? { listener: opts.listener } : {}) });
+    const handed = await app.handOffRotation(config, {
+      force: opts.force === true,
+      reason: opts.reason ?? null,
+      ...(opts.listener ? { listener: opts.listener } : {}),
+    });
     if (!handed.ok) {
       process.stderr.write(terminalText(`rdpcert: ${handOff}; handing the rotation to a SYSTEM task failed: ${handed.reason}\n`));
       return ExitCode.UNKNOWN;
@@ -154,7 +200,9 @@ async function rotateWith(config: Awaited<ReturnType<typeof import("../config-fl
       `  The rotation now runs as the SYSTEM task ${handed.task}; this session may disconnect for a moment.\n` +
       `  Check the result: rdpcert status   (or Get-ScheduledTaskInfo -TaskName ${handed.task}, and the log in the log dir)\n` +
       `  To rotate from this session anyway: rdpcert rotate --in-session --yes\n`;
-    process.stdout.write(json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: handOff, task: handed.task })}\n` : terminalText(text));
+    process.stdout.write(
+      json ? `${jsonText({ schema: "rdpcert.rotate/v1", outcome: "handed-off", exitCode: 0, reason: handOff, task: handed.task })}\n` : terminalText(text),
+    );
     return ExitCode.OK;
   }
   if (!dryRun && !opts.yes) {

@@ -1,15 +1,48 @@
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, deploySourceOption, textfileDirOption, jsonOption, logDirOption, postHookOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption, grdOptions } from "../options";
+import {
+  backendOption,
+  listenerPortOption,
+  configOption,
+  deploySourceOption,
+  textfileDirOption,
+  jsonOption,
+  logDirOption,
+  postHookOption,
+  rotationOptions,
+  stateDirOption,
+  timeoutOption,
+  warnDaysOption,
+  withOptions,
+  xrdpIniOption,
+  grdOptions,
+} from "../options";
 
 /** `rdpcert run`: one pass of the policy, what the scheduler runs. */
 export function registerRun(program: Command): void {
   withOptions(
     program
       .command("run")
-      .description("One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when a new one fixes what is wrong, run the renewal hook for a CA-issued one, back off after failures.")
+      .description(
+        "One pass of the policy, what the scheduler runs: finish an interrupted rotation, inspect, rotate or repair a self-signed certificate when a new one fixes what is wrong, run the renewal hook for a CA-issued one, back off after failures.",
+      )
       .option("--dry-run", "say what would be done and change nothing (the same decision and exit code as the real run)"),
-    [configOption(), backendOption(), listenerPortOption(), xrdpIniOption(), ...grdOptions(), stateDirOption(), logDirOption(), textfileDirOption(), deploySourceOption(), ...rotationOptions(), postHookOption(), timeoutOption(), warnDaysOption(), jsonOption()],
+    [
+      configOption(),
+      backendOption(),
+      listenerPortOption(),
+      xrdpIniOption(),
+      ...grdOptions(),
+      stateDirOption(),
+      logDirOption(),
+      textfileDirOption(),
+      deploySourceOption(),
+      ...rotationOptions(),
+      postHookOption(),
+      timeoutOption(),
+      warnDaysOption(),
+      jsonOption(),
+    ],
   )
     .addHelpText(
       "after",
@@ -48,17 +81,30 @@ Exit codes:
       const changeWarnings = afterChangeWarnings(afterChange ?? null);
       const warnings = [...passWarnings, ...changeWarnings];
       if (!result) {
-        process.stdout.write(opts.json ? `${jsonText({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error, warnings })}\n` : terminalText(`cannot run: ${error}\n`));
+        process.stdout.write(
+          opts.json
+            ? `${jsonText({ schema: RUN_SCHEMA, runId, outcome: "cannot-run", exitCode: 3, reason: error, warnings })}\n`
+            : terminalText(`cannot run: ${error}\n`),
+        );
         process.exitCode = ExitCode.UNKNOWN;
         return;
       }
-      if (opts.json) process.stdout.write(`${jsonText({ ...runJson(result, runId, dryRun, new Date(), warnings), postChange: postChangeJson(afterChange?.hook ?? null) }, 2)}\n`);
+      if (opts.json)
+        process.stdout.write(
+          `${jsonText({ ...runJson(result, runId, dryRun, new Date(), warnings), postChange: postChangeJson(afterChange?.hook ?? null) }, 2)}\n`,
+        );
       else {
         process.stdout.write(terminalText(`${result.outcome}  ${result.status}  ${result.reason}\n`));
         for (const warning of changeWarnings) process.stdout.write(terminalText(`warning: ${warning}\n`));
-        if (result.recovered) process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
+        if (result.recovered)
+          process.stdout.write(terminalText(`  recovered an interrupted rotation: ${result.recovered.outcome}: ${result.recovered.reason}\n`));
         const pins = result.rotation?.pins;
-        if (pins) process.stdout.write(terminalText(pins.written ? `  new SHA-256 ${pins.bundle.sha256.hex}; pins for clients in ${pins.path}\n` : `  pins for clients not written: ${pins.reason}\n`));
+        if (pins)
+          process.stdout.write(
+            terminalText(
+              pins.written ? `  new SHA-256 ${pins.bundle.sha256.hex}; pins for clients in ${pins.path}\n` : `  pins for clients not written: ${pins.reason}\n`,
+            ),
+          );
       }
       process.exitCode = result.exitCode;
     });

@@ -1,16 +1,42 @@
 import { type Command, Option } from "commander";
 import { UsageError } from "../exit-codes";
-import { backendOption, configOption, deploySourceOption, textfileDirOption, integerIn, logDirOption, rotationOptions, stateDirOption, timeoutOption, warnDaysOption, withOptions, xrdpIniOption } from "../options";
+import {
+  backendOption,
+  configOption,
+  deploySourceOption,
+  textfileDirOption,
+  integerIn,
+  logDirOption,
+  rotationOptions,
+  stateDirOption,
+  timeoutOption,
+  warnDaysOption,
+  withOptions,
+  xrdpIniOption,
+} from "../options";
 
 /** `rdpcert schedule`: the daemon alternative to the OS scheduler. */
 export function registerSchedule(program: Command): void {
   withOptions(
     program
       .command("schedule")
-      .description("Run as a daemon: one run pass on the configured cron schedule plus random jitter, never two at once. SIGHUP runs now; SIGTERM/SIGINT finish the current run safely and exit 0.")
+      .description(
+        "Run as a daemon: one run pass on the configured cron schedule plus random jitter, never two at once. SIGHUP runs now; SIGTERM/SIGINT finish the current run safely and exit 0.",
+      )
       .option("--schedule <cron>", 'cron expression, 5 fields (or 6 with seconds first); default from the config: "0 3 * * *"')
       .addOption(new Option("--jitter-minutes <n>", "random delay before each scheduled run").argParser(integerIn(0, 1440, "--jitter-minutes"))),
-    [configOption(), backendOption(), xrdpIniOption(), stateDirOption(), logDirOption(), textfileDirOption(), deploySourceOption(), ...rotationOptions(), timeoutOption(), warnDaysOption()],
+    [
+      configOption(),
+      backendOption(),
+      xrdpIniOption(),
+      stateDirOption(),
+      logDirOption(),
+      textfileDirOption(),
+      deploySourceOption(),
+      ...rotationOptions(),
+      timeoutOption(),
+      warnDaysOption(),
+    ],
   )
     .addHelpText(
       "after",

@@ -1,6 +1,18 @@
 import type { Command } from "commander";
 import { STATUS_EXIT_CODES_HELP } from "../exit-codes";
-import { backendOption, listenerPortOption, configOption, grdOptions, jsonOption, listenerName, logDirOption, stateDirOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import {
+  backendOption,
+  listenerPortOption,
+  configOption,
+  grdOptions,
+  jsonOption,
+  listenerName,
+  logDirOption,
+  stateDirOption,
+  timeoutOption,
+  warnDaysOption,
+  xrdpIniOption,
+} from "../options";
 
 /** `rdpcert status`: on the host, configured vs presented, and a verdict with fixes. */
 export function registerStatus(program: Command): void {
@@ -37,7 +49,10 @@ ${STATUS_EXIT_CODES_HELP}`,
       const { configFor } = await import("../config-flags");
       const { collectStatus } = await import("../../app/status");
       const { jsonText, terminalText } = await import("../../core/terminal-safe");
-      const report = await collectStatus(await configFor(command), { inSession: opts.inSession === true, ...(opts.listener ? { listener: opts.listener } : {}) });
+      const report = await collectStatus(await configFor(command), {
+        inSession: opts.inSession === true,
+        ...(opts.listener ? { listener: opts.listener } : {}),
+      });
       for (const path of report.removedLeftovers) process.stderr.write(terminalText(`rdpcert: removed ${path}, left over by an interrupted write\n`));
       if (opts.json) {
         const { statusReportJson } = await import("../render/status-json");

@@ -6,8 +6,13 @@ import { configOption, withOptions } from "../options";
 export function registerTask(program: Command): void {
   const task = program
     .command("task")
-    .description("Register, remove or show the OS scheduler entry that runs 'rdpcert run' daily with a random delay (systemd timer, or a Windows Task Scheduler task as SYSTEM).")
-    .addHelpText("after", `\nExamples:\n  sudo rdpcert task install --print\n  sudo rdpcert task install\n  sudo rdpcert task show\n  sudo rdpcert task remove\n\nExit codes: 0 done; 1 (show) not installed; 2 a step failed (or no running systemd); 3 bad usage.`);
+    .description(
+      "Register, remove or show the OS scheduler entry that runs 'rdpcert run' daily with a random delay (systemd timer, or a Windows Task Scheduler task as SYSTEM).",
+    )
+    .addHelpText(
+      "after",
+      `\nExamples:\n  sudo rdpcert task install --print\n  sudo rdpcert task install\n  sudo rdpcert task show\n  sudo rdpcert task remove\n\nExit codes: 0 done; 1 (show) not installed; 2 a step failed (or no running systemd); 3 bad usage.`,
+    );
   for (const action of ["install", "remove", "show"] as const) {
     const sub = task
       .command(action)

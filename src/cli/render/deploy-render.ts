@@ -12,7 +12,15 @@ export function deployJson(result: RotationResult, prepared: Ready, exitCode: nu
   return {
     ...rotationJson(result, exitCode, dryRun, now),
     schema: DEPLOY_SCHEMA,
-    certificate: { thumbprint: c.thumbprint, subject: prepared.subject, issuer: prepared.issuer, names: c.names, notAfter: c.notAfter.toISOString(), chainLength: c.chain.length, origin: c.origin },
+    certificate: {
+      thumbprint: c.thumbprint,
+      subject: prepared.subject,
+      issuer: prepared.issuer,
+      names: c.names,
+      notAfter: c.notAfter.toISOString(),
+      chainLength: c.chain.length,
+      origin: c.origin,
+    },
     warnings: [...prepared.warnings, ...(result.warnings ?? [])],
     removed: result.removed ?? [],
   };

@@ -63,7 +63,12 @@ export function countsText(verdicts: readonly { readonly health: Health }[]): st
 
 /** A performance-data label: the host (and the port when it is not 3389), without the quote and `=` the format reserves. */
 function perfLabel(result: ProbeResult): string {
-  const where = result.error?.kind === "bad-target" ? result.target.input : result.target.port === 3389 ? result.target.host : formatEndpoint(result.target.host, result.target.port);
+  const where =
+    result.error?.kind === "bad-target"
+      ? result.target.input
+      : result.target.port === 3389
+        ? result.target.host
+        : formatEndpoint(result.target.host, result.target.port);
   return `'${where.replace(/['=]/g, "_")}_days'`;
 }
 
@@ -74,12 +79,19 @@ function perfLabel(result: ProbeResult): string {
  */
 export function monitoringLine(report: ProbeReport): string {
   const n = report.results.length;
-  const perf = report.results.map((result) => `${perfLabel(result)}=${result.certificate ? daysLeft(result.certificate.notAfter, report.now) : "U"};${report.warnDays}:;${report.criticalDays}:`);
+  const perf = report.results.map(
+    (result) =>
+      `${perfLabel(result)}=${result.certificate ? daysLeft(result.certificate.notAfter, report.now) : "U"};${report.warnDays}:;${report.criticalDays}:`,
+  );
   return `RDPCERT ${healthLabel[report.health]} - ${n} target${n === 1 ? "" : "s"}: ${countsText(report.verdicts)} | ${perf.join(" ")}\n`;
 }
 
 /** Not a terminal (a monitoring system, a pipe): the overall line first, then each target (only those not OK with `problemsOnly`). */
 export function renderProbeText(report: ProbeReport, options: { readonly problemsOnly?: boolean } = {}): string {
-  const blocks = report.results.flatMap((result, i) => (options.problemsOnly && report.verdicts[i]!.health === "ok" ? [] : [resultBlock(result, report.verdicts[i]!.health, report.verdicts[i]!.reason, report.now)]));
+  const blocks = report.results.flatMap((result, i) =>
+    options.problemsOnly && report.verdicts[i]!.health === "ok"
+      ? []
+      : [resultBlock(result, report.verdicts[i]!.health, report.verdicts[i]!.reason, report.now)],
+  );
   return `${monitoringLine(report)}${blocks.length ? `\n${blocks.join("\n")}` : ""}`;
 }

@@ -15,7 +15,12 @@ export function runJson(result: RunResult, runId: string, dryRun: boolean, now: 
     exitCode: result.exitCode,
     status: result.status,
     reason: result.reason,
-    recovered: result.recovered && { id: result.recovered.journal.id, step: result.recovered.journal.step, outcome: result.recovered.outcome, reason: result.recovered.reason },
+    recovered: result.recovered && {
+      id: result.recovered.journal.id,
+      step: result.recovered.journal.step,
+      outcome: result.recovered.outcome,
+      reason: result.recovered.reason,
+    },
     rotation: result.rotation && rotationJson(result.rotation, exitCodeForRotation(result.rotation), false, now),
     backoff: result.backoff,
     warnings,

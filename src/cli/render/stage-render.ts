@@ -5,7 +5,8 @@ export function renderStageText(result: StageResult, dryRun: boolean): string {
   let out = `${result.outcome}  ${result.reason}\n`;
   if ("fix" in result && result.fix) out += `  fix: ${result.fix}\n`;
   if ("staged" in result && !dryRun) out += stagedLines(result.staged);
-  if (dryRun && result.plan.length) out += `\nPlan${result.outcome === "planned" ? "" : " (if it were run)"}: nothing has been changed\n${result.plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`;
+  if (dryRun && result.plan.length)
+    out += `\nPlan${result.outcome === "planned" ? "" : " (if it were run)"}: nothing has been changed\n${result.plan.map((line, i) => `  ${i + 1}. ${line}`).join("\n")}\n`;
   return out;
 }
 

@@ -56,9 +56,15 @@ export function renderStatusText(report: StatusReport): string {
   const keyState = inspection.key.state === "ok" ? "key ok" : `key ${inspection.key.state}`;
   out += sideBySide("key", c ? `${keyText(c)}, ${keyState}` : keyState, p ? keyText(p) : "-");
   const confirm = presented?.confirm;
-  const proto = confirm?.type === "response" ? `${protocolName(confirm.selectedProtocol)}${presented?.tls ? ` ${presented.tls.version}` : ""}` : confirm?.type === "failure" ? `RDP_NEG_FAILURE ${confirm.failureCode}` : "-";
+  const proto =
+    confirm?.type === "response"
+      ? `${protocolName(confirm.selectedProtocol)}${presented?.tls ? ` ${presented.tls.version}` : ""}`
+      : confirm?.type === "failure"
+        ? `RDP_NEG_FAILURE ${confirm.failureCode}`
+        : "-";
   out += sideBySide("protocol", "", proto);
-  if (presented?.nlaPolicy) out += sideBySide("nla", "", presented.nlaPolicy === "required" ? "NLA required by the server (its policy, not a fault)" : "optional");
+  if (presented?.nlaPolicy)
+    out += sideBySide("nla", "", presented.nlaPolicy === "required" ? "NLA required by the server (its policy, not a fault)" : "optional");
   if (report.staged) {
     const s = report.staged;
     out += `\nstaged next pair (rotate --stage; not served yet): SHA-1 ${s.sha1}\n  SHA-256 ${s.sha256}, valid until ${s.notAfter.slice(0, 10)}\n`;

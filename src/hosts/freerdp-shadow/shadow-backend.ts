@@ -17,7 +17,11 @@ export function shadowConfigDir(env: ReadonlyMap<string, string> | null, passwdH
   if (xdg && xdg.startsWith("/")) return { dir: join(xdg, "freerdp", "shadow"), basis: "XDG_CONFIG_HOME of its environment" };
   const home = env?.get("HOME");
   if (home && home.startsWith("/")) return { dir: join(home, ".config", "freerdp", "shadow"), basis: "HOME of its environment" };
-  if (passwdHome) return { dir: join(passwdHome, ".config", "freerdp", "shadow"), basis: env === null ? "its user's home in /etc/passwd (its environment could not be read)" : "its user's home in /etc/passwd" };
+  if (passwdHome)
+    return {
+      dir: join(passwdHome, ".config", "freerdp", "shadow"),
+      basis: env === null ? "its user's home in /etc/passwd (its environment could not be read)" : "its user's home in /etc/passwd",
+    };
   return null;
 }
 
@@ -32,7 +36,10 @@ export function shadowSecurity(argv: readonly string[]): SecurityLayer {
 function bindAddress(argv: readonly string[]): string | null {
   const arg = [...argv].reverse().find((a) => /^[/]bind-address:/.test(a));
   if (!arg) return null;
-  const first = arg.slice(arg.indexOf(":") + 1).split(",")[0]!.replace(/^\[|\]$/g, "");
+  const first = arg
+    .slice(arg.indexOf(":") + 1)
+    .split(",")[0]!
+    .replace(/^\[|\]$/g, "");
   return first || null;
 }
 
@@ -41,17 +48,30 @@ export const locateShadow: Locate = (ctx, lookup) => {
     return {
       ok: false,
       reason: `the shadow server keeps its pair in the config directory of the user it runs as, and ${lookup.kind === "none" ? `nothing listens on port ${ctx.port}` : lookup.reason}`,
-      fix: lookup.kind === "none" ? "start freerdp-shadow-cli, or pass the port it listens on with --port N" : "run as root to see which user runs freerdp-shadow-cli",
+      fix:
+        lookup.kind === "none"
+          ? "start freerdp-shadow-cli, or pass the port it listens on with --port N"
+          : "run as root to see which user runs freerdp-shadow-cli",
     };
   }
   const p: ListenerProcess = lookup.process;
   const env = processEnvironment(p);
   const located = shadowConfigDir(env, homeOf(p.identity.uid));
   if (!located) {
-    return { ok: false, reason: `cannot tell where freerdp-shadow-cli (pid ${p.pid}) keeps its pair: its environment cannot be read and /etc/passwd names no home for uid ${p.identity.uid}`, fix: "run as root" };
+    return {
+      ok: false,
+      reason: `cannot tell where freerdp-shadow-cli (pid ${p.pid}) keeps its pair: its environment cannot be read and /etc/passwd names no home for uid ${p.identity.uid}`,
+      fix: "run as root",
+    };
   }
   const findings: HostFinding[] = [];
-  if (env === null) findings.push({ severity: "info", code: "shadow-home-guessed", message: `freerdp-shadow-cli's environment cannot be read: its pair is looked for under ${located.basis}`, fix: "run as root to read its environment" });
+  if (env === null)
+    findings.push({
+      severity: "info",
+      code: "shadow-home-guessed",
+      message: `freerdp-shadow-cli's environment cannot be read: its pair is looked for under ${located.basis}`,
+      fix: "run as root to read its environment",
+    });
   const who = servingIdentity(lookup, ctx.port, "freerdp-shadow-cli");
   return {
     ok: true,

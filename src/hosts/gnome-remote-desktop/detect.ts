@@ -26,7 +26,11 @@ export interface GrdDetection {
 export function detectGnomeRemoteDesktop(proc: ProcessFacts): GrdDetection | null {
   const exe = proc.executable ? basename(proc.executable) : null;
   const arg0 = proc.argv?.[0] ? basename(proc.argv[0]) : null;
-  const isGrd = exe === "gnome-remote-desktop-daemon" || arg0 === "gnome-remote-desktop-daemon" || proc.command === "gnome-remote-de" || proc.command === "gnome-remote-desktop-daemon";
+  const isGrd =
+    exe === "gnome-remote-desktop-daemon" ||
+    arg0 === "gnome-remote-desktop-daemon" ||
+    proc.command === "gnome-remote-de" ||
+    proc.command === "gnome-remote-desktop-daemon";
   if (!isGrd) return null;
   const args = proc.argv ?? [];
   if (args.includes("--system")) return { kind: "gnome-remote-desktop", mode: "system", user: null };

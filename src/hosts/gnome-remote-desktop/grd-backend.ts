@@ -56,7 +56,8 @@ export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
   const runner = options.runner ?? runCommand;
   const mode = grdMode(options);
   // Whose files and settings a rotation changes: known after the inspection that every rotation starts with.
-  let account: UserAccount | null = mode === "system" ? userAccount(GRD_SYSTEM_USER, options.passwd) : options.user ? userAccount(options.user, options.passwd) : null;
+  let account: UserAccount | null =
+    mode === "system" ? userAccount(GRD_SYSTEM_USER, options.passwd) : options.user ? userAccount(options.user, options.passwd) : null;
   const steps = (): ReturnType<typeof createGrdRotation> => {
     if (!account) throw new Error("no serving user known: inspect first, or pass --grd-user NAME");
     return createGrdRotation({
@@ -94,17 +95,30 @@ interface Serving {
   readonly account: UserAccount | null;
 }
 
-async function servingUser(options: GrdBackendOptions, mode: GrdMode, port: number, runner: CommandRunner): Promise<Serving | { error: string; fix: string | null }> {
+async function servingUser(
+  options: GrdBackendOptions,
+  mode: GrdMode,
+  port: number,
+  runner: CommandRunner,
+): Promise<Serving | { error: string; fix: string | null }> {
   const lookup = (options.findListener ?? findListeningProcess)(port, null);
   const listener = lookup.kind === "found" ? lookup.process : null;
-  const named = mode === "system" ? GRD_SYSTEM_USER : options.user ?? null;
+  const named = mode === "system" ? GRD_SYSTEM_USER : (options.user ?? null);
   let account: UserAccount | null = null;
   if (named) account = userAccount(named, options.passwd);
   else if (listener) account = userByUid(listener.identity.uid, options.passwd);
   if (!account) {
     if (mode === "user" && !named) {
-      const why = lookup.kind === "none" ? `nothing listens on port ${port}` : lookup.kind === "hidden" ? "the listening process cannot be seen (run as root)" : "the listener's user is not a local user";
-      return { error: `cannot tell whose session serves RDP: ${why}, and /etc/gnome-remote-desktop/grd.conf (system mode) does not exist`, fix: "pass --grd-user NAME (the user whose GNOME session shares the desktop)" };
+      const why =
+        lookup.kind === "none"
+          ? `nothing listens on port ${port}`
+          : lookup.kind === "hidden"
+            ? "the listening process cannot be seen (run as root)"
+            : "the listener's user is not a local user";
+      return {
+        error: `cannot tell whose session serves RDP: ${why}, and /etc/gnome-remote-desktop/grd.conf (system mode) does not exist`,
+        fix: "pass --grd-user NAME (the user whose GNOME session shares the desktop)",
+      };
     }
     if (mode === "user") return { error: `the user ${named} does not exist`, fix: "pass --grd-user NAME of a local user" };
   }
@@ -112,8 +126,18 @@ async function servingUser(options: GrdBackendOptions, mode: GrdMode, port: numb
   const resolved = await resolveIdentity(runner, name, null, { passwd: options.passwd ?? "/etc/passwd", group: "/etc/group" });
   const identity = listener ? listener.identity : resolved.ok ? resolved.identity : null;
   const description: ServerIdentity = listener
-    ? { basis: "listener", name: listener.identity.name, pid: listener.pid, detail: `${listener.command} (pid ${listener.pid}) listening on port ${port} runs as ${listener.identity.name}` }
-    : { basis: identity ? "unit" : "unknown", name: identity?.name ?? null, pid: null, detail: `predicted (nothing seen listening on port ${port}): g-r-d's ${mode === "system" ? "system unit runs as gnome-remote-desktop" : `user unit runs as ${name}`}` };
+    ? {
+        basis: "listener",
+        name: listener.identity.name,
+        pid: listener.pid,
+        detail: `${listener.command} (pid ${listener.pid}) listening on port ${port} runs as ${listener.identity.name}`,
+      }
+    : {
+        basis: identity ? "unit" : "unknown",
+        name: identity?.name ?? null,
+        pid: null,
+        detail: `predicted (nothing seen listening on port ${port}): g-r-d's ${mode === "system" ? "system unit runs as gnome-remote-desktop" : `user unit runs as ${name}`}`,
+      };
   return { identity, description, account };
 }
 
@@ -129,10 +153,22 @@ async function inspectGrd(options: GrdBackendOptions, found: (account: UserAccou
   let serving: Serving;
   if (mode === "system") {
     const read = readGrdSystemSettings([confPath, options.localStateConf ?? GRD_LOCAL_STATE_CONF]);
-    if (!read.ok) return { ok: false, reason: read.reason, fix: read.code === "EACCES" ? "run as root (sudo rdpcert status)" : "pass --grd-conf PATH, or --grd-user NAME for a user session's g-r-d" };
+    if (!read.ok)
+      return {
+        ok: false,
+        reason: read.reason,
+        fix: read.code === "EACCES" ? "run as root (sudo rdpcert status)" : "pass --grd-conf PATH, or --grd-user NAME for a user session's g-r-d",
+      };
     const s = read.settings;
-    for (const problem of s.problems) findings.push({ severity: "warn", code: "grd-conf-port", message: problem, fix: "set port= in [RDP] to a number from 1 to 65535" });
-    if (s.enabled === false) findings.push({ severity: "warn", code: "grd-rdp-disabled", message: `${confPath}: [RDP] enabled=false: the system daemon does not serve RDP`, fix: "sudo grdctl --system rdp enable" });
+    for (const problem of s.problems)
+      findings.push({ severity: "warn", code: "grd-conf-port", message: problem, fix: "set port= in [RDP] to a number from 1 to 65535" });
+    if (s.enabled === false)
+      findings.push({
+        severity: "warn",
+        code: "grd-rdp-disabled",
+        message: `${confPath}: [RDP] enabled=false: the system daemon does not serve RDP`,
+        fix: "sudo grdctl --system rdp enable",
+      });
     if (!s.tlsCert || !s.tlsKey || s.tlsCert.path === "" || s.tlsKey.path === "") {
       return {
         ok: false,
@@ -206,9 +242,32 @@ export function renewalFindings(info: CertificateInfo | null, certPath: string, 
   const daysLeft = Math.floor((info.notAfter.getTime() - now.getTime()) / 86_400_000);
   const fix = `sudo rdpcert rotate --backend gnome-remote-desktop${mode === "user" ? ` --grd-user ${user}` : ""} --yes (a new pair, g-r-d pointed at it and restarted, verified on the wire), and schedule rdpcert run (rdpcert task install) so that it is renewed before it expires`;
   const what = `the certificate ${certPath} was made by GNOME Settings, and nothing renews it (GNOME Settings makes a new one only when the file is missing; gnome-remote-desktop never does)`;
-  if (daysLeft < 0) return [{ severity: "critical", code: "grd-certificate-not-renewed", message: `${what}: it expired ${-daysLeft} days ago, on ${info.notAfter.toISOString().slice(0, 10)}`, fix }];
-  if (daysLeft <= warnDays) return [{ severity: "warn", code: "grd-certificate-not-renewed", message: `${what}: it expires in ${daysLeft} days, on ${info.notAfter.toISOString().slice(0, 10)}`, fix }];
-  return [{ severity: "info", code: "grd-certificate-not-renewed", message: `${what}; it is valid until ${info.notAfter.toISOString().slice(0, 10)}`, fix: "schedule rdpcert run (rdpcert task install): it renews the pair in time" }];
+  if (daysLeft < 0)
+    return [
+      {
+        severity: "critical",
+        code: "grd-certificate-not-renewed",
+        message: `${what}: it expired ${-daysLeft} days ago, on ${info.notAfter.toISOString().slice(0, 10)}`,
+        fix,
+      },
+    ];
+  if (daysLeft <= warnDays)
+    return [
+      {
+        severity: "warn",
+        code: "grd-certificate-not-renewed",
+        message: `${what}: it expires in ${daysLeft} days, on ${info.notAfter.toISOString().slice(0, 10)}`,
+        fix,
+      },
+    ];
+  return [
+    {
+      severity: "info",
+      code: "grd-certificate-not-renewed",
+      message: `${what}; it is valid until ${info.notAfter.toISOString().slice(0, 10)}`,
+      fix: "schedule rdpcert run (rdpcert task install): it renews the pair in time",
+    },
+  ];
 }
 
 function readCertificate(path: string, server: Identity | null, who: string): ConfiguredCertificate {
@@ -218,12 +277,19 @@ function readCertificate(path: string, server: Identity | null, who: string): Co
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { state: "missing", location: path, reason: `the certificate file ${path} does not exist` };
-    if (code === "EACCES" || code === "EPERM") return { state: "unchecked", location: path, reason: `the certificate ${path} was not checked: this user cannot read it (run as root)` };
+    if (code === "EACCES" || code === "EPERM")
+      return { state: "unchecked", location: path, reason: `the certificate ${path} was not checked: this user cannot read it (run as root)` };
     return { state: "unreadable", location: path, reason: `cannot read the certificate ${path}: ${code ?? (error as Error).message}` };
   }
   if (server) {
     const access = readableBy(path, server);
-    if (!access.ok && access.checked) return { state: "unreadable", location: path, reason: `gnome-remote-desktop (${who}) cannot read its certificate: ${access.reason}`, fix: `chmod 644 ${path} (a certificate is public)` };
+    if (!access.ok && access.checked)
+      return {
+        state: "unreadable",
+        location: path,
+        reason: `gnome-remote-desktop (${who}) cannot read its certificate: ${access.reason}`,
+        fix: `chmod 644 ${path} (a certificate is public)`,
+      };
   }
   const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/.exec(text);
   if (!match) return { state: "not-pem", location: path, reason: `${path} holds no complete PEM certificate (truncated or not a certificate)` };
@@ -236,24 +302,40 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, serving: S
     mode = statSync(path).mode;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM") return { state: "unknown", location: path, reason: `the private key ${path} was not checked: this user cannot look at it (run as root)` };
+    if (code === "EACCES" || code === "EPERM")
+      return { state: "unknown", location: path, reason: `the private key ${path} was not checked: this user cannot look at it (run as root)` };
     return { state: "missing", location: path, reason: `the private key file ${path} does not exist` };
   }
   if ((mode & 0o004) !== 0) {
-    findings.push({ severity: "warn", code: "key-world-readable", message: `the private key ${path} is readable by every user (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod o-rwx ${path}` });
+    findings.push({
+      severity: "warn",
+      code: "key-world-readable",
+      message: `the private key ${path} is readable by every user (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`,
+      fix: `chmod o-rwx ${path}`,
+    });
   }
   if (serving.identity) {
     const access = readableBy(path, serving.identity);
     if (!access.ok && access.checked) {
       const owner = serving.account ? `${serving.account.name}` : who;
-      return { state: "unreadable", location: path, reason: `gnome-remote-desktop (${who}) cannot read its private key: ${access.reason}`, fix: `chown ${owner} ${path} && chmod 600 ${path}`, basis: serving.description.basis };
+      return {
+        state: "unreadable",
+        location: path,
+        reason: `gnome-remote-desktop (${who}) cannot read its private key: ${access.reason}`,
+        fix: `chown ${owner} ${path} && chmod 600 ${path}`,
+        basis: serving.description.basis,
+      };
     }
   }
   let pem: string;
   try {
     pem = readBoundedText(path, "key");
   } catch (error) {
-    return { state: "unknown", location: path, reason: `the private key ${path} was not checked: ${(error as NodeJS.ErrnoException).code ?? "unreadable"} (run as root)` };
+    return {
+      state: "unknown",
+      location: path,
+      reason: `the private key ${path} was not checked: ${(error as NodeJS.ErrnoException).code ?? "unreadable"} (run as root)`,
+    };
   }
   let publicDer: Buffer;
   try {

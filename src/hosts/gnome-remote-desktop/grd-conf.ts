@@ -62,7 +62,8 @@ export interface GrdSystemSettings {
   readonly problems: readonly string[];
 }
 
-export type GrdConfRead = { readonly ok: true; readonly settings: GrdSystemSettings } | { readonly ok: false; readonly reason: string; readonly code: string | undefined };
+export type GrdConfRead =
+  { readonly ok: true; readonly settings: GrdSystemSettings } | { readonly ok: false; readonly reason: string; readonly code: string | undefined };
 
 /** Reads the layered system configuration: files that do not exist are skipped; none at all is an error. */
 export function readGrdSystemSettings(paths: readonly string[]): GrdConfRead {
@@ -102,7 +103,11 @@ export function readGrdSystemSettings(paths: readonly string[]): GrdConfRead {
   if (read.length === 0) {
     return firstError
       ? { ok: false, ...firstError }
-      : { ok: false, reason: `${paths.join(" and ")} ${paths.length > 1 ? "do" : "does"} not exist: gnome-remote-desktop's system mode is not configured`, code: "ENOENT" };
+      : {
+          ok: false,
+          reason: `${paths.join(" and ")} ${paths.length > 1 ? "do" : "does"} not exist: gnome-remote-desktop's system mode is not configured`,
+          code: "ENOENT",
+        };
   }
   return { ok: true, settings: { tlsCert, tlsKey, port, enabled, read, problems } };
 }

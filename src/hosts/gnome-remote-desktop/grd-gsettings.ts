@@ -117,7 +117,12 @@ function asUser(user: UserAccount): { uid?: number; gid?: number } {
 }
 
 /** `gsettings get org.gnome.desktop.remote-desktop.rdp KEY` as the serving user. */
-export async function readGsettingsKey(runner: CommandRunner, user: UserAccount, key: "tls-cert" | "tls-key" | "enable", env: NodeJS.ProcessEnv = gsettingsEnvironment(user)): Promise<{ ok: true; text: string } | { ok: false; reason: string; fix: string | null }> {
+export async function readGsettingsKey(
+  runner: CommandRunner,
+  user: UserAccount,
+  key: "tls-cert" | "tls-key" | "enable",
+  env: NodeJS.ProcessEnv = gsettingsEnvironment(user),
+): Promise<{ ok: true; text: string } | { ok: false; reason: string; fix: string | null }> {
   const result = await runner("gsettings", ["get", GRD_RDP_SCHEMA, key], { timeoutMs: TIMEOUT_MS, wholeEnv: env, ...asUser(user) });
   if (result.spawnError) return { ok: false, reason: `cannot run gsettings: ${result.spawnError}`, fix: "apt install libglib2.0-bin (gsettings)" };
   if (result.timedOut) return { ok: false, reason: `gsettings get ${GRD_RDP_SCHEMA} ${key} did not finish within ${TIMEOUT_MS} ms`, fix: null };
@@ -126,7 +131,9 @@ export async function readGsettingsKey(runner: CommandRunner, user: UserAccount,
     const noSchema = /No such schema/i.test(result.stderr);
     return {
       ok: false,
-      reason: noSchema ? `the schema ${GRD_RDP_SCHEMA} is not installed: gnome-remote-desktop is not installed here` : `gsettings get ${GRD_RDP_SCHEMA} ${key} as ${user.name} failed: ${first || `exit ${result.exitCode}`}`,
+      reason: noSchema
+        ? `the schema ${GRD_RDP_SCHEMA} is not installed: gnome-remote-desktop is not installed here`
+        : `gsettings get ${GRD_RDP_SCHEMA} ${key} as ${user.name} failed: ${first || `exit ${result.exitCode}`}`,
       fix: noSchema ? "install gnome-remote-desktop, or check a remote listener with rdpcert probe HOST" : null,
     };
   }

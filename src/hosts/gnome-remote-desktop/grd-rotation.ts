@@ -5,7 +5,17 @@ import { performance } from "node:perf_hooks";
 import { DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
-import type { BackupItem, BackupSet, DeploysSupplied, GuardsTargets, HostInspection, RestartSpec, RotationContract, StepResult, WrittenFile } from "../host-backend";
+import type {
+  BackupItem,
+  BackupSet,
+  DeploysSupplied,
+  GuardsTargets,
+  HostInspection,
+  RestartSpec,
+  RotationContract,
+  StepResult,
+  WrittenFile,
+} from "../host-backend";
 import { writeFileAtomic } from "../local/atomic-write";
 import { chainPem } from "../xrdp/xrdp-rotation";
 import { withTlsPair } from "./grd-conf";
@@ -58,7 +68,9 @@ function readItem(role: BackupItem["role"], path: string): BackupItem | null {
 }
 
 export function defaultGrdRestart(mode: "user" | "system", user: string): string[] {
-  return mode === "system" ? ["systemctl", "restart", "gnome-remote-desktop.service"] : ["systemctl", "--user", "--machine", `${user}@`, "restart", "gnome-remote-desktop.service"];
+  return mode === "system"
+    ? ["systemctl", "restart", "gnome-remote-desktop.service"]
+    : ["systemctl", "--user", "--machine", `${user}@`, "restart", "gnome-remote-desktop.service"];
 }
 
 export function createGrdRotation(options: GrdRotationOptions): RotationContract & DeploysSupplied & GuardsTargets {
@@ -81,7 +93,10 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
   async function pointAt(certPath: string, keyPath: string): Promise<StepResult<{ readonly written: readonly string[] }>> {
     if (options.mode === "system") {
       if (options.grdctl) {
-        for (const [verb, path] of [["set-tls-cert", certPath], ["set-tls-key", keyPath]] as const) {
+        for (const [verb, path] of [
+          ["set-tls-cert", certPath],
+          ["set-tls-key", keyPath],
+        ] as const) {
           const done = await run(options.grdctl, ["--system", "rdp", verb, path]);
           if (!done.ok) return done;
         }
@@ -94,7 +109,8 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
         const stats = statSync(options.confPath);
         owner = { mode: stats.mode & 0o777, uid: stats.uid, gid: stats.gid };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") return { ok: false, reason: `cannot read ${options.confPath}: ${(error as NodeJS.ErrnoException).code ?? "error"}` };
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+          return { ok: false, reason: `cannot read ${options.confPath}: ${(error as NodeJS.ErrnoException).code ?? "error"}` };
       }
       try {
         writeFileAtomic(options.confPath, withTlsPair(text, certPath, keyPath), owner);
@@ -107,7 +123,10 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
     // GNOME Settings see the change), else a private bus for this one write.
     const env = gsettingsEnvironment(account, process.env, options.runtimeRoot);
     const bus = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, "bus") : null;
-    for (const [key, path] of [["tls-cert", certPath], ["tls-key", keyPath]] as const) {
+    for (const [key, path] of [
+      ["tls-cert", certPath],
+      ["tls-key", keyPath],
+    ] as const) {
       const done =
         bus && existsSync(bus)
           ? await run("gsettings", ["set", GRD_RDP_SCHEMA, key, path], { wholeEnv: { ...env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${bus}` }, ...asUser() })
@@ -117,7 +136,12 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
     return { ok: true, value: { written: [] } };
   }
 
-  const where = options.mode === "system" ? (options.grdctl ? `grdctl --system rdp set-tls-cert/set-tls-key` : `tls-cert= and tls-key= in [RDP] of ${options.confPath}`) : `GSettings ${GRD_RDP_SCHEMA} tls-cert and tls-key of ${account.name} (gsettings set as ${account.name})`;
+  const where =
+    options.mode === "system"
+      ? options.grdctl
+        ? `grdctl --system rdp set-tls-cert/set-tls-key`
+        : `tls-cert= and tls-key= in [RDP] of ${options.confPath}`
+      : `GSettings ${GRD_RDP_SCHEMA} tls-cert and tls-key of ${account.name} (gsettings set as ${account.name})`;
 
   /**
    * The new pair goes into the directory of the configured certificate, which the serving user
@@ -130,7 +154,10 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
     try {
       stats = lstatSync(dir);
     } catch (error) {
-      return { reason: `the certificate's directory ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? "error"}`, fix: `point gnome-remote-desktop at a pair in an existing directory of ${account.name}'s` };
+      return {
+        reason: `the certificate's directory ${dir} cannot be used: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+        fix: `point gnome-remote-desktop at a pair in an existing directory of ${account.name}'s`,
+      };
     }
     const real = (() => {
       try {
@@ -139,9 +166,21 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
         return dir;
       }
     })();
-    if (stats.isSymbolicLink() || real !== dir) return { reason: `the certificate's directory ${dir} is a link (to ${real}): rdpcert does not write through it as root`, fix: `point gnome-remote-desktop at a pair in ${real}, then rotate` };
-    if (stats.uid !== 0 && stats.uid !== account.uid) return { reason: `the certificate's directory ${dir} belongs to uid ${stats.uid}, neither root nor ${account.name}`, fix: `chown ${account.name} ${dir}` };
-    if ((stats.mode & 0o022) !== 0) return { reason: `the certificate's directory ${dir} is writable by others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod go-w ${dir}` };
+    if (stats.isSymbolicLink() || real !== dir)
+      return {
+        reason: `the certificate's directory ${dir} is a link (to ${real}): rdpcert does not write through it as root`,
+        fix: `point gnome-remote-desktop at a pair in ${real}, then rotate`,
+      };
+    if (stats.uid !== 0 && stats.uid !== account.uid)
+      return {
+        reason: `the certificate's directory ${dir} belongs to uid ${stats.uid}, neither root nor ${account.name}`,
+        fix: `chown ${account.name} ${dir}`,
+      };
+    if ((stats.mode & 0o022) !== 0)
+      return {
+        reason: `the certificate's directory ${dir} is writable by others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, "0")})`,
+        fix: `chmod go-w ${dir}`,
+      };
     return null;
   }
 
@@ -149,7 +188,11 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
     refuseTargets: (inspection) => refuseTargets(inspection),
 
     refuseSupplied(inspection, certificate) {
-      if (certificate.keyPem === null || certificate.chain.length === 0) return { reason: "gnome-remote-desktop needs the certificate and its private key as files", fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
+      if (certificate.keyPem === null || certificate.chain.length === 0)
+        return {
+          reason: "gnome-remote-desktop needs the certificate and its private key as files",
+          fix: "pass --cert and --key (or --pfx, or --from-certbot)",
+        };
       return refuseTargets(inspection);
     },
 
@@ -179,7 +222,10 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
 
     async collectBackup(inspection): Promise<StepResult<BackupSet>> {
       const items: BackupItem[] = [];
-      for (const [role, path] of [["certificate", inspection.certificate.location], ["key", inspection.key.location ?? ""]] as const) {
+      for (const [role, path] of [
+        ["certificate", inspection.certificate.location],
+        ["key", inspection.key.location ?? ""],
+      ] as const) {
         const item = path ? readItem(role, path) : null;
         if (item) items.push(item);
       }

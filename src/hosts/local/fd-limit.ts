@@ -41,5 +41,8 @@ export function concurrencyWithin(requested: number, targets: number, limit: num
   if (limit === null) return { concurrency: needed, note: null };
   const allowed = Math.max(1, Math.floor((limit - (open ?? 0) - DESCRIPTOR_RESERVE) / DESCRIPTORS_PER_PROBE));
   if (needed <= allowed) return { concurrency: needed, note: null };
-  return { concurrency: allowed, note: `--concurrency ${requested} lowered to ${allowed}: the open-file limit is ${limit} (ulimit -n) and ${open ?? "some"} are open; raise the limit to probe more at once` };
+  return {
+    concurrency: allowed,
+    note: `--concurrency ${requested} lowered to ${allowed}: the open-file limit is ${limit} (ulimit -n) and ${open ?? "some"} are open; raise the limit to probe more at once`,
+  };
 }

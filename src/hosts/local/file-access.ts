@@ -14,7 +14,10 @@ export interface Identity {
  * resolve or stat the path), so nothing is known about the server's access.
  */
 /** `closedDir`: the directory on the way that `who` cannot enter (the fix is there, not on the file). */
-export type Access = { readonly ok: true } | { readonly ok: false; readonly checked: true; readonly reason: string; readonly closedDir?: string } | { readonly ok: false; readonly checked: false; readonly reason: string };
+export type Access =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly checked: true; readonly reason: string; readonly closedDir?: string }
+  | { readonly ok: false; readonly checked: false; readonly reason: string };
 
 const denied = (error: unknown): boolean => ["EACCES", "EPERM"].includes((error as NodeJS.ErrnoException).code ?? "");
 

@@ -59,8 +59,16 @@ function decodeAddress(hex: string): { address: string; port: number } | null {
   }
   if (addr.length === 32) {
     const words: string[] = [];
-    for (let i = 0; i < 32; i += 8) words.push(Buffer.from(addr.slice(i, i + 8), "hex").reverse().toString("hex"));
-    const groups = words.join("").match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ""));
+    for (let i = 0; i < 32; i += 8)
+      words.push(
+        Buffer.from(addr.slice(i, i + 8), "hex")
+          .reverse()
+          .toString("hex"),
+      );
+    const groups = words
+      .join("")
+      .match(/.{4}/g)!
+      .map((g) => g.replace(/^0+(?=.)/, ""));
     return { address: groups.join(":"), port };
   }
   return null;
@@ -184,7 +192,11 @@ function holds(proc: string, pid: number, sockets: ReadonlySet<string>): boolean
  * order, then every process. When forked children hold the socket too, the
  * first (lowest pid, the parent) is reported; they share its identity.
  */
-export function findListenerProcess(port: number, address: string | null, options: { readonly root?: ProcRoot; readonly prefer?: readonly string[] } = {}): ListenerProcessLookup {
+export function findListenerProcess(
+  port: number,
+  address: string | null,
+  options: { readonly root?: ProcRoot; readonly prefer?: readonly string[] } = {},
+): ListenerProcessLookup {
   const proc = (options.root ?? { path: "/proc" }).path;
   const prefer = new Set(options.prefer ?? []);
   const tables = [readListeningSection(join(proc, "net", "tcp")), readListeningSection(join(proc, "net", "tcp6"))];
@@ -211,7 +223,10 @@ export function findListenerProcess(port: number, address: string | null, option
     return {
       kind: "hidden",
       socketUid: sockets[0]!.uid,
-      reason: hidden > 0 ? `the process listening on port ${port} is not visible to this user (run as root)` : `no process holds the socket listening on port ${port}`,
+      reason:
+        hidden > 0
+          ? `the process listening on port ${port} is not visible to this user (run as root)`
+          : `no process holds the socket listening on port ${port}`,
     };
   }
   const status = readText(join(proc, String(pid), "status"));

@@ -39,7 +39,8 @@ export function stagedDir(stateDir: string): string {
 
 /** Writes a staged pair, replacing one already there (the caller decides whether it may). Returns what it wrote. */
 export function writeStaged(stateDir: string, files: StagedFiles): StagedPair {
-  if (!/^[A-Za-z0-9._-]+$/.test(files.bundle.stem) || files.bundle.stem.startsWith(".")) throw new Error(`pin file stem ${JSON.stringify(files.bundle.stem)} is not a plain file name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(files.bundle.stem) || files.bundle.stem.startsWith("."))
+    throw new Error(`pin file stem ${JSON.stringify(files.bundle.stem)} is not a plain file name`);
   const state = new StateDir(stateDir);
   state.ensure();
   const dir = stagedDir(stateDir);
@@ -53,7 +54,11 @@ export function writeStaged(stateDir: string, files: StagedFiles): StagedPair {
     writeFileAtomic(join(partial, `${files.bundle.stem}${suffix}`), data, { mode: 0o600 });
     return join(dir, `${files.bundle.stem}${suffix}`);
   });
-  writeFileAtomic(join(partial, "staged.json"), `${JSON.stringify({ ...files.meta, bundle: `${files.bundle.stem}${files.bundle.files[0]?.suffix ?? ".json"}` }, null, 2)}\n`, { mode: 0o600 });
+  writeFileAtomic(
+    join(partial, "staged.json"),
+    `${JSON.stringify({ ...files.meta, bundle: `${files.bundle.stem}${files.bundle.files[0]?.suffix ?? ".json"}` }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   const old = join(stateDir, `.${STAGED}.old`);
   rmSync(old, { recursive: true, force: true });
   if (lstatOrNull(dir)) renameSync(dir, old);
@@ -68,9 +73,20 @@ function isMeta(value: unknown): value is StagedMeta & { bundle: string } {
   const text = (k: string): boolean => typeof m?.[k] === "string";
   const listener = m?.listener as Record<string, unknown> | undefined;
   return (
-    m !== null && typeof m === "object" && m.schema === 1 && text("stagedAt") && text("sha1") && text("sha256") && text("notBefore") && text("notAfter") && text("bundle") &&
-    /^[A-Za-z0-9._-]+\.json$/.test(String(m.bundle)) && Array.isArray(m.names) && (m.replaces === null || text("replaces")) &&
-    typeof listener?.host === "string" && typeof listener?.port === "number"
+    m !== null &&
+    typeof m === "object" &&
+    m.schema === 1 &&
+    text("stagedAt") &&
+    text("sha1") &&
+    text("sha256") &&
+    text("notBefore") &&
+    text("notAfter") &&
+    text("bundle") &&
+    /^[A-Za-z0-9._-]+\.json$/.test(String(m.bundle)) &&
+    Array.isArray(m.names) &&
+    (m.replaces === null || text("replaces")) &&
+    typeof listener?.host === "string" &&
+    typeof listener?.port === "number"
   );
 }
 

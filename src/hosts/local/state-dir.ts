@@ -54,7 +54,6 @@ export interface Journal {
   readonly written?: readonly WrittenFile[];
 }
 
-
 export interface JournalClose {
   readonly outcome: string;
   readonly reason: string | null;
@@ -95,41 +94,50 @@ function schemas() {
   const { z } = require("zod") as typeof import("zod");
   const sha256Text = z.string().regex(/^[0-9a-f]{64}$/);
   const journalSchema = z.object({
-  id: z.string().max(64),
-  kind: z.enum(["rotate", "deploy"]).optional(),
-  pid: z.number().int(),
-  startedAt: z.string().max(64),
-  backend: z.enum(BACKEND_KINDS),
-  step: z.enum(["started", "backed-up", "replacing", "replaced", "restarted", "verifying", "restoring"]),
-  oldThumbprint: z.string().max(128).nullable(),
-  newThumbprint: z.string().max(128).nullable(),
-  backupId: z.string().regex(/^\d{4,10}$/).nullable(),
-  reason: z.string().max(4096).nullable().default(null),
-  presentedBefore: z.string().max(256).nullable().default(null),
-  written: z.array(z.object({ path: z.string().startsWith("/").max(4096), sha256: sha256Text })).max(16).optional(),
-});
+    id: z.string().max(64),
+    kind: z.enum(["rotate", "deploy"]).optional(),
+    pid: z.number().int(),
+    startedAt: z.string().max(64),
+    backend: z.enum(BACKEND_KINDS),
+    step: z.enum(["started", "backed-up", "replacing", "replaced", "restarted", "verifying", "restoring"]),
+    oldThumbprint: z.string().max(128).nullable(),
+    newThumbprint: z.string().max(128).nullable(),
+    backupId: z
+      .string()
+      .regex(/^\d{4,10}$/)
+      .nullable(),
+    reason: z.string().max(4096).nullable().default(null),
+    presentedBefore: z.string().max(256).nullable().default(null),
+    written: z
+      .array(z.object({ path: z.string().startsWith("/").max(4096), sha256: sha256Text }))
+      .max(16)
+      .optional(),
+  });
 
   const backupMetaSchema = z.object({
-  id: z.string().regex(/^\d{4,10}$/).optional(),
-  createdAt: z.string().max(64),
-  backend: z.enum(BACKEND_KINDS),
-  thumbprint: z.string().max(128).nullable().default(null),
-  reason: z.string().max(4096).nullable().default(null),
-  items: z
-    .array(
-      z.object({
-        file: z.string().regex(/^\d{1,3}-(certificate|key|config|pfx|thumbprint)$/),
-        role: z.enum(["certificate", "key", "config", "pfx", "thumbprint"]),
-        originalPath: z.string().min(1).max(4096),
-        mode: z.number().int().min(0).max(0o7777),
-        uid: z.number().int().min(0),
-        gid: z.number().int().min(0),
-        wasLink: z.boolean(),
-      }),
-    )
-    .max(16),
-  extra: z.record(z.string(), z.unknown()).nullable().optional(),
-});
+    id: z
+      .string()
+      .regex(/^\d{4,10}$/)
+      .optional(),
+    createdAt: z.string().max(64),
+    backend: z.enum(BACKEND_KINDS),
+    thumbprint: z.string().max(128).nullable().default(null),
+    reason: z.string().max(4096).nullable().default(null),
+    items: z
+      .array(
+        z.object({
+          file: z.string().regex(/^\d{1,3}-(certificate|key|config|pfx|thumbprint)$/),
+          role: z.enum(["certificate", "key", "config", "pfx", "thumbprint"]),
+          originalPath: z.string().min(1).max(4096),
+          mode: z.number().int().min(0).max(0o7777),
+          uid: z.number().int().min(0),
+          gid: z.number().int().min(0),
+          wasLink: z.boolean(),
+        }),
+      )
+      .max(16),
+    extra: z.record(z.string(), z.unknown()).nullable().optional(),
+  });
   return { journalSchema, backupMetaSchema };
 }
 let cachedSchemas: ReturnType<typeof schemas> | null = null;
@@ -149,7 +157,8 @@ function staleBecause(holder: LockInfo, host: string): string | null {
     // A lock from a version that did not record the start time: a process that started after it was taken is not its holder.
     const startedAt = processStartedAtMs(holder.pid);
     const since = Date.parse(holder.since);
-    if (startedAt !== null && Number.isFinite(since) && startedAt > since + 2000) return `pid ${holder.pid} is now another process (it started after the lock was taken)`;
+    if (startedAt !== null && Number.isFinite(since) && startedAt > since + 2000)
+      return `pid ${holder.pid} is now another process (it started after the lock was taken)`;
   }
   return null;
 }
@@ -352,7 +361,10 @@ export class StateDir {
     }
     const result = validators().journalSchema.safeParse(parsed);
     if (!result.success) {
-      throw new UntrustedPathError(`${this.file("journal.json")} is not a journal rdpcert wrote: refusing to act on it`, "move it aside, then check the listener with rdpcert status");
+      throw new UntrustedPathError(
+        `${this.file("journal.json")} is not a journal rdpcert wrote: refusing to act on it`,
+        "move it aside, then check the listener with rdpcert status",
+      );
     }
     return result.data;
   }
@@ -382,7 +394,8 @@ export class StateDir {
     const dir = this.file("pins");
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const stats = lstatOrNull(dir);
-    const reason = stats === null ? `${dir} vanished` : stats.isSymbolicLink() || !stats.isDirectory() ? `${dir} is not a directory` : untrustedReason(dir, stats);
+    const reason =
+      stats === null ? `${dir} vanished` : stats.isSymbolicLink() || !stats.isDirectory() ? `${dir} is not a directory` : untrustedReason(dir, stats);
     if (reason) throw new UntrustedPathError(`${reason}: refusing to write pins there`, "move it aside and let rdpcert create it again");
     chmodSync(dir, 0o755);
     return files.map(({ suffix, data }) => {
@@ -401,7 +414,8 @@ export class StateDir {
     const fd = openSync(this.file("history.jsonl"), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     try {
       const reason = untrustedReason(this.file("history.jsonl"), fstatSync(fd));
-      if (reason || !fstatSync(fd).isFile()) throw new UntrustedPathError(`${reason ?? `${this.file("history.jsonl")} is not a regular file`}: refusing to append to it`);
+      if (reason || !fstatSync(fd).isFile())
+        throw new UntrustedPathError(`${reason ?? `${this.file("history.jsonl")} is not a regular file`}: refusing to append to it`);
       writeSync(fd, line);
     } finally {
       closeSync(fd);
@@ -504,7 +518,18 @@ export class StateDir {
     }
     return this.backupIds().flatMap((id) => {
       const meta = this.readMeta(id);
-      return meta ? [{ id, createdAt: meta.createdAt, backend: meta.backend, thumbprint: meta.thumbprint, reason: meta.reason, items: meta.items.map(({ role, originalPath, wasLink }) => ({ role, originalPath, wasLink })) }] : [];
+      return meta
+        ? [
+            {
+              id,
+              createdAt: meta.createdAt,
+              backend: meta.backend,
+              thumbprint: meta.thumbprint,
+              reason: meta.reason,
+              items: meta.items.map(({ role, originalPath, wasLink }) => ({ role, originalPath, wasLink })),
+            },
+          ]
+        : [];
     });
   }
 

@@ -32,7 +32,8 @@ function modeText(stats: Stats): string {
 export function untrustedReason(what: string, stats: Stats): string | null {
   // Windows has no POSIX owner and mode: the state dir is locked down by ACL instead (windowsAclArgs).
   if (process.platform === "win32") return null;
-  if (!trustedOwners().includes(stats.uid)) return `${what} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
+  if (!trustedOwners().includes(stats.uid))
+    return `${what} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
   if ((stats.mode & 0o022) !== 0) return `${what} is writable by ${(stats.mode & 0o002) !== 0 ? "every user" : "its group"} (${modeText(stats)})`;
   return null;
 }
@@ -113,7 +114,8 @@ export function untrustedExecutable(file: string, what = "the restart command"):
 
 /** Why a directory on the way to a file root acts on lets another user swap what lies below it, or null. */
 export function untrustedDirectory(path: string, stats: Stats, last: boolean): string | null {
-  if (!trustedOwners().includes(stats.uid)) return `${path} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
+  if (!trustedOwners().includes(stats.uid))
+    return `${path} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
   if ((stats.mode & 0o022) === 0) return null;
   // A sticky directory of root's (/tmp): others may add entries but never rename or remove root's,
   // and the entry below it is judged in turn (a file or directory they added is theirs, and refused).
@@ -144,9 +146,14 @@ export function trustedChain(path: string, what: string): { real: string; stats:
     return stats ? { real: path, stats } : null;
   }
   const refuse = (reason: string): never => {
-    throw new UntrustedPathError(`${what}: ${reason}: refusing to use it (another user could swap what root reads or runs)`, `make every directory on the way root's and writable only by root (chown root; chmod go-w), as sshd's StrictModes wants`);
+    throw new UntrustedPathError(
+      `${what}: ${reason}: refusing to use it (another user could swap what root reads or runs)`,
+      `make every directory on the way root's and writable only by root (chown root; chmod go-w), as sshd's StrictModes wants`,
+    );
   };
-  const pending = resolve(path).split("/").filter((part) => part !== "");
+  const pending = resolve(path)
+    .split("/")
+    .filter((part) => part !== "");
   let current = "/";
   let stats = lstatSync("/");
   const top = untrustedDirectory("/", stats, pending.length === 0);
@@ -167,7 +174,8 @@ export function trustedChain(path: string, what: string): { real: string; stats:
     if (found.isSymbolicLink()) {
       if (++links > MAX_LINKS) refuse(`${path} passes through more than ${MAX_LINKS} links`);
       // In a sticky directory (/tmp) anyone may add a link: it must be root's (as fs.protected_symlinks wants).
-      if (!trustedOwners().includes(found.uid)) refuse(`${next} is a link owned by uid ${found.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""}`);
+      if (!trustedOwners().includes(found.uid))
+        refuse(`${next} is a link owned by uid ${found.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""}`);
       const target = readlinkSync(next);
       pending.unshift(...target.split("/").filter((part) => part !== ""));
       if (isAbsolute(target)) current = "/";
@@ -201,15 +209,21 @@ export function readTrustedFile(path: string, kind: ReadKind, what: string): Buf
   try {
     fd = openSync(chain.real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (constants.O_NOCTTY ?? 0));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw new UntrustedPathError(`${what} ${shown} changed into a link while it was read: refusing to use it`);
+    if ((error as NodeJS.ErrnoException).code === "ELOOP")
+      throw new UntrustedPathError(`${what} ${shown} changed into a link while it was read: refusing to use it`);
     throw error;
   }
   try {
     const stats = fstatSync(fd);
-    if (process.platform !== "win32" && (stats.ino !== chain.stats.ino || stats.dev !== chain.stats.dev)) throw new UntrustedPathError(`${what} ${shown} was replaced while it was read: refusing to use it`);
+    if (process.platform !== "win32" && (stats.ino !== chain.stats.ino || stats.dev !== chain.stats.dev))
+      throw new UntrustedPathError(`${what} ${shown} was replaced while it was read: refusing to use it`);
     if (stats.isFile()) {
       const reason = untrustedReason(`${what} ${shown}`, stats);
-      if (reason) throw new UntrustedPathError(`${reason}: refusing to use it (as root, a file that another user can write decides what root does)`, `chown root:root ${chain.real} && chmod go-w ${chain.real}`);
+      if (reason)
+        throw new UntrustedPathError(
+          `${reason}: refusing to use it (as root, a file that another user can write decides what root does)`,
+          `chown root:root ${chain.real} && chmod go-w ${chain.real}`,
+        );
     }
     return readBoundedFd(fd, stats, kind);
   } finally {
@@ -226,7 +240,6 @@ export function lstatOrNull(path: string): Stats | null {
     throw error;
   }
 }
-
 
 /**
  * A directory root reads from (deploySource): trustedChain up to it, and the

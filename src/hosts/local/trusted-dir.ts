@@ -28,7 +28,10 @@ export interface OpenDirectoryOptions {
 }
 
 const refusal = (what: string, path: string, reason: string): UntrustedPathError =>
-  new UntrustedPathError(`${what} ${path}: ${reason}: refusing to write there (as root, through a path another user controls)`, `make ${path} a real directory that only root owns and writes (chown root:root ${path}; chmod 755 ${path}), or move it aside and let rdpcert create it`);
+  new UntrustedPathError(
+    `${what} ${path}: ${reason}: refusing to write there (as root, through a path another user controls)`,
+    `make ${path} a real directory that only root owns and writes (chown root:root ${path}; chmod 755 ${path}), or move it aside and let rdpcert create it`,
+  );
 
 export function openTrustedDirectory(path: string, options: OpenDirectoryOptions): OpenDirectory {
   if (process.platform === "win32") {
@@ -63,7 +66,8 @@ export function openTrustedDirectory(path: string, options: OpenDirectoryOptions
   }
   try {
     const stats = fstatSync(fd);
-    if (expected !== null && (stats.ino !== expected.ino || stats.dev !== expected.dev)) throw refusal(options.what, path, "it was replaced while it was checked");
+    if (expected !== null && (stats.ino !== expected.ino || stats.dev !== expected.dev))
+      throw refusal(options.what, path, "it was replaced while it was checked");
     const reason = untrustedDirectory(real, stats, true);
     if (reason) throw refusal(options.what, path, reason);
   } catch (error) {

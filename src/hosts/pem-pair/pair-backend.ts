@@ -22,13 +22,29 @@ export interface PairBackendContext {
 }
 
 /** A locator: where this kind of server keeps its pair, from its listening process; or why it cannot say. */
-export type Locate = (ctx: PairBackendContext, lookup: ListenerProcessLookup) => { readonly ok: true; readonly location: PairLocation } | { readonly ok: false; readonly reason: string; readonly fix: string | null };
+export type Locate = (
+  ctx: PairBackendContext,
+  lookup: ListenerProcessLookup,
+) => { readonly ok: true; readonly location: PairLocation } | { readonly ok: false; readonly reason: string; readonly fix: string | null };
 
 /** Who serves, in the inspection's terms. */
-export function servingIdentity(lookup: ListenerProcessLookup, port: number, label: string): { serving: Identity | null; server: ServerIdentity; process: ListenerProcess | null } {
+export function servingIdentity(
+  lookup: ListenerProcessLookup,
+  port: number,
+  label: string,
+): { serving: Identity | null; server: ServerIdentity; process: ListenerProcess | null } {
   if (lookup.kind === "found") {
     const p = lookup.process;
-    return { serving: p.identity, process: p, server: { basis: "listener", name: p.identity.name, pid: p.pid, detail: `${p.command} (pid ${p.pid}) listening on port ${port} runs as ${p.identity.name}` } };
+    return {
+      serving: p.identity,
+      process: p,
+      server: {
+        basis: "listener",
+        name: p.identity.name,
+        pid: p.pid,
+        detail: `${p.command} (pid ${p.pid}) listening on port ${port} runs as ${p.identity.name}`,
+      },
+    };
   }
   const why = lookup.kind === "none" ? `nothing listens on port ${port}` : lookup.reason;
   return { serving: null, process: null, server: { basis: "unknown", name: null, pid: null, detail: `${label}: ${why}` } };
@@ -55,7 +71,8 @@ export function createPairBackend(kind: BackendKind, label: string, ctx: PairBac
   };
   return {
     kind,
-    capability: async () => (ctx.platform === "linux" ? { available: true } : { available: false, reason: `the ${kind} backend reads /proc, so it runs on Linux only` }),
+    capability: async () =>
+      ctx.platform === "linux" ? { available: true } : { available: false, reason: `the ${kind} backend reads /proc, so it runs on Linux only` },
     inspect: async (): Promise<InspectOutcome> => {
       const located = locate(ctx, lookup());
       if (!located.ok) return located;

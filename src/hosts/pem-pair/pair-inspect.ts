@@ -68,13 +68,19 @@ function readCertificate(location: PairLocation): ConfiguredCertificate {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { state: "missing", location: path, reason: `the certificate file ${path} does not exist` };
-    if (code === "EACCES" || code === "EPERM") return { state: "unchecked", location: path, reason: `the certificate ${path} was not checked: this user cannot read it (run as root)` };
+    if (code === "EACCES" || code === "EPERM")
+      return { state: "unchecked", location: path, reason: `the certificate ${path} was not checked: this user cannot read it (run as root)` };
     return { state: "unreadable", location: path, reason: `cannot read the certificate ${path}: ${code ?? "error"}` };
   }
   if (location.serving) {
     const access = readableBy(path, location.serving);
     if (!access.ok && access.checked) {
-      return { state: "unreadable", location: path, reason: `${location.label} cannot read its certificate: ${access.reason}`, fix: `chmod 644 ${real(path)} (a certificate is public)` };
+      return {
+        state: "unreadable",
+        location: path,
+        reason: `${location.label} cannot read its certificate: ${access.reason}`,
+        fix: `chmod 644 ${real(path)} (a certificate is public)`,
+      };
     }
   }
   const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/.exec(text);
@@ -101,7 +107,8 @@ function inspectKey(location: PairLocation, certificate: ConfiguredCertificate, 
     mode = statSync(path).mode;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM") return { state: "unknown", location: path, reason: `the private key ${path} was not checked: this user cannot look at it (run as root)` };
+    if (code === "EACCES" || code === "EPERM")
+      return { state: "unknown", location: path, reason: `the private key ${path} was not checked: this user cannot look at it (run as root)` };
     return { state: "missing", location: path, reason: `the private key file ${path} does not exist` };
   }
   const modeText = (mode & 0o7777).toString(8).padStart(4, "0");
@@ -121,20 +128,31 @@ function inspectKey(location: PairLocation, certificate: ConfiguredCertificate, 
   }
   if (location.serving) {
     const access = readableBy(path, location.serving);
-    if (!access.ok && !access.checked) return { state: "unknown", location: path, reason: `whether ${location.label} can read its private key was not checked: ${access.reason}` };
+    if (!access.ok && !access.checked)
+      return { state: "unknown", location: path, reason: `whether ${location.label} can read its private key was not checked: ${access.reason}` };
     if (!access.ok) {
       const target = real(path);
       const fix = access.closedDir
         ? `${location.label} cannot enter ${access.closedDir}: chmod o+x ${access.closedDir}, or keep its pair elsewhere`
         : `chown ${location.serving.uid} ${target} && chmod 600 ${target} (${location.label} runs as ${location.serving.name})`;
-      return { state: "unreadable", location: path, reason: `${location.label} cannot read its private key: ${access.reason}`, fix, basis: location.server.basis };
+      return {
+        state: "unreadable",
+        location: path,
+        reason: `${location.label} cannot read its private key: ${access.reason}`,
+        fix,
+        basis: location.server.basis,
+      };
     }
   }
   let pem: string;
   try {
     pem = readBoundedText(path, "key");
   } catch (error) {
-    return { state: "unknown", location: path, reason: `the private key ${path} was not checked: ${(error as NodeJS.ErrnoException).code ?? "error"} (run as root)` };
+    return {
+      state: "unknown",
+      location: path,
+      reason: `the private key ${path} was not checked: ${(error as NodeJS.ErrnoException).code ?? "error"} (run as root)`,
+    };
   }
   let publicDer: Buffer;
   try {
@@ -142,7 +160,13 @@ function inspectKey(location: PairLocation, certificate: ConfiguredCertificate, 
   } catch (error) {
     const encrypted = /passphrase|encrypted/i.test((error as Error).message) || pem.includes("ENCRYPTED");
     // Never quote the file: it is a private key.
-    return { state: "not-a-key", location: path, reason: encrypted ? `the private key ${path} is encrypted; ${location.label} needs an unencrypted key` : `${path} is not a PEM private key (truncated or corrupt)` };
+    return {
+      state: "not-a-key",
+      location: path,
+      reason: encrypted
+        ? `the private key ${path} is encrypted; ${location.label} needs an unencrypted key`
+        : `${path} is not a PEM private key (truncated or corrupt)`,
+    };
   }
   if (certificate.state === "present") {
     try {
@@ -169,8 +193,20 @@ function directoryFindings(location: PairLocation): HostFinding[] {
       continue;
     }
     const mode = (stats.mode & 0o7777).toString(8).padStart(4, "0");
-    if ((stats.mode & 0o002) !== 0) out.push({ severity: "warn", code: "pair-dir-world-writable", message: `${dir} holds the pair and is writable by every user (mode ${mode}): anyone can change what ${location.label} serves`, fix: `chmod o-w ${dir}` });
-    else if (!owners.has(stats.uid)) out.push({ severity: "warn", code: "pair-dir-foreign-owner", message: `${dir} holds the pair and is owned by uid ${stats.uid}: that user can change what ${location.label} serves`, fix: `chown root ${dir}` });
+    if ((stats.mode & 0o002) !== 0)
+      out.push({
+        severity: "warn",
+        code: "pair-dir-world-writable",
+        message: `${dir} holds the pair and is writable by every user (mode ${mode}): anyone can change what ${location.label} serves`,
+        fix: `chmod o-w ${dir}`,
+      });
+    else if (!owners.has(stats.uid))
+      out.push({
+        severity: "warn",
+        code: "pair-dir-foreign-owner",
+        message: `${dir} holds the pair and is owned by uid ${stats.uid}: that user can change what ${location.label} serves`,
+        fix: `chown root ${dir}`,
+      });
   }
   return out;
 }

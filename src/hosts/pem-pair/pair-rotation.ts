@@ -117,7 +117,13 @@ function currentHash(path: string): string | null {
 function unchanged(item: BackupItem): boolean {
   try {
     const stats = lstatSync(item.originalPath);
-    return stats.isFile() && (stats.mode & 0o777) === (item.mode & 0o777) && stats.uid === item.uid && stats.gid === item.gid && currentHash(item.originalPath) === sha256(item.data);
+    return (
+      stats.isFile() &&
+      (stats.mode & 0o777) === (item.mode & 0o777) &&
+      stats.uid === item.uid &&
+      stats.gid === item.gid &&
+      currentHash(item.originalPath) === sha256(item.data)
+    );
   } catch {
     return false;
   }
@@ -131,10 +137,14 @@ function unchanged(item: BackupItem): boolean {
  */
 export function createPairRotation(options: PairRotationOptions): RotationSteps {
   const { label, runner } = options;
-  const paths = (inspection: HostInspection): { cert: string; key: string } => ({ cert: inspection.certificate.location, key: inspection.key.location ?? join(dirname(inspection.certificate.location), "key.pem") });
+  const paths = (inspection: HostInspection): { cert: string; key: string } => ({
+    cert: inspection.certificate.location,
+    key: inspection.key.location ?? join(dirname(inspection.certificate.location), "key.pem"),
+  });
 
   const restartLine = (restart: RestartSpec): string => {
-    if (restart.enabled && restart.command) return `then run ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)${options.rereadsPerConnection ? "" : ` so that ${label} loads the new pair`}`;
+    if (restart.enabled && restart.command)
+      return `then run ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms)${options.rereadsPerConnection ? "" : ` so that ${label} loads the new pair`}`;
     return options.rereadsPerConnection
       ? `no restart: ${label} reads its pair for every new connection, and connected sessions stay up`
       : `no reload command is configured: ${label} serves the new pair only once it loads it again (set reloadCommand)`;
@@ -142,9 +152,16 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
 
   const refuse = (inspection: HostInspection, command: "rotate" | "deploy"): { reason: string; fix: string } | null => {
     const { cert, key } = paths(inspection);
-    for (const [path, role] of [[key, "key"], [cert, "certificate"]] as const) {
+    for (const [path, role] of [
+      [key, "key"],
+      [cert, "certificate"],
+    ] as const) {
       const shared = sharedBecause(path);
-      if (shared) return { reason: `${path} is ${shared}: rdpcert will not overwrite a shared ${role} in place`, fix: `give ${label} its own certificate and key files (copies, 0600 key), then run ${command} again` };
+      if (shared)
+        return {
+          reason: `${path} is ${shared}: rdpcert will not overwrite a shared ${role} in place`,
+          fix: `give ${label} its own certificate and key files (copies, 0600 key), then run ${command} again`,
+        };
       let why: string | null;
       try {
         why = notOursToOverwrite(path, role);
@@ -153,7 +170,11 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
       }
       if (why) return { reason: `${why}: rdpcert will not overwrite it`, fix: `point ${label} at its own ${role} file, then run ${command} again` };
       const dirWhy = directoryRefusal(dirname(path), options.serving());
-      if (dirWhy) return { reason: `${dirWhy}: rdpcert will not write the ${role} there as root`, fix: `keep ${label}'s pair in a directory that only root or ${options.serving()?.name ?? "its user"} can write` };
+      if (dirWhy)
+        return {
+          reason: `${dirWhy}: rdpcert will not write the ${role} there as root`,
+          fix: `keep ${label}'s pair in a directory that only root or ${options.serving()?.name ?? "its user"} can write`,
+        };
     }
     return null;
   };
@@ -201,7 +222,8 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
     refuseTargets: (inspection) => refuse(inspection, "rotate"),
 
     refuseSupplied(inspection, certificate) {
-      if (certificate.keyPem === null || certificate.chain.length === 0) return { reason: `${label} needs the certificate and its private key as files`, fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
+      if (certificate.keyPem === null || certificate.chain.length === 0)
+        return { reason: `${label} needs the certificate and its private key as files`, fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
       return refuse(inspection, "deploy");
     },
 
@@ -214,7 +236,10 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
       const { cert, key } = paths(inspection);
       const items: BackupItem[] = [];
       const absent: string[] = [];
-      for (const [role, path] of [["certificate", cert], ["key", key]] as const) {
+      for (const [role, path] of [
+        ["certificate", cert],
+        ["key", key],
+      ] as const) {
         const item = readItem(role, path);
         if (item) items.push(item);
         else absent.push(path);
@@ -273,7 +298,8 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
         // Only the files the current configuration names; and only while they hold the backup or what rdpcert wrote.
         const allowed = new Set(Object.values(paths(guard.inspection)));
         for (const path of [...toWrite.map((i) => i.originalPath), ...toRemove]) {
-          if (!allowed.has(path)) return { ok: false, reason: `the backup names ${path}, which ${label}'s current configuration does not name: nothing was restored` };
+          if (!allowed.has(path))
+            return { ok: false, reason: `the backup names ${path}, which ${label}'s current configuration does not name: nothing was restored` };
         }
         if (guard.written) {
           const ours = (path: string): boolean => {
@@ -283,9 +309,15 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
           for (const item of toWrite) {
             const hash = currentHash(item.originalPath);
             if (hash === null || hash === sha256(item.data) || ours(item.originalPath)) continue;
-            return { ok: false, conflict: true, reason: `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten` };
+            return {
+              ok: false,
+              conflict: true,
+              reason: `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten`,
+            };
           }
-          for (const path of toRemove) if (!ours(path)) return { ok: false, conflict: true, reason: `${path} was created during the rotation by someone else: nothing was restored or removed` };
+          for (const path of toRemove)
+            if (!ours(path))
+              return { ok: false, conflict: true, reason: `${path} was created during the rotation by someone else: nothing was restored or removed` };
         }
       }
       const restored: string[] = [];
@@ -293,7 +325,13 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
         // A recovery in a fresh process may not know the serving user yet: the backup's owner of each file stands in.
         for (const item of toWrite) {
           // Permission bits only: never setuid, setgid or sticky from a backup.
-          writeInto(dirname(item.originalPath), basename(item.originalPath), item.data, { mode: item.mode & 0o777, uid: item.uid, gid: item.gid }, options.serving() ?? { name: `uid ${item.uid}`, uid: item.uid, gids: [item.gid] });
+          writeInto(
+            dirname(item.originalPath),
+            basename(item.originalPath),
+            item.data,
+            { mode: item.mode & 0o777, uid: item.uid, gid: item.gid },
+            options.serving() ?? { name: `uid ${item.uid}`, uid: item.uid, gids: [item.gid] },
+          );
           restored.push(item.originalPath);
         }
         for (const path of toRemove) {

@@ -33,7 +33,11 @@ export function clientExitCode(state: ClientState): 0 | 2 {
 
 export type ClientResult = { readonly ok: true; readonly state: ClientState } | { readonly ok: false; readonly reason: string };
 
-export async function inspectClient(runner: CommandRunner, options: { host: string | null; fix: boolean; backupDir: string; launcher?: PowerShellLauncher }, timeoutMs = 60_000): Promise<ClientResult> {
+export async function inspectClient(
+  runner: CommandRunner,
+  options: { host: string | null; fix: boolean; backupDir: string; launcher?: PowerShellLauncher },
+  timeoutMs = 60_000,
+): Promise<ClientResult> {
   const shell = options.launcher ? { runner, launcher: options.launcher } : { runner };
   const result = await runScript(shell, "client.ps1", { host: options.host, fix: options.fix, backupDir: options.backupDir }, timeoutMs);
   if (!result.ok) return { ok: false, reason: result.reason };
@@ -42,30 +46,53 @@ export async function inspectClient(runner: CommandRunner, options: { host: stri
   const rdp = (doc as Record<string, unknown>).defaultRdp;
   if (rdp && typeof rdp === "object") {
     const modified = parsePsDate((rdp as Record<string, unknown>).modified);
-    items.push({ kind: "default-rdp", location: field(rdp, "path", "string") ?? "Default.rdp", detail: `${field(rdp, "bytes", "number") ?? 0} bytes${modified ? `, changed ${modified.toISOString()}` : ""}: saved connection settings that mstsc reuses` });
+    items.push({
+      kind: "default-rdp",
+      location: field(rdp, "path", "string") ?? "Default.rdp",
+      detail: `${field(rdp, "bytes", "number") ?? 0} bytes${modified ? `, changed ${modified.toISOString()}` : ""}: saved connection settings that mstsc reuses`,
+    });
   }
   const cache = (doc as Record<string, unknown>).cache;
   if (cache && typeof cache === "object") {
-    items.push({ kind: "bitmap-cache", location: field(cache, "path", "string") ?? "Cache", detail: `${field(cache, "files", "number") ?? 0} files, ${field(cache, "bytes", "number") ?? 0} bytes of bitmap cache` });
+    items.push({
+      kind: "bitmap-cache",
+      location: field(cache, "path", "string") ?? "Cache",
+      detail: `${field(cache, "files", "number") ?? 0} files, ${field(cache, "bytes", "number") ?? 0} bytes of bitmap cache`,
+    });
   }
   const server = (doc as Record<string, unknown>).server;
   if (server && typeof server === "object") {
     const hash = field(server, "certHash", "string");
-    items.push({ kind: "stored-certificate", location: field(server, "key", "string") ?? "Servers", detail: hash ? `the client trusts certificate ${hash} for ${options.host}; a rotated server presents another one` : `saved settings for ${options.host} (user hint ${field(server, "usernameHint", "string") ?? "-"})`, certHash: hash });
+    items.push({
+      kind: "stored-certificate",
+      location: field(server, "key", "string") ?? "Servers",
+      detail: hash
+        ? `the client trusts certificate ${hash} for ${options.host}; a rotated server presents another one`
+        : `saved settings for ${options.host} (user hint ${field(server, "usernameHint", "string") ?? "-"})`,
+      certHash: hash,
+    });
   }
-  const actions = asArray<Record<string, unknown>>((doc as Record<string, unknown>).actions).map((a) => ({ item: field(a, "item", "string") ?? "?", backup: field(a, "backup", "string") ?? "?" }));
+  const actions = asArray<Record<string, unknown>>((doc as Record<string, unknown>).actions).map((a) => ({
+    item: field(a, "item", "string") ?? "?",
+    backup: field(a, "backup", "string") ?? "?",
+  }));
   return { ok: true, state: { items, actions, fixError: field(doc, "fixError", "string") } };
 }
 
 /** mstsc's pin for one server as client-pin.ps1 read (and with `write`, set) it: upper-case hex or null. */
-export type MstscPinResult = { readonly ok: true; readonly key: string; readonly before: string | null; readonly after: string | null } | { readonly ok: false; readonly reason: string };
+export type MstscPinResult =
+  { readonly ok: true; readonly key: string; readonly before: string | null; readonly after: string | null } | { readonly ok: false; readonly reason: string };
 
 /**
  * Reads mstsc's CertHash for `server` (HKCU\...\Servers\<server>) and, with
  * `certHash`, sets it: client-pin.ps1 through the bootstrap, the values as JSON
  * data on stdin (never part of a command line).
  */
-export async function mstscPin(runner: CommandRunner, options: { server: string; certHash: string | null; launcher?: PowerShellLauncher }, timeoutMs = 60_000): Promise<MstscPinResult> {
+export async function mstscPin(
+  runner: CommandRunner,
+  options: { server: string; certHash: string | null; launcher?: PowerShellLauncher },
+  timeoutMs = 60_000,
+): Promise<MstscPinResult> {
   const shell = options.launcher ? { runner, launcher: options.launcher } : { runner };
   const result = await runScript(shell, "client-pin.ps1", { server: options.server, certHash: options.certHash, write: options.certHash !== null }, timeoutMs);
   if (!result.ok) return { ok: false, reason: result.reason };

@@ -32,7 +32,8 @@ function unreadableKeyFix(ownKey: boolean, keyPath: string | null): string {
 }
 
 /** Who may read Windows' RDP key by default (windows-evidence/01 1.1): checks run as an admin cannot open it from Server 2019. */
-const OWN_KEY_ACL_NOTE = "from Windows Server 2019 (build 17763) Windows' own RDP key grants SYSTEM, NETWORK SERVICE and NT SERVICE\\SessionEnv, not Administrators";
+const OWN_KEY_ACL_NOTE =
+  "from Windows Server 2019 (build 17763) Windows' own RDP key grants SYSTEM, NETWORK SERVICE and NT SERVICE\\SessionEnv, not Administrators";
 
 interface EventMeaning {
   readonly severity: HostFinding["severity"];
@@ -63,8 +64,16 @@ const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
     fix: "rdpcert rotate (removes the stale certificate and restarts SessionEnv so that Windows issues a new one)",
   },
   1063: { severity: "info", text: "Windows installed a certificate from the Group Policy template (AD CS auto-enrollment)", fix: null },
-  1064: { severity: "critical", text: "Windows failed to create a certificate from the Group Policy template", fix: "check the template and the enrollment (certutil -pulse, the CA's event log); rdpcert does not replace template certificates" },
-  1065: { severity: "critical", text: "the Group Policy template certificate expired and was not replaced", fix: "renew it through AD CS auto-enrollment (certutil -pulse); rdpcert does not replace template certificates" },
+  1064: {
+    severity: "critical",
+    text: "Windows failed to create a certificate from the Group Policy template",
+    fix: "check the template and the enrollment (certutil -pulse, the CA's event log); rdpcert does not replace template certificates",
+  },
+  1065: {
+    severity: "critical",
+    text: "the Group Policy template certificate expired and was not replaced",
+    fix: "renew it through AD CS auto-enrollment (certutil -pulse); rdpcert does not replace template certificates",
+  },
   // Schannel serves every TLS server on the host (IIS too), and 36870 names no key (windows-evidence/02): see eventFindings.
   36870: {
     severity: "warn",
@@ -75,14 +84,24 @@ const EVENT_MEANINGS: Readonly<Record<number, EventMeaning>> = {
 
 /** A newer 1056 (new certificate created) means these failures were followed by a success. */
 const RESOLVED_BY_1056 = new Set([1057, 1058]);
-const HASH_TYPES: Readonly<Record<number, string>> = { 0: "not valid", 1: "Windows' default self-signed certificate", 2: "a Group Policy template (AD CS auto-enrollment)", 3: "a custom certificate" };
+const HASH_TYPES: Readonly<Record<number, string>> = {
+  0: "not valid",
+  1: "Windows' default self-signed certificate",
+  2: "a Group Policy template (AD CS auto-enrollment)",
+  3: "a custom certificate",
+};
 
 const SECURITY_LAYERS: Readonly<Record<number, SecurityLayer>> = { 0: "rdp", 1: "negotiate", 2: "tls" };
 
-const record = (value: unknown): Record<string, unknown> | null => (value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null);
+const record = (value: unknown): Record<string, unknown> | null =>
+  value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 
 /** Event messages run to paragraphs: the first line says what happened. */
-const firstLine = (text: string | null): string => (text ?? "").split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "") ?? "";
+const firstLine = (text: string | null): string =>
+  (text ?? "")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l !== "") ?? "";
 
 function age(date: Date, now: Date): string {
   const days = Math.floor((now.getTime() - date.getTime()) / DAY_MS);
@@ -131,10 +150,16 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
       return {
         ok: false,
         reason: `cannot read WMI Win32_TSGeneralSetting (${terminalName}): ${firstLine(error)}`,
-        fix: denied ? ELEVATE_FIX : "check that the Remote Desktop Services WMI provider answers: Get-CimInstance -Namespace root\\cimv2\\TerminalServices -ClassName Win32_TSGeneralSetting",
+        fix: denied
+          ? ELEVATE_FIX
+          : "check that the Remote Desktop Services WMI provider answers: Get-CimInstance -Namespace root\\cimv2\\TerminalServices -ClassName Win32_TSGeneralSetting",
       };
     }
-    return { ok: false, reason: `WMI Win32_TSGeneralSetting has no ${terminalName} listener (is Remote Desktop enabled?)`, fix: "enable Remote Desktop (Settings > System > Remote Desktop), then run rdpcert status again" };
+    return {
+      ok: false,
+      reason: `WMI Win32_TSGeneralSetting has no ${terminalName} listener (is Remote Desktop enabled?)`,
+      fix: "enable Remote Desktop (Settings > System > Remote Desktop), then run rdpcert status again",
+    };
   }
 
   const errors = partErrors(doc);
@@ -149,13 +174,23 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
   const port = portNumber !== null && Number.isInteger(portNumber) && portNumber > 0 && portNumber < 65536 ? portNumber : 3389;
   const portError = errorOf("portNumber");
   if (portError || (portNumber !== null && port !== portNumber)) {
-    findings.push({ severity: "warn", code: "port-unreadable", message: `cannot read PortNumber (${portError?.message ?? `not a port: ${portNumber}`}); assuming 3389`, fix: portError && isDenied(portError.message, portError.category) ? ELEVATE_FIX : null });
+    findings.push({
+      severity: "warn",
+      code: "port-unreadable",
+      message: `cannot read PortNumber (${portError?.message ?? `not a port: ${portNumber}`}); assuming 3389`,
+      fix: portError && isDenied(portError.message, portError.category) ? ELEVATE_FIX : null,
+    });
   }
 
   const layerNumber = field(setting, "securityLayer", "number");
   const securityLayer = layerNumber === null ? "unknown" : (SECURITY_LAYERS[layerNumber] ?? "unknown");
   if (securityLayer === "rdp") {
-    findings.push({ severity: "critical", code: "security-layer-rdp", message: "SecurityLayer is 0 (RDP): the listener never offers TLS", fix: "set SecurityLayer to 1 (negotiate) or 2 (TLS)" });
+    findings.push({
+      severity: "critical",
+      code: "security-layer-rdp",
+      message: "SecurityLayer is 0 (RDP): the listener never offers TLS",
+      fix: "set SecurityLayer to 1 (negotiate) or 2 (TLS)",
+    });
   }
   const nlaNumber = field(setting, "userAuthenticationRequired", "number");
 
@@ -186,8 +221,18 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
     // An admin's own enabled allow rule for the port counts: then the group being off is a note.
     findings.push(
       portRules !== null && portRules > 0
-        ? { severity: "info", code: "firewall-rules-disabled", message: `the inbound Remote Desktop firewall rules are disabled, but ${portRules} other enabled rule(s) allow port ${port}`, fix: null }
-        : { severity: "critical", code: "firewall-rules-disabled", message: `all ${rules} inbound Remote Desktop firewall rules are disabled`, fix: `Enable-NetFirewallRule -Group "${FIREWALL_GROUP}"` },
+        ? {
+            severity: "info",
+            code: "firewall-rules-disabled",
+            message: `the inbound Remote Desktop firewall rules are disabled, but ${portRules} other enabled rule(s) allow port ${port}`,
+            fix: null,
+          }
+        : {
+            severity: "critical",
+            code: "firewall-rules-disabled",
+            message: `all ${rules} inbound Remote Desktop firewall rules are disabled`,
+            fix: `Enable-NetFirewallRule -Group "${FIREWALL_GROUP}"`,
+          },
     );
   }
 
@@ -197,8 +242,13 @@ export function inspectionFromScript(json: unknown, now: Date): InspectOutcome {
     const events = error.part.startsWith("events:");
     findings.push({
       severity: events || error.part === "firewall" ? "info" : "warn",
-      code: `${error.part.replace(/^events:.*/, "events").replace(/^service:/, "service-").toLowerCase()}-unreadable`,
-      message: events ? `cannot read the System event log (${error.part.slice("events:".length)}): ${error.message}` : `cannot read ${error.part}: ${error.message}`,
+      code: `${error.part
+        .replace(/^events:.*/, "events")
+        .replace(/^service:/, "service-")
+        .toLowerCase()}-unreadable`,
+      message: events
+        ? `cannot read the System event log (${error.part.slice("events:".length)}): ${error.message}`
+        : `cannot read ${error.part}: ${error.message}`,
       fix: isDenied(error.message, error.category) ? ELEVATE_FIX : null,
     });
   }
@@ -231,10 +281,20 @@ function bindingFindings(doc: Record<string, unknown>, setting: Record<string, u
       fix: "renew it through AD CS auto-enrollment (certutil -pulse); a hash set by hand would fight the policy",
     });
   } else if (hashType === 0) {
-    findings.push({ severity: "warn", code: "binding-not-valid", message: "SSLCertificateSHA1HashType is 0 (not valid)", fix: "clear SSLCertificateSHA1Hash under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp and restart SessionEnv" });
+    findings.push({
+      severity: "warn",
+      code: "binding-not-valid",
+      message: "SSLCertificateSHA1HashType is 0 (not valid)",
+      fix: "clear SSLCertificateSHA1Hash under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp and restart SessionEnv",
+    });
   }
   if (hashType === 1 && registryHashPresent === true && configuredThumbprint) {
-    findings.push({ severity: "info", code: "binding-registry-value", message: `SSLCertificateSHA1Hash is set in the registry (${field(doc, "registryHash", "string") ?? "?"}) while WMI reports the default self-signed binding`, fix: null });
+    findings.push({
+      severity: "info",
+      code: "binding-registry-value",
+      message: `SSLCertificateSHA1Hash is set in the registry (${field(doc, "registryHash", "string") ?? "?"}) while WMI reports the default self-signed binding`,
+      fix: null,
+    });
   }
   for (const folder of asArray(doc.keyFolders)) {
     const path = field(folder, "path", "string") ?? "the key folder";
@@ -252,7 +312,12 @@ function bindingFindings(doc: Record<string, unknown>, setting: Record<string, u
   for (const other of asArray(doc.listeners)) {
     const name = field(other, "name", "string");
     if (!name || name.toLowerCase() === terminalName.toLowerCase()) continue;
-    findings.push({ severity: "info", code: "other-listener", message: `another listener: ${name} on port ${field(other, "port", "number") ?? "?"} (not judged here: this report is about ${terminalName})`, fix: null });
+    findings.push({
+      severity: "info",
+      code: "other-listener",
+      message: `another listener: ${name} on port ${field(other, "port", "number") ?? "?"} (not judged here: this report is about ${terminalName})`,
+      fix: null,
+    });
   }
   return findings;
 }
@@ -269,14 +334,24 @@ function certificateAndKey(
     const location = `Cert:\\LocalMachine\\My\\${configuredThumbprint ?? "(none)"}`;
     if (configuredHash && !configuredThumbprint) {
       return {
-        certificate: { state: "unreadable", location, reason: `SSLCertificateSHA1Hash is "${configuredHash}", not a 40-digit thumbprint`, fix: "set SSLCertificateSHA1Hash to the thumbprint of an installed certificate, or clear it" },
+        certificate: {
+          state: "unreadable",
+          location,
+          reason: `SSLCertificateSHA1Hash is "${configuredHash}", not a 40-digit thumbprint`,
+          fix: "set SSLCertificateSHA1Hash to the thumbprint of an installed certificate, or clear it",
+        },
         key: noKey("no certificate to check the key of"),
         issuance: "unknown",
       };
     }
     if (error) {
       return {
-        certificate: { state: "unreadable", location, reason: `cannot read the certificate store: ${error.message}`, fix: isDenied(error.message, error.category) ? ELEVATE_FIX : null },
+        certificate: {
+          state: "unreadable",
+          location,
+          reason: `cannot read the certificate store: ${error.message}`,
+          fix: isDenied(error.message, error.category) ? ELEVATE_FIX : null,
+        },
         key: noKey("the certificate store could not be read"),
         issuance: "unknown",
       };
@@ -300,7 +375,8 @@ function certificateAndKey(
   const location = `Cert:\\LocalMachine\\${store}\\${thumbprint}`;
   const raw = field(cert, "rawData", "string");
   const der = raw ? Buffer.from(raw, "base64") : null;
-  const certificate: ConfiguredCertificate = der && der.length > 0 ? { state: "present", der, location } : { state: "unreadable", location, reason: `${location} came without its raw data` };
+  const certificate: ConfiguredCertificate =
+    der && der.length > 0 ? { state: "present", der, location } : { state: "unreadable", location, reason: `${location} came without its raw data` };
   let issuance: Issuance = "unknown";
   if (certificate.state === "present") {
     try {
@@ -329,17 +405,38 @@ function certificateAndKey(
       state: "missing",
       location,
       reason: `${location} has no private key`,
-      fix: ownKey ? "rdpcert rotate (Windows then issues a new certificate with its key)" : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My",
+      fix: ownKey
+        ? "rdpcert rotate (Windows then issues a new certificate with its key)"
+        : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My",
     };
   } else if (fileExists === false) {
     // windows-evidence/03 3.3: an entry whose key file is gone blocks a new one (1057/1058 "Keyset does not exist", "object already exists").
-    key = { state: "missing", location: where, reason: `the key file ${where} of ${location} is gone`, fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My", replaceable };
+    key = {
+      state: "missing",
+      location: where,
+      reason: `the key file ${where} of ${location} is gone`,
+      fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX) into Cert:\\LocalMachine\\My",
+      replaceable,
+    };
   } else if (serving === false) {
     // Judged by the key file's ACL for the account TermService runs as, not by whether an elevated admin can open it.
-    key = { state: "unreadable", location: where, reason: `NETWORK SERVICE (S-1-5-20), which TermService runs as, cannot read the key file ${where} of ${location}`, fix: unreadableKeyFix(ownKey, keyPath), basis: "listener", replaceable };
+    key = {
+      state: "unreadable",
+      location: where,
+      reason: `NETWORK SERVICE (S-1-5-20), which TermService runs as, cannot read the key file ${where} of ${location}`,
+      fix: unreadableKeyFix(ownKey, keyPath),
+      basis: "listener",
+      replaceable,
+    };
   } else if (opened === false && callerReads === true) {
     // This account may read the file, and the key still does not open: the key itself is damaged.
-    key = { state: "corrupt", location: where, reason: `the private key of ${location} exists but will not open, although this account may read ${where}: ${openError}${evidence ? `; ${evidence}` : ""}`, fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it", replaceable };
+    key = {
+      state: "corrupt",
+      location: where,
+      reason: `the private key of ${location} exists but will not open, although this account may read ${where}: ${openError}${evidence ? `; ${evidence}` : ""}`,
+      fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it",
+      replaceable,
+    };
   } else if (opened === false && evidence) {
     key = {
       state: "corrupt",
@@ -349,10 +446,20 @@ function certificateAndKey(
       replaceable,
     };
   } else if (opened === false && callerReads === null && !ACCESS_ERROR.test(keyError ?? "")) {
-    key = { state: "corrupt", location: where, reason: `the private key of ${location} will not open: ${openError}`, fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it", replaceable };
+    key = {
+      state: "corrupt",
+      location: where,
+      reason: `the private key of ${location} will not open: ${openError}`,
+      fix: ownKey ? OWN_KEY_FIX : "re-import the certificate with its private key (PFX), or re-issue it",
+      replaceable,
+    };
   } else if (opened === false && callerReads === false && serving === true) {
     // Not the serving identity, so its failure to open says nothing (windows-evidence/01 1.7, 1.8): judged by the ACL for NETWORK SERVICE.
-    key = { state: "ok", location: where, reason: `judged by the key file's ACL (NETWORK SERVICE may read it); not opened, since this account may not: ${OWN_KEY_ACL_NOTE}` };
+    key = {
+      state: "ok",
+      location: where,
+      reason: `judged by the key file's ACL (NETWORK SERVICE may read it); not opened, since this account may not: ${OWN_KEY_ACL_NOTE}`,
+    };
   } else if (opened === false) {
     // Say "not checked" rather than call a healthy key corrupt (windows-evidence/01 1.7, 1.8).
     key = {
@@ -364,7 +471,8 @@ function certificateAndKey(
     key = { state: "ok", location: where, reason: null };
   } else {
     key = { state: "unknown", location, reason: keyError ? firstLine(keyError) : "the private key was not checked" };
-  }  return { certificate, key, issuance };
+  }
+  return { certificate, key, issuance };
 }
 
 /** Errors that say "not for you" rather than "broken": Keyset does not exist (0x80090016), access denied. */
@@ -413,7 +521,10 @@ function keyFailureEvidence(doc: Record<string, unknown>, der: Buffer | null): s
     const newest = parsePsDate(record(event)?.newest);
     if (newest && newest.getTime() < since) continue;
     const count = field(event, "count", "number") ?? 1;
-    const state = /internal error state is (\d+)/i.exec(field(event, "message", "string") ?? "")?.[1] ?? asArray(record(event)?.data).filter((d): d is string => typeof d === "string")[2] ?? null;
+    const state =
+      /internal error state is (\d+)/i.exec(field(event, "message", "string") ?? "")?.[1] ??
+      asArray(record(event)?.data).filter((d): d is string => typeof d === "string")[2] ??
+      null;
     return `Schannel logged event 36870 ${count === 1 ? "once" : `${count} times`} since the certificate was issued (0x8009030D${state ? `, internal error state ${state}` : ""}: it cannot access the TLS server credential's private key)`;
   }
   return null;
@@ -423,7 +534,16 @@ function eventFindings(doc: Record<string, unknown>, now: Date): HostFinding[] {
   const events = asArray(doc.events).flatMap((event) => {
     const id = field(event, "id", "number");
     if (id === null) return [];
-    return [{ id, count: field(event, "count", "number") ?? 1, newest: parsePsDate(record(event)?.newest), message: firstLine(field(event, "message", "string")), other: id === 36870 ? otherTlsServer(event) : null, operational: /\/Operational$/i.test(field(event, "log", "string") ?? "") }];
+    return [
+      {
+        id,
+        count: field(event, "count", "number") ?? 1,
+        newest: parsePsDate(record(event)?.newest),
+        message: firstLine(field(event, "message", "string")),
+        other: id === 36870 ? otherTlsServer(event) : null,
+        operational: /\/Operational$/i.test(field(event, "log", "string") ?? ""),
+      },
+    ];
   });
   const created = events.filter((e) => e.id === 1056 && e.newest).map((e) => e.newest!.getTime());
   const lastCreated = created.length > 0 ? Math.max(...created) : null;

@@ -30,7 +30,9 @@ export function buildPfx(leafDer: Buffer, keyPem: string, password: string): Buf
   const pkcs8 = createPrivateKey(keyPem).export({ type: "pkcs8", format: "der" });
   const keyInfo = asn1.fromDer(forge.util.createBuffer(binary(pkcs8)));
   const localKeyId = createHash("sha1").update(leafDer).digest();
-  const attributes = asn1.create(Class.UNIVERSAL, Type.SET, true, [seq([oid(pki.oids.localKeyId!), asn1.create(Class.UNIVERSAL, Type.SET, true, [octets(binary(localKeyId))])])]);
+  const attributes = asn1.create(Class.UNIVERSAL, Type.SET, true, [
+    seq([oid(pki.oids.localKeyId!), asn1.create(Class.UNIVERSAL, Type.SET, true, [octets(binary(localKeyId))])]),
+  ]);
 
   const certBag = seq([oid(pki.oids.certBag!), explicit0(seq([oid(pki.oids.x509Certificate!), explicit0(octets(binary(leafDer)))])), attributes]);
   const shrouded = pki.encryptPrivateKeyInfo(keyInfo, password, { algorithm: "3des", count: 2048, saltSize: 8 });

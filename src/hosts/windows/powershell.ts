@@ -111,7 +111,9 @@ const RECORD_NOISE = /^(At [A-Za-z]:\\|At \\\\|At line:\d|\+ |\+$|~+$|CategoryIn
  * "    + CategoryInfo ..."), or of plain text; "" when there is none.
  */
 export function errorRecordLine(stderr: string): string {
-  const lines = fromClixml(stderr.replace(/^\uFEFF/, "")).split(/\r?\n/).map((l) => l.trim());
+  const lines = fromClixml(stderr.replace(/^\uFEFF/, ""))
+    .split(/\r?\n/)
+    .map((l) => l.trim());
   return oneLine(lines.find((l) => l !== "" && !RECORD_NOISE.test(l)) ?? "");
 }
 
@@ -129,7 +131,10 @@ function parseAnswer(stdout: string): { ok: true; json: unknown } | { ok: false;
   const text = stdout.replace(/^\uFEFF/, "");
   const at = text.lastIndexOf(JSON_MARKER);
   if (at < 0) return { ok: false, text: text.trim(), marker: false };
-  const after = text.slice(at + JSON_MARKER.length).replace(/^\s*\uFEFF/, "").trim();
+  const after = text
+    .slice(at + JSON_MARKER.length)
+    .replace(/^\s*\uFEFF/, "")
+    .trim();
   try {
     return { ok: true, json: JSON.parse(after) };
   } catch {
@@ -141,7 +146,12 @@ export async function runScript(shell: PowerShell | CommandRunner, script: strin
   const { runner, launcher = windowsPowerShell() } = typeof shell === "function" ? { runner: shell } : shell;
   const input = JSON.stringify({ script: scriptPath(script), input: params });
   const result = await runner(launcher.file, launcher.args, { input, timeoutMs });
-  const fail = (failure: ScriptFailure, reason: string): ScriptResult => ({ ok: false, failure, reason: oneLine(reason), category: errorRecordCategory(result.stderr) });
+  const fail = (failure: ScriptFailure, reason: string): ScriptResult => ({
+    ok: false,
+    failure,
+    reason: oneLine(reason),
+    category: errorRecordCategory(result.stderr),
+  });
   if (result.spawnError) {
     const why = result.spawnError.startsWith(`${launcher.file}: `) ? result.spawnError.slice(launcher.file.length + 2) : result.spawnError;
     return fail("spawn", `cannot start ${launcher.file} (${why})`);
@@ -187,7 +197,11 @@ export function parsePsDate(value: unknown): Date | null {
 }
 
 /** Reads a property that may be missing or of the wrong type, without trusting the shape. */
-export function field<T extends "string" | "number" | "boolean">(object: unknown, name: string, type: T): (T extends "string" ? string : T extends "number" ? number : boolean) | null {
+export function field<T extends "string" | "number" | "boolean">(
+  object: unknown,
+  name: string,
+  type: T,
+): (T extends "string" ? string : T extends "number" ? number : boolean) | null {
   if (!object || typeof object !== "object") return null;
   const value = (object as Record<string, unknown>)[name];
   return typeof value === type ? (value as never) : null;

@@ -41,16 +41,27 @@ export function createWindowsBackend(options: WindowsBackendOptions = {}): HostB
   const now = options.now ?? (() => new Date());
   const launcher = options.launcher ?? windowsPowerShell();
   const listener = options.listener ?? null;
-  if (listener !== null && !/^[A-Za-z0-9#-]{1,32}$/.test(listener)) throw new Error(`listener ${JSON.stringify(listener)} is not a WinStations name (1 to 32 letters, digits, # or -)`);
+  if (listener !== null && !/^[A-Za-z0-9#-]{1,32}$/.test(listener))
+    throw new Error(`listener ${JSON.stringify(listener)} is not a WinStations name (1 to 32 letters, digits, # or -)`);
   return {
     kind: "windows",
     capability: async () =>
-      platform === "win32" ? { available: true } : { available: false, reason: `the Windows backend needs Windows PowerShell (${POWERSHELL}); this host runs ${platform}` },
+      platform === "win32"
+        ? { available: true }
+        : { available: false, reason: `the Windows backend needs Windows PowerShell (${POWERSHELL}); this host runs ${platform}` },
     inspect: async () => {
       const result = await runScript({ runner, launcher }, "inspect.ps1", { ...INSPECT_PARAMS, ...(listener ? { terminalName: listener } : {}) }, timeoutMs);
       return result.ok ? inspectionFromScript(result.json, now()) : { ok: false, reason: result.reason, fix: fixFor(result) };
     },
-    rotation: createWindowsRotation({ runner, launcher, timeoutMs, sessionName: options.sessionName ?? process.env.SESSIONNAME ?? null, inSession: options.inSession ?? false, ...(listener ? { listener } : {}), ...(options.restartWaits ? { restartWaits: options.restartWaits } : {}) }),
+    rotation: createWindowsRotation({
+      runner,
+      launcher,
+      timeoutMs,
+      sessionName: options.sessionName ?? process.env.SESSIONNAME ?? null,
+      inSession: options.inSession ?? false,
+      ...(listener ? { listener } : {}),
+      ...(options.restartWaits ? { restartWaits: options.restartWaits } : {}),
+    }),
   };
 }
 

@@ -1,7 +1,20 @@
 import { randomBytes } from "node:crypto";
 import type { CommandRunner } from "../command-runner";
 import { describeCertificate } from "../../core/certificate";
-import type { BackupItem, BackupSet, ConfirmsAfterVerify, DeploysSupplied, GuardsTargets, HandsOff, HostInspection, OffersCandidates, RemovesOld, RotationContract, StepResult, SuppliedCertificate } from "../host-backend";
+import type {
+  BackupItem,
+  BackupSet,
+  ConfirmsAfterVerify,
+  DeploysSupplied,
+  GuardsTargets,
+  HandsOff,
+  HostInspection,
+  OffersCandidates,
+  RemovesOld,
+  RotationContract,
+  StepResult,
+  SuppliedCertificate,
+} from "../host-backend";
 import { buildPfx } from "./pfx";
 import { type PowerShell, type PowerShellLauncher, asArray, field, runScript } from "./powershell";
 
@@ -52,7 +65,9 @@ export function insideRdpSession(sessionName: string | null): boolean {
   return sessionName !== null && /^[A-Za-z0-9-]+#\d+$/.test(sessionName.trim());
 }
 
-export function createWindowsRotation(options: WindowsRotationOptions): RotationContract & DeploysSupplied & RemovesOld & OffersCandidates & HandsOff & GuardsTargets & ConfirmsAfterVerify {
+export function createWindowsRotation(
+  options: WindowsRotationOptions,
+): RotationContract & DeploysSupplied & RemovesOld & OffersCandidates & HandsOff & GuardsTargets & ConfirmsAfterVerify {
   const { timeoutMs } = options;
   const waits = options.restartWaits ?? { serviceSeconds: SERVICE_WAIT_S, certificateSeconds: CERTIFICATE_WAIT_S };
   // Set by replace when it cleared a thumbprint that named a missing certificate: then Windows' own
@@ -76,12 +91,17 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
     refuseSupplied(inspection, certificate) {
       if (inspection.findings.some((f) => f.code === "binding-group-policy")) {
         return {
-          reason: "the listener's certificate is managed by a Group Policy certificate template (SSLCertificateSHA1HashType 2): a certificate bound by hand would take precedence over the policy, and the two would fight",
+          reason:
+            "the listener's certificate is managed by a Group Policy certificate template (SSLCertificateSHA1HashType 2): a certificate bound by hand would take precedence over the policy, and the two would fight",
           fix: "renew through the template (certutil -pulse), or remove the policy's Server authentication certificate template setting (Remote Desktop Session Host > Security) before deploying by hand",
         };
       }
       // --thumbprint needs only the thumbprint (deploy.ps1 finds it in My); a certificate with a key needs its bytes.
-      if (certificate.keyPem !== null && certificate.chain.length === 0) return { reason: `${certificate.thumbprint} has no certificate bytes to deploy`, fix: "pass the certificate (--pfx, --cert/--key) or a thumbprint of a certificate in LocalMachine\\My (--thumbprint)" };
+      if (certificate.keyPem !== null && certificate.chain.length === 0)
+        return {
+          reason: `${certificate.thumbprint} has no certificate bytes to deploy`,
+          fix: "pass the certificate (--pfx, --cert/--key) or a thumbprint of a certificate in LocalMachine\\My (--thumbprint)",
+        };
       return null;
     },
 
@@ -107,12 +127,31 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const installed = cert.state === "present" ? thumbprintOf(cert.location) : null;
       const extra: Record<string, unknown> = { configuredThumbprint: inspection.configuredThumbprint, store: storeOf(cert.location), thumbprint: installed };
       if (inspection.configuredThumbprint) {
-        items.push({ role: "thumbprint", originalPath: `${WINSTATIONS}\\${terminalName}\\SSLCertificateSHA1Hash`, data: Buffer.from(inspection.configuredThumbprint), mode: 0o600, uid: 0, gid: 0, wasLink: false });
+        items.push({
+          role: "thumbprint",
+          originalPath: `${WINSTATIONS}\\${terminalName}\\SSLCertificateSHA1Hash`,
+          data: Buffer.from(inspection.configuredThumbprint),
+          mode: 0o600,
+          uid: 0,
+          gid: 0,
+          wasLink: false,
+        });
       }
       // The PFX password lives with the backup (SYSTEM/Administrators only), never in a log or on a command line.
       const password = randomBytes(24).toString("base64url");
       const deploying = replacement?.kind === "supplied" ? replacement.certificate.thumbprint : null;
-      const result = await runScript(shell, "backup.ps1", { thumbprint: installed, store: installed ? storeOf(cert.location) : null, password, terminalName, ...(deploying ? { deployThumbprint: deploying } : {}) }, timeoutMs);
+      const result = await runScript(
+        shell,
+        "backup.ps1",
+        {
+          thumbprint: installed,
+          store: installed ? storeOf(cert.location) : null,
+          password,
+          terminalName,
+          ...(deploying ? { deployThumbprint: deploying } : {}),
+        },
+        timeoutMs,
+      );
       if (!result.ok) return { ok: false, reason: result.reason };
       // Whether My held the certificate to deploy before: only one this deploy imported is removed on rollback (anything unclear counts as "held").
       if (deploying) extra.deploy = { thumbprint: deploying, presentBefore: field(result.json, "deployPresent", "boolean") !== false };
@@ -121,7 +160,15 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (installed) {
         const rawData = field(result.json, "rawData", "string");
         const pfx = field(result.json, "pfx", "string");
-        items.push({ role: "certificate", originalPath: cert.location, data: Buffer.from(rawData ?? "", "base64"), mode: 0o600, uid: 0, gid: 0, wasLink: false });
+        items.push({
+          role: "certificate",
+          originalPath: cert.location,
+          data: Buffer.from(rawData ?? "", "base64"),
+          mode: 0o600,
+          uid: 0,
+          gid: 0,
+          wasLink: false,
+        });
         if (pfx) {
           items.push({ role: "pfx", originalPath: cert.location, data: Buffer.from(pfx, "base64"), mode: 0o600, uid: 0, gid: 0, wasLink: false });
           extra.pfxPassword = password;
@@ -146,14 +193,26 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (!missing && store !== "Remote Desktop") {
         return { ok: false, reason: `${cert.location} is not in Remote Desktop: rdpcert removes only Windows' own self-signed certificate` };
       }
-      const result = await runScript(shell, "remove.ps1", { thumbprint: missing ? null : thumbprintOf(cert.location), store: missing ? null : store, clearConfigured: missing, terminalName }, timeoutMs);
+      const result = await runScript(
+        shell,
+        "remove.ps1",
+        { thumbprint: missing ? null : thumbprintOf(cert.location), store: missing ? null : store, clearConfigured: missing, terminalName },
+        timeoutMs,
+      );
       if (!result.ok) return { ok: false, reason: result.reason };
       const refused = field(result.json, "refused", "string");
       if (refused) return { ok: false, reason: `nothing removed (${refused}): ${field(result.json, "fix", "string") ?? "see the backend's findings"}` };
       const removed = asArray<string>((result.json as { removed?: unknown }).removed).filter((r) => typeof r === "string");
       const cleared = field(result.json, "clearedConfigured", "boolean") === true;
       clearedDangling = cleared;
-      return { ok: true, value: { thumbprint: null, written: [...removed.map((r) => `removed ${r}`), ...(cleared ? ["cleared SSLCertificateSHA1Hash"] : [])], presentedMayStay: cleared && removed.length === 0 } };
+      return {
+        ok: true,
+        value: {
+          thumbprint: null,
+          written: [...removed.map((r) => `removed ${r}`), ...(cleared ? ["cleared SSLCertificateSHA1Hash"] : [])],
+          presentedMayStay: cleared && removed.length === 0,
+        },
+      };
     },
 
     refuseTargets(inspection) {
@@ -161,7 +220,8 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       // template certificates, so even restarting it is a change: refused up front, --force or not.
       if (!inspection.findings.some((f) => f.code === "binding-group-policy")) return null;
       return {
-        reason: "the certificate comes from a Group Policy template (AD CS auto-enrollment, SSLCertificateSHA1HashType 2): rdpcert neither deletes it nor restarts SessionEnv, which enrols template certificates",
+        reason:
+          "the certificate comes from a Group Policy template (AD CS auto-enrollment, SSLCertificateSHA1HashType 2): rdpcert neither deletes it nor restarts SessionEnv, which enrols template certificates",
         fix: "renew it through AD CS auto-enrollment (certutil -pulse), or change the Group Policy (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Server authentication certificate template)",
       };
     },
@@ -173,7 +233,14 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const expectNew = oldThumbprint !== null && !clearedDangling;
       // Inside an RDP session (a deploy runs there, and so does its rollback) TermService is never restarted: it would cut the session.
       const allowTermService = options.inSession || !insideRdpSession(options.sessionName);
-      const params = { oldThumbprint, terminalName, expectNewCertificate: expectNew, serviceWaitSeconds: waits.serviceSeconds, certificateWaitSeconds: waits.certificateSeconds, allowTermService };
+      const params = {
+        oldThumbprint,
+        terminalName,
+        expectNewCertificate: expectNew,
+        serviceWaitSeconds: waits.serviceSeconds,
+        certificateWaitSeconds: waits.certificateSeconds,
+        allowTermService,
+      };
       // Node's timeout stays above the script's own worst case, so the script's answer (stuck, 1057) always arrives.
       const worstCaseMs = (5 * waits.serviceSeconds + 2 * waits.certificateSeconds + 30) * 1000;
       const result = await runScript(shell, "restart.ps1", params, Math.max(restart.timeoutMs, worstCaseMs));
@@ -185,9 +252,16 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       const events = asArray<Record<string, unknown>>((result.json as { failureEvents?: unknown }).failureEvents);
       if (events.length) {
         const quoted = events.map((e) => `event ${field(e, "id", "number") ?? "?"}: ${field(e, "message", "string") ?? ""}`).join("; ");
-        return { ok: false, reason: `${command}; Windows could not issue a certificate (${quoted}): check that SYSTEM, Administrators or Everyone may create files in C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys and ...\\Crypto\\Keys (the default is Everyone (R,W) + Administrators Full Control, KB 278381), and that no key file f686aace..._<MachineGuid> is left without its certificate` };
+        return {
+          ok: false,
+          reason: `${command}; Windows could not issue a certificate (${quoted}): check that SYSTEM, Administrators or Everyone may create files in C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys and ...\\Crypto\\Keys (the default is Everyone (R,W) + Administrators Full Control, KB 278381), and that no key file f686aace..._<MachineGuid> is left without its certificate`,
+        };
       }
-      if (!field(result.json, "thumbprint", "string")) return { ok: false, reason: `${command}; no ${expectNew ? "new " : ""}certificate appeared within ${waits.certificateSeconds} s of each restart${field(result.json, "fix", "string") ? `; ${field(result.json, "fix", "string")}` : ""}` };
+      if (!field(result.json, "thumbprint", "string"))
+        return {
+          ok: false,
+          reason: `${command}; no ${expectNew ? "new " : ""}certificate appeared within ${waits.certificateSeconds} s of each restart${field(result.json, "fix", "string") ? `; ${field(result.json, "fix", "string")}` : ""}`,
+        };
       return { ok: true, value: { command } };
     },
 
@@ -198,7 +272,9 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
       if (!result.ok) return null;
       const events = asArray<Record<string, unknown>>((result.json as { events?: unknown }).events);
       if (events.length === 0) return null;
-      const quoted = events.map((e) => `event ${field(e, "id", "number") ?? "?"} at ${field(e, "time", "string") ?? "?"}: ${field(e, "message", "string") ?? ""}`).join("; ");
+      const quoted = events
+        .map((e) => `event ${field(e, "id", "number") ?? "?"} at ${field(e, "time", "string") ?? "?"}: ${field(e, "message", "string") ?? ""}`)
+        .join("; ");
       return `Windows logged that the listener fell back from the configured certificate to its self-signed one (${quoted})`;
     },
 
@@ -250,19 +326,35 @@ export function createWindowsRotation(options: WindowsRotationOptions): Rotation
         !field(result.json, "removedDeployed", "string") &&
         field(result.json, "certificateRestored", "boolean") !== false;
       const restored: string[] = [];
-      if (field(result.json, "imported", "boolean")) restored.push(`${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`);
+      if (field(result.json, "imported", "boolean"))
+        restored.push(
+          `${thumbprint} (imported from the PFX${field(result.json, "grantedNetworkService", "boolean") ? ", NETWORK SERVICE granted Read on its key" : ""})`,
+        );
       const grantError = field(result.json, "grantError", "string");
       if (grantError) restored.push(`(NETWORK SERVICE could not be granted Read on the key: ${grantError})`);
       const removedDeployed = field(result.json, "removedDeployed", "string");
       if (removedDeployed) restored.push(`removed ${removedDeployed} with its key (imported by the deploy)`);
       const keptDeployed = field(result.json, "keptDeployed", "string");
       if (keptDeployed) restored.push(`(kept ${importedByDeploy(extra) ?? "the deployed certificate"} in LocalMachine\\My: ${keptDeployed})`);
-      if (binding) restored.push(`the binding (${field(binding, "registryHashPresent", "boolean") ? `SSLCertificateSHA1Hash = ${field(binding, "registryHash", "string")}` : "no SSLCertificateSHA1Hash: Windows' own certificate"})`);
+      if (binding)
+        restored.push(
+          `the binding (${field(binding, "registryHashPresent", "boolean") ? `SSLCertificateSHA1Hash = ${field(binding, "registryHash", "string")}` : "no SSLCertificateSHA1Hash: Windows' own certificate"})`,
+        );
       // Windows' own key is usually not exportable: the old certificate cannot come back, and a valid one with the old binding is the rollback.
-      const gone = field(result.json, "certificateRestored", "boolean") === false ? `${thumbprint} cannot be put back: ${field(result.json, "certificateError", "string") ?? "no PFX"}` : null;
+      const gone =
+        field(result.json, "certificateRestored", "boolean") === false
+          ? `${thumbprint} cannot be put back: ${field(result.json, "certificateError", "string") ?? "no PFX"}`
+          : null;
       // Windows renews its own expired self-signed certificate (windows-evidence/03 3.3): on the rollback's restart it may.
       const own = ((extra.store as string | null) ?? "Remote Desktop") === "Remote Desktop" && !field(binding, "registryHashPresent", "boolean");
-      return { ok: true, value: { restored, ...(gone ? { oldCertificateGone: gone } : {}), ...(own && !skipRestart ? { renewableByHost: "Windows issued a certificate of its own on the restart (it renews an expired one)" } : {}) } };
+      return {
+        ok: true,
+        value: {
+          restored,
+          ...(gone ? { oldCertificateGone: gone } : {}),
+          ...(own && !skipRestart ? { renewableByHost: "Windows issued a certificate of its own on the restart (it renews an expired one)" } : {}),
+        },
+      };
     },
   };
 }
@@ -301,7 +393,12 @@ function importedByDeploy(extra: Record<string, unknown>): string | null {
   return deploy && typeof deploy.thumbprint === "string" && deploy.presentBefore === false ? deploy.thumbprint : null;
 }
 
-async function deploySupplied(shell: PowerShell, certificate: SuppliedCertificate, terminalName: string, timeoutMs: number): Promise<StepResult<{ readonly thumbprint: string; readonly written: readonly string[] }>> {
+async function deploySupplied(
+  shell: PowerShell,
+  certificate: SuppliedCertificate,
+  terminalName: string,
+  timeoutMs: number,
+): Promise<StepResult<{ readonly thumbprint: string; readonly written: readonly string[] }>> {
   const leaf = certificate.chain[0];
   let pfx: string | null = null;
   let password: string | null = null;
@@ -323,12 +420,18 @@ async function deploySupplied(shell: PowerShell, certificate: SuppliedCertificat
   if (refused) return { ok: false, reason: `not bound (${refused}): ${field(json, "fix", "string") ?? "see the backend's findings"}` };
   const thumb = certificate.thumbprint;
   const written: string[] = [field(json, "imported", "boolean") ? `imported ${thumb} into Cert:\\LocalMachine\\My` : `used Cert:\\LocalMachine\\My\\${thumb}`];
-  for (const ca of asArray<string>((json as { intermediatesAdded?: unknown }).intermediatesAdded)) if (typeof ca === "string") written.push(`added ${ca} to Cert:\\LocalMachine\\CA`);
+  for (const ca of asArray<string>((json as { intermediatesAdded?: unknown }).intermediatesAdded))
+    if (typeof ca === "string") written.push(`added ${ca} to Cert:\\LocalMachine\\CA`);
   const keyFile = field(json, "keyFile", "string") ?? "its key file";
-  written.push(field(json, "granted", "string") === "already" ? `NETWORK SERVICE already had Read on ${keyFile}` : `granted NETWORK SERVICE Read on ${keyFile}`);
-  if (field(json, "bound", "boolean") !== true) return { ok: false, reason: `${written.join("; ")}; but ${terminalName} does not report ${thumb} after the binding was set` };
+  written.push(
+    field(json, "granted", "string") === "already" ? `NETWORK SERVICE already had Read on ${keyFile}` : `granted NETWORK SERVICE Read on ${keyFile}`,
+  );
+  if (field(json, "bound", "boolean") !== true)
+    return { ok: false, reason: `${written.join("; ")}; but ${terminalName} does not report ${thumb} after the binding was set` };
   const previous = (json as { previous?: unknown }).previous;
-  written.push(`bound ${terminalName} to ${thumb} through CIM (was ${field(previous, "wmiHash", "string") || "none"}, SSLCertificateSHA1HashType ${field(previous, "hashType", "number") ?? "?"})`);
+  written.push(
+    `bound ${terminalName} to ${thumb} through CIM (was ${field(previous, "wmiHash", "string") || "none"}, SSLCertificateSHA1HashType ${field(previous, "hashType", "number") ?? "?"})`,
+  );
   return { ok: true, value: { thumbprint: thumb, written } };
 }
 
@@ -341,7 +444,14 @@ export function parseCandidates(json: unknown): SuppliedCertificate[] {
     const der = Buffer.from(rawData, "base64");
     try {
       const info = describeCertificate(der);
-      found.push({ origin: `LocalMachine\\My\\${info.thumbprint}`, chain: [der], keyPem: null, thumbprint: info.thumbprint, names: info.subjectAltNames, notAfter: info.notAfter });
+      found.push({
+        origin: `LocalMachine\\My\\${info.thumbprint}`,
+        chain: [der],
+        keyPem: null,
+        thumbprint: info.thumbprint,
+        names: info.subjectAltNames,
+        notAfter: info.notAfter,
+      });
     } catch {
       // Not a certificate Node can read: never offered for deployment.
     }
@@ -352,7 +462,12 @@ export function parseCandidates(json: unknown): SuppliedCertificate[] {
 /** The SYSTEM task that runs `rdpcert rotate --in-session ...` outside the RDP session. */
 export const HANDOFF_TASK = "rdpcert-rotate-once";
 
-export async function handOffToSystemTask(shell: PowerShell | CommandRunner, execute: string, args: string, timeoutMs = 60_000): Promise<StepResult<{ task: string }>> {
+export async function handOffToSystemTask(
+  shell: PowerShell | CommandRunner,
+  execute: string,
+  args: string,
+  timeoutMs = 60_000,
+): Promise<StepResult<{ task: string }>> {
   const result = await runScript(shell, "handoff.ps1", { taskName: HANDOFF_TASK, execute, arguments: args }, timeoutMs);
   return result.ok ? { ok: true, value: { task: HANDOFF_TASK } } : { ok: false, reason: result.reason };
 }

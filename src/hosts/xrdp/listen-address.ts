@@ -43,4 +43,3 @@ export function parseListenSpec(text: string): ListenSpec {
   if (host === "") return { kind: "tcp", address: transport === "tcp" ? "0.0.0.0" : "::", port, text };
   return { kind: "tcp", address: host, port, text };
 }
-

@@ -41,7 +41,10 @@ export function xrdpServiceIdentity(unitDirs: readonly string[] = XRDP_UNIT_DIRS
       }
     }
   };
-  const main = [...unitDirs].reverse().map((dir) => join(dir, "xrdp.service")).find((file) => existsSync(file));
+  const main = [...unitDirs]
+    .reverse()
+    .map((dir) => join(dir, "xrdp.service"))
+    .find((file) => existsSync(file));
   if (main) read(main);
   const dropIns = new Map<string, string>();
   for (const dir of unitDirs) {

@@ -23,9 +23,19 @@ export function trustFindings(iniPath: string, certPath: string, keyPath: string
     }
     const mode = (stats.mode & 0o7777).toString(8).padStart(4, "0");
     if ((stats.mode & 0o002) !== 0) {
-      findings.push({ severity: "warn", code: `${code}-world-writable`, message: `${what} ${real} is writable by every user (mode ${mode}): anyone can change what xrdp serves`, fix: `chmod ${chmod} ${real}` });
+      findings.push({
+        severity: "warn",
+        code: `${code}-world-writable`,
+        message: `${what} ${real} is writable by every user (mode ${mode}): anyone can change what xrdp serves`,
+        fix: `chmod ${chmod} ${real}`,
+      });
     } else if (!owners.has(stats.uid)) {
-      findings.push({ severity: "warn", code: `${code}-foreign-owner`, message: `${what} ${real} is owned by uid ${stats.uid}, not root: that user can change what xrdp serves`, fix: `chown root ${real}` });
+      findings.push({
+        severity: "warn",
+        code: `${code}-foreign-owner`,
+        message: `${what} ${real} is owned by uid ${stats.uid}, not root: that user can change what xrdp serves`,
+        fix: `chown root ${real}`,
+      });
     }
   };
   look(iniPath, "the xrdp configuration", "ini", "o-w");

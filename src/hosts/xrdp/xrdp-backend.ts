@@ -3,7 +3,16 @@ import { lstatSync, realpathSync, statSync } from "node:fs";
 import { describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
 import { readBoundedText } from "../local/bounded-read";
-import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, RestartPrediction, SecurityLayer, ServerIdentity } from "../host-backend";
+import type {
+  ConfiguredCertificate,
+  HostBackend,
+  HostFinding,
+  InspectOutcome,
+  KeyState,
+  RestartPrediction,
+  SecurityLayer,
+  ServerIdentity,
+} from "../host-backend";
 import { type Identity, readableBy } from "./file-access";
 import { type ListenerLookup, type ListeningProcess, findListeningProcess, groupName } from "./listener-process";
 import { parseListenSpecs } from "./listen-address";
@@ -48,7 +57,12 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
   };
 }
 
-async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: () => RuntimeUserSetting, options: XrdpBackendOptions): Promise<InspectOutcome> {
+async function inspectXrdp(
+  iniPath: string,
+  runner: CommandRunner,
+  runtimeUser: () => RuntimeUserSetting,
+  options: XrdpBackendOptions,
+): Promise<InspectOutcome> {
   let ini: Ini;
   try {
     ini = parseIni(readBoundedText(iniPath, "ini"));
@@ -61,7 +75,11 @@ async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: 
     };
   }
   if (!ini.sections.some((s) => s.toLowerCase() === "globals")) {
-    return { ok: false, reason: `${iniPath} has no [Globals] section: it is not an xrdp.ini`, fix: "pass the path of xrdp's configuration with --xrdp-ini PATH" };
+    return {
+      ok: false,
+      reason: `${iniPath} has no [Globals] section: it is not an xrdp.ini`,
+      fix: "pass the path of xrdp's configuration with --xrdp-ini PATH",
+    };
   }
   const findings: HostFinding[] = [];
 
@@ -79,18 +97,38 @@ async function inspectXrdp(iniPath: string, runner: CommandRunner, runtimeUser: 
         : first?.kind === "invalid"
           ? `port=${first.text} is not valid (${first.reason})`
           : "port= names no listener";
-    return { ok: false, reason: `${where(portEntry?.line)}: ${what}, which rdpcert cannot probe (it checks TCP listeners)`, fix: "set port= to a TCP listener (3389 or tcp://ADDR:PORT), or check the listener with `rdpcert probe` from where it is reachable" };
+    return {
+      ok: false,
+      reason: `${where(portEntry?.line)}: ${what}, which rdpcert cannot probe (it checks TCP listeners)`,
+      fix: "set port= to a TCP listener (3389 or tcp://ADDR:PORT), or check the listener with `rdpcert probe` from where it is reachable",
+    };
   }
   if (specs.length > 1) {
-    findings.push({ severity: "info", code: "several-listeners", message: `port=${portEntry?.value} names ${specs.length} listeners; checking ${tcp.text}`, fix: null });
+    findings.push({
+      severity: "info",
+      code: "several-listeners",
+      message: `port=${portEntry?.value} names ${specs.length} listeners; checking ${tcp.text}`,
+      fix: null,
+    });
   }
 
   const layerText = (iniValue(ini, "Globals", "security_layer")?.value ?? "negotiate").toLowerCase();
   let securityLayer: SecurityLayer = "negotiate";
   if (layerText === "rdp" || layerText === "tls" || layerText === "negotiate") securityLayer = layerText;
-  else findings.push({ severity: "warn", code: "security-layer-unknown", message: `security_layer=${layerText} is not recognised; xrdp uses negotiate`, fix: "set security_layer=negotiate or tls" });
+  else
+    findings.push({
+      severity: "warn",
+      code: "security-layer-unknown",
+      message: `security_layer=${layerText} is not recognised; xrdp uses negotiate`,
+      fix: "set security_layer=negotiate or tls",
+    });
   if (securityLayer === "rdp") {
-    findings.push({ severity: "critical", code: "security-layer-rdp", message: "security_layer=rdp: xrdp never offers TLS, so the certificate is not used", fix: "set security_layer=negotiate (or tls) in [Globals] and restart xrdp" });
+    findings.push({
+      severity: "critical",
+      code: "security-layer-rdp",
+      message: "security_layer=rdp: xrdp never offers TLS, so the certificate is not used",
+      fix: "set security_layer=negotiate (or tls) in [Globals] and restart xrdp",
+    });
   }
 
   const certPath = configuredPath(ini, "certificate", "cert.pem", findings, iniPath);
@@ -203,7 +241,13 @@ function readConfiguredCertificate(path: string, server: Identity | null): Confi
       foreign = null;
     }
     return foreign
-      ? { state: "not-pem", location: path, reason: `${foreign} (rdpcert will not overwrite it)`, fix: "point certificate= at the listener's own certificate", replaceable: false }
+      ? {
+          state: "not-pem",
+          location: path,
+          reason: `${foreign} (rdpcert will not overwrite it)`,
+          fix: "point certificate= at the listener's own certificate",
+          replaceable: false,
+        }
       : { state: "not-pem", location: path, reason: `${path} holds no complete PEM certificate (truncated or not a certificate)` };
   }
   return { state: "present", der: Buffer.from(match[1]!.replace(/\s+/g, ""), "base64"), location: path };
@@ -222,13 +266,26 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
     return { state: "missing", location: path, reason: `the private key file ${path} does not exist${danglingNote(path)} (${errnoText(error)})` };
   }
   if ((mode & 0o004) !== 0) {
-    findings.push({ severity: "warn", code: "key-world-readable", message: `the private key ${path} is readable by every user (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`, fix: `chmod o-rwx ${realOrSame(path)}` });
+    findings.push({
+      severity: "warn",
+      code: "key-world-readable",
+      message: `the private key ${path} is readable by every user (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`,
+      fix: `chmod o-rwx ${realOrSame(path)}`,
+    });
   }
   const foreign = notAKey(path);
-  if (foreign) return { state: "not-a-key", location: path, reason: `${foreign} (rdpcert will not overwrite it)`, fix: "point key_file= at the listener's own private key", replaceable: false };
+  if (foreign)
+    return {
+      state: "not-a-key",
+      location: path,
+      reason: `${foreign} (rdpcert will not overwrite it)`,
+      fix: "point key_file= at the listener's own private key",
+      replaceable: false,
+    };
   if (server) {
     const access = readableBy(path, server);
-    if (!access.ok && !access.checked) return { state: "unknown", location: path, reason: `whether xrdp can read its private key was not checked: ${access.reason}` };
+    if (!access.ok && !access.checked)
+      return { state: "unknown", location: path, reason: `whether xrdp can read its private key was not checked: ${access.reason}` };
     if (!access.ok) {
       // Debian's /etc/ssl/private (root:ssl-cert 0710) is closed on purpose: the fix is xrdp's own pair, never opening it.
       const shared = /ssl-cert-snakeoil\.key$/.test(realOrSame(path)) || ("closedDir" in access && access.closedDir === "/etc/ssl/private");
@@ -340,7 +397,8 @@ async function whoServes(
 ): Promise<WhoServes> {
   const findings: HostFinding[] = [];
   const setting = runtimeUser();
-  const unitText = setting.user === null ? "xrdp.service sets no User= (root)" : `xrdp.service says User=${setting.user}${setting.group ? `, Group=${setting.group}` : ""}`;
+  const unitText =
+    setting.user === null ? "xrdp.service sets no User= (root)" : `xrdp.service says User=${setting.user}${setting.group ? `, Group=${setting.group}` : ""}`;
   let unit: Identity | null = ROOT;
   if (setting.user !== null) {
     const resolved = await resolveIdentity(runner, setting.user, setting.group);
@@ -357,7 +415,12 @@ async function whoServes(
       server: p.identity,
       unit,
       listener: p,
-      description: { basis: "listener", name: p.identity.name, pid: p.pid, detail: `${p.command} (pid ${p.pid}) listening on port ${port} runs as ${p.identity.name}` },
+      description: {
+        basis: "listener",
+        name: p.identity.name,
+        pid: p.pid,
+        detail: `${p.command} (pid ${p.pid}) listening on port ${port} runs as ${p.identity.name}`,
+      },
       findings,
     };
   }
@@ -414,7 +477,10 @@ function sharedKeyFix(user: string): string {
 /** What the unit's identity could not read, when it differs from the running process'. */
 function predictAfterRestart(unit: Identity, server: Identity, certPath: string, keyPath: string): RestartPrediction[] {
   const out: RestartPrediction[] = [];
-  for (const [what, path] of [["certificate", certPath], ["private key", keyPath]] as const) {
+  for (const [what, path] of [
+    ["certificate", certPath],
+    ["private key", keyPath],
+  ] as const) {
     const now = readableBy(path, server);
     const later = readableBy(path, unit);
     if (!now.ok || later.ok || !later.checked) continue;

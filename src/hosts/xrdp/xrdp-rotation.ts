@@ -30,7 +30,6 @@ import { withTrustedDirectory } from "../local/trusted-dir";
 import { type RuntimeUserSetting, resolveIdentity } from "./runtime-user";
 import { iniValue, parseIni } from "./xrdp-ini";
 
-
 const NAME_SOURCES: Record<CertificateNames["source"], string> = {
   requested: "as requested with --name/--ip",
   "old-certificate": "the names of the old certificate, kept",
@@ -57,7 +56,12 @@ export function managedDirRefusal(iniPath: string): { reason: string; fix: strin
     return null;
   }
   const why = stats.isSymbolicLink() ? `${dir} is a link` : !stats.isDirectory() ? `${dir} is not a directory` : untrustedDirectory(dir, stats, true);
-  return why ? { reason: `rdpcert's own directory ${why}: rdpcert will not write the certificate and key through it`, fix: `move ${dir} aside (rdpcert creates it again, root's, 0755), then run again` } : null;
+  return why
+    ? {
+        reason: `rdpcert's own directory ${why}: rdpcert will not write the certificate and key through it`,
+        fix: `move ${dir} aside (rdpcert creates it again, root's, 0755), then run again`,
+      }
+    : null;
 }
 
 /** Runs `write` with rdpcert's managed directory created if missing and opened without following a link (see openTrustedDirectory). */
@@ -156,7 +160,10 @@ export function repointIni(text: string, certPath: string, keyPath: string): str
   // Edit from the end so earlier offsets stay valid.
   const edits: { start: number; end: number; value: string }[] = [];
   const ini = parseIni(text);
-  for (const [name, value] of [["certificate", certPath], ["key_file", keyPath]] as const) {
+  for (const [name, value] of [
+    ["certificate", certPath],
+    ["key_file", keyPath],
+  ] as const) {
     const entry = iniValue(ini, "Globals", name);
     if (entry) edits.push({ start: entry.valueStart, end: entry.valueEnd, value });
     else missing.push(`${name}=${value}`);
@@ -229,7 +236,16 @@ export function notOursToOverwrite(path: string, role: "certificate" | "key"): s
 function allowedRestorePaths(inspection: HostInspection): Set<string> {
   const targets = replacementTargets(inspection);
   const managed = managedPaths(inspection.source);
-  const paths = [inspection.certificate.location, inspection.key.location, targets.cert, targets.key, inspection.source, iniTarget(inspection.source), managed.cert, managed.key];
+  const paths = [
+    inspection.certificate.location,
+    inspection.key.location,
+    targets.cert,
+    targets.key,
+    inspection.source,
+    iniTarget(inspection.source),
+    managed.cert,
+    managed.key,
+  ];
   return new Set(paths.filter((p): p is string => typeof p === "string"));
 }
 
@@ -288,7 +304,9 @@ export interface XrdpRotationOptions {
 /** Key states that say xrdp cannot use the pair as written. "unreadable" is left to the handshake: whose access it is, is judged from a model. */
 const UNUSABLE_KEY: ReadonlySet<KeyState["state"]> = new Set(["missing", "not-a-key", "corrupt", "mismatch"]);
 
-export function createXrdpRotation(options: XrdpRotationOptions): RotationContract & DeploysSupplied & ServesGivenChain & GuardsTargets & SweepsLeftovers & TestsConfig {
+export function createXrdpRotation(
+  options: XrdpRotationOptions,
+): RotationContract & DeploysSupplied & ServesGivenChain & GuardsTargets & SweepsLeftovers & TestsConfig {
   const { runner } = options;
 
   /** Key: root-owned, readable by xrdp's group only (0640), or 0600 when xrdp runs as root. */
@@ -327,7 +345,9 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
       if (targets.repointIni) {
         const why = sharedBecause(inspection.certificate.location) ?? (inspection.key.location ? sharedBecause(inspection.key.location) : null);
         const ini = iniTarget(inspection.source);
-        lines.push(`${inspection.certificate.location} or ${inspection.key.location} ${why === null || why === "a link" ? "is a link to a shared pair" : `is shared (${why})`}: leave it untouched and point certificate= and key_file= in ${ini === inspection.source ? ini : `${ini} (the target of the link ${inspection.source}, which is kept)`} at the new files (the rest of the ini unchanged)`);
+        lines.push(
+          `${inspection.certificate.location} or ${inspection.key.location} ${why === null || why === "a link" ? "is a link to a shared pair" : `is shared (${why})`}: leave it untouched and point certificate= and key_file= in ${ini === inspection.source ? ini : `${ini} (the target of the link ${inspection.source}, which is kept)`} at the new files (the rest of the ini unchanged)`,
+        );
       }
       lines.push(restartLine(restart));
       return lines;
@@ -335,7 +355,10 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
 
     refuseSupplied(inspection, certificate) {
       if (certificate.keyPem === null || certificate.chain.length === 0) {
-        return { reason: "xrdp needs the certificate and its private key as files: a certificate held only in a Windows store cannot be deployed here", fix: "pass --cert and --key (or --pfx, or --from-certbot)" };
+        return {
+          reason: "xrdp needs the certificate and its private key as files: a certificate held only in a Windows store cannot be deployed here",
+          fix: "pass --cert and --key (or --pfx, or --from-certbot)",
+        };
       }
       return managedDirRefusal(inspection.source) ?? refuseFiles(deployTargets(inspection), inspection, "deploy");
     },
@@ -352,7 +375,15 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
       const managed = managedPaths(inspection.source);
       // Never through a managed directory that is a link or another user's.
       const skip = managedDirRefusal(inspection.source) ? new Set([managed.cert, managed.key]) : new Set<string>();
-      const paths = new Set([inspection.certificate.location, inspection.key.location ?? targets.key, targets.cert, targets.key, managed.cert, managed.key, iniTarget(inspection.source)]);
+      const paths = new Set([
+        inspection.certificate.location,
+        inspection.key.location ?? targets.key,
+        targets.cert,
+        targets.key,
+        managed.cert,
+        managed.key,
+        iniTarget(inspection.source),
+      ]);
       return [...paths].filter((path) => !skip.has(path)).flatMap((path) => removeLeftoverTemps(path));
     },
 
@@ -440,11 +471,18 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
       const outcome = await options.inspect();
       if (!outcome.ok) return { ok: false, reason: `cannot read the configuration back: ${outcome.reason}` };
       const { certificate, key, source } = outcome.inspection;
-      if (certificate.state !== "present") return { ok: false, reason: `${source} names ${certificate.location ?? "no certificate"}, which does not hold a readable certificate` };
+      if (certificate.state !== "present")
+        return { ok: false, reason: `${source} names ${certificate.location ?? "no certificate"}, which does not hold a readable certificate` };
       const presentAt = thumbprintOf(certificate.der);
-      if (thumbprint !== null && presentAt !== thumbprint) return { ok: false, reason: `${certificate.location} holds ${presentAt}, not the ${thumbprint} just written` };
+      if (thumbprint !== null && presentAt !== thumbprint)
+        return { ok: false, reason: `${certificate.location} holds ${presentAt}, not the ${thumbprint} just written` };
       if (UNUSABLE_KEY.has(key.state)) return { ok: false, reason: key.reason ?? `the key ${key.location ?? ""} is ${key.state}` };
-      return { ok: true, value: { checked: `${source} names ${certificate.location} (${presentAt}) and a key that ${key.state === "ok" ? "matches it" : `was not checked (${key.state})`}` } };
+      return {
+        ok: true,
+        value: {
+          checked: `${source} names ${certificate.location} (${presentAt}) and a key that ${key.state === "ok" ? "matches it" : `was not checked (${key.state})`}`,
+        },
+      };
     },
 
     async restart(restart) {
@@ -496,7 +534,10 @@ export function createXrdpRotation(options: XrdpRotationOptions): RotationContra
 
 /** Why rdpcert must not write these targets (a file there that is not a PEM of its kind), or null. */
 function refuseFiles(targets: { cert: string; key: string }, inspection: HostInspection, command: "rotate" | "deploy"): { reason: string; fix: string } | null {
-  for (const [path, role] of [[targets.key, "key"], [targets.cert, "certificate"]] as const) {
+  for (const [path, role] of [
+    [targets.key, "key"],
+    [targets.cert, "certificate"],
+  ] as const) {
     let why: string | null;
     try {
       why = notOursToOverwrite(path, role);
@@ -506,9 +547,10 @@ function refuseFiles(targets: { cert: string; key: string }, inspection: HostIns
     if (why) {
       return {
         reason: `${why}: rdpcert will not overwrite it`,
-        fix: command === "rotate"
-          ? `point ${role === "key" ? "key_file=" : "certificate="} in ${inspection.source} at the listener's own ${role} file (or move this file aside if it is a leftover), then run rotate again`
-          : `move ${path} aside (rdpcert keeps its own files there), then run deploy again`,
+        fix:
+          command === "rotate"
+            ? `point ${role === "key" ? "key_file=" : "certificate="} in ${inspection.source} at the listener's own ${role} file (or move this file aside if it is a leftover), then run rotate again`
+            : `move ${path} aside (rdpcert keeps its own files there), then run deploy again`,
       };
     }
   }
@@ -516,7 +558,12 @@ function refuseFiles(targets: { cert: string; key: string }, inspection: HostIns
 }
 
 /** deploy on xrdp: the key, then the chain, then the ini, each crash-safely; the journal learns every hash first. */
-function writeSupplied(inspection: HostInspection, supplied: SuppliedCertificate, owner: { mode: number; uid: number; gid: number }, beforeWrite?: (files: readonly WrittenFile[]) => void): StepResult<{ thumbprint: string; written: readonly string[] }> {
+function writeSupplied(
+  inspection: HostInspection,
+  supplied: SuppliedCertificate,
+  owner: { mode: number; uid: number; gid: number },
+  beforeWrite?: (files: readonly WrittenFile[]) => void,
+): StepResult<{ thumbprint: string; written: readonly string[] }> {
   const targets = deployTargets(inspection);
   const certText = chainPem(supplied.chain);
   const keyText = supplied.keyPem!;
@@ -558,17 +605,24 @@ function restoreRefusal(guard: RestoreGuard, toWrite: readonly BackupItem[], toR
   for (const item of toWrite) {
     const hash = currentHash(item.originalPath);
     if (hash === null || hash === sha256(item.data) || ours(item.originalPath, hash)) continue;
-    return { reason: `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten`, conflict: true };
+    return {
+      reason: `${item.originalPath} changed during the rotation: it holds neither the backup nor what rdpcert wrote (someone deployed another pair?): nothing was restored or overwritten`,
+      conflict: true,
+    };
   }
   for (const path of toRemove) {
-    if (!ours(path, currentHash(path))) return { reason: `${path} was created during the rotation by someone else: nothing was restored or removed`, conflict: true };
+    if (!ours(path, currentHash(path)))
+      return { reason: `${path} was created during the rotation by someone else: nothing was restored or removed`, conflict: true };
   }
   return null;
 }
 
 /** The plan's restart line: by default none, since xrdp reads its pair for every new connection and a restart ends every session. */
 function restartLine(restart: RestartSpec): string {
-  if (restart.enabled && restart.command) return `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms): this ends the sessions of connected users`;
+  if (restart.enabled && restart.command)
+    return `restart: ${restart.command.join(" ")} (timeout ${restart.timeoutMs} ms): this ends the sessions of connected users`;
   const none = "no restart: xrdp reads its certificate for every new connection, and connected sessions stay up";
-  return restart.enabled && restart.ifStale ? `${none}; only if the first handshake after the change still presents the old certificate: ${restart.ifStale.join(" ")} (timeout ${restart.timeoutMs} ms)` : none;
+  return restart.enabled && restart.ifStale
+    ? `${none}; only if the first handshake after the change still presents the old certificate: ${restart.ifStale.join(" ")} (timeout ${restart.timeoutMs} ms)`
+    : none;
 }

@@ -16,7 +16,10 @@ const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
 
 export function calendarFromCron(expression: string): CalendarResult {
   const fields = expression.trim().split(/\s+/);
-  const unsupported = { ok: false as const, reason: `the OS task supports daily "M H * * *" or weekly "M H * * D" schedules; ${JSON.stringify(expression)} is not one (use rdpcert schedule for other cron expressions)` };
+  const unsupported = {
+    ok: false as const,
+    reason: `the OS task supports daily "M H * * *" or weekly "M H * * D" schedules; ${JSON.stringify(expression)} is not one (use rdpcert schedule for other cron expressions)`,
+  };
   if (fields.length !== 5) return unsupported;
   const [m, h, dom, mon, dow] = fields as [string, string, string, string, string];
   if (!/^\d{1,2}$/.test(m) || !/^\d{1,2}$/.test(h) || dom !== "*" || mon !== "*") return unsupported;

@@ -5,7 +5,8 @@ import type { TaskCommand, TaskStep } from "./systemd";
 
 export const TASK_NAME = "rdpcert";
 
-const xmlEscape = (text: string): string => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+const xmlEscape = (text: string): string =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 
 /** Windows command-line quoting (CommandLineToArgvW rules) for the task's Arguments. */
 export function windowsQuote(arg: string): string {
@@ -34,7 +35,9 @@ export function windowsQuote(arg: string): string {
 export function taskXml(command: TaskCommand, time: CalendarTime, jitterMinutes: number): string {
   const start = `2026-01-01T${pad(time.hour)}:${pad(time.minute)}:00`;
   const schedule = time.weekdays
-    ? `<ScheduleByWeek><WeeksInterval>1</WeeksInterval><DaysOfWeek>${weekdayNames(time).map((d) => `<${d} />`).join("")}</DaysOfWeek></ScheduleByWeek>`
+    ? `<ScheduleByWeek><WeeksInterval>1</WeeksInterval><DaysOfWeek>${weekdayNames(time)
+        .map((d) => `<${d} />`)
+        .join("")}</DaysOfWeek></ScheduleByWeek>`
     : "<ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay>";
   const args = [command.cli, "run", "--config", command.configPath].map(windowsQuote).join(" ");
   return `<?xml version="1.0" encoding="UTF-16"?>
@@ -84,23 +87,40 @@ export function taskXmlBytes(xml: string): Buffer {
 export const EVENT_SOURCE_SCRIPT =
   "$p = [Console]::In.ReadToEnd() | ConvertFrom-Json; if (-not [System.Diagnostics.EventLog]::SourceExists($p.source)) { New-EventLog -LogName Application -Source $p.source }";
 
-export async function installWindowsTask(runner: CommandRunner, xmlPath: string, writeXml: (path: string, bytes: Buffer) => void, xml: string): Promise<TaskStep[]> {
+export async function installWindowsTask(
+  runner: CommandRunner,
+  xmlPath: string,
+  writeXml: (path: string, bytes: Buffer) => void,
+  xml: string,
+): Promise<TaskStep[]> {
   writeXml(xmlPath, taskXmlBytes(xml));
   const steps: TaskStep[] = [{ ok: true, did: `wrote ${xmlPath}` }];
   const create = await runner(SCHTASKS(), ["/Create", "/TN", TASK_NAME, "/XML", xmlPath, "/F"], { timeoutMs: 60_000 });
-  steps.push(create.exitCode === 0 ? { ok: true, did: `schtasks.exe /Create /TN ${TASK_NAME}` } : { ok: false, did: "schtasks.exe /Create", reason: (create.spawnError ?? create.stderr.trim()) || `exit ${create.exitCode}` });
+  steps.push(
+    create.exitCode === 0
+      ? { ok: true, did: `schtasks.exe /Create /TN ${TASK_NAME}` }
+      : { ok: false, did: "schtasks.exe /Create", reason: (create.spawnError ?? create.stderr.trim()) || `exit ${create.exitCode}` },
+  );
   if (!steps.at(-1)!.ok) return steps;
   const source = await runner(WINDOWS_POWERSHELL(), ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], {
     input: JSON.stringify({ source: "rdpcert" }),
     timeoutMs: 60_000,
   });
-  steps.push(source.exitCode === 0 ? { ok: true, did: "registered the Application event log source rdpcert" } : { ok: false, did: "New-EventLog -Source rdpcert", reason: (source.spawnError ?? source.stderr.trim().split("\n")[0]) || `exit ${source.exitCode}` });
+  steps.push(
+    source.exitCode === 0
+      ? { ok: true, did: "registered the Application event log source rdpcert" }
+      : { ok: false, did: "New-EventLog -Source rdpcert", reason: (source.spawnError ?? source.stderr.trim().split("\n")[0]) || `exit ${source.exitCode}` },
+  );
   return steps;
 }
 
 export async function removeWindowsTask(runner: CommandRunner): Promise<TaskStep[]> {
   const r = await runner(SCHTASKS(), ["/Delete", "/TN", TASK_NAME, "/F"], { timeoutMs: 60_000 });
-  return [r.exitCode === 0 ? { ok: true, did: `schtasks.exe /Delete /TN ${TASK_NAME}` } : { ok: false, did: "schtasks.exe /Delete", reason: (r.spawnError ?? r.stderr.trim()) || `exit ${r.exitCode}` }];
+  return [
+    r.exitCode === 0
+      ? { ok: true, did: `schtasks.exe /Delete /TN ${TASK_NAME}` }
+      : { ok: false, did: "schtasks.exe /Delete", reason: (r.spawnError ?? r.stderr.trim()) || `exit ${r.exitCode}` },
+  ];
 }
 
 export async function showWindowsTask(runner: CommandRunner): Promise<string | null> {

@@ -18,7 +18,12 @@ describe("writePinBundle (issue 25)", () => {
     const path = await writePinBundle(state, bundle);
     expect(path).toBe(join(state, "pins", "rdp01.example.test_3390.json"));
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(bundle);
-    expect(readdirSync(join(state, "pins")).sort()).toEqual(["rdp01.example.test_3390.json", "rdp01.example.test_3390.known_hosts2", "rdp01.example.test_3390.pem", "rdp01.example.test_3390.reg"]);
+    expect(readdirSync(join(state, "pins")).sort()).toEqual([
+      "rdp01.example.test_3390.json",
+      "rdp01.example.test_3390.known_hosts2",
+      "rdp01.example.test_3390.pem",
+      "rdp01.example.test_3390.reg",
+    ]);
     expect(statSync(join(state, "pins")).mode & 0o777).toBe(0o755);
     expect(statSync(state).mode & 0o777).toBe(0o700);
     for (const name of readdirSync(join(state, "pins"))) expect(statSync(join(state, "pins", name)).mode & 0o777).toBe(0o644);

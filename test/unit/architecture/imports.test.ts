@@ -10,7 +10,9 @@ import { dirname, join, relative, resolve } from "node:path";
 const SRC = join(__dirname, "..", "..", "..", "src");
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every relative module a file imports, statically, as a type, or lazily; resolved to a .ts path under src. */
@@ -78,7 +80,12 @@ function upward(of: Graph = graph): string[] {
 function crossCommand(of: Graph = graph): string[] {
   return [...of].flatMap(([f, deps]) =>
     deps
-      .filter((d) => (rel(f).startsWith("cli/commands/") && rel(d).startsWith("cli/commands/")) || (layer(d) === "cli" && layer(f) !== "cli") || (layer(d) === "app" && !["app", "cli"].includes(layer(f))))
+      .filter(
+        (d) =>
+          (rel(f).startsWith("cli/commands/") && rel(d).startsWith("cli/commands/")) ||
+          (layer(d) === "cli" && layer(f) !== "cli") ||
+          (layer(d) === "app" && !["app", "cli"].includes(layer(f))),
+      )
       .map((d) => `${rel(f)} -> ${rel(d)}`),
   );
 }
@@ -99,7 +106,9 @@ describe("the import graph of src/", () => {
 
   it("core imports nothing outside core; probe nothing but core and probe", () => {
     const out = [...graph].flatMap(([f, deps]) =>
-      deps.filter((d) => (layer(f) === "core" && layer(d) !== "core") || (layer(f) === "probe" && !["core", "probe"].includes(layer(d)))).map((d) => `${rel(f)} -> ${rel(d)}`),
+      deps
+        .filter((d) => (layer(f) === "core" && layer(d) !== "core") || (layer(f) === "probe" && !["core", "probe"].includes(layer(d))))
+        .map((d) => `${rel(f)} -> ${rel(d)}`),
     );
     expect(out).toEqual([]);
   });
@@ -109,7 +118,11 @@ describe("the import graph of src/", () => {
   });
 
   it("commands parse, call the application layer and render: they wire no host module, logger or prober themselves", () => {
-    const wiring = [...graph].flatMap(([f, deps]) => (rel(f).startsWith("cli/commands/") ? deps.filter((d) => ["hosts", "log", "probe", "rotation"].includes(layer(d))).map((d) => `${rel(f)} -> ${rel(d)}`) : []));
+    const wiring = [...graph].flatMap(([f, deps]) =>
+      rel(f).startsWith("cli/commands/")
+        ? deps.filter((d) => ["hosts", "log", "probe", "rotation"].includes(layer(d))).map((d) => `${rel(f)} -> ${rel(d)}`)
+        : [],
+    );
     expect(wiring).toEqual([]);
   });
 
@@ -127,7 +140,11 @@ describe("the import graph of src/", () => {
       [at("cli/commands/status.ts"), []],
     ]);
     expect(cycles(planted)).toEqual([["core/planted-a.ts", "core/planted-b.ts", "core/planted-a.ts"]]);
-    expect(upward(planted).sort()).toEqual(["core/planted-b.ts -> hosts/host-backend.ts", "metrics/textfile.ts -> app/run.ts", "probe/prober.ts -> rotation/rotate.ts"]);
+    expect(upward(planted).sort()).toEqual([
+      "core/planted-b.ts -> hosts/host-backend.ts",
+      "metrics/textfile.ts -> app/run.ts",
+      "probe/prober.ts -> rotation/rotate.ts",
+    ]);
     expect(crossCommand(planted).sort()).toEqual(["cli/commands/run.ts -> cli/commands/status.ts", "metrics/textfile.ts -> app/run.ts"]);
   });
 });

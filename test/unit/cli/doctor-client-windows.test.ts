@@ -43,7 +43,14 @@ describe("doctor --client on Windows: mstsc's pin against the listener", () => {
       return true;
     });
     try {
-      const code = await clientDoctorCommand({ host: `127.0.0.1:${listener.port}`, fix: false, json: false, platform: "win32", runner: client(certHash), timeoutMs: 5000 });
+      const code = await clientDoctorCommand({
+        host: `127.0.0.1:${listener.port}`,
+        fix: false,
+        json: false,
+        platform: "win32",
+        runner: client(certHash),
+        timeoutMs: 5000,
+      });
       return { code, out };
     } finally {
       spy.mockRestore();

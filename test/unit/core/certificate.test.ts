@@ -42,10 +42,56 @@ describe("describeCertificate", () => {
 
   it("tells a CA-issued certificate from a self-signed one, and reads EC keys and ECDSA signatures", () => {
     const run = (args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=Test CA"]);
-    run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=rdp01.example.com/O=Example"]);
+    run([
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "30",
+      "-subj",
+      "/CN=Test CA",
+    ]);
+    run([
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-384",
+      "-nodes",
+      "-keyout",
+      "leaf.key",
+      "-out",
+      "leaf.csr",
+      "-subj",
+      "/CN=rdp01.example.com/O=Example",
+    ]);
     writeFileSync(join(dir, "ext.cnf"), "extendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n");
-    run(["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem", "-days", "10", "-sha384", "-extfile", "ext.cnf"]);
+    run([
+      "x509",
+      "-req",
+      "-in",
+      "leaf.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "leaf.pem",
+      "-days",
+      "10",
+      "-sha384",
+      "-extfile",
+      "ext.cnf",
+    ]);
     const leaf = describeCertificate(new X509Certificate(execFileSync("cat", [join(dir, "leaf.pem")])).raw);
     expect(leaf).toMatchObject({
       subject: "CN=rdp01.example.com, O=Example",
@@ -72,7 +118,10 @@ describe("describeCertificate", () => {
     ["Ed448", ["-newkey", "ed448"]],
     ["RSA-PSS (left to Node)", ["-newkey", "rsa-pss", "-pkeyopt", "rsa_keygen_bits:1024"]],
   ])("describes a %s key as Node's KeyObject does", (_name, keyArgs) => {
-    execFileSync("openssl", ["req", "-x509", ...keyArgs, "-nodes", "-keyout", "k.key", "-out", "k.pem", "-days", "5", "-subj", "/CN=key"], { cwd: dir, stdio: "ignore" });
+    execFileSync("openssl", ["req", "-x509", ...keyArgs, "-nodes", "-keyout", "k.key", "-out", "k.pem", "-days", "5", "-subj", "/CN=key"], {
+      cwd: dir,
+      stdio: "ignore",
+    });
     const x509 = new X509Certificate(execFileSync("cat", [join(dir, "k.pem")]));
     const info = describeCertificate(x509.raw);
     expect(info.publicKey).toEqual(publicKeyInfo(x509.publicKey));

@@ -7,7 +7,15 @@ const HEX = SHA.replace(/:/g, "");
 const OTHER = "00:".repeat(31) + "01";
 
 describe("known_hosts2 as FreeRDP 2.11.7 reads it (certificate.c certificate_data_match_raw)", () => {
-  const file = ["# my pins", "", `other.example 3389 ${OTHER} QQ== QQ==`, `rdp01 3390 ${OTHER} QQ== QQ==`, `rdp01 3389 ${SHA} QQ== QQ==`, `rdp01 3389 ${OTHER} QQ== QQ==`, ""].join("\n");
+  const file = [
+    "# my pins",
+    "",
+    `other.example 3389 ${OTHER} QQ== QQ==`,
+    `rdp01 3390 ${OTHER} QQ== QQ==`,
+    `rdp01 3389 ${SHA} QQ== QQ==`,
+    `rdp01 3389 ${OTHER} QQ== QQ==`,
+    "",
+  ].join("\n");
 
   it("finds the first line with the lower-cased host and the port, skipping comments and other ports", () => {
     expect(knownHosts2Pin(file, "RDP01", 3389)).toEqual({ kind: "pin", algorithm: "sha256", hex: HEX });

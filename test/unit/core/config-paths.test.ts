@@ -5,14 +5,20 @@ describe("config: paths and nesting (issue 19)", () => {
   it.each(PATH_FIELDS.map((field) => [field]))("%s: a relative path in the file is refused with one line naming the field", (field) => {
     for (const value of ["state", "./state", "../etc/rdpcert", "var/lib/x"]) {
       const result = parseConfigText(JSON.stringify({ [field]: value }), "/etc/rdpcert/config.json");
-      expect(result).toEqual({ ok: false, error: `/etc/rdpcert/config.json: ${field}: ${JSON.stringify(value)} is not allowed (must be an absolute path: a relative one would depend on the directory rdpcert is started from)` });
+      expect(result).toEqual({
+        ok: false,
+        error: `/etc/rdpcert/config.json: ${field}: ${JSON.stringify(value)} is not allowed (must be an absolute path: a relative one would depend on the directory rdpcert is started from)`,
+      });
     }
     expect(parseConfigText(JSON.stringify({ [field]: "/srv/rdpcert/x" }), "cfg").ok).toBe(true);
   });
 
   it("a relative path from an RDPCERT_* variable is refused and the variable is named", () => {
     const result = resolveConfig({}, { [envName("stateDir")]: "state" }, {}, "cfg");
-    expect(result).toEqual({ ok: false, error: expect.stringMatching(/^cfg: stateDir: "state" is not allowed \(must be an absolute path.*\(environment overrides: RDPCERT_STATE_DIR\)$/) });
+    expect(result).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^cfg: stateDir: "state" is not allowed \(must be an absolute path.*\(environment overrides: RDPCERT_STATE_DIR\)$/),
+    });
     expect(resolveConfig({}, { [envName("deploySource")]: "/etc/letsencrypt/live/rdp" }, {}, "cfg").ok).toBe(true);
   });
 
@@ -27,7 +33,10 @@ describe("config: paths and nesting (issue 19)", () => {
   ])("a value of %s nested 100,000 deep is one line naming the field, not an internal error", (field, nest) => {
     const text = `{"warnDays": 20, "${field}": ${nest(100_000)}}`;
     const result = parseConfigText(text, "cfg");
-    expect(result).toEqual({ ok: false, error: `cfg: ${field}: the value is nested more than 32 levels deep, which no field of rdpcert's configuration allows` });
+    expect(result).toEqual({
+      ok: false,
+      error: `cfg: ${field}: the value is nested more than 32 levels deep, which no field of rdpcert's configuration allows`,
+    });
   });
 
   it("a value nested a little (an argv) is validated as usual", () => {

@@ -5,7 +5,20 @@ describe("config", () => {
   it("gives every field a default", () => {
     const config = defaultConfig();
     expect(Object.keys(config).sort()).toEqual([...CONFIG_FIELDS].sort());
-    expect(config).toMatchObject({ backend: "auto", warnDays: 30, criticalDays: 7, renewalFraction: 2 / 3, autoRepair: true, schedule: "0 3 * * *", jitterMinutes: 30, keepBackups: 5, restartCommand: "auto", keyBits: 2048, validityDays: 180, renewCommand: null });
+    expect(config).toMatchObject({
+      backend: "auto",
+      warnDays: 30,
+      criticalDays: 7,
+      renewalFraction: 2 / 3,
+      autoRepair: true,
+      schedule: "0 3 * * *",
+      jitterMinutes: 30,
+      keepBackups: 5,
+      restartCommand: "auto",
+      keyBits: 2048,
+      validityDays: 180,
+      renewCommand: null,
+    });
   });
 
   it.each([
@@ -27,10 +40,18 @@ describe("config", () => {
   });
 
   it("applies file, then environment, then flags", () => {
-    const env = { [envName("warnDays")]: "21", [envName("autoRepair")]: "false", [envName("renewCommand")]: '["/usr/local/bin/renew","--quiet"]', [envName("port")]: "null" };
+    const env = {
+      [envName("warnDays")]: "21",
+      [envName("autoRepair")]: "false",
+      [envName("renewCommand")]: '["/usr/local/bin/renew","--quiet"]',
+      [envName("port")]: "null",
+    };
     expect(envName("warnDays")).toBe("RDPCERT_WARN_DAYS");
     const result = resolveConfig({ warnDays: 14, criticalDays: 3, port: 3390 }, env, { criticalDays: 5 }, "cfg");
-    expect(result).toEqual({ ok: true, config: expect.objectContaining({ warnDays: 21, autoRepair: false, criticalDays: 5, port: null, renewCommand: ["/usr/local/bin/renew", "--quiet"] }) });
+    expect(result).toEqual({
+      ok: true,
+      config: expect.objectContaining({ warnDays: 21, autoRepair: false, criticalDays: 5, port: null, renewCommand: ["/usr/local/bin/renew", "--quiet"] }),
+    });
   });
 
   it("names the environment overrides when the merged result is invalid", () => {

@@ -7,7 +7,13 @@ import { type CheckOptions, checkMaterial, pemCertificates, pemPrivateKey, readP
 import { type TestCa, makeTestCa } from "../../helpers/test-ca";
 
 /** deploy's checks on real certificates made by openssl (test/helpers/test-ca.ts). */
-const options = (extra: Partial<CheckOptions> = {}): CheckOptions => ({ now: new Date(), hostNames: ["rdp.example.test", "rdp"], requireCompleteChain: true, roots: [], ...extra });
+const options = (extra: Partial<CheckOptions> = {}): CheckOptions => ({
+  now: new Date(),
+  hostNames: ["rdp.example.test", "rdp"],
+  requireCompleteChain: true,
+  roots: [],
+  ...extra,
+});
 
 describe("deploy's input checks", () => {
   let ca: TestCa;
@@ -17,7 +23,11 @@ describe("deploy's input checks", () => {
   // The CA (its keys too) lives in a temp dir of its own: removed with it.
   afterAll(() => rmSync(dirname(ca.dir), { recursive: true, force: true }));
 
-  const material = (leaf: { fullchainPath: string; keyPem: string }, extra: Buffer[] = []) => ({ origin: "--cert test", certificates: [...pemCertificates(readFileSync(leaf.fullchainPath, "utf8")), ...extra], keyPem: leaf.keyPem });
+  const material = (leaf: { fullchainPath: string; keyPem: string }, extra: Buffer[] = []) => ({
+    origin: "--cert test",
+    certificates: [...pemCertificates(readFileSync(leaf.fullchainPath, "utf8")), ...extra],
+    keyPem: leaf.keyPem,
+  });
 
   it("accepts a server certificate with its chain, leaf first, and normalises the key to PKCS#8", () => {
     const leaf = ca.issue("rdp.example.test");
@@ -34,7 +44,10 @@ describe("deploy's input checks", () => {
     const [cert, intermediate] = pemCertificates(readFileSync(leaf.fullchainPath, "utf8"));
     const stranger = pemCertificates(readFileSync(ca.issue("other.example.test").certPath, "utf8"))[0]!;
     const outcome = checkMaterial({ origin: "x", certificates: [intermediate!, stranger, cert!], keyPem: leaf.keyPem }, options());
-    expect(outcome.ok && outcome.certificate.chain.map((c) => c.equals(cert!) ? "leaf" : c.equals(intermediate!) ? "intermediate" : "other")).toEqual(["leaf", "intermediate"]);
+    expect(outcome.ok && outcome.certificate.chain.map((c) => (c.equals(cert!) ? "leaf" : c.equals(intermediate!) ? "intermediate" : "other"))).toEqual([
+      "leaf",
+      "intermediate",
+    ]);
     expect(outcome.ok && outcome.warnings).toEqual([expect.stringContaining("1 certificate is not on the leaf's chain")]);
   });
 
@@ -42,7 +55,10 @@ describe("deploy's input checks", () => {
     for (const eku of ["1.3.6.1.4.1.311.54.1.2", "anyExtendedKeyUsage", null]) {
       expect(checkMaterial(material(ca.issue("rdp.example.test", { eku })), options()).ok).toBe(true);
     }
-    expect(checkMaterial(material(ca.issue("rdp.example.test", { eku: "clientAuth,emailProtection" })), options())).toMatchObject({ ok: false, reason: expect.stringContaining("its extended key usage is 1.3.6.1.5.5.7.3.2, 1.3.6.1.5.5.7.3.4") });
+    expect(checkMaterial(material(ca.issue("rdp.example.test", { eku: "clientAuth,emailProtection" })), options())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("its extended key usage is 1.3.6.1.5.5.7.3.2, 1.3.6.1.5.5.7.3.4"),
+    });
   });
 
   it("a wildcard or IP name matches the host; another name is a warning, never a refusal", () => {
@@ -71,8 +87,14 @@ describe("deploy's input checks", () => {
     expect(refusal).toMatchObject({ ok: false, reason: expect.stringContaining("is encrypted") });
     expect(JSON.stringify(refusal)).not.toMatch(/BEGIN|ENCRYPTED PRIVATE/);
     const caKey = readFileSync(join(ca.dir, "int.key"), "utf8");
-    expect(checkMaterial({ origin: "x", certificates: pemCertificates(ca.intermediatePem), keyPem: caKey }, options())).toMatchObject({ ok: false, reason: expect.stringContaining("is a CA certificate") });
-    expect(checkMaterial(material(leaf), options({ now: new Date(Date.now() - 86_400_000 * 3) }))).toMatchObject({ ok: false, reason: expect.stringContaining("is not valid until") });
+    expect(checkMaterial({ origin: "x", certificates: pemCertificates(ca.intermediatePem), keyPem: caKey }, options())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("is a CA certificate"),
+    });
+    expect(checkMaterial(material(leaf), options({ now: new Date(Date.now() - 86_400_000 * 3) }))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("is not valid until"),
+    });
   });
 
   it("reads a PFX with node-forge: RSA and EC keys, a wrong password told apart from a file that is not PKCS#12", () => {

@@ -5,7 +5,13 @@ import { buildSelfSigned } from "../../../src/core/self-signed";
 import { testKey } from "../../helpers/certs";
 
 const cert = (commonName: string, dnsNames: string[], ipAddresses: string[] = []) =>
-  describeCertificate(Buffer.from(new X509Certificate(buildSelfSigned(testKey(), { commonName, dnsNames, ipAddresses, notBefore: new Date(), notAfter: new Date(Date.now() + 86_400_000) }).certPem).raw));
+  describeCertificate(
+    Buffer.from(
+      new X509Certificate(
+        buildSelfSigned(testKey(), { commonName, dnsNames, ipAddresses, notBefore: new Date(), notAfter: new Date(Date.now() + 86_400_000) }).certPem,
+      ).raw,
+    ),
+  );
 
 describe("nameMatches", () => {
   it("matches DNS SANs exactly and one-label wildcards, case-insensitively", () => {

@@ -19,10 +19,18 @@ describe("makePinBundle", () => {
   it("gives SHA-1 and SHA-256 in the forms clients use, equal to openssl's fingerprints", () => {
     const dir = mkdtempSync(join(tmpdir(), "rdpcert-pins-"));
     try {
-      const sha1 = openssl(["x509", "-in", join(FIXTURES, "listener.pem"), "-noout", "-fingerprint", "-sha1"], dir).split("=")[1]!.trim();
-      const sha256 = openssl(["x509", "-in", join(FIXTURES, "listener.pem"), "-noout", "-fingerprint", "-sha256"], dir).split("=")[1]!.trim();
+      const sha1 = openssl(["x509", "-in", join(FIXTURES, "listener.pem"), "-noout", "-fingerprint", "-sha1"], dir)
+        .split("=")[1]!
+        .trim();
+      const sha256 = openssl(["x509", "-in", join(FIXTURES, "listener.pem"), "-noout", "-fingerprint", "-sha256"], dir)
+        .split("=")[1]!
+        .trim();
       expect(bundle.sha1).toEqual({ hex: sha1.replace(/:/g, "").toLowerCase(), colon: sha1.toLowerCase(), thumbprint: sha1.replace(/:/g, "") });
-      expect(bundle.sha256).toEqual({ hex: sha256.replace(/:/g, "").toLowerCase(), colon: sha256.toLowerCase(), freerdp: `/cert:fingerprint:sha256:${sha256.toLowerCase()}` });
+      expect(bundle.sha256).toEqual({
+        hex: sha256.replace(/:/g, "").toLowerCase(),
+        colon: sha256.toLowerCase(),
+        freerdp: `/cert:fingerprint:sha256:${sha256.toLowerCase()}`,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -80,15 +88,56 @@ describe("certificateNames: OpenSSL's XN_FLAG_ONELINE rendering, as FreeRDP 2 st
     "/C=DE/ST=Berlin/L=Mitte/O=Org/OU=Unit/CN=x.example/serialNumber=42",
   ];
   it.each(subjects)("renders %s exactly as openssl -nameopt oneline", (subject) => {
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "1", "-utf8", "-subj", subject], dir);
-    const expected = openssl(["x509", "-in", "c.pem", "-noout", "-subject", "-nameopt", "oneline"], dir).replace(/^subject=/, "").replace(/\n$/, "");
+    openssl(
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-days",
+        "1",
+        "-utf8",
+        "-subj",
+        subject,
+      ],
+      dir,
+    );
+    const expected = openssl(["x509", "-in", "c.pem", "-noout", "-subject", "-nameopt", "oneline"], dir)
+      .replace(/^subject=/, "")
+      .replace(/\n$/, "");
     const der = new X509Certificate(readFileSync(join(dir, "c.pem"))).raw;
     expect(certificateNames(der).subject).toBe(expected);
     expect(certificateNames(der).issuer).toBe(expected);
   });
 
   it("renders a CA-issued certificate's issuer apart from its subject", () => {
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test CA/O=Issuer Org"], dir);
+    openssl(
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Test CA/O=Issuer Org",
+      ],
+      dir,
+    );
     openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "l.key", "-out", "l.csr", "-subj", "/CN=leaf.example"], dir);
     openssl(["x509", "-req", "-in", "l.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "l.pem", "-days", "1"], dir);
     const names = certificateNames(new X509Certificate(readFileSync(join(dir, "l.pem"))).raw);
@@ -121,7 +170,26 @@ describe("client-side names and forms", () => {
 function makeOtherPem(): string {
   const dir = mkdtempSync(join(tmpdir(), "rdpcert-other-"));
   try {
-    openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "1", "-subj", "/CN=other"], dir);
+    openssl(
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=other",
+      ],
+      dir,
+    );
     return readFileSync(join(dir, "c.pem"), "utf8");
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,13 @@ import { der, inspected, presentedBy } from "../../helpers/fakes";
  * both ask. A table of plain assessments, then the rule over real ones.
  */
 
-const problem = (verdict: Problem["verdict"], code: string, fixed: boolean): Problem => ({ verdict, code, reason: `${code} (reason)`, fix: null, fixedByReplacement: fixed });
+const problem = (verdict: Problem["verdict"], code: string, fixed: boolean): Problem => ({
+  verdict,
+  code,
+  reason: `${code} (reason)`,
+  fix: null,
+  fixedByReplacement: fixed,
+});
 
 const EXPIRING = problem("WARN", "expiring", true);
 const EXPIRED = problem("EXPIRED", "expired", true);
@@ -22,7 +28,17 @@ const PRESENTED_EXPIRING = problem("WARN", "presented-expiring", false);
 const UNKNOWN = problem("UNKNOWN", "key-unchecked", false);
 
 function assessment(status: Assessment["status"], problems: readonly Problem[]): Assessment {
-  return { status, health: "ok", reason: problems[0]?.reason ?? "all well", fix: null, problems, configured: null, presented: null, renewalTime: null, unchecked: [] };
+  return {
+    status,
+    health: "ok",
+    reason: problems[0]?.reason ?? "all well",
+    fix: null,
+    problems,
+    configured: null,
+    presented: null,
+    renewalTime: null,
+    unchecked: [],
+  };
 }
 
 const stranger: CertificateOrigin = { issuance: "self-signed", issuedByRdpcert: false };
@@ -38,8 +54,20 @@ describe("replacementVerdict: the table", () => {
     ["a critical problem listed after a fixable one still blocks", assessment("CORRUPT", [EXPIRING, KEY_UNREADABLE]), stranger, "blocked", "key-unreadable"],
     ["a listener that is down blocks", assessment("DOWN", [DOWN, EXPIRED]), own, "blocked", "connect-refused"],
     ["someone else's not-yet-valid certificate: check the clock", assessment("NOT-YET-VALID", [NOT_YET_VALID]), stranger, "blocked", "not-yet-valid"],
-    ["rdpcert's own not-yet-valid self-signed certificate: its own clock mistake to repair", assessment("NOT-YET-VALID", [NOT_YET_VALID]), own, "replace", "not-yet-valid"],
-    ["a not-yet-valid CA-issued certificate is never rdpcert's to repair", assessment("NOT-YET-VALID", [NOT_YET_VALID]), { issuance: "ca-issued", issuedByRdpcert: true }, "blocked", "not-yet-valid"],
+    [
+      "rdpcert's own not-yet-valid self-signed certificate: its own clock mistake to repair",
+      assessment("NOT-YET-VALID", [NOT_YET_VALID]),
+      own,
+      "replace",
+      "not-yet-valid",
+    ],
+    [
+      "a not-yet-valid CA-issued certificate is never rdpcert's to repair",
+      assessment("NOT-YET-VALID", [NOT_YET_VALID]),
+      { issuance: "ca-issued", issuedByRdpcert: true },
+      "blocked",
+      "not-yet-valid",
+    ],
     ["not inspected: no exception", assessment("NOT-YET-VALID", [NOT_YET_VALID]), { issuance: null, issuedByRdpcert: true }, "blocked", "not-yet-valid"],
     ["a warning a new certificate does not fix", assessment("WARN", [PRESENTED_EXPIRING]), stranger, "not-fixed-by-replacement", null],
     ["unknown: nothing a new certificate fixes", assessment("UNKNOWN", [UNKNOWN]), own, "not-fixed-by-replacement", null],
@@ -68,9 +96,22 @@ describe("replacementVerdict over real assessments", () => {
   const now = new Date();
   const judged = (pem: string): Assessment => {
     const base = inspected({});
-    const outcome = base.ok ? { ok: true as const, inspection: { ...base.inspection, certificate: { state: "present" as const, der: der(pem), location: "/etc/xrdp/cert.pem" } } } : base;
+    const outcome = base.ok
+      ? { ok: true as const, inspection: { ...base.inspection, certificate: { state: "present" as const, der: der(pem), location: "/etc/xrdp/cert.pem" } } }
+      : base;
     const probe = presentedBy(null);
-    return assess(outcome, { ...probe, confirm: { type: "response", flags: 0, selectedProtocol: 1 }, certificate: describeCertificate(der(pem)), certificateDer: der(pem), tls: { version: "TLSv1.3", cipher: "x" } }, DEFAULT_POLICY, now);
+    return assess(
+      outcome,
+      {
+        ...probe,
+        confirm: { type: "response", flags: 0, selectedProtocol: 1 },
+        certificate: describeCertificate(der(pem)),
+        certificateDer: der(pem),
+        tls: { version: "TLSv1.3", cipher: "x" },
+      },
+      DEFAULT_POLICY,
+      now,
+    );
   };
 
   it("a certificate 10 days from its end is replaced; a fresh one is healthy; a future one only when rdpcert made it", () => {

@@ -16,7 +16,17 @@ function assessmentOf(fromDays: number, toDays: number) {
 
 function staged(stagedDaysAgo: number, validDays = 180): StagedMeta {
   const at = now.getTime() - stagedDaysAgo * DAY;
-  return { schema: 1, stagedAt: new Date(at).toISOString(), sha1: "A".repeat(40), sha256: "B".repeat(64), notBefore: new Date(at - 3_600_000).toISOString(), notAfter: new Date(at + validDays * DAY).toISOString(), names: ["DNS:h"], replaces: null, listener: { host: "h", port: 3389 } };
+  return {
+    schema: 1,
+    stagedAt: new Date(at).toISOString(),
+    sha1: "A".repeat(40),
+    sha256: "B".repeat(64),
+    notBefore: new Date(at - 3_600_000).toISOString(),
+    notAfter: new Date(at + validDays * DAY).toISOString(),
+    names: ["DNS:h"],
+    replaces: null,
+    listener: { host: "h", port: 3389 },
+  };
 }
 
 const base = { criticalDays: 7, now };

@@ -33,7 +33,11 @@ describe("parseTargetList", () => {
   });
 
   it("names the file line of a bad entry and what was expected, never its content (issue 12 item 10)", () => {
-    expect(() => parseTargetList("rdp01\nhost:99999\n", 3389, "list.txt")).toThrow(new TargetError("list.txt line 2: the port is not a number from 1 to 65535", ""));
-    expect(() => parseTargetList("root:$y$j9T$secret:19000:0:99999:7:::\n", 3389, "list.txt")).toThrow(new TargetError("list.txt line 1: not a valid target: use host, host:port or [IPv6]:port", ""));
+    expect(() => parseTargetList("rdp01\nhost:99999\n", 3389, "list.txt")).toThrow(
+      new TargetError("list.txt line 2: the port is not a number from 1 to 65535", ""),
+    );
+    expect(() => parseTargetList("root:$y$j9T$secret:19000:0:99999:7:::\n", 3389, "list.txt")).toThrow(
+      new TargetError("list.txt line 1: not a valid target: use host, host:port or [IPv6]:port", ""),
+    );
   });
 });

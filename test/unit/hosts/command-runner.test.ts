@@ -3,7 +3,9 @@ import { describeExit, runCommand } from "../../../src/hosts/command-runner";
 /** The real process boundary with /bin/sh: output decoding, caps and how a death is described. */
 describe("runCommand", () => {
   it("decodes UTF-8 as a whole: a character split across two writes (two chunks) stays one character", async () => {
-    const result = await runCommand("/bin/sh", ["-c", "printf '\\342'; sleep 0.2; printf '\\202\\254\\n'; printf '\\303' >&2; sleep 0.2; printf '\\251' >&2"], { timeoutMs: 10_000 });
+    const result = await runCommand("/bin/sh", ["-c", "printf '\\342'; sleep 0.2; printf '\\202\\254\\n'; printf '\\303' >&2; sleep 0.2; printf '\\251' >&2"], {
+      timeoutMs: 10_000,
+    });
     expect([result.exitCode, result.stdout, result.stderr]).toEqual([0, "€\n", "é"]);
   });
 

@@ -50,7 +50,16 @@ describe("weston's configuration", () => {
     expect(westonIniCandidates(["weston", "--no-config"], null, "/home/k")).toEqual([]);
     expect(westonIniCandidates(["weston", "--config=/etc/w.ini"], null, "/home/k")).toEqual(["/etc/w.ini"]);
     expect(westonIniCandidates(["weston"], null, "/home/k")).toEqual(["/home/k/.config/weston.ini", "/etc/xdg/weston.ini"]);
-    expect(westonIniCandidates(["weston", "-c", "kiosk.ini"], new Map([["XDG_CONFIG_HOME", "/cfg"], ["XDG_CONFIG_DIRS", "/a:/b"]]), "/home/k")).toEqual(["/cfg/kiosk.ini", "/a/kiosk.ini", "/b/kiosk.ini"]);
+    expect(
+      westonIniCandidates(
+        ["weston", "-c", "kiosk.ini"],
+        new Map([
+          ["XDG_CONFIG_HOME", "/cfg"],
+          ["XDG_CONFIG_DIRS", "/a:/b"],
+        ]),
+        "/home/k",
+      ),
+    ).toEqual(["/cfg/kiosk.ini", "/a/kiosk.ini", "/b/kiosk.ini"]);
   });
 
   it("takes the pair from [rdp] tls-cert/tls-key of weston.ini (weston 13+) when the command line names none, relative to nothing", () => {
@@ -61,10 +70,16 @@ describe("weston's configuration", () => {
       writeFileSync(join(dir, "proc", "10", "environ"), `HOME=${join(dir, "home")}\0PATH=/bin\0`);
       writeFileSync(join(dir, "home", ".config", "weston.ini"), "[core]\nbackend=rdp\n[rdp]\ntls-cert=/srv/rdp.crt\ntls-key=/srv/rdp.key\n");
       const p = proc({ exe: "/usr/bin/weston", argv: ["weston", "--port=4000"], proc: join(dir, "proc") });
-      const located = locateWeston({ port: 4000, runner: async () => ({ exitCode: 0, stdout: "", stderr: "" }) as never, platform: "linux" }, { kind: "found", process: p });
+      const located = locateWeston(
+        { port: 4000, runner: async () => ({ exitCode: 0, stdout: "", stderr: "" }) as never, platform: "linux" },
+        { kind: "found", process: p },
+      );
       expect(located.ok && [located.location.certPath, located.location.keyPath]).toEqual(["/srv/rdp.crt", "/srv/rdp.key"]);
       expect(located.ok && located.location.source).toContain(join(dir, "home", ".config", "weston.ini"));
-      const bare = locateWeston({ port: 4000, runner: null as never, platform: "linux" }, { kind: "found", process: proc({ argv: ["weston", "--no-config"], proc: join(dir, "proc") }) });
+      const bare = locateWeston(
+        { port: 4000, runner: null as never, platform: "linux" },
+        { kind: "found", process: proc({ argv: ["weston", "--no-config"], proc: join(dir, "proc") }) },
+      );
       expect(bare.ok ? "" : bare.reason).toContain("was started without --rdp-tls-cert");
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -74,7 +89,15 @@ describe("weston's configuration", () => {
 
 describe("the shadow server's configuration", () => {
   it("is in XDG_CONFIG_HOME, else HOME/.config, of its environment; else its user's home in /etc/passwd", () => {
-    expect(shadowConfigDir(new Map([["XDG_CONFIG_HOME", "/x"], ["HOME", "/h"]]), "/p")?.dir).toBe("/x/freerdp/shadow");
+    expect(
+      shadowConfigDir(
+        new Map([
+          ["XDG_CONFIG_HOME", "/x"],
+          ["HOME", "/h"],
+        ]),
+        "/p",
+      )?.dir,
+    ).toBe("/x/freerdp/shadow");
     expect(shadowConfigDir(new Map([["HOME", "/h"]]), "/p")?.dir).toBe("/h/.config/freerdp/shadow");
     expect(shadowConfigDir(null, "/p")).toEqual({ dir: "/p/.config/freerdp/shadow", basis: expect.stringContaining("could not be read") });
     expect(shadowConfigDir(new Map([["HOME", "relative"]]), null)).toBeNull();
@@ -94,7 +117,10 @@ describe("the listening process in a /proc tree: executable, command line and en
     try {
       mkdirSync(join(root, "net"));
       const header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
-      writeFileSync(join(root, "net", "tcp"), `${header}\n   0: 0100007F:0FA0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n`);
+      writeFileSync(
+        join(root, "net", "tcp"),
+        `${header}\n   0: 0100007F:0FA0 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n`,
+      );
       mkdirSync(join(root, "30", "fd"), { recursive: true });
       writeFileSync(join(root, "30", "comm"), "freerdp-shadow-\n");
       writeFileSync(join(root, "30", "status"), "Name:\tx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n");
@@ -106,7 +132,10 @@ describe("the listening process in a /proc tree: executable, command line and en
       expect(found.kind).toBe("found");
       if (found.kind !== "found") return;
       expect([found.process.pid, found.process.exe, found.process.argv]).toEqual([30, "/usr/bin/freerdp-shadow-cli", ["freerdp-shadow-cli", "/port:4000"]]);
-      expect([...(processEnvironment(found.process) ?? new Map())]).toEqual([["HOME", "/home/kiosk"], ["A", "b=c"]]);
+      expect([...(processEnvironment(found.process) ?? new Map())]).toEqual([
+        ["HOME", "/home/kiosk"],
+        ["A", "b=c"],
+      ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

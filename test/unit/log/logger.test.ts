@@ -22,7 +22,10 @@ describe("logging", () => {
     log.log("info", "rotated: old A -> new B");
     log.log("error", `failed with ${keyPem}`);
     await log.close();
-    const lines = readFileSync(join(dir, LOG_FILE), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    const lines = readFileSync(join(dir, LOG_FILE), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, string>);
     expect(lines.map((l) => [l.level, l.runId, l.message])).toEqual([
       ["info", "run-42", "rotated: old A -> new B"],
       ["error", "run-42", "failed with [private key redacted]"],
@@ -38,7 +41,12 @@ describe("logging", () => {
     expect(files).toEqual([LOG_FILE, `${LOG_FILE}.1`, `${LOG_FILE}.2`]);
     for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(2048);
     // The newest lines are in rdpcert.log itself, in order, none lost within the kept files.
-    const kept = [...files].reverse().flatMap((f) => readFileSync(join(dir, f), "utf8").trim().split("\n").map((l) => Number(/line (\d+)/.exec((JSON.parse(l) as { message: string }).message)![1])));
+    const kept = [...files].reverse().flatMap((f) =>
+      readFileSync(join(dir, f), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => Number(/line (\d+)/.exec((JSON.parse(l) as { message: string }).message)![1])),
+    );
     expect(kept.at(-1)).toBe(199);
     expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 200 - kept.length + i));
   });
@@ -67,12 +75,20 @@ describe("logging", () => {
   it("registers its event source at first use, and reports a failure to write the event log once, never swallowed", async () => {
     expect(EVENT_LOG_SCRIPT).toMatch(/SourceExists\(\$e\.source\)\) \{ New-EventLog -LogName Application -Source \$e\.source \}; Write-EventLog/);
     const reported: string[] = [];
-    const runner: CommandRunner = async () => ({ exitCode: 1, stdout: "", stderr: "New-EventLog : Requested registry access is not allowed.\r\nAt line:1 char:1\r\n", timedOut: false, spawnError: null });
+    const runner: CommandRunner = async () => ({
+      exitCode: 1,
+      stdout: "",
+      stderr: "New-EventLog : Requested registry access is not allowed.\r\nAt line:1 char:1\r\n",
+      timedOut: false,
+      spawnError: null,
+    });
     const log = createLog({ console: false, eventLog: { runner, reportFailure: (line) => reported.push(line) }, runId: "r2" });
     log.log("warn", "one");
     log.log("error", "two");
     await log.close();
-    expect(reported).toEqual(["rdpcert: cannot write to the Windows event log (New-EventLog : Requested registry access is not allowed.); the log file still has every line, and further event log failures are not repeated"]);
+    expect(reported).toEqual([
+      "rdpcert: cannot write to the Windows event log (New-EventLog : Requested registry access is not allowed.); the log file still has every line, and further event log failures are not repeated",
+    ]);
   });
 });
 

@@ -85,7 +85,15 @@ describe("exporter HTTP server", () => {
   let base: string;
   const start = async (overrides: Partial<ExporterOptions> = {}, lookup = async (_: string, _deadlineMs: number): Promise<string[]> => ["10.9.9.9"]) => {
     const exporter = createExporter(
-      { allow: parseAllowList([...DEFAULT_ALLOWED, "10.1.0.0/16"]), defaultTimeoutMs: 4000, warnDays: 30, maxConcurrent: 8, queueLimit: 8, ratePerSecond: 1000, ...overrides },
+      {
+        allow: parseAllowList([...DEFAULT_ALLOWED, "10.1.0.0/16"]),
+        defaultTimeoutMs: 4000,
+        warnDays: 30,
+        maxConcurrent: 8,
+        queueLimit: 8,
+        ratePerSecond: 1000,
+        ...overrides,
+      },
       { prober, lookup, local: async () => new Registry() },
     );
     server = createServer(exporter.handle);
@@ -167,7 +175,14 @@ describe("exporter HTTP server", () => {
 
   it("rejects bad input with 400 and one line that does not echo it", async () => {
     await start();
-    for (const path of ["/probe", "/probe?target=a%0Ab", "/probe?target=127.0.0.1:99999", "/probe?target=127.0.0.1&target=127.0.0.2", "/probe?target=127.0.0.1&warn_days=-1", "/probe?module=http"]) {
+    for (const path of [
+      "/probe",
+      "/probe?target=a%0Ab",
+      "/probe?target=127.0.0.1:99999",
+      "/probe?target=127.0.0.1&target=127.0.0.2",
+      "/probe?target=127.0.0.1&warn_days=-1",
+      "/probe?module=http",
+    ]) {
       const res = await get(path);
       expect(res.status).toBe(400);
       expect(res.body.trim().split("\n")).toHaveLength(1);

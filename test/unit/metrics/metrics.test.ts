@@ -10,7 +10,6 @@ import { inspected, presentedBy } from "../../helpers/fakes";
 
 const NOW = new Date("2026-01-10T00:00:00Z");
 
-
 describe("probe metrics", () => {
   it("reports success, the certificate's validity in seconds, and its facts as an _info series", async () => {
     const pair = certValid(-10, 20);
@@ -35,7 +34,10 @@ describe("probe metrics", () => {
   });
 
   it("reports a listener that offers no TLS as a failed probe with its error kind and no certificate series", async () => {
-    const result = { ...presentedBy(null, rdpSecurityOnly("the listener selected standard RDP security (0)")), confirm: { type: "response" as const, flags: 0, selectedProtocol: 0 } };
+    const result = {
+      ...presentedBy(null, rdpSecurityOnly("the listener selected standard RDP security (0)")),
+      confirm: { type: "response" as const, flags: 0, selectedProtocol: 0 },
+    };
     const s = samples(await probeRegistry(result, { now: NOW, warnDays: 30 }).metrics());
     expect(s.get("rdp_probe_success")).toBe(0);
     expect(s.get('rdp_probe_error_info{kind="rdp-security-only"}')).toBe(1);
@@ -72,7 +74,9 @@ describe("probe metrics", () => {
     expect(alone.get("probe_ssl_earliest_cert_expiry")).toBe(Date.parse(new X509Certificate(leaf.certPem).validTo) / 1000);
     expect(["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "SSLv3"].map(blackboxTlsVersion)).toEqual(["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3", "SSLv3"]);
     // A failed probe: probe_success 0 and no certificate series, as blackbox.
-    const failed = samples(await probeRegistry({ ...presentedBy(null, rdpSecurityOnly("standard RDP security")), tls: null }, { now: NOW, warnDays: 30 }).metrics());
+    const failed = samples(
+      await probeRegistry({ ...presentedBy(null, rdpSecurityOnly("standard RDP security")), tls: null }, { now: NOW, warnDays: 30 }).metrics(),
+    );
     expect(failed.get("probe_success")).toBe(0);
     expect(failed.has("probe_ssl_earliest_cert_expiry")).toBe(false);
   });
@@ -130,7 +134,14 @@ describe("module=local: the last textfile write", () => {
 describe("textfile metrics", () => {
   it("writes the issue's names with the run's values", async () => {
     const s = samples(
-      await runMetricsText({ status: "OK", certNotAfter: new Date("2026-06-01T00:00:00Z"), finishedAt: NOW, exitCode: 0, lastRotationAt: new Date("2026-01-01T00:00:00Z"), rotationFailures: 2 }),
+      await runMetricsText({
+        status: "OK",
+        certNotAfter: new Date("2026-06-01T00:00:00Z"),
+        finishedAt: NOW,
+        exitCode: 0,
+        lastRotationAt: new Date("2026-01-01T00:00:00Z"),
+        rotationFailures: 2,
+      }),
     );
     expect(s.get('rdpcert_run_status{status="OK"}')).toBe(1);
     expect(s.get("rdpcert_run_cert_not_after_seconds")).toBe(Date.parse("2026-06-01T00:00:00Z") / 1000);

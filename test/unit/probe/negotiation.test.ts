@@ -94,15 +94,16 @@ describe("decodeConnectionConfirm", () => {
     };
 
     it("only ever returns a result or a typed error for random bytes", () => {
-      fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => check(bytes)), { numRuns: 5000 });
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => check(bytes)),
+        { numRuns: 5000 },
+      );
     });
 
     it("only ever returns a result or a typed error for mutated valid confirms", () => {
       const mutated = fc
         .array(fc.record({ at: fc.nat({ max: 18 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 })
-        .chain((edits) =>
-          fc.record({ edits: fc.constant(edits), cut: fc.integer({ min: 0, max: 40 }), tail: fc.uint8Array({ maxLength: 21 }) }),
-        );
+        .chain((edits) => fc.record({ edits: fc.constant(edits), cut: fc.integer({ min: 0, max: 40 }), tail: fc.uint8Array({ maxLength: 21 }) }));
       fc.assert(
         fc.property(mutated, ({ edits, cut, tail }) => {
           const bytes = Buffer.concat([valid, tail]);

@@ -32,7 +32,10 @@ describe("probeClaimed", () => {
       expect(result.target).toBe(targets[index]);
       seen.push(index);
     };
-    await Promise.all([probeClaimed({ targets, options: { timeoutMs: 1 }, concurrency: 3, claimed }, prober, onResult), probeClaimed({ targets, options: { timeoutMs: 1 }, concurrency: 2, claimed }, prober, onResult)]);
+    await Promise.all([
+      probeClaimed({ targets, options: { timeoutMs: 1 }, concurrency: 3, claimed }, prober, onResult),
+      probeClaimed({ targets, options: { timeoutMs: 1 }, concurrency: 2, claimed }, prober, onResult),
+    ]);
     expect(seen.sort((a, b) => a - b)).toEqual(targets.map((_, i) => i));
     expect(most).toBe(5);
   });

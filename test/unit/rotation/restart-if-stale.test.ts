@@ -88,7 +88,12 @@ describe("restartCommand auto: restart only when the old certificate is still pr
     expect(done.outcome).toBe("rotated");
     expect(restarts).toEqual([null, ["systemctl", "restart", "xrdp"]]);
     const old = presentedBy(oldPair.certPem).certificate!.thumbprint;
-    expect(done.steps.filter((s) => s.step === "restart").map((s) => s.detail)).toEqual(["no restart", `the listener still presented ${old} after the change: systemctl restart xrdp`]);
-    expect(logged).toContainEqual(`warn: the listener still presents ${old} after the change (it does not re-read its pair): restarting it with systemctl restart xrdp, which ends connected sessions`);
+    expect(done.steps.filter((s) => s.step === "restart").map((s) => s.detail)).toEqual([
+      "no restart",
+      `the listener still presented ${old} after the change: systemctl restart xrdp`,
+    ]);
+    expect(logged).toContainEqual(
+      `warn: the listener still presents ${old} after the change (it does not re-read its pair): restarting it with systemctl restart xrdp, which ends connected sessions`,
+    );
   });
 });

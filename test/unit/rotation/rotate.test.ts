@@ -69,7 +69,8 @@ class FakeListener {
         }),
       restart: async () => this.step("restart", () => ({ command: null })),
       confirm: async () => this.confirmProblem,
-      configTest: async () => (this.configProblem ? { ok: false as const, reason: this.configProblem } : { ok: true as const, value: { checked: "the pair loads" } }),
+      configTest: async () =>
+        this.configProblem ? { ok: false as const, reason: this.configProblem } : { ok: true as const, value: { checked: "the pair loads" } },
       restore: async (backup) =>
         this.step("restore", () => {
           this.configured = backup.items[0]!.data.toString();
@@ -263,7 +264,16 @@ describe("swap(): each phase's failure policy", () => {
     let restartedOnto: string | null = null;
     const backend = listener.backend();
     const steps = backend.rotation!;
-    const ctx = { ...contextFor(listener), backend: { ...backend, rotation: { ...steps, restart: async (...args: Parameters<RotationSteps["restart"]>) => ((restartedOnto ??= listener.configured), steps.restart(...args)) } } };
+    const ctx = {
+      ...contextFor(listener),
+      backend: {
+        ...backend,
+        rotation: {
+          ...steps,
+          restart: async (...args: Parameters<RotationSteps["restart"]>) => ((restartedOnto ??= listener.configured), steps.restart(...args)),
+        },
+      },
+    };
     const result = await rotate(ctx, settings(), { dryRun: false });
     expect([result.outcome, result.reason]).toEqual(["rolled-back", "config test failed: the key does not match the certificate"]);
     expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
@@ -279,7 +289,17 @@ describe("swap(): each phase's failure policy", () => {
     const backend = listener.backend();
     const steps = backend.rotation!;
     // Only the swap's restart fails; the rollback's restart works.
-    const ctx = { ...contextFor(listener), backend: { ...backend, rotation: { ...steps, restart: async (...args: Parameters<RotationSteps["restart"]>) => (++restarts === 1 ? { ok: false as const, reason: "restart failed (planted)" } : steps.restart(...args)) } } };
+    const ctx = {
+      ...contextFor(listener),
+      backend: {
+        ...backend,
+        rotation: {
+          ...steps,
+          restart: async (...args: Parameters<RotationSteps["restart"]>) =>
+            ++restarts === 1 ? { ok: false as const, reason: "restart failed (planted)" } : steps.restart(...args),
+        },
+      },
+    };
     const result = await rotate(ctx, settings(), { dryRun: false });
     expect([result.outcome, result.reason]).toEqual(["rolled-back", "restart failed (planted)"]);
     expect(stepsOf(result)).toEqual(["backup:ok", "replace:ok", "config-test:ok", "restart:failed", "restore:ok", "restart:ok", "verify-old:ok"]);
@@ -301,7 +321,11 @@ describe("swap(): each phase's failure policy", () => {
     const listener = new FakeListener(certValid(-170, 10).certPem);
     const ctx = contextFor(listener);
     const store = ctx.store;
-    const broken = Object.assign(Object.create(store) as StateDir, { writeJournal: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
+    const broken = Object.assign(Object.create(store) as StateDir, {
+      writeJournal: () => {
+        throw Object.assign(new Error("no space"), { code: "ENOSPC" });
+      },
+    });
     await expect(rotate({ ...ctx, store: broken }, settings(), { dryRun: false })).rejects.toThrow("no space");
     expect(listener.calls).toEqual([]);
     expect((await rotate(contextFor(listener), settings(), { dryRun: false })).outcome).toBe("rotated");
@@ -358,16 +382,19 @@ describe("an interrupted rotation and its recovery", () => {
     expect(listener.calls).not.toContain("restore");
   });
 
-  it.each<FaultPoint>(["after-replace", "after-restart", "before-verify"])("killed %s with the new certificate served: completed, the new one kept", async (point) => {
-    const old = certValid(-170, 10).certPem;
-    const listener = new FakeListener(old);
-    const { journal, recovered, after } = await killedAt(point, listener);
-    expect(journal?.newThumbprint).toBe(thumb(listener.configured));
-    expect(recovered?.outcome).toBe("completed");
-    expect(listener.presented()).not.toBe(old);
-    expect(listener.calls).not.toContain("restore");
-    expect(after).toBeNull();
-  });
+  it.each<FaultPoint>(["after-replace", "after-restart", "before-verify"])(
+    "killed %s with the new certificate served: completed, the new one kept",
+    async (point) => {
+      const old = certValid(-170, 10).certPem;
+      const listener = new FakeListener(old);
+      const { journal, recovered, after } = await killedAt(point, listener);
+      expect(journal?.newThumbprint).toBe(thumb(listener.configured));
+      expect(recovered?.outcome).toBe("completed");
+      expect(listener.presented()).not.toBe(old);
+      expect(listener.calls).not.toContain("restore");
+      expect(after).toBeNull();
+    },
+  );
 
   it("killed after the replacement while the listener still serves the old one: the backup is restored and verified", async () => {
     const old = certValid(-170, 10).certPem;

@@ -25,7 +25,11 @@ async function written(r: ProbeReport): Promise<{ text: string; pieces: number }
 describe("writeProbeReportJson", () => {
   it("writes the bytes the whole report's jsonText would, escapes and notes included", async () => {
     const r = report(
-      [presentedBy(certValid(-1, 179).certPem), presentedBy(certWithSubject("evil\u202etxt.exe \"results\": [] \n").certPem), presentedBy(null, { kind: "timeout", phase: "tls", message: "no answer" })],
+      [
+        presentedBy(certValid(-1, 179).certPem),
+        presentedBy(certWithSubject('evil\u202etxt.exe "results": [] \n').certPem),
+        presentedBy(null, { kind: "timeout", phase: "tls", message: "no answer" }),
+      ],
       ["concurrency lowered to 2 \u009b"],
     );
     expect((await written(r)).text).toBe(whole(r));

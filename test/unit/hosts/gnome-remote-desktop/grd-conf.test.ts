@@ -27,17 +27,30 @@ describe("grd.conf", () => {
     const read = readGrdSystemSettings([a, join(dir, "missing.conf"), b]);
     expect(read).toEqual({
       ok: true,
-      settings: { tlsCert: { path: "/a.crt", source: `${a}:2` }, tlsKey: { path: "/b.key", source: `${b}:2` }, port: 3390, enabled: null, read: [a, b], problems: [`${b}:3: port=99999 is not a TCP port; g-r-d ignores it`] },
+      settings: {
+        tlsCert: { path: "/a.crt", source: `${a}:2` },
+        tlsKey: { path: "/b.key", source: `${b}:2` },
+        port: 3390,
+        enabled: null,
+        read: [a, b],
+        problems: [`${b}:3: port=99999 is not a TCP port; g-r-d ignores it`],
+      },
     });
   });
 
   it("no file at all: one line saying system mode is not configured", () => {
     const read = readGrdSystemSettings([join(dir, "none.conf")]);
-    expect(read).toMatchObject({ ok: false, code: "ENOENT", reason: `${join(dir, "none.conf")} does not exist: gnome-remote-desktop's system mode is not configured` });
+    expect(read).toMatchObject({
+      ok: false,
+      code: "ENOENT",
+      reason: `${join(dir, "none.conf")} does not exist: gnome-remote-desktop's system mode is not configured`,
+    });
   });
 
   it("withTlsPair replaces the keys in [RDP], keeps every other line, adds the group when missing", () => {
-    expect(withTlsPair("# kept\n[RDP]\nenabled=true\ntls-cert=/old.crt\n\n[VNC]\nx=1\n", "/new.crt", "/new.key")).toBe("# kept\n[RDP]\nenabled=true\ntls-cert=/new.crt\ntls-key=/new.key\n\n[VNC]\nx=1\n");
+    expect(withTlsPair("# kept\n[RDP]\nenabled=true\ntls-cert=/old.crt\n\n[VNC]\nx=1\n", "/new.crt", "/new.key")).toBe(
+      "# kept\n[RDP]\nenabled=true\ntls-cert=/new.crt\ntls-key=/new.key\n\n[VNC]\nx=1\n",
+    );
     expect(withTlsPair("", "/n.crt", " /lead.key")).toBe("[RDP]\ntls-cert=/n.crt\ntls-key=\\s/lead.key\n");
     const back = parseKeyFile(withTlsPair("[RDP]\nport=3389\n", "/a\\b.crt", "/k"));
     expect(keyFileString(back.get("RDP")!.get("tls-cert")!.value)).toBe("/a\\b.crt");
@@ -57,8 +70,19 @@ describe("gsettings' GVariant string", () => {
 
 describe("detectGnomeRemoteDesktop (--backend auto)", () => {
   it("the system daemon, a headless session, a user's screen sharing; comm cut at 15 characters", () => {
-    expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", executable: "/usr/libexec/gnome-remote-desktop-daemon", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--system"], user: "gnome-remote-desktop" })).toEqual({ kind: "gnome-remote-desktop", mode: "system", user: null });
-    expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--headless"], user: "alice" })).toEqual({ kind: "gnome-remote-desktop", mode: "headless", user: "alice" });
+    expect(
+      detectGnomeRemoteDesktop({
+        command: "gnome-remote-de",
+        executable: "/usr/libexec/gnome-remote-desktop-daemon",
+        argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--system"],
+        user: "gnome-remote-desktop",
+      }),
+    ).toEqual({ kind: "gnome-remote-desktop", mode: "system", user: null });
+    expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", argv: ["/usr/libexec/gnome-remote-desktop-daemon", "--headless"], user: "alice" })).toEqual({
+      kind: "gnome-remote-desktop",
+      mode: "headless",
+      user: "alice",
+    });
     expect(detectGnomeRemoteDesktop({ command: "gnome-remote-de", user: "bob" })).toEqual({ kind: "gnome-remote-desktop", mode: "user", user: "bob" });
   });
   it("anything else is not g-r-d", () => {

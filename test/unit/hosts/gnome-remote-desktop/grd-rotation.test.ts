@@ -46,8 +46,16 @@ describe("gnome-remote-desktop rotation steps, system mode", () => {
     const backup = await steps.collectBackup(inspection);
     expect(backup.ok).toBe(true);
     const set = (backup as { value: BackupSet }).value;
-    expect(set.items.map((i) => [i.role, i.originalPath])).toEqual([["certificate", join(dir, "tls.crt")], ["key", join(dir, "tls.key")], ["config", conf]]);
-    const replaced = await steps.replace(inspection, { kind: "self-signed", spec: { keyBits: 2048, validityDays: 30, names: ["grd.example.test"] } }, new Date());
+    expect(set.items.map((i) => [i.role, i.originalPath])).toEqual([
+      ["certificate", join(dir, "tls.crt")],
+      ["key", join(dir, "tls.key")],
+      ["config", conf],
+    ]);
+    const replaced = await steps.replace(
+      inspection,
+      { kind: "self-signed", spec: { keyBits: 2048, validityDays: 30, names: ["grd.example.test"] } },
+      new Date(),
+    );
     expect(replaced.ok).toBe(true);
     const targets = grdTargets(inspection);
     expect(targets).toEqual({ cert: join(dir, "rdpcert-tls.crt"), key: join(dir, "rdpcert-tls.key") });
@@ -78,11 +86,18 @@ describe("gnome-remote-desktop rotation steps, system mode", () => {
       notAfter: new Date(Date.now() + 90 * 86_400_000),
     };
     expect(steps.refuseSupplied(inspection, supplied)).toBeNull();
-    expect(steps.refuseSupplied(inspection, { ...supplied, keyPem: null })?.reason).toBe("gnome-remote-desktop needs the certificate and its private key as files");
-    expect(steps.describe(inspection, { kind: "supplied", certificate: supplied, removeOld: false }, { enabled: true, command: null, timeoutMs: 1000 }).join("\n")).toContain(`take the certificate ${supplied.thumbprint}`);
+    expect(steps.refuseSupplied(inspection, { ...supplied, keyPem: null })?.reason).toBe(
+      "gnome-remote-desktop needs the certificate and its private key as files",
+    );
+    expect(
+      steps.describe(inspection, { kind: "supplied", certificate: supplied, removeOld: false }, { enabled: true, command: null, timeoutMs: 1000 }).join("\n"),
+    ).toContain(`take the certificate ${supplied.thumbprint}`);
     const set = (await steps.collectBackup(inspection)) as { ok: true; value: BackupSet };
     const replaced = await steps.replace(inspection, { kind: "supplied", certificate: supplied, removeOld: false }, new Date());
-    expect(replaced).toEqual({ ok: true, value: { thumbprint: supplied.thumbprint, written: [join(dir, "rdpcert-tls.key"), join(dir, "rdpcert-tls.crt"), conf] } });
+    expect(replaced).toEqual({
+      ok: true,
+      value: { thumbprint: supplied.thumbprint, written: [join(dir, "rdpcert-tls.key"), join(dir, "rdpcert-tls.crt"), conf] },
+    });
     expect(readFileSync(join(dir, "rdpcert-tls.crt"), "utf8").replace(/\s+/g, "")).toBe((issued.certPem + intermediate.certPem).replace(/\s+/g, ""));
     expect(readFileSync(join(dir, "rdpcert-tls.key"), "utf8")).toBe(issued.keyPem);
     const key = statSync(join(dir, "rdpcert-tls.key"));
@@ -125,6 +140,8 @@ describe("gnome-remote-desktop rotation steps, system mode", () => {
     const foreign = join(dir, "foreign");
     mkdirSync(foreign, { mode: 0o755 });
     chownSync(foreign, account.uid + 1, account.gid);
-    expect(steps.refuseTargets?.(at(foreign))?.reason).toBe(`the certificate's directory ${foreign} belongs to uid ${account.uid + 1}, neither root nor rdpcert-t2`);
+    expect(steps.refuseTargets?.(at(foreign))?.reason).toBe(
+      `the certificate's directory ${foreign} belongs to uid ${account.uid + 1}, neither root nor rdpcert-t2`,
+    );
   });
 });

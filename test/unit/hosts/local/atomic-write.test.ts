@@ -27,7 +27,14 @@ describe("removeLeftoverTemps", () => {
     mkdirSync(directory);
     expect(removeLeftoverTemps(key)).toEqual([leftover]);
     expect(readdirSync(dir).sort()).toEqual(
-      [`.cert.pem.rdpcert-${pid}-0123abcd`, `.key.pem.rdpcert-${pid}-xyz`, `.key.pem.rdpcert-${process.pid}-0123abcd`, `.key.pem.rdpcert-${pid}-aaaaaaaa`, `.key.pem.rdpcert-${pid}-bbbbbbbb`, "key.pem"].sort(),
+      [
+        `.cert.pem.rdpcert-${pid}-0123abcd`,
+        `.key.pem.rdpcert-${pid}-xyz`,
+        `.key.pem.rdpcert-${process.pid}-0123abcd`,
+        `.key.pem.rdpcert-${pid}-aaaaaaaa`,
+        `.key.pem.rdpcert-${pid}-bbbbbbbb`,
+        "key.pem",
+      ].sort(),
     );
   });
 

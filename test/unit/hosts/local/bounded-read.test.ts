@@ -21,7 +21,9 @@ describe("readBounded", () => {
   it("refuses a FIFO without blocking (no writer ever opens it)", () => {
     const path = join(dir, "fifo");
     execFileSync("mkfifo", [path]);
-    expect(() => readBounded(path, "certificate")).toThrow(new BoundedReadError("is a FIFO, not a regular file (rdpcert reads a certificate file only from a regular file)"));
+    expect(() => readBounded(path, "certificate")).toThrow(
+      new BoundedReadError("is a FIFO, not a regular file (rdpcert reads a certificate file only from a regular file)"),
+    );
   });
 
   it("refuses /dev/zero and a directory", () => {

@@ -16,7 +16,10 @@ describe("StateDir", () => {
     const first = state.lock();
     expect(first.ok).toBe(true);
     const second = new StateDir(dir).lock();
-    expect(second).toEqual({ ok: false, heldBy: { pid: process.pid, host: hostname(), since: expect.any(String), startTime: expect.stringMatching(/^\d+$/), bootId: expect.any(String) } });
+    expect(second).toEqual({
+      ok: false,
+      heldBy: { pid: process.pid, host: hostname(), since: expect.any(String), startTime: expect.stringMatching(/^\d+$/), bootId: expect.any(String) },
+    });
     if (first.ok) first.release();
     const third = state.lock();
     expect(third.ok).toBe(true);
@@ -48,17 +51,33 @@ describe("StateDir", () => {
     it("is stale when the start time differs, and is taken over with the reason", () => {
       const pid = sleeper.pid!;
       new StateDir(dir).ensure();
-      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: "1", bootId: bootId() }), { mode: 0o600 });
+      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: "1", bootId: bootId() }), {
+        mode: 0o600,
+      });
       const lock = new StateDir(dir).lock();
       expect(lock).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: `pid ${pid} is now another process` });
-      expect(JSON.parse(readFileSync(join(dir, "rotate.lock"), "utf8"))).toMatchObject({ pid: process.pid, startTime: processStartTime(process.pid), bootId: bootId() });
+      expect(JSON.parse(readFileSync(join(dir, "rotate.lock"), "utf8"))).toMatchObject({
+        pid: process.pid,
+        startTime: processStartTime(process.pid),
+        bootId: bootId(),
+      });
       if (lock.ok) lock.release();
     });
 
     it("is stale when it was taken in another boot", () => {
       const pid = sleeper.pid!;
       new StateDir(dir).ensure();
-      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: processStartTime(pid), bootId: "00000000-0000-0000-0000-000000000000" }), { mode: 0o600 });
+      writeFileSync(
+        join(dir, "rotate.lock"),
+        JSON.stringify({
+          pid,
+          host: hostname(),
+          since: "2026-01-01T00:00:00.000Z",
+          startTime: processStartTime(pid),
+          bootId: "00000000-0000-0000-0000-000000000000",
+        }),
+        { mode: 0o600 },
+      );
       expect(new StateDir(dir).lock()).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: "it was taken before the last reboot" });
     });
 
@@ -66,7 +85,11 @@ describe("StateDir", () => {
       const pid = sleeper.pid!;
       new StateDir(dir).ensure();
       writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" }), { mode: 0o600 });
-      expect(new StateDir(dir).lock()).toMatchObject({ ok: true, tookOverFrom: { pid }, tookOverBecause: `pid ${pid} is now another process (it started after the lock was taken)` });
+      expect(new StateDir(dir).lock()).toMatchObject({
+        ok: true,
+        tookOverFrom: { pid },
+        tookOverBecause: `pid ${pid} is now another process (it started after the lock was taken)`,
+      });
     });
 
     it("a lock of an older version is still held when its pid is older than the lock", () => {
@@ -79,7 +102,11 @@ describe("StateDir", () => {
     it("is still held when pid, start time and boot id all match", () => {
       const pid = sleeper.pid!;
       new StateDir(dir).ensure();
-      writeFileSync(join(dir, "rotate.lock"), JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: processStartTime(pid), bootId: bootId() }), { mode: 0o600 });
+      writeFileSync(
+        join(dir, "rotate.lock"),
+        JSON.stringify({ pid, host: hostname(), since: "2026-01-01T00:00:00.000Z", startTime: processStartTime(pid), bootId: bootId() }),
+        { mode: 0o600 },
+      );
       expect(new StateDir(dir).lock()).toMatchObject({ ok: false, heldBy: { pid } });
     });
   });
@@ -95,7 +122,15 @@ describe("StateDir", () => {
 
   it("restores permission bits only: a backup's setuid, setgid and sticky bits are dropped", () => {
     const state = new StateDir(dir);
-    state.saveBackup({ backend: "xrdp", thumbprint: null, items: [{ role: "certificate", originalPath: "/etc/xrdp/cert.pem", data: Buffer.from("x"), mode: 0o7755, uid: 0, gid: 0, wasLink: false }] }, null, 5);
+    state.saveBackup(
+      {
+        backend: "xrdp",
+        thumbprint: null,
+        items: [{ role: "certificate", originalPath: "/etc/xrdp/cert.pem", data: Buffer.from("x"), mode: 0o7755, uid: 0, gid: 0, wasLink: false }],
+      },
+      null,
+      5,
+    );
     expect(state.loadBackup("1")?.items[0]?.mode).toBe(0o755);
   });
 
@@ -107,30 +142,45 @@ describe("StateDir", () => {
   });
 
   it.each([
-    ["the state dir is a symlink", (d: string) => {
-      const real = `${d}.real`;
-      mkdirSync(real, { mode: 0o700 });
-      symlinkSync(real, d);
-    }],
-    ["backups/ is a symlink", (d: string) => {
-      mkdirSync(d, { mode: 0o700 });
-      mkdirSync(`${d}.elsewhere`, { mode: 0o700 });
-      symlinkSync(`${d}.elsewhere`, join(d, "backups"));
-    }],
-    ["history.jsonl is a symlink", (d: string) => {
-      mkdirSync(d, { mode: 0o700 });
-      writeFileSync(`${d}.target`, "", { mode: 0o644 });
-      symlinkSync(`${d}.target`, join(d, "history.jsonl"));
-    }],
-    ["the state dir is writable by others", (d: string) => {
-      mkdirSync(d);
-      chmodSync(d, 0o777);
-    }],
-    ["a file in it is writable by its group", (d: string) => {
-      mkdirSync(d, { mode: 0o700 });
-      writeFileSync(join(d, "journal.json"), "{}");
-      chmodSync(join(d, "journal.json"), 0o620);
-    }],
+    [
+      "the state dir is a symlink",
+      (d: string) => {
+        const real = `${d}.real`;
+        mkdirSync(real, { mode: 0o700 });
+        symlinkSync(real, d);
+      },
+    ],
+    [
+      "backups/ is a symlink",
+      (d: string) => {
+        mkdirSync(d, { mode: 0o700 });
+        mkdirSync(`${d}.elsewhere`, { mode: 0o700 });
+        symlinkSync(`${d}.elsewhere`, join(d, "backups"));
+      },
+    ],
+    [
+      "history.jsonl is a symlink",
+      (d: string) => {
+        mkdirSync(d, { mode: 0o700 });
+        writeFileSync(`${d}.target`, "", { mode: 0o644 });
+        symlinkSync(`${d}.target`, join(d, "history.jsonl"));
+      },
+    ],
+    [
+      "the state dir is writable by others",
+      (d: string) => {
+        mkdirSync(d);
+        chmodSync(d, 0o777);
+      },
+    ],
+    [
+      "a file in it is writable by its group",
+      (d: string) => {
+        mkdirSync(d, { mode: 0o700 });
+        writeFileSync(join(d, "journal.json"), "{}");
+        chmodSync(join(d, "journal.json"), 0o620);
+      },
+    ],
   ])("refuses when %s, before touching anything", (_name, make) => {
     make(dir);
     const state = new StateDir(dir);
@@ -170,7 +220,13 @@ describe("StateDir", () => {
   it("remembers run's backoff in backoff.json (0600), and reads it only as a state file: never through a link", () => {
     const state = new StateDir(dir);
     expect(state.readBackoff()).toEqual({ failures: 0, lastFailureAt: null, nextAttemptAt: null, lastReason: null, unfixed: null });
-    const failed = { failures: 2, lastFailureAt: "2027-01-01T00:00:00.000Z", nextAttemptAt: "2027-01-01T02:00:00.000Z", lastReason: "restart failed", unfixed: null };
+    const failed = {
+      failures: 2,
+      lastFailureAt: "2027-01-01T00:00:00.000Z",
+      nextAttemptAt: "2027-01-01T02:00:00.000Z",
+      lastReason: "restart failed",
+      unfixed: null,
+    };
     state.writeBackoff(failed);
     expect(statSync(join(dir, "backoff.json")).mode & 0o777).toBe(0o600);
     expect(new StateDir(dir).readBackoff()).toEqual(failed);
@@ -188,7 +244,18 @@ describe("StateDir", () => {
 
   it("keeps the open journal until it is closed into history", () => {
     const state = new StateDir(dir);
-    const journal = { id: "j1", pid: 1, startedAt: "t", backend: "xrdp", step: "replaced" as const, oldThumbprint: "A", newThumbprint: "B", backupId: "0001", reason: null, presentedBefore: "A" };
+    const journal = {
+      id: "j1",
+      pid: 1,
+      startedAt: "t",
+      backend: "xrdp",
+      step: "replaced" as const,
+      oldThumbprint: "A",
+      newThumbprint: "B",
+      backupId: "0001",
+      reason: null,
+      presentedBefore: "A",
+    };
     state.writeJournal(journal);
     expect(state.readJournal()).toEqual(journal);
     state.closeJournal(journal, { outcome: "rotated", reason: null, finishedAt: "t2" });
@@ -199,7 +266,13 @@ describe("StateDir", () => {
 
 describe("windowsAclArgs", () => {
   it("limits the state dir to SYSTEM and Administrators by SID, without inheritance", () => {
-    expect(windowsAclArgs("C:\\ProgramData\\rdpcert")).toEqual(["C:\\ProgramData\\rdpcert", "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"]);
+    expect(windowsAclArgs("C:\\ProgramData\\rdpcert")).toEqual([
+      "C:\\ProgramData\\rdpcert",
+      "/inheritance:r",
+      "/grant:r",
+      "*S-1-5-18:(OI)(CI)F",
+      "*S-1-5-32-544:(OI)(CI)F",
+    ]);
   });
 });
 

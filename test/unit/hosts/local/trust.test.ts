@@ -1,4 +1,17 @@
-import { chmodSync, chownSync, lchownSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../../../src/hosts/local/atomic-write";
@@ -200,7 +213,9 @@ describeRoot("trust rules for paths root acts on (issue 19)", () => {
       const theirs = join(base, "theirs");
       mkdirSync(join(theirs, "textfile"), { recursive: true, mode: 0o755 });
       chownSync(theirs, t2.uid, t2.gid);
-      expect(untrusted(() => openTrustedDirectory(join(theirs, "textfile"), { what: "the textfile directory", chain: "full" }))).toContain(`${theirs} is owned by uid ${t2.uid}`);
+      expect(untrusted(() => openTrustedDirectory(join(theirs, "textfile"), { what: "the textfile directory", chain: "full" }))).toContain(
+        `${theirs} is owned by uid ${t2.uid}`,
+      );
     });
   });
 });

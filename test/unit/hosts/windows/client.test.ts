@@ -36,18 +36,32 @@ describe("doctor --client (Windows RDP client state)", () => {
   });
 
   it("with --fix reports what was removed and where the backup is (one action arrives as a lone object)", async () => {
-    const { run } = runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10,"modified":"\\/Date(1700000000000)\\/"},"cache":null,"server":null,"actions":{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}}');
+    const { run } = runner(
+      '{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10,"modified":"\\/Date(1700000000000)\\/"},"cache":null,"server":null,"actions":{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}}',
+    );
     const result = await inspectClient(run, { host: null, fix: true, backupDir: "C:\\b" });
-    expect(result).toEqual({ ok: true, state: { items: [expect.objectContaining({ kind: "default-rdp" })], actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }], fixError: null } });
+    expect(result).toEqual({
+      ok: true,
+      state: {
+        items: [expect.objectContaining({ kind: "default-rdp" })],
+        actions: [{ item: "C:\\D\\Default.rdp", backup: "C:\\b\\Default.rdp" }],
+        fixError: null,
+      },
+    });
   });
 
   it("found items are how a used client looks (exit 0); a --fix stopped by a locked file keeps what it removed and exits 2", async () => {
-    const found = await inspectClient(runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10},"cache":{"path":"C:\\\\C","files":3,"bytes":9},"server":null,"actions":[]}').run, { host: null, fix: false, backupDir: "C:\\b" });
+    const found = await inspectClient(
+      runner('{"defaultRdp":{"path":"C:\\\\D\\\\Default.rdp","bytes":10},"cache":{"path":"C:\\\\C","files":3,"bytes":9},"server":null,"actions":[]}').run,
+      { host: null, fix: false, backupDir: "C:\\b" },
+    );
     if (!found.ok) throw new Error(found.reason);
     expect(found.state.items).toHaveLength(2);
     expect(clientExitCode(found.state)).toBe(0);
     const stopped = await inspectClient(
-      runner('{"defaultRdp":null,"cache":null,"server":null,"actions":[{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}],"fixError":"The process cannot access the file because it is being used by another process."}').run,
+      runner(
+        '{"defaultRdp":null,"cache":null,"server":null,"actions":[{"item":"C:\\\\D\\\\Default.rdp","backup":"C:\\\\b\\\\Default.rdp"}],"fixError":"The process cannot access the file because it is being used by another process."}',
+      ).run,
       { host: null, fix: true, backupDir: "C:\\b" },
     );
     if (!stopped.ok) throw new Error(stopped.reason);
@@ -68,12 +82,19 @@ describe("mstscPin (client trust on Windows, issue 25)", () => {
   const PIN_SCRIPT = join(__dirname, "..", "..", "..", "..", "src", "hosts", "windows", "scripts", "client-pin.ps1");
 
   it("sends the server and the hash as JSON data on stdin (never in the command line) and reads the answer", async () => {
-    const { run, calls } = runner('{"key":"HKCU:\\\\Software\\\\Microsoft\\\\Terminal Server Client\\\\Servers\\\\rdp01;x","before":"0102030405060708090A0B0C0D0E0F1011121314","after":"AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7"}');
+    const { run, calls } = runner(
+      '{"key":"HKCU:\\\\Software\\\\Microsoft\\\\Terminal Server Client\\\\Servers\\\\rdp01;x","before":"0102030405060708090A0B0C0D0E0F1011121314","after":"AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7"}',
+    );
     const result = await mstscPin(run, { server: "rdp01;x", certHash: "ac60a3fefa6bdd565a8ee7984b6cc1fe628539d7" });
     expect(calls).toHaveLength(1);
     expect(calls[0]!.args).toEqual(["-NoProfile", "-NonInteractive", "-NoLogo", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encodedBootstrap()]);
     expect(calls[0]!.input).toEqual({ script: PIN_SCRIPT, input: { server: "rdp01;x", certHash: "ac60a3fefa6bdd565a8ee7984b6cc1fe628539d7", write: true } });
-    expect(result).toEqual({ ok: true, key: "HKCU:\\Software\\Microsoft\\Terminal Server Client\\Servers\\rdp01;x", before: "0102030405060708090A0B0C0D0E0F1011121314", after: "AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7" });
+    expect(result).toEqual({
+      ok: true,
+      key: "HKCU:\\Software\\Microsoft\\Terminal Server Client\\Servers\\rdp01;x",
+      before: "0102030405060708090A0B0C0D0E0F1011121314",
+      after: "AC60A3FEFA6BDD565A8EE7984B6CC1FE628539D7",
+    });
   });
 
   it("reads only when no hash is given; a value that is not a SHA-1 reads as none", async () => {

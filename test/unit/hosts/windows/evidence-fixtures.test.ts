@@ -20,31 +20,65 @@ const ok = (outcome: InspectOutcome) => {
 const selfSigned = certValid(-30, 150, "DESKTOP-C4EURVP").certPem;
 
 /** windows-evidence/02 2.9: MicrosoftDocs/SupportArticles-docs event-id-troubleshoot-vm-rdp-connecton.md @ 1e37e72e (Microsoft's sample). */
-const SCHANNEL_36870_DOC = "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.  \r\nThe internal error state is 10001.";
+const SCHANNEL_36870_DOC =
+  "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.  \r\nThe internal error state is 10001.";
 /** windows-evidence/02 2.4: github.com/microsoft/Windows-Admin-Center-Ideas-and-Feedback/issues/418 (a real host, a CNG key of another server). */
-const SCHANNEL_36870_WAC = "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D. The internal error state is 10001.\r\nThe SSPI client process is WindowsAdminCenter (PID: 3380).";
+const SCHANNEL_36870_WAC =
+  "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D. The internal error state is 10001.\r\nThe SSPI client process is WindowsAdminCenter (PID: 3380).";
 /** windows-evidence/02 2.9 (doc sample) and 2.7b (a real 2014 report): RemoteConnectionManager status strings. */
-const RCM_1057_KEYSET = "The RD Session Host Server has failed to create a new self signed certificate to be used for RD Session Host Server authentication on TLS connections. The relevant status code was Keyset does not exist";
-const RCM_1057_STATE = "The Terminal Server has failed to create a new self signed certificate to be used for Terminal Server authentication on SSL connections. The relevant status code was Key not valid for use in specified state";
-const RCM_1058_DENIED = "The RD Session Host Server has failed to replace the expired self signed certificate used for RD Session Host Server authentication on TLS connections. The relevant status code was Access is denied.";
-const RCM_1058_EXISTS = "RD Session host server has failed to create a new self-signed certificate to be used for RD Session host server authentication on TLS connections, the relevant status code was object already exists.";
+const RCM_1057_KEYSET =
+  "The RD Session Host Server has failed to create a new self signed certificate to be used for RD Session Host Server authentication on TLS connections. The relevant status code was Keyset does not exist";
+const RCM_1057_STATE =
+  "The Terminal Server has failed to create a new self signed certificate to be used for Terminal Server authentication on SSL connections. The relevant status code was Key not valid for use in specified state";
+const RCM_1058_DENIED =
+  "The RD Session Host Server has failed to replace the expired self signed certificate used for RD Session Host Server authentication on TLS connections. The relevant status code was Access is denied.";
+const RCM_1058_EXISTS =
+  "RD Session host server has failed to create a new self-signed certificate to be used for RD Session host server authentication on TLS connections, the relevant status code was object already exists.";
 
-const event = (id: number, message: string, provider = id === 36870 ? "Schannel" : "Microsoft-Windows-TerminalServices-RemoteConnectionManager") => ({ id, provider, count: 4, newest: new Date(now.getTime() - 3600_000), message, data: [] });
+const event = (id: number, message: string, provider = id === 36870 ? "Schannel" : "Microsoft-Windows-TerminalServices-RemoteConnectionManager") => ({
+  id,
+  provider,
+  count: 4,
+  newest: new Date(now.getTime() - 3600_000),
+  message,
+  data: [],
+});
 
 describe("windows-evidence fixtures through the Node inspection (issue 20)", () => {
   it("02 2.9: Microsoft's 36870 sample with a key this admin cannot open (Server 2019+) makes the key CORRUPT, with its cause; the failed handshake is explained and a new certificate fixes it", () => {
     const doc = inspectDoc({ pem: selfSigned, events: [event(36870, SCHANNEL_36870_DOC)] });
-    Object.assign(doc.certificate as Record<string, unknown>, { keyOpened: false, privateKeyError: "Exception getting \"PrivateKey\": \"Keyset does not exist\r\n\"", keyFileExists: true, keyAccess: { networkService: true, sessionEnv: true, system: true, caller: false } });
+    Object.assign(doc.certificate as Record<string, unknown>, {
+      keyOpened: false,
+      privateKeyError: 'Exception getting "PrivateKey": "Keyset does not exist\r\n"',
+      keyFileExists: true,
+      keyAccess: { networkService: true, sessionEnv: true, system: true, caller: false },
+    });
     const outcome = map(doc);
-    expect(ok(outcome).key).toMatchObject({ state: "corrupt", reason: expect.stringMatching(/36870 4 times .*0x8009030D, internal error state 10001.*from Windows Server 2019/) });
-    const verdict = assess(outcome, { certificate: null, error: { kind: "tls-handshake-failed", message: "the listener closed the connection during the TLS handshake", reason: "closed" } } as never, DEFAULT_POLICY, now);
+    expect(ok(outcome).key).toMatchObject({
+      state: "corrupt",
+      reason: expect.stringMatching(/36870 4 times .*0x8009030D, internal error state 10001.*from Windows Server 2019/),
+    });
+    const verdict = assess(
+      outcome,
+      {
+        certificate: null,
+        error: { kind: "tls-handshake-failed", message: "the listener closed the connection during the TLS handshake", reason: "closed" },
+      } as never,
+      DEFAULT_POLICY,
+      now,
+    );
     expect(verdict.status).toBe("CORRUPT");
     expect(verdict.problems.every((p) => p.fixedByReplacement)).toBe(true);
   });
 
   it("02 2.4: the Windows Admin Center capture is another TLS server's: a note, and Windows' own key (judged by its ACL) stays ok", () => {
     const doc = inspectDoc({ pem: selfSigned, events: [event(36870, SCHANNEL_36870_WAC)] });
-    Object.assign(doc.certificate as Record<string, unknown>, { keyOpened: false, privateKeyError: "Keyset does not exist", keyFileExists: true, keyAccess: { networkService: true, sessionEnv: true, system: true, caller: false } });
+    Object.assign(doc.certificate as Record<string, unknown>, {
+      keyOpened: false,
+      privateKeyError: "Keyset does not exist",
+      keyFileExists: true,
+      keyAccess: { networkService: true, sessionEnv: true, system: true, caller: false },
+    });
     const inspection = ok(map(doc));
     expect(inspection.key.state).toBe("ok");
     expect(inspection.findings.find((f) => f.code === "event-36870")).toMatchObject({ severity: "info", message: expect.stringMatching(/WindowsAdminCenter/) });
@@ -52,7 +86,12 @@ describe("windows-evidence fixtures through the Node inspection (issue 20)", () 
 
   it("01 1.7/1.8: CryptAcquireCertificatePrivateKey 0x80090016 for an elevated admin on a healthy 1903/1909 host is never corrupt: without host evidence it is judged by the ACL, or 'not checked'", () => {
     const doc = inspectDoc({ pem: selfSigned });
-    Object.assign(doc.certificate as Record<string, unknown>, { keyOpened: false, privateKeyError: "CryptAcquireCertificatePrivateKey (0x80090016)", keyFileExists: true, keyAccess: { networkService: true, sessionEnv: true, system: true, caller: false } });
+    Object.assign(doc.certificate as Record<string, unknown>, {
+      keyOpened: false,
+      privateKeyError: "CryptAcquireCertificatePrivateKey (0x80090016)",
+      keyFileExists: true,
+      keyAccess: { networkService: true, sessionEnv: true, system: true, caller: false },
+    });
     expect(ok(map(doc)).key.state).toBe("ok");
     Object.assign(doc.certificate as Record<string, unknown>, { keyAccess: null, privateKeyOpens: null, keyFileExists: null });
     expect(ok(map(doc)).key).toMatchObject({ state: "unknown", reason: expect.stringMatching(/^not checked/) });
@@ -66,13 +105,25 @@ describe("windows-evidence fixtures through the Node inspection (issue 20)", () 
       ["event-1058", "critical"],
     ]);
     for (const text of [RCM_1057_STATE, RCM_1058_EXISTS]) {
-      const [finding] = ok(map(inspectDoc({ pem: selfSigned, events: [event(text.includes("replace") || text.includes("exists") ? 1058 : 1057, text)] }))).findings;
+      const [finding] = ok(
+        map(inspectDoc({ pem: selfSigned, events: [event(text.includes("replace") || text.includes("exists") ? 1058 : 1057, text)] })),
+      ).findings;
       expect(finding!.message).toContain(text.slice(0, 40));
     }
   });
 
   it("04 4.1: the only full Win32_TSGeneralSetting capture (host AD2): HashType 1, TLS, NLA; its hash names no installed certificate here, which is said", () => {
-    const doc = { ...inspectDoc({ pem: null }), tsSetting: { terminalName: "RDP-Tcp", sslCertificateSha1Hash: "696F767CD537FA3A172D11EF949C44779030464C", sslCertificateSha1HashType: 1, securityLayer: 2, userAuthenticationRequired: 1 }, registryHashPresent: false };
+    const doc = {
+      ...inspectDoc({ pem: null }),
+      tsSetting: {
+        terminalName: "RDP-Tcp",
+        sslCertificateSha1Hash: "696F767CD537FA3A172D11EF949C44779030464C",
+        sslCertificateSha1HashType: 1,
+        securityLayer: 2,
+        userAuthenticationRequired: 1,
+      },
+      registryHashPresent: false,
+    };
     const inspection = ok(map(doc));
     expect(inspection.configuredThumbprint).toBe("696F767CD537FA3A172D11EF949C44779030464C");
     expect(inspection.listener).toMatchObject({ securityLayer: "tls", nla: true });
@@ -103,9 +154,19 @@ describe("sessions of other listeners (issue 20)", () => {
 
 describe("the RemoteConnectionManager/Operational channel and events 1052-1062 (issue 20)", () => {
   it("02 2.7: 'The server security layer detected an error (0x80090304)' from the Operational channel is a warning; its other errors are notes; 1052/1053/1054/1062 show with their own text", () => {
-    const operational = (message: string) => ({ id: 1, provider: "Microsoft-Windows-TerminalServices-RemoteConnectionManager", log: "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational", count: 2, newest: new Date(now.getTime() - 60_000), message, data: [] });
+    const operational = (message: string) => ({
+      id: 1,
+      provider: "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+      log: "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+      count: 2,
+      newest: new Date(now.getTime() - 60_000),
+      message,
+      data: [],
+    });
     const events = [
-      operational("The server security layer detected an error (0x80090304) in the protocol stream and the client (Client IP:10.4.50.253) has been disconnected."),
+      operational(
+        "The server security layer detected an error (0x80090304) in the protocol stream and the client (Client IP:10.4.50.253) has been disconnected.",
+      ),
       { ...operational("Something else went wrong."), id: 2 },
       event(1062, "A Remote Desktop certificate event text as Windows logged it."),
     ];

@@ -51,7 +51,12 @@ export function inspectDoc(o: InspectDocOptions): Record<string, unknown> {
     schema: 2,
     terminalName: "RDP-tcp",
     eventDays: 30,
-    tsSetting: { terminalName: "RDP-Tcp", sslCertificateSha1Hash: hash, securityLayer: o.securityLayer === undefined ? 2 : o.securityLayer, userAuthenticationRequired: 1 },
+    tsSetting: {
+      terminalName: "RDP-Tcp",
+      sslCertificateSha1Hash: hash,
+      securityLayer: o.securityLayer === undefined ? 2 : o.securityLayer,
+      userAuthenticationRequired: 1,
+    },
     tsSettingError: null,
     tsSettingErrorCategory: null,
     portNumber: o.portNumber === undefined ? 3389 : o.portNumber,

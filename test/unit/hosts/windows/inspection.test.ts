@@ -68,7 +68,12 @@ describe("inspectionFromScript", () => {
   it("Windows' own key that NETWORK SERVICE cannot read: unreadable, and the fix is what rdpcert can do (rotate: a new key comes with a correct ACL), then the ACL", () => {
     const inspection = ok(map(inspectDoc({ pem: selfSigned, privateKeyOpens: false, privateKeyError: "Keyset does not exist\r\n" })));
     const location = `Cert:\\LocalMachine\\Remote Desktop\\${thumbprintOfPem(selfSigned)}`;
-    expect(inspection.key).toMatchObject({ state: "unreadable", location, reason: expect.stringMatching(/NETWORK SERVICE \(S-1-5-20\).*cannot read/), replaceable: true });
+    expect(inspection.key).toMatchObject({
+      state: "unreadable",
+      location,
+      reason: expect.stringMatching(/NETWORK SERVICE \(S-1-5-20\).*cannot read/),
+      replaceable: true,
+    });
     expect(inspection.key.fix).toMatch(/^rdpcert rotate/);
     expect(inspection.key.fix).toContain("S-1-5-20");
     const assessment = assess({ ok: true, inspection }, null, DEFAULT_POLICY, new Date());
@@ -85,7 +90,10 @@ describe("inspectionFromScript", () => {
   });
 
   it("a certificate without a private key is missing its key; one whose key was not checked is unknown, not ok", () => {
-    expect(ok(map(inspectDoc({ pem: selfSigned, hasPrivateKey: false, privateKeyOpens: null }))).key).toMatchObject({ state: "missing", fix: expect.stringContaining("rdpcert rotate") });
+    expect(ok(map(inspectDoc({ pem: selfSigned, hasPrivateKey: false, privateKeyOpens: null }))).key).toMatchObject({
+      state: "missing",
+      fix: expect.stringContaining("rdpcert rotate"),
+    });
     expect(ok(map(inspectDoc({ pem: selfSigned, privateKeyOpens: null, privateKeyError: "the private key is neither RSA nor ECDSA" }))).key).toMatchObject({
       state: "unknown",
       reason: "the private key is neither RSA nor ECDSA",
@@ -102,7 +110,9 @@ describe("inspectionFromScript", () => {
 
   it("TermService stopped, given as a lone object: critical, listener down, Start-Service TermService", () => {
     const inspection = ok(map(inspectDoc({ pem: selfSigned, services: { name: "TermService", status: "Stopped", startType: "Manual" } })));
-    expect(inspection.findings).toEqual([{ severity: "critical", code: "service-termservice-stopped", message: "TermService is Stopped: the listener is down", fix: "Start-Service TermService" }]);
+    expect(inspection.findings).toEqual([
+      { severity: "critical", code: "service-termservice-stopped", message: "TermService is Stopped: the listener is down", fix: "Start-Service TermService" },
+    ]);
   });
 
   it("a disabled SessionEnv is a warning whose fix re-enables it; a missing service has no fix", () => {
@@ -112,15 +122,34 @@ describe("inspectionFromScript", () => {
       { name: "UmRdpService", status: "Missing", startType: null },
     ];
     expect(ok(map(inspectDoc({ pem: selfSigned, services }))).findings).toEqual([
-      { severity: "warn", code: "service-sessionenv-stopped", message: "SessionEnv is Stopped (Disabled)", fix: "Set-Service SessionEnv -StartupType Manual; Start-Service SessionEnv" },
+      {
+        severity: "warn",
+        code: "service-sessionenv-stopped",
+        message: "SessionEnv is Stopped (Disabled)",
+        fix: "Set-Service SessionEnv -StartupType Manual; Start-Service SessionEnv",
+      },
       { severity: "warn", code: "service-umrdpservice-missing", message: "UmRdpService is Missing", fix: null },
     ]);
   });
 
   it("events 1058 and 36870 (its data names the RDP key) with count, newest time (from \\/Date\\/) and first message line, each with a fix", () => {
     const events = [
-      { id: 1058, provider: "Microsoft-Windows-TerminalServices-RemoteConnectionManager", count: 3, newest: new Date(1700000000000), message: "The RD Session Host Server has failed to replace the expired self signed certificate.\r\nThe relevant status code was Object already exists." },
-      { id: 36870, provider: "Schannel", count: 12, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.", data: ["0x8009030D", "f3a1_machineguid"] },
+      {
+        id: 1058,
+        provider: "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+        count: 3,
+        newest: new Date(1700000000000),
+        message: "The RD Session Host Server has failed to replace the expired self signed certificate.\r\nThe relevant status code was Object already exists.",
+      },
+      {
+        id: 36870,
+        provider: "Schannel",
+        count: 12,
+        newest: new Date(1700000500000),
+        message:
+          "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.",
+        data: ["0x8009030D", "f3a1_machineguid"],
+      },
     ];
     const text = ps51Json(inspectDoc({ pem: selfSigned, events, keyPath: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f3a1_machineguid" }));
     expect(text).toContain('"newest":"\\/Date(1700000000000)\\/"');
@@ -129,7 +158,8 @@ describe("inspectionFromScript", () => {
       {
         severity: "critical",
         code: "event-1058",
-        message: 'event 1058 (3 times, newest 2023-11-14T22:13:20Z, 5 days ago): Windows failed to replace the expired self-signed certificate - "The RD Session Host Server has failed to replace the expired self signed certificate."',
+        message:
+          'event 1058 (3 times, newest 2023-11-14T22:13:20Z, 5 days ago): Windows failed to replace the expired self-signed certificate - "The RD Session Host Server has failed to replace the expired self signed certificate."',
         fix: expect.stringContaining("rdpcert rotate"),
       },
       {
@@ -143,13 +173,34 @@ describe("inspectionFromScript", () => {
 
   it("Schannel 36870 names no key (windows-evidence/02): this listener's own (0x8009030D, state 10001, data Type/ErrorCode/ErrorStatus) is not downgraded; one whose SSPI client process is another program is a note", () => {
     // windows-evidence/02 2.9 (Microsoft's sample text) and 2.4 (a real capture, Windows Admin Center).
-    const own = { id: 36870, provider: "Schannel", count: 3, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.  \r\nThe internal error state is 10001.", data: ["server", "0x8009030d", "10001"] };
-    const wac = { id: 36870, provider: "Schannel", count: 1, newest: new Date(1700000500000), message: "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D. The internal error state is 10001.\r\nThe SSPI client process is WindowsAdminCenter (PID: 3380).", data: [] };
+    const own = {
+      id: 36870,
+      provider: "Schannel",
+      count: 3,
+      newest: new Date(1700000500000),
+      message:
+        "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D.  \r\nThe internal error state is 10001.",
+      data: ["server", "0x8009030d", "10001"],
+    };
+    const wac = {
+      id: 36870,
+      provider: "Schannel",
+      count: 1,
+      newest: new Date(1700000500000),
+      message:
+        "A fatal error occurred when attempting to access the TLS server credential private key. The error code returned from the cryptographic module is 0x8009030D. The internal error state is 10001.\r\nThe SSPI client process is WindowsAdminCenter (PID: 3380).",
+      data: [],
+    };
     const [ownFinding] = ok(map(ps51Json(inspectDoc({ pem: selfSigned, events: [own] })))).findings;
     expect(ownFinding).toMatchObject({ severity: "warn", code: "event-36870", fix: expect.stringMatching(/rdpcert rotate/) });
     expect(ownFinding!.message).not.toMatch(/another TLS server/);
     const [wacFinding] = ok(map(ps51Json(inspectDoc({ pem: selfSigned, events: [wac] })))).findings;
-    expect(wacFinding).toEqual({ severity: "info", code: "event-36870", message: expect.stringMatching(/for another TLS server \(the SSPI client process is WindowsAdminCenter\)/), fix: null });
+    expect(wacFinding).toEqual({
+      severity: "info",
+      code: "event-36870",
+      message: expect.stringMatching(/for another TLS server \(the SSPI client process is WindowsAdminCenter\)/),
+      fix: null,
+    });
   });
 
   it("template events 1064/1065 are critical with the AD CS fix, 1063 a note", () => {
@@ -183,12 +234,16 @@ describe("inspectionFromScript", () => {
   });
 
   it("a single 1056 event given as a lone object is an info finding with its date", () => {
-    const text = ps51Json(inspectDoc({ pem: selfSigned })).replace('"events":[]', '"events":{"id":1056,"provider":"Microsoft-Windows-TerminalServices-RemoteConnectionManager","count":1,"newest":"\\/Date(1700438400000)\\/","message":"A new self signed certificate to be used for RD Session Host Server authentication on SSL connections has been generated."}');
+    const text = ps51Json(inspectDoc({ pem: selfSigned })).replace(
+      '"events":[]',
+      '"events":{"id":1056,"provider":"Microsoft-Windows-TerminalServices-RemoteConnectionManager","count":1,"newest":"\\/Date(1700438400000)\\/","message":"A new self signed certificate to be used for RD Session Host Server authentication on SSL connections has been generated."}',
+    );
     expect(ok(map(text)).findings).toEqual([
       {
         severity: "info",
         code: "event-1056",
-        message: 'event 1056 (once, newest 2023-11-20T00:00:00Z, today): Windows created a new self-signed Remote Desktop certificate - "A new self signed certificate to be used for RD Session Host Server authentication on SSL connections has been generated."',
+        message:
+          'event 1056 (once, newest 2023-11-20T00:00:00Z, today): Windows created a new self-signed Remote Desktop certificate - "A new self signed certificate to be used for RD Session Host Server authentication on SSL connections has been generated."',
         fix: null,
       },
     ]);
@@ -196,9 +251,18 @@ describe("inspectionFromScript", () => {
 
   it("a 1058 followed by a newer 1056 is resolved: info, no fix; an older 1056 resolves nothing", () => {
     const failed = { id: 1058, count: 2, newest: new Date("2023-11-10T00:00:00Z"), message: "failed" };
-    const later = ok(map(inspectDoc({ pem: selfSigned, events: [failed, { id: 1056, count: 1, newest: new Date("2023-11-12T00:00:00Z"), message: "created" }] }))).findings[0]!;
-    expect(later).toMatchObject({ code: "event-1058", severity: "info", fix: null, message: expect.stringContaining("since resolved: Windows created a new certificate on 2023-11-12T00:00:00Z") });
-    const earlier = ok(map(inspectDoc({ pem: selfSigned, events: [failed, { id: 1056, count: 1, newest: new Date("2023-11-01T00:00:00Z"), message: "created" }] }))).findings[0]!;
+    const later = ok(
+      map(inspectDoc({ pem: selfSigned, events: [failed, { id: 1056, count: 1, newest: new Date("2023-11-12T00:00:00Z"), message: "created" }] })),
+    ).findings[0]!;
+    expect(later).toMatchObject({
+      code: "event-1058",
+      severity: "info",
+      fix: null,
+      message: expect.stringContaining("since resolved: Windows created a new certificate on 2023-11-12T00:00:00Z"),
+    });
+    const earlier = ok(
+      map(inspectDoc({ pem: selfSigned, events: [failed, { id: 1056, count: 1, newest: new Date("2023-11-01T00:00:00Z"), message: "created" }] })),
+    ).findings[0]!;
     expect(earlier).toMatchObject({ code: "event-1058", severity: "critical" });
   });
 
@@ -223,15 +287,31 @@ describe("inspectionFromScript", () => {
   });
 
   it("a lone error object (5.1's one-element array) is still read", () => {
-    const doc = inspectDoc({ pem: selfSigned, errors: { part: "service:TermService", message: "Cannot open Service Control Manager on computer '.'. This operation might require other privileges.", category: "PermissionDenied" } });
+    const doc = inspectDoc({
+      pem: selfSigned,
+      errors: {
+        part: "service:TermService",
+        message: "Cannot open Service Control Manager on computer '.'. This operation might require other privileges.",
+        category: "PermissionDenied",
+      },
+    });
     expect(ok(map(doc)).findings).toEqual([
-      { severity: "warn", code: "service-termservice-unreadable", message: "cannot read service:TermService: Cannot open Service Control Manager on computer '.'. This operation might require other privileges.", fix: "run from an elevated prompt (Administrator)" },
+      {
+        severity: "warn",
+        code: "service-termservice-unreadable",
+        message: "cannot read service:TermService: Cannot open Service Control Manager on computer '.'. This operation might require other privileges.",
+        fix: "run from an elevated prompt (Administrator)",
+      },
     ]);
   });
 
   it("a certificate store that cannot be read makes the certificate unreadable, not missing", () => {
     const doc = inspectDoc({ pem: null, errors: [{ part: "certificate", message: "Access is denied.", category: "PermissionDenied" }] });
-    expect(ok(map(doc)).certificate).toMatchObject({ state: "unreadable", reason: "cannot read the certificate store: Access is denied.", fix: "run from an elevated prompt (Administrator)" });
+    expect(ok(map(doc)).certificate).toMatchObject({
+      state: "unreadable",
+      reason: "cannot read the certificate store: Access is denied.",
+      fix: "run from an elevated prompt (Administrator)",
+    });
   });
 
   it("a missing SecurityLayer is unknown, not RDP; SecurityLayer 0 is a critical finding", () => {
@@ -252,13 +332,23 @@ describe("inspectionFromScript", () => {
     const doc = inspectDoc({ pem: selfSigned });
     doc.firewall = { rules: 3, enabled: 0 };
     expect(ok(map(doc)).findings).toEqual([
-      { severity: "critical", code: "firewall-rules-disabled", message: "all 3 inbound Remote Desktop firewall rules are disabled", fix: 'Enable-NetFirewallRule -Group "@FirewallAPI.dll,-28752"' },
+      {
+        severity: "critical",
+        code: "firewall-rules-disabled",
+        message: "all 3 inbound Remote Desktop firewall rules are disabled",
+        fix: 'Enable-NetFirewallRule -Group "@FirewallAPI.dll,-28752"',
+      },
     ]);
   });
 
   it("WMI access denied: no inspection, and the fix is to elevate", () => {
-    const text = '{"schema":2,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","certificate":null,"services":{"name":"TermService","status":"Running","startType":"Manual"},"events":[],"errors":[]}\r\n';
-    expect(map(text)).toEqual({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied", fix: "run from an elevated prompt (Administrator)" });
+    const text =
+      '{"schema":2,"terminalName":"RDP-tcp","eventDays":30,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","certificate":null,"services":{"name":"TermService","status":"Running","startType":"Manual"},"events":[],"errors":[]}\r\n';
+    expect(map(text)).toEqual({
+      ok: false,
+      reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied",
+      fix: "run from an elevated prompt (Administrator)",
+    });
   });
 
   it("WMI denied in another language is recognised by its category", () => {
@@ -267,14 +357,27 @@ describe("inspectionFromScript", () => {
   });
 
   it("another WMI failure, or no RDP-tcp listener at all, is no inspection with its own fix", () => {
-    expect(map('{"schema":2,"tsSetting":null,"tsSettingError":"Invalid namespace ","tsSettingErrorCategory":"MetadataError"}')).toMatchObject({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Invalid namespace", fix: expect.stringContaining("Get-CimInstance") });
-    expect(map('{"schema":2,"tsSetting":null}')).toMatchObject({ ok: false, reason: "WMI Win32_TSGeneralSetting has no RDP-tcp listener (is Remote Desktop enabled?)" });
+    expect(map('{"schema":2,"tsSetting":null,"tsSettingError":"Invalid namespace ","tsSettingErrorCategory":"MetadataError"}')).toMatchObject({
+      ok: false,
+      reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Invalid namespace",
+      fix: expect.stringContaining("Get-CimInstance"),
+    });
+    expect(map('{"schema":2,"tsSetting":null}')).toMatchObject({
+      ok: false,
+      reason: "WMI Win32_TSGeneralSetting has no RDP-tcp listener (is Remote Desktop enabled?)",
+    });
   });
 
   it("a document of another schema (1, a later one, none, or not a number) is refused in one line naming both schemas, never read", () => {
     const current = inspectDoc({ pem: selfSigned });
     expect(ok(map(current)).backend).toBe("windows");
-    for (const [schema, said] of [[1, "schema 1"], [3, "schema 3"], [undefined, "no schema number"], ["2", "no schema number"], [null, "no schema number"]] as const) {
+    for (const [schema, said] of [
+      [1, "schema 1"],
+      [3, "schema 3"],
+      [undefined, "no schema number"],
+      ["2", "no schema number"],
+      [null, "no schema number"],
+    ] as const) {
       const outcome = map({ ...current, schema });
       expect(outcome).toEqual({
         ok: false,
@@ -318,9 +421,22 @@ describe("inspectionFromScript: schema 2 (binding, key folders, NETWORK SERVICE,
   it("key folders: the default ACL (no SYSTEM entry, KB 278381) is no finding; one where SYSTEM's token cannot create files is critical, and the fix restores the default, never Administrators Full Control on every key", () => {
     const clean = { ...base(), keyFolders: [{ path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", windowsCanCreate: true }] };
     expect(ok(map(clean)).findings.filter((f) => f.code === "key-folder-acl")).toEqual([]);
-    const doc = { ...base(), keyFolders: [{ path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", windowsCanCreate: false }, { path: "C:\\ProgramData\\Microsoft\\Crypto\\Keys", windowsCanCreate: true }] };
+    const doc = {
+      ...base(),
+      keyFolders: [
+        { path: "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys", windowsCanCreate: false },
+        { path: "C:\\ProgramData\\Microsoft\\Crypto\\Keys", windowsCanCreate: true },
+      ],
+    };
     const findings = ok(map(doc)).findings.filter((f) => f.code === "key-folder-acl");
-    expect(findings).toEqual([{ severity: "critical", code: "key-folder-acl", message: expect.stringMatching(/MachineKeys lets neither SYSTEM, Administrators nor Everyone create files/), fix: expect.stringMatching(/icacls ".*MachineKeys" \/grant \*S-1-1-0:\(R,W\) \*S-1-5-32-544:F /) }]);
+    expect(findings).toEqual([
+      {
+        severity: "critical",
+        code: "key-folder-acl",
+        message: expect.stringMatching(/MachineKeys lets neither SYSTEM, Administrators nor Everyone create files/),
+        fix: expect.stringMatching(/icacls ".*MachineKeys" \/grant \*S-1-1-0:\(R,W\) \*S-1-5-32-544:F /),
+      },
+    ]);
     expect(findings[0]!.fix).not.toMatch(/\(OI\)|\(CI\)/);
   });
 
@@ -328,15 +444,32 @@ describe("inspectionFromScript: schema 2 (binding, key folders, NETWORK SERVICE,
     const keyPath = "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f3a1_machineguid";
     const doc = base();
     Object.assign(doc.certificate as Record<string, unknown>, { privateKeyOpens: false, keyPath });
-    expect(ok(map(doc)).key).toMatchObject({ state: "unreadable", location: keyPath, reason: expect.stringMatching(/NETWORK SERVICE \(S-1-5-20\).*cannot read the key file/) });
-    Object.assign(doc.certificate as Record<string, unknown>, { privateKeyOpens: null, keyPath: null, privateKeyError: "RSACertificateExtensions (.NET 4.6) is not available: the key could not be checked" });
+    expect(ok(map(doc)).key).toMatchObject({
+      state: "unreadable",
+      location: keyPath,
+      reason: expect.stringMatching(/NETWORK SERVICE \(S-1-5-20\).*cannot read the key file/),
+    });
+    Object.assign(doc.certificate as Record<string, unknown>, {
+      privateKeyOpens: null,
+      keyPath: null,
+      privateKeyError: "RSACertificateExtensions (.NET 4.6) is not available: the key could not be checked",
+    });
     expect(ok(map(doc)).key).toMatchObject({ state: "unknown", reason: expect.stringMatching(/could not be checked/) });
   });
 
   it("lists other listeners, and an admin's own rule for the port makes disabled group rules a note", () => {
-    const doc = { ...base(), listeners: [{ name: "RDP-Tcp", port: 3389 }, { name: "RDP-Tcp-Admin", port: 3390 }], firewall: { rules: 2, enabled: 0, portRules: 1 } };
+    const doc = {
+      ...base(),
+      listeners: [
+        { name: "RDP-Tcp", port: 3389 },
+        { name: "RDP-Tcp-Admin", port: 3390 },
+      ],
+      firewall: { rules: 2, enabled: 0, portRules: 1 },
+    };
     const findings = ok(map(doc)).findings;
-    expect(findings.find((f) => f.code === "other-listener")?.message).toBe("another listener: RDP-Tcp-Admin on port 3390 (not judged here: this report is about RDP-tcp)");
+    expect(findings.find((f) => f.code === "other-listener")?.message).toBe(
+      "another listener: RDP-Tcp-Admin on port 3390 (not judged here: this report is about RDP-tcp)",
+    );
     expect(findings.find((f) => f.code === "firewall-rules-disabled")?.severity).toBe("info");
   });
 });

@@ -17,9 +17,9 @@ const binary = (b: Buffer) => forge.util.createBuffer(b.toString("binary"));
 function safeBags(pfx: Buffer): Forge.asn1.Asn1[] {
   // PFX -> authSafe ContentInfo -> [0] -> OCTET STRING -> AuthenticatedSafe -> ContentInfo(data) each holding SafeContents.
   const outer = forge.asn1.fromDer(binary(pfx));
-  const authSafe = forge.asn1.fromDer(((((outer.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as string));
+  const authSafe = forge.asn1.fromDer((((outer.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as string);
   return (authSafe.value as Forge.asn1.Asn1[]).flatMap((ci) => {
-    const contents = forge.asn1.fromDer((((ci.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as string));
+    const contents = forge.asn1.fromDer(((ci.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as string);
     return contents.value as Forge.asn1.Asn1[];
   });
 }
@@ -44,10 +44,13 @@ describe("buildPfx", () => {
     expect(() => forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(binary(pfx)), "wrong")).toThrow(/MAC could not be verified/);
     // The certificate bag carries the DER as given, not forge's re-encoding of it.
     const bag = safeBags(pfx).find((b) => forge.asn1.derToOid((b.value as Forge.asn1.Asn1[])[0]!.value as string) === forge.pki.oids.certBag)!;
-    const certValue = (((((bag.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as string);
+    const certValue = ((((bag.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!
+      .value as string;
     expect(Buffer.from(certValue, "binary").equals(leaf)).toBe(true);
     const keyBag = safeBags(pfx).find((b) => forge.asn1.derToOid((b.value as Forge.asn1.Asn1[])[0]!.value as string) === forge.pki.oids.pkcs8ShroudedKeyBag)!;
-    const algorithm = ((((keyBag.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[])[0]!;
+    const algorithm = (
+      (((keyBag.value as Forge.asn1.Asn1[])[1]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[])[0]!.value as Forge.asn1.Asn1[]
+    )[0]!;
     expect(forge.asn1.derToOid(algorithm.value as string)).toBe(forge.pki.oids["pbeWithSHAAnd3-KeyTripleDES-CBC"]);
   });
 

@@ -2,7 +2,16 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { CommandOptions, CommandResult, CommandRunner } from "../../../../src/hosts/command-runner";
 import { systemExecutable } from "../../../../src/hosts/windows/system-paths";
-import { JSON_MARKER, asArray, encodedBootstrap, errorRecordCategory, errorRecordLine, parsePsDate, runScript, windowsPowerShell } from "../../../../src/hosts/windows/powershell";
+import {
+  JSON_MARKER,
+  asArray,
+  encodedBootstrap,
+  errorRecordCategory,
+  errorRecordLine,
+  parsePsDate,
+  runScript,
+  windowsPowerShell,
+} from "../../../../src/hosts/windows/powershell";
 
 /**
  * The PowerShell boundary: the exact command, and every way Windows
@@ -58,7 +67,11 @@ describe("runScript", () => {
 
   it.each<[string, NodeJS.ProcessEnv, string]>([
     ["64-bit Node", { SystemRoot: "D:\\WINDOWS" }, "D:\\WINDOWS\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"],
-    ["32-bit Node on 64-bit Windows (Sysnative)", { SystemRoot: "C:\\Windows", PROCESSOR_ARCHITEW6432: "AMD64" }, "C:\\Windows\\Sysnative\\WindowsPowerShell\\v1.0\\powershell.exe"],
+    [
+      "32-bit Node on 64-bit Windows (Sysnative)",
+      { SystemRoot: "C:\\Windows", PROCESSOR_ARCHITEW6432: "AMD64" },
+      "C:\\Windows\\Sysnative\\WindowsPowerShell\\v1.0\\powershell.exe",
+    ],
     ["no SystemRoot, windir set", { windir: "C:\\Win\\" }, "C:\\Win\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"],
     ["neither", {}, POWERSHELL_EXE],
   ])("starts powershell.exe by absolute path: %s", (_, env, file) => {
@@ -83,19 +96,45 @@ describe("runScript", () => {
   it.each<[string, Partial<CommandResult>, unknown]>([
     ["a UTF-8 BOM and CRLF", { stdout: `\uFEFF${M}{"a":[1,2]}\r\n` }, { a: [1, 2] }],
     ["an indented document (ConvertTo-Json without -Compress)", { stdout: `${M}{\r\n    "a":  [\r\n              1\r\n          ]\r\n}\r\n` }, { a: [1] }],
-    ["WARNING lines every 2 s (Restart-Service) before the marker, even JSON-looking ones", { stdout: `WARNING: Waiting for service 'Remote Desktop Services (TermService)' to stop...\r\nWARNING: Waiting for service 'Remote Desktop Services (TermService)' to stop...\r\n{"not":"this"}\r\n${M}{"a":1}\r\n` }, { a: 1 }],
-    ["non-ASCII escaped by the script, whatever the console code page", { stdout: `${M}{"m":"Zertifikat f\\u00fcr \\u0027RDP\\u0027"}\r\n` }, { m: "Zertifikat für 'RDP'" }],
+    [
+      "WARNING lines every 2 s (Restart-Service) before the marker, even JSON-looking ones",
+      {
+        stdout: `WARNING: Waiting for service 'Remote Desktop Services (TermService)' to stop...\r\nWARNING: Waiting for service 'Remote Desktop Services (TermService)' to stop...\r\n{"not":"this"}\r\n${M}{"a":1}\r\n`,
+      },
+      { a: 1 },
+    ],
+    [
+      "non-ASCII escaped by the script, whatever the console code page",
+      { stdout: `${M}{"m":"Zertifikat f\\u00fcr \\u0027RDP\\u0027"}\r\n` },
+      { m: "Zertifikat für 'RDP'" },
+    ],
     ["UTF-8 non-ASCII (the bootstrap sets the output encoding)", { stdout: `${M}{"m":"certificat expiré"}\n` }, { m: "certificat expiré" }],
-    ["an error record on stderr from a non-terminating error, exit 0", { stdout: `${M}{"a":1}`, stderr: "Get-WinEvent : The RPC server is unavailable\r\nAt line:1 char:1\r\n" }, { a: 1 }],
+    [
+      "an error record on stderr from a non-terminating error, exit 0",
+      { stdout: `${M}{"a":1}`, stderr: "Get-WinEvent : The RPC server is unavailable\r\nAt line:1 char:1\r\n" },
+      { a: 1 },
+    ],
   ])("accepts %s", async (_, reply, json) => {
     const { runner } = fakeRunner(reply);
     expect(await runScript(runner, "inspect.ps1", {}, 1000)).toEqual({ ok: true, json });
   });
 
   it.each<[string, Partial<CommandResult>, { failure: string; reason: string; category: string | null }]>([
-    ["spawn ENOENT", { exitCode: null, spawnError: `${POWERSHELL_EXE}: ENOENT` }, { failure: "spawn", reason: `cannot start ${POWERSHELL_EXE} (ENOENT)`, category: null }],
-    ["a timeout", { exitCode: null, timedOut: true, stdout: '{"schema":1' }, { failure: "timeout", reason: "inspect.ps1 did not finish within 1000 ms", category: null }],
-    ["exit 1 with a 5.1 error record", { exitCode: 1, stderr: ACCESS_DENIED_RECORD }, { failure: "exit", reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Access denied", category: "PermissionDenied" }],
+    [
+      "spawn ENOENT",
+      { exitCode: null, spawnError: `${POWERSHELL_EXE}: ENOENT` },
+      { failure: "spawn", reason: `cannot start ${POWERSHELL_EXE} (ENOENT)`, category: null },
+    ],
+    [
+      "a timeout",
+      { exitCode: null, timedOut: true, stdout: '{"schema":1' },
+      { failure: "timeout", reason: "inspect.ps1 did not finish within 1000 ms", category: null },
+    ],
+    [
+      "exit 1 with a 5.1 error record",
+      { exitCode: 1, stderr: ACCESS_DENIED_RECORD },
+      { failure: "exit", reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Access denied", category: "PermissionDenied" },
+    ],
     [
       "exit 1 with the record as CLIXML",
       {
@@ -109,11 +148,27 @@ describe("runScript", () => {
     ["killed without an exit code", { exitCode: null }, { failure: "exit", reason: "inspect.ps1 failed (no exit code)", category: null }],
     ["empty output", { stdout: "\r\n" }, { failure: "empty", reason: "inspect.ps1 printed nothing", category: null }],
     ["only a BOM", { stdout: "\uFEFF" }, { failure: "empty", reason: "inspect.ps1 printed nothing", category: null }],
-    ["empty output with an error on stderr", { stderr: "Out-Default : The handle is invalid.\r\nAt line:1 char:1\r\n" }, { failure: "empty", reason: "inspect.ps1 printed nothing (stderr: Out-Default : The handle is invalid.)", category: null }],
-    ["output without the marker line", { stdout: 'WARNING: something\r\n{"a":1}\r\n' }, { failure: "not-json", reason: `inspect.ps1 printed no "${JSON_MARKER}" line: WARNING: something {"a":1}`, category: null }],
+    [
+      "empty output with an error on stderr",
+      { stderr: "Out-Default : The handle is invalid.\r\nAt line:1 char:1\r\n" },
+      { failure: "empty", reason: "inspect.ps1 printed nothing (stderr: Out-Default : The handle is invalid.)", category: null },
+    ],
+    [
+      "output without the marker line",
+      { stdout: 'WARNING: something\r\n{"a":1}\r\n' },
+      { failure: "not-json", reason: `inspect.ps1 printed no "${JSON_MARKER}" line: WARNING: something {"a":1}`, category: null },
+    ],
     ["the marker and nothing after it", { stdout: M }, { failure: "empty", reason: "inspect.ps1 printed nothing", category: null }],
-    ["text after the marker that is not JSON", { stdout: `${M}WARNING: something\r\nelse\r\n` }, { failure: "not-json", reason: "inspect.ps1 printed something that is not JSON: WARNING: something else", category: null }],
-    ["a truncated document", { stdout: `${M}{"schema":1,"services":[` }, { failure: "not-json", reason: 'inspect.ps1 printed something that is not JSON: {"schema":1,"services":[', category: null }],
+    [
+      "text after the marker that is not JSON",
+      { stdout: `${M}WARNING: something\r\nelse\r\n` },
+      { failure: "not-json", reason: "inspect.ps1 printed something that is not JSON: WARNING: something else", category: null },
+    ],
+    [
+      "a truncated document",
+      { stdout: `${M}{"schema":1,"services":[` },
+      { failure: "not-json", reason: 'inspect.ps1 printed something that is not JSON: {"schema":1,"services":[', category: null },
+    ],
   ])("turns %s into a typed failure with a one-line reason", async (_, reply, expected) => {
     const { runner } = fakeRunner(reply);
     const result = await runScript(runner, "inspect.ps1", {}, 1000);
@@ -129,7 +184,8 @@ describe("errorRecordLine and errorRecordCategory", () => {
   });
 
   it("find the message of a parse error, which 5.1 writes after its position lines", () => {
-    const parseError = "At C:\\x\\inspect.ps1:40 char:3\r\n+   }\r\n+   ~\r\nUnexpected token '}' in expression or statement.\r\n    + CategoryInfo          : ParserError: (:) [], ParseException\r\n";
+    const parseError =
+      "At C:\\x\\inspect.ps1:40 char:3\r\n+   }\r\n+   ~\r\nUnexpected token '}' in expression or statement.\r\n    + CategoryInfo          : ParserError: (:) [], ParseException\r\n";
     expect(errorRecordLine(parseError)).toBe("Unexpected token '}' in expression or statement.");
     expect(errorRecordCategory(parseError)).toBe("ParserError");
   });
@@ -158,7 +214,11 @@ describe("parsePsDate", () => {
     ["with a negative zone suffix", "/Date(1700000000000-0500)/", "2023-11-14T22:13:20.000Z"],
     ["before 1970", "/Date(-86400000)/", "1969-12-31T00:00:00.000Z"],
     ["the raw text, escapes and all", "\\/Date(1700000000000)\\/", "2023-11-14T22:13:20.000Z"],
-    ["5.1's object form for a date with ETS properties", { value: "/Date(1700000000000)/", DisplayHint: 2, DateTime: "Tuesday, November 14, 2023 11:13:20 PM" }, "2023-11-14T22:13:20.000Z"],
+    [
+      "5.1's object form for a date with ETS properties",
+      { value: "/Date(1700000000000)/", DisplayHint: 2, DateTime: "Tuesday, November 14, 2023 11:13:20 PM" },
+      "2023-11-14T22:13:20.000Z",
+    ],
     ["ISO 8601 with an offset (PowerShell 7)", "2023-11-14T23:13:20.000+01:00", "2023-11-14T22:13:20.000Z"],
     ["ISO 8601 in UTC", "2023-11-14T22:13:20Z", "2023-11-14T22:13:20.000Z"],
     ["a number", 1700000000000, null],

@@ -35,7 +35,21 @@ describe("PowerShell scripts", () => {
   const scripts = shippedScripts(SRC);
 
   it("are all found (inspect, backup, remove, restart, restore, handoff, client, deploy, events, candidates, remove-old)", () => {
-    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual(["backup.ps1", "bootstrap.ps1", "candidates.ps1", "client-pin.ps1", "client.ps1", "deploy.ps1", "events.ps1", "handoff.ps1", "inspect.ps1", "remove-old.ps1", "remove.ps1", "restart.ps1", "restore.ps1"]);
+    expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual([
+      "backup.ps1",
+      "bootstrap.ps1",
+      "candidates.ps1",
+      "client-pin.ps1",
+      "client.ps1",
+      "deploy.ps1",
+      "events.ps1",
+      "handoff.ps1",
+      "inspect.ps1",
+      "remove-old.ps1",
+      "remove.ps1",
+      "restart.ps1",
+      "restore.ps1",
+    ]);
   });
 
   it("parse without a syntax error", () => {

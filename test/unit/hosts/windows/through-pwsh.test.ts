@@ -54,8 +54,13 @@ function modelHost(scenarios: string[] = []) {
   // A non-ASCII directory: the state file path goes through argv and the model reads it as UTF-8.
   const dir = mkdtempSync(join(tmpdir(), "rdpcert-winmodel-é-"));
   const state = join(dir, "state.json");
-  execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "new-model.ps1"), state, ...scenarios], { stdio: ["ignore", "ignore", "inherit"] });
-  const launcher: PowerShellLauncher = { file: pwshPath(), args: ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "with-model.ps1"), state, encodedBootstrap()] };
+  execFileSync(pwshPath(), ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "new-model.ps1"), state, ...scenarios], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const launcher: PowerShellLauncher = {
+    file: pwshPath(),
+    args: ["-NoProfile", "-NonInteractive", "-File", join(WINDOWS_TESTS, "with-model.ps1"), state, encodedBootstrap()],
+  };
   const runs: Run[] = [];
   const runner: CommandRunner = async (file, args, options) => {
     const envelope = JSON.parse(options.input ?? "{}") as { script: string; input: Record<string, unknown> };
@@ -68,7 +73,8 @@ function modelHost(scenarios: string[] = []) {
     if (p.kind === "tls") return presentedBy(`-----BEGIN CERTIFICATE-----\n${p.rawData!.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
     if (p.kind === "down") return presentedBy(null, { kind: "connect-refused", message: "connection refused (nothing listens)" });
     // The prober's own words for a reset during the X.224 exchange (src/probe/prober.ts).
-    if (p.kind === "reset") return presentedBy(null, { kind: "protocol-error", message: "the listener reset the connection during negotiation (after 0 bytes)" });
+    if (p.kind === "reset")
+      return presentedBy(null, { kind: "protocol-error", message: "the listener reset the connection during negotiation (after 0 bytes)" });
     return presentedBy(null, { kind: "tls-handshake-failed", message: "TLS handshake failed", reason: "alert" });
   };
   /** Changes the model between two scripts, as Windows changes under a running deploy. */
@@ -93,7 +99,14 @@ const settings: RotationSettings = {
 
 function contextFor(host: ReturnType<typeof modelHost>, prober: Prober = host.presented) {
   return {
-    backend: createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", sessionName: "Console", timeoutMs: 60_000, restartWaits: { serviceSeconds: 20, certificateSeconds: 1 } }),
+    backend: createWindowsBackend({
+      runner: host.runner,
+      launcher: host.launcher,
+      platform: "win32",
+      sessionName: "Console",
+      timeoutMs: 60_000,
+      restartWaits: { serviceSeconds: 20, certificateSeconds: 1 },
+    }),
     store: new StateDir(join(host.dir, "rdpcert-state")),
     prober,
     now: () => new Date(),
@@ -129,7 +142,12 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     expect(outcome.inspection.key.state).toBe("ok");
     expect(outcome.inspection.key.reason).toMatch(/judged by the key file's ACL .*not Administrators/);
     expect(outcome.inspection.findings.map((f) => f.code)).not.toContain("key-folder-acl");
-    const assessment = assess(outcome, await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }), DEFAULT_POLICY, new Date());
+    const assessment = assess(
+      outcome,
+      await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }),
+      DEFAULT_POLICY,
+      new Date(),
+    );
     expect(assessment.status).toBe("OK");
   });
 
@@ -147,7 +165,18 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     it("recovery of a rotation interrupted after the removal: Windows' key was not exportable, Windows issued a valid new certificate: rolled-back, not rollback-failed", async () => {
       host = modelHost(["expiring"]);
       const ctx = contextFor(host);
-      await expect(rotate({ ...ctx, fault: (point: string) => { if (point === "after-replace") throw new Error("killed"); } }, settings, { dryRun: false })).rejects.toThrow("killed");
+      await expect(
+        rotate(
+          {
+            ...ctx,
+            fault: (point: string) => {
+              if (point === "after-replace") throw new Error("killed");
+            },
+          },
+          settings,
+          { dryRun: false },
+        ),
+      ).rejects.toThrow("killed");
       const recovered = await recoverInterrupted(contextFor(host), settings);
       expect(recovered?.outcome).toBe("rolled-back");
       expect(recovered?.reason).toMatch(/cannot be put back.*the listener presents [0-9A-F]{40}, valid, with the binding as before/);
@@ -155,9 +184,23 @@ describe("Windows backend through pwsh against the Windows host model", () => {
 
     it("recovery inside an RDP session is deferred (status hands it to a SYSTEM task): nothing restarted, the journal left open", async () => {
       host = modelHost(["expiring"]);
-      await expect(rotate({ ...contextFor(host), fault: (point: string) => { if (point === "after-replace") throw new Error("killed"); } }, settings, { dryRun: false })).rejects.toThrow("killed");
+      await expect(
+        rotate(
+          {
+            ...contextFor(host),
+            fault: (point: string) => {
+              if (point === "after-replace") throw new Error("killed");
+            },
+          },
+          settings,
+          { dryRun: false },
+        ),
+      ).rejects.toThrow("killed");
       const runsBefore = host.runs.length;
-      const inSession = { ...contextFor(host), backend: createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", sessionName: "RDP-Tcp#3" }) };
+      const inSession = {
+        ...contextFor(host),
+        backend: createWindowsBackend({ runner: host.runner, launcher: host.launcher, platform: "win32", sessionName: "RDP-Tcp#3" }),
+      };
       const recovered = await recoverInterrupted(inSession, settings);
       expect(recovered?.outcome).toBe("deferred");
       expect(host.runs.length).toBe(runsBefore);
@@ -171,14 +214,24 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       const outcome = await contextFor(host).backend.inspect();
       if (!outcome.ok) throw new Error(outcome.reason);
       expect(outcome.inspection.key.state).toBe("corrupt");
-      expect(outcome.inspection.key.reason).toMatch(/Schannel logged event 36870 once since the certificate was issued \(0x8009030D, internal error state 10001/);
+      expect(outcome.inspection.key.reason).toMatch(
+        /Schannel logged event 36870 once since the certificate was issued \(0x8009030D, internal error state 10001/,
+      );
       const event = outcome.inspection.findings.find((f) => f.code === "event-36870")!;
       expect(event.severity).toBe("warn");
       expect(event.message).not.toMatch(/another TLS server/);
-      const assessment = assess(outcome, await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }), DEFAULT_POLICY, new Date());
+      const assessment = assess(
+        outcome,
+        await host.presented({ input: "127.0.0.1:3389", host: "127.0.0.1", port: 3389 }, { timeoutMs: 1000 }),
+        DEFAULT_POLICY,
+        new Date(),
+      );
       expect(assessment.status).toBe("CORRUPT");
       expect(assessment.health).toBe("critical");
-      expect(assessment.problems.find((p) => p.code === "key-corrupt")).toMatchObject({ fixedByReplacement: true, fix: expect.stringMatching(/^rdpcert rotate/) });
+      expect(assessment.problems.find((p) => p.code === "key-corrupt")).toMatchObject({
+        fixedByReplacement: true,
+        fix: expect.stringMatching(/^rdpcert rotate/),
+      });
       expect(assessment.problems.find((p) => p.code === "handshake-failed")).toMatchObject({ verdict: "CORRUPT", fixedByReplacement: true });
     });
 
@@ -188,7 +241,9 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       const result = await rotate(contextFor(host), settings, { dryRun: false });
       expect([result.outcome, result.reason]).toEqual(["rotated", `the listener presents the new certificate ${host.model().SelfSignedThumbprint}`]);
       expect(result.newThumbprint).not.toBe(old);
-      expect(result.steps.find((s) => s.step === "replace")?.detail).toMatch(/removed Cert:\\LocalMachine\\Remote Desktop\\[0-9A-F]{40}, removed C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f686aace6942fb7f7ceb231212eef4a4_/);
+      expect(result.steps.find((s) => s.step === "replace")?.detail).toMatch(
+        /removed Cert:\\LocalMachine\\Remote Desktop\\[0-9A-F]{40}, removed C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\f686aace6942fb7f7ceb231212eef4a4_/,
+      );
       expect(result.steps.find((s) => s.step === "restart")?.detail).toBe("restarted SessionEnv");
       expect(host.model().Presented.kind).toBe("tls");
       expect(host.model().Violations).toEqual([]);
@@ -201,7 +256,8 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect(result.assessment?.problems.find((p) => p.code === "negotiation-dropped")).toMatchObject({ verdict: "CORRUPT", fixedByReplacement: true });
       host.cleanup();
       host = modelHost(["wire-reset"]);
-      const reset: Prober = async () => presentedBy(null, { kind: "protocol-error", message: "the listener reset the connection during negotiation (after 0 bytes)" });
+      const reset: Prober = async () =>
+        presentedBy(null, { kind: "protocol-error", message: "the listener reset the connection during negotiation (after 0 bytes)" });
       const refused = await rotate(contextFor(host, reset), settings, { dryRun: false });
       expect(refused.outcome).toBe("refused");
       expect(refused.reason).toMatch(/the listener is down/);
@@ -215,7 +271,10 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       });
       const outcome = await contextFor(host).backend.inspect();
       if (!outcome.ok) throw new Error(outcome.reason);
-      expect(outcome.inspection.key).toMatchObject({ state: "corrupt", reason: expect.stringMatching(/exists but will not open, although this account may read .*Key not valid for use in specified state/) });
+      expect(outcome.inspection.key).toMatchObject({
+        state: "corrupt",
+        reason: expect.stringMatching(/exists but will not open, although this account may read .*Key not valid for use in specified state/),
+      });
       expect(outcome.inspection.findings.map((f) => f.code)).not.toContain("event-36870");
     });
 
@@ -311,11 +370,23 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       if ((options.input ?? "").includes("restore.ps1")) blocked = false;
       return host.runner(file, args, options);
     };
-    const slow: Prober = async (target, o) => (blocked ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
-    const ctx = { ...contextFor(host, slow), backend: createWindowsBackend({ runner: wrapped, launcher: host.launcher, platform: "win32", sessionName: "Console", restartWaits: { serviceSeconds: 20, certificateSeconds: 1 } }) };
+    const slow: Prober = async (target, o) =>
+      blocked ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o);
+    const ctx = {
+      ...contextFor(host, slow),
+      backend: createWindowsBackend({
+        runner: wrapped,
+        launcher: host.launcher,
+        platform: "win32",
+        sessionName: "Console",
+        restartWaits: { serviceSeconds: 20, certificateSeconds: 1 },
+      }),
+    };
     const result = await rotate(ctx, { ...settings, verifyTimeoutMs: 300 }, { dryRun: false });
     expect(result.outcome).toBe("rolled-back");
-    expect(result.steps.find((s) => s.step === "verify-old")?.detail).toMatch(/cannot be put back.*a valid certificate is presented with the binding as before/);
+    expect(result.steps.find((s) => s.step === "verify-old")?.detail).toMatch(
+      /cannot be put back.*a valid certificate is presented with the binding as before/,
+    );
     const m = host.model();
     expect(m.Listeners["RDP-Tcp"]!.HashType).toBe(1);
     expect(m.Listeners["RDP-Tcp"]!.RegistryHash).toBeNull();
@@ -358,38 +429,50 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     host = modelHost(["expiring", "termservice-hangs"]);
     const result = await rotate(contextFor(host), settings, { dryRun: false });
     expect(result.outcome).not.toBe("rotated");
-    expect(result.steps.find((s) => s.step === "restart")?.detail).toMatch(/^restarted SessionEnv; TermService did not stop within 20 s \(stuck in StopPending\): end its process/);
+    expect(result.steps.find((s) => s.step === "restart")?.detail).toMatch(
+      /^restarted SessionEnv; TermService did not stop within 20 s \(stuck in StopPending\): end its process/,
+    );
     expect(host.model().Violations).toEqual([]);
   });
 
   describe("deploy (issue 13)", () => {
     const pair = caIssued(-1, 90, "rdp.example.test");
     const der = Buffer.from(new X509Certificate(pair.certPem).raw);
-    const certificate: SuppliedCertificate = { origin: "--pfx rdp.pfx", chain: [der], keyPem: pair.keyPem, thumbprint: new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""), names: ["DNS:rdp.example.test"], notAfter: new Date(new X509Certificate(pair.certPem).validTo) };
+    const certificate: SuppliedCertificate = {
+      origin: "--pfx rdp.pfx",
+      chain: [der],
+      keyPem: pair.keyPem,
+      thumbprint: new X509Certificate(pair.certPem).fingerprint.replace(/:/g, ""),
+      names: ["DNS:rdp.example.test"],
+      notAfter: new Date(new X509Certificate(pair.certPem).validTo),
+    };
     const scripts = () => host.runs.map((r) => r.script).filter((s) => s !== "inspect.ps1");
 
     it.each([
       ["a CAPI key (MachineKeys)", [] as string[], "CAPI"],
       ["a CNG key (Crypto\\Keys)", ["pfx-cng"], "CNG"],
-    ])("deploys a PFX built in Node with %s: imported into My, NETWORK SERVICE on that key, bound through CIM, no restart, verified", async (_name, scenarios, provider) => {
-      host = modelHost(scenarios);
-      const before = host.model();
-      const result = await deploy(contextFor(host), settings, certificate, { dryRun: false, removeOld: false });
-      expect([result.outcome, result.reason]).toEqual(["deployed", `the listener presents ${certificate.thumbprint} from --pfx rdp.pfx`]);
-      const m = host.model();
-      const mine = m.Certificates.find((c) => c.Thumbprint === certificate.thumbprint)!;
-      expect([mine.Store, mine.HasPrivateKey, mine.KeyProvider]).toEqual(["My", true, provider]);
-      expect(mine.KeyAcl).toContain("S-1-5-20:R");
-      expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 3, RegistryHash: certificate.thumbprint });
-      expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "events.ps1"]);
-      expect(m.Services).toEqual(before.Services);
-      // Windows' own certificate stays (no --remove-old).
-      expect(m.Certificates.some((c) => c.Thumbprint === before.SelfSignedThumbprint)).toBe(true);
-      const sent = host.runs.find((r) => r.script === "deploy.ps1")!;
-      expect(sent.input.password).toEqual(expect.any(String));
-      for (const run of host.runs) expect(run.args.join(" ")).not.toContain(sent.input.password as string);
-      expect(m.Violations).toEqual([]);
-    });
+    ])(
+      "deploys a PFX built in Node with %s: imported into My, NETWORK SERVICE on that key, bound through CIM, no restart, verified",
+      async (_name, scenarios, provider) => {
+        host = modelHost(scenarios);
+        const before = host.model();
+        const result = await deploy(contextFor(host), settings, certificate, { dryRun: false, removeOld: false });
+        expect([result.outcome, result.reason]).toEqual(["deployed", `the listener presents ${certificate.thumbprint} from --pfx rdp.pfx`]);
+        const m = host.model();
+        const mine = m.Certificates.find((c) => c.Thumbprint === certificate.thumbprint)!;
+        expect([mine.Store, mine.HasPrivateKey, mine.KeyProvider]).toEqual(["My", true, provider]);
+        expect(mine.KeyAcl).toContain("S-1-5-20:R");
+        expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 3, RegistryHash: certificate.thumbprint });
+        expect(scripts()).toEqual(["backup.ps1", "deploy.ps1", "events.ps1"]);
+        expect(m.Services).toEqual(before.Services);
+        // Windows' own certificate stays (no --remove-old).
+        expect(m.Certificates.some((c) => c.Thumbprint === before.SelfSignedThumbprint)).toBe(true);
+        const sent = host.runs.find((r) => r.script === "deploy.ps1")!;
+        expect(sent.input.password).toEqual(expect.any(String));
+        for (const run of host.runs) expect(run.args.join(" ")).not.toContain(sent.input.password as string);
+        expect(m.Violations).toEqual([]);
+      },
+    );
 
     it("a fallback event after the handshake rolls back: the default binding exactly (no registry value, type 1), the imported certificate removed", async () => {
       host = modelHost();
@@ -397,12 +480,28 @@ describe("Windows backend through pwsh against the Windows host model", () => {
         const answer = await host.runner(file, args, options);
         if ((options.input ?? "").includes("deploy.ps1")) {
           host.edit((s) => {
-            (s.Events as unknown[]).push({ LogName: "System", ProviderName: "Microsoft-Windows-TerminalServices-RemoteConnectionManager", Id: 1059, TimeCreated: new Date().toISOString(), Message: "fell back to the self-signed certificate", Data: [] });
+            (s.Events as unknown[]).push({
+              LogName: "System",
+              ProviderName: "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+              Id: 1059,
+              TimeCreated: new Date().toISOString(),
+              Message: "fell back to the self-signed certificate",
+              Data: [],
+            });
           });
         }
         return answer;
       };
-      const ctx = { ...contextFor(host), backend: createWindowsBackend({ runner: wrapped, launcher: host.launcher, platform: "win32", sessionName: "Console", restartWaits: { serviceSeconds: 20, certificateSeconds: 1 } }) };
+      const ctx = {
+        ...contextFor(host),
+        backend: createWindowsBackend({
+          runner: wrapped,
+          launcher: host.launcher,
+          platform: "win32",
+          sessionName: "Console",
+          restartWaits: { serviceSeconds: 20, certificateSeconds: 1 },
+        }),
+      };
       const result = await deploy(ctx, settings, certificate, { dryRun: false, removeOld: false });
       expect(result.outcome).toBe("rolled-back");
       expect(result.reason).toMatch(/fell back from the configured certificate.*event 1059/);
@@ -417,7 +516,10 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       host = modelHost(["custom-binding"]);
       const old = host.model().Listeners["RDP-Tcp"]!.RegistryHash!;
       // The listener keeps presenting the old certificate (a stale connection cache, a proxy in front).
-      const stale: Prober = async (target, o) => (host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
+      const stale: Prober = async (target, o) =>
+        host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint
+          ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" })
+          : host.presented(target, o);
       const result = await deploy(contextFor(host, stale), { ...settings, verifyTimeoutMs: 300 }, certificate, { dryRun: false, removeOld: false });
       expect(result.outcome).toBe("rolled-back");
       const m = host.model();
@@ -429,12 +531,17 @@ describe("Windows backend through pwsh against the Windows host model", () => {
     it("a deploy rolled back on an expired self-signed host: the rollback's SessionEnv restart lets Windows renew, which is reported as such, never as ROLLBACK FAILED (issue 20)", async () => {
       host = modelHost(["expired"]);
       const old = host.model().SelfSignedThumbprint;
-      const stale: Prober = async (target, o) => (host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" }) : host.presented(target, o));
+      const stale: Prober = async (target, o) =>
+        host.model().Listeners["RDP-Tcp"]!.RegistryHash === certificate.thumbprint
+          ? presentedBy(null, { kind: "connect-timeout", message: "TCP connect timed out" })
+          : host.presented(target, o);
       const result = await deploy(contextFor(host, stale), { ...settings, verifyTimeoutMs: 300 }, certificate, { dryRun: false, removeOld: false });
       expect(result.outcome).toBe("rolled-back");
       const m = host.model();
       expect(m.SelfSignedThumbprint).not.toBe(old);
-      expect(result.steps.find((s) => s.step === "verify-old")?.detail).toBe(`Windows issued a certificate of its own on the restart (it renews an expired one): ${m.SelfSignedThumbprint} is presented, valid, with the binding as before`);
+      expect(result.steps.find((s) => s.step === "verify-old")?.detail).toBe(
+        `Windows issued a certificate of its own on the restart (it renews an expired one): ${m.SelfSignedThumbprint} is presented, valid, with the binding as before`,
+      );
       expect(m.Listeners["RDP-Tcp"]).toMatchObject({ HashType: 1, RegistryHash: null });
     }, 180_000);
 
@@ -493,7 +600,9 @@ describe("Windows backend through pwsh against the Windows host model", () => {
       expect([material.origin, material.keyPem]).toEqual([`LocalMachine\\My\\${thumbprint}`, null]);
       const result = await deploy(ctx, settings, checked(material).certificate, { dryRun: false, removeOld: false });
       expect([result.outcome, host.model().Listeners["RDP-Tcp"]!.RegistryHash]).toEqual(["deployed", thumbprint]);
-      await expect(materialFor({ kind: "thumbprint", thumbprint: "00".repeat(20) }, session)).rejects.toThrow("no certificate 0000000000000000000000000000000000000000 with a private key is in LocalMachine\\My");
+      await expect(materialFor({ kind: "thumbprint", thumbprint: "00".repeat(20) }, session)).rejects.toThrow(
+        "no certificate 0000000000000000000000000000000000000000 with a private key is in LocalMachine\\My",
+      );
     });
 
     it("recipe: Posh-ACME's PFX with its password piped in: read with node-forge, checked, imported and bound (the password never on a command line)", async () => {

@@ -89,20 +89,40 @@ describe("Windows backend: inspect", () => {
     ],
     [
       "a localized denial, known by its category",
-      { exitCode: 1, stderr: "Get-CimInstance : Zugriff verweigert \r\n    + CategoryInfo          : PermissionDenied: (:) [Get-CimInstance], CimException\r\n" },
+      {
+        exitCode: 1,
+        stderr: "Get-CimInstance : Zugriff verweigert \r\n    + CategoryInfo          : PermissionDenied: (:) [Get-CimInstance], CimException\r\n",
+      },
       { reason: "inspect.ps1 failed (exit 1): Get-CimInstance : Zugriff verweigert", fix: "run from an elevated prompt (Administrator)" },
     ],
-    ["a missing powershell.exe", { exitCode: null, spawnError: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe: ENOENT" }, { reason: "cannot start C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe (ENOENT)", fix: expect.stringContaining("by absolute path") }],
+    [
+      "a missing powershell.exe",
+      { exitCode: null, spawnError: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe: ENOENT" },
+      { reason: "cannot start C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe (ENOENT)", fix: expect.stringContaining("by absolute path") },
+    ],
     ["a timeout", { exitCode: null, timedOut: true }, { reason: "inspect.ps1 did not finish within 45000 ms", fix: expect.stringContaining("WMI") }],
     ["empty output", { stdout: "" }, { reason: "inspect.ps1 printed nothing", fix: null }],
-    ["output that is not JSON", { stdout: "Windows PowerShell\r\nCopyright (C) Microsoft Corporation.\r\n" }, { reason: "inspect.ps1 printed something that is not JSON: Windows PowerShell Copyright (C) Microsoft Corporation.", fix: null }],
-    ["a failure that is not a denial", { exitCode: 1, stderr: "eventDays must be between 1 and 366\r\nAt C:\\rdpcert\\inspect.ps1:27 char:50\r\n" }, { reason: "inspect.ps1 failed (exit 1): eventDays must be between 1 and 366", fix: null }],
+    [
+      "output that is not JSON",
+      { stdout: "Windows PowerShell\r\nCopyright (C) Microsoft Corporation.\r\n" },
+      { reason: "inspect.ps1 printed something that is not JSON: Windows PowerShell Copyright (C) Microsoft Corporation.", fix: null },
+    ],
+    [
+      "a failure that is not a denial",
+      { exitCode: 1, stderr: "eventDays must be between 1 and 366\r\nAt C:\\rdpcert\\inspect.ps1:27 char:50\r\n" },
+      { reason: "inspect.ps1 failed (exit 1): eventDays must be between 1 and 366", fix: null },
+    ],
   ])("%s: no inspection, a one-line reason and the fitting fix", async (_, reply, expected) => {
     expect(await backendAnswering(reply).backend.inspect()).toEqual({ ok: false, ...expected });
   });
 
   it("WMI denied inside the document (the script caught it): no inspection, elevate", async () => {
-    const stdout = '{"schema":2,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","services":[],"events":[],"errors":[]}\r\n';
-    expect(await backendAnswering({ stdout }).backend.inspect()).toEqual({ ok: false, reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied", fix: "run from an elevated prompt (Administrator)" });
+    const stdout =
+      '{"schema":2,"tsSetting":null,"tsSettingError":"Access denied ","tsSettingErrorCategory":"PermissionDenied","services":[],"events":[],"errors":[]}\r\n';
+    expect(await backendAnswering({ stdout }).backend.inspect()).toEqual({
+      ok: false,
+      reason: "cannot read WMI Win32_TSGeneralSetting (RDP-tcp): Access denied",
+      fix: "run from an elevated prompt (Administrator)",
+    });
   });
 });

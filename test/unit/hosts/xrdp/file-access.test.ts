@@ -28,7 +28,11 @@ describe("readableBy", () => {
     const path = file("key.pem", 0o640, 4001, 4100);
     expect(readableBy(path, alice)).toEqual({ ok: true });
     expect(readableBy(path, team)).toEqual({ ok: true });
-    expect(readableBy(path, { name: "eve", uid: 4003, gids: [4003] })).toEqual({ ok: false, checked: true, reason: expect.stringContaining("eve cannot read") });
+    expect(readableBy(path, { name: "eve", uid: 4003, gids: [4003] })).toEqual({
+      ok: false,
+      checked: true,
+      reason: expect.stringContaining("eve cannot read"),
+    });
     expect(readableBy(path, { name: "eve", uid: 4003, gids: [4003] })).toMatchObject({ reason: expect.stringContaining("mode 0640, owner 4001:4100") });
   });
 
@@ -44,7 +48,12 @@ describe("readableBy", () => {
     chownSync(join(dir, "private"), 0, 4100);
     chmodSync(join(dir, "private"), 0o710);
     expect(readableBy(path, team)).toEqual({ ok: true });
-    expect(readableBy(path, alice)).toEqual({ ok: false, checked: true, reason: expect.stringContaining(`alice cannot enter ${join(dir, "private")}`), closedDir: join(dir, "private") });
+    expect(readableBy(path, alice)).toEqual({
+      ok: false,
+      checked: true,
+      reason: expect.stringContaining(`alice cannot enter ${join(dir, "private")}`),
+      closedDir: join(dir, "private"),
+    });
   });
 
   it("follows links and names the target", () => {

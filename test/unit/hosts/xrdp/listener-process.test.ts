@@ -42,7 +42,8 @@ describe("listener-process parsers", () => {
     try {
       mkdirSync(join(proc, "net"));
       const header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
-      const row = (sl: number, port: number, st: string, inode: number): string => `   ${sl}: 0100007F:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 ${st} 00000000:00000000 00:00000000 00000000   102        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
+      const row = (sl: number, port: number, st: string, inode: number): string =>
+        `   ${sl}: 0100007F:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 ${st} 00000000:00000000 00:00000000 00000000   102        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
       // A listener for 3389, then an established socket, then a (malformed) LISTEN row past it that must not be read.
       writeFileSync(join(proc, "net", "tcp"), [header, row(0, 3389, "0A", 777), row(1, 3389, "01", 778), row(2, 3390, "0A", 779)].join("\n") + "\n");
       const pid = (n: number, comm: string, fds: Record<string, string>, cmdline: string[]): void => {
@@ -62,7 +63,10 @@ describe("listener-process parsers", () => {
       expect(findListeningProcess(3391, null, { path: proc })).toEqual({ kind: "none" });
       rmSync(join(proc, "20"), { recursive: true });
       expect(findListeningProcess(3389, null, { path: proc })).toMatchObject({ kind: "hidden", socketUid: 102 });
-      expect(findListeningProcess(3389, null, { path: join(proc, "missing") })).toMatchObject({ kind: "hidden", reason: expect.stringContaining("cannot be read") });
+      expect(findListeningProcess(3389, null, { path: join(proc, "missing") })).toMatchObject({
+        kind: "hidden",
+        reason: expect.stringContaining("cannot be read"),
+      });
     } finally {
       rmSync(proc, { recursive: true, force: true });
     }

@@ -57,7 +57,11 @@ describe("resolveIdentity", () => {
   });
 
   it("agrees with id(1) for the local users of this machine (the real files, the real id)", async () => {
-    const users = readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":")[0]!).filter(Boolean).slice(0, 40);
+    const users = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .map((l) => l.split(":")[0]!)
+      .filter(Boolean)
+      .slice(0, 40);
     expect(users).toContain("root");
     for (const user of users) {
       const fromFiles = await resolveIdentity(never, user, null);
@@ -65,11 +69,22 @@ describe("resolveIdentity", () => {
       const real = execFileSync("id", ["-G", "--", user], { encoding: "utf8" }).trim().split(/\s+/).map(Number);
       if (!fromFiles.ok || !fromId.ok) throw new Error(`${user}: ${JSON.stringify([fromFiles, fromId])}`);
       const sorted = (gids: readonly number[]): number[] => [...new Set(gids)].sort((a, b) => a - b);
-      expect([user, fromFiles.identity.uid, fromFiles.identity.gids[0], sorted(fromFiles.identity.gids)]).toEqual([user, fromId.identity.uid, fromId.identity.gids[0], sorted(real)]);
+      expect([user, fromFiles.identity.uid, fromFiles.identity.gids[0], sorted(fromFiles.identity.gids)]).toEqual([
+        user,
+        fromId.identity.uid,
+        fromId.identity.gids[0],
+        sorted(real),
+      ]);
     }
   });
 
-  const reply = (stdout: string, exitCode = 0) => ({ exitCode, stdout, stderr: exitCode ? "id: 'ghost': no such user\n" : "", timedOut: false, spawnError: null });
+  const reply = (stdout: string, exitCode = 0) => ({
+    exitCode,
+    stdout,
+    stderr: exitCode ? "id: 'ghost': no such user\n" : "",
+    timedOut: false,
+    spawnError: null,
+  });
 
   it("asks id once with argv only, ending options before the name; a Group= among the user's groups needs no getent", async () => {
     const calls: string[][] = [];
@@ -97,6 +112,9 @@ describe("resolveIdentity", () => {
 
   it("says so when the user does not exist", async () => {
     const runner: CommandRunner = async () => reply("", 1);
-    expect(await resolveIdentity(runner, "ghost", null, files)).toEqual({ ok: false, reason: expect.stringContaining("user ghost (xrdp's runtime user) does not exist") });
+    expect(await resolveIdentity(runner, "ghost", null, files)).toEqual({
+      ok: false,
+      reason: expect.stringContaining("user ghost (xrdp's runtime user) does not exist"),
+    });
   });
 });

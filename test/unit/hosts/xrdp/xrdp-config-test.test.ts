@@ -14,7 +14,11 @@ const thumb = new X509Certificate(written.certPem).fingerprint.replace(/:/g, "")
 const replacement = { kind: "self-signed" as const, spec: { keyBits: 2048 as const, validityDays: 180, names: ["h"] } };
 
 function testWith(outcome: InspectOutcome) {
-  const steps = createXrdpRotation({ runner: async () => ({ exitCode: 0, stdout: "", stderr: "" }) as never, runtimeUser: () => ({ user: null, group: null }) as never, inspect: async () => outcome });
+  const steps = createXrdpRotation({
+    runner: async () => ({ exitCode: 0, stdout: "", stderr: "" }) as never,
+    runtimeUser: () => ({ user: null, group: null }) as never,
+    inspect: async () => outcome,
+  });
   const base = inspected({}, written.certPem);
   if (!base.ok) throw new Error("fixture");
   return steps.configTest(base.inspection, replacement, thumb);
@@ -41,7 +45,10 @@ describe("xrdp configTest", () => {
   });
 
   it("fails when the configuration cannot be read back, or names no readable certificate", async () => {
-    expect(await testWith({ ok: false, reason: "cannot read /etc/xrdp/xrdp.ini: EACCES", fix: "run as root" } as InspectOutcome)).toMatchObject({ ok: false, reason: expect.stringContaining("cannot read the configuration back") });
+    expect(await testWith({ ok: false, reason: "cannot read /etc/xrdp/xrdp.ini: EACCES", fix: "run as root" } as InspectOutcome)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("cannot read the configuration back"),
+    });
     const missing = inspected({ certificate: { state: "missing", location: "/etc/xrdp/cert.pem", reason: "gone" } as never }, written.certPem);
     expect(await testWith(missing)).toMatchObject({ ok: false, reason: expect.stringContaining("does not hold a readable certificate") });
   });

@@ -10,7 +10,9 @@ describe("repointIni", () => {
 
   it("edits the occurrence xrdp uses (the last) and adds missing names after the header, in the file's line ending", () => {
     const text = "# top\n[globals]\ncertificate=/a\ncertificate=/b\nport=3389\n";
-    expect(repointIni(text, "/new/cert.pem", "/new/key.pem")).toBe("# top\n[globals]\nkey_file=/new/key.pem\ncertificate=/a\ncertificate=/new/cert.pem\nport=3389\n");
+    expect(repointIni(text, "/new/cert.pem", "/new/key.pem")).toBe(
+      "# top\n[globals]\nkey_file=/new/key.pem\ncertificate=/a\ncertificate=/new/cert.pem\nport=3389\n",
+    );
   });
 
   it("refuses an ini without [Globals]", () => {

@@ -90,7 +90,11 @@ describe("systemd units", () => {
 });
 
 describe("Windows task", () => {
-  const winCommand = { node: "C:\\Program Files\\nodejs\\node.exe", cli: "C:\\Program Files\\rdpcert\\dist\\src\\cli\\main.js", configPath: "C:\\ProgramData\\rdpcert\\config.json" };
+  const winCommand = {
+    node: "C:\\Program Files\\nodejs\\node.exe",
+    cli: "C:\\Program Files\\rdpcert\\dist\\src\\cli\\main.js",
+    configPath: "C:\\ProgramData\\rdpcert\\config.json",
+  };
 
   it("XML parses and carries SYSTEM, highest privileges, RandomDelay, StartWhenAvailable and the run command", () => {
     const xml = taskXml(winCommand, { hour: 3, minute: 5, weekdays: null }, 30);
@@ -123,8 +127,16 @@ describe("Windows task", () => {
     expect(steps.every((s) => s.ok)).toBe(true);
     expect(written).not.toBeNull();
     expect(calls).toEqual([
-      { file: "C:\\Windows\\System32\\schtasks.exe", args: ["/Create", "/TN", "rdpcert", "/XML", "C:\\ProgramData\\rdpcert\\rdpcert-task.xml", "/F"], input: undefined },
-      { file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT], input: '{"source":"rdpcert"}' },
+      {
+        file: "C:\\Windows\\System32\\schtasks.exe",
+        args: ["/Create", "/TN", "rdpcert", "/XML", "C:\\ProgramData\\rdpcert\\rdpcert-task.xml", "/F"],
+        input: undefined,
+      },
+      {
+        file: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        args: ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", EVENT_SOURCE_SCRIPT],
+        input: '{"source":"rdpcert"}',
+      },
     ]);
     const removal = recordingRunner();
     await removeWindowsTask(removal.runner);
@@ -141,7 +153,9 @@ describe("Windows task", () => {
 describe("rdpcert task install --print (the built CLI)", () => {
   it("prints the units and the commands, and writes nothing", () => {
     const dir = mkdtempSync(join(tmpdir(), "rdpcert-task-"));
-    const out = execFileSync(process.execPath, [join(__dirname, "../../../../dist/src/cli/main.js"), "task", "install", "--print", "--unit-dir", dir], { encoding: "utf8" });
+    const out = execFileSync(process.execPath, [join(__dirname, "../../../../dist/src/cli/main.js"), "task", "install", "--print", "--unit-dir", dir], {
+      encoding: "utf8",
+    });
     expect(out).toContain(`# ${join(dir, "rdpcert.timer")}`);
     expect(out).toContain("OnCalendar=*-*-* 03:00:00");
     expect(out).toContain("systemctl daemon-reload && systemctl enable --now rdpcert.timer");
@@ -163,7 +177,10 @@ describe("task install on Windows", () => {
       const stateDir = join(dir, "not", "yet", "there");
       process.stdout.write = (() => true) as typeof process.stdout.write;
       // schtasks.exe cannot run here: the install fails after writing the XML, which is what this pins.
-      await taskAction({ ...defaultConfig(), stateDir }, { action: "install", print: false, configPath: join(dir, "config.json"), unitDir: dir, platform: "win32" });
+      await taskAction(
+        { ...defaultConfig(), stateDir },
+        { action: "install", print: false, configPath: join(dir, "config.json"), unitDir: dir, platform: "win32" },
+      );
       expect(existsSync(join(stateDir, "rdpcert-task.xml"))).toBe(true);
     } finally {
       process.stdout.write = write;
