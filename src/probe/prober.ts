@@ -1,4 +1,5 @@
 import type * as Dns from "node:dns";
+import { monotonicMs } from "../core/monotonic";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { type CertificateInfo, describeCertificate, thumbprintOf } from "../core/certificate";
@@ -37,8 +38,6 @@ export type Prober = (target: Target, options: ProbeOptions) => Promise<ProbeRes
 export const DEFAULT_REQUESTED_PROTOCOLS = PROTOCOL_SSL | PROTOCOL_HYBRID;
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
-/** Monotonic milliseconds; not perf_hooks, whose load is a measurable part of a one-target probe's start-up. */
-const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * Connects, sends the X.224 Connection Request, decodes the Connection Confirm
@@ -72,16 +71,16 @@ export const HYBRID_REQUIRED_BY_SERVER = 5;
  * sees never makes the probe fail.
  */
 export const probe: Prober = async (target, options) => {
-  const started = performance.now();
+  const started = monotonicMs();
   const requested = options.requestedProtocols ?? DEFAULT_REQUESTED_PROTOCOLS;
   const first = await probeOnce(target, options, null);
   const confirm = first.confirm;
-  const left = (): number => Math.floor(options.timeoutMs - (performance.now() - started));
+  const left = (): number => Math.floor(options.timeoutMs - (monotonicMs() - started));
   if (confirm?.type === "failure" && confirm.failureCode === HYBRID_REQUIRED_BY_SERVER && (requested & PROTOCOL_HYBRID) === 0) {
     if (options.reofferHybrid === false) return { ...first, nlaPolicy: "required" };
     if (left() <= 0 || first.address === null) return { ...first, nlaPolicy: "required" };
     const again = await probeOnce(target, { ...options, timeoutMs: left(), requestedProtocols: requested | PROTOCOL_HYBRID }, first.address);
-    return { ...again, nlaPolicy: "required", timings: { ...again.timings, totalMs: round(performance.now() - started) } };
+    return { ...again, nlaPolicy: "required", timings: { ...again.timings, totalMs: round(monotonicMs() - started) } };
   }
   if (confirm?.type === "response" && confirm.selectedProtocol === PROTOCOL_SSL) return { ...first, nlaPolicy: "optional" };
   if (
@@ -100,7 +99,7 @@ export const probe: Prober = async (target, options) => {
         : policy?.type === "response" && policy.selectedProtocol === PROTOCOL_SSL
           ? "optional"
           : null;
-    return { ...first, nlaPolicy, timings: { ...first.timings, totalMs: round(performance.now() - started) } };
+    return { ...first, nlaPolicy, timings: { ...first.timings, totalMs: round(monotonicMs() - started) } };
   }
   return first;
 };

@@ -1,4 +1,4 @@
-import { performance } from "node:perf_hooks";
+import { monotonicMs } from "../core/monotonic";
 import { formatEndpoint, probeAddressFor } from "../core/target";
 import type { HostInspection, RotationSteps, SuppliedCertificate } from "../hosts/host-backend";
 import type { ProbeResult } from "../probe/prober";
@@ -18,9 +18,9 @@ export async function timed<T>(
   run: () => Promise<{ ok: true; value: T } | { ok: false; reason: string; conflict?: boolean }>,
   detail: (value: T) => string | null = () => null,
 ) {
-  const started = performance.now();
+  const started = monotonicMs();
   const result = await run();
-  records.push({ step, ok: result.ok, ms: Math.round((performance.now() - started) * 10) / 10, detail: result.ok ? detail(result.value) : result.reason });
+  records.push({ step, ok: result.ok, ms: Math.round((monotonicMs() - started) * 10) / 10, detail: result.ok ? detail(result.value) : result.reason });
   return result;
 }
 
@@ -43,16 +43,16 @@ export async function waitForListener(
   accept: (p: ProbeResult) => string | null,
   withChain = false,
 ) {
-  const deadline = performance.now() + settings.verifyTimeoutMs;
+  const deadline = monotonicMs() + settings.verifyTimeoutMs;
   let delay = 50;
   let attempts = 0;
   for (;;) {
-    const remaining = deadline - performance.now();
+    const remaining = deadline - monotonicMs();
     const result = await probeOf(ctx, inspection, Math.max(200, Math.min(settings.probeTimeoutMs, remaining)), withChain);
     attempts++;
     const problem = accept(result);
     if (problem === null) return { ok: true as const, value: { result, attempts } };
-    if (performance.now() + delay > deadline)
+    if (monotonicMs() + delay > deadline)
       return { ok: false as const, reason: `${problem} (after ${attempts} handshake${attempts === 1 ? "" : "s"} in ${settings.verifyTimeoutMs} ms)` };
     await ctx.sleep(delay);
     delay = Math.min(delay * 2, SECOND);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { performance } from "node:perf_hooks";
+import { monotonicMs } from "../../core/monotonic";
 import { DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
@@ -267,7 +267,7 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
       }
       const spec = replacement.spec;
       try {
-        const started = performance.now();
+        const started = monotonicMs();
         let old = null;
         try {
           old = inspection.certificate.state === "present" ? describeCertificate(inspection.certificate.der) : null;
@@ -282,7 +282,7 @@ export function createGrdRotation(options: GrdRotationOptions): RotationContract
           notBefore: new Date(now.getTime() - BACKDATE_MS),
           notAfter: new Date(now.getTime() + spec.validityDays * DAY_MS),
         });
-        const keygenMs = performance.now() - started;
+        const keygenMs = monotonicMs() - started;
         const planned: WrittenFile[] = [
           { path: targets.key, sha256: sha256(pair.keyPem) },
           { path: targets.cert, sha256: sha256(pair.certPem) },

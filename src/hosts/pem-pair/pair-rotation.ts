@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { performance } from "node:perf_hooks";
+import { monotonicMs } from "../../core/monotonic";
 import { describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
@@ -256,7 +256,7 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
           return { ok: true, value: { thumbprint: supplied.thumbprint, written } };
         }
         const spec = replacement.spec;
-        const started = performance.now();
+        const started = monotonicMs();
         const key = generateKey({ type: "rsa", bits: spec.keyBits });
         const names = replacementNames(oldInfo(inspection), spec.names, spec.requested);
         const pair = buildSelfSigned(key, {
@@ -266,7 +266,7 @@ export function createPairRotation(options: PairRotationOptions): RotationSteps 
           notBefore: new Date(now.getTime() - BACKDATE_MS),
           notAfter: new Date(now.getTime() + spec.validityDays * DAY_MS),
         });
-        const keygenMs = performance.now() - started;
+        const keygenMs = monotonicMs() - started;
         const written = write(inspection, pair.keyPem, pair.certPem, beforeWrite);
         const der = Buffer.from(pair.certPem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
         return { ok: true, value: { thumbprint: thumbprintOf(der), written, keygenMs } };
