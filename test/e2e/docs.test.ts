@@ -259,7 +259,8 @@ describe("README.md is the front door; the reference it held lives in docs/", ()
       return n;
     };
     expect(rows("docs/commands/status.md", "| verdict | health | when |")).toBe(9);
-    expect(rows("docs/verification.md", "| part | verified how |")).toBe(14);
+    // Later pages may add rows (new servers, new features); none of the 14 moved ones may be lost.
+    expect(rows("docs/verification.md", "| part | verified how |")).toBeGreaterThanOrEqual(14);
     expect(rows("docs/benchmarks.md", "| name | measures | baseline, target |")).toBe(8);
     expect(rows("docs/fleets.md", "| job | engine | what runs where |")).toBe(5);
   });
