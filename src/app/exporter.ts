@@ -2,7 +2,7 @@ import { type Server, createServer } from "node:http";
 import type { Config } from "../core/config";
 import { formatEndpoint } from "../core/target";
 import { localRegistry } from "../metrics/local-metrics";
-import { readTextfileOutcome } from "../schedule/textfile-record";
+import { StateDir } from "../hosts/local/state-dir";
 import { collectStatus } from "./status";
 import { collectGarbageWhenIdle } from "./long-running";
 import { probe } from "../probe/prober";
@@ -50,7 +50,7 @@ export async function startExporter(
         // Read-only: the exporter never finishes or undoes an interrupted rotation.
         const report = await collectStatus({ ...current.config, timeoutMs, warnDays: current.warnDays }, { recover: false });
         // What the last `run` met writing its textfile (absent when run never wrote one, or the exporter cannot read the state dir).
-        return localRegistry(report, readTextfileOutcome(current.config.stateDir));
+        return localRegistry(report, new StateDir(current.config.stateDir).readTextfileRecord());
       },
     },
   );

@@ -144,7 +144,7 @@ function readTbsFacts(raw: Uint8Array): TbsFacts {
     if (!algOid) throw new DerError("empty signature AlgorithmIdentifier");
     const oid = decodeOid(raw, algOid);
     const fields = children(raw, tbs);
-    return { signatureAlgorithm: signatureAlgorithmNames[oid] ?? oid, keyUsage: readKeyUsage(raw, fields), publicKey: readPublicKey(raw, fields) };
+    return { signatureAlgorithm: signatureAlgorithmNames[oid] ?? oid, keyUsage: readKeyUsage(raw, fields) ?? [], publicKey: readPublicKey(raw, fields) };
   } catch (error) {
     if (error instanceof DerError) return { signatureAlgorithm: "unknown", keyUsage: [], publicKey: null };
     throw error;
@@ -193,24 +193,48 @@ function readPublicKey(raw: Uint8Array, tbsFields: readonly Tlv[]): PublicKeyInf
   }
 }
 
-function readKeyUsage(raw: Uint8Array, tbsFields: readonly Tlv[]): string[] {
+/**
+ * The KeyUsage extension's bits by name (RFC 5280 4.2.1.3), read in this one place: `describeCertificate`
+ * (reports, probe) and deploy's checks (core/deploy-input.ts) both use it. Null when the certificate has no
+ * KeyUsage extension (every usage allowed); [] when it has one with no bit set or one that does not parse.
+ */
+export function keyUsageOf(der: Uint8Array): string[] | null {
+  try {
+    const cert = readTlv(der, 0);
+    const [tbs] = children(der, cert);
+    if (!tbs) return null;
+    return readKeyUsage(der, children(der, tbs));
+  } catch (error) {
+    if (error instanceof DerError) return null;
+    throw error;
+  }
+}
+
+function readKeyUsage(raw: Uint8Array, tbsFields: readonly Tlv[]): string[] | null {
   const extensionsWrapper = tbsFields.find((tlv) => tlv.tag === 0xa3);
-  if (!extensionsWrapper) return [];
+  if (!extensionsWrapper) return null;
   const [extensions] = children(raw, extensionsWrapper);
-  if (!extensions) return [];
+  if (!extensions) return null;
   for (const extension of children(raw, extensions)) {
     const parts = children(raw, extension);
     const [oidTlv] = parts;
     const value = parts[parts.length - 1];
     if (!oidTlv || !value || decodeOid(raw, oidTlv) !== OID_KEY_USAGE) continue;
-    const bitString = readTlv(raw, value.start, value.end);
+    let bitString: Tlv;
+    try {
+      bitString = readTlv(raw, value.start, value.end);
+    } catch (error) {
+      if (error instanceof DerError) return [];
+      throw error;
+    }
     if (bitString.tag !== 0x03 || bitString.end - bitString.start < 1) return [];
     const names: string[] = [];
     for (let i = 0; i < keyUsageBitNames.length; i++) {
-      const byte = raw[bitString.start + 1 + (i >> 3)];
+      const at = bitString.start + 1 + (i >> 3);
+      const byte = at < bitString.end ? raw[at] : undefined;
       if (byte !== undefined && (byte & (0x80 >> (i & 7))) !== 0) names.push(keyUsageBitNames[i]!);
     }
     return names;
   }
-  return [];
+  return null;
 }

@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, createPublicKey, pbkdf2Sync } from "
 import { isIP } from "node:net";
 import type * as Forge from "node-forge";
 import type * as Pkijs from "pkijs";
-import { thumbprintOf } from "./certificate";
+import { keyUsageOf, thumbprintOf } from "./certificate";
 
 /**
  * `rdpcert deploy`'s checks, before anything changes: the key
@@ -63,7 +63,6 @@ export const OID_REMOTE_DESKTOP_AUTH = "1.3.6.1.4.1.311.54.1.2";
 const OID_ANY_EKU = "2.5.29.37.0";
 const OID_EKU = "2.5.29.37";
 const OID_BASIC_CONSTRAINTS = "2.5.29.19";
-const OID_KEY_USAGE = "2.5.29.15";
 const STRONG_CURVES = new Set(["prime256v1", "secp384r1", "secp521r1"]);
 
 /**
@@ -399,13 +398,11 @@ function isCa(cert: Parsed): boolean {
   return parsed?.cA === true;
 }
 
-/** KeyUsage bits (RFC 5280 4.2.1.3): 0 digitalSignature, 2 keyEncipherment. Null when absent. */
+/** KeyUsage (RFC 5280 4.2.1.3), read where every certificate's is (core/certificate.ts): whether a TLS handshake can use the key. Null when absent. */
 function keyUsageBits(cert: Parsed): { digitalSignature: boolean; keyEncipherment: boolean } | null {
-  const ext = extension(cert, OID_KEY_USAGE);
-  if (!ext) return null;
-  const bits = (ext.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined)?.valueBlock?.valueHexView;
-  const first = bits?.[0] ?? 0;
-  return { digitalSignature: (first & 0x80) !== 0, keyEncipherment: (first & 0x20) !== 0 };
+  const names = keyUsageOf(cert.der);
+  if (names === null) return null;
+  return { digitalSignature: names.includes("digitalSignature"), keyEncipherment: names.includes("keyEncipherment") };
 }
 
 const label = (cert: Parsed): string => `${cert.x509.subject.replace(/\n/g, ", ") || "(no subject)"} (SHA-1 ${thumbprintOf(cert.der)})`;

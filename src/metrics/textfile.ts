@@ -3,10 +3,10 @@ import type { Verdict } from "../core/assess";
 import { EXIT_CODE_SCALE } from "../core/exit-code";
 import { join } from "node:path";
 import { writeFileAtomic } from "../hosts/local/atomic-write";
+import { StateDir } from "../hosts/local/state-dir";
 import { UntrustedPathError } from "../hosts/local/trust";
 import { withTrustedDirectory } from "../hosts/local/trusted-dir";
 import type { PassSummary } from "../core/run-policy";
-import { recordTextfileOutcome } from "../schedule/textfile-record";
 import { verdictGauge } from "./local-metrics";
 
 /**
@@ -109,11 +109,11 @@ export async function writePassMetrics(
     });
   } catch (caught) {
     if (caught instanceof UntrustedPathError) {
-      recordTextfileOutcome(pass.stateDir, { at: now, error: "untrusted directory" });
+      new StateDir(pass.stateDir).writeTextfileRecord({ at: now, error: "untrusted directory" });
       return `not writing the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${caught.message}; fix: ${caught.fix}`;
     }
     error = (caught as NodeJS.ErrnoException).code ?? (caught as Error).name;
   }
-  recordTextfileOutcome(pass.stateDir, { at: now, error });
+  new StateDir(pass.stateDir).writeTextfileRecord({ at: now, error });
   return error === null ? null : `cannot write the textfile metrics ${join(dir, TEXTFILE_NAME)}: ${error}`;
 }

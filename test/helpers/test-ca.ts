@@ -19,6 +19,8 @@ export interface LeafOptions {
   readonly names?: readonly string[];
   /** extendedKeyUsage; null: no EKU extension. */
   readonly eku?: string | null;
+  /** keyUsage bits (openssl names); null: no KeyUsage extension. Default: digitalSignature,keyEncipherment. */
+  readonly keyUsage?: string | null;
   readonly key?: "rsa2048" | "rsa1024" | "ec256";
   readonly days?: number;
   /** Issue as if the clock said this (faketime), e.g. "2020-01-01 00:00:00" for an expired leaf. */
@@ -95,7 +97,7 @@ export function makeTestCa(dir: string, name = "rdpcert Test"): TestCa {
       const ext = [
         `subjectAltName=${names.join(",")}`,
         "basicConstraints=CA:FALSE",
-        "keyUsage=critical,digitalSignature,keyEncipherment",
+        ...(options.keyUsage === null ? [] : [`keyUsage=critical,${options.keyUsage ?? "digitalSignature,keyEncipherment"}`]),
         ...(eku ? [`extendedKeyUsage=${eku}`] : []),
         "authorityKeyIdentifier=keyid",
       ];

@@ -163,6 +163,15 @@ function staleBecause(holder: LockInfo, host: string): string | null {
   return null;
 }
 
+/** What the last `rdpcert run` met writing its textfile (rdpcert.prom), for module=local. */
+export interface TextfileRecord {
+  readonly at: Date;
+  /** The errno code of the failed write (EACCES, ENOENT, ...) or "untrusted directory"; null when it was written. */
+  readonly error: string | null;
+}
+
+const TEXTFILE_RECORD = "textfile.json";
+
 export class StateDir {
   constructor(readonly path: string) {}
 
@@ -224,7 +233,7 @@ export class StateDir {
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);
-    for (const name of ["journal.json", "rotate.lock", "backoff.json"]) removeLeftoverTemps(this.file(name));
+    for (const name of ["journal.json", "rotate.lock", "backoff.json", TEXTFILE_RECORD]) removeLeftoverTemps(this.file(name));
     this.removeStaleLockFiles();
   }
 
@@ -440,6 +449,34 @@ export class StateDir {
   writeBackoff(backoff: Backoff): void {
     this.ensure();
     writeFileAtomic(this.file("backoff.json"), `${JSON.stringify(backoff, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  /**
+   * What the last `rdpcert run` met writing its textfile (textfile.json): when the textfile
+   * directory cannot be written the textfile cannot say so itself, so `exporter`'s
+   * module=local reports it. Read as any state file is (never through a link, only root's or
+   * the running user's); missing, untrusted or not rdpcert's shape: null.
+   */
+  readTextfileRecord(): TextfileRecord | null {
+    try {
+      const raw = JSON.parse(readOwnFile(this.file(TEXTFILE_RECORD), MAX_STATE_FILE).toString("utf8")) as { at?: unknown; error?: unknown } | null;
+      if (raw === null || typeof raw !== "object") return null;
+      const at = typeof raw.at === "string" ? new Date(raw.at) : null;
+      if (at === null || Number.isNaN(at.getTime())) return null;
+      return { at, error: typeof raw.error === "string" ? raw.error.slice(0, 32) : null };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Best effort, through the trust checks: a state dir that cannot be written (or is untrusted) is another step's problem, and the pass's warnings already carry a textfile failure. */
+  writeTextfileRecord(record: TextfileRecord): void {
+    try {
+      this.ensure();
+      writeFileAtomic(this.file(TEXTFILE_RECORD), `${JSON.stringify({ at: record.at.toISOString(), error: record.error })}\n`, { mode: 0o600 });
+    } catch {
+      // Nothing more to do.
+    }
   }
 
   history(): unknown[] {

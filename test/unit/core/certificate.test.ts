@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeCertificate, normalizeThumbprint, publicKeyInfo } from "../../../src/core/certificate";
+import { describeCertificate, keyUsageOf, normalizeThumbprint, publicKeyInfo } from "../../../src/core/certificate";
 import { certValid } from "../../helpers/certs";
 
 const der = (pem: string): Buffer => new X509Certificate(pem).raw;
@@ -102,6 +102,20 @@ describe("describeCertificate", () => {
       extendedKeyUsage: ["serverAuth", "clientAuth"],
       keyUsage: ["digitalSignature"],
     });
+  });
+
+  it("keyUsageOf tells an absent KeyUsage (null) from one with bits, up to decipherOnly in the second byte", () => {
+    const make = (name: string, ext: string | null): Buffer => {
+      const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`];
+      execFileSync("openssl", [...args, "-subj", `/CN=${name}`, "-days", "2", ...(ext ? ["-addext", ext] : [])], { cwd: dir, stdio: "ignore" });
+      return der(readFileSync(join(dir, `${name}.pem`), "utf8"));
+    };
+    expect(keyUsageOf(make("ku-two", "keyUsage=critical,keyAgreement,decipherOnly"))).toEqual(["keyAgreement", "decipherOnly"]);
+    expect(keyUsageOf(make("ku-one", "keyUsage=digitalSignature"))).toEqual(["digitalSignature"]);
+    // openssl req adds no KeyUsage unless asked: absent, and describeCertificate reports no usage.
+    const none = make("ku-none", null);
+    expect(keyUsageOf(none)).toBeNull();
+    expect(describeCertificate(none).keyUsage).toEqual([]);
   });
 
   // The key is read from the DER (a fleet scan paid 0.05 ms a listener for Node's

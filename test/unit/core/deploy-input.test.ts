@@ -61,6 +61,16 @@ describe("deploy's input checks", () => {
     });
   });
 
+  it("allows a key usage with digitalSignature or keyEncipherment, or none at all; refuses one with neither (read by core/certificate.ts)", () => {
+    for (const keyUsage of ["digitalSignature", "keyEncipherment", "digitalSignature,keyEncipherment,decipherOnly,keyAgreement", null]) {
+      expect([keyUsage, checkMaterial(material(ca.issue("rdp.example.test", { keyUsage })), options()).ok]).toEqual([keyUsage, true]);
+    }
+    expect(checkMaterial(material(ca.issue("rdp.example.test", { keyUsage: "nonRepudiation,dataEncipherment" })), options())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("has a key usage that allows neither digitalSignature nor keyEncipherment"),
+    });
+  });
+
   it("a wildcard or IP name matches the host; another name is a warning, never a refusal", () => {
     expect(checkMaterial(material(ca.issue("*.example.test", { names: ["DNS:*.example.test"] })), options()).ok && "matched").toBe("matched");
     const wildcard = checkMaterial(material(ca.issue("*.example.test", { names: ["DNS:*.example.test"] })), options());

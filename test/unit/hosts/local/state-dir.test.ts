@@ -242,6 +242,42 @@ describe("StateDir", () => {
     expect(new StateDir(dir).readBackoff().failures).toBe(0);
   });
 
+  it("keeps run's last textfile outcome in textfile.json (0600) for module=local, and reads it only as a state file", () => {
+    const state = new StateDir(dir);
+    expect(state.readTextfileRecord()).toBeNull();
+    const at = new Date("2026-01-10T00:00:00Z");
+    state.writeTextfileRecord({ at, error: "EACCES" });
+    expect(statSync(join(dir, "textfile.json")).mode & 0o777).toBe(0o600);
+    expect(new StateDir(dir).readTextfileRecord()).toEqual({ at, error: "EACCES" });
+    state.writeTextfileRecord({ at, error: null });
+    expect(new StateDir(dir).readTextfileRecord()).toEqual({ at, error: null });
+    // Unparseable, or a date that is not one: no record.
+    writeFileSync(join(dir, "textfile.json"), "{not json", { mode: 0o600 });
+    expect(state.readTextfileRecord()).toBeNull();
+    writeFileSync(join(dir, "textfile.json"), JSON.stringify({ at: "yesterday", error: null }), { mode: 0o600 });
+    expect(state.readTextfileRecord()).toBeNull();
+    // A link in its place is not followed.
+    const elsewhere = join(dir, "..", "elsewhere.json");
+    writeFileSync(elsewhere, JSON.stringify({ at: at.toISOString(), error: "EACCES" }));
+    rmSync(join(dir, "textfile.json"));
+    symlinkSync(elsewhere, join(dir, "textfile.json"));
+    expect(new StateDir(dir).readTextfileRecord()).toBeNull();
+  });
+
+  it("writes the textfile record best effort: an untrusted or unusable state dir is skipped, not thrown, and not written", () => {
+    // A state "dir" that is a file.
+    mkdirSync(join(dir, ".."), { recursive: true });
+    writeFileSync(dir, "");
+    expect(() => new StateDir(dir).writeTextfileRecord({ at: new Date(), error: null })).not.toThrow();
+    expect(readFileSync(dir, "utf8")).toBe("");
+    rmSync(dir);
+    // A state dir others can write: refused by the trust checks, nothing written into it.
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o777);
+    expect(() => new StateDir(dir).writeTextfileRecord({ at: new Date(), error: null })).not.toThrow();
+    expect(existsSync(join(dir, "textfile.json"))).toBe(false);
+  });
+
   it("keeps the open journal until it is closed into history", () => {
     const state = new StateDir(dir);
     const journal = {
