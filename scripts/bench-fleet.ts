@@ -260,6 +260,12 @@ export async function benchExporter(
   }
 }
 
+/** glibc malloc tunables the daemon inherits from this process's environment (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, ...), shown so runs with and without compare. */
+function mallocNote(): string {
+  const set = Object.entries(process.env).filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES");
+  return set.length ? `; ${set.map(([k, v]) => `${k}=${v}`).join(" ")}` : "";
+}
+
 export async function benchScheduleIdle(passes = Number(process.env.BENCH_PASSES ?? 1000)): Promise<{ line: string }> {
   const now = Date.now();
   const server = await startXrdp(
@@ -313,7 +319,7 @@ export async function benchScheduleIdle(passes = Number(process.env.BENCH_PASSES
     return {
       line:
         `schedule daemon (separate process, SIGHUP-driven passes against a real xrdp): idle RSS ${mb(idleBefore)} after start -> ${mb(idleAfter)} after ${passes} passes ` +
-        `(${(elapsed / passes).toFixed(1)} ms/pass; peak ${mb(hwm)}; goal < 80 MB: ${goal(idleBefore < 80 * 1024 && idleAfter < 80 * 1024)}; growth ${(idleAfter / idleBefore).toFixed(2)}x: ${idleAfter / idleBefore <= 1.1 ? "flat" : "GROWING"})`,
+        `(${(elapsed / passes).toFixed(1)} ms/pass; peak ${mb(hwm)}; goal < 80 MB: ${goal(idleBefore < 80 * 1024 && idleAfter < 80 * 1024)}; growth ${(idleAfter / idleBefore).toFixed(2)}x: ${idleAfter / idleBefore <= 1.1 ? "flat" : "GROWING"}${mallocNote()})`,
     };
   } finally {
     await stopChild(child);

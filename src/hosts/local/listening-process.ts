@@ -206,17 +206,38 @@ export function findListenerProcess(
   if (sockets.length === 0) return { kind: "none" };
   const inodes = new Set(sockets.map((s) => s.inode));
   const all = pids(proc).sort((a, b) => a - b);
-  const comms = new Map(all.map((p) => [p, (readText(join(proc, String(p), "comm")) ?? "").trim()]));
-  const comm = (pid: number): string => comms.get(pid) ?? "";
-  const ordered = [...all.filter((p) => prefer.has(comm(p))), ...all.filter((p) => !prefer.has(comm(p)))];
+  // comm is read as the walk goes: a preferred process that holds the socket ends
+  // the walk there, before the comm of every later pid is read (the same answer as
+  // ordering all preferred pids first, with fewer /proc reads).
+  const comms = new Map<number, string>();
+  const comm = (pid: number): string => {
+    let c = comms.get(pid);
+    if (c === undefined) comms.set(pid, (c = (readText(join(proc, String(pid), "comm")) ?? "").trim()));
+    return c;
+  };
   let hidden = 0;
   let pid: number | null = null;
-  for (const candidate of ordered) {
+  const others: number[] = [];
+  for (const candidate of all) {
+    if (!prefer.has(comm(candidate))) {
+      others.push(candidate);
+      continue;
+    }
     const held = holds(proc, candidate, inodes);
     if (held === null) hidden++;
     else if (held) {
       pid = candidate;
       break;
+    }
+  }
+  if (pid === null) {
+    for (const candidate of others) {
+      const held = holds(proc, candidate, inodes);
+      if (held === null) hidden++;
+      else if (held) {
+        pid = candidate;
+        break;
+      }
     }
   }
   if (pid === null) {

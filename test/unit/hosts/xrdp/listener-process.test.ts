@@ -71,4 +71,33 @@ describe("listener-process parsers", () => {
       rmSync(proc, { recursive: true, force: true });
     }
   });
+
+  it("prefers an xrdp holder over a lower pid that holds the socket too, and falls back to the lowest other holder when no xrdp holds it", () => {
+    const proc = mkdtempSync(join(tmpdir(), "rdpcert-proc-"));
+    try {
+      mkdirSync(join(proc, "net"));
+      const header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+      writeFileSync(
+        join(proc, "net", "tcp"),
+        `${header}\n   0: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0000000000000000 100 0 0 10 0\n`,
+      );
+      const pid = (n: number, comm: string, fds: Record<string, string>): void => {
+        mkdirSync(join(proc, String(n), "fd"), { recursive: true });
+        writeFileSync(join(proc, String(n), "comm"), `${comm}\n`);
+        writeFileSync(join(proc, String(n), "status"), `Name:\t${comm}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n`);
+        writeFileSync(join(proc, String(n), "cmdline"), `${comm}\0`);
+        for (const [fd, target] of Object.entries(fds)) symlinkSync(target, join(proc, String(n), "fd", fd));
+      };
+      // systemd-style socket activation: pid 5 holds the socket too, and so does an unrelated later process.
+      pid(5, "systemd", { "9": "socket:[777]" });
+      pid(8, "xrdp", { "3": "/dev/null" });
+      pid(20, "xrdp", { "3": "socket:[777]" });
+      pid(30, "sshd", { "3": "socket:[777]" });
+      expect(findListeningProcess(3389, null, { path: proc })).toMatchObject({ kind: "found", process: { pid: 20, command: "xrdp" } });
+      rmSync(join(proc, "20"), { recursive: true });
+      expect(findListeningProcess(3389, null, { path: proc })).toMatchObject({ kind: "found", process: { pid: 5, command: "systemd" } });
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
 });
