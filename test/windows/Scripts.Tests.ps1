@@ -965,6 +965,8 @@ Describe 'bootstrap.ps1' {
 
   It 'silences the warning, verbose and information streams: Restart-Service''s "WARNING: Waiting for service" never reaches the answer' {
     $noisy = Join-Path $TestDrive 'noisy.ps1'
+    # bootstrap.ps1 runs the prelude beside the script first.
+    Copy-Item -LiteralPath ([System.IO.Path]::Combine($ScriptDir, 'prelude.ps1')) -Destination (Join-Path $TestDrive 'prelude.ps1')
     Set-Content -LiteralPath $noisy -Value @(
       'param([string]$InputJson)',
       'Restart-Service -Name TermService -Force',
