@@ -9,12 +9,6 @@
 # self-signed, 2 Group Policy template, 3 custom) and whether the registry value
 # WinStations\<listener>\SSLCertificateSHA1Hash exists (it is absent for the default).
 # Restoring means putting exactly those back (restore.ps1).
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $thumbprint = [string]$params.thumbprint
 $store = [string]$params.store
 $terminalName = 'RDP-Tcp'

@@ -8,7 +8,7 @@
 #
 # stdin: one UTF-8 JSON document {"script": "<absolute path of a .ps1 shipped with
 # rdpcert>", "input": <the script's parameters>}. Data only: nothing from it is
-# ever parsed as PowerShell except the shipped script file it names.
+# ever parsed as PowerShell except the shipped script file it names and prelude.ps1 beside it.
 # (Stdin and Stdout default to the console; the tests pass a reader and a writer.)
 # stdout: whatever the host writes, then the marker line, then the script's one
 # JSON document (its last output). Node reads only what follows the last marker.
@@ -43,8 +43,11 @@ $envelope = $Stdin.ReadToEnd() | ConvertFrom-Json
 $script = [string]$envelope.script
 if ($script -notmatch '\.ps1\z' -or -not [System.IO.Path]::IsPathRooted($script)) { throw 'bootstrap: script must be an absolute path to a .ps1 file' }
 $inputJson = ConvertTo-Json -InputObject $envelope.input -Depth 10 -Compress
+# Every script starts with prelude.ps1 (beside it): preferences, $params from the input, the
+# shared helpers. Dot-sourced into a fresh scope, and the script runs in a child of that scope.
+$prelude = [scriptblock]::Create([System.IO.File]::ReadAllText([System.IO.Path]::Combine([System.IO.Path]::GetDirectoryName($script), 'prelude.ps1'), [System.Text.Encoding]::UTF8))
 $block = [scriptblock]::Create([System.IO.File]::ReadAllText($script, [System.Text.Encoding]::UTF8))
-$output = @(& $block -InputJson $inputJson 3>$null 4>$null 5>$null 6>$null)
+$output = @(& { . $prelude -InputJson $inputJson; & $block } 3>$null 4>$null 5>$null 6>$null)
 $answer = ''
 if ($output.Count -gt 0) { $answer = [string]$output[$output.Count - 1] }
 $Stdout.Write("`n--- rdpcert-json ---`n" + $answer + "`n")

@@ -3,10 +3,6 @@
 # Input (JSON): {} (nothing). Output: one JSON document { certificates: [{ thumbprint, rawData,
 # hasPrivateKey }] }: raw DER as base64, every judgement (validity, EKU, names) made in Node.
 # (An object around the list: 5.1's ConvertTo-Json writes a one-element array as the element.)
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
 $found = New-Object 'System.Collections.Generic.List[object]'
 foreach ($cert in @(Get-ChildItem -LiteralPath 'Cert:\LocalMachine\My')) {
   if (-not $cert.HasPrivateKey) { continue }

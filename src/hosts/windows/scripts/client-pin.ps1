@@ -7,12 +7,6 @@
 # The key is created only when missing: New-Item -Force on an existing registry key
 # recreates it and loses its other values, such as UsernameHint (PowerShell issue #5444).
 # Output: { key, before, after } with the hashes as upper-case hex, or null.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $server = [string]$params.server
 if ($server -notmatch '^[A-Za-z0-9._:\[\]-]+$') { throw "server '$server' is not a host name or address" }
 $wanted = [string]$params.certHash

@@ -4,12 +4,6 @@
 # user who runs mstsc. Input (JSON): { host, fix, backupDir }.
 # Default.rdp is a hidden file: every lookup uses -Force. When a file is locked (mstsc
 # running), --fix stops there and the answer still lists what it had already removed.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $server = [string]$params.host
 if ($server -and $server -notmatch '^[A-Za-z0-9._:\[\]-]+$') { throw "host '$server' is not a host name or address" }
 

@@ -4,12 +4,6 @@
 # configured certificate was unusable and the listener fell back to its self-signed one;
 # Microsoft's article "Troubleshoot RDP connection issues by Event ID").
 # Output: one JSON document { events: [{ id, time, message }] }, newest first, at most 20.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $ids = @(1051, 1055, 1059)
 if ($null -ne $params.ids) { $ids = @($params.ids | ForEach-Object { [int]$_ }) }
 # A number, not a date string: 5.1 and 7 parse date strings differently; DateTime(1970) works on .NET 4.5 too.

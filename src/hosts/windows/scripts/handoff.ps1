@@ -4,12 +4,6 @@
 # The task runs on battery power too (a laptop or a UPS-backed host must not skip it),
 # has a time limit, and deletes itself after it expired (an end boundary plus
 # DeleteExpiredTaskAfter). execute is an absolute path; arguments are built by Node.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $name = [string]$params.taskName
 if ($name -cnotmatch '^[A-Za-z0-9-]{1,64}\z') { throw 'taskName must be a plain task name' }
 $execute = [string]$params.execute

@@ -12,28 +12,11 @@
 # - Values go out as PowerShell has them: certificate bytes as base64, dates as
 #   ConvertTo-Json writes them ("\/Date(ms)\/" in 5.1), numbers or null. Every
 #   judgement is made in Node.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-$VerbosePreference = 'SilentlyContinue'
-$InformationPreference = 'SilentlyContinue'
-
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $null
-if (-not [string]::IsNullOrWhiteSpace($InputJson)) { $params = $InputJson | ConvertFrom-Json }
 
 # Windows-only .NET, kept in small functions (the tests' Windows model replaces them).
 function Test-RsaCertificateExtensions {
   # .NET 4.6 brought RSACertificateExtensions; Windows Server 2012 R2 without updates may lack it.
   $null -ne ('System.Security.Cryptography.X509Certificates.RSACertificateExtensions' -as [type])
-}
-function Get-CngKeyName($Certificate) {
-  $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
-  # ECDsaCertificateExtensions came with .NET Framework 4.6.1.
-  if ($null -eq $key -and $null -ne ('System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions' -as [type])) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate) }
-  if ($null -eq $key -or $null -eq $key.Key) { return $null }
-  return [string]$key.Key.UniqueName
 }
 
 $terminalName = 'RDP-tcp'
@@ -119,35 +102,6 @@ if ($null -ne $tsSetting -and $tsSetting.sslCertificateSha1Hash) {
 $machineKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\RSA\MachineKeys'
 $cngKeys = Join-Path $env:ProgramData 'Microsoft\Crypto\Keys'
 $sids = @{ system = 'S-1-5-18'; administrators = 'S-1-5-32-544'; networkService = 'S-1-5-20'; everyone = 'S-1-1-0'; authenticatedUsers = 'S-1-5-11'; users = 'S-1-5-32-545'; sessionEnv = 'S-1-5-80-4022436659-1090538466-1613889075-870485073-3428993833' }
-
-# ---- ACL reading: the same text as in deploy.ps1 (a Pester test holds them equal) ----
-function Get-AllowedRights([string]$Path) {
-  # Allow rules by SID (account names are localized): SID -> access mask (0..0xFFFFFFFF).
-  # FileSystemRights is an Int32 enum, so the generic bits come out negative: made unsigned here.
-  $rights = @{}
-  $acl = Get-Acl -LiteralPath $Path
-  foreach ($rule in @($acl.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]))) {
-    if ([string]$rule.AccessControlType -ne 'Allow') { continue }
-    $sid = [string]$rule.IdentityReference.Value
-    $bits = [long][int]$rule.FileSystemRights
-    if ($bits -lt 0) { $bits += 4294967296 }
-    if ($rights.ContainsKey($sid)) { $rights[$sid] = $rights[$sid] -bor $bits } else { $rights[$sid] = $bits }
-  }
-  return $rights
-}
-function Test-Granted($Rights, [string[]]$Sids, [string]$Want) {
-  # Whether the entries for any of these SIDs (one token) add up to the right: 'read' is
-  # ReadData (1), GENERIC_READ or GENERIC_ALL; 'write' is WriteData (2, create a file),
-  # GENERIC_WRITE or GENERIC_ALL. Windows may split one grant into several entries (evidence 01 1.1).
-  $mask = [long]0
-  foreach ($sid in $Sids) { if ($Rights.ContainsKey($sid)) { $mask = $mask -bor $Rights[$sid] } }
-  $generic = [long]268435456
-  if ($Want -eq 'read') { $generic += [long]2147483648; $specific = 1 } else { $generic += [long]1073741824; $specific = 2 }
-  return ((($mask -band $specific) -ne 0) -or (($mask -band $generic) -ne 0))
-}
-# A token's groups: every account has Everyone, Authenticated Users and Users.
-$networkServiceToken = @('S-1-5-20', 'S-1-1-0', 'S-1-5-11', 'S-1-5-32-545')
-# ---- end of the shared ACL reading ----
 
 function Get-CallerSids {
   # The account this runs as and its groups: an elevated administrator is not SYSTEM.

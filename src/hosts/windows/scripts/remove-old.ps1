@@ -6,12 +6,6 @@
 # Never the certificate just deployed ("keep"), and never one that any listener still names:
 # each Win32_TSGeneralSetting's hash (which reports Windows' own certificate for the default
 # binding) and each WinStations value SSLCertificateSHA1Hash.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $thumbprint = ([string]$params.thumbprint).ToUpperInvariant()
 $keep = ([string]$params.keep).ToUpperInvariant()
 $store = [string]$params.store

@@ -8,12 +8,6 @@
 # 1057/1058 "Access is denied"), so deleting would leave the listener without one. No
 # particular entry is required: the default MachineKeys ACL is Everyone (R,W) +
 # Administrators Full Control, with no SYSTEM entry (KB 278381; windows-evidence/01 1.1).
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $terminalName = 'RDP-Tcp'
 if ($params.terminalName) { $terminalName = [string]$params.terminalName }
 if ($terminalName -cnotmatch '^[A-Za-z0-9#-]{1,32}\z') { throw 'terminalName must be 1 to 32 letters, digits, # or -' }

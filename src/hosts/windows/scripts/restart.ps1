@@ -14,14 +14,6 @@
 # - After each restart, a new 1057/1058 event (Windows failed to create/replace the
 #   certificate) ends the wait at once, quoted in failureEvents.
 # - A service stuck in StopPending is reported (stuck, fix), not waited on for ever.
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-$VerbosePreference = 'SilentlyContinue'
-$InformationPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
 $old = ([string]$params.oldThumbprint).ToUpperInvariant()
 $terminalName = 'RDP-Tcp'
 if ($params.terminalName) { $terminalName = [string]$params.terminalName }

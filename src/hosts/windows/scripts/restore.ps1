@@ -15,31 +15,6 @@
 #   back, unless a listener still names it (its WMI hash or its WinStations value).
 # - bindingWritten: whether the registry value had to be written or removed (Node restarts
 #   nothing after a deploy's rollback that changed nothing).
-param([string]$InputJson)
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-$WarningPreference = 'SilentlyContinue'
-if ([string]::IsNullOrEmpty($InputJson)) { $InputJson = [Console]::In.ReadToEnd() }
-$params = $InputJson | ConvertFrom-Json
-
-# Windows-only: icacls by absolute path (Windows searches the current directory before PATH).
-function Grant-NetworkServiceRead([string]$Path) {
-  $icacls = Join-Path $env:SystemRoot 'System32\icacls.exe'
-  # Windows PowerShell 5.1 turns the first line a native command writes to a redirected stderr
-  # into a terminating NativeCommandError under 'Stop' (windows-evidence/06): 'Continue' in this
-  # function's scope, and the exit code decides.
-  $ErrorActionPreference = 'Continue'
-  $output = & $icacls $Path '/grant' '*S-1-5-20:(R)' 2>&1
-  $code = $LASTEXITCODE
-  if ($code -ne 0) { throw ('icacls failed ({0}): {1}' -f $code, ((@($output) | ForEach-Object { [string]$_ }) -join ' ')) }
-}
-function Get-CngKeyName($Certificate) {
-  $key = [System.Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($Certificate)
-  # ECDsaCertificateExtensions came with .NET Framework 4.6.1.
-  if ($null -eq $key -and $null -ne ('System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions' -as [type])) { $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($Certificate) }
-  if ($null -eq $key -or $null -eq $key.Key) { return $null }
-  return [string]$key.Key.UniqueName
-}
 
 $binding = $params.binding
 $terminalName = 'RDP-Tcp'

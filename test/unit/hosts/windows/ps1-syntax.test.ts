@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pwshPath } from "../../../helpers/pwsh";
@@ -34,7 +34,7 @@ function check51(files: string[]): Check51 {
 describe("PowerShell scripts", () => {
   const scripts = shippedScripts(SRC);
 
-  it("are all found (inspect, backup, remove, restart, restore, handoff, client, deploy, events, candidates, remove-old)", () => {
+  it("are all found (prelude, inspect, backup, remove, restart, restore, handoff, client, deploy, events, candidates, remove-old)", () => {
     expect(scripts.map((s) => s.split(/[\\/]/).pop()).sort()).toEqual([
       "backup.ps1",
       "bootstrap.ps1",
@@ -45,6 +45,7 @@ describe("PowerShell scripts", () => {
       "events.ps1",
       "handoff.ps1",
       "inspect.ps1",
+      "prelude.ps1",
       "remove-old.ps1",
       "remove.ps1",
       "restart.ps1",
@@ -79,6 +80,28 @@ describe("PowerShell scripts", () => {
     const report = check51(scripts);
     const problems = Object.entries(report).flatMap(([file, r]) => r.problems.map((p) => `${file}:${p.line}:${p.column} ${p.rule}: ${p.text}`));
     expect(problems).toEqual([]);
+  });
+
+  it("each script as bootstrap.ps1 runs it (prelude.ps1's text, then the script's) parses and passes the 5.1 check", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-as-sent-"));
+    try {
+      const prelude = scripts.find((s) => s.endsWith("prelude.ps1"))!;
+      const sent = scripts
+        .filter((s) => !/[\\/](prelude|bootstrap)\.ps1$/.test(s))
+        .map((s) => {
+          const file = join(dir, s.split(/[\\/]/).pop()!);
+          writeFileSync(file, `${readFileSync(prelude, "utf8")}\n${readFileSync(s, "utf8")}`);
+          return file;
+        });
+      expect(sent.length).toBe(scripts.length - 2);
+      const parsed = parse(sent);
+      for (const file of sent) expect(parsed[file]?.problems ?? ["missing"]).toEqual([]);
+      const report = check51(sent);
+      const problems = Object.entries(report).flatMap(([file, r]) => r.problems.map((p) => `${file}:${p.line}:${p.column} ${p.rule}: ${p.text}`));
+      expect(problems).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the 5.1 check is real: PowerShell 7-only syntax, parameters, cmdlets and variables are each reported with their line", () => {
