@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, writeOwned } from "../../scripts/xrdp-server";
@@ -42,6 +42,9 @@ async function startXvfb(): Promise<{ started: Started; display: string }> {
       reject(new Error(`Xvfb exited:\n${started.output()}`));
     });
   });
+  // The display is reported when Xvfb is ready; its socket must be there before a client connects.
+  const socket = `/tmp/.X11-unix/X${display.slice(1)}`;
+  for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
   return { started, display };
 }
 
@@ -85,7 +88,10 @@ export async function startShadow(
       await waitForPort(port, shadow, "freerdp-shadow-cli", 40_000);
     } catch (error) {
       await stopBoth();
-      if (++attempt < 3 && /failed to open display/.test(shadow.output())) continue;
+      if (++attempt < 5 && /failed to open display/.test(shadow.output())) {
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+        continue;
+      }
       rmSync(root, { recursive: true, force: true });
       throw error;
     }
