@@ -29,6 +29,21 @@ interface Report {
 }
 
 /** The pids whose parent is `pid` (xrdp forks one per connection). */
+/**
+ * The children serving connections, once settled: a child of an earlier, closing connection (the
+ * readiness probe's) may still be exiting; it serves nobody, and its exit is not a restart.
+ */
+async function settledChildrenOf(pid: number): Promise<number[]> {
+  let serving = childrenOf(pid);
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = childrenOf(pid);
+    if (now.length === serving.length && now.every((child, k) => child === serving[k])) break;
+    serving = now;
+  }
+  return serving;
+}
+
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -119,7 +134,7 @@ describe("a rotation keeps connected xrdp sessions (issue 23)", () => {
   async function expectSessionSurvives(server: XrdpServer, action: (env: NodeJS.ProcessEnv) => Promise<Report>) {
     const env = fakeSystemctl(server);
     const session = await holdSession(server);
-    const serving = childrenOf(server.pid);
+    const serving = await settledChildrenOf(server.pid);
     expect(serving.length).toBeGreaterThan(0);
     const report = await action(env);
     const after = await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 });
@@ -157,7 +172,7 @@ describe("a rotation keeps connected xrdp sessions (issue 23)", () => {
     const server = await start(certValid(-170, 10));
     const env = fakeSystemctl(server);
     const session = await holdSession(server);
-    const serving = childrenOf(server.pid);
+    const serving = await settledChildrenOf(server.pid);
     const { json } = await rdpcertJson<Report>(
       ["rotate", "--config", config(server, { restartCommand: ["systemctl", "restart", "xrdp"] }), "--yes", "--json"],
       { env },
