@@ -7,7 +7,7 @@
  * file modes matter as they do in production (root would read any key).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, fchownSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -163,25 +163,26 @@ export async function startXrdp(options: XrdpServerOptions = {}): Promise<XrdpSe
       runAs,
     );
     writeOwned(logPath, "", 0o644, runAs);
-    let output = "";
-    const child = spawn(XRDP_BINARY, ["-n", "-c", iniPath], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-      ...(runAs ?? {}),
-    });
-    // Keep the tail only: a long benchmark would otherwise measure this buffer, not rdpcert.
-    const append = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-65_536);
-    };
-    child.stdout!.on("data", append);
-    child.stderr!.on("data", append);
+    // Console output goes to a file, not a pipe: a harness blocked in spawnSync (the benchmarks) never
+    // drains a pipe, and once its 64 kB fill up every xrdp child blocks writing its log line and stops
+    // answering (seen after ~80 connections).
+    const consolePath = join(dir, "xrdp.console");
+    const consoleFd = openSync(consolePath, "w", 0o644);
+    if (runAs) fchownSync(consoleFd, runAs.uid, runAs.gid);
+    let child: ChildProcess;
+    try {
+      child = spawn(XRDP_BINARY, ["-n", "-c", iniPath], { cwd: dir, stdio: ["ignore", consoleFd, consoleFd], ...(runAs ?? {}) });
+    } finally {
+      closeSync(consoleFd);
+    }
+    const output = (): string => safeRead(consolePath).slice(-65_536);
     const spawned = new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", reject);
     });
     try {
       await spawned;
-      await waitForListener(port, child, () => output + safeRead(logPath), 10_000);
+      await waitForListener(port, child, () => output() + safeRead(logPath), 10_000);
     } catch (error) {
       lastError = error;
       child.kill("SIGKILL");
@@ -201,7 +202,7 @@ export async function startXrdp(options: XrdpServerOptions = {}): Promise<XrdpSe
       keyPath,
       runAs,
       pid: child.pid!,
-      log: () => output + safeRead(logPath),
+      log: () => output() + safeRead(logPath),
       stop: async () => {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

@@ -86,7 +86,11 @@ export function commandsFor(argv: readonly string[] | undefined): ((program: Com
   return one ? [one] : [...COMMANDS.values()];
 }
 
+/** The package's version, written into the bundle by scripts/bundle.ts (esbuild's `define`); unset in tsc's and ts-jest's output. */
+declare const RDPCERT_BUNDLED_VERSION: string | undefined;
+
 function versionText(): string {
+  if (typeof RDPCERT_BUNDLED_VERSION === "string") return RDPCERT_BUNDLED_VERSION;
   // dist/src/cli/main.js -> package.json at the repository root.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- JSON outside rootDir's compiled tree
   return (require("../../../package.json") as { version: string }).version;

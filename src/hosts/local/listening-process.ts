@@ -140,6 +140,30 @@ function readListeningSection(path: string): string | null {
   }
 }
 
+const COMM_BUFFER = Buffer.alloc(64);
+
+/**
+ * /proc/PID/comm (at most 16 bytes): one open and one read into a shared
+ * buffer. The walk reads it for every process up to the server's, and
+ * readFileSync's stat, growing buffer and decoding cost a quick command's
+ * start-up on a host with many processes. "" when it cannot be read.
+ */
+function readComm(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return "";
+  }
+  try {
+    return COMM_BUFFER.toString("utf8", 0, readSync(fd, COMM_BUFFER, 0, COMM_BUFFER.length, 0)).trim();
+  } catch {
+    return "";
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readText(path: string): string | null {
   try {
     return readFileSync(path, "utf8");
@@ -212,7 +236,7 @@ export function findListenerProcess(
   const comms = new Map<number, string>();
   const comm = (pid: number): string => {
     let c = comms.get(pid);
-    if (c === undefined) comms.set(pid, (c = (readText(join(proc, String(pid), "comm")) ?? "").trim()));
+    if (c === undefined) comms.set(pid, (c = readComm(join(proc, String(pid), "comm"))));
     return c;
   };
   let hidden = 0;

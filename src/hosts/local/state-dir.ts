@@ -1,6 +1,5 @@
 import { chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import type * as ChildProcess from "node:child_process";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Backoff, NO_BACKOFF } from "../../core/run-policy";
 import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
@@ -9,6 +8,12 @@ import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-w
 import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
 import { UntrustedPathError, lstatOrNull, readOwnFile, untrustedReason } from "./trust";
 import { ICACLS } from "../windows/system-paths";
+
+/** node:os only when a lock is taken: `status` reads the state dir and never locks, and loading os costs its start-up. */
+function hostname(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on use (see above)
+  return (require("node:os") as typeof import("node:os")).hostname();
+}
 
 /**
  * rdpcert's own state on a host: the rotation lock, the journal of the rotation
