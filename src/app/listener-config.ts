@@ -11,8 +11,8 @@ export function policyOf(config: Config): Policy {
 export function withPortOverride(backend: HostBackend, port: number): HostBackend {
   return {
     ...backend,
-    inspect: async () => {
-      const outcome = await backend.inspect();
+    inspect: async (hooks) => {
+      const outcome = await backend.inspect(hooks?.listenerKnown ? { listenerKnown: (listener) => hooks.listenerKnown?.({ ...listener, port }) } : hooks);
       return outcome.ok ? { ok: true, inspection: { ...outcome.inspection, listener: { ...outcome.inspection.listener, port } } } : outcome;
     },
   };

@@ -6,6 +6,7 @@ import type { Policy } from "../core/policy";
 import type { ProbeResult } from "../core/probe-result";
 import type { StagedView } from "../core/stage-policy";
 import { formatEndpoint, probeAddressFor } from "../core/target";
+import type { HostBackend } from "../hosts/host-backend";
 import { selectBackend } from "../hosts/select-backend";
 import { type Prober, probe } from "../probe/prober";
 import { backendSettings, policyOf, withPortOverride } from "./listener-config";
@@ -36,19 +37,37 @@ export interface StatusDependencies {
   readonly inSession?: boolean;
   /** Windows: another listener than RDP-Tcp (a WinStations key), as rotate --listener takes it. */
   readonly listener?: string;
+  /** The backend to inspect; default: the one the configuration selects (src/hosts/select-backend.ts). */
+  readonly backend?: HostBackend;
 }
 
 /** Inspect the local listener's configuration, probe it, and judge both. */
 export async function collectStatus(config: Config, deps: StatusDependencies = {}): Promise<StatusReport> {
   const policy = policyOf(config);
   const recovered = deps.recover === false ? null : await recoverForStatus(config, deps.inSession === true);
-  const selected = await selectBackend({ ...backendSettings(config), ...(deps.listener ? { listener: deps.listener } : {}) });
+  const selected: Awaited<ReturnType<typeof selectBackend>> = deps.backend
+    ? { ok: true, backend: deps.backend }
+    : await selectBackend({ ...backendSettings(config), ...(deps.listener ? { listener: deps.listener } : {}) });
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
+  const prober = deps.prober ?? probe;
+  // The probe starts as soon as the backend knows the listener, and the wire answers while the inspection goes on.
+  let early: { readonly endpoint: string; readonly result: Promise<ProbeResult> } | null = null;
   const outcome: InspectOutcome = backend
-    ? await backend.inspect()
+    ? await backend.inspect({
+        listenerKnown: (listener) => {
+          early = { endpoint: endpointOf(listener), result: probeEndpoint(listener, config.timeoutMs, prober) };
+        },
+      })
     : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
   const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];
-  const presented = outcome.ok ? await probeListener(outcome.inspection, config.timeoutMs, deps.prober ?? probe) : null;
+  const started = early as { readonly endpoint: string; readonly result: Promise<ProbeResult> } | null;
+  // The inspection's listener is the one judged: the early probe counts only when it went to that endpoint.
+  const presented = !outcome.ok
+    ? null
+    : started && started.endpoint === endpointOf(outcome.inspection.listener)
+      ? await started.result
+      : await probeListener(outcome.inspection, config.timeoutMs, prober);
+  if (!outcome.ok && started) await started.result;
   const now = (deps.now ?? (() => new Date()))();
   const assessment = assess(outcome, presented, policy, now);
   const staged = deps.recover === false ? null : await stagedForStatus(config);
@@ -111,7 +130,13 @@ async function recoverWith(
 }
 
 export function probeListener(inspection: HostInspection, timeoutMs: number, prober: Prober): Promise<ProbeResult> {
-  const host = probeAddressFor(inspection.listener.address);
-  const port = inspection.listener.port;
-  return prober({ input: formatEndpoint(host, port), host, port }, { timeoutMs });
+  return probeEndpoint(inspection.listener, timeoutMs, prober);
 }
+
+function probeEndpoint(listener: { readonly address: string | null; readonly port: number }, timeoutMs: number, prober: Prober): Promise<ProbeResult> {
+  const host = probeAddressFor(listener.address);
+  return prober({ input: formatEndpoint(host, listener.port), host, port: listener.port }, { timeoutMs });
+}
+
+const endpointOf = (listener: { readonly address: string | null; readonly port: number }): string =>
+  formatEndpoint(probeAddressFor(listener.address), listener.port);

@@ -26,10 +26,21 @@ export type {
 /** "I cannot run here, because ..." (win-acme's plugin capability). */
 export type Capability = { readonly available: true } | { readonly available: false; readonly reason: string };
 
+/** What an inspection tells its caller before it ends. */
+export interface InspectHooks {
+  /**
+   * The listener's address and port, as soon as the configuration names them
+   * (before the slower checks: who serves, the pair as that user), so that
+   * `status` can probe the wire while the inspection goes on. A backend that
+   * learns them only at the end does not call it.
+   */
+  listenerKnown?(listener: { readonly address: string | null; readonly port: number }): void;
+}
+
 export interface HostBackend {
   readonly kind: BackendKind;
   capability(): Promise<Capability>;
-  inspect(): Promise<InspectOutcome>;
+  inspect(hooks?: InspectHooks): Promise<InspectOutcome>;
   /** Absent where rotation is not implemented for this kind yet. */
   readonly rotation?: RotationSteps;
 }

@@ -7,6 +7,7 @@ import type {
   ConfiguredCertificate,
   HostBackend,
   HostFinding,
+  InspectHooks,
   InspectOutcome,
   KeyState,
   RestartPrediction,
@@ -52,7 +53,7 @@ export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend
         return { available: false, reason: `${iniPath} ${errnoText(error)}: is xrdp installed? (pass --xrdp-ini PATH for another location)` };
       }
     },
-    inspect: () => inspectXrdp(iniPath, runner, runtimeUser, options),
+    inspect: (hooks) => inspectXrdp(iniPath, runner, runtimeUser, options, hooks),
     rotation: createXrdpRotation({ runner, runtimeUser, inspect: () => inspectXrdp(iniPath, runner, runtimeUser, options) }),
   };
 }
@@ -62,6 +63,7 @@ async function inspectXrdp(
   runner: CommandRunner,
   runtimeUser: () => RuntimeUserSetting,
   options: XrdpBackendOptions,
+  hooks: InspectHooks = {},
 ): Promise<InspectOutcome> {
   let ini: Ini;
   try {
@@ -110,6 +112,12 @@ async function inspectXrdp(
       message: `port=${portEntry?.value} names ${specs.length} listeners; checking ${tcp.text}`,
       fix: null,
     });
+  }
+
+  if (hooks.listenerKnown) {
+    hooks.listenerKnown({ address: tcp.address, port: tcp.port });
+    // One turn of the event loop: the caller's connect completes and its first request leaves before the /proc walk.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   const layerText = (iniValue(ini, "Globals", "security_layer")?.value ?? "negotiate").toLowerCase();
