@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { isAbsolute } from "node:path";
 import type { DeploySource } from "../../app/deploy";
-import { confirmPlan } from "../confirm";
+import { type ChangeLog, type EffectiveConfig, confirmPlan, requireYesOffTerminal, runLoggedChange } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
 import {
   backendOption,
@@ -197,23 +197,12 @@ async function runDeployCommand(opts: DeployFlags, command: Command): Promise<nu
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   const partial = sourceOf(opts);
-  if (!dryRun && !opts.yes && !process.stdin.isTTY) {
-    throw new UsageError("deploy changes the listener's certificate: pass --yes to confirm (or --dry-run to see the plan)");
-  }
+  requireYesOffTerminal({ dryRun, yes: opts.yes }, "deploy");
   const source: DeploySource = partial.kind === "pfx" ? { kind: "pfx", path: partial.path, password: await pfxPassword(opts.pfxPasswordFile) } : partial;
-  const { configFor } = await import("../config-flags");
-  const config = await configFor(command);
-  const { withCommandLog } = await import("../../app/command-log");
-  // Every change, typed or scheduled, goes to the log file (--log-dir / logDir); a dry run changes nothing.
-  return withCommandLog(config, { dryRun, json }, (log) => deployWith(config, opts, source, log));
+  return runLoggedChange(command, { dryRun, json }, (config, log) => deployWith(config, opts, source, log));
 }
 
-async function deployWith(
-  config: Awaited<ReturnType<typeof import("../config-flags").configFor>>,
-  opts: DeployFlags,
-  source: DeploySource,
-  log: ((level: "info" | "warn" | "error", message: string) => void) | undefined,
-): Promise<number> {
+async function deployWith(config: EffectiveConfig, opts: DeployFlags, source: DeploySource, log: ChangeLog): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   const app = await import("../../app/deploy");

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { isIP } from "node:net";
 import type { RequestedNames } from "../../app/rotate";
-import { confirmPlan } from "../confirm";
+import { type ChangeLog, type EffectiveConfig, confirmPlan, requireYesOffTerminal, runLoggedChange } from "../confirm";
 import { ExitCode, UsageError } from "../exit-codes";
 import {
   backendOption,
@@ -118,22 +118,11 @@ async function runRotate(opts: RotateFlags, command: Command): Promise<number> {
   if (opts.stage && opts.activate) throw new UsageError("--stage and --activate contradict each other: stage first, activate later");
   if (opts.activate && names) throw new UsageError("--activate puts exactly the staged pair in place: --name and --ip go with --stage");
   // --stage serves nothing new: no confirmation needed.
-  if (!dryRun && !opts.yes && !opts.stage && !process.stdin.isTTY) {
-    throw new UsageError("rotate changes the listener's certificate: pass --yes to confirm (or --dry-run to see the plan)");
-  }
-  const { configFor } = await import("../config-flags");
-  const config = await configFor(command);
-  const { withCommandLog } = await import("../../app/command-log");
-  // Every change, typed or scheduled, goes to the log file (--log-dir / logDir); a dry run changes nothing.
-  return withCommandLog(config, { dryRun, json }, (log) => rotateWith(config, opts, names, log));
+  if (!opts.stage) requireYesOffTerminal({ dryRun, yes: opts.yes }, "rotate");
+  return runLoggedChange(command, { dryRun, json }, (config, log) => rotateWith(config, opts, names, log));
 }
 
-async function rotateWith(
-  config: Awaited<ReturnType<typeof import("../config-flags").configFor>>,
-  opts: RotateFlags,
-  names: RequestedNames,
-  log: ((level: "info" | "warn" | "error", message: string) => void) | undefined,
-): Promise<number> {
+async function rotateWith(config: EffectiveConfig, opts: RotateFlags, names: RequestedNames, log: ChangeLog): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   const app = await import("../../app/rotate");
