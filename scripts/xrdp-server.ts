@@ -166,7 +166,7 @@ export async function startXrdp(options: XrdpServerOptions = {}): Promise<XrdpSe
     // Console output goes to a file, not a pipe: a harness blocked in spawnSync (the benchmarks) never
     // drains a pipe, and once its 64 kB fill up every xrdp child blocks writing its log line and stops
     // answering (seen after ~80 connections).
-    const consolePath = join(dir, "xrdp.console");
+    const consolePath = join(dir, "xrdp-console.log");
     const consoleFd = openSync(consolePath, "w", 0o644);
     if (runAs) fchownSync(consoleFd, runAs.uid, runAs.gid);
     let child: ChildProcess;
