@@ -1,9 +1,9 @@
-import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { type CertificateInfo, describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
 import { readBoundedText } from "../local/bounded-read";
+import { keyStateOf } from "../local/key-match";
 import type { ConfiguredCertificate, HostBackend, HostFinding, InspectOutcome, KeyState, RotationSteps, ServerIdentity } from "../host-backend";
 import { createGrdRotation } from "./grd-rotation";
 import { type Identity, readableBy } from "../xrdp/file-access";
@@ -327,31 +327,5 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, serving: S
       };
     }
   }
-  let pem: string;
-  try {
-    pem = readBoundedText(path, "key");
-  } catch (error) {
-    return {
-      state: "unknown",
-      location: path,
-      reason: `the private key ${path} was not checked: ${(error as NodeJS.ErrnoException).code ?? "unreadable"} (run as root)`,
-    };
-  }
-  let publicDer: Buffer;
-  try {
-    publicDer = createPublicKey(createPrivateKey(pem)).export({ type: "spki", format: "der" });
-  } catch {
-    // Never quote the file: it is a private key.
-    return { state: "not-a-key", location: path, reason: `${path} is not an unencrypted PEM private key (truncated, corrupt or encrypted)` };
-  }
-  if (certificate.state === "present") {
-    try {
-      if (!new X509Certificate(certificate.der).publicKey.export({ type: "spki", format: "der" }).equals(publicDer)) {
-        return { state: "mismatch", location: path, reason: `the private key ${path} does not belong to the certificate ${certificate.location}` };
-      }
-    } catch {
-      // An unparseable certificate is reported on its own.
-    }
-  }
-  return { state: "ok", location: path, reason: null };
+  return keyStateOf(path, certificate, "gnome-remote-desktop");
 }

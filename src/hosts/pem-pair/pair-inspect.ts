@@ -1,9 +1,9 @@
-import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { describeCertificate } from "../../core/certificate";
 import type { BackendKind, ConfiguredCertificate, HostFinding, HostInspection, KeyState, SecurityLayer, ServerIdentity } from "../host-backend";
 import { readBoundedText } from "../local/bounded-read";
+import { keyStateOf } from "../local/key-match";
 import { type Identity, readableBy } from "../local/file-access";
 import type { ListenerProcess } from "../local/listening-process";
 
@@ -144,40 +144,7 @@ function inspectKey(location: PairLocation, certificate: ConfiguredCertificate, 
       };
     }
   }
-  let pem: string;
-  try {
-    pem = readBoundedText(path, "key");
-  } catch (error) {
-    return {
-      state: "unknown",
-      location: path,
-      reason: `the private key ${path} was not checked: ${(error as NodeJS.ErrnoException).code ?? "error"} (run as root)`,
-    };
-  }
-  let publicDer: Buffer;
-  try {
-    publicDer = createPublicKey(createPrivateKey(pem)).export({ type: "spki", format: "der" });
-  } catch (error) {
-    const encrypted = /passphrase|encrypted/i.test((error as Error).message) || pem.includes("ENCRYPTED");
-    // Never quote the file: it is a private key.
-    return {
-      state: "not-a-key",
-      location: path,
-      reason: encrypted
-        ? `the private key ${path} is encrypted; ${location.label} needs an unencrypted key`
-        : `${path} is not a PEM private key (truncated or corrupt)`,
-    };
-  }
-  if (certificate.state === "present") {
-    try {
-      if (!new X509Certificate(certificate.der).publicKey.export({ type: "spki", format: "der" }).equals(publicDer)) {
-        return { state: "mismatch", location: path, reason: `the private key ${path} does not belong to the certificate ${certificate.location}` };
-      }
-    } catch {
-      // An unparseable certificate is reported on its own.
-    }
-  }
-  return { state: "ok", location: path, reason: null };
+  return keyStateOf(path, certificate, location.label);
 }
 
 /** A directory holding the pair that another user than root or the serving user can write: they could swap what is served. */

@@ -1,8 +1,8 @@
-import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import { describeCertificate } from "../../core/certificate";
 import { type CommandRunner, runCommand } from "../command-runner";
 import { readBoundedText } from "../local/bounded-read";
+import { errnoText, keyStateOf } from "../local/key-match";
 import type {
   ConfiguredCertificate,
   HostBackend,
@@ -301,36 +301,7 @@ function inspectKey(path: string, certificate: ConfiguredCertificate, who: WhoSe
       return { state: "unreadable", location: path, reason: `xrdp cannot read its private key: ${access.reason}`, fix, basis: who.description.basis };
     }
   }
-  let pem: string;
-  try {
-    pem = readBoundedText(path, "key");
-  } catch (error) {
-    // We could not read it ourselves: whether it matches is unknown, not wrong.
-    return { state: "unknown", location: path, reason: `the private key ${path} was not checked: ${errnoText(error)} (run as root)` };
-  }
-  let publicDer: Buffer;
-  try {
-    publicDer = createPublicKey(createPrivateKey(pem)).export({ type: "spki", format: "der" });
-  } catch (error) {
-    const encrypted = /passphrase|encrypted/i.test((error as Error).message) || pem.includes("ENCRYPTED");
-    // Never quote the file: it is a private key.
-    return {
-      state: "not-a-key",
-      location: path,
-      reason: encrypted ? `the private key ${path} is encrypted; xrdp needs an unencrypted key` : `${path} is not a PEM private key (truncated or corrupt)`,
-    };
-  }
-  if (certificate.state === "present") {
-    try {
-      const certKey = new X509Certificate(certificate.der).publicKey.export({ type: "spki", format: "der" });
-      if (!certKey.equals(publicDer)) {
-        return { state: "mismatch", location: path, reason: `the private key ${path} does not belong to the certificate ${certificate.location}` };
-      }
-    } catch {
-      // An unparseable certificate is reported on its own; the key itself is fine.
-    }
-  }
-  return { state: "ok", location: path, reason: null };
+  return keyStateOf(path, certificate, "xrdp");
 }
 
 /** A key_file= that is something else entirely (not a key, e.g. a copy of a password file): no chgrp advice for it. */
@@ -361,20 +332,6 @@ function danglingNote(path: string): string {
     return lstatSync(path).isSymbolicLink() ? " (it is a link to a missing file)" : "";
   } catch {
     return "";
-  }
-}
-
-function errnoText(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  switch (e.code) {
-    case "ENOENT":
-      return "does not exist";
-    case "EACCES":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-    default:
-      return e.code ?? e.message;
   }
 }
 
