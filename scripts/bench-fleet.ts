@@ -266,7 +266,6 @@ function mallocNote(): string {
   return set.length ? `; ${set.map(([k, v]) => `${k}=${v}`).join(" ")}` : "";
 }
 
-
 /** One look at the daemon's memory from outside (/proc) and, through the benchmark's preload, from inside. */
 interface MemorySample {
   readonly passes: number;
@@ -403,7 +402,7 @@ export async function benchScheduleIdle(
     const samples: MemorySample[] = [await sample(0)];
     // One pass at a time: SIGHUP, then wait for its "run finished" line.
     let passMs = 0;
-    for (let done = 0; done < passes; ) {
+    for (let done = 0; done < passes;) {
       const started = performance.now();
       const stop = Math.min(passes, done + every);
       for (; done < stop; done++) {
@@ -475,7 +474,12 @@ export function scheduleIdleLine(
     `brk heap ${kb(per100((s) => s.brkHeap))}`,
     `V8 heap used ${kb(per100((s) => (s.inside ? s.inside.heapUsed / 1024 : null)))}`,
     `external ${kb(per100((s) => (s.inside ? s.inside.external / 1024 : null)))}`,
-    ...(end.malloc ? [`malloc in use ${kb(per100((s) => (s.malloc ? s.malloc.inUse / 1024 : null)))}`, `malloc held ${kb(per100((s) => (s.malloc ? s.malloc.system / 1024 : null)))}`] : []),
+    ...(end.malloc
+      ? [
+          `malloc in use ${kb(per100((s) => (s.malloc ? s.malloc.inUse / 1024 : null)))}`,
+          `malloc held ${kb(per100((s) => (s.malloc ? s.malloc.system / 1024 : null)))}`,
+        ]
+      : []),
     `descriptors ${end.fds - warm.fds >= 0 ? "+" : ""}${end.fds - warm.fds} in all`,
   ];
   const head =
@@ -493,6 +497,12 @@ export function scheduleIdleLine(
         ` (${s.malloc.arenas.length} arenas, held/in use: ${s.malloc.arenas.map((a) => `${(a.system / 1048576).toFixed(1)}/${(a.inUse / 1048576).toFixed(1)}`).join(" ")})`
       : "") +
     `; ${s.fds} fds`;
-  const trimLine = trimmed ? [`  after malloc_trim(0) (gdb): ${row(trimmed).trim().replace(/^\d+ passes: /, "")}`] : [];
+  const trimLine = trimmed
+    ? [
+        `  after malloc_trim(0) (gdb): ${row(trimmed)
+          .trim()
+          .replace(/^\d+ passes: /, "")}`,
+      ]
+    : [];
   return [head, ...samples.map(row), ...trimLine].join("\n");
 }
