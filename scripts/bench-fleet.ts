@@ -465,8 +465,8 @@ export function scheduleIdleLine(
     return points.length >= 2 ? slope(points) * 100 : null;
   };
   const kb = (v: number | null): string => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v.toFixed(0)} kB`);
-  const rssPer100 = per100((s) => s.rss)!;
-  const flat = rssPer100 <= FLAT_KB_PER_100;
+  const rssPer100 = per100((s) => s.rss);
+  const verdict = rssPer100 === null ? "not judged (fewer than two samples after warm-up)" : rssPer100 <= FLAT_KB_PER_100 ? "met" : "MISSED";
   const warmPasses = warm.passes;
   const parts = [
     `anon ${kb(per100((s) => s.anon))}`,
@@ -486,7 +486,7 @@ export function scheduleIdleLine(
     `schedule daemon (separate process, SIGHUP-driven passes against a real xrdp, ${msPerPass.toFixed(1)} ms/pass): idle RSS ${mb(start.rss)} after start, ` +
     `${mb(warm.rss)} after ${warmPasses} passes (warm-up), ${mb(end.rss)} after ${passes} (peak ${mb(hwmKb)}; goal < 80 MB: ${goal(Math.max(start.rss, end.rss) < 80 * 1024)}); ` +
     `after warm-up ${kb(rssPer100)} per 100 passes (${parts.join(", ")}): ` +
-    `flat after warm-up (<= ${FLAT_KB_PER_100} kB per 100 passes): ${flat ? "met" : "MISSED"}${mallocNote()}`;
+    `flat after warm-up (<= ${FLAT_KB_PER_100} kB per 100 passes): ${verdict}${mallocNote()}`;
   const row = (s: MemorySample): string =>
     `  ${String(s.passes).padStart(5)} passes: RSS ${(s.rss / 1024).toFixed(1)} MB (anon ${(s.anon / 1024).toFixed(1)}, file ${(s.file / 1024).toFixed(1)}, brk heap ${(s.brkHeap / 1024).toFixed(1)})` +
     (s.inside
