@@ -460,12 +460,17 @@ export function scheduleIdleLine(
   const [start, warm] = [samples[0]!, samples[1] ?? samples[0]!];
   const end = samples[samples.length - 1]!;
   const after = samples.slice(1);
-  const per100 = (pick: (s: MemorySample) => number | null): number | null => {
-    const points = after.map((s) => [s.passes, pick(s)] as const).filter((p): p is readonly [number, number] => p[1] !== null && Number.isFinite(p[1]));
+  const per100 = (pick: (s: MemorySample) => number | null, from: readonly MemorySample[] = after): number | null => {
+    const points = from.map((s) => [s.passes, pick(s)] as const).filter((p): p is readonly [number, number] => p[1] !== null && Number.isFinite(p[1]));
     return points.length >= 2 ? slope(points) * 100 : null;
   };
   const kb = (v: number | null): string => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v.toFixed(0)} kB`);
   const rssPer100 = per100((s) => s.rss);
+  // Whether it levels off: the same fit over the second half of the passes alone.
+  const lateRssPer100 = per100(
+    (s) => s.rss,
+    after.filter((s) => s.passes >= passes / 2),
+  );
   const verdict = rssPer100 === null ? "not judged (fewer than two samples after warm-up)" : rssPer100 <= FLAT_KB_PER_100 ? "met" : "MISSED";
   const warmPasses = warm.passes;
   const parts = [
@@ -485,7 +490,7 @@ export function scheduleIdleLine(
   const head =
     `schedule daemon (separate process, SIGHUP-driven passes against a real xrdp, ${msPerPass.toFixed(1)} ms/pass): idle RSS ${mb(start.rss)} after start, ` +
     `${mb(warm.rss)} after ${warmPasses} passes (warm-up), ${mb(end.rss)} after ${passes} (peak ${mb(hwmKb)}; goal < 80 MB: ${goal(Math.max(start.rss, end.rss) < 80 * 1024)}); ` +
-    `after warm-up ${kb(rssPer100)} per 100 passes (${parts.join(", ")}): ` +
+    `after warm-up ${kb(rssPer100)} per 100 passes (${parts.join(", ")}; over the second half alone ${kb(lateRssPer100)}): ` +
     `flat after warm-up (<= ${FLAT_KB_PER_100} kB per 100 passes): ${verdict}${mallocNote()}`;
   const row = (s: MemorySample): string =>
     `  ${String(s.passes).padStart(5)} passes: RSS ${(s.rss / 1024).toFixed(1)} MB (anon ${(s.anon / 1024).toFixed(1)}, file ${(s.file / 1024).toFixed(1)}, brk heap ${(s.brkHeap / 1024).toFixed(1)})` +
