@@ -10,7 +10,7 @@
  * connections need more than the usual 1,024 or 20,000 descriptors).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -262,17 +262,58 @@ export async function benchExporter(
 
 /** glibc malloc tunables the daemon inherits from this process's environment (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, ...), shown so runs with and without compare. */
 function mallocNote(): string {
-  const set = Object.entries(process.env).filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES");
+  const set = Object.entries(process.env).filter(([k]) => k.startsWith("MALLOC_") || k === "GLIBC_TUNABLES" || k === "BENCH_DAEMON_FLAGS");
   return set.length ? `; ${set.map(([k, v]) => `${k}=${v}`).join(" ")}` : "";
 }
 
-export async function benchScheduleIdle(passes = Number(process.env.BENCH_PASSES ?? 1000)): Promise<{ line: string }> {
+/** One look at the daemon's memory from outside (/proc) and, through the benchmark's preload, from inside. */
+interface MemorySample {
+  readonly passes: number;
+  /** /proc/PID/status, kB. */
+  readonly rss: number;
+  readonly anon: number;
+  readonly file: number;
+  /** The main malloc arena (brk, `[heap]` in smaps), kB. */
+  readonly brkHeap: number;
+  readonly fds: number;
+  /** process.memoryUsage() and V8's malloced memory inside the daemon, bytes; null when the report did not come. */
+  readonly inside: {
+    heapTotal: number;
+    heapUsed: number;
+    external: number;
+    arrayBuffers: number;
+    mallocedMemory: number;
+    resources: number;
+  } | null;
+  /** glibc's malloc_stats() totals (gdb), bytes: what the arenas hold from the system and what is allocated; null without BENCH_MALLOC_STATS=1. */
+  readonly malloc: { system: number; inUse: number; arenas: ReadonlyArray<{ system: number; inUse: number }> } | null;
+}
+
+function statusKb(status: string, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  return match ? Number(match[1]) : NaN;
+}
+
+/** Rss of the `[heap]` mapping (glibc's main arena grows by brk there), kB. */
+function brkHeapKb(pid: number): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  const at = smaps.search(/ \[heap\]\n/);
+  if (at < 0) return 0;
+  const match = /^Rss:\s+(\d+) kB/m.exec(smaps.slice(at));
+  return match ? Number(match[1]) : 0;
+}
+
+export async function benchScheduleIdle(
+  passes = Number(process.env.BENCH_PASSES ?? 1000),
+  every = Number(process.env.BENCH_SAMPLE_EVERY ?? 100),
+): Promise<{ line: string }> {
   const now = Date.now();
   const server = await startXrdp(
     buildSelfSigned(generateKey(), { commonName: "bench-schedule-idle", notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 179 * 86_400_000) }),
   );
   const work = mkdtempSync(join(tmpdir(), "rdpcert-bench-idle-"));
   const config = join(work, "config.json");
+  const report = join(work, "memory.json");
   writeFileSync(
     config,
     JSON.stringify({
@@ -284,46 +325,189 @@ export async function benchScheduleIdle(passes = Number(process.env.BENCH_PASSES
       jitterMinutes: 0,
     }),
   );
-  const child = spawn("prlimit", [NOFILE, process.execPath, CLI, "schedule", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
+  // The preload answers SIGUSR2 with process.memoryUsage() (scripts/bench-memory-report.ts); the bin never loads it.
+  const preload = join(__dirname, "bench-memory-report.js");
+  // Investigation: node or V8 flags for the daemon alone (BENCH_DAEMON_FLAGS="--no-opt", ...), named in the result.
+  const flags = (process.env.BENCH_DAEMON_FLAGS ?? "").split(" ").filter(Boolean);
+  const child = spawn("prlimit", [NOFILE, process.execPath, ...flags, "--require", preload, CLI, "schedule", "--config", config], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, BENCH_MEMORY_REPORT: report },
+  });
   let out = "";
   let finished = 0;
+  let captured: string | null = null;
   const onOut = (c: Buffer): void => {
     const text = c.toString();
     finished += text.split("run finished:").length - 1;
     out = (out + text).slice(-4096);
+    if (captured !== null) captured += text;
   };
   child.stdout!.on("data", onOut);
   child.stderr!.on("data", onOut);
-  try {
-    while (!/scheduled /.test(out)) {
-      if (child.exitCode !== null) throw new Error(`schedule exited with ${child.exitCode}`);
-      await pause(50);
-    }
-    await pause(2000);
-    const pid = child.pid!;
-    const idleBefore = rssKb(pid);
-    // One pass at a time: SIGHUP, then wait for its "run finished" line.
-    const started = performance.now();
-    for (let i = 0; i < passes; i++) {
-      const target = finished + 1;
-      child.kill("SIGHUP");
-      while (finished < target) {
-        if (child.exitCode !== null) throw new Error(`schedule exited with ${child.exitCode}`);
-        await pause(2);
+  const alive = (): void => {
+    if (child.exitCode !== null) throw new Error(`schedule exited with ${child.exitCode}`);
+  };
+  const inside = async (): Promise<MemorySample["inside"]> => {
+    rmSync(report, { force: true });
+    process.kill(child.pid!, "SIGUSR2");
+    for (let i = 0; i < 200; i++) {
+      await pause(10);
+      try {
+        return JSON.parse(readFileSync(report, "utf8")) as MemorySample["inside"];
+      } catch {
+        // not written yet
       }
     }
-    const elapsed = performance.now() - started;
-    const hwm = rssKb(pid, "VmHWM");
-    await pause(3000);
-    const idleAfter = rssKb(pid);
+    return null;
+  };
+  /** glibc's malloc_stats() totals, through gdb (BENCH_MALLOC_STATS=1): it prints them on the daemon's stderr, which this process reads. */
+  const mallocStats = async (): Promise<MemorySample["malloc"]> => {
+    if (process.env.BENCH_MALLOC_STATS !== "1") return null;
+    captured = "";
+    spawnSync("gdb", ["-p", String(child.pid), "-batch", "-nx", "-ex", "call (void)malloc_stats()"], { stdio: "ignore", timeout: 60_000 });
+    let total: RegExpExecArray | null = null;
+    for (let i = 0; i < 100 && !total; i++) {
+      await pause(20);
+      total = /Total \(incl\. mmap\):\s*system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)/.exec(captured ?? "");
+    }
+    const arenas = [...(captured ?? "").matchAll(/Arena \d+:\s*system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)/g)].map((m) => ({
+      system: Number(m[1]),
+      inUse: Number(m[2]),
+    }));
+    captured = null;
+    return total ? { system: Number(total[1]), inUse: Number(total[2]), arenas } : null;
+  };
+  const sample = async (passesSoFar: number): Promise<MemorySample> => {
+    // Idle: the daemon collects garbage 1 s after a pass.
+    await pause(2000);
+    alive();
+    const pid = child.pid!;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
     return {
-      line:
-        `schedule daemon (separate process, SIGHUP-driven passes against a real xrdp): idle RSS ${mb(idleBefore)} after start -> ${mb(idleAfter)} after ${passes} passes ` +
-        `(${(elapsed / passes).toFixed(1)} ms/pass; peak ${mb(hwm)}; goal < 80 MB: ${goal(idleBefore < 80 * 1024 && idleAfter < 80 * 1024)}; growth ${(idleAfter / idleBefore).toFixed(2)}x: ${idleAfter / idleBefore <= 1.1 ? "flat" : "GROWING"}${mallocNote()})`,
+      passes: passesSoFar,
+      rss: statusKb(status, "VmRSS"),
+      anon: statusKb(status, "RssAnon"),
+      file: statusKb(status, "RssFile"),
+      brkHeap: brkHeapKb(pid),
+      fds: readdirSync(`/proc/${pid}/fd`).length,
+      inside: await inside(),
+      malloc: await mallocStats(),
     };
+  };
+  try {
+    while (!/scheduled /.test(out)) {
+      alive();
+      await pause(50);
+    }
+    const samples: MemorySample[] = [await sample(0)];
+    // One pass at a time: SIGHUP, then wait for its "run finished" line.
+    let passMs = 0;
+    for (let done = 0; done < passes;) {
+      const started = performance.now();
+      const stop = Math.min(passes, done + every);
+      for (; done < stop; done++) {
+        const target = finished + 1;
+        child.kill("SIGHUP");
+        while (finished < target) {
+          alive();
+          await pause(2);
+        }
+      }
+      passMs += performance.now() - started;
+      samples.push(await sample(done));
+    }
+    const hwm = rssKb(child.pid!, "VmHWM");
+    // With gdb at hand: how much of the RSS is memory malloc holds free (malloc_trim(0) gives it back).
+    let trimmed: MemorySample | null = null;
+    if (process.env.BENCH_MALLOC_STATS === "1") {
+      spawnSync("gdb", ["-p", String(child.pid), "-batch", "-nx", "-ex", "call (int)malloc_trim(0)"], { stdio: "ignore", timeout: 60_000 });
+      trimmed = await sample(passes);
+    }
+    return { line: scheduleIdleLine(samples, passes, passMs / passes, hwm, trimmed) };
   } finally {
     await stopChild(child);
     await server.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+}
+
+/** Growth after warm-up that still counts as flat: 100 kB per 100 passes (1 kB per pass; under 1 MB over the 900 passes measured). */
+export const FLAT_KB_PER_100 = 100;
+
+/**
+ * The verdict on "idle RSS flat over the passes": RSS after start, after the
+ * warm-up (the first sample after start: the first pass loads code, JIT and
+ * caches), at the end, and the growth after the warm-up per 100 passes (a
+ * least-squares fit over every sample from the warm-up on, so one noisy sample
+ * does not decide), split into what grew; then the samples themselves.
+ */
+export function scheduleIdleLine(
+  samples: readonly MemorySample[],
+  passes: number,
+  msPerPass: number,
+  hwmKb: number,
+  trimmed: MemorySample | null = null,
+): string {
+  const [start, warm] = [samples[0]!, samples[1] ?? samples[0]!];
+  const end = samples[samples.length - 1]!;
+  const after = samples.slice(1);
+  const per100 = (pick: (s: MemorySample) => number | null, from: readonly MemorySample[] = after): number | null => {
+    const points = from.map((s) => [s.passes, pick(s)] as const).filter((p): p is readonly [number, number] => p[1] !== null && Number.isFinite(p[1]));
+    return points.length >= 2 ? slope(points) * 100 : null;
+  };
+  const kb = (v: number | null): string => (v === null ? "n/a" : `${v >= 0 ? "+" : ""}${v.toFixed(0)} kB`);
+  const rssPer100 = per100((s) => s.rss);
+  // Whether it levels off: the same fit over the second half of the passes alone.
+  const lateRssPer100 = per100(
+    (s) => s.rss,
+    after.filter((s) => s.passes >= passes / 2),
+  );
+  const verdict = rssPer100 === null ? "not judged (fewer than two samples after warm-up)" : rssPer100 <= FLAT_KB_PER_100 ? "met" : "MISSED";
+  const warmPasses = warm.passes;
+  const parts = [
+    `anon ${kb(per100((s) => s.anon))}`,
+    `file ${kb(per100((s) => s.file))}`,
+    `brk heap ${kb(per100((s) => s.brkHeap))}`,
+    `V8 heap used ${kb(per100((s) => (s.inside ? s.inside.heapUsed / 1024 : null)))}`,
+    `external ${kb(per100((s) => (s.inside ? s.inside.external / 1024 : null)))}`,
+    ...(end.malloc
+      ? [
+          `malloc in use ${kb(per100((s) => (s.malloc ? s.malloc.inUse / 1024 : null)))}`,
+          `malloc held ${kb(per100((s) => (s.malloc ? s.malloc.system / 1024 : null)))}`,
+        ]
+      : []),
+    `descriptors ${end.fds - warm.fds >= 0 ? "+" : ""}${end.fds - warm.fds} in all`,
+  ];
+  const head =
+    `schedule daemon (separate process, SIGHUP-driven passes against a real xrdp, ${msPerPass.toFixed(1)} ms/pass): idle RSS ${mb(start.rss)} after start, ` +
+    `${mb(warm.rss)} after ${warmPasses} passes (warm-up), ${mb(end.rss)} after ${passes} (peak ${mb(hwmKb)}; goal < 80 MB: ${goal(Math.max(start.rss, end.rss) < 80 * 1024)}); ` +
+    `after warm-up ${kb(rssPer100)} per 100 passes (${parts.join(", ")}; over the second half alone ${kb(lateRssPer100)}): ` +
+    `flat after warm-up (<= ${FLAT_KB_PER_100} kB per 100 passes): ${verdict}${mallocNote()}`;
+  const row = (s: MemorySample): string =>
+    `  ${String(s.passes).padStart(5)} passes: RSS ${(s.rss / 1024).toFixed(1)} MB (anon ${(s.anon / 1024).toFixed(1)}, file ${(s.file / 1024).toFixed(1)}, brk heap ${(s.brkHeap / 1024).toFixed(1)})` +
+    (s.inside
+      ? `; V8 heap ${(s.inside.heapUsed / 1048576).toFixed(1)}/${(s.inside.heapTotal / 1048576).toFixed(1)} MB, external ${(s.inside.external / 1048576).toFixed(1)} MB (buffers ${(s.inside.arrayBuffers / 1048576).toFixed(1)}), V8 malloc ${(s.inside.mallocedMemory / 1048576).toFixed(1)} MB, ${s.inside.resources} handles`
+      : "") +
+    (s.malloc
+      ? `; malloc held ${(s.malloc.system / 1048576).toFixed(1)} MB, in use ${(s.malloc.inUse / 1048576).toFixed(1)} MB` +
+        ` (${s.malloc.arenas.length} arenas, held/in use: ${s.malloc.arenas.map((a) => `${(a.system / 1048576).toFixed(1)}/${(a.inUse / 1048576).toFixed(1)}`).join(" ")})`
+      : "") +
+    `; ${s.fds} fds`;
+  const trimLine = trimmed
+    ? [
+        `  after malloc_trim(0) (gdb): ${row(trimmed)
+          .trim()
+          .replace(/^\d+ passes: /, "")}`,
+      ]
+    : [];
+  return [head, ...samples.map(row), ...trimLine].join("\n");
 }

@@ -1,4 +1,4 @@
-import { type KeyObject, generateKeyPairSync, randomBytes } from "node:crypto";
+import { type KeyObject, constants, createPublicKey, generateKeyPairSync, privateEncrypt, randomBytes } from "node:crypto";
 import type * as Forge from "node-forge";
 
 export type KeySpec = { readonly type: "rsa"; readonly bits: 2048 | 3072 | 4096 } | { readonly type: "ec"; readonly curve: "P-256" | "P-384" };
@@ -71,6 +71,9 @@ export function describeNames(names: CertificateNames): string {
   return `CN=${names.commonName}${sans.length ? `, subjectAltName ${sans.join(", ")}` : ""}`;
 }
 
+/** EMSA-PKCS1-v1_5's DigestInfo before a SHA-256 hash (RFC 8017, section 9.2, note 1). */
+const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+
 /** Native key generation (fast); node-forge is loaded only here, to build and sign the certificate. */
 export function generateKey(spec: KeySpec = DEFAULT_KEY_SPEC): KeyObject {
   return spec.type === "rsa"
@@ -95,10 +98,8 @@ export function buildSelfSigned(privateKey: KeyObject, request: SelfSignedReques
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const forge = require("node-forge") as typeof Forge;
   const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const rsaPem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(rsaPem) as Forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.rsa.setPublicKey(forgeKey.n, forgeKey.e);
+  cert.publicKey = forge.pki.publicKeyFromPem(createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString());
   cert.serialNumber = request.serialHex ?? randomSerialHex();
   cert.validity.notBefore = request.notBefore;
   cert.validity.notAfter = request.notAfter;
@@ -114,6 +115,16 @@ export function buildSelfSigned(privateKey: KeyObject, request: SelfSignedReques
     ...(altNames.length ? [{ name: "subjectAltName", altNames }] : []),
     { name: "subjectKeyIdentifier" },
   ]);
-  cert.sign(forgeKey, forge.md.sha256.create());
+  // forge builds the TBSCertificate and hands its SHA-256 to key.sign(); OpenSSL makes the
+  // signature: the same PKCS#1 v1.5 bytes as forge's JavaScript RSA, without its cost
+  // (4096-bit: 1 s with V8's optimizing compiler, 10 s without, which `schedule` runs without).
+  const signer = {
+    sign: (md: Forge.md.MessageDigest): string =>
+      privateEncrypt(
+        { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+        Buffer.concat([SHA256_DIGEST_INFO, Buffer.from(md.digest().getBytes(), "binary")]),
+      ).toString("binary"),
+  };
+  cert.sign(signer as unknown as Forge.pki.rsa.PrivateKey, forge.md.sha256.create());
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }

@@ -51,7 +51,9 @@ Exit codes:
   3  bad configuration, e.g. an invalid cron expression`,
     )
     .action(async (_opts: unknown, command: Command) => {
-      (await import("../../app/long-running")).keepYoungGenerationSmall();
+      const longRunning = await import("../../app/long-running");
+      longRunning.keepYoungGenerationSmall();
+      longRunning.keepCodeUnoptimized();
       const { configFor } = await import("../config-flags");
       const config = await configFor(command);
       const { runDaemon } = await import("../../app/schedule");
