@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { osFamily } from "../../../../src/core/platform";
@@ -44,5 +44,35 @@ describe("host-os", () => {
       "*S-1-5-18:(OI)(CI)F",
       "*S-1-5-32-544:(OI)(CI)F",
     ]);
+  });
+
+  it("the trust rules ask it: a group-writable file is refused on POSIX, and left to the ACLs when the platform is Windows", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rdpcert-host-os-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, "{}");
+    chmodSync(file, 0o664);
+    const reasonOn = (platform: NodeJS.Platform): string | null => {
+      const real = Object.getOwnPropertyDescriptor(process, "platform")!;
+      Object.defineProperty(process, "platform", { ...real, value: platform });
+      try {
+        let reason: string | null = null;
+        // A fresh module graph: hostOs is chosen once, when host-os.ts loads.
+        jest.isolateModules(() => {
+          const { untrustedReason } = jest.requireActual<typeof import("../../../../src/hosts/local/trust")>("../../../../src/hosts/local/trust");
+          reason = untrustedReason(file, statSync(file));
+        });
+        return reason;
+      } finally {
+        Object.defineProperty(process, "platform", real);
+      }
+    };
+    const before = process.platform;
+    try {
+      expect(reasonOn("linux")).toMatch(/is writable by its group/);
+      expect(reasonOn("win32")).toBeNull();
+      expect(process.platform).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
