@@ -15,6 +15,7 @@ import { runCommand } from "../hosts/command-runner";
 import { BoundedReadError, freerdpConfigDir, readStoreFile, writeStoreFile } from "../hosts/local/client-stores";
 import { readBounded } from "../hosts/local/bounded-read";
 import { probe } from "../probe/prober";
+import { type Platform, currentPlatform, isWindows } from "../core/platform";
 
 /**
  * `rdpcert client trust` and `doctor --client`'s pin comparison (issue 25): the
@@ -52,7 +53,7 @@ export type TrustOutcome =
 
 export interface ClientEnvironment {
   readonly env?: NodeJS.ProcessEnv;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
 }
 
 async function presentedCertificate(
@@ -69,8 +70,8 @@ async function presentedCertificate(
   };
 }
 
-function stores(platform: NodeJS.Platform): ClientStore[] {
-  return platform === "win32" ? ["mstsc"] : ["freerdp2", "freerdp3"];
+function stores(platform: Platform): ClientStore[] {
+  return isWindows(platform) ? ["mstsc"] : ["freerdp2", "freerdp3"];
 }
 
 function locationOf(store: ClientStore, target: Target, bundle: PinBundle | null, env: NodeJS.ProcessEnv): string {
@@ -93,7 +94,7 @@ export async function trustClient(
   environment: ClientEnvironment = {},
 ): Promise<TrustOutcome> {
   const env = environment.env ?? process.env;
-  const platform = environment.platform ?? process.platform;
+  const platform = environment.platform ?? currentPlatform();
   const expected = normalizeSha256(request.expectedSha256);
   if (expected === null) throw new Error("expectedSha256 is not a SHA-256");
   const seen = await presentedCertificate(request.target, request.timeoutMs);
@@ -151,7 +152,7 @@ export type ClientPinsOutcome =
 /** What each local client store pins for HOST:PORT, against what the listener presents now. */
 export async function compareClientPins(request: { target: Target; timeoutMs: number }, environment: ClientEnvironment = {}): Promise<ClientPinsOutcome> {
   const env = environment.env ?? process.env;
-  const platform = environment.platform ?? process.platform;
+  const platform = environment.platform ?? currentPlatform();
   const seen = await presentedCertificate(request.target, request.timeoutMs);
   if (!seen.ok) return { ok: false, reason: seen.reason };
   const out: StoreComparison[] = [];

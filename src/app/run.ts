@@ -1,5 +1,6 @@
 import type { Config } from "../core/config";
 import { runCommand } from "../hosts/command-runner";
+import { hostOs } from "../hosts/local/host-os";
 import { UntrustedPathError, checkTrustedDirectory, untrustedExecutable } from "../hosts/local/trust";
 import { createLog } from "../log/logger";
 import { removeLeftovers } from "../rotation/rotate";
@@ -22,7 +23,7 @@ export async function preparePass(config: Config, options: { dryRun: boolean; qu
     level: "info",
     runId: options.runId,
     logDir: options.dryRun ? null : config.logDir,
-    eventLog: process.platform === "win32" && !options.dryRun ? { runner: runCommand } : null,
+    eventLog: hostOs.eventLog && !options.dryRun ? { runner: runCommand } : null,
     console: true,
     consoleLevel: options.quietConsole ? "warn" : "info",
   });

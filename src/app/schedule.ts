@@ -1,6 +1,7 @@
 import type { Config } from "../core/config";
 import { ExitCode } from "../core/exit-code";
 import { runCommand } from "../hosts/command-runner";
+import { hostOs } from "../hosts/local/host-os";
 import { createLog } from "../log/logger";
 import { CronError, nodeCronScheduler, startDaemon } from "../schedule/daemon";
 import { collectGarbageWhenIdle } from "./long-running";
@@ -8,7 +9,7 @@ import { executePass } from "./run";
 
 /** `rdpcert schedule`: the long-running daemon; every pass is a `run` with its own run id. */
 export async function runDaemon(config: Config): Promise<{ exitCode: number } | { cronError: string }> {
-  const log = createLog({ logDir: config.logDir, console: true, eventLog: process.platform === "win32" ? { runner: runCommand } : null });
+  const log = createLog({ logDir: config.logDir, console: true, eventLog: hostOs.eventLog ? { runner: runCommand } : null });
   // Idle between passes (hours, usually): compact the heap a second after each.
   const afterPass = collectGarbageWhenIdle(1000);
   let daemon;

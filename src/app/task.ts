@@ -16,13 +16,14 @@ import {
 } from "../schedule/task/systemd";
 import { TASK_NAME, installWindowsTask, removeWindowsTask, showWindowsTask, taskXml } from "../schedule/task/windows-task";
 import { ExitCode } from "../core/exit-code";
+import { type Platform, currentPlatform, isWindows } from "../core/platform";
 
 export interface TaskOptions {
   readonly action: "install" | "remove" | "show";
   readonly print: boolean;
   readonly configPath: string;
   readonly unitDir: string;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
   /** Whether systemd runs this host; default: sd_booted(3)'s check. */
   readonly systemdRunning?: () => boolean;
 }
@@ -51,11 +52,11 @@ function report(steps: TaskStep[]): TaskOutput {
 
 /** `rdpcert task install|remove|show`: the OS scheduler entry that runs `rdpcert run`. */
 export async function taskAction(config: Config, options: TaskOptions): Promise<TaskOutput> {
-  const platform = options.platform ?? process.platform;
+  const platform = options.platform ?? currentPlatform();
   const calendar = calendarFromCron(config.schedule);
   if (!calendar.ok) return { exitCode: ExitCode.UNKNOWN, stdout: "", stderr: "", usage: calendar.reason };
   const command = taskCommandLine(options.configPath);
-  if (platform === "win32") {
+  if (isWindows(platform)) {
     const xml = taskXml(command, calendar.time, config.jitterMinutes);
     const xmlPath = join(config.stateDir, "rdpcert-task.xml");
     if (options.action === "show") {

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { defaultStateDir } from "../core/config-defaults";
+import { defaultPaths } from "../core/platform";
 import { UsageError } from "./exit-codes";
 
 /**
@@ -49,7 +49,7 @@ export const grdOptions = (): Option[] => [
   new Option("--grd-user <name>", "gnome-remote-desktop user mode: the user whose GNOME session serves RDP (default: the owner of the listening process)"),
 ];
 
-export const DEFAULT_STATE_DIR = defaultStateDir();
+export const DEFAULT_STATE_DIR = defaultPaths().stateDir;
 export const stateDirOption = (): Option => new Option("--state-dir <dir>", "rdpcert's lock, journal and backups (0700)").default(DEFAULT_STATE_DIR);
 
 /** The options every command that may rotate shares (rotate, backups restore, run). */
@@ -68,8 +68,7 @@ export const rotationOptions = (): Option[] => [
   new Option("--keep-backups <n>", "how many numbered backups to keep").default(5).argParser(integerIn(1, 1000, "--keep-backups")),
 ];
 
-export const DEFAULT_CONFIG_PATH =
-  process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\config.json` : "/etc/rdpcert/config.json";
+export const DEFAULT_CONFIG_PATH = defaultPaths().configFile;
 
 export const configOption = (): Option =>
   new Option("--config <path>", "rdpcert's configuration file (JSON); flags override it, RDPCERT_* variables sit between").default(DEFAULT_CONFIG_PATH);

@@ -1,3 +1,5 @@
+import { defaultPaths } from "./platform";
+
 /**
  * The configuration's defaults as a plain object, so that a command run with
  * no config file and no RDPCERT_* variable never loads the schema library
@@ -42,12 +44,12 @@ export function configDefaults() {
 
 /** rdpcert's lock, journal, history and backups, unless --state-dir or stateDir says otherwise: the one definition. */
 export function defaultStateDir(): string {
-  return process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert` : "/var/lib/rdpcert";
+  return defaultPaths().stateDir;
 }
 
 /** Where `run` and `schedule` log, unless logDir says otherwise. */
 export function defaultLogDir(): string {
-  return process.platform === "win32" ? `${process.env.ProgramData ?? "C:\\ProgramData"}\\rdpcert\\logs` : "/var/log/rdpcert";
+  return defaultPaths().logDir;
 }
 
 /** RDPCERT_WARN_DAYS for warnDays. */

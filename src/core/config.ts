@@ -2,6 +2,7 @@ import { z } from "zod";
 import { churnError, configDefaults, defaultLogDir, defaultStateDir, envName } from "./config-defaults";
 import { findJsonSyntaxError } from "./json-syntax";
 import { BACKEND_KINDS } from "./inspection";
+import { currentPlatform, isAbsolutePathOn } from "./platform";
 
 /**
  * rdpcert's one configuration file (`/etc/rdpcert/config.json`,
@@ -18,7 +19,7 @@ const argv = z.array(z.string().min(1)).min(1);
  * there (the trust rules judge the path). Flags are made absolute by the CLI, against the working directory.
  */
 export function isAbsolutePath(value: string): boolean {
-  return process.platform === "win32" ? /^([A-Za-z]:[\\/]|[\\/])/.test(value) : value.startsWith("/");
+  return isAbsolutePathOn(currentPlatform(), value);
 }
 
 const ABSOLUTE = "must be an absolute path: a relative one would depend on the directory rdpcert is started from";

@@ -2,6 +2,7 @@ import type * as ChildProcess from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { hostOs } from "./local/host-os";
 
 /**
  * The process boundary. Backends take a CommandRunner so that tests can assert
@@ -63,7 +64,7 @@ function collector(stream: Readable, max: number): { text: () => string } {
 }
 
 /** Windows has no process groups to signal: there the command alone is ended, and its pipes are still not waited on. */
-const GROUPS = process.platform !== "win32";
+const GROUPS = hostOs.processGroups;
 
 /** Signals every process in group `pgid` (on Windows: the process `pgid`); false when none is left. */
 function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -82,7 +83,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  */
 function groupRunning(pgid: number): boolean {
   if (!signalGroup(pgid, 0)) return false;
-  if (process.platform !== "linux") return true;
+  if (!hostOs.procFs) return true;
   let entries: string[];
   try {
     entries = readdirSync("/proc");

@@ -3,6 +3,7 @@ import type { CommandRunner } from "./command-runner";
 import { detectGnomeRemoteDesktop } from "./gnome-remote-desktop/detect";
 import type { BackendKind, HostBackend } from "./host-backend";
 import { type ListenerProcess, type ListenerProcessLookup, findListenerProcess } from "./local/listening-process";
+import type { Platform } from "../core/platform";
 
 /**
  * Which RDP server listens on a port, from the process holding the socket
@@ -15,7 +16,7 @@ import { type ListenerProcess, type ListenerProcessLookup, findListenerProcess }
 export interface BackendContext {
   readonly port: number;
   readonly runner?: CommandRunner;
-  readonly platform: NodeJS.Platform;
+  readonly platform: Platform;
   readonly xrdpIni: string;
   readonly certFile?: string | null;
   readonly keyFile?: string | null;

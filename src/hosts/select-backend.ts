@@ -3,6 +3,7 @@ import type { CommandRunner } from "./command-runner";
 import { type BackendContext, detectServer, detectorFor, programName } from "./detect-server";
 import type { BackendKind, HostBackend } from "./host-backend";
 import { DEFAULT_XRDP_INI, DEFAULT_XRDP_PORT } from "./xrdp/xrdp-backend";
+import { type Platform, currentPlatform, isLinux, isWindows } from "../core/platform";
 
 export type BackendChoice = BackendKind | "auto";
 
@@ -13,7 +14,7 @@ export interface BackendSelection {
   readonly grdConf?: string;
   readonly grdUser?: string | null;
   readonly warnDays?: number;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
   readonly runner?: CommandRunner;
   /** Windows: rotate even from inside an RDP session (--in-session). */
   readonly inSession?: boolean;
@@ -34,7 +35,7 @@ export interface BackendSelection {
 export type Selected = { readonly ok: true; readonly backend: HostBackend } | { readonly ok: false; readonly reason: string; readonly fix: string };
 
 export async function selectBackend(selection: BackendSelection): Promise<Selected> {
-  const platform = selection.platform ?? process.platform;
+  const platform = selection.platform ?? currentPlatform();
   const iniPath = selection.xrdpIni ?? DEFAULT_XRDP_INI;
   const port = selection.port ?? DEFAULT_XRDP_PORT;
   const base: BackendContext = {
@@ -54,9 +55,9 @@ export async function selectBackend(selection: BackendSelection): Promise<Select
   let ctx = base;
   let unknown: string | null = null;
   if (selection.backend !== "auto") kind = selection.backend;
-  else if (platform === "win32") kind = "windows";
+  else if (isWindows(platform)) kind = "windows";
   else {
-    const detected = platform === "linux" ? detectServer(port) : null;
+    const detected = isLinux(platform) ? detectServer(port) : null;
     if (detected?.kind === "found") {
       kind = detected.detector.kind;
       ctx = { ...base, listener: detected.lookup };

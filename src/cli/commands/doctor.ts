@@ -3,6 +3,7 @@ import { Option } from "commander";
 import type { DoctorGathered } from "../../app/doctor";
 import { ExitCode, UsageError } from "../exit-codes";
 import { backendOption, configOption, grdOptions, integerIn, jsonOption, portOption, timeoutOption, warnDaysOption, xrdpIniOption } from "../options";
+import { type Platform, currentPlatform, isWindows } from "../../core/platform";
 
 export const DOCTOR_SCHEMA = "rdpcert.doctor/v1";
 
@@ -138,7 +139,7 @@ export interface ClientDoctorOptions {
   readonly timeoutMs?: number;
   readonly fix: boolean;
   readonly json: boolean;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
   /** Tests: the runner PowerShell goes through. */
   readonly runner?: import("../../app/client-doctor").CommandRunner;
 }
@@ -146,8 +147,8 @@ export interface ClientDoctorOptions {
 /** `rdpcert doctor --client [HOST] [--fix]`: the Windows client side of 0x904. */
 export async function clientDoctorCommand(options: ClientDoctorOptions): Promise<number> {
   const { jsonText, terminalText } = await import("../../core/terminal-safe");
-  const platform = options.platform ?? process.platform;
-  if (platform !== "win32") {
+  const platform = options.platform ?? currentPlatform();
+  if (!isWindows(platform)) {
     if (options.fix) throw new UsageError(`doctor --client --fix cleans the Windows Remote Desktop client (mstsc); this host runs ${platform}`);
     return clientPinsCommand(options);
   }

@@ -11,6 +11,7 @@ import { type ListenerLookup, findListeningProcess } from "../xrdp/listener-proc
 import { resolveIdentity } from "../xrdp/runtime-user";
 import { GRD_CONF, GRD_DEFAULT_PORT, GRD_LOCAL_STATE_CONF, readGrdSystemSettings } from "./grd-conf";
 import { type UserAccount, readGsettingsPair, userAccount, userByUid } from "./grd-gsettings";
+import { type Platform, currentPlatform, isLinux } from "../../core/platform";
 
 /**
  * gnome-remote-desktop (Ubuntu 24.04's default RDP server) on the host contract: inspection
@@ -40,7 +41,7 @@ export interface GrdBackendOptions {
   /** The warn threshold, for the "nothing renews it" finding's severity. */
   readonly warnDays?: number;
   readonly now?: () => Date;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
   /** grdctl for system mode's writes; null: write grd.conf; default /usr/bin/grdctl when it exists. */
   readonly grdctl?: string | null;
 }
@@ -52,7 +53,7 @@ export function grdMode(options: Pick<GrdBackendOptions, "user" | "confPath">): 
 }
 
 export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
-  const platform = options.platform ?? process.platform;
+  const platform = options.platform ?? currentPlatform();
   const runner = options.runner ?? runCommand;
   const mode = grdMode(options);
   // Whose files and settings a rotation changes: known after the inspection that every rotation starts with.
@@ -80,7 +81,7 @@ export function createGrdBackend(options: GrdBackendOptions = {}): HostBackend {
   return {
     kind: "gnome-remote-desktop",
     capability: async () =>
-      platform === "linux" ? { available: true } : { available: false, reason: "gnome-remote-desktop runs on Linux; this host runs " + platform },
+      isLinux(platform) ? { available: true } : { available: false, reason: "gnome-remote-desktop runs on Linux; this host runs " + platform },
     inspect: async () => {
       const outcome = await inspectGrd(options, (found) => (account = found ?? account));
       return outcome;

@@ -1,5 +1,4 @@
 import { chmodSync, closeSync, constants, fstatSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import type * as ChildProcess from "node:child_process";
 import { join } from "node:path";
 import { type Backoff, NO_BACKOFF } from "../../core/run-policy";
 import type { BackupItem, BackupSet, WrittenFile } from "../host-backend";
@@ -7,7 +6,7 @@ import { BACKEND_KINDS } from "../../core/inspection";
 import { fsyncDirectory, removeLeftoverTemps, writeFileAtomic } from "./atomic-write";
 import { bootId, isAlive, processStartTime, processStartedAtMs } from "./process-info";
 import { UntrustedPathError, lstatOrNull, readOwnFile, untrustedReason } from "./trust";
-import { ICACLS } from "../windows/system-paths";
+import { hostOs } from "./host-os";
 
 /** node:os only when a lock is taken: `status` reads the state dir and never locks, and loading os costs its start-up. */
 function hostname(): string {
@@ -75,15 +74,6 @@ export interface BackupSummary {
   readonly thumbprint: string | null;
   readonly reason: string | null;
   readonly items: readonly { readonly role: string; readonly originalPath: string; readonly wasLink: boolean }[];
-}
-
-/**
- * Windows ignores POSIX modes: the state dir (backups hold PFX files and their
- * passwords) is limited to SYSTEM and Administrators by ACL instead, with
- * inheritance off. SIDs, not names, so localized Windows works too.
- */
-export function windowsAclArgs(dir: string): string[] {
-  return [dir, "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"];
 }
 
 /** Caps for rdpcert's own files: anything larger was not written by it. */
@@ -230,11 +220,7 @@ export class StateDir {
   ensure(): void {
     this.check();
     const created = mkdirSync(this.path, { recursive: true, mode: 0o700 });
-    if (created !== undefined && process.platform === "win32") {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:child_process only on Windows: `status` starts faster without it
-      const { execFileSync } = require("node:child_process") as typeof ChildProcess;
-      execFileSync(ICACLS(), windowsAclArgs(this.path), { stdio: "ignore", windowsHide: true });
-    }
+    if (created !== undefined) hostOs.lockDownNewDirectory(this.path);
     chmodSync(this.path, 0o700);
     mkdirSync(this.file("backups"), { recursive: true, mode: 0o700 });
     chmodSync(this.file("backups"), 0o700);

@@ -1,6 +1,7 @@
 import { type Stats, closeSync, constants, fstatSync, lstatSync, openSync, readSync, readlinkSync, statSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { type ReadKind, readBoundedFd } from "./bounded-read";
+import { hostOs } from "./host-os";
 
 /**
  * rdpcert runs as root: whatever steers it (its state dir, its config file,
@@ -30,8 +31,8 @@ function modeText(stats: Stats): string {
 
 /** Why `stats` is not trustworthy (another owner, writable by group or others), or null. */
 export function untrustedReason(what: string, stats: Stats): string | null {
-  // Windows has no POSIX owner and mode: the state dir is locked down by ACL instead (windowsAclArgs).
-  if (process.platform === "win32") return null;
+  // Windows has no POSIX owner and mode: the state dir is locked down by ACL instead (host-os.ts: windowsAclArgs).
+  if (!hostOs.posixOwnership) return null;
   if (!trustedOwners().includes(stats.uid))
     return `${what} is owned by uid ${stats.uid}, not by root${trustedOwners().length > 1 ? " or the running user" : ""} (${modeText(stats)})`;
   if ((stats.mode & 0o022) !== 0) return `${what} is writable by ${(stats.mode & 0o002) !== 0 ? "every user" : "its group"} (${modeText(stats)})`;
@@ -141,7 +142,7 @@ const MAX_LINKS = 40;
  * from the working directory. Windows: no POSIX owners; the path as given.
  */
 export function trustedChain(path: string, what: string): { real: string; stats: Stats } | null {
-  if (process.platform === "win32") {
+  if (!hostOs.posixOwnership) {
     const stats = lstatOrNull(path);
     return stats ? { real: path, stats } : null;
   }
@@ -215,7 +216,7 @@ export function readTrustedFile(path: string, kind: ReadKind, what: string): Buf
   }
   try {
     const stats = fstatSync(fd);
-    if (process.platform !== "win32" && (stats.ino !== chain.stats.ino || stats.dev !== chain.stats.dev))
+    if (hostOs.posixOwnership && (stats.ino !== chain.stats.ino || stats.dev !== chain.stats.dev))
       throw new UntrustedPathError(`${what} ${shown} was replaced while it was read: refusing to use it`);
     if (stats.isFile()) {
       const reason = untrustedReason(`${what} ${shown}`, stats);
@@ -249,7 +250,7 @@ export function lstatOrNull(path: string): Stats | null {
 export function checkTrustedDirectory(path: string, what: string): "ok" | "missing" {
   const chain = trustedChain(path, `${what} ${path}`);
   if (chain === null) return "missing";
-  if (process.platform === "win32") return "ok";
+  if (!hostOs.posixOwnership) return "ok";
   const fix = `make ${chain.real} and every directory above it root's and writable only by root (chown root; chmod go-w)`;
   if (!chain.stats.isDirectory()) throw new UntrustedPathError(`${what} ${path}: ${chain.real} is not a directory`, fix);
   const reason = untrustedDirectory(chain.real, chain.stats, true);

@@ -1,4 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
+import { hostOs } from "./host-os";
 import { UntrustedPathError, lstatOrNull, trustedChain, untrustedDirectory } from "./trust";
 
 /**
@@ -34,7 +35,7 @@ const refusal = (what: string, path: string, reason: string): UntrustedPathError
   );
 
 export function openTrustedDirectory(path: string, options: OpenDirectoryOptions): OpenDirectory {
-  if (process.platform === "win32") {
+  if (!hostOs.posixOwnership) {
     if (options.create !== undefined) mkdirSync(path, { recursive: true });
     return { path, at: path, close: () => undefined };
   }

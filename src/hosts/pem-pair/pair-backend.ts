@@ -6,12 +6,13 @@ import type { Identity } from "../local/file-access";
 import { type ListenerProcess, type ListenerProcessLookup, findListenerProcess } from "../local/listening-process";
 import { type PairLocation, inspectPair } from "./pair-inspect";
 import { createPairRotation } from "./pair-rotation";
+import { type Platform, isLinux } from "../../core/platform";
 
 /** What every PEM-pair backend is built from (src/hosts/detect-server.ts passes it). */
 export interface PairBackendContext {
   readonly port: number;
   readonly runner: CommandRunner;
-  readonly platform: NodeJS.Platform;
+  readonly platform: Platform;
   /** The listening process when detection already found it; else it is looked up on `port`. */
   readonly listener?: ListenerProcessLookup;
   /** pem-pair: the two files, from the configuration. */
@@ -72,7 +73,7 @@ export function createPairBackend(kind: BackendKind, label: string, ctx: PairBac
   return {
     kind,
     capability: async () =>
-      ctx.platform === "linux" ? { available: true } : { available: false, reason: `the ${kind} backend reads /proc, so it runs on Linux only` },
+      isLinux(ctx.platform) ? { available: true } : { available: false, reason: `the ${kind} backend reads /proc, so it runs on Linux only` },
     inspect: async (): Promise<InspectOutcome> => {
       const located = locate(ctx, lookup());
       if (!located.ok) return located;

@@ -3,12 +3,13 @@ import type { HostBackend } from "../host-backend";
 import { ELEVATE_FIX, inspectionFromScript } from "./inspection";
 import { POWERSHELL, type PowerShellLauncher, type ScriptResult, runScript, windowsPowerShell } from "./powershell";
 import { createWindowsRotation } from "./windows-rotation";
+import { type Platform, currentPlatform, isWindows } from "../../core/platform";
 
 export interface WindowsBackendOptions {
   readonly runner?: CommandRunner;
   /** Which PowerShell runs the scripts (default: Windows PowerShell 5.1 by absolute path); tests pass pwsh with the Windows model. */
   readonly launcher?: PowerShellLauncher;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
   /** For each PowerShell script; the event log query is the slow part of inspect.ps1. */
   readonly timeoutMs?: number;
   /** The clock for event ages in findings. */
@@ -36,7 +37,7 @@ export const INSPECT_PARAMS = { terminalName: "RDP-tcp", eventDays: 30 } as cons
  */
 export function createWindowsBackend(options: WindowsBackendOptions = {}): HostBackend {
   const runner = options.runner ?? runCommand;
-  const platform = options.platform ?? process.platform;
+  const platform = options.platform ?? currentPlatform();
   const timeoutMs = options.timeoutMs ?? 60_000;
   const now = options.now ?? (() => new Date());
   const launcher = options.launcher ?? windowsPowerShell();
@@ -46,7 +47,7 @@ export function createWindowsBackend(options: WindowsBackendOptions = {}): HostB
   return {
     kind: "windows",
     capability: async () =>
-      platform === "win32"
+      isWindows(platform)
         ? { available: true }
         : { available: false, reason: `the Windows backend needs Windows PowerShell (${POWERSHELL}); this host runs ${platform}` },
     inspect: async () => {

@@ -21,6 +21,7 @@ import { type Ini, iniValue, parseIni } from "./xrdp-ini";
 import { trustFindings } from "./trust-findings";
 import { createXrdpRotation, notOursToOverwrite } from "./xrdp-rotation";
 import { type RuntimeUserSetting, resolveIdentity, xrdpServiceIdentity } from "./runtime-user";
+import { type Platform, currentPlatform, isWindows } from "../../core/platform";
 
 export const DEFAULT_XRDP_INI = "/etc/xrdp/xrdp.ini";
 /** XRDP_CFG_PATH as Debian's package is built: empty or relative certificate=/key_file= fall back here. */
@@ -32,7 +33,7 @@ export interface XrdpBackendOptions {
   readonly runner?: CommandRunner;
   /** Who xrdp runs as; default: User=/Group= of xrdp.service, root when unset. */
   readonly runtimeUser?: () => RuntimeUserSetting;
-  readonly platform?: NodeJS.Platform;
+  readonly platform?: Platform;
   /** Who listens on the port; default: /proc (listener-process.ts). */
   readonly findListener?: (port: number, address: string | null) => ListenerLookup;
 }
@@ -40,12 +41,12 @@ export interface XrdpBackendOptions {
 export function createXrdpBackend(options: XrdpBackendOptions = {}): HostBackend {
   const iniPath = options.iniPath ?? DEFAULT_XRDP_INI;
   const runner = options.runner ?? runCommand;
-  const platform = options.platform ?? process.platform;
+  const platform = options.platform ?? currentPlatform();
   const runtimeUser = options.runtimeUser ?? (() => xrdpServiceIdentity());
   return {
     kind: "xrdp",
     capability: async () => {
-      if (platform === "win32") return { available: false, reason: "xrdp runs on Linux and BSD; this host runs Windows" };
+      if (isWindows(platform)) return { available: false, reason: "xrdp runs on Linux and BSD; this host runs Windows" };
       try {
         lstatSync(iniPath);
         return { available: true };

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootId, processStartTime } from "../../../../src/hosts/local/process-info";
-import { StateDir, windowsAclArgs } from "../../../../src/hosts/local/state-dir";
+import { StateDir } from "../../../../src/hosts/local/state-dir";
 import { UntrustedPathError } from "../../../../src/hosts/local/trust";
 
 describe("StateDir", () => {
@@ -297,18 +297,6 @@ describe("StateDir", () => {
     state.closeJournal(journal, { outcome: "rotated", reason: null, finishedAt: "t2" });
     expect(state.readJournal()).toBeNull();
     expect(state.history()).toEqual([{ ...journal, outcome: "rotated", reason: null, finishedAt: "t2" }]);
-  });
-});
-
-describe("windowsAclArgs", () => {
-  it("limits the state dir to SYSTEM and Administrators by SID, without inheritance", () => {
-    expect(windowsAclArgs("C:\\ProgramData\\rdpcert")).toEqual([
-      "C:\\ProgramData\\rdpcert",
-      "/inheritance:r",
-      "/grant:r",
-      "*S-1-5-18:(OI)(CI)F",
-      "*S-1-5-32-544:(OI)(CI)F",
-    ]);
   });
 });
 
