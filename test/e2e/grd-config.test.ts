@@ -1,15 +1,14 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lookupUser } from "../../scripts/xrdp-server";
 import { runCommand } from "../../src/hosts/command-runner";
 import { createGrdBackend } from "../../src/hosts/gnome-remote-desktop/grd-backend";
 import { readGsettingsPair, userAccount } from "../../src/hosts/gnome-remote-desktop/grd-gsettings";
 import type { HostInspection } from "../../src/hosts/host-backend";
 import { certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
-import { type GrdListener, grdListener } from "../helpers/grd-listener";
+import { disposeAfterAll } from "../helpers/dispose";
+import type { GrdListener } from "../helpers/grd-listener";
+import { type GrdUser, setUpGrdUser } from "../helpers/grd-user";
 
 /**
  * gnome-remote-desktop's configuration, read as the daemon reads it (issue 24):
@@ -22,17 +21,10 @@ import { type GrdListener, grdListener } from "../helpers/grd-listener";
  * Then status and doctor against a listener that negotiates as g-r-d does, serving that pair.
  */
 const USER = "rdpcert-grd";
-const SCHEMA = `<schemalist>
-  <schema id='org.gnome.desktop.remote-desktop.rdp' path='/org/gnome/desktop/remote-desktop/rdp/'>
-    <key name='enable' type='b'><default>false</default></key>
-    <key name='tls-cert' type='s'><default>''</default></key>
-    <key name='tls-key' type='s'><default>''</default></key>
-    <key name='view-only' type='b'><default>true</default></key>
-  </schema>
-</schemalist>
-`;
 
 describe("gnome-remote-desktop configuration", () => {
+  const made = disposeAfterAll();
+  let grd: GrdUser;
   let home: string;
   let schemas: string;
   let admin: string;
@@ -42,65 +34,21 @@ describe("gnome-remote-desktop configuration", () => {
   let keyPath: string;
   const pair = certValid(-720, 10, "GNOME");
 
-  /** gsettings as the user, with the user's own environment (HOME, XDG_CONFIG_HOME) and a private session bus for the dconf service. */
-  const gsettingsSet = (key: string, value: string): void => {
-    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], {
-      uid: user.uid,
-      gid: user.gid,
-      env: { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GSETTINGS_SCHEMA_DIR: schemas, GSETTINGS_BACKEND: "dconf", PATH: "/usr/bin:/bin" },
-      encoding: "utf8",
-    });
-    if (run.status !== 0) throw new Error(`gsettings set ${key} failed: ${run.stderr}`);
-  };
-
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), "rdpcert-grd-home-"));
-    chmodSync(home, 0o755);
-    if (lookupUser(USER)) execFileSync("usermod", ["--home", home, USER]);
-    else execFileSync("useradd", ["--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", USER]);
-    user = lookupUser(USER)!;
-    chownSync(home, user.uid, user.gid);
-    admin = mkdtempSync(join(tmpdir(), "rdpcert-grd-admin-"));
-    schemas = join(admin, "schemas");
-    mkdirSync(schemas);
-    chmodSync(admin, 0o755);
-    writeFileSync(join(schemas, "org.gnome.desktop.remote-desktop.gschema.xml"), SCHEMA);
-    execFileSync("glib-compile-schemas", [schemas]);
-    // Where GNOME Settings puts the pair it makes: the user's data dir, key 0600.
-    const dir = join(home, ".local", "share", "gnome-remote-desktop");
-    mkdirSync(dir, { recursive: true });
-    certPath = join(dir, "rdp-tls.crt");
-    keyPath = join(dir, "rdp-tls.key");
-    writeFileSync(certPath, pair.certPem, { mode: 0o644 });
-    writeFileSync(keyPath, pair.keyPem, { mode: 0o600 });
-    for (const p of [join(home, ".local"), join(home, ".local", "share"), dir, certPath, keyPath]) chownSync(p, user.uid, user.gid);
-    gsettingsSet("tls-cert", certPath);
-    gsettingsSet("tls-key", keyPath);
-    listener = await grdListener(pair);
-  });
-  afterAll(async () => {
-    await listener?.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(admin, { recursive: true, force: true });
-    if (lookupUser(USER)) execFileSync("userdel", [USER]);
+    grd = await setUpGrdUser(made, USER, pair);
+    ({ home, schemas, admin, user, listener, certPath, keyPath } = grd);
   });
 
   const env = (): NodeJS.ProcessEnv => ({ ...process.env, GSETTINGS_SCHEMA_DIR: schemas });
 
   it("reads tls-cert and tls-key from the user's dconf database with the real gsettings, as that user", async () => {
-    const got = await readGsettingsPair(runCommand, userAccount(USER)!, {
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, ".config"),
-      GSETTINGS_SCHEMA_DIR: schemas,
-      GSETTINGS_BACKEND: "dconf",
-      PATH: "/usr/bin:/bin",
-    });
+    const got = await readGsettingsPair(runCommand, userAccount(USER)!, grd.userEnv());
     expect(got).toEqual({ ok: true, certPath, keyPath, source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}` });
   });
 
   it("a path with quotes and spaces survives GVariant's quoting", async () => {
     const odd = join(home, 'it\'s a "pair".crt');
-    gsettingsSet("tls-cert", odd);
+    grd.gsettingsSet("tls-cert", odd);
     try {
       const got = await readGsettingsPair(runCommand, userAccount(USER)!, {
         HOME: home,
@@ -110,7 +58,7 @@ describe("gnome-remote-desktop configuration", () => {
       });
       expect(got).toMatchObject({ ok: true, certPath: odd });
     } finally {
-      gsettingsSet("tls-cert", certPath);
+      grd.gsettingsSet("tls-cert", certPath);
     }
   });
 

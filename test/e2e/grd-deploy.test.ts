@@ -1,15 +1,11 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { type FSWatcher, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { lookupUser } from "../../scripts/xrdp-server";
-import { runCommand } from "../../src/hosts/command-runner";
-import { readGsettingsPair, userAccount } from "../../src/hosts/gnome-remote-desktop/grd-gsettings";
 import { certValid } from "../helpers/certs";
 import { rdpcert, rdpcertJson } from "../helpers/cli";
-import { type GrdListener, grdListener } from "../helpers/grd-listener";
-import { type RunningProcess, httpGet, startExporterCli } from "../helpers/prometheus";
+import { disposeAfterAll } from "../helpers/dispose";
+import { type GrdRestarts, type GrdUser, setUpGrdUser, watchRestarts } from "../helpers/grd-user";
+import { httpGet, startExporterCli } from "../helpers/prometheus";
 import { type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 
 /**
@@ -19,14 +15,6 @@ import { type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
  * names only when it "restarts" (the restart command touches a file).
  */
 const USER = "rdpcert-grddep";
-const SCHEMA = `<schemalist>
-  <schema id='org.gnome.desktop.remote-desktop.rdp' path='/org/gnome/desktop/remote-desktop/rdp/'>
-    <key name='enable' type='b'><default>false</default></key>
-    <key name='tls-cert' type='s'><default>''</default></key>
-    <key name='tls-key' type='s'><default>''</default></key>
-  </schema>
-</schemalist>
-`;
 
 interface DeployJson {
   outcome: string;
@@ -36,92 +24,28 @@ interface DeployJson {
 }
 
 describe("rdpcert deploy and exporter module=local --backend gnome-remote-desktop (user mode)", () => {
+  const made = disposeAfterAll();
+  let grd: GrdUser;
+  let restarts: GrdRestarts;
   let home: string;
   let admin: string;
-  let schemas: string;
   let flag: string;
-  let user: { uid: number; gid: number };
-  let listener: GrdListener;
-  let watcher: FSWatcher;
   let certPath: string;
   let keyPath: string;
   let dir: string;
   let ca: TestCa;
-  let restarts = 0;
-  const running: RunningProcess[] = [];
   const pair = certValid(-720, 10, "GNOME");
-  const userEnv = (): NodeJS.ProcessEnv => ({
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, ".config"),
-    GSETTINGS_SCHEMA_DIR: schemas,
-    GSETTINGS_BACKEND: "dconf",
-    PATH: "/usr/bin:/bin",
-  });
-  const gsettingsSet = (key: string, value: string): void => {
-    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], {
-      uid: user.uid,
-      gid: user.gid,
-      env: userEnv(),
-      encoding: "utf8",
-    });
-    if (run.status !== 0) throw new Error(`gsettings set ${key} failed: ${run.stderr}`);
-  };
-  const configured = async (): Promise<{ certPath: string; keyPath: string }> => {
-    const got = await readGsettingsPair(runCommand, userAccount(USER)!, userEnv());
-    if (!got.ok) throw new Error(got.reason);
-    return got;
-  };
+  const configured = () => grd.configured();
   /** The user's dconf database: what `gsettings set` changes, byte for byte. */
   const database = (): string => readFileSync(join(home, ".config", "dconf", "user"), "base64");
 
   beforeAll(async () => {
-    ca = makeTestCa(join(execFileSync("mktemp", ["-d", "/tmp/rdpcert-ca-XXXXXX"], { encoding: "utf8" }).trim(), "ca"));
-    home = mkdtempSync(join(tmpdir(), "rdpcert-grddep-home-"));
-    chmodSync(home, 0o755);
-    if (lookupUser(USER)) execFileSync("usermod", ["--home", home, USER]);
-    else execFileSync("useradd", ["--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", USER]);
-    user = lookupUser(USER)!;
-    chownSync(home, user.uid, user.gid);
-    admin = mkdtempSync(join(tmpdir(), "rdpcert-grddep-admin-"));
-    chmodSync(admin, 0o755);
-    schemas = join(admin, "schemas");
-    mkdirSync(schemas);
-    writeFileSync(join(schemas, "org.gnome.desktop.remote-desktop.gschema.xml"), SCHEMA);
-    execFileSync("glib-compile-schemas", [schemas]);
-    dir = join(home, ".local", "share", "gnome-remote-desktop");
-    mkdirSync(dir, { recursive: true });
-    certPath = join(dir, "rdp-tls.crt");
-    keyPath = join(dir, "rdp-tls.key");
-    writeFileSync(certPath, pair.certPem, { mode: 0o644 });
-    writeFileSync(keyPath, pair.keyPem, { mode: 0o600 });
-    for (const p of [join(home, ".local"), join(home, ".local", "share"), dir, certPath, keyPath]) chownSync(p, user.uid, user.gid);
-    gsettingsSet("tls-cert", certPath);
-    gsettingsSet("tls-key", keyPath);
-    listener = await grdListener(pair);
-    const flags = join(admin, "flags");
-    mkdirSync(flags);
-    flag = join(flags, "restart");
-    // A restart: read the configured pair (as g-r-d does when it starts) and serve it.
-    watcher = watch(flags, () => {
-      void configured().then((now) => {
-        try {
-          listener.reload({ certPem: readFileSync(now.certPath, "utf8"), keyPem: readFileSync(now.keyPath, "utf8") });
-          restarts += 1;
-        } catch {
-          // A pair that cannot be loaded: g-r-d would not serve RDP; the old context stays here.
-        }
-      });
-    });
+    ca = makeTestCa(join(made.tempDir("rdpcert-ca-"), "ca"));
+    grd = await setUpGrdUser(made, USER, pair);
+    restarts = watchRestarts(made, grd);
+    ({ home, admin, certPath, keyPath, dataDir: dir } = grd);
+    flag = restarts.flag;
   }, 60_000);
-  afterAll(async () => {
-    await Promise.all(running.map((r) => r.stop()));
-    watcher?.close();
-    await listener?.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(admin, { recursive: true, force: true });
-    if (ca) rmSync(dirname(ca.dir), { recursive: true, force: true });
-    if (lookupUser(USER)) execFileSync("userdel", [USER]);
-  });
 
   const deploy = (restart: string, extra: string[]) =>
     rdpcertJson<DeployJson>(
@@ -143,10 +67,10 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
         restart,
         ...extra,
       ],
-      { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port) } },
+      { env: grd.cliEnv() },
     );
   const presented = async (): Promise<string> => {
-    const probed = JSON.parse((await rdpcert(["probe", "--json", `127.0.0.1:${listener.port}`])).stdout);
+    const probed = JSON.parse((await rdpcert(["probe", "--json", `127.0.0.1:${grd.listener.port}`])).stdout);
     return probed.results[0].certificate.sha256 as string;
   };
 
@@ -187,7 +111,7 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
 
   it("deploys a CA-issued certificate: written beside the old pair (key 0600, the user's), GSettings names it, the restarted listener presents exactly it", async () => {
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
-    const before = restarts;
+    const before = restarts.count();
     const { code, json } = await deploy(`/usr/bin/touch ${flag}`, [
       "--cert",
       leaf.certPath,
@@ -200,12 +124,12 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     ]);
     expect([json.outcome, code]).toEqual(["deployed", 0]);
     expect(json.newThumbprint).toBe(opensslThumbprint(leaf.certPath));
-    expect(restarts).toBeGreaterThan(before);
+    expect(restarts.count()).toBeGreaterThan(before);
     const now = await configured();
     expect(now).toEqual(expect.objectContaining({ certPath: join(dir, "rdpcert-tls.crt"), keyPath: join(dir, "rdpcert-tls.key") }));
     const key = statSync(now.keyPath);
-    expect([key.mode & 0o777, key.uid, key.gid]).toEqual([0o600, user.uid, user.gid]);
-    expect(statSync(now.certPath).uid).toBe(user.uid);
+    expect([key.mode & 0o777, key.uid, key.gid]).toEqual([0o600, grd.user.uid, grd.user.gid]);
+    expect(statSync(now.certPath).uid).toBe(grd.user.uid);
     expect(readFileSync(now.keyPath, "utf8").trim()).toBe(leaf.keyPem.trim());
     // Leaf first, then its chain, as certbot's fullchain.pem.
     expect(new X509Certificate(readFileSync(now.certPath)).fingerprint256).toBe(new X509Certificate(leaf.certPem).fingerprint256);
@@ -243,7 +167,7 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
         "--verify-timeout",
         "20000",
       ],
-      { env: { ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port), RENEWED_LINEAGE: lineage } },
+      { env: grd.cliEnv({ RENEWED_LINEAGE: lineage }) },
     );
     expect([json.outcome, code]).toEqual(["deployed", 0]);
     expect(json.newThumbprint).toBe(opensslThumbprint(leaf.certPath));
@@ -255,9 +179,9 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     const now = await configured();
     const notAfter = Math.floor(Date.parse(new X509Certificate(readFileSync(now.certPath)).validTo) / 1000);
     const config = join(admin, "rdpcert.json");
-    writeFileSync(config, JSON.stringify({ backend: "gnome-remote-desktop", grdUser: USER, grdConf: join(admin, "absent.conf"), port: listener.port }));
-    const exporter = await startExporterCli(["--config", config], ["/usr/bin/env", `GSETTINGS_SCHEMA_DIR=${schemas}`]);
-    running.push(exporter);
+    writeFileSync(config, JSON.stringify({ backend: "gnome-remote-desktop", grdUser: USER, grdConf: join(admin, "absent.conf"), port: grd.listener.port }));
+    const exporter = await startExporterCli(["--config", config], ["/usr/bin/env", `GSETTINGS_SCHEMA_DIR=${grd.schemas}`]);
+    made.keep(exporter);
     const answer = await httpGet(`${exporter.url}/probe?module=local`);
     expect(answer.status).toBe(200);
     expect(answer.body).toMatch(new RegExp(`^rdpcert_local_cert_not_after_seconds ${notAfter}$`, "m"));
