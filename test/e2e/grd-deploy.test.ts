@@ -27,48 +27,22 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
   const made = disposeAfterAll();
   let grd: GrdUser;
   let restarts: GrdRestarts;
-  let home: string;
-  let admin: string;
-  let flag: string;
-  let certPath: string;
-  let keyPath: string;
-  let dir: string;
   let ca: TestCa;
   const pair = certValid(-720, 10, "GNOME");
   const configured = () => grd.configured();
   /** The user's dconf database: what `gsettings set` changes, byte for byte. */
-  const database = (): string => readFileSync(join(home, ".config", "dconf", "user"), "base64");
+  const database = (): string => readFileSync(join(grd.home, ".config", "dconf", "user"), "base64");
 
   beforeAll(async () => {
     ca = makeTestCa(join(made.tempDir("rdpcert-ca-"), "ca"));
     grd = await setUpGrdUser(made, USER, pair);
     restarts = watchRestarts(made, grd);
-    ({ home, admin, certPath, keyPath, dataDir: dir } = grd);
-    flag = restarts.flag;
   }, 60_000);
 
   const deploy = (restart: string, extra: string[]) =>
-    rdpcertJson<DeployJson>(
-      [
-        "deploy",
-        "--yes",
-        "--json",
-        "--backend",
-        "gnome-remote-desktop",
-        "--grd-user",
-        USER,
-        "--grd-conf",
-        join(admin, "absent.conf"),
-        "--state-dir",
-        join(admin, "state"),
-        "--log-dir",
-        join(admin, "logs"),
-        "--restart-command",
-        restart,
-        ...extra,
-      ],
-      { env: grd.cliEnv() },
-    );
+    rdpcertJson<DeployJson>(["deploy", "--yes", "--json", ...grd.targetArgs(), ...grd.dirArgs(), "--restart-command", restart, ...extra], {
+      env: grd.cliEnv(),
+    });
   const presented = async (): Promise<string> => {
     const probed = JSON.parse((await rdpcert(["probe", "--json", `127.0.0.1:${grd.listener.port}`])).stdout);
     return probed.results[0].certificate.sha256 as string;
@@ -78,14 +52,14 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
     const other = ca.issue("other.example.test");
     const before = database();
-    const { code, json } = await deploy(`/usr/bin/touch ${flag}`, ["--cert", leaf.fullchainPath, "--key", other.keyPath, "--verify-timeout", "5000"]);
+    const { code, json } = await deploy(`/usr/bin/touch ${restarts.flag}`, ["--cert", leaf.fullchainPath, "--key", other.keyPath, "--verify-timeout", "5000"]);
     expect(code).not.toBe(0);
     expect(json.outcome).toBe("refused");
     expect(json.reason).toMatch(/private key does not belong to the certificate/);
     expect(database()).toBe(before);
-    expect(await configured()).toEqual(expect.objectContaining({ certPath, keyPath }));
-    expect(existsSync(join(dir, "rdpcert-tls.crt"))).toBe(false);
-    expect(existsSync(join(dir, "rdpcert-tls.key"))).toBe(false);
+    expect(await configured()).toEqual(expect.objectContaining({ certPath: grd.certPath, keyPath: grd.keyPath }));
+    expect(existsSync(join(grd.dataDir, "rdpcert-tls.crt"))).toBe(false);
+    expect(existsSync(join(grd.dataDir, "rdpcert-tls.key"))).toBe(false);
   }, 60_000);
 
   it("a failed verification (the restart does not load the new pair) points GSettings back at the old pair", async () => {
@@ -103,16 +77,16 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     expect(code).not.toBe(0);
     expect(json.outcome).toBe("rolled-back");
     expect(json.steps.find((s) => s.step === "restore")).toMatchObject({ ok: true });
-    expect(await configured()).toEqual(expect.objectContaining({ certPath, keyPath }));
+    expect(await configured()).toEqual(expect.objectContaining({ certPath: grd.certPath, keyPath: grd.keyPath }));
     // The old pair was never touched, and the listener still serves it.
-    expect(readFileSync(certPath, "utf8")).toBe(pair.certPem);
+    expect(readFileSync(grd.certPath, "utf8")).toBe(pair.certPem);
     expect(await presented()).toBe(new X509Certificate(pair.certPem).fingerprint256.replace(/:/g, ""));
   }, 60_000);
 
   it("deploys a CA-issued certificate: written beside the old pair (key 0600, the user's), GSettings names it, the restarted listener presents exactly it", async () => {
     const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
     const before = restarts.count();
-    const { code, json } = await deploy(`/usr/bin/touch ${flag}`, [
+    const { code, json } = await deploy(`/usr/bin/touch ${restarts.flag}`, [
       "--cert",
       leaf.certPath,
       "--key",
@@ -126,7 +100,7 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     expect(json.newThumbprint).toBe(opensslThumbprint(leaf.certPath));
     expect(restarts.count()).toBeGreaterThan(before);
     const now = await configured();
-    expect(now).toEqual(expect.objectContaining({ certPath: join(dir, "rdpcert-tls.crt"), keyPath: join(dir, "rdpcert-tls.key") }));
+    expect(now).toEqual(expect.objectContaining({ certPath: join(grd.dataDir, "rdpcert-tls.crt"), keyPath: join(grd.dataDir, "rdpcert-tls.key") }));
     const key = statSync(now.keyPath);
     expect([key.mode & 0o777, key.uid, key.gid]).toEqual([0o600, grd.user.uid, grd.user.gid]);
     expect(statSync(now.certPath).uid).toBe(grd.user.uid);
@@ -136,8 +110,8 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     expect(readFileSync(now.certPath, "utf8").match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
     expect(await presented()).toBe(new X509Certificate(leaf.certPem).fingerprint256.replace(/:/g, ""));
     // The old pair stays where it was.
-    expect(readFileSync(certPath, "utf8")).toBe(pair.certPem);
-    expect(readFileSync(keyPath, "utf8")).toBe(pair.keyPem);
+    expect(readFileSync(grd.certPath, "utf8")).toBe(pair.certPem);
+    expect(readFileSync(grd.keyPath, "utf8")).toBe(pair.keyPem);
   }, 90_000);
 
   it("deploys a certbot lineage next (--from-certbot): the other A/B names, GSettings moved to them, the restarted listener presents it", async () => {
@@ -152,18 +126,10 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
         "--yes",
         "--json",
         "--from-certbot",
-        "--backend",
-        "gnome-remote-desktop",
-        "--grd-user",
-        USER,
-        "--grd-conf",
-        join(admin, "absent.conf"),
-        "--state-dir",
-        join(admin, "state"),
-        "--log-dir",
-        join(admin, "logs"),
+        ...grd.targetArgs(),
+        ...grd.dirArgs(),
         "--restart-command",
-        `/usr/bin/touch ${flag}`,
+        `/usr/bin/touch ${restarts.flag}`,
         "--verify-timeout",
         "20000",
       ],
@@ -171,15 +137,17 @@ describe("rdpcert deploy and exporter module=local --backend gnome-remote-deskto
     );
     expect([json.outcome, code]).toEqual(["deployed", 0]);
     expect(json.newThumbprint).toBe(opensslThumbprint(leaf.certPath));
-    expect(await configured()).toEqual(expect.objectContaining({ certPath: join(dir, "rdpcert-tls-b.crt"), keyPath: join(dir, "rdpcert-tls-b.key") }));
+    expect(await configured()).toEqual(
+      expect.objectContaining({ certPath: join(grd.dataDir, "rdpcert-tls-b.crt"), keyPath: join(grd.dataDir, "rdpcert-tls-b.key") }),
+    );
     expect(await presented()).toBe(new X509Certificate(leaf.certPem).fingerprint256.replace(/:/g, ""));
   }, 90_000);
 
   it("exporter module=local reports the expiry of the certificate GSettings names", async () => {
     const now = await configured();
     const notAfter = Math.floor(Date.parse(new X509Certificate(readFileSync(now.certPath)).validTo) / 1000);
-    const config = join(admin, "rdpcert.json");
-    writeFileSync(config, JSON.stringify({ backend: "gnome-remote-desktop", grdUser: USER, grdConf: join(admin, "absent.conf"), port: grd.listener.port }));
+    const config = join(grd.admin, "rdpcert.json");
+    writeFileSync(config, JSON.stringify({ backend: "gnome-remote-desktop", grdUser: USER, grdConf: join(grd.admin, "absent.conf"), port: grd.listener.port }));
     const exporter = await startExporterCli(["--config", config], ["/usr/bin/env", `GSETTINGS_SCHEMA_DIR=${grd.schemas}`]);
     made.keep(exporter);
     const answer = await httpGet(`${exporter.url}/probe?module=local`);

@@ -38,6 +38,10 @@ export interface GrdUser {
   configured(): Promise<{ certPath: string; keyPath: string }>;
   /** The environment for the rdpcert CLI: this process's, with the schema dir and RDPCERT_PORT the listener's. */
   cliEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** rdpcert's options naming this user's g-r-d: --backend gnome-remote-desktop --grd-user NAME --grd-conf (absent, so user mode). */
+  targetArgs(): string[];
+  /** --state-dir and --log-dir in the admin dir. */
+  dirArgs(): string[];
 }
 
 /** A g-r-d "restart": touching `flag` makes the listener load the pair GSettings names (as g-r-d does when it starts). */
@@ -118,6 +122,8 @@ export async function setUpGrdUser(made: Disposer, name: string, pair: { readonl
       return got;
     },
     cliEnv: (extra = {}) => ({ ...process.env, GSETTINGS_SCHEMA_DIR: schemas, RDPCERT_PORT: String(listener.port), ...extra }),
+    targetArgs: () => ["--backend", "gnome-remote-desktop", "--grd-user", name, "--grd-conf", join(admin, "absent.conf")],
+    dirArgs: () => ["--state-dir", join(admin, "state"), "--log-dir", join(admin, "logs")],
   };
 }
 
