@@ -1,12 +1,12 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
-import { probe } from "../../src/probe/prober";
-import { adminDir } from "../helpers/admin-dir";
+import { disposeAfterAll } from "../helpers/dispose";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { isXrdpOutput, writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
+import { presented } from "../helpers/served";
 
 /**
  * Staged rotation (issue 25) against real xrdp: `rotate --stage` makes the next pair and its pin
@@ -41,13 +41,9 @@ interface RunJson {
   postChange?: { ok: boolean } | null;
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const made = disposeAfterAll();
 
-const wire = async (server: XrdpServer) =>
-  (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!;
+const wire = async (server: XrdpServer) => (await presented(server.port))!;
 const sha256Of = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, "");
 
 function flags(server: XrdpServer): string[] {
@@ -65,34 +61,18 @@ function flags(server: XrdpServer): string[] {
   ];
 }
 
-/** Every file of the server (contents and modes), xrdp's own log and rdpcert's state and log excepted. */
+/** Every file of the server (contents and modes), xrdp's own log and console output and rdpcert's state and log excepted. */
 function snapshot(server: XrdpServer): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of readdirSync(server.dir)) {
     const path = join(server.dir, name);
     const stats = statSync(path);
-    if (stats.isFile() && !name.endsWith(".log")) out[path] = `${stats.mode}:${readFileSync(path, "base64")}`;
+    if (stats.isFile() && !isXrdpOutput(name)) out[path] = `${stats.mode}:${readFileSync(path, "base64")}`;
   }
   return out;
 }
 
-function writeConfig(server: XrdpServer, extra: Record<string, unknown>): string {
-  const dir = adminDir("rdpcert-stage-");
-  dirs.push(dir);
-  const path = join(dir, "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
-}
+const writeConfig = (server: XrdpServer, extra: Record<string, unknown>): string => writeXrdpConfig(server, extra, made.tempDir("rdpcert-stage-"));
 
 describe("staged rotation against real xrdp", () => {
   const start = xrdpPool({ requireRoot: true });
@@ -173,8 +153,7 @@ describe("staged rotation against real xrdp", () => {
   it("run with stageDays: stages when due, waits, then activates the staged pair stageDays later (the hook sees it)", async () => {
     const server = await start(certValid(-130, 50));
     const before = await wire(server);
-    const dir = adminDir("rdpcert-stage-hook-");
-    dirs.push(dir);
+    const dir = made.tempDir("rdpcert-stage-hook-");
     const hook = join(dir, "record.sh");
     writeFileSync(hook, '#!/bin/sh\nenv | grep "^RDPCERT_" | sort > "$1"\n', { mode: 0o755 });
     const config = writeConfig(server, { stageDays: 10, postChangeCommand: [hook, join(dir, "hook.env")] });

@@ -8,3 +8,6 @@ export const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).f
 /** What the listener on 127.0.0.1:`port` presents, by rdpcert's own prober (5 s). */
 export const presented = async (port: number): Promise<CertificateInfo | null> =>
   (await probe({ input: `127.0.0.1:${port}`, host: "127.0.0.1", port }, { timeoutMs: 5000 })).certificate;
+
+/** The SHA-1 thumbprint of what the listener on 127.0.0.1:`port` presents; null when it presents none. */
+export const presentedThumbprint = async (port: number): Promise<string | null> => (await presented(port))?.thumbprint ?? null;
