@@ -8,7 +8,7 @@ import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { mountTmpfs } from "../helpers/tmpfs";
 import { ensureUser } from "../helpers/users";
-import { snapshotFiles, xrdpPool } from "../helpers/xrdp-pool";
+import { snapshotFiles, xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * `rdpcert deploy` against real xrdp servers on loopback, with a test CA made
@@ -292,21 +292,7 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
     writeFileSync(join(dir, "privkey.pem"), readFileSync(leaf.keyPath), { mode: 0o600 });
     return dir;
   };
-  const run = (server: XrdpServer, ...extra: string[]) =>
-    rdpcertJson<RunJson>([
-      "run",
-      "--xrdp-ini",
-      server.iniPath,
-      "--state-dir",
-      join(server.dir, "state"),
-      "--log-dir",
-      join(server.dir, "log"),
-      "--no-restart",
-      "--verify-timeout",
-      "8000",
-      "--json",
-      ...extra,
-    ]);
+  const run = (server: XrdpServer, ...extra: string[]) => rdpcertJson<RunJson>(["run", ...xrdpArgs(server), ...extra]);
 
   it("deploys the newer certificate for the same names; the next run does nothing; a dry run changes nothing", async () => {
     const expiring = ca.issue("rdp.example.test", { days: 10, names: ["DNS:rdp.example.test"] });

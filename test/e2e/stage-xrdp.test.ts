@@ -5,7 +5,7 @@ import type { XrdpServer } from "../../scripts/xrdp-server";
 import { disposeAfterAll } from "../helpers/dispose";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { isXrdpOutput, writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
+import { isXrdpOutput, writeXrdpConfig, xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
 import { presented } from "../helpers/served";
 
 /**
@@ -46,21 +46,6 @@ const made = disposeAfterAll();
 const wire = async (server: XrdpServer) => (await presented(server.port))!;
 const sha256Of = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, "");
 
-function flags(server: XrdpServer): string[] {
-  return [
-    "--xrdp-ini",
-    server.iniPath,
-    "--state-dir",
-    join(server.dir, "state"),
-    "--log-dir",
-    join(server.dir, "log"),
-    "--no-restart",
-    "--verify-timeout",
-    "8000",
-    "--json",
-  ];
-}
-
 /** Every file of the server (contents and modes), xrdp's own log and console output and rdpcert's state and log excepted. */
 function snapshot(server: XrdpServer): Record<string, string> {
   const out: Record<string, string> = {};
@@ -82,11 +67,11 @@ describe("staged rotation against real xrdp", () => {
     const before = await wire(server);
     const files = snapshot(server);
 
-    const dry = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage", "--dry-run"]);
+    const dry = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage", "--dry-run"]);
     expect([dry.json.outcome, dry.code]).toEqual(["planned", 0]);
     expect(existsSync(join(server.dir, "state", "staged"))).toBe(false);
 
-    const { code, json } = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"]);
+    const { code, json } = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage"]);
     expect([json.outcome, code]).toEqual(["staged", 0]);
     const staged = json.staged!;
     const dir = join(server.dir, "state", "staged");
@@ -121,7 +106,7 @@ describe("staged rotation against real xrdp", () => {
     expect(status.json.staged).toMatchObject({ sha1: staged.sha1, sha256: staged.sha256, activateAt: null });
 
     // A second --stage would waste the pin clients were given: refused, the staged pair kept.
-    const again = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"]);
+    const again = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage"]);
     expect([again.json.outcome, again.code]).toEqual(["refused", 3]);
     expect(again.json.reason).toContain(`a pair is already staged (SHA-256 ${staged.sha256}`);
     expect(sha256Of(readFileSync(join(dir, "cert.pem"), "utf8"))).toBe(staged.sha256);
@@ -129,20 +114,20 @@ describe("staged rotation against real xrdp", () => {
 
   it("--activate: exactly the staged certificate on the wire; a second --activate is a one-line refusal, exit 3", async () => {
     const server = await start(certValid(-1, 179));
-    const staged = (await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"])).json.staged!;
+    const staged = (await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage"])).json.staged!;
     const before = await wire(server);
-    const dry = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--dry-run"]);
+    const dry = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--activate", "--dry-run"]);
     expect([dry.json.outcome, dry.code]).toEqual(["planned", 0]);
     expect((await wire(server)).sha256).toBe(before.sha256);
     expect(existsSync(join(server.dir, "state", "staged", "key.pem"))).toBe(true);
-    const activated = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--yes"]);
+    const activated = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--activate", "--yes"]);
     expect([activated.json.outcome, activated.code]).toEqual(["deployed", 0]);
     const shown = await wire(server);
     expect(shown.sha256).toBe(staged.sha256);
     expect(activated.json.newSha256).toBe(staged.sha256);
     expect(existsSync(join(server.dir, "state", "staged"))).toBe(false);
 
-    const twice = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--yes"]);
+    const twice = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--activate", "--yes"]);
     expect([twice.json.outcome, twice.code]).toEqual(["refused", 3]);
     expect(twice.json.reason).toMatch(new RegExp(`^nothing is staged: the last staged pair \\(SHA-256 ${staged.sha256}\\) was activated at \\S+$`));
     expect((await wire(server)).sha256).toBe(staged.sha256);

@@ -74,3 +74,19 @@ export function snapshotFiles(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
+
+/** The command-line twin of writeXrdpConfig: the server's xrdp.ini, state and log dirs in its dir, no restart, 8 s to verify, --json. */
+export function xrdpArgs(server: XrdpServer): string[] {
+  return [
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--log-dir",
+    join(server.dir, "log"),
+    "--no-restart",
+    "--verify-timeout",
+    "8000",
+    "--json",
+  ];
+}
