@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
+import { rotateXrdpJson, writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 import { presented, sha1 } from "../helpers/served";
 
 /**
@@ -84,19 +84,7 @@ describe("renewCommand under `run`: bounded by renewTimeoutMs, whatever it leave
 
 describe("restartCommand under `rotate`: bounded by --restart-timeout, the lock released", () => {
   const start = xrdpPool({ requireRoot: true });
-  const rotate = (server: XrdpServer, ...extra: string[]) =>
-    rdpcertJson<RotateJson>([
-      "rotate",
-      "--xrdp-ini",
-      server.iniPath,
-      "--state-dir",
-      join(server.dir, "state"),
-      "--yes",
-      "--json",
-      "--verify-timeout",
-      "8000",
-      ...extra,
-    ]);
+  const rotate = (server: XrdpServer, ...extra: string[]) => rotateXrdpJson<RotateJson>(server, ...extra);
 
   it("a restart command that exits 0 at once while its child holds the pipe: rotated, not a timeout, the child ended", async () => {
     const server = await start(certValid(-170, 10));

@@ -4,6 +4,7 @@ import { type XrdpServer, startXrdp, writeOwned } from "../../scripts/xrdp-serve
 import { generateKey } from "../../src/core/self-signed";
 import { adminDir } from "./admin-dir";
 import { certValid } from "./certs";
+import { rdpcertJson } from "./cli";
 
 /** Throwaway xrdp servers for one describe block, all stopped in afterAll. */
 export function xrdpPool(options: { requireRoot?: boolean } = {}): (...args: Parameters<typeof startXrdp>) => Promise<XrdpServer> {
@@ -89,4 +90,20 @@ export function xrdpArgs(server: XrdpServer): string[] {
     "8000",
     "--json",
   ];
+}
+
+/** `rdpcert rotate --yes --json` on `server` (its xrdp.ini, state in its dir, 8 s to verify), `extra` after; its JSON report. */
+export function rotateXrdpJson<T>(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: T; stderr: string }> {
+  return rdpcertJson<T>([
+    "rotate",
+    "--xrdp-ini",
+    server.iniPath,
+    "--state-dir",
+    join(server.dir, "state"),
+    "--yes",
+    "--json",
+    "--verify-timeout",
+    "8000",
+    ...extra,
+  ]);
 }
