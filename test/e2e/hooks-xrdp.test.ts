@@ -9,7 +9,7 @@ import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
 import { makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { ensureUser } from "../helpers/users";
-import { xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * The post-change hook (issue 25) against real xrdp: postChangeCommand / --post-hook runs after a
@@ -138,18 +138,7 @@ describe("post-change hook against real xrdp", () => {
     const server = await start(certValid(-130, 50));
     const dir = admin();
     const hook = recordingHook(dir);
-    const config = join(dir, "config.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        xrdpIni: server.iniPath,
-        stateDir: join(server.dir, "state"),
-        logDir: join(server.dir, "log"),
-        restartCommand: null,
-        verifyTimeoutMs: 8000,
-        postChangeCommand: [hook.script, hook.out],
-      }),
-    );
+    const config = writeXrdpConfig(server, { postChangeCommand: [hook.script, hook.out] }, dir);
     const { code, json } = await rdpcertJson<ChangeJson & { rotation: { newThumbprint: string } }>(["run", "--config", config, "--json"]);
     expect([json.outcome, code, json.postChange?.ok]).toEqual(["rotated", 0, true]);
     expect(envOf(hook.out).RDPCERT_NEW_SHA1).toBe((await wire(server)).thumbprint);

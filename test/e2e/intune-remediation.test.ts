@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { certValid } from "../helpers/certs";
 import { CLI } from "../helpers/cli";
 import { pwshPath } from "../helpers/pwsh";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
 import { presentedThumbprint, sha1 } from "../helpers/served";
 
@@ -39,17 +39,7 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
   it("expiring: detection exits 1 with verdict, days left and thumbprint; remediation rotates (exit 0); detection then exits 0; a rerun changes nothing", async () => {
     const old = certValid(-130, 50); // past the renewal point
     const server = await start(old);
-    const config = join(adminDir(), "config.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        xrdpIni: server.iniPath,
-        stateDir: join(server.dir, "state"),
-        logDir: join(server.dir, "log"),
-        restartCommand: null,
-        verifyTimeoutMs: 8000,
-      }),
-    );
+    const config = writeXrdpConfig(server);
     const before = sha1(old.certPem);
 
     const detect = intune("Detect-RdpCert.ps1", config);
