@@ -7,7 +7,7 @@ import { generateKey } from "../../src/core/self-signed";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { rotateXrdpJson, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * Every fix names rdpcert's own command where rdpcert can do it, never
@@ -29,19 +29,7 @@ interface RotateJson {
 
 const status = async (server: XrdpServer) =>
   (await rdpcertJson<StatusJson>(["status", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--json", "--timeout", "4000"])).json;
-const rotate = (server: XrdpServer, ...extra: string[]) =>
-  rdpcertJson<RotateJson>([
-    "rotate",
-    "--xrdp-ini",
-    server.iniPath,
-    "--state-dir",
-    join(server.dir, "state"),
-    "--yes",
-    "--json",
-    "--verify-timeout",
-    "8000",
-    ...extra,
-  ]);
+const rotate = (server: XrdpServer, ...extra: string[]) => rotateXrdpJson<RotateJson>(server, ...extra);
 const sanOf = (path: string): string => new X509Certificate(readFileSync(path)).subjectAltName ?? "";
 
 describe("advice that uses rdpcert (issue 23)", () => {

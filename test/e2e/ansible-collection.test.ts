@@ -1,15 +1,13 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { XrdpServer } from "../../scripts/xrdp-server";
-import { probe } from "../../src/probe/prober";
 import { caIssued, certValid } from "../helpers/certs";
 import { CLI } from "../helpers/cli";
 import { type TestCa, makeTestCa } from "../helpers/test-ca";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
+import { presentedThumbprint, sha1 } from "../helpers/served";
 
 /**
  * The Ansible collection `rdpcert.rdpcert` (contrib/ansible), built
@@ -72,26 +70,6 @@ function playbook(
       }
     });
   });
-}
-
-const sha1 = (pem: string): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (server: XrdpServer) =>
-  (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
-
-function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(adminDir(), "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
 }
 
 beforeAll(() => {
@@ -170,7 +148,7 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
   it("rdpcert_run: check mode changes nothing and reports changed; the first run rotates (changed, diff); the second is unchanged; rdpcert_status returns the verdict", async () => {
     const old = certValid(-130, 50); // past the renewal point (72 % of 180 days)
     const server = await start(old);
-    const config = writeConfig(server);
+    const config = writeXrdpConfig(server);
     const oldThumbprint = sha1(old.certPem);
     const task = { "rdpcert.rdpcert.rdpcert_run": { config }, register: "rdp_pass" };
 
@@ -179,11 +157,11 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
     expect(check.results[0]).toMatchObject({ changed: true, outcome: "dry-run: would rotate", old_thumbprint: oldThumbprint });
     expect(readFileSync(server.certPath, "utf8")).toBe(old.certPem);
     expect(readFileSync(server.iniPath, "utf8")).toContain(`certificate=${server.certPath}`);
-    expect(await presented(server)).toBe(oldThumbprint);
+    expect(await presentedThumbprint(server.port)).toBe(oldThumbprint);
 
     const first = await playbook([task], { diff: true });
     expect(first.code).toBe(0);
-    const now = await presented(server);
+    const now = await presentedThumbprint(server.port);
     expect(now).not.toBe(oldThumbprint);
     expect(first.results[0]).toMatchObject({ changed: true, outcome: "rotated", old_thumbprint: oldThumbprint, new_thumbprint: now });
     expect(first.results[0]!.diff).toMatchObject({ before: `thumbprint: ${oldThumbprint}\n`, after: `thumbprint: ${now}\n` });
@@ -244,7 +222,7 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
 
   it("rdpcert_run: exit 2 fails with rdpcert's one-line reason; exit 1 (WARNING) is a warning, failed only with fail_on_warning", async () => {
     const broken = await start({ certPem: certValid(-1, 179).certPem }); // key missing
-    const critical = await playbook([{ "rdpcert.rdpcert.rdpcert_run": { config: writeConfig(broken, { autoRepair: false }) } }]);
+    const critical = await playbook([{ "rdpcert.rdpcert.rdpcert_run": { config: writeXrdpConfig(broken, { autoRepair: false }) } }]);
     expect(critical.code).toBe(2);
     const failed = critical.results[0]!;
     expect(failed).toMatchObject({ failed: true, changed: false, exit_code: 2, verdict: "CORRUPT", outcome: "nothing" });
@@ -254,7 +232,7 @@ describe("ansible collection rdpcert.rdpcert against real xrdp", () => {
 
     const ca = caIssued(-300, 20);
     const expiring = await start(ca);
-    const config = writeConfig(expiring);
+    const config = writeXrdpConfig(expiring);
     const warned = await playbook([{ "rdpcert.rdpcert.rdpcert_run": { config } }, { "rdpcert.rdpcert.rdpcert_run": { config, fail_on_warning: true } }]);
     expect(warned.results[0]).toMatchObject({ changed: false, exit_code: 1, outcome: "nothing" });
     expect(warned.results[0]!.failed ?? false).toBe(false);
@@ -302,7 +280,7 @@ describe("rdpcert_deploy against real xrdp with a test CA", () => {
     const first = await playbook([task], { diff: true });
     expect(first.code).toBe(0);
     expect(first.results[0]).toMatchObject({ changed: true, outcome: "deployed", new_thumbprint: sha1(leaf.certPem) });
-    expect(await presented(server)).toBe(sha1(leaf.certPem));
+    expect(await presentedThumbprint(server.port)).toBe(sha1(leaf.certPem));
 
     const second = await playbook([task]);
     expect(second.results[0]).toMatchObject({ changed: false, outcome: "not-needed" });
@@ -338,7 +316,7 @@ describe("rdpcert_deploy against real xrdp with a test CA", () => {
     expect(run.results[0]).toMatchObject({ changed: true, outcome: "deployed", new_thumbprint: sha1(leaf.certPem) });
     expect(run.results[0]!.cmd).not.toContain(password);
     expect(run.stdout).not.toContain(password);
-    expect(await presented(server)).toBe(sha1(leaf.certPem));
+    expect(await presentedThumbprint(server.port)).toBe(sha1(leaf.certPem));
   }, 120_000);
 });
 

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,6 +5,8 @@ import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcert, rdpcertJson } from "../helpers/cli";
+import { disposeAfterAll } from "../helpers/dispose";
+import { type ClientRun, type FreerdpClient, XF_EXIT_TLS_CONNECT_FAILED, haveFreerdpClient, startFreerdpClient } from "../helpers/freerdp-client";
 import { xrdpPool } from "../helpers/xrdp-pool";
 
 /**
@@ -26,46 +27,22 @@ import { xrdpPool } from "../helpers/xrdp-pool";
  * So "accepted" is asserted as: not exit 143, no TLS/host-key failure in the
  * client's output, and one more "Connected client computer name" in xrdp's log.
  */
-const XF_EXIT_TLS_CONNECT_FAILED = 143;
-const haveClient = existsSync("/usr/bin/xfreerdp") && existsSync("/usr/bin/Xvfb");
-const maybe = haveClient ? describe : describe.skip;
-
-interface ClientRun {
-  code: number | null;
-  output: string;
-}
+const maybe = haveFreerdpClient ? describe : describe.skip;
 
 maybe("client trust with the real FreeRDP 2 client (issue 25)", () => {
   const start = xrdpPool({ requireRoot: true });
   let server: XrdpServer;
+  const made = disposeAfterAll();
+  let client: FreerdpClient;
   let home: string;
-  let xvfb: ChildProcess;
-  let display: string;
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), DISPLAY: display });
+  const env = (): NodeJS.ProcessEnv => client.env();
   const knownHosts = (): string => join(home, ".config", "freerdp", "known_hosts2");
   const serverPem = (): string => join(home, ".config", "freerdp", "server", `127.0.0.1_${server.port}.pem`);
   const target = (): string => `127.0.0.1:${server.port}`;
   const sha256 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase();
   const accepted = (): number => (server.log().match(/Connected client computer name/g) ?? []).length;
 
-  function xfreerdp(extra: readonly string[] = ["/cert-deny"], environment = env()): Promise<ClientRun> {
-    return new Promise((resolve, reject) => {
-      const child = spawn("xfreerdp", [`/v:${target()}`, ...extra, "+auth-only", "/u:x", "/p:x", "/sec:tls"], {
-        env: environment,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let output = "";
-      child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-      child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-      // A bound, not an assertion: a hung client is killed and the test fails on its exit code.
-      const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      child.once("error", reject);
-      child.once("close", (code) => {
-        clearTimeout(guard);
-        resolve({ code, output });
-      });
-    });
-  }
+  const xfreerdp = (extra?: readonly string[], environment?: NodeJS.ProcessEnv): Promise<ClientRun> => client.connect(target(), extra, environment);
 
   async function expectAccepted(): Promise<void> {
     const before = accepted();
@@ -90,28 +67,11 @@ maybe("client trust with the real FreeRDP 2 client (issue 25)", () => {
   const snapshot = () => [knownHosts(), serverPem()].map((p) => ({ p, data: readFileSync(p), mode: statSync(p).mode, mtimeMs: statSync(p).mtimeMs }));
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), "rdpcert-client-home-"));
-    xvfb = spawn("Xvfb", ["-displayfd", "1", "-nolisten", "tcp"], { stdio: ["ignore", "pipe", "ignore"] });
-    display = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      xvfb.stdout!.on("data", (c: Buffer) => {
-        text += c.toString();
-        if (text.includes("\n")) resolve(`:${text.trim()}`);
-      });
-      xvfb.once("exit", () => reject(new Error("Xvfb exited before it chose a display")));
-    });
+    client = await startFreerdpClient(made, "rdpcert-client-home-");
+    home = client.home;
     // Due for renewal (10 days left), so `rotate` replaces it as an admin would.
     server = await start({ ...certValid(-170, 10, "rdp-a"), securityLayer: "tls" });
   }, 60_000);
-
-  afterAll(async () => {
-    if (xvfb && xvfb.exitCode === null) {
-      const exited = new Promise((resolve) => xvfb.once("exit", resolve));
-      xvfb.kill("SIGTERM");
-      await exited;
-    }
-    if (home) rmSync(home, { recursive: true, force: true });
-  });
 
   it("before any pin, the strict client refuses the listener", async () => {
     await expectRefused(/No certificate stored, automatically denying/);

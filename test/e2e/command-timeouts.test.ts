@@ -1,13 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { X509Certificate, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { xrdpPool } from "../helpers/xrdp-pool";
-import { adminDir } from "../helpers/admin-dir";
+import { rotateXrdpJson, writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
+import { presented, sha1 } from "../helpers/served";
 
 /**
  * renewCommand and restartCommand are bounded by their timeouts even when they
@@ -27,9 +26,6 @@ interface RotateJson {
   reason: string;
   steps: { step: string; ok: boolean }[];
 }
-
-const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate;
 
 /** A `sleep` with a number of seconds no other process on the machine uses, so that what is left of it can be found. */
 function marker(): string {
@@ -53,22 +49,6 @@ function leftovers(...seconds: string[]): string[] {
   return found.map((fields) => fields.slice(2).join(" "));
 }
 
-function writeConfig(server: XrdpServer, extra: Record<string, unknown>): string {
-  const path = join(adminDir(), "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
-}
-
 describe("renewCommand under `run`: bounded by renewTimeoutMs, whatever it leaves holding its output", () => {
   const start = xrdpPool();
 
@@ -80,10 +60,10 @@ describe("renewCommand under `run`: bounded by renewTimeoutMs, whatever it leave
     const held = marker();
     // The background sleep inherits stdout and stderr and would keep them open for days.
     const script = `cp "$0/renewed-cert.pem" "$0/cert.pem" && cp "$0/renewed-key.pem" "$0/key.pem" && chmod 644 "$0/key.pem" && echo renewed; sleep ${held} & exit 0`;
-    const config = writeConfig(server, { renewCommand: ["/bin/sh", "-c", script, server.dir], renewTimeoutMs: 5000 });
+    const config = writeXrdpConfig(server, { renewCommand: ["/bin/sh", "-c", script, server.dir], renewTimeoutMs: 5000 });
     const { code, json } = await rdpcertJson<RunJson>(["run", "--config", config, "--json"]);
     expect([json.outcome, code]).toEqual(["renewed", 0]);
-    expect((await presented(server))!.thumbprint).toBe(sha1(renewed.certPem));
+    expect((await presented(server.port))!.thumbprint).toBe(sha1(renewed.certPem));
     expect(leftovers(held)).toEqual([]);
   }, 30_000);
 
@@ -93,7 +73,7 @@ describe("renewCommand under `run`: bounded by renewTimeoutMs, whatever it leave
     const [child, self] = [marker(), marker()];
     // Ignored signals are inherited: both processes need SIGKILL.
     const script = `trap '' TERM; sleep ${child} & exec sleep ${self}`;
-    const config = writeConfig(server, { renewCommand: ["/bin/sh", "-c", script], renewTimeoutMs: 1000 });
+    const config = writeXrdpConfig(server, { renewCommand: ["/bin/sh", "-c", script], renewTimeoutMs: 1000 });
     const { code, json } = await rdpcertJson<RunJson>(["run", "--config", config, "--json"]);
     expect([json.outcome, code]).toEqual(["renew-failed", 1]);
     expect(json.reason).toBe("renewCommand did not finish within 1000 ms");
@@ -104,19 +84,7 @@ describe("renewCommand under `run`: bounded by renewTimeoutMs, whatever it leave
 
 describe("restartCommand under `rotate`: bounded by --restart-timeout, the lock released", () => {
   const start = xrdpPool({ requireRoot: true });
-  const rotate = (server: XrdpServer, ...extra: string[]) =>
-    rdpcertJson<RotateJson>([
-      "rotate",
-      "--xrdp-ini",
-      server.iniPath,
-      "--state-dir",
-      join(server.dir, "state"),
-      "--yes",
-      "--json",
-      "--verify-timeout",
-      "8000",
-      ...extra,
-    ]);
+  const rotate = (server: XrdpServer, ...extra: string[]) => rotateXrdpJson<RotateJson>(server, ...extra);
 
   it("a restart command that exits 0 at once while its child holds the pipe: rotated, not a timeout, the child ended", async () => {
     const server = await start(certValid(-170, 10));
@@ -135,7 +103,7 @@ describe("restartCommand under `rotate`: bounded by --restart-timeout, the lock 
     expect([json.outcome, code]).toEqual(["rolled-back", 2]);
     expect(json.reason).toBe(`restart command sh -c trap "" TERM; sleep ${child} & exec sleep ${self} did not finish within 1000 ms`);
     expect(json.steps.filter((s) => s.step === "restart").map((s) => s.ok)).toEqual([false, false]);
-    expect((await presented(server))!.thumbprint).toBe(sha1(old.certPem));
+    expect((await presented(server.port))!.thumbprint).toBe(sha1(old.certPem));
     expect(leftovers(child, self)).toEqual([]);
     // The lock was released: the next rotation runs.
     const next = await rotate(server, "--no-restart");

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import type { XrdpServer } from "../../scripts/xrdp-server";
@@ -8,7 +8,7 @@ import { rdpcert, rdpcertJson } from "../helpers/cli";
 import { type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { mountTmpfs } from "../helpers/tmpfs";
 import { ensureUser } from "../helpers/users";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { snapshotFiles, xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * `rdpcert deploy` against real xrdp servers on loopback, with a test CA made
@@ -39,21 +39,6 @@ function deployJson(server: XrdpServer, args: readonly string[], options: Parame
     ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart", "--verify-timeout", "8000", "--json", ...args],
     options,
   );
-}
-
-/** Every file under the server's dir except xrdp's log: what a refused deploy must leave byte for byte. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      const stats = statSync(path);
-      if (stats.isDirectory()) walk(path);
-      else if (!name.endsWith(".log")) out[path] = `${stats.mode}:${stats.uid}:${stats.gid}:${readFileSync(path, "base64")}`;
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 const groupOf = (name: string): number => Number(execFileSync("getent", ["group", name], { encoding: "utf8" }).split(":")[2]);
@@ -95,10 +80,10 @@ describe("rdpcert deploy against real xrdp", () => {
     expect(readFileSync(managedKey, "utf8")).not.toContain("BEGIN CERTIFICATE");
     // The key never reaches the output.
     expect(JSON.stringify(json)).not.toContain("PRIVATE KEY");
-    const before = snapshot(server.dir);
+    const before = snapshotFiles(server.dir);
     const again = await deployJson(server, ["--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"]);
     expect([again.json.outcome, again.code]).toEqual(["not-needed", 0]);
-    expect(snapshot(server.dir)).toEqual(before);
+    expect(snapshotFiles(server.dir)).toEqual(before);
     // The history says what happened, and that rdpcert did not issue this certificate.
     const history = readFileSync(join(server.dir, "state", "history.jsonl"), "utf8")
       .trim()
@@ -114,7 +99,7 @@ describe("rdpcert deploy against real xrdp", () => {
     const expired = ca.issue("old.example.test", { at: "2020-01-01 00:00:00", days: 30 });
     const client = ca.issue("client.example.test", { eku: "clientAuth" });
     const weak = ca.issue("weak.example.test", { key: "rsa1024" });
-    const before = snapshot(server.dir);
+    const before = snapshotFiles(server.dir);
     const cases: [string[], RegExp][] = [
       [["--cert", good.fullchainPath, "--key", other.keyPath], /private key does not belong to the certificate/],
       [["--cert", expired.fullchainPath, "--key", expired.keyPath], /expired on 2020-01-31/],
@@ -134,7 +119,7 @@ describe("rdpcert deploy against real xrdp", () => {
     // The leaf alone is fine with --chain.
     const withChain = await deployJson(server, ["--cert", good.certPath, "--chain", good.chainPath, "--key", good.keyPath, "--dry-run"]);
     expect([withChain.json.outcome, withChain.code]).toEqual(["planned", 0]);
-    expect(snapshot(server.dir)).toEqual(before);
+    expect(snapshotFiles(server.dir)).toEqual(before);
     expect(existsSync(join(server.dir, "state", "journal.json"))).toBe(false);
   }, 120_000);
 
@@ -254,7 +239,7 @@ describe("rdpcert deploy against real xrdp", () => {
     const server = await start(certValid(-10, 170));
     const leaf = ca.issue("rdp.example.test");
     const user = ensureUser("rdpcert-monitor");
-    const before = snapshot(server.dir);
+    const before = snapshotFiles(server.dir);
     // The user can read the certificate files (the test CA's dir is world-readable), not the state dir or the key.
     const result = await rdpcert(
       ["deploy", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes"],
@@ -263,7 +248,7 @@ describe("rdpcert deploy against real xrdp", () => {
     expect(result.code).toBe(3);
     expect(result.stdout + result.stderr).not.toMatch(/BEGIN|PRIVATE KEY-----/);
     expect((result.stdout + result.stderr).trim().split("\n").length).toBeLessThanOrEqual(2);
-    expect(snapshot(server.dir)).toEqual(before);
+    expect(snapshotFiles(server.dir)).toEqual(before);
   }, 120_000);
 
   it("--from-certbot reads $RENEWED_LINEAGE; without it, one line and exit 3; a name that is not the host's is a warning", async () => {
@@ -307,31 +292,17 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
     writeFileSync(join(dir, "privkey.pem"), readFileSync(leaf.keyPath), { mode: 0o600 });
     return dir;
   };
-  const run = (server: XrdpServer, ...extra: string[]) =>
-    rdpcertJson<RunJson>([
-      "run",
-      "--xrdp-ini",
-      server.iniPath,
-      "--state-dir",
-      join(server.dir, "state"),
-      "--log-dir",
-      join(server.dir, "log"),
-      "--no-restart",
-      "--verify-timeout",
-      "8000",
-      "--json",
-      ...extra,
-    ]);
+  const run = (server: XrdpServer, ...extra: string[]) => rdpcertJson<RunJson>(["run", ...xrdpArgs(server), ...extra]);
 
   it("deploys the newer certificate for the same names; the next run does nothing; a dry run changes nothing", async () => {
     const expiring = ca.issue("rdp.example.test", { days: 10, names: ["DNS:rdp.example.test"] });
     const server = await start({ certPem: readFileSync(expiring.fullchainPath, "utf8"), keyPem: expiring.keyPem });
     const renewed = ca.issue("rdp.example.test", { days: 90, names: ["DNS:rdp.example.test", "DNS:rdp"] });
     const source = lineageWith(renewed, "renewed");
-    const before = snapshot(server.dir);
+    const before = snapshotFiles(server.dir);
     const dry = await run(server, "--deploy-source", source, "--dry-run");
     expect([dry.json.outcome, dry.code, dry.json.reason]).toEqual(["dry-run: would deploy", 0, expect.stringContaining(opensslThumbprint(renewed.certPath))]);
-    expect(snapshot(server.dir)).toEqual(before);
+    expect(snapshotFiles(server.dir)).toEqual(before);
     const first = await run(server, "--deploy-source", source);
     expect([first.json.action, first.json.outcome, first.code]).toEqual(["deploy", "deployed", 0]);
     expect((await presented(server)).certificate!.thumbprint).toBe(opensslThumbprint(renewed.certPath));
@@ -342,7 +313,7 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
   it("does not deploy a certificate that is not newer or lacks one of the names: a warning, and no byte changed", async () => {
     const expiring = ca.issue("rdp.example.test", { days: 10, names: ["DNS:rdp.example.test", "DNS:rdp"] });
     const server = await start({ certPem: readFileSync(expiring.fullchainPath, "utf8"), keyPem: expiring.keyPem });
-    const before = snapshot(server.dir);
+    const before = snapshotFiles(server.dir);
     const narrower = lineageWith(ca.issue("rdp.example.test", { days: 90, names: ["DNS:rdp.example.test"] }), "narrower");
     const result = await run(server, "--deploy-source", narrower);
     expect([result.json.outcome, result.code, result.json.reason]).toEqual([
@@ -354,7 +325,7 @@ describe("rdpcert run with a deploySource: a CA-issued certificate near expiry i
     expect((await run(server, "--deploy-source", same)).json.outcome).toBe("no-newer-certificate");
     const listenerFiles = (snap: Record<string, string>) =>
       Object.fromEntries(Object.entries(snap).filter(([path]) => !path.includes("/state/") && !path.includes("/log/")));
-    expect(listenerFiles(snapshot(server.dir))).toEqual(listenerFiles(before));
+    expect(listenerFiles(snapshotFiles(server.dir))).toEqual(listenerFiles(before));
   }, 120_000);
 });
 

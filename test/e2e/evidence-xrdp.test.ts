@@ -4,12 +4,11 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync,
 import { join } from "node:path";
 import { type XrdpServer, freePort } from "../../scripts/xrdp-server";
 import { buildSelfSigned } from "../../src/core/self-signed";
-import { probe } from "../../src/probe/prober";
 import { certValid, testKey } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
-import { adminDir } from "../helpers/admin-dir";
 import { ensureUser } from "../helpers/users";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
+import { presented, sha1 } from "../helpers/served";
 
 /**
  * Verdicts grounded in evidence, end to end on real xrdp: each of
@@ -67,22 +66,6 @@ async function status(ini: string, options: { uid?: number; gid?: number; prefix
   return { code: run.code, json: parse<StatusJson>("status", run) };
 }
 
-function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(adminDir(), "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
-}
-
 async function run(config: string, options: { prefix?: string[]; args?: string[] } = {}): Promise<{ code: number | null; json: RunJson }> {
   const result = await rdpcert(["run", "--config", config, "--json", ...(options.args ?? [])], { prefix: options.prefix });
   return { code: result.code, json: parse<RunJson>("run", result) };
@@ -97,9 +80,6 @@ function snapshot(server: XrdpServer): string {
     })
     .join("\n");
 }
-
-const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presentedBy = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate;
 
 describe("verdicts grounded in evidence (real xrdp)", () => {
   const start = xrdpPool();
@@ -121,7 +101,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
 
   it("healthy, xrdp as `xrdp`: ten run passes in a row exit 0 and change no byte", async () => {
     const server = await start(certValid(-1, 179));
-    const config = writeConfig(server);
+    const config = writeXrdpConfig(server);
     const before = snapshot(server);
     for (let pass = 0; pass < 10; pass++) {
       const { code, json } = await run(config);
@@ -150,7 +130,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
       ]);
       expect(json.problems.some((p) => p.verdict === "CORRUPT")).toBe(false);
 
-      const config = writeConfig(server);
+      const config = writeXrdpConfig(server);
       const before = snapshot(server);
       for (let pass = 0; pass < 10; pass++) {
         const r = await run(config);
@@ -198,7 +178,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     expect(json.reason).toContain("offers only TLSv1, TLSv1.1 (ssl_protocols)");
     expect(json.fix).toBe("set ssl_protocols=TLSv1.2, TLSv1.3 in [Globals] of xrdp.ini (xrdp uses it from the next connection)");
 
-    const config = writeConfig(server);
+    const config = writeXrdpConfig(server);
     const before = snapshot(server);
     for (let pass = 0; pass < 2; pass++) {
       const r = await run(config);
@@ -267,7 +247,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
 
   it("case 6: a config whose warnDays is not below validityDays is refused by config validate and by run, naming both fields", async () => {
     const server = await start(certValid(-1, 179));
-    const config = writeConfig(server, { warnDays: 400 });
+    const config = writeXrdpConfig(server, { warnDays: 400 });
     const validate = await rdpcert(["config", "validate", "--config", config]);
     expect(validate.code).toBe(3);
     expect(validate.stderr.trim().split("\n")).toEqual([expect.stringContaining("warnDays (400) must be below validityDays (180)")]);
@@ -281,7 +261,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
   describe("case 7: the clock jumps forward and back", () => {
     it("a certificate rdpcert issued under a clock 400 days ahead is NOT-YET-VALID afterwards, and run repairs it", async () => {
       const server = await start(certValid(-1, 179));
-      const config = writeConfig(server);
+      const config = writeXrdpConfig(server);
       const ahead = await run(config, { prefix: ["faketime", "+400 days"] });
       expect([ahead.json.outcome, ahead.code]).toEqual(["rotated", 0]);
       const issued = new X509Certificate(readFileSync(server.certPath));
@@ -299,7 +279,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
 
     it("a not-yet-valid certificate rdpcert did not issue is left alone (check the clock)", async () => {
       const server = await start(certValid(2, 170));
-      const r = await run(writeConfig(server));
+      const r = await run(writeXrdpConfig(server));
       expect([r.json.outcome, r.code]).toEqual(["nothing", 2]);
       expect(r.json.reason).toContain("check the clock");
     });
@@ -307,11 +287,11 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     it("a backoff written under a clock 400 days ahead does not block retries", async () => {
       const server = await start(certValid(-175, 5));
       // The restart fails under the wrong clock: rolled back, and a backoff is written 400 days ahead.
-      const failing = writeConfig(server, { restartCommand: ["false"] });
+      const failing = writeXrdpConfig(server, { restartCommand: ["false"] });
       const ahead = await run(failing, { prefix: ["faketime", "+400 days"] });
       expect([ahead.json.outcome, ahead.code]).toEqual(["rolled-back", 2]);
       expect(Date.parse(ahead.json.backoff.nextAttemptAt!)).toBeGreaterThan(Date.now() + 399 * DAY);
-      const config = writeConfig(server);
+      const config = writeXrdpConfig(server);
       const r = await run(config);
       expect([r.json.outcome, r.code]).toEqual(["rotated", 0]);
     });
@@ -321,7 +301,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
     const server = await start(certValid(-200, -3));
     // The ini now names a port nothing listens on: xrdp is down as far as this configuration goes.
     writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(`:${server.port}`, `:${await freePort()}`));
-    const config = writeConfig(server);
+    const config = writeXrdpConfig(server);
     const dry = await run(config, { args: ["--dry-run"] });
     const real = await run(config);
     expect(dry.json.outcome).toBe("dry-run: nothing to do");
@@ -333,7 +313,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
 
   it("case 8: when a rotation would run, the dry run shows the real plan, refusals included", async () => {
     const server = await start(certValid(-175, 5));
-    const dry = await run(writeConfig(server), { args: ["--dry-run"] });
+    const dry = await run(writeXrdpConfig(server), { args: ["--dry-run"] });
     expect([dry.json.outcome, dry.code]).toEqual(["dry-run: would rotate", 0]);
     expect(dry.json.rotation!.plan.join("\n")).toContain("verify with a real RDP TLS handshake");
   });
@@ -370,7 +350,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
           .replace(/:/g, "");
       expect([json.newThumbprint, json.newSha256]).toEqual([openssl("sha1"), openssl("sha256")]);
       expect(json.fix).toContain("will be asked to accept the new one");
-      expect((await presentedBy(server))!.thumbprint).toBe(json.newThumbprint);
+      expect((await presented(server.port))!.thumbprint).toBe(json.newThumbprint);
 
       const text = await rdpcert(["rotate", "--yes", "--force", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--no-restart"]);
       expect(text.stdout).toMatch(/^ {2}new SHA-256 {2}[0-9A-F]{64}$/m);
@@ -404,7 +384,7 @@ describe("verdicts grounded in evidence (real xrdp)", () => {
   it("a verified rotation that leaves its problem in place fails the pass, and later passes do not rotate again for it", async () => {
     // renewalFraction 0.0001 of 180 days is 26 minutes: a new certificate, backdated an hour, is due at once.
     const server = await start(certValid(-1, 179));
-    const config = writeConfig(server, { renewalFraction: 0.0001 });
+    const config = writeXrdpConfig(server, { renewalFraction: 0.0001 });
     const first = await run(config);
     expect([first.json.outcome, first.code]).toEqual(["not-fixed", 2]);
     expect(first.json.rotation!.outcome).toBe("rotated");

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { certValid } from "../helpers/certs";
 import { CLI, rdpcert, readableCli } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
 import { type Tmpfs, mountTmpfs } from "../helpers/tmpfs";
+import { scheduleDaemon } from "../helpers/schedule-daemon";
 
 /** Faults of the machine (log sink, disks, signals, descriptors) against real xrdp and real tmpfs mounts. */
 interface RunJson {
@@ -17,33 +18,6 @@ interface RunJson {
   exitCode: number;
   warnings: string[];
   rotation: { newThumbprint: string | null } | null;
-}
-
-function daemon(config: string): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  waitFor: (pattern: RegExp, count?: number) => Promise<void>;
-} {
-  const child = spawn(process.execPath, [CLI, "schedule", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGHUP" ? 1 : 15) : null))),
-  );
-  const waitFor = (pattern: RegExp, count = 1): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const global = new RegExp(pattern.source, "g");
-      const check = (): void => {
-        if ((output.match(global) ?? []).length >= count) resolve();
-        else if (child.exitCode !== null || child.signalCode !== null)
-          reject(new Error(`daemon exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${output}`));
-        else setTimeout(check, 25);
-      };
-      check();
-    });
-  return { child, output: () => output, exited, waitFor };
 }
 
 const SINK_WARNING = /rdpcert: warning: cannot write the log file /g;
@@ -164,7 +138,7 @@ describe("faults (issue 12) against real xrdp", () => {
       const server = await start(certValid(-1, 179, "log-daemon"));
       const logs = tmpfs();
       logs.readOnly();
-      const d = daemon(writeConfig(server, logs.dir, { schedule: "0 3 * * *", jitterMinutes: 0 }));
+      const d = scheduleDaemon(writeConfig(server, logs.dir, { schedule: "0 3 * * *", jitterMinutes: 0 }));
       await d.waitFor(/scheduled "0 3 \* \* \*"/);
       d.child.kill("SIGHUP");
       await d.waitFor(/run finished: nothing \(exit 0\); next run at \d{4}-/);
@@ -181,7 +155,7 @@ describe("faults (issue 12) against real xrdp", () => {
     it("SIGHUPs arriving after SIGTERM, while the pass finishes and after, never kill the daemon: exit 0", async () => {
       const server = await start(certValid(-175, 5, "hup-after-term"));
       // Due (5 days left), and the rotation takes 1.5 s to "restart": SIGTERM lands during the pass.
-      const d = daemon(writeConfig(server, join(server.dir, "log"), { schedule: "0 3 * * *", jitterMinutes: 0, restartCommand: ["sleep", "1.5"] }));
+      const d = scheduleDaemon(writeConfig(server, join(server.dir, "log"), { schedule: "0 3 * * *", jitterMinutes: 0, restartCommand: ["sleep", "1.5"] }));
       await d.waitFor(/scheduled "0 3 \* \* \*"/);
       d.child.kill("SIGHUP");
       await d.waitFor(/rotating: /);

@@ -1,11 +1,10 @@
-import { X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKey } from "../../src/core/self-signed";
-import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
 import { rdpcert, rdpcertJson } from "../helpers/cli";
+import { disposeAfterAll } from "../helpers/dispose";
+import { presented, sha1 } from "../helpers/served";
 import { type ShadowServer, startShadow } from "../helpers/shadow";
 import { ensureUser } from "../helpers/users";
 
@@ -39,26 +38,10 @@ interface RunJson {
   rotation: { outcome: string; newThumbprint: string | null } | null;
 }
 
-const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (port: number) => (await probe({ input: `127.0.0.1:${port}`, host: "127.0.0.1", port }, { timeoutMs: 5000 })).certificate;
-
 describe("FreeRDP's shadow server", () => {
-  const servers: ShadowServer[] = [];
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (...args: Parameters<typeof startShadow>): Promise<ShadowServer> => {
-    const server = await startShadow(...args);
-    servers.push(server);
-    return server;
-  };
-  const scratch = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), "rdpcert-shadow-state-"));
-    dirs.push(dir);
-    return dir;
-  };
+  const made = disposeAfterAll();
+  const start = made.starter(startShadow);
+  const scratch = (): string => made.tempDir("rdpcert-shadow-state-");
   const status = (server: ShadowServer) =>
     rdpcertJson<StatusJson>(["status", "--port", String(server.port), "--state-dir", join(scratch(), "state"), "--json"]);
 

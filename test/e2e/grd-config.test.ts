@@ -1,15 +1,13 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lookupUser } from "../../scripts/xrdp-server";
 import { runCommand } from "../../src/hosts/command-runner";
 import { createGrdBackend } from "../../src/hosts/gnome-remote-desktop/grd-backend";
 import { readGsettingsPair, userAccount } from "../../src/hosts/gnome-remote-desktop/grd-gsettings";
 import type { HostInspection } from "../../src/hosts/host-backend";
 import { certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
-import { type GrdListener, grdListener } from "../helpers/grd-listener";
+import { disposeAfterAll } from "../helpers/dispose";
+import { type GrdUser, setUpGrdUser } from "../helpers/grd-user";
 
 /**
  * gnome-remote-desktop's configuration, read as the daemon reads it (issue 24):
@@ -22,105 +20,44 @@ import { type GrdListener, grdListener } from "../helpers/grd-listener";
  * Then status and doctor against a listener that negotiates as g-r-d does, serving that pair.
  */
 const USER = "rdpcert-grd";
-const SCHEMA = `<schemalist>
-  <schema id='org.gnome.desktop.remote-desktop.rdp' path='/org/gnome/desktop/remote-desktop/rdp/'>
-    <key name='enable' type='b'><default>false</default></key>
-    <key name='tls-cert' type='s'><default>''</default></key>
-    <key name='tls-key' type='s'><default>''</default></key>
-    <key name='view-only' type='b'><default>true</default></key>
-  </schema>
-</schemalist>
-`;
 
 describe("gnome-remote-desktop configuration", () => {
-  let home: string;
-  let schemas: string;
-  let admin: string;
-  let user: { uid: number; gid: number };
-  let listener: GrdListener;
-  let certPath: string;
-  let keyPath: string;
+  const made = disposeAfterAll();
+  let grd: GrdUser;
   const pair = certValid(-720, 10, "GNOME");
 
-  /** gsettings as the user, with the user's own environment (HOME, XDG_CONFIG_HOME) and a private session bus for the dconf service. */
-  const gsettingsSet = (key: string, value: string): void => {
-    const run = spawnSync("dbus-run-session", ["--", "gsettings", "set", "org.gnome.desktop.remote-desktop.rdp", key, value], {
-      uid: user.uid,
-      gid: user.gid,
-      env: { HOME: home, XDG_CONFIG_HOME: join(home, ".config"), GSETTINGS_SCHEMA_DIR: schemas, GSETTINGS_BACKEND: "dconf", PATH: "/usr/bin:/bin" },
-      encoding: "utf8",
-    });
-    if (run.status !== 0) throw new Error(`gsettings set ${key} failed: ${run.stderr}`);
-  };
-
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), "rdpcert-grd-home-"));
-    chmodSync(home, 0o755);
-    if (lookupUser(USER)) execFileSync("usermod", ["--home", home, USER]);
-    else execFileSync("useradd", ["--system", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", USER]);
-    user = lookupUser(USER)!;
-    chownSync(home, user.uid, user.gid);
-    admin = mkdtempSync(join(tmpdir(), "rdpcert-grd-admin-"));
-    schemas = join(admin, "schemas");
-    mkdirSync(schemas);
-    chmodSync(admin, 0o755);
-    writeFileSync(join(schemas, "org.gnome.desktop.remote-desktop.gschema.xml"), SCHEMA);
-    execFileSync("glib-compile-schemas", [schemas]);
-    // Where GNOME Settings puts the pair it makes: the user's data dir, key 0600.
-    const dir = join(home, ".local", "share", "gnome-remote-desktop");
-    mkdirSync(dir, { recursive: true });
-    certPath = join(dir, "rdp-tls.crt");
-    keyPath = join(dir, "rdp-tls.key");
-    writeFileSync(certPath, pair.certPem, { mode: 0o644 });
-    writeFileSync(keyPath, pair.keyPem, { mode: 0o600 });
-    for (const p of [join(home, ".local"), join(home, ".local", "share"), dir, certPath, keyPath]) chownSync(p, user.uid, user.gid);
-    gsettingsSet("tls-cert", certPath);
-    gsettingsSet("tls-key", keyPath);
-    listener = await grdListener(pair);
+    grd = await setUpGrdUser(made, USER, pair);
   });
-  afterAll(async () => {
-    await listener?.close();
-    rmSync(home, { recursive: true, force: true });
-    rmSync(admin, { recursive: true, force: true });
-    if (lookupUser(USER)) execFileSync("userdel", [USER]);
-  });
-
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, GSETTINGS_SCHEMA_DIR: schemas });
 
   it("reads tls-cert and tls-key from the user's dconf database with the real gsettings, as that user", async () => {
-    const got = await readGsettingsPair(runCommand, userAccount(USER)!, {
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, ".config"),
-      GSETTINGS_SCHEMA_DIR: schemas,
-      GSETTINGS_BACKEND: "dconf",
-      PATH: "/usr/bin:/bin",
-    });
-    expect(got).toEqual({ ok: true, certPath, keyPath, source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}` });
+    const got = await readGsettingsPair(runCommand, userAccount(USER)!, grd.userEnv());
+    expect(got).toEqual({ ok: true, certPath: grd.certPath, keyPath: grd.keyPath, source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}` });
   });
 
   it("a path with quotes and spaces survives GVariant's quoting", async () => {
-    const odd = join(home, 'it\'s a "pair".crt');
-    gsettingsSet("tls-cert", odd);
+    const odd = join(grd.home, 'it\'s a "pair".crt');
+    grd.gsettingsSet("tls-cert", odd);
     try {
       const got = await readGsettingsPair(runCommand, userAccount(USER)!, {
-        HOME: home,
-        GSETTINGS_SCHEMA_DIR: schemas,
+        HOME: grd.home,
+        GSETTINGS_SCHEMA_DIR: grd.schemas,
         GSETTINGS_BACKEND: "dconf",
         PATH: "/usr/bin:/bin",
       });
       expect(got).toMatchObject({ ok: true, certPath: odd });
     } finally {
-      gsettingsSet("tls-cert", certPath);
+      grd.gsettingsSet("tls-cert", grd.certPath);
     }
   });
 
   it("the backend inspects user mode: the pair GSettings names, the key matches, GNOME Settings' certificate that nothing renews is a WARN", async () => {
-    process.env.GSETTINGS_SCHEMA_DIR = schemas;
+    process.env.GSETTINGS_SCHEMA_DIR = grd.schemas;
     try {
       const outcome = await createGrdBackend({
         user: USER,
-        confPath: join(admin, "absent.conf"),
-        port: listener.port,
+        confPath: join(grd.admin, "absent.conf"),
+        port: grd.listener.port,
         warnDays: 30,
         findListener: () => ({ kind: "none" }),
       }).inspect();
@@ -129,9 +66,9 @@ describe("gnome-remote-desktop configuration", () => {
       expect(inspection).toMatchObject({
         backend: "gnome-remote-desktop",
         source: `GSettings org.gnome.desktop.remote-desktop.rdp of ${USER}`,
-        listener: { port: listener.port, nla: true },
-        certificate: { state: "present", location: certPath },
-        key: { state: "ok", location: keyPath },
+        listener: { port: grd.listener.port, nla: true },
+        certificate: { state: "present", location: grd.certPath },
+        key: { state: "ok", location: grd.keyPath },
         issuance: "self-signed",
       });
       const finding = inspection.findings.find((f) => f.code === "grd-certificate-not-renewed");
@@ -143,44 +80,44 @@ describe("gnome-remote-desktop configuration", () => {
   });
 
   it("a key the serving user cannot read is reported as unreadable for that user, with the fix", async () => {
-    chownSync(keyPath, 0, 0);
-    process.env.GSETTINGS_SCHEMA_DIR = schemas;
+    chownSync(grd.keyPath, 0, 0);
+    process.env.GSETTINGS_SCHEMA_DIR = grd.schemas;
     try {
       const outcome = await createGrdBackend({
         user: USER,
-        confPath: join(admin, "absent.conf"),
-        port: listener.port,
+        confPath: join(grd.admin, "absent.conf"),
+        port: grd.listener.port,
         findListener: () => ({ kind: "none" }),
       }).inspect();
       const inspection = (outcome as { inspection: HostInspection }).inspection;
       expect(inspection.key.state).toBe("unreadable");
       expect(inspection.key.reason).toMatch(new RegExp(`gnome-remote-desktop \\(${USER}\\) cannot read its private key`));
-      expect(inspection.key.fix).toBe(`chown ${USER} ${keyPath} && chmod 600 ${keyPath}`);
+      expect(inspection.key.fix).toBe(`chown ${USER} ${grd.keyPath} && chmod 600 ${grd.keyPath}`);
     } finally {
       delete process.env.GSETTINGS_SCHEMA_DIR;
-      chownSync(keyPath, user.uid, user.gid);
+      chownSync(grd.keyPath, grd.user.uid, grd.user.gid);
     }
   });
 
   it("system mode: [RDP] tls-cert/tls-key/port of grd.conf, the local-state copy layered over it", async () => {
-    const conf = join(admin, "grd.conf");
-    const local = join(admin, "local-grd.conf");
-    writeFileSync(conf, `# written by grdctl\n[RDP]\nenabled=true\ntls-cert=/nonexistent/old.crt\ntls-key = ${keyPath}\nport=${listener.port}\n`);
-    writeFileSync(local, `[RDP]\ntls-cert=${certPath}\n`);
+    const conf = join(grd.admin, "grd.conf");
+    const local = join(grd.admin, "local-grd.conf");
+    writeFileSync(conf, `# written by grdctl\n[RDP]\nenabled=true\ntls-cert=/nonexistent/old.crt\ntls-key = ${grd.keyPath}\nport=${grd.listener.port}\n`);
+    writeFileSync(local, `[RDP]\ntls-cert=${grd.certPath}\n`);
     const outcome = await createGrdBackend({ confPath: conf, localStateConf: local, findListener: () => ({ kind: "none" }) }).inspect();
     const inspection = (outcome as { inspection: HostInspection }).inspection;
     expect(inspection).toMatchObject({
       source: `${conf}, ${local}`,
-      listener: { port: listener.port },
-      certificate: { state: "present", location: certPath },
-      key: { location: keyPath },
+      listener: { port: grd.listener.port },
+      certificate: { state: "present", location: grd.certPath },
+      key: { location: grd.keyPath },
     });
   });
 
   it("system mode without tls-cert: no pair, one line and the grdctl fix", async () => {
-    const conf = join(admin, "grd-empty.conf");
+    const conf = join(grd.admin, "grd-empty.conf");
     writeFileSync(conf, "[RDP]\nenabled=true\n");
-    const outcome = await createGrdBackend({ confPath: conf, localStateConf: join(admin, "absent"), findListener: () => ({ kind: "none" }) }).inspect();
+    const outcome = await createGrdBackend({ confPath: conf, localStateConf: join(grd.admin, "absent"), findListener: () => ({ kind: "none" }) }).inspect();
     expect(outcome).toEqual({
       ok: false,
       reason: `${conf}: [RDP] tls-cert is not set, so gnome-remote-desktop has no TLS pair and does not serve RDP`,
@@ -189,41 +126,20 @@ describe("gnome-remote-desktop configuration", () => {
   });
 
   it("rdpcert status on the user's g-r-d: the configured pair is what the NLA-only listener presents; NLA required by the server; the expiry and that nothing renews it", async () => {
-    const run = await rdpcert(
-      ["status", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf"), "--state-dir", join(admin, "state")],
-      { env: { ...env(), RDPCERT_PORT: String(listener.port) } },
-    );
+    const run = await rdpcert(["status", ...grd.targetArgs(), "--state-dir", join(grd.admin, "state")], { env: grd.cliEnv() });
     expect(run.stderr).toBe("");
     expect(run.stdout).toMatch(/NLA required by the server \(its policy, not a fault\)/);
     expect(run.stdout).toMatch(/was made by GNOME Settings, and nothing renews it/);
     expect(run.stdout).toMatch(/expires in (9|10) days/);
     expect(run.code).toBe(1);
-    const json = JSON.parse(
-      (
-        await rdpcert(
-          [
-            "status",
-            "--json",
-            "--backend",
-            "gnome-remote-desktop",
-            "--grd-user",
-            USER,
-            "--grd-conf",
-            join(admin, "absent.conf"),
-            "--state-dir",
-            join(admin, "state"),
-          ],
-          { env: { ...env(), RDPCERT_PORT: String(listener.port) } },
-        )
-      ).stdout,
-    );
+    const json = JSON.parse((await rdpcert(["status", "--json", ...grd.targetArgs(), "--state-dir", join(grd.admin, "state")], { env: grd.cliEnv() })).stdout);
     expect(json.presented).toMatchObject({ nlaPolicy: "required", error: null, negotiation: { selectedProtocol: "HYBRID" } });
     expect(json.status).toBe("WARN");
   });
 
   it("rdpcert doctor on the host: the NLA policy passes, the certificate's expiry and the unrenewed finding are warnings", async () => {
-    const run = await rdpcert(["doctor", "--samples", "2", "--backend", "gnome-remote-desktop", "--grd-user", USER, "--grd-conf", join(admin, "absent.conf")], {
-      env: { ...env(), RDPCERT_PORT: String(listener.port) },
+    const run = await rdpcert(["doctor", "--samples", "2", ...grd.targetArgs()], {
+      env: grd.cliEnv(),
     });
     expect(run.stdout).toMatch(/^\[ ok \] offered TLS only +RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER \(5\): NLA required by the server/m);
     expect(run.stdout).toMatch(/^\[warn\] certificate validity +(9|10) days left/m);

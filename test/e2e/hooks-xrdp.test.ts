@@ -9,7 +9,7 @@ import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
 import { makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { ensureUser } from "../helpers/users";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * The post-change hook (issue 25) against real xrdp: postChangeCommand / --post-hook runs after a
@@ -59,22 +59,7 @@ function envOf(path: string): Record<string, string> {
   );
 }
 
-function common(server: XrdpServer): string[] {
-  return [
-    "--xrdp-ini",
-    server.iniPath,
-    "--state-dir",
-    join(server.dir, "state"),
-    "--log-dir",
-    join(server.dir, "log"),
-    "--no-restart",
-    "--verify-timeout",
-    "8000",
-    "--json",
-  ];
-}
-
-const rotate = (server: XrdpServer, ...extra: string[]) => rdpcertJson<ChangeJson>(["rotate", ...common(server), "--yes", ...extra]);
+const rotate = (server: XrdpServer, ...extra: string[]) => rdpcertJson<ChangeJson>(["rotate", ...xrdpArgs(server), "--yes", ...extra]);
 
 describe("post-change hook against real xrdp", () => {
   const start = xrdpPool({ requireRoot: true });
@@ -129,15 +114,15 @@ describe("post-change hook against real xrdp", () => {
     const flag = ["--post-hook", `${hook.script} ${hook.out}`];
     const notNeeded = await rotate(server, ...flag);
     expect([notNeeded.json.outcome, notNeeded.code]).toEqual(["not-needed", 0]);
-    const dry = await rdpcertJson<ChangeJson>(["rotate", ...common(server), "--dry-run", "--force", ...flag]);
+    const dry = await rdpcertJson<ChangeJson>(["rotate", ...xrdpArgs(server), "--dry-run", "--force", ...flag]);
     expect([dry.json.outcome, dry.code]).toEqual(["planned", 0]);
-    const run = await rdpcertJson<ChangeJson>(["run", ...common(server), ...flag]);
+    const run = await rdpcertJson<ChangeJson>(["run", ...xrdpArgs(server), ...flag]);
     expect([run.json.outcome, run.code]).toEqual(["nothing", 0]);
     const before = await wire(server);
     // The restart fails after the new pair was written: rolled back, the old certificate again.
     const rolledBack = await rdpcertJson<ChangeJson>([
       "rotate",
-      ...common(server).filter((a) => a !== "--no-restart"),
+      ...xrdpArgs(server).filter((a) => a !== "--no-restart"),
       "--restart-command",
       "false",
       "--yes",
@@ -153,18 +138,7 @@ describe("post-change hook against real xrdp", () => {
     const server = await start(certValid(-130, 50));
     const dir = admin();
     const hook = recordingHook(dir);
-    const config = join(dir, "config.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        xrdpIni: server.iniPath,
-        stateDir: join(server.dir, "state"),
-        logDir: join(server.dir, "log"),
-        restartCommand: null,
-        verifyTimeoutMs: 8000,
-        postChangeCommand: [hook.script, hook.out],
-      }),
-    );
+    const config = writeXrdpConfig(server, { postChangeCommand: [hook.script, hook.out] }, dir);
     const { code, json } = await rdpcertJson<ChangeJson & { rotation: { newThumbprint: string } }>(["run", "--config", config, "--json"]);
     expect([json.outcome, code, json.postChange?.ok]).toEqual(["rotated", 0, true]);
     expect(envOf(hook.out).RDPCERT_NEW_SHA1).toBe((await wire(server)).thumbprint);
@@ -214,7 +188,7 @@ describe("post-change hook against real xrdp", () => {
     const script = join(dir, "append.sh");
     writeFileSync(script, '#!/bin/sh\necho "$RDPCERT_OLD_SHA256 $RDPCERT_NEW_SHA1 $RDPCERT_NEW_SHA256" >> "$1"\n', { mode: 0o755 });
     const out = join(dir, "calls");
-    const args = ["deploy", ...common(server), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes", "--post-hook", `${script} ${out}`];
+    const args = ["deploy", ...xrdpArgs(server), "--cert", leaf.fullchainPath, "--key", leaf.keyPath, "--yes", "--post-hook", `${script} ${out}`];
     const first = await rdpcertJson<ChangeJson>(args);
     expect([first.json.outcome, first.code, first.json.postChange?.ok]).toEqual(["deployed", 0, true]);
     const after = await wire(server);

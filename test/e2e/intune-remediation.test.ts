@@ -1,14 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { XrdpServer } from "../../scripts/xrdp-server";
-import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
 import { CLI } from "../helpers/cli";
 import { pwshPath } from "../helpers/pwsh";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 import { adminDir } from "../helpers/admin-dir";
+import { presentedThumbprint, sha1 } from "../helpers/served";
 
 /**
  * The Intune Remediations pair (contrib/intune) under PowerShell 7,
@@ -35,27 +33,13 @@ function intune(script: "Detect-RdpCert.ps1" | "Remediate-RdpCert.ps1", config: 
   return { code: run.status, stdout: run.stdout.trimEnd(), stderr: run.stderr };
 }
 
-const sha1 = (pem: string): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (server: XrdpServer) =>
-  (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate?.thumbprint ?? null;
-
 describe("Intune Remediations scripts against the real rdpcert and real xrdp", () => {
   const start = xrdpPool();
 
   it("expiring: detection exits 1 with verdict, days left and thumbprint; remediation rotates (exit 0); detection then exits 0; a rerun changes nothing", async () => {
     const old = certValid(-130, 50); // past the renewal point
     const server = await start(old);
-    const config = join(adminDir(), "config.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        xrdpIni: server.iniPath,
-        stateDir: join(server.dir, "state"),
-        logDir: join(server.dir, "log"),
-        restartCommand: null,
-        verifyTimeoutMs: 8000,
-      }),
-    );
+    const config = writeXrdpConfig(server);
     const before = sha1(old.certPem);
 
     const detect = intune("Detect-RdpCert.ps1", config);
@@ -64,7 +48,7 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
     expect(readFileSync(server.certPath, "utf8")).toBe(old.certPem);
 
     const remediate = intune("Remediate-RdpCert.ps1", config);
-    const now = await presented(server);
+    const now = await presentedThumbprint(server.port);
     expect(now).not.toBe(before);
     expect(remediate).toMatchObject({
       code: 0,
@@ -77,7 +61,7 @@ describe("Intune Remediations scripts against the real rdpcert and real xrdp", (
 
     const rerun = intune("Remediate-RdpCert.ps1", config);
     expect(rerun).toMatchObject({ code: 0, stdout: expect.stringMatching(/^rdpcert run: nothing \(OK, exit 0\): /) });
-    expect(await presented(server)).toBe(now);
+    expect(await presentedThumbprint(server.port)).toBe(now);
   }, 180_000);
 
   it("a failure rdpcert cannot fix: detection exits 1, remediation exits 1 with rdpcert's reason and exit code", async () => {

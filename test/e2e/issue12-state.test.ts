@@ -21,9 +21,9 @@ import { type XrdpServer, lookupUser, writeOwned } from "../../scripts/xrdp-serv
 import { generateKey } from "../../src/core/self-signed";
 import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
-import { rdpcert, rdpcertJson } from "../helpers/cli";
+import { rdpcert } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { rotateXrdpJson, writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * The state dir and the files a rotation touches, as an attacker or an
@@ -65,20 +65,7 @@ interface RotateJson {
   steps: { step: string; ok: boolean; detail: string | null }[];
 }
 
-function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
-  return rdpcertJson<RotateJson>([
-    "rotate",
-    "--xrdp-ini",
-    server.iniPath,
-    "--state-dir",
-    join(server.dir, "state"),
-    "--yes",
-    "--json",
-    "--verify-timeout",
-    "8000",
-    ...extra,
-  ]);
-}
+const rotateJson = (server: XrdpServer, ...extra: string[]) => rotateXrdpJson<RotateJson>(server, ...extra);
 
 describe("issue 12: the state dir is root's (case 6)", () => {
   const start = xrdpPool({ requireRoot: true });
@@ -429,17 +416,7 @@ describe("issue 12: never overwrite what is not the listener's pair (case 7)", (
     if (how === "hardlink") linkSync(key, join(dir, "other-service.key"));
     writeFileSync(server.iniPath, readFileSync(server.iniPath, "utf8").replace(`=${server.certPath}`, `=${cert}`).replace(`=${server.keyPath}`, `=${key}`));
     const before = snapshot([cert, key]);
-    const config = join(adminDir(), "config.json");
-    writeFileSync(
-      config,
-      JSON.stringify({
-        xrdpIni: server.iniPath,
-        stateDir: join(server.dir, "state"),
-        logDir: join(server.dir, "log"),
-        restartCommand: null,
-        verifyTimeoutMs: 8000,
-      }),
-    );
+    const config = writeXrdpConfig(server);
     const run = await rdpcert(["run", "--config", config, "--json"]);
     const json = JSON.parse(run.stdout) as { outcome: string; exitCode: number; rotation: { plan: string[] } | null };
     expect([json.outcome, run.code]).toEqual(["rotated", 0]);

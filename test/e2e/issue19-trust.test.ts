@@ -8,7 +8,7 @@ import { certValid } from "../helpers/certs";
 import { CLI, rdpcert, rdpcertJson } from "../helpers/cli";
 import { type Leaf, type TestCa, makeTestCa, opensslThumbprint } from "../helpers/test-ca";
 import { ensureUser } from "../helpers/users";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { snapshotFiles, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * File trust and configuration (docs/trust.md): nothing another user writes decides what root
@@ -24,21 +24,6 @@ interface Report {
   reason: string;
   fix: string | null;
   warnings?: string[];
-}
-
-/** Every file under `dir` (mode, owner, bytes) except xrdp's log: what a refusal must leave as it was. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      const stats = statSync(path);
-      if (stats.isDirectory()) walk(path);
-      else if (!name.endsWith(".log")) out[path] = `${stats.mode}:${stats.uid}:${stats.gid}:${readFileSync(path, "base64")}`;
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 const presented = async (server: XrdpServer): Promise<string | null> =>
@@ -132,11 +117,11 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
       const lineage = certbotLineage(root, leaf);
       chmodSync(join(root, ".."), 0o755);
       loosen(root, lineage);
-      const files = snapshot(server.dir);
+      const files = snapshotFiles(server.dir);
       const { code, json } = await deploy(server, lineage.live);
       expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
       expect(json.reason).not.toMatch(/\n|BEGIN|PRIVATE/);
-      expect(snapshot(server.dir)).toEqual(files);
+      expect(snapshotFiles(server.dir)).toEqual(files);
       expect(existsSync(join(server.dir, "rdpcert"))).toBe(false);
       expect(await presented(server)).toBe(before);
       // Text mode: one line with the reason, one with the fix.
@@ -158,11 +143,11 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     const good = certbotLineage(join(base, "letsencrypt"), leaf);
     const evil = certbotLineage(join(base, "evil"), leaf);
     chownSync(join(base, "evil"), t2.uid, t2.gid);
-    const files = snapshot(server.dir);
+    const files = snapshotFiles(server.dir);
     const { code, json } = await deploy(server, join(good.live, "..", "..", "..", "evil", "live", "rdp"));
     expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringContaining(`${join(base, "evil")} is owned by uid ${t2.uid}`)]);
     expect(evil.live).toContain("evil");
-    expect(snapshot(server.dir)).toEqual(files);
+    expect(snapshotFiles(server.dir)).toEqual(files);
   }, 120_000);
 
   it("deploy --cert/--key/--pfx from the other user's directory (or a file of theirs) is refused; copied into root's, deployed", async () => {
@@ -180,7 +165,7 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     const pfx = join(theirs, "cert.pfx");
     spawnSync("openssl", ["pkcs12", "-export", "-in", leaf.fullchainPath, "-inkey", leaf.keyPath, "-out", pfx, "-passout", "pass:pw"]);
     chownSync(theirs, t2.uid, t2.gid);
-    const files = snapshot(server.dir);
+    const files = snapshotFiles(server.dir);
     const args = [
       "deploy",
       "--xrdp-ini",
@@ -212,7 +197,7 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
       3,
       expect.stringMatching(/privkey\.pem is owned by uid \d+, not by root/),
     ]);
-    expect(snapshot(server.dir)).toEqual(files);
+    expect(snapshotFiles(server.dir)).toEqual(files);
     expect(await presented(server)).toBe(before);
     chownSync(join(mine, "privkey.pem"), 0, 0);
     const ok = await rdpcertJson<Report>([...args, "--cert", join(mine, "fullchain.pem"), "--key", join(mine, "privkey.pem")]);
@@ -226,7 +211,7 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
     chmodSync(base, 0o755);
     const { live } = certbotLineage(join(base, "letsencrypt"), leaf);
     chownSync(live, t2.uid, t2.gid);
-    const files = snapshot(server.dir);
+    const files = snapshotFiles(server.dir);
     const common = ["run", "--xrdp-ini", server.iniPath, "--state-dir", join(server.dir, "state"), "--log-dir", join(base, "log"), "--no-restart", "--json"];
     const config = join(base, "config.json");
     writeFileSync(config, JSON.stringify({ deploySource: live }), { mode: 0o600 });
@@ -238,7 +223,7 @@ describe("issue 19: what root deploys comes only from files nobody else can chan
       const { code, json } = await rdpcertJson<Report>([...common, ...args], { env });
       expect([json.outcome, code, json.reason]).toEqual(["cannot-run", 3, expect.stringContaining(`deploySource ${live}: ${live} is owned by uid ${t2.uid}`)]);
     }
-    expect(snapshot(server.dir)).toEqual(files);
+    expect(snapshotFiles(server.dir)).toEqual(files);
   }, 120_000);
 });
 
@@ -282,7 +267,7 @@ describe("issue 19: the config file and the commands it names", () => {
         JSON.stringify({ xrdpIni: server.iniPath, stateDir: join(server.dir, "state"), logDir: join(base, "log"), restartCommand: ["/usr/bin/touch", marker] }),
         { mode: 0o600 },
       );
-      const files = snapshot(server.dir);
+      const files = snapshotFiles(server.dir);
       const run = await rdpcert(["run", "--config", place(config, base), "--json"]);
       expect(run.code).toBe(3);
       expect(run.stderr.trim()).toMatch(
@@ -290,7 +275,7 @@ describe("issue 19: the config file and the commands it names", () => {
       );
       expect(run.stderr.trim().split("\n")).toHaveLength(1);
       expect(existsSync(marker)).toBe(false);
-      expect(snapshot(server.dir)).toEqual(files);
+      expect(snapshotFiles(server.dir)).toEqual(files);
     },
     120_000,
   );
@@ -305,7 +290,7 @@ describe("issue 19: the config file and the commands it names", () => {
     writeFileSync(join(theirs, "restart"), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
     chownSync(theirs, t2.uid, t2.gid);
     symlinkSync(join(theirs, "restart"), join(base, "restart-xrdp"));
-    const files = snapshot(server.dir);
+    const files = snapshotFiles(server.dir);
     const { code, json } = await rdpcertJson<Report>([
       "rotate",
       "--xrdp-ini",
@@ -319,7 +304,7 @@ describe("issue 19: the config file and the commands it names", () => {
     ]);
     expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringContaining(`${theirs} is owned by uid ${t2.uid}`)]);
     expect(existsSync(marker)).toBe(false);
-    expect(snapshot(server.dir)).toEqual(files);
+    expect(snapshotFiles(server.dir)).toEqual(files);
   }, 120_000);
 
   it("a renew command found on PATH after a directory the other user owns is refused: cannot-run, exit 3", async () => {
@@ -414,8 +399,8 @@ describe("issue 19: root writes only into directories it checked, never through 
       writeFileSync(join(victim, "key.pem"), "-----BEGIN PRIVATE KEY-----\nvictim\n-----END PRIVATE KEY-----\n", { mode: 0o600 });
       writeFileSync(join(victim, "cert.pem"), "-----BEGIN CERTIFICATE-----\nvictim\n-----END CERTIFICATE-----\n", { mode: 0o644 });
       plant(server, victim);
-      const victimFiles = snapshot(victim);
-      const files = snapshot(server.dir);
+      const victimFiles = snapshotFiles(victim);
+      const files = snapshotFiles(server.dir);
       const leaf = ca.issue("rdp.example.test", { names: ["DNS:rdp.example.test", "IP:127.0.0.1"] });
       const { code, json } = await rdpcertJson<Report>([
         "deploy",
@@ -434,8 +419,8 @@ describe("issue 19: root writes only into directories it checked, never through 
         leaf.keyPath,
       ]);
       expect([json.outcome, code, json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
-      expect(snapshot(victim)).toEqual(victimFiles);
-      expect(snapshot(server.dir)).toEqual(files);
+      expect(snapshotFiles(victim)).toEqual(victimFiles);
+      expect(snapshotFiles(server.dir)).toEqual(files);
       expect(await presented(server)).toBe(before);
       // rotate's shared-pair path writes to the same managed directory: refused the same way.
       spawnSync("ln", ["-f", server.keyPath, join(server.dir, "other-service.key")]);
@@ -453,7 +438,7 @@ describe("issue 19: root writes only into directories it checked, never through 
         "--force",
       ]);
       expect([rotate.json.outcome, rotate.code, rotate.json.reason]).toEqual(["refused", 3, expect.stringMatching(reason)]);
-      expect(snapshot(victim)).toEqual(victimFiles);
+      expect(snapshotFiles(victim)).toEqual(victimFiles);
       expect(t2.uid).toBeGreaterThan(0);
     },
     120_000,
@@ -475,10 +460,10 @@ describe("issue 19: root writes only into directories it checked, never through 
     spawnSync("mv", [managed, join(server.dir, "moved")]);
     symlinkSync(victim, managed);
     lchownSync(managed, server.runAs!.uid, server.runAs!.gid);
-    const victimFiles = snapshot(victim);
+    const victimFiles = snapshotFiles(victim);
     const rotate = await rdpcertJson<Report>(["rotate", ...args, "--force"]);
     expect([rotate.json.outcome, rotate.code, rotate.json.reason]).toEqual(["refused", 3, expect.stringContaining(`${managed} is a link`)]);
-    expect(snapshot(victim)).toEqual(victimFiles);
+    expect(snapshotFiles(victim)).toEqual(victimFiles);
   }, 120_000);
 
   it.each<[string, (dir: string, base: string) => string]>([

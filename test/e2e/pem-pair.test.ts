@@ -1,10 +1,9 @@
-import { X509Certificate } from "node:crypto";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
+import { disposeAfterAll } from "../helpers/dispose";
+import { presented, sha1 } from "../helpers/served";
 import { ensureUser } from "../helpers/users";
 import { type WestonServer, startWeston } from "../helpers/weston";
 
@@ -29,26 +28,10 @@ interface RotateJson {
   steps: { step: string; ok: boolean; detail: string | null }[];
 }
 
-const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (port: number) => (await probe({ input: `127.0.0.1:${port}`, host: "127.0.0.1", port }, { timeoutMs: 5000 })).certificate;
-
 describe("the pem-pair backend", () => {
-  const servers: WestonServer[] = [];
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (...args: Parameters<typeof startWeston>): Promise<WestonServer> => {
-    const server = await startWeston(...args);
-    servers.push(server);
-    return server;
-  };
-  const scratch = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), "rdpcert-pem-pair-"));
-    dirs.push(dir);
-    return dir;
-  };
+  const made = disposeAfterAll();
+  const start = made.starter(startWeston);
+  const scratch = (): string => made.tempDir("rdpcert-pem-pair-");
   const env = (server: WestonServer, reload?: string[]): NodeJS.ProcessEnv => ({
     RDPCERT_CERT_FILE: server.certPath,
     RDPCERT_KEY_FILE: server.keyPath,

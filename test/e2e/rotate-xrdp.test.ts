@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import { type XrdpServer, writeOwned } from "../../scripts/xrdp-server";
 import { certValid, caIssued } from "../helpers/certs";
-import { xrdpPool } from "../helpers/xrdp-pool";
-import { CLI, rdpcert, rdpcertJson } from "../helpers/cli";
+import { rotateXrdpJson, xrdpPool } from "../helpers/xrdp-pool";
+import { CLI, rdpcert } from "../helpers/cli";
 
 /**
  * `rdpcert rotate` as an admin runs it, against real xrdp servers on loopback.
@@ -32,20 +32,7 @@ interface RotateJson {
 
 const DAY = 86_400_000;
 
-function rotateJson(server: XrdpServer, ...extra: string[]): Promise<{ code: number | null; json: RotateJson; stderr: string }> {
-  return rdpcertJson<RotateJson>([
-    "rotate",
-    "--xrdp-ini",
-    server.iniPath,
-    "--state-dir",
-    join(server.dir, "state"),
-    "--yes",
-    "--json",
-    "--verify-timeout",
-    "8000",
-    ...extra,
-  ]);
-}
+const rotateJson = (server: XrdpServer, ...extra: string[]) => rotateXrdpJson<RotateJson>(server, ...extra);
 
 const presented = async (server: XrdpServer) => probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 });
 const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");

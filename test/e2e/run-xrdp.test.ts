@@ -1,13 +1,10 @@
-import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probe } from "../../src/probe/prober";
-import type { XrdpServer } from "../../scripts/xrdp-server";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 import { caIssued, certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
-import { adminDir } from "../helpers/admin-dir";
+import { presented, sha1 } from "../helpers/served";
 
 /** `rdpcert run` (what the scheduler runs) end to end against real xrdp, driven by a real config file. */
 interface RunJson {
@@ -20,25 +17,6 @@ interface RunJson {
   reason: string;
   rotation: { outcome: string; newThumbprint: string | null } | null;
   backoff: { failures: number; nextAttemptAt: string | null };
-}
-
-const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (server: XrdpServer) => (await probe({ input: "", host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate;
-
-function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(adminDir(), "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
 }
 
 async function run(config: string, ...extra: string[]): Promise<{ code: number | null; json: RunJson; stderr: string }> {
@@ -56,7 +34,7 @@ describe("rdpcert run against real xrdp", () => {
   it("healthy: does nothing, exit 0, and logs one JSON line with the run id", async () => {
     const pair = certValid(-1, 179);
     const server = await start(pair);
-    const config = writeConfig(server);
+    const config = writeXrdpConfig(server);
     const { code, json } = await run(config);
     expect([json.schema, json.outcome, json.status, code]).toEqual(["rdpcert.run/v1", "nothing", "OK", 0]);
     expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
@@ -70,10 +48,10 @@ describe("rdpcert run against real xrdp", () => {
   it("past the renewal point: rotates and verifies; a second run right after finds nothing to do", async () => {
     const old = certValid(-130, 50); // 72% of 180 days
     const server = await start(old);
-    const config = writeConfig(server);
+    const config = writeXrdpConfig(server);
     const first = await run(config);
     expect([first.json.outcome, first.code]).toEqual(["rotated", 0]);
-    expect((await presented(server))!.thumbprint).toBe(first.json.rotation!.newThumbprint);
+    expect((await presented(server.port))!.thumbprint).toBe(first.json.rotation!.newThumbprint);
     expect(first.json.rotation!.newThumbprint).not.toBe(sha1(old.certPem));
     const second = await run(config);
     expect([second.json.outcome, second.code]).toEqual(["nothing", 0]);
@@ -81,14 +59,14 @@ describe("rdpcert run against real xrdp", () => {
 
   it("corrupt (key missing): repaired", async () => {
     const server = await start({ certPem: certValid(-1, 179).certPem });
-    const { code, json } = await run(writeConfig(server));
+    const { code, json } = await run(writeXrdpConfig(server));
     expect([json.status, json.outcome, code]).toEqual(["CORRUPT", "rotated", 0]);
-    expect(await presented(server)).not.toBeNull();
+    expect(await presented(server.port)).not.toBeNull();
   });
 
   it("corrupt with autoRepair off: reported, not touched, exit 2", async () => {
     const server = await start({ certPem: certValid(-1, 179).certPem });
-    const { code, json } = await run(writeConfig(server, { autoRepair: false }));
+    const { code, json } = await run(writeXrdpConfig(server, { autoRepair: false }));
     expect([json.status, json.outcome, code]).toEqual(["CORRUPT", "nothing", 2]);
     expect(existsSync(server.keyPath)).toBe(false);
   });
@@ -96,7 +74,7 @@ describe("rdpcert run against real xrdp", () => {
   it("CA-issued and expiring: never deleted; without renewCommand a WARNING, with it the hook renews", async () => {
     const ca = caIssued(-300, 20);
     const server = await start(ca);
-    const without = await run(writeConfig(server));
+    const without = await run(writeXrdpConfig(server));
     expect([without.json.outcome, without.code]).toEqual(["nothing", 1]);
     expect(without.json.reason).toMatch(/CA-issued certificate \(never deleted by rdpcert\).*no renewCommand/);
     expect(readFileSync(server.certPath, "utf8")).toBe(ca.certPem);
@@ -106,15 +84,15 @@ describe("rdpcert run against real xrdp", () => {
     writeFileSync(join(server.dir, "renewed-cert.pem"), renewed.certPem);
     writeFileSync(join(server.dir, "renewed-key.pem"), renewed.keyPem);
     const hook = ["/bin/sh", "-c", 'cp "$0/renewed-cert.pem" "$0/cert.pem" && cp "$0/renewed-key.pem" "$0/key.pem" && chmod 644 "$0/key.pem"', server.dir];
-    const withHook = await run(writeConfig(server, { renewCommand: hook }));
+    const withHook = await run(writeXrdpConfig(server, { renewCommand: hook }));
     expect([withHook.json.outcome, withHook.code]).toEqual(["renewed", 0]);
-    expect((await presented(server))!.thumbprint).toBe(sha1(renewed.certPem));
+    expect((await presented(server.port))!.thumbprint).toBe(sha1(renewed.certPem));
   });
 
   it("CA-issued within criticalDays and no hook: CRITICAL (exit 2), still untouched", async () => {
     const ca = caIssued(-300, 5);
     const server = await start(ca);
-    const { code, json } = await run(writeConfig(server));
+    const { code, json } = await run(writeXrdpConfig(server));
     expect([json.outcome, code]).toEqual(["nothing", 2]);
     expect(readFileSync(server.certPath, "utf8")).toBe(ca.certPem);
   });
@@ -122,7 +100,7 @@ describe("rdpcert run against real xrdp", () => {
   it("a rotation failing repeatedly backs off (1 h, then 2 h), remembered across invocations", async () => {
     const old = certValid(-170, 10);
     const server = await start(old);
-    const config = writeConfig(server, { restartCommand: ["false"] });
+    const config = writeXrdpConfig(server, { restartCommand: ["false"] });
     const state = join(server.dir, "state");
     // The failing restart happens before verification, and the rollback restores the old pair.
     const first = await run(config);
@@ -146,14 +124,14 @@ describe("rdpcert run against real xrdp", () => {
     expect([third.json.outcome, third.json.backoff.failures]).toEqual(["rolled-back", 2]);
     expect(Date.parse(third.json.backoff.nextAttemptAt!) - Date.now()).toBeGreaterThan(115 * 60_000);
     expect(history()).toHaveLength(2);
-    expect((await presented(server))!.thumbprint).toBe(sha1(old.certPem));
+    expect((await presented(server.port))!.thumbprint).toBe(sha1(old.certPem));
     expect(statSync(backoffFile).mode & 0o777).toBe(0o600);
   });
 
   it("--dry-run says what it would do and changes nothing", async () => {
     const pair = certValid(-170, 10);
     const server = await start(pair);
-    const { code, json } = await run(writeConfig(server), "--dry-run");
+    const { code, json } = await run(writeXrdpConfig(server), "--dry-run");
     expect([json.outcome, code]).toEqual(["dry-run: would rotate", 0]);
     expect(readFileSync(server.certPath, "utf8")).toBe(pair.certPem);
     expect(existsSync(join(server.dir, "state"))).toBe(false);

@@ -1,37 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { probe } from "../../src/probe/prober";
 import { type XrdpServer, startXrdp } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
-import { CLI, rdpcert } from "../helpers/cli";
+import { rdpcert } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
+import { scheduleDaemon } from "../helpers/schedule-daemon";
 
 /** The `rdpcert schedule` daemon as a real process, against a real xrdp. */
-function daemon(config: string): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  waitFor: (pattern: RegExp, count?: number) => Promise<void>;
-} {
-  const child = spawn(process.execPath, [CLI, "schedule", "--config", config], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, count = 1): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const global = new RegExp(pattern.source, "g");
-      const check = (): void => {
-        if ((output.match(global) ?? []).length >= count) resolve();
-        else if (child.exitCode !== null) reject(new Error(`daemon exited (${child.exitCode}) before ${pattern}:\n${output}`));
-        else setTimeout(check, 25);
-      };
-      check();
-    });
-  return { child, output: () => output, exited, waitFor };
-}
 
 describe("rdpcert schedule", () => {
   const servers: XrdpServer[] = [];
@@ -65,7 +42,7 @@ describe("rdpcert schedule", () => {
         verifyTimeoutMs: 8000,
       }),
     );
-    const d = daemon(config);
+    const d = scheduleDaemon(config);
     await d.waitFor(/rotating: /);
     await d.waitFor(/skipped, the previous run is still in progress/);
     d.child.kill("SIGTERM");
@@ -101,7 +78,7 @@ describe("rdpcert schedule", () => {
         jitterMinutes: 30,
       }),
     );
-    const d = daemon(config);
+    const d = scheduleDaemon(config);
     await d.waitFor(/scheduled "0 3 \* \* \*" plus up to 30 min jitter; next run at \d{4}-/);
     d.child.kill("SIGHUP");
     await d.waitFor(/run finished: nothing \(exit 0\)/);

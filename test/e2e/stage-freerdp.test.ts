@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { disposeAfterAll } from "../helpers/dispose";
+import { type ClientRun, type FreerdpClient, XF_EXIT_TLS_CONNECT_FAILED, haveFreerdpClient, startFreerdpClient } from "../helpers/freerdp-client";
+import { xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
 
 /**
  * Staged rotation (issue 25) with the real FreeRDP 2 client (freerdp2-x11) under Xvfb against
@@ -16,81 +16,31 @@ import { xrdpPool } from "../helpers/xrdp-pool";
  * more "Connected client computer name" in xrdp's log (FreeRDP sends its MCS Connect Initial only
  * after accepting the certificate).
  */
-const XF_EXIT_TLS_CONNECT_FAILED = 143;
-const haveClient = existsSync("/usr/bin/xfreerdp") && existsSync("/usr/bin/Xvfb");
-const maybe = haveClient ? describe : describe.skip;
+const maybe = haveFreerdpClient ? describe : describe.skip;
 
 maybe("a staged pin with the real FreeRDP 2 client", () => {
   const start = xrdpPool({ requireRoot: true });
-  let home: string;
-  let xvfb: ChildProcess;
-  let display: string;
+  const made = disposeAfterAll();
+  let client: FreerdpClient;
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), "rdpcert-stage-home-"));
-    xvfb = spawn("Xvfb", ["-displayfd", "1", "-nolisten", "tcp"], { stdio: ["ignore", "pipe", "ignore"] });
-    display = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      xvfb.stdout!.on("data", (c: Buffer) => {
-        text += c.toString();
-        if (text.includes("\n")) resolve(`:${text.trim()}`);
-      });
-      xvfb.once("exit", () => reject(new Error("Xvfb exited before it chose a display")));
-    });
+    client = await startFreerdpClient(made, "rdpcert-stage-home-");
   }, 60_000);
 
-  afterAll(async () => {
-    if (xvfb && xvfb.exitCode === null) {
-      const exited = new Promise((resolve) => xvfb.once("exit", resolve));
-      xvfb.kill("SIGTERM");
-      await exited;
-    }
-    if (home) rmSync(home, { recursive: true, force: true });
-  });
-
-  function xfreerdp(server: XrdpServer): Promise<{ code: number | null; output: string }> {
-    return new Promise((resolve, reject) => {
-      const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), DISPLAY: display };
-      const child = spawn("xfreerdp", [`/v:127.0.0.1:${server.port}`, "/cert-deny", "+auth-only", "/u:x", "/p:x", "/sec:tls"], {
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let output = "";
-      child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-      child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-      // A bound, not an assertion: a hung client is killed and the test fails on its exit code.
-      const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      child.once("error", reject);
-      child.once("close", (code) => {
-        clearTimeout(guard);
-        resolve({ code, output });
-      });
-    });
-  }
+  const xfreerdp = (server: XrdpServer): Promise<ClientRun> => client.connect(`127.0.0.1:${server.port}`);
 
   it("the pin from the staged bundle is refused before --activate and passes TLS right after it", async () => {
     const server = await start({ ...certValid(-1, 179, "rdp-stage"), securityLayer: "tls" });
     const accepted = (): number => (server.log().match(/Connected client computer name/g) ?? []).length;
-    const flags = [
-      "--xrdp-ini",
-      server.iniPath,
-      "--state-dir",
-      join(server.dir, "state"),
-      "--log-dir",
-      join(server.dir, "log"),
-      "--no-restart",
-      "--verify-timeout",
-      "8000",
-      "--json",
-    ];
+    const flags = xrdpArgs(server);
     const staged = await rdpcertJson<{ outcome: string; staged: { sha256: string; bundle: string } }>(["rotate", ...flags, "--stage"]);
     expect(staged.json.outcome).toBe("staged");
     const bundle = JSON.parse(readFileSync(staged.json.staged.bundle, "utf8")) as { freerdp2KnownHosts2: string; listener: { host: string } };
     // The bundle names the listener as clients reach it (its DNS name); this client reaches it by address.
     const [host, port, ...rest] = bundle.freerdp2KnownHosts2.split(" ");
     expect([host, port]).toEqual([bundle.listener.host, String(server.port)]);
-    mkdirSync(join(home, ".config", "freerdp"), { recursive: true });
-    writeFileSync(join(home, ".config", "freerdp", "known_hosts2"), `${["127.0.0.1", port, ...rest].join(" ")}\n`);
+    mkdirSync(join(client.home, ".config", "freerdp"), { recursive: true });
+    writeFileSync(join(client.home, ".config", "freerdp", "known_hosts2"), `${["127.0.0.1", port, ...rest].join(" ")}\n`);
 
     const before = accepted();
     const refused = await xfreerdp(server);

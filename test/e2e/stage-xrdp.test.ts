@@ -1,12 +1,12 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { XrdpServer } from "../../scripts/xrdp-server";
-import { probe } from "../../src/probe/prober";
-import { adminDir } from "../helpers/admin-dir";
+import { disposeAfterAll } from "../helpers/dispose";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { isXrdpOutput, writeXrdpConfig, xrdpArgs, xrdpPool } from "../helpers/xrdp-pool";
+import { presented } from "../helpers/served";
 
 /**
  * Staged rotation (issue 25) against real xrdp: `rotate --stage` makes the next pair and its pin
@@ -41,58 +41,23 @@ interface RunJson {
   postChange?: { ok: boolean } | null;
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const made = disposeAfterAll();
 
-const wire = async (server: XrdpServer) =>
-  (await probe({ input: `127.0.0.1:${server.port}`, host: "127.0.0.1", port: server.port }, { timeoutMs: 5000 })).certificate!;
+const wire = async (server: XrdpServer) => (await presented(server.port))!;
 const sha256Of = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, "");
 
-function flags(server: XrdpServer): string[] {
-  return [
-    "--xrdp-ini",
-    server.iniPath,
-    "--state-dir",
-    join(server.dir, "state"),
-    "--log-dir",
-    join(server.dir, "log"),
-    "--no-restart",
-    "--verify-timeout",
-    "8000",
-    "--json",
-  ];
-}
-
-/** Every file of the server (contents and modes), xrdp's own log and rdpcert's state and log excepted. */
+/** Every file of the server (contents and modes), xrdp's own log and console output and rdpcert's state and log excepted. */
 function snapshot(server: XrdpServer): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of readdirSync(server.dir)) {
     const path = join(server.dir, name);
     const stats = statSync(path);
-    if (stats.isFile() && !name.endsWith(".log")) out[path] = `${stats.mode}:${readFileSync(path, "base64")}`;
+    if (stats.isFile() && !isXrdpOutput(name)) out[path] = `${stats.mode}:${readFileSync(path, "base64")}`;
   }
   return out;
 }
 
-function writeConfig(server: XrdpServer, extra: Record<string, unknown>): string {
-  const dir = adminDir("rdpcert-stage-");
-  dirs.push(dir);
-  const path = join(dir, "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
-}
+const writeConfig = (server: XrdpServer, extra: Record<string, unknown>): string => writeXrdpConfig(server, extra, made.tempDir("rdpcert-stage-"));
 
 describe("staged rotation against real xrdp", () => {
   const start = xrdpPool({ requireRoot: true });
@@ -102,11 +67,11 @@ describe("staged rotation against real xrdp", () => {
     const before = await wire(server);
     const files = snapshot(server);
 
-    const dry = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage", "--dry-run"]);
+    const dry = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage", "--dry-run"]);
     expect([dry.json.outcome, dry.code]).toEqual(["planned", 0]);
     expect(existsSync(join(server.dir, "state", "staged"))).toBe(false);
 
-    const { code, json } = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"]);
+    const { code, json } = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage"]);
     expect([json.outcome, code]).toEqual(["staged", 0]);
     const staged = json.staged!;
     const dir = join(server.dir, "state", "staged");
@@ -141,7 +106,7 @@ describe("staged rotation against real xrdp", () => {
     expect(status.json.staged).toMatchObject({ sha1: staged.sha1, sha256: staged.sha256, activateAt: null });
 
     // A second --stage would waste the pin clients were given: refused, the staged pair kept.
-    const again = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"]);
+    const again = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage"]);
     expect([again.json.outcome, again.code]).toEqual(["refused", 3]);
     expect(again.json.reason).toContain(`a pair is already staged (SHA-256 ${staged.sha256}`);
     expect(sha256Of(readFileSync(join(dir, "cert.pem"), "utf8"))).toBe(staged.sha256);
@@ -149,20 +114,20 @@ describe("staged rotation against real xrdp", () => {
 
   it("--activate: exactly the staged certificate on the wire; a second --activate is a one-line refusal, exit 3", async () => {
     const server = await start(certValid(-1, 179));
-    const staged = (await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--stage"])).json.staged!;
+    const staged = (await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--stage"])).json.staged!;
     const before = await wire(server);
-    const dry = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--dry-run"]);
+    const dry = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--activate", "--dry-run"]);
     expect([dry.json.outcome, dry.code]).toEqual(["planned", 0]);
     expect((await wire(server)).sha256).toBe(before.sha256);
     expect(existsSync(join(server.dir, "state", "staged", "key.pem"))).toBe(true);
-    const activated = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--yes"]);
+    const activated = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--activate", "--yes"]);
     expect([activated.json.outcome, activated.code]).toEqual(["deployed", 0]);
     const shown = await wire(server);
     expect(shown.sha256).toBe(staged.sha256);
     expect(activated.json.newSha256).toBe(staged.sha256);
     expect(existsSync(join(server.dir, "state", "staged"))).toBe(false);
 
-    const twice = await rdpcertJson<RotateJson>(["rotate", ...flags(server), "--activate", "--yes"]);
+    const twice = await rdpcertJson<RotateJson>(["rotate", ...xrdpArgs(server), "--activate", "--yes"]);
     expect([twice.json.outcome, twice.code]).toEqual(["refused", 3]);
     expect(twice.json.reason).toMatch(new RegExp(`^nothing is staged: the last staged pair \\(SHA-256 ${staged.sha256}\\) was activated at \\S+$`));
     expect((await wire(server)).sha256).toBe(staged.sha256);
@@ -173,8 +138,7 @@ describe("staged rotation against real xrdp", () => {
   it("run with stageDays: stages when due, waits, then activates the staged pair stageDays later (the hook sees it)", async () => {
     const server = await start(certValid(-130, 50));
     const before = await wire(server);
-    const dir = adminDir("rdpcert-stage-hook-");
-    dirs.push(dir);
+    const dir = made.tempDir("rdpcert-stage-hook-");
     const hook = join(dir, "record.sh");
     writeFileSync(hook, '#!/bin/sh\nenv | grep "^RDPCERT_" | sort > "$1"\n', { mode: 0o755 });
     const config = writeConfig(server, { stageDays: 10, postChangeCommand: [hook, join(dir, "hook.env")] });

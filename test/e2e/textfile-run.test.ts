@@ -1,31 +1,14 @@
 import { samples } from "../helpers/prom-text";
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { XrdpServer } from "../../scripts/xrdp-server";
 import { certValid } from "../helpers/certs";
 import { rdpcert } from "../helpers/cli";
 import { adminDir } from "../helpers/admin-dir";
-import { xrdpPool } from "../helpers/xrdp-pool";
+import { writeXrdpConfig, xrdpPool } from "../helpers/xrdp-pool";
 
 /** `rdpcert run --textfile-dir`: rdpcert.prom for node_exporter's textfile collector, checked by promtool. */
-function writeConfig(server: XrdpServer, extra: Record<string, unknown> = {}): string {
-  const path = join(adminDir(), "config.json");
-  writeFileSync(
-    path,
-    JSON.stringify({
-      xrdpIni: server.iniPath,
-      stateDir: join(server.dir, "state"),
-      logDir: join(server.dir, "log"),
-      restartCommand: null,
-      verifyTimeoutMs: 8000,
-      ...extra,
-    }),
-  );
-  return path;
-}
-
 const promtoolCheck = (text: string) => spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
 
 describe("rdpcert run --textfile-dir against real xrdp", () => {
@@ -37,7 +20,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
     const dir = join(adminDir(), "textfile");
     mkdirSync(dir);
     const before = Date.now() / 1000;
-    const run = await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--json"]);
+    const run = await rdpcert(["run", "--config", writeXrdpConfig(server), "--textfile-dir", dir, "--json"]);
     expect(run.code).toBe(0);
     // Only the final file: no temp file left beside it.
     expect(readdirSync(dir)).toEqual(["rdpcert.prom"]);
@@ -58,7 +41,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
     const server = await start(certValid(-130, 50));
     const dir = join(adminDir(), "textfile");
     mkdirSync(dir);
-    const run = await rdpcert(["run", "--config", writeConfig(server, { textfileDir: dir }), "--json"]);
+    const run = await rdpcert(["run", "--config", writeXrdpConfig(server, { textfileDir: dir }), "--json"]);
     expect(run.code).toBe(0);
     expect((JSON.parse(run.stdout) as { outcome: string }).outcome).toBe("rotated");
     const s = samples(readFileSync(join(dir, "rdpcert.prom"), "utf8"));
@@ -70,7 +53,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
   it("a textfile directory that does not exist: the pass still succeeds and the log says why there is no file", async () => {
     const server = await start(certValid(-1, 179));
     const dir = join(adminDir(), "missing");
-    const run = await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--json"]);
+    const run = await rdpcert(["run", "--config", writeXrdpConfig(server), "--textfile-dir", dir, "--json"]);
     expect(run.code).toBe(0);
     const log = readFileSync(join(server.dir, "log", "rdpcert.log"), "utf8");
     expect(log).toMatch(/cannot write the textfile metrics .*missing\/rdpcert\.prom: ENOENT/);
@@ -83,7 +66,7 @@ describe("rdpcert run --textfile-dir against real xrdp", () => {
     const server = await start(certValid(-1, 179));
     const dir = join(adminDir(), "textfile");
     mkdirSync(dir);
-    expect((await rdpcert(["run", "--config", writeConfig(server), "--textfile-dir", dir, "--dry-run", "--json"])).code).toBe(0);
+    expect((await rdpcert(["run", "--config", writeXrdpConfig(server), "--textfile-dir", dir, "--dry-run", "--json"])).code).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -1,12 +1,11 @@
-import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../scripts/xrdp-server";
 import { generateKey } from "../../src/core/self-signed";
-import { probe } from "../../src/probe/prober";
 import { certValid } from "../helpers/certs";
 import { rdpcertJson } from "../helpers/cli";
+import { disposeAfterAll } from "../helpers/dispose";
+import { presented, sha1 } from "../helpers/served";
 import { type WestonServer, startWeston } from "../helpers/weston";
 
 /**
@@ -33,26 +32,10 @@ interface RotateJson {
   steps: { step: string; ok: boolean; detail: string | null }[];
 }
 
-const sha1 = (pem: string | Buffer): string => new X509Certificate(pem).fingerprint.replace(/:/g, "");
-const presented = async (port: number) => (await probe({ input: `127.0.0.1:${port}`, host: "127.0.0.1", port }, { timeoutMs: 5000 })).certificate;
-
 describe("weston's RDP backend", () => {
-  const servers: WestonServer[] = [];
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-  const start = async (...args: Parameters<typeof startWeston>): Promise<WestonServer> => {
-    const server = await startWeston(...args);
-    servers.push(server);
-    return server;
-  };
-  const stateDir = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), "rdpcert-weston-state-"));
-    dirs.push(dir);
-    return join(dir, "state");
-  };
+  const made = disposeAfterAll();
+  const start = made.starter(startWeston);
+  const stateDir = (): string => join(made.tempDir("rdpcert-weston-state-"), "state");
   const status = (server: WestonServer, ...extra: string[]) =>
     rdpcertJson<StatusJson>(["status", "--port", String(server.port), "--state-dir", stateDir(), "--json", ...extra]);
 
@@ -109,8 +92,7 @@ describe("weston's RDP backend", () => {
 
     const healthy = await start(certValid(-10, 170, "weston-deploy"));
     const before = { cert: readFileSync(healthy.certPath), key: readFileSync(healthy.keyPath) };
-    const dir = mkdtempSync(join(tmpdir(), "rdpcert-weston-supplied-"));
-    dirs.push(dir);
+    const dir = made.tempDir("rdpcert-weston-supplied-");
     const supplied = certValid(-1, 90, "weston-supplied", generateKey());
     writeFileSync(join(dir, "cert.pem"), supplied.certPem);
     writeFileSync(join(dir, "key.pem"), other, { mode: 0o600 });
