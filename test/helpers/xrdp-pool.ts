@@ -58,8 +58,8 @@ export function writeXrdpConfig(server: XrdpServer, extra: Record<string, unknow
   return path;
 }
 
-/** xrdp's own output in its dir: its log file and its console (scripts/xrdp-server.ts), which grow with every connection. */
-export const isXrdpOutput = (name: string): boolean => name.endsWith(".log") || name === "xrdp.console";
+/** xrdp's own output in its dir, which grows with every connection: its log file and its console (xrdp-console.log, scripts/xrdp-server.ts). */
+export const isXrdpOutput = (name: string): boolean => name.endsWith(".log");
 
 /** Every file under `dir` (mode, owner, bytes) except xrdp's own output: what a refusal must leave as it was. */
 export function snapshotFiles(dir: string): Record<string, string> {
