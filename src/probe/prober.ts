@@ -187,16 +187,18 @@ function probeOnce(target: Target, options: ProbeOptions, connectTo: string | nu
 
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
+      const all = Buffer.concat([received, chunk]);
       // Keep at most one byte more than a Connection Confirm can have: enough to tell "too long".
-      received = Buffer.concat([received, chunk]).subarray(0, MAX_CONFIRM_LENGTH + 1);
+      received = all.subarray(0, MAX_CONFIRM_LENGTH + 1);
       const decoded = decodeConnectionConfirm(received);
       if (decoded.kind === "incomplete") return;
       if (decoded.kind === "malformed") return finish({ kind: "protocol-error", message: decoded.reason });
-      if (received.length > decoded.length) {
-        return finish({ kind: "protocol-error", message: `${received.length - decoded.length} unexpected bytes after the Connection Confirm` });
-      }
       socket.off("data", onData);
       socket.pause();
+      // Bytes the listener sent after its Confirm (xrdp's disconnect when it cannot load its certificate)
+      // go to the TLS handshake, as when they arrive in a later read: the verdict does not depend on how
+      // the network cut the stream (a client sees a failed TLS handshake either way).
+      if (all.length > decoded.length) socket.unshift(all.subarray(decoded.length));
       confirm = decoded.confirm;
       negotiationMs = enter("tls");
       onConfirm(decoded.confirm);

@@ -38,10 +38,19 @@ describe("probe against hostile listeners", () => {
     expect(result.error).toEqual({ kind: "protocol-error", message: "TPKT length 65535 is larger than a Connection Confirm can be (259)" });
   });
 
-  it("a flood of bytes after a valid confirm is a protocol error", async () => {
-    const result = await against((s) => onRequest(s, () => s.write(Buffer.concat([confirmBytes(2, 1), Buffer.alloc(4096, 0x41)]))));
-    expect(result.error?.kind).toBe("protocol-error");
-    expect(result.error?.message).toMatch(/unexpected bytes after the Connection Confirm/);
+  it("bytes that are not TLS after a Confirm selecting TLS: a failed TLS handshake, as a client sees it, whether they come with the Confirm or after it", async () => {
+    // xrdp that cannot load its certificate sends its Confirm, then a disconnect instead of a TLS handshake.
+    const junk = Buffer.alloc(4096, 0x41);
+    const together = await against((s) => onRequest(s, () => s.write(Buffer.concat([confirmBytes(2, 1), junk]))));
+    const apart = await against((s) =>
+      onRequest(s, () => {
+        s.write(confirmBytes(2, 1));
+        setTimeout(() => s.write(junk), 50);
+      }),
+    );
+    expect(together.error).toEqual({ kind: "tls-handshake-failed", reason: "wrong version number", message: "TLS handshake failed: wrong version number" });
+    expect(apart.error).toEqual(together.error);
+    expect(together.confirm).toEqual(apart.confirm);
   });
 
   it.each([
