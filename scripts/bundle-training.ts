@@ -19,9 +19,9 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
+import { DAY_MS } from "../src/core/certificate";
 import { buildSelfSigned, generateKey } from "../src/core/self-signed";
 
-const DAY_MS = 86_400_000;
 /** TPKT + X.224 Connection Confirm + RDP_NEG_RSP selecting PROTOCOL_SSL (1). */
 const CONFIRM_TLS = Buffer.from("030000130ed000001234000200080001000000", "hex");
 

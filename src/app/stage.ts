@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import type { Assessment } from "../core/assess";
-import { describeCertificate, thumbprintOf } from "../core/certificate";
+import { DAY_MS, describeCertificate, thumbprintOf } from "../core/certificate";
 import { checkMaterial } from "../core/deploy-input";
 import { makePinBundle } from "../core/pin-bundle";
 import type { RunAction } from "../core/run-policy";
@@ -24,8 +24,6 @@ import type { Session } from "./session";
  * activated once.
  */
 type Open = Extract<Session, { ok: true }>;
-
-const DAY_MS = 86_400_000;
 
 export type StageResult =
   | { readonly outcome: "staged"; readonly reason: string; readonly plan: readonly string[]; readonly staged: StagedView }

@@ -1,5 +1,6 @@
 import type { Assessment } from "./assess";
 import { daysLeft } from "./validity";
+import { DAY_MS } from "./certificate";
 
 /**
  * Staged rotation (issue 25, docs/hooks-and-staging.md): `rotate --stage` makes the
@@ -22,8 +23,6 @@ export interface StagedMeta {
   /** Where clients reach the listener, as in the staged pin bundle. */
   readonly listener: { readonly host: string; readonly port: number };
 }
-
-const DAY_MS = 86_400_000;
 
 /** Codes of the problems a renewal answers; anything else a rotation fixes is a repair, which does not wait. */
 const RENEWAL_CODES: ReadonlySet<string> = new Set(["renewal-due", "expiring"]);

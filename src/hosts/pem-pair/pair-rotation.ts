@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { monotonicMs } from "../../core/monotonic";
-import { describeCertificate, thumbprintOf } from "../../core/certificate";
+import { DAY_MS, describeCertificate, thumbprintOf } from "../../core/certificate";
 import { BACKDATE_MS, buildSelfSigned, describeNames, generateKey, replacementNames } from "../../core/self-signed";
 import { type CommandRunner, describeExit } from "../command-runner";
 import type { BackendKind, BackupItem, BackupSet, HostInspection, RestartSpec, RotationSteps, StepResult, WrittenFile } from "../host-backend";
@@ -10,7 +10,6 @@ import { removeLeftoverTemps, writeFileAtomic } from "../local/atomic-write";
 import type { Identity } from "../local/file-access";
 import { chainPem, notOursToOverwrite, sharedBecause } from "../xrdp/xrdp-rotation";
 
-const DAY_MS = 86_400_000;
 const sha256 = (data: Buffer | string): string => createHash("sha256").update(data).digest("hex");
 
 export interface PairRotationOptions {
