@@ -51,16 +51,16 @@ export async function collectStatus(config: Config, deps: StatusDependencies = {
   const backend = selected.ok && config.port ? withPortOverride(selected.backend, config.port) : selected.ok ? selected.backend : null;
   const prober = deps.prober ?? probe;
   // The probe starts as soon as the backend knows the listener, and the wire answers while the inspection goes on.
-  let early: { readonly endpoint: string; readonly result: Promise<ProbeResult> } | null = null;
+  const early: { probe?: { readonly endpoint: string; readonly result: Promise<ProbeResult> } } = {};
   const outcome: InspectOutcome = backend
     ? await backend.inspect({
         listenerKnown: (listener) => {
-          early = { endpoint: endpointOf(listener), result: probeEndpoint(listener, config.timeoutMs, prober) };
+          early.probe = { endpoint: endpointOf(listener), result: probeEndpoint(listener, config.timeoutMs, prober) };
         },
       })
     : { ok: false, reason: selected.ok ? "" : selected.reason, fix: selected.ok ? null : selected.fix };
   const removedLeftovers = outcome.ok && backend ? (backend.rotation?.removeLeftovers?.(outcome.inspection) ?? []) : [];
-  const started = early as { readonly endpoint: string; readonly result: Promise<ProbeResult> } | null;
+  const started = early.probe;
   // The inspection's listener is the one judged: the early probe counts only when it went to that endpoint.
   const presented = !outcome.ok
     ? null
